@@ -1,0 +1,18 @@
+package dev.baton.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** Entry point of the {@code baton} command line. */
+@Command(name = "baton", mixinStandardHelpOptions = true, version = "baton 0.1.0",
+        description = "Content-aware TCP connection handoff for web clusters.")
+public final class Main implements Runnable {
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new Main()).execute(args));
+    }
+
+    @Override
+    public void run() {
+        new CommandLine(this).usage(System.out);
+    }
+}
