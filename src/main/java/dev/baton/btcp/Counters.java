@@ -1,0 +1,48 @@
+package dev.baton.btcp;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Counters written by the packet loop only and read by anyone: plain increments on the hot path,
+ * opaque reads elsewhere (a reader may see a slightly old value, never a torn one).
+ */
+public final class Counters {
+    private static final VarHandle ARRAY = MethodHandles.arrayElementVarHandle(long[].class);
+    private final long[] counters = new long[Counter.values().length];
+    private final long[] drops = new long[Drop.values().length];
+
+    void inc(Counter c) {
+        ARRAY.setOpaque(counters, c.ordinal(), (long) ARRAY.getOpaque(counters, c.ordinal()) + 1);
+    }
+
+    void add(Counter c, long n) {
+        ARRAY.setOpaque(counters, c.ordinal(), (long) ARRAY.getOpaque(counters, c.ordinal()) + n);
+    }
+
+    void drop(Drop d) {
+        ARRAY.setOpaque(drops, d.ordinal(), (long) ARRAY.getOpaque(drops, d.ordinal()) + 1);
+    }
+
+    public long get(Counter c) {
+        return (long) ARRAY.getOpaque(counters, c.ordinal());
+    }
+
+    public long get(Drop d) {
+        return (long) ARRAY.getOpaque(drops, d.ordinal());
+    }
+
+    public Map<String, Long> counters() {
+        Map<String, Long> m = new LinkedHashMap<>();
+        for (Counter c : Counter.values()) m.put(c.metric, get(c));
+        return m;
+    }
+
+    public Map<String, Long> drops() {
+        Map<String, Long> m = new LinkedHashMap<>();
+        for (Drop d : Drop.values()) m.put(d.metric, get(d));
+        return m;
+    }
+}
