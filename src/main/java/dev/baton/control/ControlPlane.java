@@ -21,6 +21,7 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -59,7 +60,7 @@ public final class ControlPlane implements AutoCloseable {
             if (name.isEmpty() || controlPort <= 0 || controlPort > 0xffff) {
                 throw new IllegalArgumentException("bad peer " + name + " port " + controlPort);
             }
-            address.getClass();
+            Objects.requireNonNull(address, "address");
         }
     }
 
@@ -127,7 +128,11 @@ public final class ControlPlane implements AutoCloseable {
         }
 
         private static InetAddress anyAddress() {
-            return new InetSocketAddress(0).getAddress();
+            try {
+                return InetAddress.getByAddress(new byte[4]); // 0.0.0.0
+            } catch (java.net.UnknownHostException e) {
+                throw new AssertionError("4 bytes are always an address", e);
+            }
         }
     }
 
@@ -275,6 +280,9 @@ public final class ControlPlane implements AutoCloseable {
         }
         long deadline = System.nanoTime() + CLOSE_WAIT.toNanos();
         for (Thread t : threads) {
+            if (t == Thread.currentThread()) {
+                continue; // closed from a listener callback: this thread ends when the callback returns
+            }
             try {
                 long left = deadline - System.nanoTime();
                 if (left <= 0 || !t.join(Duration.ofNanos(left))) {
