@@ -316,9 +316,8 @@ public final class ControlPlane implements AutoCloseable {
                 handshakeBusy.incrementAndGet();
                 closeQuietly(s);
             } else {
-                spawn("control-in-" + cfg.name() + "-" + s.getRemoteSocketAddress(), () -> runConnection(s, null));
                 // runConnection releases the slot once the Hello is in
-
+                spawn("control-in-" + cfg.name() + "-" + s.getRemoteSocketAddress(), () -> runConnection(s, null));
             }
         }
     }
@@ -477,6 +476,10 @@ public final class ControlPlane implements AutoCloseable {
             peer.hello = link.hello;
             peer.link = link;
             link.startWriter();
+            // A load report right away, so the peer's policy need not wait one interval to know us.
+            if (!link.queue.offer(cfg.load().get())) {
+                sendDropped.incrementAndGet();
+            }
             try {
                 listener.onPeerUp(peer.spec.name(), peer.hello);
             } catch (RuntimeException e) {

@@ -118,7 +118,19 @@ class ControlPlaneTest {
         ControlPlane a = start(config("a").withLoad(() -> new Heartbeat(17, 4)), new Recorder());
         ControlPlane b = start("b", new Recorder());
         await("heartbeat seen", () -> new Heartbeat(17, 4).equals(b.peer("a").lastHeartbeat()));
-        assertThat(a.peer("b").lastHeartbeat()).isEqualTo(new Heartbeat(0, 0));
+        await("default load seen", () -> new Heartbeat(0, 0).equals(a.peer("b").lastHeartbeat()));
+    }
+
+    @Test
+    void firstLoadReportComesWithoutWaitingForTheInterval() throws Exception {
+        cluster("a", "b");
+        Duration slow = Duration.ofSeconds(30);
+        Config quiet = config("a").withLoad(() -> new Heartbeat(5, 0))
+                .withTimers(slow, slow.multipliedBy(2), Duration.ofMillis(20), Duration.ofMillis(300), Duration.ofSeconds(1));
+        start(quiet, new Recorder());
+        ControlPlane b = start(config("b").withTimers(Duration.ofMillis(50), slow, Duration.ofMillis(20),
+                Duration.ofMillis(300), Duration.ofSeconds(1)), new Recorder());
+        await("first heartbeat", () -> new Heartbeat(5, 0).equals(b.peer("a").lastHeartbeat()));
     }
 
     @Test
@@ -318,7 +330,7 @@ class ControlPlaneTest {
         });
         return Config.of(name, LOOPBACK, peers)
                 .withListen(LOOPBACK, ports.get(name))
-                .withTimers(Duration.ofMillis(50), Duration.ofMillis(600), Duration.ofMillis(20),
+                .withTimers(Duration.ofMillis(50), Duration.ofMillis(1500), Duration.ofMillis(20),
                         Duration.ofMillis(300), Duration.ofSeconds(1));
     }
 
