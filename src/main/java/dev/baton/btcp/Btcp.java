@@ -1,5 +1,6 @@
 package dev.baton.btcp;
 
+import dev.baton.control.RefuseReason;
 import dev.baton.http.RequestParser;
 import dev.baton.route.Member;
 import dev.baton.wire.Bytes;
@@ -59,15 +60,6 @@ public final class Btcp {
     public interface Router {
         Member route(RequestParser head);
     }
-
-    /** Reasons a chosen node refuses a handoff (sent in the refusal message). */
-    public static final int REFUSE_BUSY = 1;
-    public static final int REFUSE_TABLE_FULL = 2;
-    public static final int REFUSE_DUPLICATE = 3;
-    public static final int REFUSE_NO_SYNACK = 4;
-    public static final int REFUSE_OPTION_MISMATCH = 5;
-    public static final int REFUSE_DRAINING = 6;
-    public static final int REFUSE_MALFORMED = 7;
 
     /**
      * Limits and timeouts.
@@ -528,14 +520,14 @@ public final class Btcp {
     private void kernelSynAckAtChosen(Conn c) {
         if (!(tcp.syn() && tcp.ack())) {
             counters.drop(Drop.STRAY_KERNEL_PACKET); // e.g. a RST: nothing listens; give up below
-            if (tcp.rst()) refuseAtChosen(c, REFUSE_NO_SYNACK);
+            if (tcp.rst()) refuseAtChosen(c, RefuseReason.NO_SYNACK);
             return;
         }
         HandshakeInit mine = initOf(tcp);
         HandshakeInit entry = c.remote;
         if (mine.timestamps() != entry.timestamps() || mine.sackPermitted() != entry.sackPermitted()
                 || (mine.windowScale() < 0) != (entry.windowScale() < 0)) {
-            refuseAtChosen(c, REFUSE_OPTION_MISMATCH);
+            refuseAtChosen(c, RefuseReason.OPTION_MISMATCH);
             return;
         }
         c.local = mine;
@@ -659,7 +651,7 @@ public final class Btcp {
     public void onHandoffRequest(String peer, long connId, HandshakeInit entry, byte[] syn, byte[] ack) {
         if (!validHandshakePacket(syn, true) || !validHandshakePacket(ack, false)) {
             counters.drop(Drop.BAD_HANDOFF);
-            control.handoffRefuse(peer, connId, REFUSE_MALFORMED);
+            control.handoffRefuse(peer, connId, RefuseReason.MALFORMED);
             return;
         }
         MemorySegment s = MemorySegment.ofArray(syn);
@@ -668,18 +660,18 @@ public final class Btcp {
         long key = ConnKeys.key(ip.sourceAddress(), tcp.sourcePort());
         if (ConnKeys.keyOf(connId) != key) {
             counters.drop(Drop.BAD_HANDOFF);
-            control.handoffRefuse(peer, connId, REFUSE_MALFORMED);
+            control.handoffRefuse(peer, connId, RefuseReason.MALFORMED);
             return;
         }
         if (table.get(key) != LongIntMap.MISSING) {
             counters.inc(Counter.HANDOFFS_REFUSED);
-            control.handoffRefuse(peer, connId, REFUSE_DUPLICATE);
+            control.handoffRefuse(peer, connId, RefuseReason.DUPLICATE);
             return;
         }
         Conn c = allocate(key);
         if (c == null) {
             counters.inc(Counter.HANDOFFS_REFUSED);
-            control.handoffRefuse(peer, connId, REFUSE_TABLE_FULL);
+            control.handoffRefuse(peer, connId, RefuseReason.TABLE_FULL);
             return;
         }
         c.state = Conn.INJECTED;
@@ -810,7 +802,7 @@ public final class Btcp {
                 control.abort(c.peer, c.connId);
                 serveHeldLocally(c, Counter.SERVED_LOCALLY);
             }
-            case Conn.INJECTED -> refuseAtChosen(c, REFUSE_NO_SYNACK);
+            case Conn.INJECTED -> refuseAtChosen(c, RefuseReason.NO_SYNACK);
             case Conn.FORWARDING, Conn.LOCAL, Conn.SERVING -> {
                 if (nowMillis - c.lastSeen >= cfg.idleMillis()) free(c);
                 else timers.schedule(slot, c.lastSeen + cfg.idleMillis());

@@ -17,13 +17,15 @@ public final class RefuseReason {
     public static final int OPTION_MISMATCH = 5;
     /** It is shutting down and takes no new connections. */
     public static final int DRAINING = 6;
+    /** The handoff request's packets were not a valid SYN and ACK for this node's service port. */
+    public static final int MALFORMED = 7;
 
     private RefuseReason() {
     }
 
     /** Whether {@code reason} is one of the codes above; a decoder refuses any other. */
     public static boolean isValid(int reason) {
-        return reason >= BUSY && reason <= DRAINING;
+        return reason >= BUSY && reason <= MALFORMED;
     }
 
     /** A name for logs and counters. */
@@ -35,6 +37,7 @@ public final class RefuseReason {
             case NO_SYNACK -> "NO_SYNACK";
             case OPTION_MISMATCH -> "OPTION_MISMATCH";
             case DRAINING -> "DRAINING";
+            case MALFORMED -> "MALFORMED";
             default -> "UNKNOWN(" + reason + ")";
         };
     }

@@ -2,6 +2,7 @@ package dev.baton.btcp;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.baton.control.RefuseReason;
 import dev.baton.route.Member;
 import dev.baton.wire.Bytes;
 import dev.baton.wire.TcpHeader;
@@ -248,7 +249,7 @@ class BtcpTest {
         handshakeAtEntry();
         sendRequest(REMOTE_REQUEST);
         long connId = (long) entry.control.getFirst()[2];
-        entry.btcp.onHandoffRefuse("n2", connId, Btcp.REFUSE_TABLE_FULL);
+        entry.btcp.onHandoffRefuse("n2", connId, RefuseReason.TABLE_FULL);
         assertThat(entry.lastKernel().payload()).isEqualTo(REMOTE_REQUEST);
         assertThat(entry.btcp.counters().get(Counter.FALLBACKS)).isEqualTo(1);
     }
@@ -319,7 +320,7 @@ class BtcpTest {
         chosen.fromKernel(fromServer(B).flags(TcpHeader.SYN).seq(ISN_B).ack(CLIENT_ISN + 1).mss(1460).wscale(7)
                 .build()); // no timestamps, no SACK
         assertThat(chosen.control.getLast()[0]).isEqualTo("refuse");
-        assertThat(chosen.control.getLast()[3]).isEqualTo(Btcp.REFUSE_OPTION_MISMATCH);
+        assertThat(chosen.control.getLast()[3]).isEqualTo(RefuseReason.OPTION_MISMATCH);
         assertThat(chosen.lastKernel().tcp().rst()).isTrue();
         assertThat(chosen.btcp.trackedConnections()).isZero();
     }
