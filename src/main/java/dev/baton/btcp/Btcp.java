@@ -295,7 +295,7 @@ public final class Btcp {
     private void hold(Conn c, MemorySegment p, int len) {
         if (!c.hold.add(p, len)) {
             counters.drop(Drop.HOLD_FULL); // TCP retransmits it once the connection moves on
-            if (c.state == Conn.HOLDING) serveHeldLocally(c, Counter.UNPARSED_LOCAL);
+            if (c.state == Conn.HOLDING) serveHeldLocally(c, Counter.REQUEST_UNFINISHED);
             return;
         }
         if (tcp.fin()) c.finFromClient = true;
@@ -303,8 +303,10 @@ public final class Btcp {
         RequestParser.Result r = readRequest(c);
         if (r == RequestParser.Result.COMPLETE) {
             decide(c);
-        } else if (r == RequestParser.Result.INVALID || c.finFromClient) {
-            serveHeldLocally(c, Counter.UNPARSED_LOCAL);
+        } else if (r == RequestParser.Result.INVALID) {
+            serveHeldLocally(c, Counter.REQUEST_INVALID);
+        } else if (c.finFromClient) {
+            serveHeldLocally(c, Counter.REQUEST_UNFINISHED);
         }
     }
 
@@ -749,6 +751,8 @@ public final class Btcp {
             counters.drop(Drop.UNKNOWN_CONNECTION);
             return;
         }
+        counters.refused(reason);
+        counters.inc(Counter.REFUSALS_RECEIVED);
         serveHeldLocally(c, Counter.SERVED_LOCALLY);
     }
 
@@ -797,7 +801,7 @@ public final class Btcp {
     private void expired(int slot, long nowMillis) {
         Conn c = conns[slot];
         switch (c.state) {
-            case Conn.HOLDING -> serveHeldLocally(c, Counter.UNPARSED_LOCAL);
+            case Conn.HOLDING -> serveHeldLocally(c, Counter.REQUEST_TIMEOUT);
             case Conn.PENDING -> {
                 control.abort(c.peer, c.connId);
                 serveHeldLocally(c, Counter.SERVED_LOCALLY);

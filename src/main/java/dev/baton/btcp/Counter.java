@@ -16,8 +16,14 @@ public enum Counter {
     HANDOFFS_REFUSED("handoffsRefused"),
     /** Handoffs that fell back to local service (refused, timed out, peer lost). */
     FALLBACKS("fallbacks"),
-    /** Requests served locally because they could not be parsed, were too large or too slow. */
-    UNPARSED_LOCAL("unparsedServedLocally"),
+    /** Requests served locally because their head could not be parsed or was too large. */
+    REQUEST_INVALID("requestInvalid"),
+    /** Requests served locally because their head was not complete within the request timeout. */
+    REQUEST_TIMEOUT("requestTimeout"),
+    /** Requests served locally because the client closed, or sent more than we hold, before the head ended. */
+    REQUEST_UNFINISHED("requestUnfinished"),
+    /** Handoffs this node, as entry, saw refused, by any reason (see the refusal counters). */
+    REFUSALS_RECEIVED("refusalsReceived"),
     /** Client packets forwarded to a chosen node. */
     PACKETS_FORWARDED("packetsForwarded"),
     /** Packets of handed-in connections sent directly to the client with the entry's address. */

@@ -13,6 +13,8 @@ public final class Counters {
     private static final VarHandle ARRAY = MethodHandles.arrayElementVarHandle(long[].class);
     private final long[] counters = new long[Counter.values().length];
     private final long[] drops = new long[Drop.values().length];
+    /** Refusals this node received as entry node, by reason code. */
+    private final long[] refusals = new long[16];
 
     void inc(Counter c) {
         ARRAY.setOpaque(counters, c.ordinal(), (long) ARRAY.getOpaque(counters, c.ordinal()) + 1);
@@ -24,6 +26,25 @@ public final class Counters {
 
     void drop(Drop d) {
         ARRAY.setOpaque(drops, d.ordinal(), (long) ARRAY.getOpaque(drops, d.ordinal()) + 1);
+    }
+
+    void refused(int reason) {
+        int i = reason & 15;
+        ARRAY.setOpaque(refusals, i, (long) ARRAY.getOpaque(refusals, i) + 1);
+    }
+
+    public long refusals(int reason) {
+        return (long) ARRAY.getOpaque(refusals, reason & 15);
+    }
+
+    /** Refusals by reason name, only those that happened. */
+    public Map<String, Long> refusals() {
+        Map<String, Long> m = new LinkedHashMap<>();
+        for (int i = 0; i < refusals.length; i++) {
+            long v = refusals(i);
+            if (v != 0) m.put(dev.baton.control.RefuseReason.name(i), v);
+        }
+        return m;
     }
 
     public long get(Counter c) {

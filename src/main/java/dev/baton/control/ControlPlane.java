@@ -53,6 +53,13 @@ public final class ControlPlane implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(ControlPlane.class.getName());
     /** How long {@link #close()} waits for its threads to end. */
     private static final Duration CLOSE_WAIT = Duration.ofSeconds(3);
+    /**
+     * TOS "minimize delay" (RFC 1349) on control sockets. Control frames share every queue with
+     * client traffic (TUN devices, routers); Linux maps this TOS to the highest pfifo_fast band, on
+     * the sending host and on forwarding routers alike, so heartbeats and handoff messages overtake
+     * bulk data instead of waiting behind it (which can otherwise stall a link past its dead interval).
+     */
+    private static final int IPTOS_LOWDELAY = 0x10;
 
     /** Another node of the cluster, as configured. */
     public record PeerSpec(String name, InetAddress address, int controlPort) {
@@ -328,6 +335,7 @@ public final class ControlPlane implements AutoCloseable {
             Socket s = new Socket();
             boolean wasUp = false;
             try {
+                s.setTrafficClass(IPTOS_LOWDELAY);
                 s.bind(new InetSocketAddress(cfg.address(), 0));
                 s.connect(new InetSocketAddress(peer.spec.address(), peer.spec.controlPort()),
                         (int) cfg.connectTimeout().toMillis());
@@ -359,6 +367,7 @@ public final class ControlPlane implements AutoCloseable {
         boolean slotHeld = dialed == null;
         try {
             s.setTcpNoDelay(true);
+            s.setTrafficClass(IPTOS_LOWDELAY);
             s.setSoTimeout((int) cfg.connectTimeout().toMillis());
             Hello mine = new Hello(cfg.name(), Hello.ipv4Of(cfg.address()), cfg.servicePort(), bootId);
             FrameReader reader = new FrameReader(s.getInputStream());

@@ -96,14 +96,22 @@ public final class Node implements AutoCloseable {
         return chosen.equals(cfg.name()) ? null : cluster.member(chosen);
     }
 
-    /** Back-end forwarding for the built-in server: a node that holds {@code path}, other than us. */
+    /**
+     * Back-end forwarding for the built-in server: a node other than us that holds {@code path},
+     * preferring one whose control channel is up. One that is down is still tried: its web server
+     * may well answer, and a failed fetch is a 502, where giving up would be a false 404.
+     */
     private InetSocketAddress holderOf(String path) {
+        String pick = null;
         for (String h : cluster.index().exactHolders(path)) {
-            if (!h.equals(cfg.name()) && cluster.isUp(h)) {
-                return new InetSocketAddress(inet(cluster.member(h).address()), cfg.servicePort());
+            if (h.equals(cfg.name())) continue;
+            if (cluster.isUp(h)) {
+                pick = h;
+                break;
             }
+            if (pick == null) pick = h;
         }
-        return null;
+        return pick == null ? null : new InetSocketAddress(inet(cluster.member(pick).address()), cfg.servicePort());
     }
 
     // ------------------------------------------------------------------------------------------
@@ -202,6 +210,7 @@ public final class Node implements AutoCloseable {
         drops.put("tunWriteFailed", loop.writeFailures());
         drops.put("internalError", loop.internalErrors());
         m.put("drops", drops);
+        m.put("refusals", btcp.counters().refusals());
         m.put("activeConnections", btcp.activeConnections());
         m.put("trackedConnections", btcp.trackedConnections());
         m.put("contentPaths", cluster.ownPaths().size());

@@ -259,7 +259,7 @@ class BtcpTest {
         handshakeAtEntry();
         sendRequest("BLAH\r\n\r\n");
         assertThat(entry.lastKernel().payload()).isEqualTo("BLAH\r\n\r\n");
-        assertThat(entry.btcp.counters().get(Counter.UNPARSED_LOCAL)).isEqualTo(1);
+        assertThat(entry.btcp.counters().get(Counter.REQUEST_INVALID)).isEqualTo(1);
     }
 
     @Test
