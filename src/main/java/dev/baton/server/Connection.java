@@ -55,6 +55,8 @@ final class Connection implements Runnable {
     private static final int MAX_FIELDS = 100;
     /** Bytes per {@code transferTo} call, so the write watchdog sees progress. */
     private static final long TRANSFER_CHUNK = 1 << 20;
+    /** Size of the piece written when the socket is full (see {@link #transfer}). */
+    private static final int SPARE_BYTES = 16 * 1024;
     private static final int FORWARD_CONNECT_TIMEOUT_MS = 2_000;
     private static final int FORWARD_READ_TIMEOUT_MS = 10_000;
     /** How long and how much to drain after our FIN, so unread input does not turn into a RST. */
@@ -78,6 +80,8 @@ final class Connection implements Runnable {
     private final int ioMillis;
     private final long ioNanos;
     private Input in;
+    /** Buffer for {@link #transfer} when the socket is full; allocated on first need. */
+    private ByteBuffer spare;
     /** Request version for the response's Connection header: 11 until a head was parsed. */
     private int version = 11;
     /** {@code System.nanoTime()} by which the current write must progress; 0 when not writing. */
@@ -94,8 +98,19 @@ final class Connection implements Runnable {
         this.ioNanos = cfg.ioTimeout().toNanos();
     }
 
-    /** Closes the socket; a blocked read or write fails at once. */
+    /**
+     * Ends the connection now, from any thread: a blocked read or write fails at once, and the peer
+     * gets a RST (unsent data is dropped). Shutting the output down first matters: a virtual thread
+     * parked in {@code transferTo} (sendfile) is not woken by {@code close()} alone (measured on
+     * JDK 25), but is by the shutdown, which makes the socket writable and the next sendfile fail.
+     */
     void abort() {
+        try {
+            ch.setOption(StandardSocketOptions.SO_LINGER, 0);
+            ch.shutdownOutput();
+        } catch (IOException | RuntimeException e) {
+            // already closed or never connected: close anyway
+        }
         StaticServer.closeQuietly(ch);
     }
 
@@ -122,7 +137,7 @@ final class Connection implements Runnable {
         } catch (RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, "connection failed", e);
         } finally {
-            abort();
+            StaticServer.closeQuietly(ch); // graceful: data already queued still reaches the client
         }
     }
 
@@ -226,10 +241,10 @@ final class Connection implements Runnable {
             h.append("Content-Type: ").append(ContentTypes.of(file.getFileName().toString())).append("\r\n");
             h.append("Content-Length: ").append(size).append("\r\n");
             endHead(h, keepAlive);
+            counters.served200.increment(); // counted when committed, before the client can see it
             write(ByteBuffer.wrap(h.toString().getBytes(StandardCharsets.ISO_8859_1)));
             if (!headOnly) transfer(fc, size);
         }
-        counters.served200.increment();
         return keepAlive;
     }
 
@@ -264,15 +279,30 @@ final class Connection implements Runnable {
         }
     }
 
-    /** Sends {@code size} bytes of the file with sendfile, in chunks so the watchdog sees progress. */
+    /**
+     * Sends {@code size} bytes of the file with sendfile, in chunks so the watchdog sees progress.
+     *
+     * <p>On a virtual thread the socket is non-blocking underneath, and {@code transferTo} returns 0
+     * when the socket buffer is full instead of waiting (measured on JDK 25: a busy loop). Then one
+     * small piece goes through a blocking {@code write}, which parks the thread until the peer reads;
+     * sendfile resumes after it.
+     */
     private void transfer(FileChannel fc, long size) throws IOException {
         long pos = 0;
         try {
             while (pos < size) {
-                armWrite();
+                armWrite(); // re-armed per chunk: the bound is on progress, not on the whole file
                 long n = fc.transferTo(pos, Math.min(TRANSFER_CHUNK, size - pos), ch);
-                if (n <= 0 && fc.size() <= pos) throw new EOFException("file shrank while being sent");
-                pos += n;
+                if (n > 0) {
+                    pos += n;
+                    continue;
+                }
+                if (spare == null) spare = ByteBuffer.allocateDirect(SPARE_BYTES);
+                spare.clear().limit((int) Math.min(SPARE_BYTES, size - pos));
+                if (fc.read(spare, pos) <= 0) throw new EOFException("file shrank while being sent");
+                spare.flip();
+                pos += spare.remaining();
+                while (spare.hasRemaining()) ch.write(spare);
             }
         } finally {
             writeDeadline = 0;
@@ -399,9 +429,9 @@ final class Connection implements Runnable {
             endHead(h, stay);
 
             relaying = true;
+            counters.forwarded.increment(); // counted when committed; a relay cut short also counts as failed
             write(ByteBuffer.wrap(h.toString().getBytes(StandardCharsets.ISO_8859_1)));
             if (!noBody) relayBody(holderIn, untilEof ? Long.MAX_VALUE : framing[0]);
-            counters.forwarded.increment();
             return stay;
         } catch (IOException | IllegalArgumentException e) {
             counters.forwardFailed.increment();

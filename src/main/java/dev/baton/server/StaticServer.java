@@ -111,7 +111,11 @@ public final class StaticServer implements AutoCloseable {
         }
     }
 
-    /** A snapshot of the server's counters. */
+    /**
+     * A snapshot of the server's counters. Responses are counted when committed (just before their
+     * head is written). {@code forwarded} counts relayed responses; {@code forwardFailed} counts 502s
+     * and relays cut short (those were counted as forwarded too).
+     */
     public record Stats(long requests, long served200, long notFound, long badRequest, long forwarded,
                         long forwardFailed, long uploads, long connectionsRejected) {
     }

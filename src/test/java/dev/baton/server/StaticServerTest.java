@@ -512,6 +512,31 @@ class StaticServerTest {
     }
 
     @Test
+    void closesAConnectionWhoseClientStopsReading() throws Exception {
+        long size = 64L << 20; // far more than the socket buffers on both sides can hold
+        try (var f = new java.io.RandomAccessFile(docroot.resolve("big.bin").toFile(), "rw")) {
+            f.setLength(size);
+        }
+        StaticServer a = start(StaticServer.Config.of(ANY_LOOPBACK_PORT, docroot, "A11")
+                .withIoTimeout(Duration.ofMillis(300)));
+        try (Socket s = new Socket()) {
+            s.setReceiveBufferSize(4096);
+            s.connect(new InetSocketAddress("127.0.0.1", a.port()));
+            s.setSoTimeout(10_000);
+            s.getOutputStream().write("GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            Thread.sleep(2_000); // not reading: the server's write makes no progress
+            long received = 0;
+            byte[] buf = new byte[1 << 16];
+            try {
+                for (int n; (n = s.getInputStream().read(buf)) >= 0; ) received += n;
+            } catch (java.net.SocketException e) {
+                // reset: ended too
+            }
+            assertThat(received).isLessThan(size);
+        }
+    }
+
+    @Test
     void rejectsConnectionsBeyondTheLimit() throws Exception {
         StaticServer a = start(StaticServer.Config.of(ANY_LOOPBACK_PORT, docroot, "A9").withMaxConnections(1));
         try (RawClient first = new RawClient(a.port())) {
