@@ -25,7 +25,9 @@ import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 
@@ -59,6 +61,8 @@ final class Connection implements Runnable {
     private static final int SPARE_BYTES = 16 * 1024;
     private static final int FORWARD_CONNECT_TIMEOUT_MS = 2_000;
     private static final int FORWARD_READ_TIMEOUT_MS = 10_000;
+    /** Interim (1xx) responses skipped from a back end before giving up. */
+    private static final int MAX_INTERIM = 4;
     /** How long and how much to drain after our FIN, so unread input does not turn into a RST. */
     private static final long LINGER_NANOS = TimeUnit.SECONDS.toNanos(2);
     private static final int LINGER_MAX_BYTES = 256 * 1024;
@@ -404,34 +408,25 @@ final class Connection implements Runnable {
             s.getOutputStream().write(request.getBytes(StandardCharsets.ISO_8859_1));
 
             Input holderIn = new Input(s, BUFFER_BYTES);
-            String statusLine;
-            int status;
-            do { // skip interim 1xx responses
-                statusLine = holderIn.readLine(MAX_LINE, FORWARD_READ_TIMEOUT_MS);
-                status = parseStatus(statusLine);
-                if (status < 200) readFields(holderIn, null);
-            } while (status < 200);
+            HolderHead holderHead = readHolderHead(holderIn);
+            int status = holderHead.status();
+            boolean noBody = headOnly || status == 204 || status == 304;
+            boolean untilEof = !noBody && (holderHead.transferEncoding() || holderHead.contentLength() < 0);
+            // Close-delimited (RFC 9112 §6.3 item 8): only closing can end the body for our client too.
+            // A chunked body relayed until the holder's close is self-delimiting: the client stays.
+            boolean stay = keepAlive && !(untilEof && !holderHead.transferEncoding());
 
             StringBuilder h = new StringBuilder(512);
+            String statusLine = holderHead.statusLine();
             h.append("HTTP/1.1").append(statusLine, statusLine.indexOf(' '), statusLine.length()).append("\r\n");
-            long[] framing = {-1, 0}; // content-length, transfer-encoding present
-            readFields(holderIn, (name, line) -> {
-                if (name.equals("connection") || name.equals("keep-alive") || name.equals("proxy-connection")) return;
-                if (name.equals("content-length")) framing[0] = parseLength(line);
-                if (name.equals("transfer-encoding")) framing[1] = 1;
-                h.append(line).append("\r\n");
-            });
-            boolean noBody = headOnly || status == 204 || status == 304;
-            boolean untilEof = !noBody && (framing[1] == 1 || framing[0] < 0);
-            // Close-delimited (RFC 9112 §6.3 item 8): only closing can end the body for our client too.
-            boolean stay = keepAlive && !(untilEof && framing[1] == 0);
+            for (String field : holderHead.fields()) h.append(field).append("\r\n");
             h.append("X-Baton-Via: ").append(cfg.nodeName()).append("\r\n");
             endHead(h, stay);
 
             relaying = true;
             counters.forwarded.increment(); // counted when committed; a relay cut short also counts as failed
             write(ByteBuffer.wrap(h.toString().getBytes(StandardCharsets.ISO_8859_1)));
-            if (!noBody) relayBody(holderIn, untilEof ? Long.MAX_VALUE : framing[0]);
+            if (!noBody) relayBody(holderIn, untilEof ? Long.MAX_VALUE : holderHead.contentLength());
             return stay;
         } catch (IOException | IllegalArgumentException e) {
             counters.forwardFailed.increment();
@@ -442,20 +437,48 @@ final class Connection implements Runnable {
         }
     }
 
-    private interface FieldSink {
-        void accept(String lowerName, String line) throws IOException;
+    /**
+     * A back end's final response head.
+     *
+     * @param fields           field lines to relay: hop-by-hop Connection, Keep-Alive and
+     *                         Proxy-Connection dropped (RFC 9110 §7.6.1)
+     * @param contentLength    -1 if absent
+     * @param transferEncoding whether a Transfer-Encoding field was present
+     */
+    private record HolderHead(String statusLine, int status, List<String> fields, long contentLength,
+                              boolean transferEncoding) {
     }
 
-    /** Reads header field lines up to the empty line, bounded in number and length. */
-    private static void readFields(Input from, FieldSink sink) throws IOException {
-        for (int n = 0; ; n++) {
-            String line = from.readLine(MAX_LINE, FORWARD_READ_TIMEOUT_MS);
-            if (line.isEmpty()) return;
-            if (n == MAX_FIELDS) throw new ProtocolException("too many header fields from back end");
-            int colon = line.indexOf(':');
-            if (colon <= 0) throw new ProtocolException("bad header field from back end");
-            if (sink != null) sink.accept(line.substring(0, colon).strip().toLowerCase(Locale.ROOT), line);
+    /** Reads the holder's response head, skipping a few interim 1xx responses; bounded in size. */
+    private static HolderHead readHolderHead(Input from) throws IOException {
+        for (int interim = 0; interim <= MAX_INTERIM; interim++) {
+            String statusLine = from.readLine(MAX_LINE, FORWARD_READ_TIMEOUT_MS);
+            int status = parseStatus(statusLine);
+            List<String> fields = new ArrayList<>();
+            long length = -1;
+            boolean transferEncoding = false;
+            for (String line = from.readLine(MAX_LINE, FORWARD_READ_TIMEOUT_MS); !line.isEmpty();
+                    line = from.readLine(MAX_LINE, FORWARD_READ_TIMEOUT_MS)) {
+                if (fields.size() == MAX_FIELDS) throw new ProtocolException("too many header fields from back end");
+                int colon = line.indexOf(':');
+                if (colon <= 0) throw new ProtocolException("bad header field from back end");
+                switch (line.substring(0, colon).strip().toLowerCase(Locale.ROOT)) {
+                    case "connection", "keep-alive", "proxy-connection" -> {
+                        continue;
+                    }
+                    case "content-length" -> {
+                        long n = parseLength(line);
+                        if (length >= 0 && n != length) throw new ProtocolException("conflicting Content-Length from back end");
+                        length = n;
+                    }
+                    case "transfer-encoding" -> transferEncoding = true;
+                    default -> { }
+                }
+                fields.add(line);
+            }
+            if (status >= 200) return new HolderHead(statusLine, status, fields, length, transferEncoding);
         }
+        throw new ProtocolException("too many interim responses from back end");
     }
 
     /** status-line = HTTP-version SP status-code SP [ reason-phrase ] (RFC 9112 §4). */

@@ -84,6 +84,13 @@ final class RawClient implements AutoCloseable {
         return s.substring(0, s.length() - 1);
     }
 
+    /** Exactly {@code n} raw bytes (e.g. a chunked body, which {@link #read} does not decode). */
+    String readRaw(int n) throws IOException {
+        byte[] b = in.readNBytes(n);
+        if (b.length != n) throw new EOFException("short read");
+        return new String(b, StandardCharsets.ISO_8859_1);
+    }
+
     /** -1 if the server closed the connection (FIN or RST) within the socket timeout. */
     int readByte() throws IOException {
         try {

@@ -437,6 +437,53 @@ class StaticServerTest {
         }
     }
 
+    /** A one-shot holder on loopback: answers one connection with {@code response}, then closes it. */
+    private static ServerSocket cannedHolder(String response) throws IOException {
+        ServerSocket holder = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress());
+        Thread.ofVirtual().start(() -> {
+            try (Socket s = holder.accept()) {
+                InputStream in = s.getInputStream();
+                ByteArrayOutputStream head = new ByteArrayOutputStream();
+                while (!head.toString(StandardCharsets.ISO_8859_1).endsWith("\r\n\r\n")) head.write(in.read());
+                s.getOutputStream().write(response.getBytes(StandardCharsets.ISO_8859_1));
+            } catch (IOException e) {
+                // the test fails on the client side
+            }
+        });
+        return holder;
+    }
+
+    @Test
+    void relaysAChunkedHolderResponseAndKeepsTheClientConnection() throws Exception {
+        try (ServerSocket holder = cannedHolder("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                + "5\r\nhello\r\n0\r\n\r\n")) {
+            StaticServer a = start(StaticServer.Config.of(ANY_LOOPBACK_PORT, docroot, "A12")
+                    .withLocator(p -> new InetSocketAddress("127.0.0.1", holder.getLocalPort())));
+            try (RawClient c = new RawClient(a.port())) {
+                c.send("GET /chunked HTTP/1.1\r\nHost: t\r\n\r\nGET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n");
+                Response r = c.read(true); // head only: the chunked body is checked raw below
+                assertThat(r.header("Transfer-Encoding")).isEqualTo("chunked");
+                assertThat(r.header("Connection")).isNull();
+                assertThat(c.readRaw(15)).isEqualTo("5\r\nhello\r\n0\r\n\r\n");
+                assertThat(c.read(false).text()).isEqualTo("hello\n");
+            }
+        }
+    }
+
+    @Test
+    void closesTheClientConnectionAfterACloseDelimitedHolderResponse() throws Exception {
+        try (ServerSocket holder = cannedHolder("HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil-eof")) {
+            StaticServer a = start(StaticServer.Config.of(ANY_LOOPBACK_PORT, docroot, "A13")
+                    .withLocator(p -> new InetSocketAddress("127.0.0.1", holder.getLocalPort())));
+            try (RawClient c = new RawClient(a.port())) {
+                Response r = c.get("/eof");
+                assertThat(r.statusLine()).isEqualTo("HTTP/1.1 200 OK");
+                assertThat(r.header("Connection")).isEqualTo("close");
+                assertThat(r.text()).isEqualTo("until-eof");
+            }
+        }
+    }
+
     @Test
     void doesNotForwardARequestThatWasAlreadyForwarded() throws Exception {
         AtomicInteger lookups = new AtomicInteger();
