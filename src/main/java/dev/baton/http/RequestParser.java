@@ -167,29 +167,51 @@ public final class RequestParser {
         lastFeedConsumed = 0;
         if (state == S_DONE) return Result.COMPLETE;
         if (state == S_FAILED) return Result.INVALID;
-        int i = off;
-        int end = off + len;
-        while (i < end) {
-            byte b = buf[i++];
-            if (++consumed > maxHeadBytes) {
-                fail(state == S_TARGET || state == S_TARGET_FIRST ? Invalid.TARGET_TOO_LONG : Invalid.TOO_LARGE);
-            } else if (b == 0) {
-                fail(Invalid.NUL_BYTE);
-            } else {
-                step(b);
-            }
-            if (state == S_DONE) {
-                lastFeedConsumed = i - off;
-                complete();
-                return state == S_DONE ? Result.COMPLETE : Result.INVALID;
-            }
-            if (state == S_FAILED) {
-                lastFeedConsumed = i - off;
-                return Result.INVALID;
-            }
+        for (int i = 0; i < len; i++) {
+            if (consume(buf[off + i])) return finish(i + 1);
         }
         lastFeedConsumed = len;
         return Result.NEED_MORE;
+    }
+
+    /**
+     * As {@link #feed(byte[], int, int)}, from {@code src}'s position to its limit (heap or direct, as
+     * read from a TUN device); the position advances by the bytes consumed.
+     */
+    public Result feed(ByteBuffer src) {
+        lastFeedConsumed = 0;
+        if (state == S_DONE) return Result.COMPLETE;
+        if (state == S_FAILED) return Result.INVALID;
+        int start = src.position();
+        int len = src.remaining();
+        for (int i = 0; i < len; i++) {
+            if (consume(src.get(start + i))) {
+                Result r = finish(i + 1);
+                src.position(start + i + 1);
+                return r;
+            }
+        }
+        lastFeedConsumed = len;
+        src.position(start + len);
+        return Result.NEED_MORE;
+    }
+
+    /** Takes one byte; true when the parse has ended (complete or failed). */
+    private boolean consume(byte b) {
+        if (++consumed > maxHeadBytes) {
+            fail(state == S_TARGET || state == S_TARGET_FIRST ? Invalid.TARGET_TOO_LONG : Invalid.TOO_LARGE);
+        } else if (b == 0) {
+            fail(Invalid.NUL_BYTE);
+        } else {
+            step(b);
+        }
+        return state == S_DONE || state == S_FAILED;
+    }
+
+    private Result finish(int consumedNow) {
+        lastFeedConsumed = consumedNow;
+        if (state == S_DONE) complete(); // may still fail on header semantics
+        return state == S_DONE ? Result.COMPLETE : Result.INVALID;
     }
 
     /** One byte through the state machine; {@code b} is never NUL here. */

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.baton.http.RequestParser.Result;
 import dev.baton.http.RequestParserTest.Snapshot;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -72,6 +73,19 @@ class RequestParserPropertyTest {
             if (splitResult != Result.NEED_MORE) break;
             from = cut;
         }
+        // The same cuts through a direct ByteBuffer, as the BTCP reads segments from a TUN device.
+        ByteBuffer direct = ByteBuffer.allocateDirect(b.length).put(b).flip();
+        RequestParser viaBuffer = new RequestParser(256, 16);
+        Result bufferResult = Result.NEED_MORE;
+        from = 0;
+        for (int cut : cuts) {
+            bufferResult = viaBuffer.feed(direct.slice(from, cut - from));
+            if (bufferResult != Result.NEED_MORE) break;
+            from = cut;
+        }
+        assertThat(bufferResult).isEqualTo(wholeResult);
+        assertThat(Snapshot.of(viaBuffer)).isEqualTo(Snapshot.of(whole));
+
         assertThat(splitResult).isEqualTo(wholeResult);
         assertThat(splitConsumed).isEqualTo(wholeConsumed);
         assertThat(Snapshot.of(split)).isEqualTo(Snapshot.of(whole));

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.baton.http.RequestParser.Result;
 import java.lang.management.ManagementFactory;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -121,6 +122,25 @@ class RequestParserTest {
         }
         assertThat(paths).containsExactly("/one", "/two", "/three");
         assertThat(off).isEqualTo(all.length);
+    }
+
+    @Test
+    void feedsFromADirectByteBufferAndAdvancesItsPositionToTheEndOfTheHead() {
+        String first = "GET /a/./b?c HTTP/1.1\r\nHost: H\r\nContent-Length: 3\r\n\r\n";
+        byte[] all = bytes(first + "abcGET /next HTTP/1.1\r\n\r\n");
+        ByteBuffer direct = ByteBuffer.allocateDirect(all.length + 10);
+        direct.position(10);
+        direct.put(all).flip().position(10);
+        RequestParser p = new RequestParser();
+        ByteBuffer firstHalf = direct.slice(10, 20);
+        assertThat(p.feed(firstHalf)).isEqualTo(Result.NEED_MORE);
+        assertThat(firstHalf.hasRemaining()).isFalse();
+        direct.position(30);
+        assertThat(p.feed(direct)).isEqualTo(Result.COMPLETE);
+        assertThat(direct.position()).isEqualTo(10 + first.length());
+        assertThat(p.lastFeedConsumed()).isEqualTo(first.length() - 20);
+        assertThat(Snapshot.of(p)).isEqualTo(Snapshot.of(parsed(first)));
+        assertThat(p.path()).isEqualTo("/a/b");
     }
 
     @Test
