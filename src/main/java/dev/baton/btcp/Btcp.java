@@ -7,6 +7,7 @@ import dev.baton.wire.Bytes;
 import dev.baton.wire.Ipv4Header;
 import dev.baton.wire.Seq;
 import dev.baton.wire.TcpHeader;
+import dev.baton.wire.TcpPacketWriter;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -45,7 +46,7 @@ public final class Btcp {
 
     /** Messages to other nodes' BTCPs over the persistent control channel (claims 1, 23). */
     public interface Control {
-        void handoffRequest(String peer, long connId, HandshakeInit entry, byte[] syn, byte[] ack);
+        void handoffRequest(String peer, long connId, HandshakeInit entry, byte[] syn, byte[] ack, byte[] request);
 
         void handoffAck(String peer, long connId, HandshakeInit chosen);
 
@@ -109,6 +110,7 @@ public final class Btcp {
     private final TcpHeader auxTcp = new TcpHeader();
     private final MemorySegment tx = Arena.ofAuto().allocate(MAX_PACKET, 16);
     private final byte[] scratch = new byte[MAX_PACKET];
+    private final TcpPacketWriter writer = new TcpPacketWriter();
 
     private long now;
     private int served;
@@ -293,14 +295,20 @@ public final class Btcp {
 
     /** Keeps a client packet; while HOLDING, reads the request and decides once the head is complete. */
     private void hold(Conn c, MemorySegment p, int len) {
-        if (!c.hold.add(p, len)) {
+        if (coalesce(c)) {
+            // appended to the previous segment
+        } else if (!c.hold.add(p, len)) {
             counters.drop(Drop.HOLD_FULL); // TCP retransmits it once the connection moves on
             if (c.state == Conn.HOLDING) serveHeldLocally(c, Counter.REQUEST_UNFINISHED);
             return;
         }
         if (tcp.fin()) c.finFromClient = true;
+        if (tcp.hasTimestamps()) c.clientTsVal = tcp.tsVal();
         if (c.state != Conn.HOLDING) return;
         RequestParser.Result r = readRequest(c);
+        if (r == RequestParser.Result.NEED_MORE && !c.finFromClient && c.clientNext != c.heldAcked) {
+            acknowledgeHeld(c);
+        }
         if (r == RequestParser.Result.COMPLETE) {
             decide(c);
         } else if (r == RequestParser.Result.INVALID) {
@@ -308,6 +316,38 @@ public final class Btcp {
         } else if (c.finFromClient) {
             serveHeldLocally(c, Counter.REQUEST_UNFINISHED);
         }
+    }
+
+    /** Largest segment coalescing may build: what fits the path MTU that the client's packets came in. */
+    private static final int MAX_COALESCED = 1500;
+
+    /**
+     * A request sent in many small segments (a client writing byte by byte) would fill the hold with
+     * tiny packets: a pure data segment that continues the last held one, with the same ack, is
+     * appended to it instead, and that packet's lengths and checksums are made right again.
+     */
+    private boolean coalesce(Conn c) {
+        HoldBuffer h = c.hold;
+        int n = tcp.payloadLength();
+        if (h.count == 0 || n == 0 || (tcp.flags() & ~(TcpHeader.ACK | TcpHeader.PSH)) != 0) return false;
+        int last = h.count - 1;
+        if (h.offsets[last] + h.lengths[last] != h.used || h.lengths[last] + n > MAX_COALESCED) return false;
+        auxIp.wrap(h.data, h.offsets[last], h.lengths[last]);
+        int ipHl = auxIp.headerLength();
+        auxTcp.wrap(h.data, h.offsets[last] + ipHl, h.lengths[last] - ipHl);
+        if (auxTcp.payloadLength() == 0 || (auxTcp.flags() & ~(TcpHeader.ACK | TcpHeader.PSH)) != 0
+                || auxTcp.acknowledgmentNumber() != tcp.acknowledgmentNumber()
+                || auxTcp.sequenceNumber() + auxTcp.payloadLength() != tcp.sequenceNumber()) {
+            return false;
+        }
+        if (!h.appendToLast(tcp.segment(), tcp.payloadOffset(), n)) return false;
+        int total = h.lengths[last];
+        auxIp.wrap(h.data, h.offsets[last], total).totalLength(total);
+        auxIp.updateHeaderChecksum();
+        auxTcp.wrap(h.data, h.offsets[last] + ipHl, total - ipHl);
+        auxTcp.flags(auxTcp.flags() | tcp.flags());
+        auxTcp.updateChecksum(auxIp.sourceAddress(), auxIp.destinationAddress());
+        return true;
     }
 
     /** Feeds newly contiguous request bytes from the held packets to the parser (claims 3, 11c-d). */
@@ -336,6 +376,51 @@ public final class Btcp {
         return r;
     }
 
+    /**
+     * Acknowledges the held request bytes to the client ourselves. Without it a client that writes
+     * its request in many small segments stalls once its congestion window is full of unacknowledged
+     * bytes that nobody above us can acknowledge yet. Safe because every byte acknowledged is kept
+     * until it reaches a kernel: released here, or carried in the handoff request over the reliable
+     * control channel. TSval repeats our kernel's SYN/ACK, which is never ahead of what the serving
+     * kernel sends later, so the client's PAWS check (RFC 7323 §5) never rejects what follows.
+     */
+    private void acknowledgeHeld(Conn c) {
+        int shift = Math.max(0, c.local.windowScale());
+        int window = c.local.windowScale() >= 0 ? c.synAckWindow >>> shift : c.synAckWindow;
+        int n = writer.headers(tx, cfg.address(), ConnKeys.address(c.key), cfg.servicePort(), ConnKeys.port(c.key),
+                c.local.isn() + 1, c.clientNext, TcpHeader.ACK, window, c.local.timestamps(), c.local.tsVal(),
+                c.clientTsVal, 0);
+        writer.finish(tx);
+        c.heldAcked = c.clientNext;
+        counters.inc(Counter.HELD_BYTES_ACKED);
+        passToWire(tx, n);
+    }
+
+    /** The client's bytes from its first up to {@code clientNext}, gathered from the held packets. */
+    private byte[] heldRequest(Conn c) {
+        HoldBuffer h = c.hold;
+        int first = c.clientIsn + 1;
+        byte[] out = new byte[c.clientNext - first];
+        int have = 0;
+        boolean progress = true;
+        while (progress && have < out.length) {
+            progress = false;
+            for (int i = 0; i < h.count && have < out.length; i++) {
+                auxIp.wrap(h.data, h.offsets[i], h.lengths[i]);
+                int ipHl = auxIp.headerLength();
+                auxTcp.wrap(h.data, h.offsets[i] + ipHl, h.lengths[i] - ipHl);
+                int start = auxTcp.sequenceNumber() - first;
+                int end = start + auxTcp.payloadLength();
+                if (auxTcp.payloadLength() == 0 || start > have || end <= have) continue;
+                int n = Math.min(end, out.length) - have;
+                MemorySegment.copy(h.data, ValueLayout.JAVA_BYTE, auxTcp.payloadOffset() + (have - start), out, have, n);
+                have += n;
+                progress = true;
+            }
+        }
+        return have == out.length ? out : Arrays.copyOf(out, have);
+    }
+
     private void decide(Conn c) {
         Member m = router.route(c.hold.parser);
         if (m == null || m.address() == cfg.address() || !buildPureAck(c)) {
@@ -349,7 +434,7 @@ public final class Btcp {
         timers.schedule(c.slot, now + cfg.handoffTimeoutMillis());
         counters.inc(Counter.HANDOFFS_SENT);
         control.handoffRequest(c.peer, c.connId, c.local,
-                Arrays.copyOf(c.syn, c.synLength), Arrays.copyOf(c.ack, c.ackLength));
+                Arrays.copyOf(c.syn, c.synLength), Arrays.copyOf(c.ack, c.ackLength), heldRequest(c));
     }
 
     /**
@@ -487,6 +572,8 @@ public final class Btcp {
             case Conn.SYN_RCVD -> {
                 if (tcp.syn() && tcp.ack()) {
                     c.local = initOf(tcp);
+                    c.synAckWindow = tcp.window();
+                    c.heldAcked = tcp.acknowledgmentNumber();
                     c.synAckSeen = true;
                 } else if (tcp.rst()) {
                     free(c);
@@ -540,6 +627,7 @@ public final class Btcp {
         c.chosenWindowScale = Math.max(0, mine.windowScale());
         c.entryWindowScale = Math.max(0, entry.windowScale());
         injectAck(c);
+        injectRequest(c);
         state(c, Conn.SERVING);
         scheduleIdle(c);
         counters.inc(Counter.HANDOFFS_ACCEPTED);
@@ -548,7 +636,10 @@ public final class Btcp {
 
     private void serverAtChosen(Conn c, MemorySegment p, int len) {
         if (tcp.syn()) {
-            if (tcp.ack()) injectAck(c); // our kernel retransmitted its SYN/ACK: the ACK was lost
+            if (tcp.ack()) { // our kernel retransmitted its SYN/ACK: the ACK was lost, and what followed
+                injectAck(c);
+                injectRequest(c);
+            }
             return;                      // nothing of the handshake ever reaches the client
         }
         c.lastSeen = now;
@@ -620,37 +711,49 @@ public final class Btcp {
     }
 
     /**
+     * Injects the request bytes handed over with the handoff into our kernel, after the ACK, as
+     * segments of at most one MSS in our sequence space (claims 7, 17: the web request reaches the
+     * selected server's TCP module as if the client had sent it there).
+     */
+    private void injectRequest(Conn c) {
+        byte[] r = c.request;
+        if (r == null || r.length == 0) return;
+        MemorySegment a = MemorySegment.ofArray(c.ack);
+        auxIp.wrap(a, 0, c.ackLength);
+        auxTcp.wrap(a, auxIp.headerLength(), c.ackLength - auxIp.headerLength());
+        auxTcp.validate();
+        int ack = auxTcp.acknowledgmentNumber() + c.seqDelta;
+        boolean ts = c.timestamps && auxTcp.hasTimestamps();
+        int tsVal = ts ? auxTcp.tsVal() : 0;
+        int tsEcr = ts ? auxTcp.tsEcr() + c.tsDelta : 0;
+        int mss = c.local.mss() > 0 ? Math.min(c.local.mss(), 1460) - (ts ? TcpPacketWriter.TIMESTAMPS_OPTION : 0) : 536;
+        for (int off = 0; off < r.length; off += mss) {
+            int n = Math.min(mss, r.length - off);
+            int flags = TcpHeader.ACK | (off + n == r.length ? TcpHeader.PSH : 0);
+            int hl = writer.headers(tx, auxIp.sourceAddress(), cfg.address(), auxTcp.sourcePort(), cfg.servicePort(),
+                    c.clientIsn + 1 + off, ack, flags, auxTcp.window(), ts, tsVal, tsEcr, n);
+            MemorySegment.copy(r, off, tx, ValueLayout.JAVA_BYTE, hl, n);
+            passToKernel(tx, writer.finish(tx));
+        }
+    }
+
+    /**
      * Injects a RST from the client into our kernel (claims 7, 17, 32: "sending a reset packet ... to
      * said first TCP module"). Linux drops a SYN-RECV entry on a RST whose sequence number is in its
      * window (tcp_check_req); an established socket takes one at exactly rcv_nxt (RFC 5961 §3.2).
      */
     private void injectReset(Conn c, int seq) {
-        MemorySegment t = tx;
-        t.asSlice(0, 40).fill((byte) 0);
-        ip.wrap(t, 0, 40);
-        Bytes.u8(t, 0, 0x45);
-        ip.totalLength(40);
-        Bytes.u16(t, 6, 0x4000); // DF
-        Bytes.u8(t, 8, 64);
-        Bytes.u8(t, 9, Ipv4Header.PROTOCOL_TCP);
-        Bytes.u32(t, 12, ConnKeys.address(c.key));
-        Bytes.u32(t, 16, cfg.address());
-        ip.updateHeaderChecksum();
-        tcp.wrap(t, 20, 20);
-        Bytes.u16(t, 20, ConnKeys.port(c.key));
-        Bytes.u16(t, 22, cfg.servicePort());
-        tcp.sequenceNumber(seq);
-        Bytes.u8(t, 32, 5 << 4);
-        tcp.flags(TcpHeader.RST);
-        tcp.updateChecksum(ConnKeys.address(c.key), cfg.address());
-        passToKernel(t, 40);
+        writer.headers(tx, ConnKeys.address(c.key), cfg.address(), ConnKeys.port(c.key), cfg.servicePort(), seq, 0,
+                TcpHeader.RST, 0, false, 0, 0, 0);
+        passToKernel(tx, writer.finish(tx));
     }
 
     // ------------------------------------------------------------------------------------------
     // Control channel events (called on the packet loop thread).
 
     /** A handoff request from entry node {@code peer} (claims 3, 13, 34). */
-    public void onHandoffRequest(String peer, long connId, HandshakeInit entry, byte[] syn, byte[] ack) {
+    public void onHandoffRequest(String peer, long connId, HandshakeInit entry, byte[] syn, byte[] ack,
+                                 byte[] request) {
         if (!validHandshakePacket(syn, true) || !validHandshakePacket(ack, false)) {
             counters.drop(Drop.BAD_HANDOFF);
             control.handoffRefuse(peer, connId, RefuseReason.MALFORMED);
@@ -682,7 +785,8 @@ public final class Btcp {
         c.remote = entry;
         c.peerAddress = ip.destinationAddress();
         c.clientIsn = tcp.sequenceNumber();
-        c.clientNext = c.clientIsn + 1;
+        c.clientNext = c.clientIsn + 1 + request.length;
+        c.request = request;
         System.arraycopy(syn, 0, c.syn, 0, syn.length);
         c.synLength = syn.length;
         System.arraycopy(ack, 0, c.ack, 0, ack.length);
@@ -733,6 +837,9 @@ public final class Btcp {
             ip.wrap(tx, 0, h.lengths[i]);
             tcp.wrap(tx, ip.headerLength(), h.lengths[i] - ip.headerLength());
             tcp.validate();
+            // The request bytes went with the handoff request; forward only what extends past them.
+            boolean covered = !Seq.after(tcp.sequenceNumber() + tcp.payloadLength(), c.clientNext);
+            if (covered && (tcp.flags() & (TcpHeader.FIN | TcpHeader.RST)) == 0) continue;
             translateToChosen(c);
             counters.inc(Counter.PACKETS_FORWARDED);
             passToWire(tx, h.lengths[i]);

@@ -63,6 +63,14 @@ final class Conn {
     final byte[] ack = new byte[MAX_HANDSHAKE_PACKET];
     int ackLength;
 
+    /** At the entry: the window field of our kernel's SYN/ACK, and the client's latest TSval. */
+    int synAckWindow;
+    int clientTsVal;
+    /** At the entry: the last sequence number we acknowledged to the client for held bytes. */
+    int heldAcked;
+    /** At the chosen node: the request bytes the entry handed over, injected after the ACK. */
+    byte[] request;
+
     HoldBuffer hold;
     boolean finFromClient;
     boolean finFromServer;
@@ -94,6 +102,10 @@ final class Conn {
         entryWindowScale = 0;
         synLength = 0;
         ackLength = 0;
+        synAckWindow = 0;
+        clientTsVal = 0;
+        heldAcked = 0;
+        request = null;
         hold = null;
         finFromClient = false;
         finFromServer = false;

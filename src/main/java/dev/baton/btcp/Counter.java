@@ -24,6 +24,8 @@ public enum Counter {
     REQUEST_UNFINISHED("requestUnfinished"),
     /** Handoffs this node, as entry, saw refused, by any reason (see the refusal counters). */
     REFUSALS_RECEIVED("refusalsReceived"),
+    /** ACKs this node sent the client for request bytes it holds (clients writing in small pieces). */
+    HELD_BYTES_ACKED("heldBytesAcked"),
     /** Client packets forwarded to a chosen node. */
     PACKETS_FORWARDED("packetsForwarded"),
     /** Packets of handed-in connections sent directly to the client with the entry's address. */

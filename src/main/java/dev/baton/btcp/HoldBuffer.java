@@ -36,6 +36,15 @@ final class HoldBuffer {
         return true;
     }
 
+    /** Appends {@code n} bytes to the last packet held; false if they do not fit. */
+    boolean appendToLast(MemorySegment src, long offset, int n) {
+        if (count == 0 || used + n > data.byteSize()) return false;
+        MemorySegment.copy(src, offset, data, used, n);
+        lengths[count - 1] += n;
+        used += n;
+        return true;
+    }
+
     void clear() {
         count = 0;
         used = 0;

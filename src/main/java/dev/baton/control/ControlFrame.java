@@ -36,7 +36,7 @@ import java.util.List;
  * <ul>
  *   <li>HELLO: name str8, ipv4 u32, servicePort u16, bootId u64</li>
  *   <li>HEARTBEAT: activeConnections i32, handoffsInFlight i64</li>
- *   <li>HANDOFF_REQUEST: isn u32, tsVal u32, windowScale i8, mss u16, opts u8, syn bytes16, ack bytes16</li>
+ *   <li>HANDOFF_REQUEST: isn u32, tsVal u32, windowScale i8, mss u16, opts u8, syn bytes16, ack bytes16, request bytes16</li>
  *   <li>HANDOFF_ACK: isn u32, tsVal u32, windowScale i8, mss u16, opts u8</li>
  *   <li>HANDOFF_REFUSE: reason i32</li>
  *   <li>TERMINATE, ABORT: empty (the connection id is the correlation id)</li>
@@ -132,6 +132,7 @@ public final class ControlFrame {
                         r.timestamps(), r.sackPermitted());
                 dst.putShort((short) r.syn().length).put(r.syn());
                 dst.putShort((short) r.ack().length).put(r.ack());
+                dst.putShort((short) r.request().length).put(r.request());
             }
             case HandoffAck a -> putInitialState(dst, a.chosenIsn(), a.chosenTsVal(), a.chosenWindowScale(),
                     a.chosenMss(), a.timestamps(), a.sackPermitted());
@@ -203,8 +204,9 @@ public final class ControlFrame {
                     int opts = options(src.get());
                     byte[] syn = bytes16(src);
                     byte[] ack = bytes16(src);
+                    byte[] request = bytes16(src);
                     yield new HandoffRequest(corr, isn, tsVal, ws, mss, (opts & OPT_TIMESTAMPS) != 0,
-                            (opts & OPT_SACK_PERMITTED) != 0, syn, ack);
+                            (opts & OPT_SACK_PERMITTED) != 0, syn, ack, request);
                 }
                 case MessageType.HANDOFF_ACK -> {
                     need(src, 12);

@@ -119,9 +119,10 @@ public final class Node implements AutoCloseable {
     /** BTCP to control channel: turn the engine's calls into messages. */
     private final class ControlOut implements Btcp.Control {
         @Override
-        public void handoffRequest(String peer, long connId, HandshakeInit e, byte[] syn, byte[] ack) {
+        public void handoffRequest(String peer, long connId, HandshakeInit e, byte[] syn, byte[] ack,
+                                   byte[] request) {
             control.send(peer, new ControlMessage.HandoffRequest(connId, e.isn(), e.tsVal(), e.windowScale(),
-                    Math.max(0, e.mss()), e.timestamps(), e.sackPermitted(), syn, ack));
+                    Math.max(0, e.mss()), e.timestamps(), e.sackPermitted(), syn, ack, request));
         }
 
         @Override
@@ -170,7 +171,7 @@ public final class Node implements AutoCloseable {
                 case ControlMessage.HandoffRequest r -> {
                     HandshakeInit e = new HandshakeInit(r.entryIsn(), r.entryTsVal(), r.entryWindowScale(),
                             r.entryMss(), r.timestamps(), r.sackPermitted());
-                    if (!loop.submit(() -> btcp.onHandoffRequest(peer, r.connId(), e, r.syn(), r.ack()))) {
+                    if (!loop.submit(() -> btcp.onHandoffRequest(peer, r.connId(), e, r.syn(), r.ack(), r.request()))) {
                         control.send(peer, new ControlMessage.HandoffRefuse(r.connId(), RefuseReason.BUSY));
                     }
                 }

@@ -81,6 +81,10 @@ public final class TcpHeader {
         return base;
     }
 
+    public MemorySegment segment() {
+        return segment;
+    }
+
     public int segmentLength() {
         return length;
     }

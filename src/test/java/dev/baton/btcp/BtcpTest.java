@@ -48,7 +48,7 @@ class BtcpTest {
 
         @Override public void toKernel(MemorySegment p, int len) { kernel.add(p.asSlice(0, len).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE)); }
         @Override public void toWire(MemorySegment p, int len) { wire.add(p.asSlice(0, len).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE)); }
-        @Override public void handoffRequest(String peer, long id, HandshakeInit e, byte[] syn, byte[] ack) { control.add(new Object[] {"request", peer, id, e, syn, ack}); }
+        @Override public void handoffRequest(String peer, long id, HandshakeInit e, byte[] syn, byte[] ack, byte[] request) { control.add(new Object[] {"request", peer, id, e, syn, ack, request}); }
         @Override public void handoffAck(String peer, long id, HandshakeInit c) { control.add(new Object[] {"ack", peer, id, c}); }
         @Override public void handoffRefuse(String peer, long id, int reason) { control.add(new Object[] {"refuse", peer, id, reason}); }
         @Override public void terminate(String peer, long id) { control.add(new Object[] {"terminate", peer, id}); }
@@ -139,7 +139,7 @@ class BtcpTest {
         assertThat(entryInit.windowScale()).isEqualTo(7);
 
         // The chosen node injects the SYN with its own address as destination (claim 3).
-        chosen.btcp.onHandoffRequest("n1", connId, entryInit, (byte[]) req[4], (byte[]) req[5]);
+        chosen.btcp.onHandoffRequest("n1", connId, entryInit, (byte[]) req[4], (byte[]) req[5], (byte[]) req[6]);
         var syn = chosen.lastKernel();
         assertThat(syn.ip().destinationAddress()).isEqualTo(B);
         assertThat(syn.tcp().syn()).isTrue();
@@ -150,7 +150,8 @@ class BtcpTest {
         chosen.fromKernel(fromServer(B).flags(TcpHeader.SYN).seq(ISN_B).ack(CLIENT_ISN + 1).mss(1460).sackOk()
                 .ts(TS_B, 100).wscale(7).build());
         assertThat(chosen.wire).isEmpty();
-        var ack = chosen.lastKernel();
+        assertThat(chosen.kernel).hasSize(3); // SYN, ACK, request
+        var ack = TestPackets.View.of(chosen.kernel.get(1));
         assertThat(ack.ip().destinationAddress()).isEqualTo(B);
         assertThat(ack.tcp().acknowledgmentNumber()).isEqualTo(ISN_B + 1);
         assertThat(ack.tcp().tsEcr()).isEqualTo(TS_B);
@@ -159,25 +160,40 @@ class BtcpTest {
         assertThat(chosen.control.getFirst()[0]).isEqualTo("ack");
         HandshakeInit chosenInit = (HandshakeInit) chosen.control.getFirst()[3];
 
-        // The entry resets its SYN-RECV entry and forwards the held packets, translated (claim 7).
+        // ... followed by the request bytes handed over with the request, in B's space (claims 7, 17).
+        var injected = chosen.lastKernel();
+        assertThat(injected.payload()).isEqualTo(REMOTE_REQUEST);
+        assertThat(injected.tcp().sequenceNumber()).isEqualTo(CLIENT_ISN + 1);
+        assertThat(injected.tcp().acknowledgmentNumber()).isEqualTo(ISN_B + 1);
+        assertThat(injected.tcp().tsEcr()).isEqualTo(TS_B);
+        assertThat(injected.checksumsValid()).isTrue();
+        assertThat(new String((byte[]) req[6])).isEqualTo(REMOTE_REQUEST);
+
+        // The entry resets its SYN-RECV entry (claim 7); the held packets were all in the request.
         entry.btcp.onHandoffAck("n2", connId, chosenInit);
         var rst = entry.lastKernel();
         assertThat(rst.tcp().rst()).isTrue();
         assertThat(rst.tcp().sequenceNumber()).isEqualTo(CLIENT_ISN + 1);
         assertThat(rst.ip().sourceAddress()).isEqualTo(CLIENT);
         assertThat(rst.checksumsValid()).isTrue();
-        assertThat(entry.wire).hasSize(3); // SYN/ACK to the client, then the held ACK and request
+        assertThat(entry.wire).hasSize(1); // only the SYN/ACK to the client
+
+        // A later client segment is forwarded with destination, ack and TSecr translated.
+        int reqLen = REMOTE_REQUEST.length();
+        entry.fromWire(fromClient(A).flags(TcpHeader.PSH).seq(CLIENT_ISN + 1 + reqLen).ack(ISN_A + 1).ts(102, TS_A)
+                .payload("more").build());
         var fwd = entry.lastWire();
         assertThat(fwd.ip().destinationAddress()).isEqualTo(B);
         assertThat(fwd.tcp().acknowledgmentNumber()).isEqualTo(ISN_B + 1);
         assertThat(fwd.tcp().tsEcr()).isEqualTo(TS_B);
-        assertThat(fwd.payload()).isEqualTo(REMOTE_REQUEST);
+        assertThat(fwd.payload()).isEqualTo("more");
         assertThat(fwd.checksumsValid()).isTrue();
+        chosen.fromWire(entry.wire.getLast());
+        assertThat(chosen.lastKernel().payload()).isEqualTo("more");
+        reqLen += 4;
 
         // The chosen kernel's response leaves with the entry's address and sequence space (claim 9).
         chosen.fromWire(entry.wire.getLast());
-        assertThat(chosen.lastKernel().payload()).isEqualTo(REMOTE_REQUEST);
-        int reqLen = REMOTE_REQUEST.length();
         chosen.fromKernel(fromServer(B).flags(TcpHeader.PSH).seq(ISN_B + 1).ack(CLIENT_ISN + 1 + reqLen)
                 .ts(TS_B + 23, 102).payload("HTTP/1.1 200 OK\r\n\r\n").build());
         var resp = chosen.lastWire();
@@ -226,6 +242,34 @@ class BtcpTest {
         }
         assertThat(entry.control).hasSize(1);
         assertThat(entry.control.getFirst()[0]).isEqualTo("request");
+    }
+
+    @Test
+    void acknowledgesAHeadWrittenByteByByteAndHandsItOverWhole() {
+        handshakeAtEntry();
+        String head = "GET /video/big.bin HTTP/1.1\r\nHost: x\r\nUser-Agent: " + "u".repeat(200) + "\r\n\r\n";
+        byte[] r = head.getBytes();
+        for (int i = 0; i < r.length; i++) {
+            entry.fromWire(fromClient(A).flags(TcpHeader.PSH).seq(CLIENT_ISN + 1 + i).ack(ISN_A + 1).ts(200 + i, TS_A)
+                    .payload(new byte[] {r[i]}).build());
+            if (i < r.length - 1) {
+                // Each byte is acknowledged at once, so the client's congestion window never fills.
+                var ack = entry.lastWire();
+                assertThat(ack.ip().sourceAddress()).isEqualTo(A);
+                assertThat(ack.tcp().sequenceNumber()).isEqualTo(ISN_A + 1);
+                assertThat(ack.tcp().acknowledgmentNumber()).isEqualTo(CLIENT_ISN + 2 + i);
+                assertThat(ack.tcp().tsVal()).isEqualTo(TS_A);
+                assertThat(ack.tcp().tsEcr()).isEqualTo(200 + i);
+                assertThat(ack.tcp().window()).isEqualTo(64240 >> 7);
+                assertThat(ack.checksumsValid()).isTrue();
+            }
+        }
+        assertThat(entry.wire).hasSize(1 + r.length - 1);
+        assertThat(entry.control).hasSize(1);
+        Object[] req = entry.control.getFirst();
+        assertThat(new String((byte[]) req[6])).isEqualTo(head);
+        entry.btcp.onHandoffAck("n2", (long) req[2], new HandshakeInit(ISN_B, TS_B, 7, 1460, true, true));
+        assertThat(entry.wire).as("nothing left to forward").hasSize(r.length);
     }
 
     @Test
@@ -301,13 +345,14 @@ class BtcpTest {
         handshakeAtEntry();
         sendRequest(REMOTE_REQUEST);
         Object[] req = entry.control.getFirst();
-        chosen.btcp.onHandoffRequest("n1", (long) req[2], (HandshakeInit) req[3], (byte[]) req[4], (byte[]) req[5]);
+        chosen.btcp.onHandoffRequest("n1", (long) req[2], (HandshakeInit) req[3], (byte[]) req[4], (byte[]) req[5], (byte[]) req[6]);
         byte[] synAck = fromServer(B).flags(TcpHeader.SYN).seq(ISN_B).ack(CLIENT_ISN + 1).mss(1460).sackOk()
                 .ts(TS_B, 100).wscale(7).build();
         chosen.fromKernel(synAck);
         chosen.fromKernel(synAck);
-        assertThat(chosen.kernel).hasSize(3);
-        assertThat(chosen.lastKernel().tcp().acknowledgmentNumber()).isEqualTo(ISN_B + 1);
+        assertThat(chosen.kernel).hasSize(5); // SYN, then ACK and request twice
+        assertThat(TestPackets.View.of(chosen.kernel.get(3)).tcp().acknowledgmentNumber()).isEqualTo(ISN_B + 1);
+        assertThat(chosen.lastKernel().payload()).isEqualTo(REMOTE_REQUEST);
         assertThat(chosen.wire).isEmpty();
     }
 
@@ -316,7 +361,7 @@ class BtcpTest {
         handshakeAtEntry();
         sendRequest(REMOTE_REQUEST);
         Object[] req = entry.control.getFirst();
-        chosen.btcp.onHandoffRequest("n1", (long) req[2], (HandshakeInit) req[3], (byte[]) req[4], (byte[]) req[5]);
+        chosen.btcp.onHandoffRequest("n1", (long) req[2], (HandshakeInit) req[3], (byte[]) req[4], (byte[]) req[5], (byte[]) req[6]);
         chosen.fromKernel(fromServer(B).flags(TcpHeader.SYN).seq(ISN_B).ack(CLIENT_ISN + 1).mss(1460).wscale(7)
                 .build()); // no timestamps, no SACK
         assertThat(chosen.control.getLast()[0]).isEqualTo("refuse");
@@ -330,7 +375,7 @@ class BtcpTest {
         handshakeAtEntry();
         sendRequest(REMOTE_REQUEST);
         Object[] req = entry.control.getFirst();
-        chosen.btcp.onHandoffRequest("n1", (long) req[2], (HandshakeInit) req[3], (byte[]) req[4], (byte[]) req[5]);
+        chosen.btcp.onHandoffRequest("n1", (long) req[2], (HandshakeInit) req[3], (byte[]) req[4], (byte[]) req[5], (byte[]) req[6]);
         chosen.fromKernel(fromServer(B).flags(TcpHeader.SYN).seq(ISN_B).ack(CLIENT_ISN + 1).mss(1460).sackOk()
                 .ts(TS_B, 100).wscale(9).build());
         chosen.fromKernel(fromServer(B).seq(ISN_B + 1).ack(CLIENT_ISN + 1).ts(TS_B + 1, 102).window(100).build());

@@ -118,7 +118,7 @@ class ControlFrameProperties {
                 Arbitraries.integers().between(-1, 14), Arbitraries.integers().between(0, 65535),
                 Arbitraries.of(true, false), Arbitraries.of(true, false), packets)
                 .as((id, isn, ts, ws, mss, t, s, syn) -> new ControlMessage.HandoffRequest(
-                        id, isn, ts, ws, mss, t, s, syn, syn.clone()));
+                        id, isn, ts, ws, mss, t, s, syn, syn.clone(), syn.clone()));
         Arbitrary<ControlMessage> acks = Combinators.combine(
                 Arbitraries.longs(), Arbitraries.integers(), Arbitraries.integers(),
                 Arbitraries.integers().between(-1, 14), Arbitraries.integers().between(0, 65535),

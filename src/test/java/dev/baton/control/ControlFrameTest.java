@@ -54,10 +54,11 @@ class ControlFrameTest {
                 new Hello("nœud-é-" + "x".repeat(200), -1, 65535, -1L),
                 new Heartbeat(0, 0),
                 new Heartbeat(Integer.MAX_VALUE, Long.MAX_VALUE),
-                new HandoffRequest(42L, 0xdeadbeef, 0x80000000, 7, 1460, true, true, packet(60, 1), packet(52, 2)),
-                new HandoffRequest(-1L, 0, 0, -1, 0, false, false, new byte[0], new byte[0]),
+                new HandoffRequest(42L, 0xdeadbeef, 0x80000000, 7, 1460, true, true, packet(60, 1), packet(52, 2),
+                        "GET / HTTP/1.1\r\n\r\n".getBytes()),
+                new HandoffRequest(-1L, 0, 0, -1, 0, false, false, new byte[0], new byte[0], new byte[0]),
                 new HandoffRequest(Long.MIN_VALUE, 1, 2, 14, 65535, true, false,
-                        packet(1500, 3), packet(1500, 4)),
+                        packet(1500, 3), packet(1500, 4), packet(ControlMessage.MAX_REQUEST_LENGTH, 5)),
                 new HandoffAck(42L, 0xfeedface, 12345, 9, 1448, true, true),
                 new HandoffAck(0L, 0, 0, -1, 536, false, true),
                 new HandoffRefuse(7L, RefuseReason.BUSY),
@@ -145,7 +146,7 @@ class ControlFrameTest {
         assertThatThrownBy(() -> new Heartbeat(-1, 0)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> new HandoffAck(1, 0, 0, 15, 1460, true, true))
                 .isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> new HandoffRequest(1, 0, 0, 7, 1460, true, true, new byte[1501], new byte[0]))
+        assertThatThrownBy(() -> new HandoffRequest(1, 0, 0, 7, 1460, true, true, new byte[1501], new byte[0], new byte[0]))
                 .isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> new HandoffRefuse(1, 0)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> new Content(true, true, List.of("relative"))).isInstanceOf(IllegalArgumentException.class);
