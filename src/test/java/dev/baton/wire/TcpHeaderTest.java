@@ -182,6 +182,26 @@ class TcpHeaderTest {
     }
 
     @Test
+    void rewritesOptionsStartingAtOddOffsetsKeepingTheChecksum() {
+        // Options need no alignment: NOP, timestamps (TSval at header byte 23), SACK of one block
+        // (edges at bytes 33 and 37), NOP, EOL. Regression: RFC 1624 updates must follow the byte lanes.
+        MemorySegment s = withOptions("01" + "080a" + "01020304" + "05060708" + "050a" + "0a0b0c0d" + "0e0f1011" + "01" + "0000");
+        assertThat(tcp.validate()).isEqualTo(TcpHeader.OK);
+        assertThat(tcp.tsVal()).isEqualTo(0x01020304);
+        assertThat(tcp.sackLeft(0)).isEqualTo(0x0a0b0c0d);
+        tcp.updateChecksum(CLIENT, SERVER);
+
+        tcp.tsValWithChecksumUpdate(0x01020305);
+        assertThat(tcp.checksumValid(CLIENT, SERVER)).isTrue();
+        tcp.tsEcrWithChecksumUpdate(0xfffefdfc);
+        assertThat(tcp.checksumValid(CLIENT, SERVER)).isTrue();
+        tcp.shiftSackBlocksWithChecksumUpdate(0x01000001);
+        assertThat(tcp.checksumValid(CLIENT, SERVER)).isTrue();
+        assertThat(tcp.checksum())
+                .isEqualTo(TestPackets.referenceTcpChecksum(TestPackets.toBytes(s), 0, 44, CLIENT, SERVER));
+    }
+
+    @Test
     void shiftingWithoutSackBlocksChangesNothing() {
         MemorySegment s = segment(SYN);
         byte[] before = TestPackets.toBytes(s);
