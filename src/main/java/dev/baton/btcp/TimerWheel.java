@@ -61,7 +61,7 @@ final class TimerWheel {
         return deadline[s];
     }
 
-    /** Callback for expired slots. */
+    /** Callback for expired slots; it may arm or cancel any slot, the expired one included. */
     interface Expiry {
         void expired(int slot, long nowMillis);
     }
@@ -72,6 +72,9 @@ final class TimerWheel {
         int fired = 0;
         // Never walk more than one turn: later ticks map onto the same buckets.
         long from = Math.max(cursorTick, target - bucketMask);
+        // Move the cursor first: a deadline already past that a callback arms lands in target's
+        // bucket (walked last, and first by the next advance), not in one this walk has passed.
+        cursorTick = target;
         for (long t = from; t <= target; t++) {
             int b = (int) (t & bucketMask);
             int s = heads[b];
@@ -81,11 +84,13 @@ final class TimerWheel {
                     cancel(s);
                     expiry.expired(s, nowMillis);
                     fired++;
+                    // The callback may have moved the slot we were about to visit to another bucket,
+                    // leaving its links there: start this bucket over rather than skip its rest.
+                    if (n != NIL && bucketOf[n] != b) n = heads[b];
                 }
                 s = n;
             }
         }
-        cursorTick = target;
         return fired;
     }
 }

@@ -268,6 +268,13 @@ public final class TcpHeader {
     private void replace32(long at, int value) {
         int old = Bytes.u32(segment, at);
         Bytes.u32(segment, at, value);
+        if (((at - base) & 1) != 0) {
+            // Options need no alignment (RFC 9293 §3.1), so a timestamp or SACK edge can start at an
+            // odd offset: its bytes b0 b1 b2 b3 then sit in the summed 16-bit words as [.. b0][b1 b2][b3 ..],
+            // i.e. the words of the value rotated right by 8 bits (RFC 1071 §2(B), byte order independence).
+            old = Integer.rotateRight(old, 8);
+            value = Integer.rotateRight(value, 8);
+        }
         checksum(Checksum.update32(checksum(), old, value));
     }
 
