@@ -295,7 +295,7 @@ public final class Btcp {
 
     /** Keeps a client packet; while HOLDING, reads the request and decides once the head is complete. */
     private void hold(Conn c, MemorySegment p, int len) {
-        if (coalesce(c)) {
+        if (c.state == Conn.HOLDING && coalesce(c)) {
             // appended to the previous segment
         } else if (!c.hold.add(p, len)) {
             counters.drop(Drop.HOLD_FULL); // TCP retransmits it once the connection moves on

@@ -402,4 +402,116 @@ class BtcpTest {
         assertThat(entry.kernel).hasSize(1);
         assertThat(entry.btcp.counters().get(Drop.DUPLICATE_SYN)).isEqualTo(1);
     }
+
+    @Test
+    void queuesClientPacketsWhileTheHandoffIsPendingAndForwardsThemAfter() {
+        handshakeAtEntry();
+        sendRequest(REMOTE_REQUEST);
+        long connId = (long) entry.control.getFirst()[2];
+        int reqLen = REMOTE_REQUEST.length();
+        entry.fromWire(clientSyn()); // a stray retransmitted SYN: dropped, never to the kernel
+        entry.fromWire(fromClient(A).flags(TcpHeader.PSH).seq(CLIENT_ISN + 1 + reqLen).ack(ISN_A + 1).ts(103, TS_A)
+                .payload("body").build());
+        assertThat(entry.kernel).hasSize(1);
+        assertThat(entry.wire).hasSize(1);
+        entry.btcp.onHandoffAck("n2", connId, new HandshakeInit(ISN_B, TS_B, 7, 1460, true, true));
+        var fwd = entry.lastWire();
+        assertThat(fwd.payload()).isEqualTo("body");
+        assertThat(fwd.ip().destinationAddress()).isEqualTo(B);
+        assertThat(fwd.tcp().acknowledgmentNumber()).isEqualTo(ISN_B + 1);
+        assertThat(entry.btcp.counters().get(Drop.DUPLICATE_SYN)).isEqualTo(1);
+    }
+
+    @Test
+    void resetsTheChosenKernelWhenTheEntryAborts() {
+        handshakeAtEntry();
+        sendRequest(REMOTE_REQUEST);
+        Object[] req = entry.control.getFirst();
+        long connId = (long) req[2];
+        chosen.btcp.onHandoffRequest("n1", connId, (HandshakeInit) req[3], (byte[]) req[4], (byte[]) req[5], (byte[]) req[6]);
+        chosen.fromKernel(fromServer(B).flags(TcpHeader.SYN).seq(ISN_B).ack(CLIENT_ISN + 1).mss(1460).sackOk()
+                .ts(TS_B, 100).wscale(7).build());
+        chosen.btcp.onAbort("n1", connId);
+        var rst = chosen.lastKernel();
+        assertThat(rst.tcp().rst()).isTrue();
+        assertThat(rst.tcp().sequenceNumber()).isEqualTo(CLIENT_ISN + 1 + REMOTE_REQUEST.length());
+        assertThat(rst.ip().destinationAddress()).isEqualTo(B);
+        assertThat(rst.checksumsValid()).isTrue();
+        assertThat(chosen.btcp.trackedConnections()).isZero();
+        assertThat(chosen.btcp.activeConnections()).isZero();
+    }
+
+    @Test
+    void ignoresControlMessagesForConnectionsItDoesNotHave() {
+        entry.btcp.onTerminate("n2", 12345L);
+        entry.btcp.onHandoffRefuse("n2", 12345L, RefuseReason.BUSY);
+        chosen.btcp.onAbort("n1", 12345L);
+        assertThat(entry.btcp.counters().get(Drop.UNKNOWN_CONNECTION)).isEqualTo(2);
+        assertThat(chosen.btcp.counters().get(Drop.UNKNOWN_CONNECTION)).isEqualTo(1);
+        assertThat(entry.kernel).isEmpty();
+        assertThat(chosen.kernel).isEmpty();
+    }
+
+    @Test
+    void refusesAHandoffRequestWhosePacketsAreNotASynAndAnAck() {
+        handshakeAtEntry();
+        sendRequest(REMOTE_REQUEST);
+        Object[] req = entry.control.getFirst();
+        long connId = (long) req[2];
+        byte[] garbage = new byte[60];
+        chosen.btcp.onHandoffRequest("n1", connId, (HandshakeInit) req[3], garbage, (byte[]) req[5], (byte[]) req[6]);
+        chosen.btcp.onHandoffRequest("n1", connId, (HandshakeInit) req[3], (byte[]) req[5], (byte[]) req[4], (byte[]) req[6]);
+        assertThat(chosen.control).hasSize(2).allMatch(m -> m[0].equals("refuse") && m[3].equals(RefuseReason.MALFORMED));
+        assertThat(chosen.kernel).isEmpty();
+        assertThat(chosen.btcp.counters().get(Drop.BAD_HANDOFF)).isEqualTo(2);
+    }
+
+    @Test
+    void refusesASecondHandoffForTheSameClientAddressAndPort() {
+        handshakeAtEntry();
+        sendRequest(REMOTE_REQUEST);
+        Object[] req = entry.control.getFirst();
+        chosen.btcp.onHandoffRequest("n1", (long) req[2], (HandshakeInit) req[3], (byte[]) req[4], (byte[]) req[5], (byte[]) req[6]);
+        chosen.btcp.onHandoffRequest("n3", (long) req[2], (HandshakeInit) req[3], (byte[]) req[4], (byte[]) req[5], (byte[]) req[6]);
+        assertThat(chosen.control.getLast()[0]).isEqualTo("refuse");
+        assertThat(chosen.control.getLast()[3]).isEqualTo(RefuseReason.DUPLICATE);
+    }
+
+    @Test
+    void fallsBackWhenTheControlChannelToTheChosenNodeGoesDown() {
+        handshakeAtEntry();
+        sendRequest(REMOTE_REQUEST);
+        entry.btcp.onPeerDown("n2");
+        assertThat(entry.lastKernel().payload()).isEqualTo(REMOTE_REQUEST);
+        assertThat(entry.btcp.counters().get(Counter.FALLBACKS)).isEqualTo(1);
+    }
+
+    @Test
+    void forgetsALocalConnectionOnceBothSidesClosed() {
+        handshakeAtEntry();
+        sendRequest(LOCAL_REQUEST);
+        int end = CLIENT_ISN + 1 + LOCAL_REQUEST.length();
+        entry.fromKernel(fromServer(A).flags(TcpHeader.FIN).seq(ISN_A + 1).ack(end).ts(TS_A + 5, 102).build());
+        assertThat(entry.btcp.trackedConnections()).isEqualTo(1);
+        entry.fromWire(fromClient(A).flags(TcpHeader.FIN).seq(end).ack(ISN_A + 2).ts(104, TS_A + 5).build());
+        assertThat(entry.btcp.trackedConnections()).isZero();
+        assertThat(entry.btcp.activeConnections()).isZero();
+        assertThat(entry.kernel).hasSize(4);
+        assertThat(entry.wire).hasSize(2);
+    }
+
+    @Test
+    void servesNewConnectionsUntrackedWhenTheTableIsFull() {
+        Side small = new Side(A, new Member("n2", B));
+        var cfg = new Btcp.Config(A, 80, 2, 16, 32 * 1024, 8192, 5_000, 1_000, 30_000, 10_000, 60_000, 900_000);
+        Btcp tiny = new Btcp(cfg, small, small, head -> null, 0);
+        for (int port = 1; port <= 3; port++) {
+            byte[] syn = TestPackets.tcp(CLIENT, port, A, 80).flags(TcpHeader.SYN).seq(7).build();
+            MemorySegment.copy(syn, 0, small.buf, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, syn.length);
+            tiny.fromWire(small.buf, syn.length);
+        }
+        assertThat(small.kernel).as("every SYN still reaches the kernel").hasSize(3);
+        assertThat(tiny.trackedConnections()).isEqualTo(2);
+        assertThat(tiny.counters().get(Drop.TABLE_FULL)).isEqualTo(1);
+    }
 }
