@@ -389,15 +389,20 @@ public final class Testbed implements AutoCloseable {
     }
 
     /** True when every node answered and lists every other node in {@code peersUp}. */
-    boolean allPeersUp(JsonNode stats) {
-        for (NodeInfo node : description.nodes()) {
+    private boolean allPeersUp(JsonNode stats) {
+        return allPeersUp(stats, description.nodes());
+    }
+
+    /** True when every node of {@code nodes} answered and lists every other one in {@code peersUp}. */
+    static boolean allPeersUp(JsonNode stats, List<NodeInfo> nodes) {
+        for (NodeInfo node : nodes) {
             JsonNode s = stats.path("nodes").path(node.number() - 1);
             if (s.has("error") || !s.has("peersUp")) {
                 return false;
             }
             Set<String> up = new HashSet<>();
             s.path("peersUp").forEach(p -> up.add(p.asText()));
-            for (NodeInfo peer : description.nodes()) {
+            for (NodeInfo peer : nodes) {
                 if (peer.number() != node.number() && !up.contains(peer.name())) {
                     return false;
                 }
@@ -498,7 +503,7 @@ public final class Testbed implements AutoCloseable {
         return names;
     }
 
-    private static void removeStateDir(Path stateDir) {
+    static void removeStateDir(Path stateDir) {
         if (!Files.isDirectory(stateDir)) {
             return;
         }
@@ -565,8 +570,14 @@ public final class Testbed implements AutoCloseable {
     /**
      * How to run this program again: the java running now, and {@code -Dbaton.jar} if set, else the
      * jar this class came from, else (classes in a folder, e.g. in tests) this JVM's class path.
+     * The system property {@code baton.testbed.nodeCommand} (words separated by spaces) replaces all
+     * of it, to try the testbed with a stand-in for the node process.
      */
     static List<String> javaCommand() {
+        String override = System.getProperty("baton.testbed.nodeCommand");
+        if (override != null && !override.isBlank()) {
+            return List.of(override.strip().split("\\s+"));
+        }
         String java = ProcessHandle.current().info().command()
                 .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         List<String> argv = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx256m"));
