@@ -147,7 +147,7 @@ public final class DemoCommand implements Callable<Integer> {
             // nginx's fallback proxy (X-Baton-Via) is not a handoff: the bytes flowed through the entry.
             String handoff = !r.via().isEmpty() ? "proxied"
                     : !r.servedBy().isEmpty() && !r.servedBy().equals(row.entry()) ? "yes" : "no";
-            String sha = r.sha256().isEmpty() ? "-" : r.sha256().substring(0, 6);
+            String sha = r.sha256().isEmpty() ? "-" : r.sha256().substring(0, Math.min(6, r.sha256().length()));
             s.append(String.format("%-5s %-20s %-6s %-7s %6d %10d %-6s %8.1f  %s%n", row.entry(), row.path(), served,
                     handoff, r.status(), r.bytes(), sha, r.time().toNanos() / 1e6, row.verdict()));
         }
