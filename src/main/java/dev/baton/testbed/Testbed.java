@@ -83,7 +83,7 @@ public final class Testbed implements AutoCloseable {
             bed.writeStateFile();
             bed.buildClientAndRouter();
             for (NodeInfo node : nodes) {
-                bed.createNodeNetns(node);
+                createNetns(node.netns());
             }
             List<Process> launched = new ArrayList<>();
             for (NodeInfo node : nodes) {
@@ -278,10 +278,6 @@ public final class Testbed implements AutoCloseable {
                 Names.COMMAND_TIMEOUT);
         Commands.check(Commands.inNetns(router, List.of("ethtool", "-K", Names.ROUTER_VETH, "tx", "off")),
                 Names.COMMAND_TIMEOUT);
-    }
-
-    private void createNodeNetns(NodeInfo node) {
-        createNetns(node.netns());
     }
 
     /** A fresh namespace with loopback up and IPv6 off (the testbed is IPv4; no ICMPv6 chatter in the TUNs). */
