@@ -1,0 +1,865 @@
+package dev.baton.btcp;
+
+import dev.baton.control.RefuseReason;
+import dev.baton.http.RequestParser;
+import dev.baton.route.Member;
+import dev.baton.wire.Bytes;
+import dev.baton.wire.Ipv4Header;
+import dev.baton.wire.Seq;
+import dev.baton.wire.TcpHeader;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+
+/**
+ * The bottom-TCP (BTCP) module of one node: it sits between the network ("wire") and the node's
+ * unmodified kernel TCP, sees every packet both ways, and hands connections off (DESIGN.md §1).
+ *
+ * <p>As <b>entry node</b> for a new connection to the service port it passes the client's SYN up,
+ * parses its kernel's SYN/ACK (claims 2, 12, 28), then holds the handshake ACK and the request so the
+ * kernel keeps only a SYN-RECV entry and the server never sees the connection (the "connection
+ * indication" of claims 6, 16, 31 is held by holding the ACK). When the request head is complete the
+ * {@link Router} picks a node: itself, and the held packets are released to the kernel (claims 8, 20,
+ * 33); or another node, which gets a handoff request over the control channel (claims 3, 13, 29).
+ * On the handoff ack it resets its kernel's SYN-RECV entry and forwards the held and all later client
+ * packets to the chosen node, translated (claims 7, 17, 32), until the chosen node reports the close
+ * and a linger time has passed (claims 10, 19).
+ *
+ * <p>As <b>chosen node</b> it injects the client's SYN (destination rewritten) into its kernel,
+ * captures the SYN/ACK (never sent), injects the ACK translated into its own sequence space and
+ * answers with a handoff ack (claims 3, 5, 34-35); then it rewrites every packet its kernel sends on
+ * the connection so it leaves with the entry node's address and sequence space, straight to the
+ * client (claims 9, 18, 36), and reports the close (claims 10, 37).
+ *
+ * <p>Single-threaded: one packet loop owns this object and calls every method. Nothing on the packet
+ * path allocates; handoffs allocate a little on the control path.
+ */
+public final class Btcp {
+    /** Where packets go: up into this node's kernel, or out toward the network. Data at offset 0. */
+    public interface Output {
+        void toKernel(MemorySegment packet, int length);
+
+        void toWire(MemorySegment packet, int length);
+    }
+
+    /** Messages to other nodes' BTCPs over the persistent control channel (claims 1, 23). */
+    public interface Control {
+        void handoffRequest(String peer, long connId, HandshakeInit entry, byte[] syn, byte[] ack);
+
+        void handoffAck(String peer, long connId, HandshakeInit chosen);
+
+        void handoffRefuse(String peer, long connId, int reason);
+
+        void terminate(String peer, long connId);
+
+        void abort(String peer, long connId);
+    }
+
+    /** Picks the node that serves a complete request head; null (or this node) serves it here. */
+    public interface Router {
+        Member route(RequestParser head);
+    }
+
+    /**
+     * Limits and timeouts.
+     *
+     * @param address this node's IPv4 address (the service address)
+     * @param servicePort the web service port whose connections may be handed off
+     * @param maxConnections size of the connection table
+     * @param holdBuffers connections whose request can be held at once
+     * @param holdBytes bytes of held packets per connection
+     * @param maxHeadBytes largest request head read before serving locally
+     * @param requestTimeoutMillis a request head not complete by then is served locally
+     * @param handoffTimeoutMillis a handoff not acknowledged by then falls back to local service
+     * @param synTimeoutMillis a handshake not completed by then is forgotten
+     * @param lingerMillis the entry keeps forwarding this long after the close (late retransmissions)
+     * @param timeWaitMillis the chosen node keeps rewriting this long after the close (TIME-WAIT)
+     * @param idleMillis an established connection with no packet for this long is forgotten
+     */
+    public record Config(int address, int servicePort, int maxConnections, int holdBuffers, int holdBytes,
+                         int maxHeadBytes, long requestTimeoutMillis, long handoffTimeoutMillis,
+                         long synTimeoutMillis, long lingerMillis, long timeWaitMillis, long idleMillis) {
+        public static Config defaults(int address, int servicePort) {
+            return new Config(address, servicePort, 65536, 1024, 32 * 1024, RequestParser.DEFAULT_MAX_HEAD_BYTES,
+                    5_000, 1_000, 30_000, 10_000, 60_000, 900_000);
+        }
+    }
+
+    private static final int MAX_HELD_PACKETS = 64;
+    private static final int MAX_PACKET = 65536;
+
+    private final Config cfg;
+    private final Output out;
+    private final Control control;
+    private final Router router;
+    private final Counters counters = new Counters();
+
+    private final Conn[] conns;
+    private final int[] freeSlots;
+    private int freeTop;
+    private final LongIntMap table;
+    private final TimerWheel timers;
+    private final HoldPool holds;
+    private final TimerWheel.Expiry onExpiry = this::expired;
+
+    private final Ipv4Header ip = new Ipv4Header();
+    private final TcpHeader tcp = new TcpHeader();
+    private final Ipv4Header auxIp = new Ipv4Header();
+    private final TcpHeader auxTcp = new TcpHeader();
+    private final MemorySegment tx = Arena.ofAuto().allocate(MAX_PACKET, 16);
+    private final byte[] scratch = new byte[MAX_PACKET];
+
+    private long now;
+    private int served;
+
+    public Btcp(Config cfg, Output out, Control control, Router router, long nowMillis) {
+        this.cfg = cfg;
+        this.out = out;
+        this.control = control;
+        this.router = router;
+        this.now = nowMillis;
+        conns = new Conn[cfg.maxConnections()];
+        freeSlots = new int[cfg.maxConnections()];
+        for (int i = 0; i < conns.length; i++) {
+            conns[i] = new Conn(i);
+            conns[i].reset();
+            freeSlots[i] = conns.length - 1 - i;
+        }
+        freeTop = conns.length;
+        table = new LongIntMap(cfg.maxConnections());
+        timers = new TimerWheel(cfg.maxConnections(), 1024, 10, nowMillis);
+        holds = new HoldPool(cfg.holdBuffers(), cfg.holdBytes(), MAX_HELD_PACKETS, cfg.maxHeadBytes());
+    }
+
+    public Counters counters() {
+        return counters;
+    }
+
+    /** Connections this node's own server is serving (its load, reported to the cluster). */
+    public int activeConnections() {
+        return served;
+    }
+
+    /** Entries in the connection table. */
+    public int trackedConnections() {
+        return table.size();
+    }
+
+    /** Advances the clock and fires due timers; the loop calls this every iteration. */
+    public void tick(long nowMillis) {
+        now = nowMillis;
+        timers.advance(nowMillis, onExpiry);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Packets from the network, toward this node's kernel.
+
+    /** A packet read from the wire side. It may be rewritten in place. */
+    public void fromWire(MemorySegment p, int len) {
+        if (len < 1 || (Bytes.u8(p, 0) >>> 4) != 4) {
+            passToKernel(p, len); // IPv6 and the like are not ours
+            return;
+        }
+        if (!ip.wrap(p, 0, len).isValid()) {
+            counters.drop(Drop.BAD_IP_HEADER);
+            return;
+        }
+        if (ip.protocol() != Ipv4Header.PROTOCOL_TCP || ip.destinationAddress() != cfg.address()
+                || ip.isFragment()) {
+            passToKernel(p, len);
+            return;
+        }
+        int ipHl = ip.headerLength();
+        int tcpLen = ip.totalLength() - ipHl;
+        if (tcpLen < TcpHeader.MIN_LENGTH) {
+            counters.drop(Drop.BAD_TCP_HEADER);
+            return;
+        }
+        tcp.wrap(p, ipHl, tcpLen);
+        if (tcp.destinationPort() != cfg.servicePort()) {
+            passToKernel(p, len);
+            return;
+        }
+        if (!validTcp()) return;
+
+        int slot = table.get(ConnKeys.key(ip.sourceAddress(), tcp.sourcePort()));
+        if (slot == LongIntMap.MISSING) {
+            if ((tcp.flags() & (TcpHeader.SYN | TcpHeader.ACK | TcpHeader.RST)) == TcpHeader.SYN) {
+                newConnection(p, len);
+            } else {
+                passToKernel(p, len);
+            }
+            return;
+        }
+        Conn c = conns[slot];
+        switch (c.state) {
+            case Conn.SYN_RCVD -> clientInHandshake(c, p, len);
+            case Conn.HOLDING, Conn.PENDING -> clientWhileHeld(c, p, len);
+            case Conn.FORWARDING, Conn.LINGER -> clientWhileForwarding(c, p, len);
+            case Conn.LOCAL -> clientWhileLocal(c, p, len);
+            default -> clientAtChosen(c, p, len);
+        }
+    }
+
+    private boolean validTcp() {
+        int v = tcp.validate();
+        if (v == TcpHeader.OK) return true;
+        counters.drop(v == TcpHeader.BAD_OPTIONS ? Drop.BAD_TCP_OPTIONS : Drop.BAD_TCP_HEADER);
+        return false;
+    }
+
+    private boolean isNewSyn(Conn c) {
+        return tcp.syn() && !tcp.ack() && tcp.sequenceNumber() != c.clientIsn;
+    }
+
+    private void newConnection(MemorySegment p, int len) {
+        int synLen = ip.headerLength() + tcp.headerLength();
+        if (tcp.payloadLength() > 0 || synLen > Conn.MAX_HANDSHAKE_PACKET) {
+            passToKernel(p, len); // a SYN with data (TCP Fast Open) is served locally, untracked
+            return;
+        }
+        Conn c = allocate(ConnKeys.key(ip.sourceAddress(), tcp.sourcePort()));
+        if (c == null) {
+            counters.drop(Drop.TABLE_FULL); // counted, then served locally untracked
+            passToKernel(p, len);
+            return;
+        }
+        counters.inc(Counter.CONNECTIONS_SEEN);
+        c.state = Conn.SYN_RCVD;
+        c.clientIsn = tcp.sequenceNumber();
+        c.clientNext = c.clientIsn + 1;
+        MemorySegment.copy(p, ValueLayout.JAVA_BYTE, 0, c.syn, 0, synLen);
+        c.synLength = synLen;
+        timers.schedule(c.slot, now + cfg.synTimeoutMillis());
+        passToKernel(p, len);
+    }
+
+    private void clientInHandshake(Conn c, MemorySegment p, int len) {
+        if (tcp.rst()) {
+            free(c);
+            passToKernel(p, len);
+        } else if (tcp.syn()) {
+            if (isNewSyn(c)) {
+                free(c); // the port was reused: start over
+                fromWire(p, len);
+            } else {
+                passToKernel(p, len); // retransmitted SYN: let the kernel answer it again
+            }
+        } else if (!tcp.ack() || !c.synAckSeen || tcp.acknowledgmentNumber() != c.local.isn() + 1) {
+            passToKernel(p, len); // not the handshake's ACK: the kernel decides
+        } else if (!tcp.checksumValid(ip.sourceAddress(), ip.destinationAddress())) {
+            counters.drop(Drop.BAD_CHECKSUM);
+        } else {
+            HoldBuffer h = holds.acquire();
+            if (h == null) {
+                counters.drop(Drop.HOLD_POOL_EMPTY);
+                state(c, Conn.LOCAL);
+                counters.inc(Counter.SERVED_LOCALLY);
+                scheduleIdle(c);
+                passToKernel(p, len);
+                return;
+            }
+            c.hold = h;
+            state(c, Conn.HOLDING);
+            timers.schedule(c.slot, now + cfg.requestTimeoutMillis());
+            hold(c, p, len);
+        }
+    }
+
+    private void clientWhileHeld(Conn c, MemorySegment p, int len) {
+        if (tcp.syn()) {
+            if (isNewSyn(c)) {
+                abandonHold(c);
+                fromWire(p, len);
+            } else {
+                counters.drop(Drop.DUPLICATE_SYN); // never let a retransmitted SYN re-enter the kernel
+            }
+            return;
+        }
+        if (!tcp.checksumValid(ip.sourceAddress(), ip.destinationAddress())) {
+            counters.drop(Drop.BAD_CHECKSUM);
+            return;
+        }
+        if (c.state == Conn.HOLDING && tcp.rst()) {
+            // The client gave up before we decided: let the kernel drop its SYN-RECV entry.
+            releaseHeld(c);
+            passToKernel(p, len);
+            free(c);
+            return;
+        }
+        hold(c, p, len);
+    }
+
+    /** Keeps a client packet; while HOLDING, reads the request and decides once the head is complete. */
+    private void hold(Conn c, MemorySegment p, int len) {
+        if (!c.hold.add(p, len)) {
+            counters.drop(Drop.HOLD_FULL); // TCP retransmits it once the connection moves on
+            if (c.state == Conn.HOLDING) serveHeldLocally(c, Counter.REQUEST_UNFINISHED);
+            return;
+        }
+        if (tcp.fin()) c.finFromClient = true;
+        if (c.state != Conn.HOLDING) return;
+        RequestParser.Result r = readRequest(c);
+        if (r == RequestParser.Result.COMPLETE) {
+            decide(c);
+        } else if (r == RequestParser.Result.INVALID) {
+            serveHeldLocally(c, Counter.REQUEST_INVALID);
+        } else if (c.finFromClient) {
+            serveHeldLocally(c, Counter.REQUEST_UNFINISHED);
+        }
+    }
+
+    /** Feeds newly contiguous request bytes from the held packets to the parser (claims 3, 11c-d). */
+    private RequestParser.Result readRequest(Conn c) {
+        HoldBuffer h = c.hold;
+        RequestParser.Result r = RequestParser.Result.NEED_MORE;
+        boolean progress = true;
+        while (progress && r == RequestParser.Result.NEED_MORE) {
+            progress = false;
+            for (int i = 0; i < h.count && r == RequestParser.Result.NEED_MORE; i++) {
+                auxIp.wrap(h.data, h.offsets[i], h.lengths[i]);
+                int ipHl = auxIp.headerLength();
+                auxTcp.wrap(h.data, h.offsets[i] + ipHl, h.lengths[i] - ipHl);
+                int payload = auxTcp.payloadLength();
+                int start = auxTcp.sequenceNumber();
+                int end = start + payload;
+                if (payload == 0 || !Seq.after(end, c.clientNext) || Seq.after(start, c.clientNext)) continue;
+                int skip = c.clientNext - start;
+                int n = payload - skip;
+                MemorySegment.copy(h.data, ValueLayout.JAVA_BYTE, auxTcp.payloadOffset() + skip, scratch, 0, n);
+                r = h.parser.feed(scratch, 0, n);
+                c.clientNext += n;
+                progress = true;
+            }
+        }
+        return r;
+    }
+
+    private void decide(Conn c) {
+        Member m = router.route(c.hold.parser);
+        if (m == null || m.address() == cfg.address() || !buildPureAck(c)) {
+            serveHeldLocally(c, Counter.SERVED_LOCALLY);
+            return;
+        }
+        c.peer = m.name();
+        c.peerAddress = m.address();
+        c.connId = ConnKeys.connId(c.key, c.generation);
+        state(c, Conn.PENDING);
+        timers.schedule(c.slot, now + cfg.handoffTimeoutMillis());
+        counters.inc(Counter.HANDOFFS_SENT);
+        control.handoffRequest(c.peer, c.connId, c.local,
+                Arrays.copyOf(c.syn, c.synLength), Arrays.copyOf(c.ack, c.ackLength));
+    }
+
+    /**
+     * The handshake's ACK for the handoff request (claims 3, 13: "including said SYN packet and said
+     * ACK packet"): the first held segment, cut to its headers and flagged ACK only.
+     */
+    private boolean buildPureAck(Conn c) {
+        HoldBuffer h = c.hold;
+        if (h.count == 0) return false;
+        auxIp.wrap(h.data, h.offsets[0], h.lengths[0]);
+        int ipHl = auxIp.headerLength();
+        auxTcp.wrap(h.data, h.offsets[0] + ipHl, h.lengths[0] - ipHl);
+        int n = ipHl + auxTcp.headerLength();
+        if (n > Conn.MAX_HANDSHAKE_PACKET) return false;
+        MemorySegment.copy(h.data, ValueLayout.JAVA_BYTE, h.offsets[0], c.ack, 0, n);
+        c.ackLength = n;
+        MemorySegment a = MemorySegment.ofArray(c.ack);
+        auxIp.wrap(a, 0, n).totalLength(n);
+        auxIp.updateHeaderChecksum();
+        auxTcp.wrap(a, ipHl, n - ipHl);
+        auxTcp.flags(TcpHeader.ACK);
+        auxTcp.sequenceNumber(c.clientIsn + 1);
+        auxTcp.updateChecksum(auxIp.sourceAddress(), auxIp.destinationAddress());
+        return true;
+    }
+
+    /** Serve here: release the held ACK and request to our kernel, in arrival order (claims 8, 20). */
+    private void serveHeldLocally(Conn c, Counter why) {
+        counters.inc(why);
+        releaseHeld(c);
+        if (c.state == Conn.PENDING) counters.inc(Counter.FALLBACKS);
+        state(c, Conn.LOCAL);
+        scheduleIdle(c);
+    }
+
+    private void releaseHeld(Conn c) {
+        HoldBuffer h = c.hold;
+        if (h == null) return;
+        for (int i = 0; i < h.count; i++) {
+            MemorySegment.copy(h.data, h.offsets[i], tx, 0, h.lengths[i]);
+            passToKernel(tx, h.lengths[i]);
+        }
+        holds.release(h);
+        c.hold = null;
+    }
+
+    private void abandonHold(Conn c) {
+        if (c.state == Conn.PENDING) control.abort(c.peer, c.connId);
+        free(c);
+    }
+
+    private void clientWhileForwarding(Conn c, MemorySegment p, int len) {
+        if (tcp.syn()) {
+            if (c.state == Conn.LINGER && isNewSyn(c)) {
+                free(c); // a new connection on the same port after the old one closed
+                fromWire(p, len);
+            } else {
+                counters.drop(Drop.DUPLICATE_SYN);
+            }
+            return;
+        }
+        c.lastSeen = now;
+        translateToChosen(c);
+        counters.inc(Counter.PACKETS_FORWARDED);
+        passToWire(p, len);
+    }
+
+    private void clientWhileLocal(Conn c, MemorySegment p, int len) {
+        if (tcp.syn() && isNewSyn(c)) {
+            free(c);
+            fromWire(p, len);
+            return;
+        }
+        c.lastSeen = now;
+        passToKernel(p, len);
+        if (tcp.rst()) {
+            free(c);
+        } else if (tcp.fin()) {
+            c.finFromClient = true;
+            if (c.finFromServer) free(c);
+        }
+    }
+
+    private void clientAtChosen(Conn c, MemorySegment p, int len) {
+        if (c.state == Conn.INJECTED) {
+            counters.drop(Drop.EARLY_FORWARD);
+            return;
+        }
+        if (tcp.syn()) {
+            counters.drop(Drop.DUPLICATE_SYN);
+            return;
+        }
+        c.lastSeen = now;
+        int end = tcp.sequenceNumber() + tcp.sequenceLength();
+        if (Seq.after(end, c.clientNext)) c.clientNext = end;
+        passToKernel(p, len);
+        if (tcp.rst()) {
+            closedAtChosen(c, cfg.lingerMillis());
+        } else if (tcp.fin()) {
+            c.finFromClient = true;
+            if (c.finFromServer) closedAtChosen(c, cfg.timeWaitMillis());
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Packets from this node's kernel, toward the network.
+
+    /** A packet read from the kernel side. It may be rewritten in place. */
+    public void fromKernel(MemorySegment p, int len) {
+        if (len < Ipv4Header.MIN_LENGTH || !ip.wrap(p, 0, len).isValid()
+                || ip.protocol() != Ipv4Header.PROTOCOL_TCP || ip.sourceAddress() != cfg.address()
+                || ip.isFragment()) {
+            passToWire(p, len);
+            return;
+        }
+        int ipHl = ip.headerLength();
+        int tcpLen = ip.totalLength() - ipHl;
+        if (tcpLen < TcpHeader.MIN_LENGTH) {
+            passToWire(p, len);
+            return;
+        }
+        tcp.wrap(p, ipHl, tcpLen);
+        if (tcp.sourcePort() != cfg.servicePort()) {
+            passToWire(p, len);
+            return;
+        }
+        int slot = table.get(ConnKeys.key(ip.destinationAddress(), tcp.destinationPort()));
+        if (slot == LongIntMap.MISSING) {
+            passToWire(p, len);
+            return;
+        }
+        Conn c = conns[slot];
+        if (!validTcp()) return;
+        switch (c.state) {
+            case Conn.SYN_RCVD -> {
+                if (tcp.syn() && tcp.ack()) {
+                    c.local = initOf(tcp);
+                    c.synAckSeen = true;
+                } else if (tcp.rst()) {
+                    free(c);
+                }
+                passToWire(p, len);
+            }
+            case Conn.HOLDING, Conn.PENDING -> {
+                if (tcp.rst()) abandonHold(c); // the kernel gave up on its SYN-RECV entry
+                passToWire(p, len);           // SYN/ACK retransmissions still reach the client
+            }
+            case Conn.FORWARDING, Conn.LINGER -> counters.drop(Drop.STRAY_KERNEL_PACKET);
+            case Conn.LOCAL -> {
+                c.lastSeen = now;
+                passToWire(p, len);
+                if (tcp.rst()) {
+                    free(c);
+                } else if (tcp.fin()) {
+                    c.finFromServer = true;
+                    if (c.finFromClient) free(c);
+                }
+            }
+            case Conn.INJECTED -> kernelSynAckAtChosen(c);
+            default -> serverAtChosen(c, p, len);
+        }
+    }
+
+    private static HandshakeInit initOf(TcpHeader t) {
+        return new HandshakeInit(t.sequenceNumber(), t.hasTimestamps() ? t.tsVal() : 0, t.windowScale(),
+                t.mss(), t.hasTimestamps(), t.sackPermitted());
+    }
+
+    /** Our kernel answered the injected SYN: never send it; inject the translated ACK (claims 3, 34). */
+    private void kernelSynAckAtChosen(Conn c) {
+        if (!(tcp.syn() && tcp.ack())) {
+            counters.drop(Drop.STRAY_KERNEL_PACKET); // e.g. a RST: nothing listens; give up below
+            if (tcp.rst()) refuseAtChosen(c, RefuseReason.NO_SYNACK);
+            return;
+        }
+        HandshakeInit mine = initOf(tcp);
+        HandshakeInit entry = c.remote;
+        if (mine.timestamps() != entry.timestamps() || mine.sackPermitted() != entry.sackPermitted()
+                || (mine.windowScale() < 0) != (entry.windowScale() < 0)) {
+            refuseAtChosen(c, RefuseReason.OPTION_MISMATCH);
+            return;
+        }
+        c.local = mine;
+        c.synAckSeen = true;
+        c.seqDelta = mine.isn() - entry.isn();
+        c.tsDelta = mine.tsVal() - entry.tsVal();
+        c.timestamps = mine.timestamps();
+        c.chosenWindowScale = Math.max(0, mine.windowScale());
+        c.entryWindowScale = Math.max(0, entry.windowScale());
+        injectAck(c);
+        state(c, Conn.SERVING);
+        scheduleIdle(c);
+        counters.inc(Counter.HANDOFFS_ACCEPTED);
+        control.handoffAck(c.peer, c.connId, mine);
+    }
+
+    private void serverAtChosen(Conn c, MemorySegment p, int len) {
+        if (tcp.syn()) {
+            if (tcp.ack()) injectAck(c); // our kernel retransmitted its SYN/ACK: the ACK was lost
+            return;                      // nothing of the handshake ever reaches the client
+        }
+        c.lastSeen = now;
+        boolean rst = tcp.rst();
+        boolean fin = tcp.fin();
+        int payload = tcp.payloadLength();
+        translateToClient(c);
+        counters.inc(Counter.PACKETS_SENT_FOR_OTHERS);
+        counters.add(Counter.BYTES_SENT_FOR_OTHERS, payload);
+        passToWire(p, len);
+        if (c.state != Conn.SERVING) return;
+        if (rst) {
+            closedAtChosen(c, cfg.lingerMillis());
+        } else if (fin) {
+            c.finFromServer = true;
+            if (c.finFromClient) closedAtChosen(c, cfg.timeWaitMillis());
+        }
+    }
+
+    private void closedAtChosen(Conn c, long lingerMillis) {
+        if (c.state != Conn.SERVING) return;
+        state(c, Conn.CLOSED);
+        timers.schedule(c.slot, now + lingerMillis);
+        counters.inc(Counter.TERMINATIONS);
+        control.terminate(c.peer, c.connId);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Translation (DESIGN.md §1 steps 7-8; §3: sequence, ack, SACK edges, timestamps, window).
+
+    /** Entry to chosen: destination, ack, SACK edges and TSecr into the chosen node's space (claim 7). */
+    private void translateToChosen(Conn c) {
+        int old = ip.destinationAddress();
+        ip.destinationAddressWithChecksumUpdate(c.peerAddress);
+        tcp.pseudoHeaderAddressChanged(old, c.peerAddress);
+        if (tcp.ack()) {
+            tcp.acknowledgmentNumberWithChecksumUpdate(tcp.acknowledgmentNumber() + c.seqDelta);
+            if (tcp.sackBlockCount() > 0) tcp.shiftSackBlocksWithChecksumUpdate(c.seqDelta);
+            if (c.timestamps && tcp.hasTimestamps()) tcp.tsEcrWithChecksumUpdate(tcp.tsEcr() + c.tsDelta);
+        }
+    }
+
+    /** Chosen to client: source, sequence, TSval into the entry node's space; window rescaled (claim 9). */
+    private void translateToClient(Conn c) {
+        int old = ip.sourceAddress();
+        ip.sourceAddressWithChecksumUpdate(c.peerAddress);
+        tcp.pseudoHeaderAddressChanged(old, c.peerAddress);
+        tcp.sequenceNumberWithChecksumUpdate(tcp.sequenceNumber() - c.seqDelta);
+        if (c.timestamps && tcp.hasTimestamps()) tcp.tsValWithChecksumUpdate(tcp.tsVal() - c.tsDelta);
+        if (c.chosenWindowScale != c.entryWindowScale) {
+            long bytes = (long) tcp.window() << c.chosenWindowScale;
+            tcp.windowWithChecksumUpdate((int) Math.min(0xffff, bytes >>> c.entryWindowScale));
+        }
+    }
+
+    /** Injects the held handshake ACK into our kernel, in its sequence space (claims 3, 13, 34). */
+    private void injectAck(Conn c) {
+        MemorySegment.copy(c.ack, 0, tx, ValueLayout.JAVA_BYTE, 0, c.ackLength);
+        ip.wrap(tx, 0, c.ackLength);
+        int ipHl = ip.headerLength();
+        tcp.wrap(tx, ipHl, c.ackLength - ipHl);
+        tcp.validate();
+        int old = ip.destinationAddress();
+        ip.destinationAddressWithChecksumUpdate(cfg.address());
+        tcp.pseudoHeaderAddressChanged(old, cfg.address());
+        tcp.acknowledgmentNumberWithChecksumUpdate(tcp.acknowledgmentNumber() + c.seqDelta);
+        if (c.timestamps && tcp.hasTimestamps()) tcp.tsEcrWithChecksumUpdate(tcp.tsEcr() + c.tsDelta);
+        passToKernel(tx, c.ackLength);
+    }
+
+    /**
+     * Injects a RST from the client into our kernel (claims 7, 17, 32: "sending a reset packet ... to
+     * said first TCP module"). Linux drops a SYN-RECV entry on a RST whose sequence number is in its
+     * window (tcp_check_req); an established socket takes one at exactly rcv_nxt (RFC 5961 §3.2).
+     */
+    private void injectReset(Conn c, int seq) {
+        MemorySegment t = tx;
+        t.asSlice(0, 40).fill((byte) 0);
+        ip.wrap(t, 0, 40);
+        Bytes.u8(t, 0, 0x45);
+        ip.totalLength(40);
+        Bytes.u16(t, 6, 0x4000); // DF
+        Bytes.u8(t, 8, 64);
+        Bytes.u8(t, 9, Ipv4Header.PROTOCOL_TCP);
+        Bytes.u32(t, 12, ConnKeys.address(c.key));
+        Bytes.u32(t, 16, cfg.address());
+        ip.updateHeaderChecksum();
+        tcp.wrap(t, 20, 20);
+        Bytes.u16(t, 20, ConnKeys.port(c.key));
+        Bytes.u16(t, 22, cfg.servicePort());
+        tcp.sequenceNumber(seq);
+        Bytes.u8(t, 32, 5 << 4);
+        tcp.flags(TcpHeader.RST);
+        tcp.updateChecksum(ConnKeys.address(c.key), cfg.address());
+        passToKernel(t, 40);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Control channel events (called on the packet loop thread).
+
+    /** A handoff request from entry node {@code peer} (claims 3, 13, 34). */
+    public void onHandoffRequest(String peer, long connId, HandshakeInit entry, byte[] syn, byte[] ack) {
+        if (!validHandshakePacket(syn, true) || !validHandshakePacket(ack, false)) {
+            counters.drop(Drop.BAD_HANDOFF);
+            control.handoffRefuse(peer, connId, RefuseReason.MALFORMED);
+            return;
+        }
+        MemorySegment s = MemorySegment.ofArray(syn);
+        ip.wrap(s, 0, syn.length);
+        tcp.wrap(s, ip.headerLength(), syn.length - ip.headerLength());
+        long key = ConnKeys.key(ip.sourceAddress(), tcp.sourcePort());
+        if (ConnKeys.keyOf(connId) != key) {
+            counters.drop(Drop.BAD_HANDOFF);
+            control.handoffRefuse(peer, connId, RefuseReason.MALFORMED);
+            return;
+        }
+        if (table.get(key) != LongIntMap.MISSING) {
+            counters.inc(Counter.HANDOFFS_REFUSED);
+            control.handoffRefuse(peer, connId, RefuseReason.DUPLICATE);
+            return;
+        }
+        Conn c = allocate(key);
+        if (c == null) {
+            counters.inc(Counter.HANDOFFS_REFUSED);
+            control.handoffRefuse(peer, connId, RefuseReason.TABLE_FULL);
+            return;
+        }
+        c.state = Conn.INJECTED;
+        c.peer = peer;
+        c.connId = connId;
+        c.remote = entry;
+        c.peerAddress = ip.destinationAddress();
+        c.clientIsn = tcp.sequenceNumber();
+        c.clientNext = c.clientIsn + 1;
+        System.arraycopy(syn, 0, c.syn, 0, syn.length);
+        c.synLength = syn.length;
+        System.arraycopy(ack, 0, c.ack, 0, ack.length);
+        c.ackLength = ack.length;
+        timers.schedule(c.slot, now + cfg.handoffTimeoutMillis());
+        // Claim 3: "changing a first destination IP address of said SYN packet to a second IP address".
+        MemorySegment.copy(syn, 0, tx, ValueLayout.JAVA_BYTE, 0, syn.length);
+        ip.wrap(tx, 0, syn.length);
+        tcp.wrap(tx, ip.headerLength(), syn.length - ip.headerLength());
+        int old = ip.destinationAddress();
+        ip.destinationAddressWithChecksumUpdate(cfg.address());
+        tcp.pseudoHeaderAddressChanged(old, cfg.address());
+        passToKernel(tx, syn.length);
+    }
+
+    private boolean validHandshakePacket(byte[] b, boolean syn) {
+        if (b == null || b.length < 40 || b.length > Conn.MAX_HANDSHAKE_PACKET) return false;
+        MemorySegment s = MemorySegment.ofArray(b);
+        if (!auxIp.wrap(s, 0, b.length).isValid() || auxIp.protocol() != Ipv4Header.PROTOCOL_TCP
+                || auxIp.totalLength() != b.length || auxIp.isFragment()) {
+            return false;
+        }
+        int ipHl = auxIp.headerLength();
+        auxTcp.wrap(s, ipHl, b.length - ipHl);
+        if (auxTcp.validate() != TcpHeader.OK || auxTcp.payloadLength() != 0
+                || auxTcp.destinationPort() != cfg.servicePort()) {
+            return false;
+        }
+        int f = auxTcp.flags() & (TcpHeader.SYN | TcpHeader.ACK | TcpHeader.RST | TcpHeader.FIN);
+        return f == (syn ? TcpHeader.SYN : TcpHeader.ACK);
+    }
+
+    /** The chosen node took the connection (claims 5, 15): reset our kernel's entry, start forwarding. */
+    public void onHandoffAck(String peer, long connId, HandshakeInit chosen) {
+        Conn c = byConnId(connId, peer);
+        if (c == null || c.state != Conn.PENDING) {
+            counters.drop(Drop.UNKNOWN_CONNECTION);
+            control.abort(peer, connId); // we no longer want it (timed out, served locally): undo
+            return;
+        }
+        c.seqDelta = chosen.isn() - c.local.isn();
+        c.tsDelta = chosen.tsVal() - c.local.tsVal();
+        c.timestamps = c.local.timestamps() && chosen.timestamps();
+        injectReset(c, c.clientIsn + 1);
+        HoldBuffer h = c.hold;
+        for (int i = 0; i < h.count; i++) {
+            MemorySegment.copy(h.data, h.offsets[i], tx, 0, h.lengths[i]);
+            ip.wrap(tx, 0, h.lengths[i]);
+            tcp.wrap(tx, ip.headerLength(), h.lengths[i] - ip.headerLength());
+            tcp.validate();
+            translateToChosen(c);
+            counters.inc(Counter.PACKETS_FORWARDED);
+            passToWire(tx, h.lengths[i]);
+        }
+        holds.release(h);
+        c.hold = null;
+        state(c, Conn.FORWARDING);
+        counters.inc(Counter.HANDOFFS_COMPLETED);
+        scheduleIdle(c);
+    }
+
+    /** The chosen node refused: serve here. */
+    public void onHandoffRefuse(String peer, long connId, int reason) {
+        Conn c = byConnId(connId, peer);
+        if (c == null || c.state != Conn.PENDING) {
+            counters.drop(Drop.UNKNOWN_CONNECTION);
+            return;
+        }
+        counters.refused(reason);
+        counters.inc(Counter.REFUSALS_RECEIVED);
+        serveHeldLocally(c, Counter.SERVED_LOCALLY);
+    }
+
+    /** The chosen node saw the connection close (claims 10, 19): stop forwarding after the linger. */
+    public void onTerminate(String peer, long connId) {
+        Conn c = byConnId(connId, peer);
+        if (c == null || (c.state != Conn.FORWARDING && c.state != Conn.LINGER)) {
+            counters.drop(Drop.UNKNOWN_CONNECTION);
+            return;
+        }
+        if (c.state == Conn.FORWARDING) {
+            counters.inc(Counter.TERMINATIONS);
+            state(c, Conn.LINGER);
+            timers.schedule(c.slot, now + cfg.lingerMillis());
+        }
+    }
+
+    /** The entry node gave the connection up: reset it in our kernel and forget it. */
+    public void onAbort(String peer, long connId) {
+        Conn c = byConnId(connId, peer);
+        if (c == null || !c.isChosenRole()) {
+            counters.drop(Drop.UNKNOWN_CONNECTION);
+            return;
+        }
+        if (c.state != Conn.CLOSED) injectReset(c, c.clientNext);
+        free(c);
+    }
+
+    /** The control channel to {@code peer} is down: pending handoffs to it are served here. */
+    public void onPeerDown(String peer) {
+        for (Conn c : conns) {
+            if (c.state == Conn.PENDING && peer.equals(c.peer)) serveHeldLocally(c, Counter.SERVED_LOCALLY);
+        }
+    }
+
+    private void refuseAtChosen(Conn c, int reason) {
+        counters.inc(Counter.HANDOFFS_REFUSED);
+        control.handoffRefuse(c.peer, c.connId, reason);
+        injectReset(c, c.clientIsn + 1);
+        free(c);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Timers and the table.
+
+    private void expired(int slot, long nowMillis) {
+        Conn c = conns[slot];
+        switch (c.state) {
+            case Conn.HOLDING -> serveHeldLocally(c, Counter.REQUEST_TIMEOUT);
+            case Conn.PENDING -> {
+                control.abort(c.peer, c.connId);
+                serveHeldLocally(c, Counter.SERVED_LOCALLY);
+            }
+            case Conn.INJECTED -> refuseAtChosen(c, RefuseReason.NO_SYNACK);
+            case Conn.FORWARDING, Conn.LOCAL, Conn.SERVING -> {
+                if (nowMillis - c.lastSeen >= cfg.idleMillis()) free(c);
+                else timers.schedule(slot, c.lastSeen + cfg.idleMillis());
+            }
+            default -> free(c); // SYN_RCVD never completed; LINGER and CLOSED are over
+        }
+    }
+
+    private void scheduleIdle(Conn c) {
+        c.lastSeen = now;
+        timers.schedule(c.slot, now + cfg.idleMillis());
+    }
+
+    private Conn byConnId(long connId, String peer) {
+        int slot = table.get(ConnKeys.keyOf(connId));
+        if (slot == LongIntMap.MISSING) return null;
+        Conn c = conns[slot];
+        return c.connId == connId && peer.equals(c.peer) ? c : null;
+    }
+
+    private Conn allocate(long key) {
+        if (freeTop == 0) return null;
+        Conn c = conns[freeSlots[--freeTop]];
+        c.key = key;
+        c.generation = (c.generation + 1) & 0xffff;
+        table.put(key, c.slot);
+        return c;
+    }
+
+    private void free(Conn c) {
+        timers.cancel(c.slot);
+        if (c.hold != null) holds.release(c.hold);
+        table.remove(c.key);
+        state(c, Conn.FREE);
+        int gen = c.generation;
+        c.reset();
+        c.generation = gen;
+        freeSlots[freeTop++] = c.slot;
+    }
+
+    /** Sets the state, keeping the count of connections our own server serves. */
+    private void state(Conn c, byte s) {
+        boolean before = c.state == Conn.LOCAL || c.state == Conn.SERVING;
+        boolean after = s == Conn.LOCAL || s == Conn.SERVING;
+        if (before != after) served += after ? 1 : -1;
+        c.state = s;
+    }
+
+    private void passToKernel(MemorySegment p, int len) {
+        out.toKernel(p, len);
+    }
+
+    private void passToWire(MemorySegment p, int len) {
+        out.toWire(p, len);
+    }
+}

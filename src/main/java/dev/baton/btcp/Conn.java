@@ -1,0 +1,102 @@
+package dev.baton.btcp;
+
+/**
+ * One tracked connection. Objects are preallocated per table slot and reused; the fields that matter
+ * depend on {@link #state}. "Entry" is the node the client connected to, "chosen" the node serving
+ * it after a handoff; {@link #seqDelta} and {@link #tsDelta} translate between their spaces.
+ */
+final class Conn {
+    /** Largest SYN or pure ACK kept: an IPv4 header and a TCP header, each at most 60 bytes. */
+    static final int MAX_HANDSHAKE_PACKET = 120;
+
+    // States of an entry-role connection.
+    static final byte FREE = 0;
+    /** SYN passed to our kernel; waiting for the client's ACK. */
+    static final byte SYN_RCVD = 1;
+    /** Handshake ACK and request bytes held; our kernel has only a SYN-RECV entry (claims 6, 16). */
+    static final byte HOLDING = 2;
+    /** Handoff request sent; client packets are queued. */
+    static final byte PENDING = 3;
+    /** Handed off: client packets are translated and forwarded to the chosen node (claim 7). */
+    static final byte FORWARDING = 4;
+    /** The chosen node reported the close; late retransmissions are still forwarded (claim 10). */
+    static final byte LINGER = 5;
+    /** Served by our kernel; watched only to count active connections. */
+    static final byte LOCAL = 6;
+    // States of a chosen-role connection.
+    /** The client's SYN was injected into our kernel; waiting for its SYN/ACK (claim 3). */
+    static final byte INJECTED = 7;
+    /** Our kernel's packets are rewritten and sent directly to the client (claim 9). */
+    static final byte SERVING = 8;
+    /** Closed (both FINs or a RST); still rewriting while our kernel sits in TIME-WAIT. */
+    static final byte CLOSED = 9;
+
+    final int slot;
+    byte state;
+    long key;
+    int generation;
+
+    int clientIsn;
+    /** Next client sequence number the request reassembly expects (entry), highest seen (chosen). */
+    int clientNext;
+
+    // Our own kernel's SYN/ACK.
+    boolean synAckSeen;
+    HandshakeInit local;
+    /** The other node's handshake state (at the chosen node: the entry's, from the handoff request). */
+    HandshakeInit remote;
+
+    // The other node of a handoff: the chosen node (at the entry) or the entry node (at the chosen).
+    String peer;
+    int peerAddress;
+    long connId;
+
+    int seqDelta;
+    int tsDelta;
+    boolean timestamps;
+    /** Window scale shifts (chosen node's, entry node's) when they differ; otherwise equal. */
+    int chosenWindowScale;
+    int entryWindowScale;
+
+    final byte[] syn = new byte[MAX_HANDSHAKE_PACKET];
+    int synLength;
+    final byte[] ack = new byte[MAX_HANDSHAKE_PACKET];
+    int ackLength;
+
+    HoldBuffer hold;
+    boolean finFromClient;
+    boolean finFromServer;
+    long lastSeen;
+
+    Conn(int slot) {
+        this.slot = slot;
+    }
+
+    boolean isChosenRole() {
+        return state >= INJECTED;
+    }
+
+    void reset() {
+        state = FREE;
+        key = -1;
+        clientIsn = 0;
+        clientNext = 0;
+        synAckSeen = false;
+        local = null;
+        remote = null;
+        peer = null;
+        peerAddress = 0;
+        connId = 0;
+        seqDelta = 0;
+        tsDelta = 0;
+        timestamps = false;
+        chosenWindowScale = 0;
+        entryWindowScale = 0;
+        synLength = 0;
+        ackLength = 0;
+        hold = null;
+        finFromClient = false;
+        finFromServer = false;
+        lastSeen = 0;
+    }
+}

@@ -1,0 +1,47 @@
+package dev.baton.btcp;
+
+/** What the BTCP counts (the testbed's stats command shows these). */
+public enum Counter {
+    /** New client connections (SYNs) to the service port seen at this node as entry. */
+    CONNECTIONS_SEEN("connectionsSeen"),
+    /** Connections whose request was released to this node's own kernel. */
+    SERVED_LOCALLY("servedLocally"),
+    /** Handoff requests this node sent as entry. */
+    HANDOFFS_SENT("handoffsSent"),
+    /** Handoffs that completed (ack received) at this node as entry. */
+    HANDOFFS_COMPLETED("handoffsCompleted"),
+    /** Handoffs this node accepted as the chosen node. */
+    HANDOFFS_ACCEPTED("handoffsAccepted"),
+    /** Handoff requests this node refused as the chosen node. */
+    HANDOFFS_REFUSED("handoffsRefused"),
+    /** Handoffs that fell back to local service (refused, timed out, peer lost). */
+    FALLBACKS("fallbacks"),
+    /** Requests served locally because their head could not be parsed or was too large. */
+    REQUEST_INVALID("requestInvalid"),
+    /** Requests served locally because their head was not complete within the request timeout. */
+    REQUEST_TIMEOUT("requestTimeout"),
+    /** Requests served locally because the client closed, or sent more than we hold, before the head ended. */
+    REQUEST_UNFINISHED("requestUnfinished"),
+    /** Handoffs this node, as entry, saw refused, by any reason (see the refusal counters). */
+    REFUSALS_RECEIVED("refusalsReceived"),
+    /** Client packets forwarded to a chosen node. */
+    PACKETS_FORWARDED("packetsForwarded"),
+    /** Packets of handed-in connections sent directly to the client with the entry's address. */
+    PACKETS_SENT_FOR_OTHERS("packetsSentForOthers"),
+    /** Payload bytes of those packets. */
+    BYTES_SENT_FOR_OTHERS("bytesSentForOthers"),
+    /** Connections closed and reported by a termination message. */
+    TERMINATIONS("terminations"),
+    /** Packets that were not ours (other ports, protocols) passed through untouched. */
+    PASSED_THROUGH("passedThrough");
+
+    final String metric;
+
+    Counter(String metric) {
+        this.metric = metric;
+    }
+
+    public String metric() {
+        return metric;
+    }
+}

@@ -1,0 +1,69 @@
+package dev.baton.btcp;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Counters written by the packet loop only and read by anyone: plain increments on the hot path,
+ * opaque reads elsewhere (a reader may see a slightly old value, never a torn one).
+ */
+public final class Counters {
+    private static final VarHandle ARRAY = MethodHandles.arrayElementVarHandle(long[].class);
+    private final long[] counters = new long[Counter.values().length];
+    private final long[] drops = new long[Drop.values().length];
+    /** Refusals this node received as entry node, by reason code. */
+    private final long[] refusals = new long[16];
+
+    void inc(Counter c) {
+        ARRAY.setOpaque(counters, c.ordinal(), (long) ARRAY.getOpaque(counters, c.ordinal()) + 1);
+    }
+
+    void add(Counter c, long n) {
+        ARRAY.setOpaque(counters, c.ordinal(), (long) ARRAY.getOpaque(counters, c.ordinal()) + n);
+    }
+
+    void drop(Drop d) {
+        ARRAY.setOpaque(drops, d.ordinal(), (long) ARRAY.getOpaque(drops, d.ordinal()) + 1);
+    }
+
+    void refused(int reason) {
+        int i = reason & 15;
+        ARRAY.setOpaque(refusals, i, (long) ARRAY.getOpaque(refusals, i) + 1);
+    }
+
+    public long refusals(int reason) {
+        return (long) ARRAY.getOpaque(refusals, reason & 15);
+    }
+
+    /** Refusals by reason name, only those that happened. */
+    public Map<String, Long> refusals() {
+        Map<String, Long> m = new LinkedHashMap<>();
+        for (int i = 0; i < refusals.length; i++) {
+            long v = refusals(i);
+            if (v != 0) m.put(dev.baton.control.RefuseReason.name(i), v);
+        }
+        return m;
+    }
+
+    public long get(Counter c) {
+        return (long) ARRAY.getOpaque(counters, c.ordinal());
+    }
+
+    public long get(Drop d) {
+        return (long) ARRAY.getOpaque(drops, d.ordinal());
+    }
+
+    public Map<String, Long> counters() {
+        Map<String, Long> m = new LinkedHashMap<>();
+        for (Counter c : Counter.values()) m.put(c.metric, get(c));
+        return m;
+    }
+
+    public Map<String, Long> drops() {
+        Map<String, Long> m = new LinkedHashMap<>();
+        for (Drop d : Drop.values()) m.put(d.metric, get(d));
+        return m;
+    }
+}

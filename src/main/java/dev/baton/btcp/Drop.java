@@ -1,0 +1,28 @@
+package dev.baton.btcp;
+
+/** Why a packet or a control message was dropped; each reason is counted separately. */
+public enum Drop {
+    BAD_IP_HEADER("badIpHeader"),
+    BAD_TCP_HEADER("badTcpHeader"),
+    BAD_TCP_OPTIONS("badTcpOptions"),
+    BAD_CHECKSUM("badChecksum"),
+    TABLE_FULL("tableFull"),
+    HOLD_POOL_EMPTY("holdPoolEmpty"),
+    HOLD_FULL("holdFull"),
+    DUPLICATE_SYN("duplicateSyn"),
+    STRAY_KERNEL_PACKET("strayKernelPacket"),
+    EARLY_FORWARD("earlyForward"),
+    UNKNOWN_CONNECTION("unknownConnection"),
+    BAD_HANDOFF("badHandoff"),
+    WRITE_FAILED("writeFailed");
+
+    final String metric;
+
+    Drop(String metric) {
+        this.metric = metric;
+    }
+
+    public String metric() {
+        return metric;
+    }
+}

@@ -1,0 +1,72 @@
+package dev.baton.cli;
+
+import dev.baton.node.Node;
+import dev.baton.route.Member;
+import dev.baton.wire.Bytes;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code baton node}: runs one node (its BTCP, control channel and optionally the built-in server). */
+@Command(name = "node", mixinStandardHelpOptions = true,
+        description = "Run one baton node: the BTCP between its two TUN devices, the control channel to"
+                + " its peers, and (with --server builtin) the built-in web server.")
+public final class NodeCommand implements Callable<Integer> {
+    @Option(names = "--name", required = true, description = "This node's name (unique in the cluster).")
+    String name;
+
+    @Option(names = "--ip", required = true, description = "This node's service address (IPv4).")
+    String ip;
+
+    @Option(names = "--service-port", defaultValue = "80", description = "Web service port (default ${DEFAULT-VALUE}).")
+    int servicePort;
+
+    @Option(names = "--control-port", defaultValue = "7070", description = "Control channel port (default ${DEFAULT-VALUE}).")
+    int controlPort;
+
+    @Option(names = "--kernel-tun", required = true, description = "TUN device on the kernel side (gets the node address).")
+    String kernelTun;
+
+    @Option(names = "--wire-tun", required = true, description = "TUN device on the network side.")
+    String wireTun;
+
+    @Option(names = "--peer", description = "Another node, as NAME=IPv4 (repeatable).")
+    Map<String, String> peers = new java.util.LinkedHashMap<>();
+
+    @Option(names = "--docroot", required = true, description = "This node's document root (its content).")
+    Path docroot;
+
+    @Option(names = "--server", defaultValue = "builtin", description = "builtin: serve the docroot here; external: another server (nginx) listens on the service port.")
+    String server;
+
+    @Option(names = "--policy", defaultValue = "content", description = "Routing policy by name (default ${DEFAULT-VALUE}).")
+    String policy;
+
+    @Option(names = "--admin-socket", description = "Unix socket answering 'stats' and 'content'.")
+    Path adminSocket;
+
+    @Option(names = "--ready-file", description = "Written with our pid once the TUN devices exist.")
+    Path readyFile;
+
+    @Override
+    public Integer call() throws Exception {
+        if (!server.equals("builtin") && !server.equals("external")) {
+            System.err.println("baton node: --server must be builtin or external, not " + server);
+            return 2;
+        }
+        List<Member> members = new ArrayList<>();
+        for (var e : peers.entrySet()) members.add(new Member(e.getKey(), Bytes.parseIpv4(e.getValue())));
+        Node node = new Node(new Node.Config(name, Bytes.parseIpv4(ip), servicePort, controlPort, kernelTun,
+                wireTun, members, docroot, server.equals("builtin"), policy, adminSocket, readyFile));
+        Runtime.getRuntime().addShutdownHook(new Thread(node::close, "shutdown"));
+        node.start();
+        System.out.println("baton node " + name + " up: " + ip + ":" + servicePort + ", control " + controlPort
+                + ", peers " + peers.keySet());
+        node.awaitTermination();
+        return 1; // the packet loop only ends on a fatal error; a signal exits through the hook
+    }
+}

@@ -1,0 +1,243 @@
+package dev.baton.control;
+
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.List;
+
+/**
+ * Everything two BTCP modules say to each other over their persistent control channel (claims 1, 23):
+ * handoff requests, acks, refusals, terminations and aborts for every connection between them, plus
+ * the hello, load reports (heartbeats) and content announcements that let the routing policy choose.
+ *
+ * <p>Records check their fields when built, so that any record encodes into a frame of at most
+ * {@link ControlFrame#MAX_FRAME_LENGTH} bytes; the decoder turns a failed check into
+ * {@link FrameException.Reason#BAD_FIELD}. The frame header's correlation id is the connection id of
+ * the messages about one connection ({@link #correlationId()}), and zero for the others.
+ */
+public sealed interface ControlMessage {
+    /** Largest raw client packet carried in a {@link HandoffRequest}: one Ethernet MTU. */
+    int MAX_PACKET_LENGTH = 1500;
+    /** Longest node name, in UTF-8 bytes (its length travels in one byte). */
+    int MAX_NAME_LENGTH = 255;
+    /** Longest content path, in UTF-8 bytes. */
+    int MAX_PATH_LENGTH = 4096;
+    /** Largest window scale shift a TCP may announce (RFC 7323 section 2.3). */
+    int MAX_WINDOW_SCALE = 14;
+    /** {@code windowScale} value that means "no window scale option". */
+    int NO_WINDOW_SCALE = -1;
+
+    /** The frame header's correlation id: the connection id for per-connection messages, else 0. */
+    default long correlationId() {
+        return 0;
+    }
+
+    /**
+     * First frame on a link, both ways; the link is up once each side has the other's. The boot id
+     * changes whenever a node restarts, so a peer can tell a restart (its handoffs are gone) from a
+     * reconnect.
+     */
+    record Hello(String nodeName, int ipv4, int servicePort, long bootId) implements ControlMessage {
+        public Hello {
+            int n = Utf8.encode(nodeName).length;
+            if (n == 0 || n > MAX_NAME_LENGTH) {
+                throw new IllegalArgumentException("node name must be 1.." + MAX_NAME_LENGTH + " bytes: " + n);
+            }
+            checkPort(servicePort);
+        }
+
+        /** The node's address as a big-endian int, as {@link #ipv4()} wants it. */
+        public static int ipv4Of(InetAddress address) {
+            byte[] b = address.getAddress();
+            if (b.length != 4) {
+                throw new IllegalArgumentException("not an IPv4 address: " + address);
+            }
+            return (b[0] & 0xff) << 24 | (b[1] & 0xff) << 16 | (b[2] & 0xff) << 8 | (b[3] & 0xff);
+        }
+
+        /** {@link #ipv4()} as an address. */
+        public InetAddress address() {
+            byte[] b = {(byte) (ipv4 >>> 24), (byte) (ipv4 >>> 16), (byte) (ipv4 >>> 8), (byte) ipv4};
+            try {
+                return InetAddress.getByAddress(b);
+            } catch (UnknownHostException e) {
+                throw new AssertionError("4 bytes are always an address", e);
+            }
+        }
+    }
+
+    /** Liveness and load report: the routing policy prefers the least-loaded holder of a path. */
+    record Heartbeat(int activeConnections, long handoffsInFlight) implements ControlMessage {
+        public Heartbeat {
+            if (activeConnections < 0 || handoffsInFlight < 0) {
+                throw new IllegalArgumentException("negative load: " + activeConnections + ", " + handoffsInFlight);
+            }
+        }
+    }
+
+    /**
+     * Entry node to chosen node: take this connection (DESIGN.md step 5; claims 3-4, 13-14, 29-30).
+     * {@code syn} and {@code ack} are the client's raw IPv4 packets as the entry node held them; the
+     * other fields are the entry node's initial state (from its kernel's SYN/ACK) that the chosen node
+     * needs to translate sequence numbers and timestamps. Arrays are not copied: do not change them
+     * after building the record.
+     */
+    record HandoffRequest(long connId, int entryIsn, int entryTsVal, int entryWindowScale, int entryMss,
+                          boolean timestamps, boolean sackPermitted, byte[] syn, byte[] ack)
+            implements ControlMessage {
+        public HandoffRequest {
+            checkWindowScale(entryWindowScale);
+            checkMss(entryMss);
+            checkPacket("syn", syn);
+            checkPacket("ack", ack);
+        }
+
+        @Override
+        public long correlationId() {
+            return connId;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof HandoffRequest r && connId == r.connId && entryIsn == r.entryIsn
+                    && entryTsVal == r.entryTsVal && entryWindowScale == r.entryWindowScale
+                    && entryMss == r.entryMss && timestamps == r.timestamps && sackPermitted == r.sackPermitted
+                    && Arrays.equals(syn, r.syn) && Arrays.equals(ack, r.ack);
+        }
+
+        @Override
+        public int hashCode() {
+            return Long.hashCode(connId) * 31 + Arrays.hashCode(syn) * 17 + Arrays.hashCode(ack);
+        }
+
+        @Override
+        public String toString() {
+            return "HandoffRequest[connId=" + connId + ", entryIsn=" + Integer.toUnsignedString(entryIsn)
+                    + ", entryTsVal=" + Integer.toUnsignedString(entryTsVal) + ", entryWindowScale="
+                    + entryWindowScale + ", entryMss=" + entryMss + ", timestamps=" + timestamps
+                    + ", sackPermitted=" + sackPermitted + ", syn=" + syn.length + " B, ack=" + ack.length + " B]";
+        }
+    }
+
+    /** Chosen node to entry node: taken; this is my initial state (DESIGN.md step 6). */
+    record HandoffAck(long connId, int chosenIsn, int chosenTsVal, int chosenWindowScale, int chosenMss,
+                      boolean timestamps, boolean sackPermitted) implements ControlMessage {
+        public HandoffAck {
+            checkWindowScale(chosenWindowScale);
+            checkMss(chosenMss);
+        }
+
+        @Override
+        public long correlationId() {
+            return connId;
+        }
+    }
+
+    /** Chosen node to entry node: not taken, serve it yourself; {@code reason} is a {@link RefuseReason}. */
+    record HandoffRefuse(long connId, int reason) implements ControlMessage {
+        public HandoffRefuse {
+            if (!RefuseReason.isValid(reason)) {
+                throw new IllegalArgumentException("unknown refuse reason " + reason);
+            }
+        }
+
+        @Override
+        public long correlationId() {
+            return connId;
+        }
+    }
+
+    /** Chosen node to entry node: the connection closed; stop forwarding after the linger time (step 9). */
+    record Terminate(long connId) implements ControlMessage {
+        @Override
+        public long correlationId() {
+            return connId;
+        }
+    }
+
+    /** Entry node to chosen node: forget this handoff (e.g. the ack came too late); reset your kernel's side. */
+    record Abort(long connId) implements ControlMessage {
+        @Override
+        public long correlationId() {
+            return connId;
+        }
+    }
+
+    /**
+     * The URL paths this node serves from its document root (claim 25: content may be partitioned or
+     * partly replicated). One set may span many frames: {@code first} starts a new set that replaces
+     * the previous one, {@code last} completes it. Use {@link #chunked} to cut a set into frames.
+     */
+    record Content(boolean first, boolean last, List<String> paths) implements ControlMessage {
+        /** Bytes of a Content payload before its paths: flags (u8) and path count (u16). */
+        static final int FIXED_LENGTH = 3;
+
+        public Content {
+            paths = List.copyOf(paths);
+            int size = FIXED_LENGTH;
+            for (String p : paths) {
+                size += 2 + checkPath(p);
+            }
+            if (size > ControlFrame.MAX_PAYLOAD_LENGTH) {
+                throw new IllegalArgumentException("content payload of " + size + " bytes does not fit one frame");
+            }
+        }
+
+        /**
+         * Cuts a whole set of paths into as few frames as fit, the first marked {@code first} and the
+         * last {@code last}. An empty set is one frame that is both.
+         */
+        public static List<Content> chunked(Collection<String> paths) {
+            List<Content> out = new ArrayList<>();
+            List<String> chunk = new ArrayList<>();
+            int size = FIXED_LENGTH;
+            for (String p : paths) {
+                int n = 2 + checkPath(p);
+                if (size + n > ControlFrame.MAX_PAYLOAD_LENGTH) {
+                    out.add(new Content(out.isEmpty(), false, chunk));
+                    chunk.clear();
+                    size = FIXED_LENGTH;
+                }
+                chunk.add(p);
+                size += n;
+            }
+            out.add(new Content(out.isEmpty(), true, chunk));
+            return out;
+        }
+
+        private static int checkPath(String p) {
+            int n = Utf8.encode(p).length;
+            if (n > MAX_PATH_LENGTH || !p.startsWith("/")) {
+                throw new IllegalArgumentException("path must start with / and be at most "
+                        + MAX_PATH_LENGTH + " bytes: " + n + " bytes");
+            }
+            return n;
+        }
+    }
+
+    private static void checkPort(int port) {
+        if (port < 0 || port > 0xffff) {
+            throw new IllegalArgumentException("port out of range: " + port);
+        }
+    }
+
+    private static void checkWindowScale(int ws) {
+        if (ws < NO_WINDOW_SCALE || ws > MAX_WINDOW_SCALE) {
+            throw new IllegalArgumentException("window scale out of range: " + ws);
+        }
+    }
+
+    private static void checkMss(int mss) {
+        if (mss < 0 || mss > 0xffff) {
+            throw new IllegalArgumentException("MSS out of range: " + mss);
+        }
+    }
+
+    private static void checkPacket(String what, byte[] packet) {
+        if (packet.length > MAX_PACKET_LENGTH) {
+            throw new IllegalArgumentException(what + " longer than " + MAX_PACKET_LENGTH + ": " + packet.length);
+        }
+    }
+}

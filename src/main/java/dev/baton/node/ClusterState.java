@@ -1,0 +1,111 @@
+package dev.baton.node;
+
+import dev.baton.route.ClusterView;
+import dev.baton.route.ContentIndex;
+import dev.baton.route.Member;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.IntSupplier;
+
+/**
+ * What this node knows of the cluster: the members, which are reachable over the control channel,
+ * their reported load, and who holds which content. Written by the control channel's threads, read by
+ * the packet loop and the built-in server without locks (immutable snapshots, volatile fields).
+ */
+public final class ClusterState implements ClusterView {
+    private final Member self;
+    private final Map<String, Member> members;
+    private final IntSupplier ownLoad;
+    private final Map<String, List<String>> announced = new ConcurrentHashMap<>();
+    private final Map<String, List<String>> partial = new ConcurrentHashMap<>();
+    private final Map<String, Integer> loads = new ConcurrentHashMap<>();
+    private final Map<String, Boolean> up = new ConcurrentHashMap<>();
+    private volatile ContentIndex index = ContentIndex.empty();
+
+    public ClusterState(Member self, Collection<Member> peers, List<String> ownPaths, IntSupplier ownLoad) {
+        this.self = self;
+        this.ownLoad = ownLoad;
+        Map<String, Member> m = new java.util.LinkedHashMap<>();
+        m.put(self.name(), self);
+        for (Member p : peers) m.put(p.name(), p);
+        this.members = Map.copyOf(m);
+        announced.put(self.name(), List.copyOf(ownPaths));
+        rebuild();
+    }
+
+    public Member selfMember() {
+        return self;
+    }
+
+    public Member member(String name) {
+        return members.get(name);
+    }
+
+    public ContentIndex index() {
+        return index;
+    }
+
+    public List<String> ownPaths() {
+        return announced.get(self.name());
+    }
+
+    @Override
+    public String self() {
+        return self.name();
+    }
+
+    @Override
+    public List<String> holders(String path) {
+        return index.holders(path);
+    }
+
+    @Override
+    public boolean isUp(String node) {
+        return node.equals(self.name()) || up.getOrDefault(node, false);
+    }
+
+    @Override
+    public int load(String node) {
+        if (node.equals(self.name())) return ownLoad.getAsInt();
+        return loads.getOrDefault(node, Integer.MAX_VALUE / 2);
+    }
+
+    public List<String> peersUp() {
+        List<String> l = new ArrayList<>();
+        for (String n : members.keySet()) if (!n.equals(self.name()) && isUp(n)) l.add(n);
+        l.sort(null);
+        return l;
+    }
+
+    void peerUp(String peer) {
+        up.put(peer, true);
+    }
+
+    void peerDown(String peer) {
+        up.put(peer, false);
+    }
+
+    void load(String peer, int activeConnections) {
+        loads.put(peer, activeConnections);
+    }
+
+    /** One frame of a peer's content announcement; the set takes effect when its last frame arrives. */
+    void content(String peer, boolean first, boolean last, List<String> paths) {
+        List<String> acc = first ? new ArrayList<>() : partial.computeIfAbsent(peer, k -> new ArrayList<>());
+        acc.addAll(paths);
+        if (last) {
+            partial.remove(peer);
+            announced.put(peer, List.copyOf(acc));
+            rebuild();
+        } else {
+            partial.put(peer, acc);
+        }
+    }
+
+    private synchronized void rebuild() {
+        index = ContentIndex.of(Map.copyOf(announced));
+    }
+}

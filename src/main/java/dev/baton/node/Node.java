@@ -1,0 +1,251 @@
+package dev.baton.node;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.baton.btcp.Btcp;
+import dev.baton.btcp.HandshakeInit;
+import dev.baton.control.ControlListener;
+import dev.baton.control.ControlMessage;
+import dev.baton.control.ControlPlane;
+import dev.baton.http.RequestParser;
+import dev.baton.control.RefuseReason;
+import dev.baton.route.Member;
+import dev.baton.route.RequestInfo;
+import dev.baton.route.RoutingPolicy;
+import dev.baton.server.StaticServer;
+import dev.baton.sys.Tun;
+import dev.baton.wire.Bytes;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One baton node: its BTCP between two TUN devices (wire side and kernel side), the control channel
+ * to every other node, the routing policy, optionally the built-in web server, and an admin socket.
+ */
+public final class Node implements AutoCloseable {
+    /** Everything a node needs to start. */
+    public record Config(String name, int address, int servicePort, int controlPort, String kernelTun,
+                         String wireTun, List<Member> peers, Path docroot, boolean builtinServer,
+                         String policy, Path adminSocket, Path readyFile) {}
+
+    private final Config cfg;
+    private final Tun wire;
+    private final Tun kernel;
+    private final PacketLoop loop;
+    private final Btcp btcp;
+    private final ClusterState cluster;
+    private final RoutingPolicy policy;
+    private final ControlPlane control;
+    private final StaticServer server;
+    private final AdminServer admin;
+    private final Thread loopThread;
+    private volatile int served;
+
+    public Node(Config cfg) throws IOException {
+        this.cfg = cfg;
+        this.policy = RoutingPolicy.load(cfg.policy());
+        List<String> paths = DocumentRoot.scan(cfg.docroot());
+        Member self = new Member(cfg.name(), cfg.address());
+        cluster = new ClusterState(self, cfg.peers(), paths, () -> served);
+        kernel = Tun.open(cfg.kernelTun());
+        wire = Tun.open(cfg.wireTun());
+        loop = new PacketLoop(wire, kernel);
+        btcp = new Btcp(Btcp.Config.defaults(cfg.address(), cfg.servicePort()), loop, new ControlOut(),
+                this::route, System.currentTimeMillis());
+        loop.attach(btcp);
+        List<ControlPlane.PeerSpec> specs = new ArrayList<>();
+        for (Member m : cfg.peers()) {
+            specs.add(new ControlPlane.PeerSpec(m.name(), inet(m.address()), cfg.controlPort()));
+        }
+        control = new ControlPlane(ControlPlane.Config.of(cfg.name(), inet(cfg.address()), specs)
+                .withListen(inet(0), cfg.controlPort())
+                .withServicePort(cfg.servicePort())
+                .withLoad(() -> new ControlMessage.Heartbeat(served, 0)), new ControlIn());
+        server = cfg.builtinServer()
+                ? new StaticServer(StaticServer.Config.of(new InetSocketAddress(inet(0), cfg.servicePort()),
+                        cfg.docroot(), cfg.name()).withLocator(this::holderOf))
+                : null;
+        admin = new AdminServer(cfg.adminSocket(), this::command);
+        loopThread = new Thread(loop, "btcp-" + cfg.name());
+    }
+
+    /** Starts every part, then writes the ready file (its pid): the TUN devices exist from then on. */
+    public void start() throws IOException {
+        loopThread.start();
+        if (server != null) server.start();
+        control.start();
+        admin.start();
+        if (cfg.readyFile() != null) {
+            Files.writeString(cfg.readyFile(), ProcessHandle.current().pid() + "\n");
+        }
+    }
+
+    /** Blocks until the packet loop ends (it ends only on {@link #close()} or a fatal error). */
+    public void awaitTermination() throws InterruptedException {
+        loopThread.join();
+    }
+
+    private Member route(RequestParser head) {
+        String chosen = policy.choose(new RequestInfo(head.method(), head.path(), head.host()), cluster);
+        return chosen.equals(cfg.name()) ? null : cluster.member(chosen);
+    }
+
+    /**
+     * Back-end forwarding for the built-in server: a node other than us that holds {@code path},
+     * preferring one whose control channel is up. One that is down is still tried: its web server
+     * may well answer, and a failed fetch is a 502, where giving up would be a false 404.
+     */
+    private InetSocketAddress holderOf(String path) {
+        String pick = null;
+        for (String h : cluster.index().exactHolders(path)) {
+            if (h.equals(cfg.name())) continue;
+            if (cluster.isUp(h)) {
+                pick = h;
+                break;
+            }
+            if (pick == null) pick = h;
+        }
+        return pick == null ? null : new InetSocketAddress(inet(cluster.member(pick).address()), cfg.servicePort());
+    }
+
+    // ------------------------------------------------------------------------------------------
+
+    /** BTCP to control channel: turn the engine's calls into messages. */
+    private final class ControlOut implements Btcp.Control {
+        @Override
+        public void handoffRequest(String peer, long connId, HandshakeInit e, byte[] syn, byte[] ack) {
+            control.send(peer, new ControlMessage.HandoffRequest(connId, e.isn(), e.tsVal(), e.windowScale(),
+                    Math.max(0, e.mss()), e.timestamps(), e.sackPermitted(), syn, ack));
+        }
+
+        @Override
+        public void handoffAck(String peer, long connId, HandshakeInit c) {
+            control.send(peer, new ControlMessage.HandoffAck(connId, c.isn(), c.tsVal(), c.windowScale(),
+                    Math.max(0, c.mss()), c.timestamps(), c.sackPermitted()));
+        }
+
+        @Override
+        public void handoffRefuse(String peer, long connId, int reason) {
+            control.send(peer, new ControlMessage.HandoffRefuse(connId, reason));
+        }
+
+        @Override
+        public void terminate(String peer, long connId) {
+            control.send(peer, new ControlMessage.Terminate(connId));
+        }
+
+        @Override
+        public void abort(String peer, long connId) {
+            control.send(peer, new ControlMessage.Abort(connId));
+        }
+    }
+
+    /** Control channel to BTCP: messages are queued for the packet loop thread, which owns the engine. */
+    private final class ControlIn implements ControlListener {
+        @Override
+        public void onPeerUp(String peer, ControlMessage.Hello hello) {
+            cluster.peerUp(peer);
+            for (ControlMessage.Content c : ControlMessage.Content.chunked(cluster.ownPaths())) {
+                control.send(peer, c);
+            }
+        }
+
+        @Override
+        public void onPeerDown(String peer) {
+            cluster.peerDown(peer);
+            loop.submit(() -> btcp.onPeerDown(peer));
+        }
+
+        @Override
+        public void onMessage(String peer, ControlMessage m) {
+            switch (m) {
+                case ControlMessage.Heartbeat h -> cluster.load(peer, h.activeConnections());
+                case ControlMessage.Content c -> cluster.content(peer, c.first(), c.last(), c.paths());
+                case ControlMessage.HandoffRequest r -> {
+                    HandshakeInit e = new HandshakeInit(r.entryIsn(), r.entryTsVal(), r.entryWindowScale(),
+                            r.entryMss(), r.timestamps(), r.sackPermitted());
+                    if (!loop.submit(() -> btcp.onHandoffRequest(peer, r.connId(), e, r.syn(), r.ack()))) {
+                        control.send(peer, new ControlMessage.HandoffRefuse(r.connId(), RefuseReason.BUSY));
+                    }
+                }
+                case ControlMessage.HandoffAck a -> {
+                    HandshakeInit c = new HandshakeInit(a.chosenIsn(), a.chosenTsVal(), a.chosenWindowScale(),
+                            a.chosenMss(), a.timestamps(), a.sackPermitted());
+                    loop.submit(() -> btcp.onHandoffAck(peer, a.connId(), c));
+                }
+                case ControlMessage.HandoffRefuse f -> loop.submit(() -> btcp.onHandoffRefuse(peer, f.connId(), f.reason()));
+                case ControlMessage.Terminate t -> loop.submit(() -> btcp.onTerminate(peer, t.connId()));
+                case ControlMessage.Abort a -> loop.submit(() -> btcp.onAbort(peer, a.connId()));
+                case ControlMessage.Hello h -> { }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+
+    private String command(String line) throws IOException {
+        return switch (line.trim()) {
+            case "stats" -> new ObjectMapper().writeValueAsString(stats());
+            case "content" -> new ObjectMapper().writeValueAsString(cluster.index().paths());
+            default -> "{\"error\":\"unknown command; try stats or content\"}";
+        };
+    }
+
+    /** The node's counters, as the testbed's stats command and the admin socket show them. */
+    public Map<String, Object> stats() {
+        served = btcp.activeConnections();
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("node", cfg.name());
+        m.put("address", Bytes.ipv4ToString(cfg.address()));
+        m.put("peersUp", cluster.peersUp());
+        m.put("counters", btcp.counters().counters());
+        Map<String, Long> drops = new LinkedHashMap<>(btcp.counters().drops());
+        drops.put("inboxFull", loop.inboxDropped());
+        drops.put("tunWriteFailed", loop.writeFailures());
+        drops.put("internalError", loop.internalErrors());
+        m.put("drops", drops);
+        m.put("refusals", btcp.counters().refusals());
+        m.put("activeConnections", btcp.activeConnections());
+        m.put("trackedConnections", btcp.trackedConnections());
+        m.put("contentPaths", cluster.ownPaths().size());
+        m.put("control", control.counters());
+        if (server != null) m.put("server", server.stats());
+        return m;
+    }
+
+    @Override
+    public void close() {
+        admin.close();
+        control.close();
+        if (server != null) {
+            try {
+                server.close();
+            } catch (IOException e) {
+                System.err.println("baton: closing the built-in server: " + e);
+            }
+        }
+        loop.stop();
+        try {
+            loopThread.join(2000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        wire.close();
+        kernel.close();
+    }
+
+    static InetAddress inet(int address) {
+        try {
+            return InetAddress.getByAddress(new byte[] {(byte) (address >>> 24), (byte) (address >>> 16),
+                    (byte) (address >>> 8), (byte) address});
+        } catch (java.net.UnknownHostException e) {
+            throw new AssertionError("4 bytes are always an address", e);
+        }
+    }
+}

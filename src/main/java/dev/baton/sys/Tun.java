@@ -1,0 +1,99 @@
+package dev.baton.sys;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * A Linux TUN device (layer 3, {@code IFF_TUN | IFF_NO_PI}): each read returns one IPv4/IPv6 packet
+ * that the kernel routed to the device, each write injects one packet as if received on it
+ * (Documentation/networking/tuntap.rst). The device lives in the network namespace where it was
+ * opened; it may be moved to another one with {@code ip link set DEV netns NS} and the descriptor
+ * keeps working, which lets one process hold both TUNs of a node.
+ *
+ * <p>The descriptor is non-blocking: wait with {@link Poller}, then read until {@link #read} says
+ * there is nothing left.
+ */
+public final class Tun implements AutoCloseable {
+    private static final long TUNSETIFF = 0x400454caL;
+    private static final short IFF_TUN = 0x0001;
+    private static final short IFF_NO_PI = 0x1000;
+    private static final int IFNAMSIZ = 16;
+    private static final int IFREQ_SIZE = 40;
+
+    /** Returned by {@link #read} when no packet is waiting. */
+    public static final int NOTHING = -1;
+
+    private final String name;
+    private final int fd;
+    private final Libc.CallState state = Libc.state();
+    private volatile boolean closed;
+
+    private Tun(String name, int fd) {
+        this.name = name;
+        this.fd = fd;
+    }
+
+    /** Creates (or attaches to) the TUN device {@code name} in the caller's network namespace. */
+    public static Tun open(String name) throws SysException {
+        if (name.isEmpty() || name.length() >= IFNAMSIZ) {
+            throw new IllegalArgumentException("device name must have 1-15 characters: " + name);
+        }
+        Libc.CallState st = Libc.state();
+        try (Arena arena = Arena.ofConfined()) {
+            int fd = Libc.open(st, arena.allocateFrom("/dev/net/tun"), Libc.O_RDWR | Libc.O_NONBLOCK | Libc.O_CLOEXEC);
+            if (fd < 0) throw new SysException("open /dev/net/tun", st.errno());
+            MemorySegment ifr = arena.allocate(IFREQ_SIZE);
+            byte[] n = name.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+            MemorySegment.copy(n, 0, ifr, ValueLayout.JAVA_BYTE, 0, n.length);
+            ifr.set(ValueLayout.JAVA_SHORT, IFNAMSIZ, (short) (IFF_TUN | IFF_NO_PI));
+            if (Libc.ioctl(st, fd, TUNSETIFF, ifr) < 0) {
+                int errno = st.errno();
+                Libc.close(st, fd);
+                throw new SysException("ioctl TUNSETIFF " + name, errno);
+            }
+            return new Tun(name, fd);
+        }
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public int fd() {
+        return fd;
+    }
+
+    /**
+     * Reads one packet into {@code buf}; returns its length, or {@link #NOTHING} if none is waiting.
+     * Must be called from one thread only (the packet loop).
+     */
+    public int read(MemorySegment buf) throws SysException {
+        long n = Libc.read(state, fd, buf, buf.byteSize());
+        if (n >= 0) return (int) n;
+        int errno = state.errno();
+        if (errno == Libc.EAGAIN || errno == Libc.EINTR) return NOTHING;
+        throw new SysException("read " + name, errno);
+    }
+
+    /**
+     * Writes one packet of {@code len} bytes; returns false if the kernel refused it (for example
+     * an invalid packet, or the device is down), which the caller counts as a drop.
+     */
+    public boolean write(MemorySegment buf, int len) {
+        long n = Libc.write(state, fd, buf, len);
+        return n == len;
+    }
+
+    /** errno of the last failed {@link #write}, for diagnostics. */
+    public int lastErrno() {
+        return state.errno();
+    }
+
+    @Override
+    public void close() {
+        if (closed) return;
+        closed = true;
+        Libc.close(Libc.state(), fd);
+    }
+}

@@ -1,0 +1,360 @@
+package dev.baton.btcp;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.baton.control.RefuseReason;
+import dev.baton.route.Member;
+import dev.baton.wire.Bytes;
+import dev.baton.wire.TcpHeader;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Drives the BTCP state machine of an entry node and a chosen node in memory with hand-made packets
+ * standing in for the client and both kernels, and checks every packet each side emits.
+ */
+class BtcpTest {
+    static final int CLIENT = Bytes.parseIpv4("10.200.0.2");
+    static final int A = Bytes.parseIpv4("10.200.1.1");
+    static final int B = Bytes.parseIpv4("10.200.1.2");
+    static final int CPORT = 40000;
+    static final int CLIENT_ISN = 42;
+    static final int ISN_A = 1000;
+    static final int ISN_B = 0x9000_0000;
+    static final int TS_A = 5000;
+    static final int TS_B = 777_777;
+    static final String REMOTE_REQUEST = "GET /video/big.bin HTTP/1.1\r\nHost: x\r\n\r\n";
+    static final String LOCAL_REQUEST = "GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n";
+
+    /** One node's BTCP with everything it emits captured. */
+    static final class Side implements Btcp.Output, Btcp.Control {
+        final List<byte[]> kernel = new ArrayList<>();
+        final List<byte[]> wire = new ArrayList<>();
+        final List<Object[]> control = new ArrayList<>();
+        final Btcp btcp;
+        final MemorySegment buf = Arena.ofAuto().allocate(65536);
+        long now = 1_000_000;
+
+        Side(int address, Member target) {
+            var cfg = Btcp.Config.defaults(address, 80);
+            cfg = new Btcp.Config(address, 80, 1024, 16, 32 * 1024, 8192, 5_000, 1_000, 30_000, 10_000,
+                    60_000, 900_000);
+            btcp = new Btcp(cfg, this, this, head -> head.path().startsWith("/video/") ? target : null, now);
+        }
+
+        @Override public void toKernel(MemorySegment p, int len) { kernel.add(p.asSlice(0, len).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE)); }
+        @Override public void toWire(MemorySegment p, int len) { wire.add(p.asSlice(0, len).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE)); }
+        @Override public void handoffRequest(String peer, long id, HandshakeInit e, byte[] syn, byte[] ack) { control.add(new Object[] {"request", peer, id, e, syn, ack}); }
+        @Override public void handoffAck(String peer, long id, HandshakeInit c) { control.add(new Object[] {"ack", peer, id, c}); }
+        @Override public void handoffRefuse(String peer, long id, int reason) { control.add(new Object[] {"refuse", peer, id, reason}); }
+        @Override public void terminate(String peer, long id) { control.add(new Object[] {"terminate", peer, id}); }
+        @Override public void abort(String peer, long id) { control.add(new Object[] {"abort", peer, id}); }
+
+        void fromWire(byte[] p) {
+            MemorySegment.copy(p, 0, buf, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, p.length);
+            btcp.fromWire(buf, p.length);
+        }
+
+        void fromKernel(byte[] p) {
+            MemorySegment.copy(p, 0, buf, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, p.length);
+            btcp.fromKernel(buf, p.length);
+        }
+
+        void advance(long millis) {
+            now += millis;
+            btcp.tick(now);
+        }
+
+        TestPackets.View lastKernel() { return TestPackets.View.of(kernel.getLast()); }
+        TestPackets.View lastWire() { return TestPackets.View.of(wire.getLast()); }
+    }
+
+    Side entry;
+    Side chosen;
+
+    @BeforeEach
+    void setUp() {
+        entry = new Side(A, new Member("n2", B));
+        chosen = new Side(B, null);
+    }
+
+    static TestPackets fromClient(int dst) {
+        return TestPackets.tcp(CLIENT, CPORT, dst, 80);
+    }
+
+    static TestPackets fromServer(int src) {
+        return TestPackets.tcp(src, 80, CLIENT, CPORT);
+    }
+
+    byte[] clientSyn() {
+        return fromClient(A).flags(TcpHeader.SYN).seq(CLIENT_ISN).mss(1460).sackOk().ts(100, 0).wscale(7).build();
+    }
+
+    /** Client SYN, entry kernel SYN/ACK, client ACK: the ACK must be held. */
+    void handshakeAtEntry() {
+        entry.fromWire(clientSyn());
+        assertThat(entry.kernel).hasSize(1);
+        entry.fromKernel(fromServer(A).flags(TcpHeader.SYN).seq(ISN_A).ack(CLIENT_ISN + 1).mss(1460).sackOk()
+                .ts(TS_A, 100).wscale(7).build());
+        assertThat(entry.wire).hasSize(1);
+        entry.fromWire(fromClient(A).seq(CLIENT_ISN + 1).ack(ISN_A + 1).ts(101, TS_A).build());
+        assertThat(entry.kernel).as("the handshake ACK is held").hasSize(1);
+    }
+
+    void sendRequest(String request) {
+        entry.fromWire(fromClient(A).flags(TcpHeader.PSH).seq(CLIENT_ISN + 1).ack(ISN_A + 1).ts(102, TS_A)
+                .payload(request).build());
+    }
+
+    @Test
+    void releasesHeldHandshakeToKernelWhenPathIsHeldLocally() {
+        handshakeAtEntry();
+        sendRequest(LOCAL_REQUEST);
+        assertThat(entry.kernel).hasSize(3);
+        assertThat(TestPackets.View.of(entry.kernel.get(1)).tcp().payloadLength()).isZero();
+        assertThat(entry.lastKernel().payload()).isEqualTo(LOCAL_REQUEST);
+        assertThat(entry.lastKernel().checksumsValid()).isTrue();
+        assertThat(entry.control).isEmpty();
+        assertThat(entry.btcp.counters().get(Counter.SERVED_LOCALLY)).isEqualTo(1);
+        assertThat(entry.btcp.activeConnections()).isEqualTo(1);
+    }
+
+    @Test
+    void handsOffAndTranslatesEveryFieldBothWays() {
+        handshakeAtEntry();
+        sendRequest(REMOTE_REQUEST);
+        assertThat(entry.kernel).as("nothing released to the entry kernel").hasSize(1);
+        assertThat(entry.control).hasSize(1);
+        Object[] req = entry.control.getFirst();
+        assertThat(req[0]).isEqualTo("request");
+        assertThat(req[1]).isEqualTo("n2");
+        long connId = (long) req[2];
+        HandshakeInit entryInit = (HandshakeInit) req[3];
+        assertThat(entryInit.isn()).isEqualTo(ISN_A);
+        assertThat(entryInit.tsVal()).isEqualTo(TS_A);
+        assertThat(entryInit.windowScale()).isEqualTo(7);
+
+        // The chosen node injects the SYN with its own address as destination (claim 3).
+        chosen.btcp.onHandoffRequest("n1", connId, entryInit, (byte[]) req[4], (byte[]) req[5]);
+        var syn = chosen.lastKernel();
+        assertThat(syn.ip().destinationAddress()).isEqualTo(B);
+        assertThat(syn.tcp().syn()).isTrue();
+        assertThat(syn.tcp().sequenceNumber()).isEqualTo(CLIENT_ISN);
+        assertThat(syn.checksumsValid()).isTrue();
+
+        // Its kernel's SYN/ACK never leaves; the ACK is injected in its sequence space.
+        chosen.fromKernel(fromServer(B).flags(TcpHeader.SYN).seq(ISN_B).ack(CLIENT_ISN + 1).mss(1460).sackOk()
+                .ts(TS_B, 100).wscale(7).build());
+        assertThat(chosen.wire).isEmpty();
+        var ack = chosen.lastKernel();
+        assertThat(ack.ip().destinationAddress()).isEqualTo(B);
+        assertThat(ack.tcp().acknowledgmentNumber()).isEqualTo(ISN_B + 1);
+        assertThat(ack.tcp().tsEcr()).isEqualTo(TS_B);
+        assertThat(ack.tcp().flags()).isEqualTo(TcpHeader.ACK);
+        assertThat(ack.checksumsValid()).isTrue();
+        assertThat(chosen.control.getFirst()[0]).isEqualTo("ack");
+        HandshakeInit chosenInit = (HandshakeInit) chosen.control.getFirst()[3];
+
+        // The entry resets its SYN-RECV entry and forwards the held packets, translated (claim 7).
+        entry.btcp.onHandoffAck("n2", connId, chosenInit);
+        var rst = entry.lastKernel();
+        assertThat(rst.tcp().rst()).isTrue();
+        assertThat(rst.tcp().sequenceNumber()).isEqualTo(CLIENT_ISN + 1);
+        assertThat(rst.ip().sourceAddress()).isEqualTo(CLIENT);
+        assertThat(rst.checksumsValid()).isTrue();
+        assertThat(entry.wire).hasSize(3); // SYN/ACK to the client, then the held ACK and request
+        var fwd = entry.lastWire();
+        assertThat(fwd.ip().destinationAddress()).isEqualTo(B);
+        assertThat(fwd.tcp().acknowledgmentNumber()).isEqualTo(ISN_B + 1);
+        assertThat(fwd.tcp().tsEcr()).isEqualTo(TS_B);
+        assertThat(fwd.payload()).isEqualTo(REMOTE_REQUEST);
+        assertThat(fwd.checksumsValid()).isTrue();
+
+        // The chosen kernel's response leaves with the entry's address and sequence space (claim 9).
+        chosen.fromWire(entry.wire.getLast());
+        assertThat(chosen.lastKernel().payload()).isEqualTo(REMOTE_REQUEST);
+        int reqLen = REMOTE_REQUEST.length();
+        chosen.fromKernel(fromServer(B).flags(TcpHeader.PSH).seq(ISN_B + 1).ack(CLIENT_ISN + 1 + reqLen)
+                .ts(TS_B + 23, 102).payload("HTTP/1.1 200 OK\r\n\r\n").build());
+        var resp = chosen.lastWire();
+        assertThat(resp.ip().sourceAddress()).isEqualTo(A);
+        assertThat(resp.ip().destinationAddress()).isEqualTo(CLIENT);
+        assertThat(resp.tcp().sequenceNumber()).isEqualTo(ISN_A + 1);
+        assertThat(resp.tcp().tsVal()).isEqualTo(TS_A + 23);
+        assertThat(resp.checksumsValid()).isTrue();
+        assertThat(chosen.btcp.counters().get(Counter.BYTES_SENT_FOR_OTHERS)).isEqualTo(19);
+
+        // A later client ACK with a SACK block: ack, both SACK edges and TSecr move into B's space.
+        entry.fromWire(fromClient(A).seq(CLIENT_ISN + 1 + reqLen).ack(ISN_A + 20).ts(103, TS_A + 23)
+                .sack(ISN_A + 100, ISN_A + 200).build());
+        var sack = entry.lastWire();
+        assertThat(sack.tcp().acknowledgmentNumber()).isEqualTo(ISN_B + 20);
+        assertThat(sack.tcp().sackLeft(0)).isEqualTo(ISN_B + 100);
+        assertThat(sack.tcp().sackRight(0)).isEqualTo(ISN_B + 200);
+        assertThat(sack.tcp().tsEcr()).isEqualTo(TS_B + 23);
+        assertThat(sack.checksumsValid()).isTrue();
+
+        // Close: FIN both ways at the chosen node -> termination -> the entry lingers, then frees.
+        chosen.fromKernel(fromServer(B).flags(TcpHeader.FIN).seq(ISN_B + 20).ack(CLIENT_ISN + 1 + reqLen)
+                .ts(TS_B + 30, 103).build());
+        entry.fromWire(fromClient(A).flags(TcpHeader.FIN).seq(CLIENT_ISN + 1 + reqLen).ack(ISN_A + 21)
+                .ts(104, TS_A + 30).build());
+        chosen.fromWire(entry.wire.getLast());
+        assertThat(chosen.control.getLast()[0]).isEqualTo("terminate");
+        entry.btcp.onTerminate("n2", connId);
+        assertThat(entry.btcp.trackedConnections()).isEqualTo(1);
+        entry.advance(11_000);
+        assertThat(entry.btcp.trackedConnections()).isZero();
+        assertThat(chosen.btcp.trackedConnections()).isEqualTo(1);
+        chosen.advance(61_000);
+        assertThat(chosen.btcp.trackedConnections()).isZero();
+    }
+
+    @Test
+    void readsARequestSplitIntoOneByteSegmentsInAnyOrder() {
+        handshakeAtEntry();
+        byte[] r = REMOTE_REQUEST.getBytes();
+        // Send bytes 1..n-1 first, then byte 0: nothing can be decided until the gap is filled.
+        for (int i = r.length - 1; i >= 0; i--) {
+            entry.fromWire(fromClient(A).seq(CLIENT_ISN + 1 + i).ack(ISN_A + 1).ts(102, TS_A)
+                    .payload(new byte[] {r[i]}).build());
+            if (i > 0) assertThat(entry.control).isEmpty();
+        }
+        assertThat(entry.control).hasSize(1);
+        assertThat(entry.control.getFirst()[0]).isEqualTo("request");
+    }
+
+    @Test
+    void fallsBackToLocalServiceWhenTheHandoffIsNotAnswered() {
+        handshakeAtEntry();
+        sendRequest(REMOTE_REQUEST);
+        long connId = (long) entry.control.getFirst()[2];
+        entry.advance(1_500);
+        assertThat(entry.control.getLast()[0]).isEqualTo("abort");
+        assertThat(entry.kernel).hasSize(3);
+        assertThat(entry.lastKernel().payload()).isEqualTo(REMOTE_REQUEST);
+        assertThat(entry.btcp.counters().get(Counter.FALLBACKS)).isEqualTo(1);
+        // A late ack is answered with an abort, never acted on.
+        entry.btcp.onHandoffAck("n2", connId, new HandshakeInit(ISN_B, TS_B, 7, 1460, true, true));
+        assertThat(entry.control.getLast()[0]).isEqualTo("abort");
+        assertThat(entry.kernel).hasSize(3);
+    }
+
+    @Test
+    void servesLocallyWhenTheChosenNodeRefuses() {
+        handshakeAtEntry();
+        sendRequest(REMOTE_REQUEST);
+        long connId = (long) entry.control.getFirst()[2];
+        entry.btcp.onHandoffRefuse("n2", connId, RefuseReason.TABLE_FULL);
+        assertThat(entry.lastKernel().payload()).isEqualTo(REMOTE_REQUEST);
+        assertThat(entry.btcp.counters().get(Counter.FALLBACKS)).isEqualTo(1);
+    }
+
+    @Test
+    void servesUnparseableRequestsLocally() {
+        handshakeAtEntry();
+        sendRequest("BLAH\r\n\r\n");
+        assertThat(entry.lastKernel().payload()).isEqualTo("BLAH\r\n\r\n");
+        assertThat(entry.btcp.counters().get(Counter.REQUEST_INVALID)).isEqualTo(1);
+    }
+
+    @Test
+    void servesSlowRequestsLocallyAfterTheTimeout() {
+        handshakeAtEntry();
+        sendRequest("GET /video/big.bin HTTP/1.1\r\n");
+        entry.advance(4_000);
+        assertThat(entry.kernel).hasSize(1);
+        entry.advance(2_000);
+        assertThat(entry.kernel).hasSize(3);
+    }
+
+    @Test
+    void dropsAndCountsHeldPacketsWithBadChecksums() {
+        handshakeAtEntry();
+        byte[] p = fromClient(A).seq(CLIENT_ISN + 1).ack(ISN_A + 1).ts(102, TS_A).payload(REMOTE_REQUEST).build();
+        p[p.length - 1] ^= 1;
+        entry.fromWire(p);
+        assertThat(entry.control).isEmpty();
+        assertThat(entry.btcp.counters().get(Drop.BAD_CHECKSUM)).isEqualTo(1);
+    }
+
+    @Test
+    void dropsTruncatedAndMalformedPacketsWithoutDisturbingOthers() {
+        handshakeAtEntry();
+        byte[] good = fromClient(A).seq(CLIENT_ISN + 1).ack(ISN_A + 1).payload("x").build();
+        entry.fromWire(java.util.Arrays.copyOf(good, 30)); // IPv4 total length beyond the packet
+        byte[] badOpt = fromClient(A).seq(CLIENT_ISN + 1).ack(ISN_A + 1).ts(1, 2).build();
+        badOpt[40 + 3] = 9; // timestamps option length 9: malformed
+        entry.fromWire(badOpt);
+        assertThat(entry.btcp.counters().get(Drop.BAD_IP_HEADER)).isEqualTo(1);
+        assertThat(entry.btcp.counters().get(Drop.BAD_TCP_OPTIONS)).isEqualTo(1);
+        sendRequest(LOCAL_REQUEST);
+        assertThat(entry.lastKernel().payload()).isEqualTo(LOCAL_REQUEST);
+    }
+
+    @Test
+    void reinjectsTheAckWhenTheChosenKernelRetransmitsItsSynAck() {
+        handshakeAtEntry();
+        sendRequest(REMOTE_REQUEST);
+        Object[] req = entry.control.getFirst();
+        chosen.btcp.onHandoffRequest("n1", (long) req[2], (HandshakeInit) req[3], (byte[]) req[4], (byte[]) req[5]);
+        byte[] synAck = fromServer(B).flags(TcpHeader.SYN).seq(ISN_B).ack(CLIENT_ISN + 1).mss(1460).sackOk()
+                .ts(TS_B, 100).wscale(7).build();
+        chosen.fromKernel(synAck);
+        chosen.fromKernel(synAck);
+        assertThat(chosen.kernel).hasSize(3);
+        assertThat(chosen.lastKernel().tcp().acknowledgmentNumber()).isEqualTo(ISN_B + 1);
+        assertThat(chosen.wire).isEmpty();
+    }
+
+    @Test
+    void refusesWhenTheChosenKernelNegotiatesDifferentOptions() {
+        handshakeAtEntry();
+        sendRequest(REMOTE_REQUEST);
+        Object[] req = entry.control.getFirst();
+        chosen.btcp.onHandoffRequest("n1", (long) req[2], (HandshakeInit) req[3], (byte[]) req[4], (byte[]) req[5]);
+        chosen.fromKernel(fromServer(B).flags(TcpHeader.SYN).seq(ISN_B).ack(CLIENT_ISN + 1).mss(1460).wscale(7)
+                .build()); // no timestamps, no SACK
+        assertThat(chosen.control.getLast()[0]).isEqualTo("refuse");
+        assertThat(chosen.control.getLast()[3]).isEqualTo(RefuseReason.OPTION_MISMATCH);
+        assertThat(chosen.lastKernel().tcp().rst()).isTrue();
+        assertThat(chosen.btcp.trackedConnections()).isZero();
+    }
+
+    @Test
+    void rescalesTheWindowWhenWindowScalesDiffer() {
+        handshakeAtEntry();
+        sendRequest(REMOTE_REQUEST);
+        Object[] req = entry.control.getFirst();
+        chosen.btcp.onHandoffRequest("n1", (long) req[2], (HandshakeInit) req[3], (byte[]) req[4], (byte[]) req[5]);
+        chosen.fromKernel(fromServer(B).flags(TcpHeader.SYN).seq(ISN_B).ack(CLIENT_ISN + 1).mss(1460).sackOk()
+                .ts(TS_B, 100).wscale(9).build());
+        chosen.fromKernel(fromServer(B).seq(ISN_B + 1).ack(CLIENT_ISN + 1).ts(TS_B + 1, 102).window(100).build());
+        var out = chosen.lastWire();
+        assertThat(out.tcp().window()).isEqualTo(400); // 100 << 9 >> 7
+        assertThat(out.checksumsValid()).isTrue();
+    }
+
+    @Test
+    void passesOtherPortsAndProtocolsUntouched() {
+        byte[] other = TestPackets.tcp(CLIENT, 5000, A, 7070).flags(TcpHeader.SYN).seq(1).build();
+        entry.fromWire(other);
+        assertThat(entry.kernel.getLast()).isEqualTo(other);
+        byte[] out = TestPackets.tcp(A, 7070, CLIENT, 5000).flags(TcpHeader.SYN).seq(1).ack(2).build();
+        entry.fromKernel(out);
+        assertThat(entry.wire.getLast()).isEqualTo(out);
+        assertThat(entry.btcp.trackedConnections()).isZero();
+    }
+
+    @Test
+    void neverLetsARetransmittedSynReachTheKernelWhileHeld() {
+        handshakeAtEntry();
+        entry.fromWire(clientSyn());
+        assertThat(entry.kernel).hasSize(1);
+        assertThat(entry.btcp.counters().get(Drop.DUPLICATE_SYN)).isEqualTo(1);
+    }
+}
