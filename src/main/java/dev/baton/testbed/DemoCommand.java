@@ -66,8 +66,11 @@ public final class DemoCommand implements Callable<Integer> {
             System.out.println("starting 3 nodes (" + server + " server) ...");
             bed = Testbed.up(new Spec(3, Optional.empty(), kind, stateDir));
             System.out.println(bed.description().summary());
+            NetCounters before = NetCounters.read(bed.client().netns());
             List<Row> rows = fetchAll(bed);
             System.out.println(table(rows));
+            System.out.println("client TCP counters during the fetches (all 0 when every rewrite is right): "
+                    + NetCounters.read(bed.client().netns()).minus(before).summary() + "\n");
             System.out.println("node counters:");
             System.out.println(TestbedCommand.statsTable(bed.stats()));
             long wrong = rows.stream().filter(r -> !r.ok()).count();
@@ -145,7 +148,7 @@ public final class DemoCommand implements Callable<Integer> {
             Client.Response r = row.response();
             String served = r.servedBy().isEmpty() ? "-" : r.servedBy();
             // nginx's fallback proxy (X-Baton-Via) is not a handoff: the bytes flowed through the entry.
-            String handoff = !r.via().isEmpty() ? "proxied"
+            String handoff = !r.via().isEmpty() && !r.servedBy().isEmpty() ? "proxied"
                     : !r.servedBy().isEmpty() && !r.servedBy().equals(row.entry()) ? "yes" : "no";
             String sha = r.sha256().isEmpty() ? "-" : r.sha256().substring(0, Math.min(6, r.sha256().length()));
             s.append(String.format("%-5s %-20s %-6s %-7s %6d %10d %-6s %8.1f  %s%n", row.entry(), row.path(), served,

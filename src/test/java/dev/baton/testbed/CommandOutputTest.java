@@ -50,6 +50,16 @@ class CommandOutputTest {
     }
 
     @Test
+    void demoTableTellsNginxFallbackFromHandoff() {
+        Client.Response proxied = new Client.Response("u", 200, 3, "aaa", "n3", "n1", Duration.ofMillis(1), 1, 0, "");
+        Client.Response missing = new Client.Response("u", 404, 9, "bbb", "", "n1", Duration.ofMillis(1), 1, 0, "");
+        String[] lines = DemoCommand.table(List.of(new DemoCommand.Row("n1", "/a.bin", proxied, "ok"),
+                new DemoCommand.Row("n1", "/none", missing, "ok"))).split("\n");
+        assertThat(lines[1].split("\\s+")).startsWith("n1", "/a.bin", "n3", "proxied");
+        assertThat(lines[2].split("\\s+")).startsWith("n1", "/none", "-", "no");
+    }
+
+    @Test
     void serverNamesAreBuiltinOrNginx() {
         assertThat(TestbedCommand.parseServer("NGINX")).isEqualTo(Spec.Server.NGINX);
         assertThat(TestbedCommand.parseServer("builtin")).isEqualTo(Spec.Server.BUILTIN);
