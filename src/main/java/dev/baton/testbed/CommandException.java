@@ -1,0 +1,18 @@
+package dev.baton.testbed;
+
+import java.util.List;
+
+/** An external command failed or timed out; the message names the command and its stderr. */
+public final class CommandException extends RuntimeException {
+    private final List<String> command;
+
+    public CommandException(List<String> command, String problem) {
+        super("`" + String.join(" ", command) + "` " + problem);
+        this.command = List.copyOf(command);
+    }
+
+    /** The argv that failed. */
+    public List<String> command() {
+        return command;
+    }
+}

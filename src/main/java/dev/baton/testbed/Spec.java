@@ -1,0 +1,55 @@
+package dev.baton.testbed;
+
+import java.nio.file.Path;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * What testbed to build.
+ *
+ * @param nodes number of nodes, 1 to {@link Names#MAX_NODES}
+ * @param contentDir a folder with one document root per node ({@code n1/}, {@code n2/} ...), or
+ *     empty for the generated sample set
+ * @param server which web server answers on each node
+ * @param stateDir where pids, logs, sockets, configs and generated content go
+ */
+public record Spec(int nodes, Optional<Path> contentDir, Server server, Path stateDir) {
+    /** The web server on each node. */
+    public enum Server {
+        /** The node process serves its document root itself ({@code --server builtin}). */
+        BUILTIN,
+        /** nginx in the node's namespace ({@code --server external} for the node). */
+        NGINX
+    }
+
+    public Spec {
+        if (nodes < 1 || nodes > Names.MAX_NODES) {
+            throw new IllegalArgumentException("nodes must be 1.." + Names.MAX_NODES + ", got " + nodes);
+        }
+        Objects.requireNonNull(contentDir, "contentDir");
+        Objects.requireNonNull(server, "server");
+        contentDir = contentDir.map(p -> p.toAbsolutePath().normalize());
+        stateDir = stateDir.toAbsolutePath().normalize();
+    }
+
+    /** Three nodes, sample content, the built-in server, the default state directory. */
+    public static Spec defaults() {
+        return new Spec(3, Optional.empty(), Server.BUILTIN, Names.DEFAULT_STATE_DIR);
+    }
+
+    public Spec withNodes(int n) {
+        return new Spec(n, contentDir, server, stateDir);
+    }
+
+    public Spec withContent(Path dir) {
+        return new Spec(nodes, Optional.of(dir), server, stateDir);
+    }
+
+    public Spec withServer(Server s) {
+        return new Spec(nodes, contentDir, s, stateDir);
+    }
+
+    public Spec withStateDir(Path dir) {
+        return new Spec(nodes, contentDir, server, dir);
+    }
+}

@@ -1,0 +1,689 @@
+package dev.baton.testbed;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * A cluster of baton nodes on one machine, in network namespaces (DESIGN.md section 2; names and
+ * addresses in {@link Names}).
+ *
+ * <p>{@link #up(Spec)} first clears whatever a crashed earlier run left, then builds the client and
+ * router namespaces, starts one {@code baton node} process per node inside its namespace, wires its
+ * TUN devices once the node says it is ready, optionally starts nginx, and waits until every node
+ * sees all its peers. {@link #down()} undoes all of it. Every external command has a timeout, and a
+ * failure names the command and its stderr. Needs root.
+ *
+ * <p>The state directory holds {@code testbed.json} (the {@link #description()} plus the pids), the
+ * node logs, admin sockets and ready files, nginx configs, and generated content. Another process
+ * (e.g. {@code baton testbed stats}) can {@link #attach(Path)} to a running testbed through it.
+ */
+public final class Testbed implements AutoCloseable {
+    /** Files and folders the testbed may create in its state directory; nothing else is deleted. */
+    private static final Pattern OWNED_STATE_ENTRY = Pattern.compile(
+            "testbed\\.json|content|client|node-n\\d+\\.(log|sock|ready)|nginx-n\\d+(\\.(conf|pid|err))?");
+    private static final Duration NGINX_START_TIMEOUT = Duration.ofSeconds(10);
+    private static final int LOG_TAIL_LINES = 40;
+
+    /** A process the testbed started: {@code kind} is "node" or "nginx". */
+    public record Started(String node, String kind, long pid) {
+    }
+
+    private final Path stateDir;
+    private final Spec.Server server;
+    private final Description description;
+    private final List<Started> processes = new ArrayList<>();
+    private boolean isDown;
+
+    private Testbed(Path stateDir, Spec.Server server, Description description) {
+        this.stateDir = stateDir;
+        this.server = server;
+        this.description = description;
+    }
+
+    // ---------------------------------------------------------------- life cycle
+
+    /**
+     * Builds and starts a testbed. On failure, everything started so far is stopped again (the
+     * state directory with the logs is kept) and the exception says what failed.
+     */
+    public static Testbed up(Spec spec) {
+        requireTools(spec.server());
+        cleanUp(spec.stateDir());
+        Path stateDir = spec.stateDir();
+        createDirectories(stateDir);
+        Path contentDir = spec.contentDir().orElse(stateDir.resolve("content"));
+        ContentMap content = spec.contentDir().isPresent()
+                ? ContentMap.scan(contentDir, spec.nodes())
+                : SampleContent.generate(contentDir, spec.nodes());
+        List<NodeInfo> nodes = new ArrayList<>();
+        for (int n = 1; n <= spec.nodes(); n++) {
+            nodes.add(NodeInfo.of(n, contentDir.resolve(Names.nodeName(n)), stateDir));
+        }
+        Testbed bed = new Testbed(stateDir, spec.server(),
+                new Description(ClientInfo.standard(), Names.ROUTER_NETNS, nodes, content));
+        try {
+            bed.writeStateFile();
+            bed.buildClientAndRouter();
+            for (NodeInfo node : nodes) {
+                createNetns(node.netns());
+            }
+            List<Process> launched = new ArrayList<>();
+            for (NodeInfo node : nodes) {
+                launched.add(bed.startNode(node));
+            }
+            for (int i = 0; i < nodes.size(); i++) {
+                long pid = bed.awaitReady(nodes.get(i), launched.get(i));
+                bed.addProcess(new Started(nodes.get(i).name(), "node", pid));
+            }
+            for (NodeInfo node : nodes) {
+                bed.wireNode(node);
+            }
+            if (spec.server() == Spec.Server.NGINX) {
+                for (NodeInfo node : nodes) {
+                    bed.addProcess(new Started(node.name(), "nginx", bed.startNginx(node)));
+                }
+            }
+            bed.awaitClusterReady();
+            return bed;
+        } catch (RuntimeException e) {
+            try {
+                bed.stopEverything(false);
+            } catch (RuntimeException cleanupFailure) {
+                e.addSuppressed(cleanupFailure);
+            }
+            throw e;
+        }
+    }
+
+    /** The testbed described by the state file in {@code stateDir}, started by another process. */
+    public static Testbed attach(Path stateDir) {
+        Path file = stateDir.resolve(Names.STATE_FILE);
+        if (!Files.exists(file)) {
+            throw new IllegalStateException("no testbed is up (no " + file + "); start one with `baton testbed up`");
+        }
+        JsonNode root;
+        try {
+            root = Description.JSON.readTree(file.toFile());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + file, e);
+        }
+        Testbed bed = new Testbed(stateDir, Spec.Server.valueOf(root.path("server").asText("BUILTIN")),
+                Description.fromJson(root, stateDir));
+        for (JsonNode p : root.path("processes")) {
+            bed.processes.add(new Started(p.path("node").asText(), p.path("kind").asText(), p.path("pid").asLong()));
+        }
+        return bed;
+    }
+
+    /**
+     * Stops the node processes and nginx (SIGTERM, SIGKILL after {@link Names#STOP_GRACE}), deletes
+     * the namespaces and removes the state directory. Safe to call twice.
+     */
+    public synchronized void down() {
+        if (isDown) {
+            return;
+        }
+        stopEverything(true);
+        isDown = true;
+    }
+
+    /** Same as {@link #down()}. */
+    @Override
+    public void close() {
+        down();
+    }
+
+    /**
+     * Removes what a crashed run left: processes recorded in {@code stateDir}'s state file that are
+     * still ours (their command line names the state directory), baton or nginx processes inside a
+     * {@code baton-*} namespace, every {@code baton-*} namespace, and the testbed's files in the
+     * state directory.
+     */
+    public static void cleanUp(Path stateDir) {
+        Set<Long> pids = new LinkedHashSet<>();
+        Path file = stateDir.resolve(Names.STATE_FILE);
+        if (Files.exists(file)) {
+            try {
+                for (JsonNode p : Description.JSON.readTree(file.toFile()).path("processes")) {
+                    long pid = p.path("pid").asLong();
+                    if (commandLine(pid).contains(stateDir.toString())) {
+                        pids.add(pid);
+                    }
+                }
+            } catch (IOException e) {
+                // A torn state file: the namespace sweep below still finds the processes.
+            }
+        }
+        stopProcesses(pids);
+        sweepNamespaces(batonNamespaces());
+        removeStateDir(stateDir);
+    }
+
+    // ---------------------------------------------------------------- queries
+
+    /** What the testbed is made of (the JSON of {@code baton testbed up --json}). */
+    public Description description() {
+        return description;
+    }
+
+    /** The client namespace and address. */
+    public ClientInfo client() {
+        return description.client();
+    }
+
+    /** Node {@code number}, 1-based: {@code node(1)} is n1. */
+    public NodeInfo node(int number) {
+        if (number < 1 || number > description.nodes().size()) {
+            throw new IllegalArgumentException("no node " + number + "; nodes are 1.." + description.nodes().size());
+        }
+        return description.nodes().get(number - 1);
+    }
+
+    /** All nodes, n1 first. */
+    public List<NodeInfo> nodes() {
+        return description.nodes();
+    }
+
+    /** Who holds which file. */
+    public ContentMap content() {
+        return description.content();
+    }
+
+    /** The state directory. */
+    public Path stateDir() {
+        return stateDir;
+    }
+
+    /** The web server kind the nodes run. */
+    public Spec.Server server() {
+        return server;
+    }
+
+    /** Processes the testbed started, with their pids. */
+    public synchronized List<Started> processes() {
+        return List.copyOf(processes);
+    }
+
+    /**
+     * Runs {@code argv} inside namespace {@code netns} ({@code ip netns exec}). A non-zero exit is
+     * returned; a timeout throws {@link CommandException}.
+     */
+    public ProcessResult exec(String netns, List<String> argv, Duration timeout) {
+        return Commands.run(Commands.inNetns(netns, argv), timeout);
+    }
+
+    /**
+     * Every node's admin {@code stats}: {@code {"nodes":[{...node's JSON...}]}}, in node order. A
+     * node that does not answer within {@link Names#ADMIN_TIMEOUT} appears as
+     * {@code {"node":"n2","error":"..."}}.
+     */
+    public ObjectNode stats() {
+        ObjectNode root = Description.JSON.createObjectNode();
+        ArrayNode list = root.putArray("nodes");
+        for (NodeInfo node : description.nodes()) {
+            list.add(nodeStats(node));
+        }
+        return root;
+    }
+
+    /**
+     * A curl client in the client namespace (each transfer limited to {@link Client#DEFAULT_MAX_TIME}),
+     * keeping its temporary files in the state directory.
+     */
+    public Client newClient() {
+        return new Client(client().netns(), stateDir.resolve("client"), Client.DEFAULT_MAX_TIME);
+    }
+
+    // ---------------------------------------------------------------- building
+
+    private void buildClientAndRouter() {
+        createNetns(Names.CLIENT_NETNS);
+        createNetns(Names.ROUTER_NETNS);
+        String client = Names.CLIENT_NETNS;
+        String router = Names.ROUTER_NETNS;
+        Commands.check("ip", "-n", client, "link", "add", Names.CLIENT_VETH, "mtu", str(Names.MTU), "type", "veth",
+                "peer", "name", Names.ROUTER_VETH, "mtu", str(Names.MTU), "netns", router);
+        Commands.check("ip", "-n", client, "addr", "add", Names.CLIENT_IP + "/" + Names.LINK_PREFIX_LENGTH, "dev",
+                Names.CLIENT_VETH);
+        Commands.check("ip", "-n", client, "link", "set", Names.CLIENT_VETH, "up");
+        Commands.check("ip", "-n", client, "route", "add", "default", "via", Names.ROUTER_IP);
+        Commands.check("ip", "-n", router, "addr", "add", Names.ROUTER_IP + "/" + Names.LINK_PREFIX_LENGTH, "dev",
+                Names.ROUTER_VETH);
+        Commands.check("ip", "-n", router, "link", "set", Names.ROUTER_VETH, "up");
+        // Direct replies of a chosen node carry the entry node's source address: strict or loose
+        // reverse-path filtering drops them (DESIGN.md 3), so the router must not filter.
+        sysctl(router, "net.ipv4.ip_forward=1", "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0",
+                "net.ipv4.conf." + Names.ROUTER_VETH + ".rp_filter=0");
+        // veth marks packets checksum-verified; with these off the client really checks what the
+        // BTCP rewrote (DESIGN.md 3).
+        Commands.check(Commands.inNetns(client, List.of("ethtool", "-K", Names.CLIENT_VETH, "rx", "off")),
+                Names.COMMAND_TIMEOUT);
+        Commands.check(Commands.inNetns(router, List.of("ethtool", "-K", Names.ROUTER_VETH, "tx", "off")),
+                Names.COMMAND_TIMEOUT);
+    }
+
+    /** A fresh namespace with loopback up and IPv6 off (the testbed is IPv4; no ICMPv6 chatter in the TUNs). */
+    private static void createNetns(String netns) {
+        Commands.check("ip", "netns", "add", netns);
+        Commands.check("ip", "-n", netns, "link", "set", "lo", "up");
+        sysctl(netns, "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1");
+    }
+
+    private Process startNode(NodeInfo node) {
+        List<String> argv = new ArrayList<>(List.of("setsid", "ip", "netns", "exec", node.netns()));
+        argv.addAll(javaCommand());
+        argv.addAll(List.of("node", "--name", node.name(), "--ip", node.ip(), "--service-port", str(node.port()),
+                "--control-port", str(Names.CONTROL_PORT), "--kernel-tun", node.kernelDevice(), "--wire-tun",
+                node.wireDevice()));
+        for (NodeInfo peer : description.nodes()) {
+            if (peer.number() != node.number()) {
+                argv.addAll(List.of("--peer", peer.name() + "=" + peer.ip()));
+            }
+        }
+        argv.addAll(List.of("--docroot", node.docroot().toString(), "--server",
+                server == Spec.Server.BUILTIN ? "builtin" : "external", "--admin-socket", node.adminSocket().toString(),
+                "--ready-file", readyFile(node).toString()));
+        try {
+            return new ProcessBuilder(argv).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(node.log().toFile()))
+                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+        } catch (IOException e) {
+            throw new CommandException(argv, "could not start: " + e.getMessage());
+        }
+    }
+
+    /** Waits for the node's ready file (its pid); fails with the node's log tail. */
+    private long awaitReady(NodeInfo node, Process process) {
+        long deadline = System.nanoTime() + Names.NODE_READY_TIMEOUT.toNanos();
+        Path ready = readyFile(node);
+        while (System.nanoTime() < deadline) {
+            Optional<Long> pid = readPid(ready);
+            if (pid.isPresent()) {
+                return pid.get();
+            }
+            if (!process.isAlive()) {
+                throw new IllegalStateException("node " + node.name() + " exited with " + process.exitValue()
+                        + " before it was ready; its log " + node.log() + " ends:\n" + tail(node.log()));
+            }
+            sleep(50);
+        }
+        process.destroyForcibly();
+        throw new IllegalStateException("node " + node.name() + " wrote no ready file " + ready + " within "
+                + Names.NODE_READY_TIMEOUT.toSeconds() + " s; its log " + node.log() + " ends:\n" + tail(node.log()));
+    }
+
+    /** Moves the wire TUN into the router and gives the kernel TUN the node's address and route. */
+    private void wireNode(NodeInfo node) {
+        String router = Names.ROUTER_NETNS;
+        String wire = node.wireDevice();
+        Commands.check("ip", "-n", node.netns(), "link", "set", wire, "netns", router);
+        Commands.check("ip", "-n", router, "link", "set", wire, "mtu", str(Names.MTU), "up");
+        sysctl(router, "net.ipv4.conf." + wire + ".rp_filter=0");
+        Commands.check("ip", "-n", router, "route", "add", node.ip() + "/32", "dev", wire);
+        Commands.check("ip", "-n", node.netns(), "addr", "add", node.ip() + "/32", "dev", node.kernelDevice());
+        Commands.check("ip", "-n", node.netns(), "link", "set", node.kernelDevice(), "mtu", str(Names.MTU), "up");
+        Commands.check("ip", "-n", node.netns(), "route", "add", "default", "dev", node.kernelDevice());
+    }
+
+    private long startNginx(NodeInfo node) {
+        NginxConfig.Paths paths = NginxConfig.Paths.of(stateDir, node.number());
+        createDirectories(paths.prefix());
+        writeString(paths.config(), NginxConfig.render(node.number(), node.docroot(), paths, content()));
+        List<String> base = List.of("nginx", "-p", paths.prefix() + "/", "-e", paths.errorLog().toString(), "-c",
+                paths.config().toString());
+        List<String> test = new ArrayList<>(base);
+        test.add("-t");
+        Commands.check(test, Names.COMMAND_TIMEOUT);
+        Commands.check(Commands.inNetns(node.netns(), base), NGINX_START_TIMEOUT);
+        long deadline = System.nanoTime() + NGINX_START_TIMEOUT.toNanos();
+        while (System.nanoTime() < deadline) {
+            Optional<Long> pid = readPid(paths.pidFile());
+            if (pid.isPresent()) {
+                return pid.get();
+            }
+            sleep(50);
+        }
+        throw new IllegalStateException("nginx of " + node.name() + " wrote no pid file " + paths.pidFile()
+                + "; its error log ends:\n" + tail(paths.errorLog()));
+    }
+
+    /** Waits until every node's {@code peersUp} lists all the other nodes. */
+    private void awaitClusterReady() {
+        long deadline = System.nanoTime() + Names.CLUSTER_READY_TIMEOUT.toNanos();
+        ObjectNode last = null;
+        while (System.nanoTime() < deadline) {
+            last = stats();
+            if (allPeersUp(last)) {
+                return;
+            }
+            sleep(100);
+        }
+        StringBuilder logs = new StringBuilder();
+        for (NodeInfo node : description.nodes()) {
+            logs.append("--- ").append(node.log()).append('\n').append(tail(node.log()));
+        }
+        throw new IllegalStateException("the nodes did not all see each other within "
+                + Names.CLUSTER_READY_TIMEOUT.toSeconds() + " s; last stats: " + last + "\n" + logs);
+    }
+
+    /** True when every node answered and lists every other node in {@code peersUp}. */
+    private boolean allPeersUp(JsonNode stats) {
+        return allPeersUp(stats, description.nodes());
+    }
+
+    /** True when every node of {@code nodes} answered and lists every other one in {@code peersUp}. */
+    static boolean allPeersUp(JsonNode stats, List<NodeInfo> nodes) {
+        for (NodeInfo node : nodes) {
+            JsonNode s = stats.path("nodes").path(node.number() - 1);
+            if (s.has("error") || !s.has("peersUp")) {
+                return false;
+            }
+            Set<String> up = new HashSet<>();
+            s.path("peersUp").forEach(p -> up.add(p.asText()));
+            for (NodeInfo peer : nodes) {
+                if (peer.number() != node.number() && !up.contains(peer.name())) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    private JsonNode nodeStats(NodeInfo node) {
+        try {
+            String line = AdminClient.query(node.adminSocket(), "stats", Names.ADMIN_TIMEOUT);
+            return Description.JSON.readTree(line);
+        } catch (IOException e) {
+            ObjectNode error = Description.JSON.createObjectNode();
+            error.put("node", node.name());
+            error.put("error", String.valueOf(e.getMessage()));
+            return error;
+        }
+    }
+
+    // ---------------------------------------------------------------- tearing down
+
+    /**
+     * Stops this testbed's processes, then sweeps and deletes its namespaces; with
+     * {@code removeState} also its files (a failed {@link #up} keeps them: they hold the logs).
+     */
+    private void stopEverything(boolean removeState) {
+        Set<Long> pids = new LinkedHashSet<>();
+        synchronized (this) {
+            for (Started p : processes) {
+                if (commandLine(p.pid()).contains(stateDir.toString())) {
+                    pids.add(p.pid());
+                }
+            }
+        }
+        stopProcesses(pids);
+        List<String> ours = new ArrayList<>(List.of(Names.CLIENT_NETNS, Names.ROUTER_NETNS));
+        description.nodes().forEach(n -> ours.add(n.netns()));
+        List<String> present = batonNamespaces();
+        sweepNamespaces(ours.stream().filter(present::contains).toList());
+        if (removeState) {
+            removeStateDir(stateDir);
+        }
+    }
+
+    /**
+     * Stops baton and nginx processes still inside the given namespaces (a namespace outlives its
+     * name while a process is in it), then deletes the namespaces.
+     */
+    private static void sweepNamespaces(List<String> namespaces) {
+        Set<Long> pids = new LinkedHashSet<>();
+        for (String ns : namespaces) {
+            ProcessResult r = Commands.run(List.of("ip", "netns", "pids", ns), Names.COMMAND_TIMEOUT);
+            for (String word : r.stdout().split("\\s+")) {
+                if (word.matches("\\d+")) {
+                    long pid = Long.parseLong(word);
+                    String cmd = commandLine(pid);
+                    if (cmd.contains("nginx") || cmd.contains("baton")) {
+                        pids.add(pid);
+                    }
+                }
+            }
+        }
+        stopProcesses(pids);
+        for (String ns : namespaces) {
+            Commands.check(List.of("ip", "netns", "delete", ns), Names.COMMAND_TIMEOUT);
+        }
+    }
+
+    /** SIGTERM to all, then SIGKILL to whatever is still alive after {@link Names#STOP_GRACE}. */
+    static void stopProcesses(Set<Long> pids) {
+        List<ProcessHandle> handles = pids.stream().map(ProcessHandle::of).flatMap(Optional::stream).toList();
+        handles.forEach(ProcessHandle::destroy);
+        long deadline = System.nanoTime() + Names.STOP_GRACE.toNanos();
+        while (System.nanoTime() < deadline && handles.stream().anyMatch(ProcessHandle::isAlive)) {
+            sleep(50);
+        }
+        for (ProcessHandle h : handles) {
+            if (h.isAlive()) {
+                h.destroyForcibly();
+            }
+        }
+        long killDeadline = System.nanoTime() + Duration.ofSeconds(2).toNanos();
+        while (System.nanoTime() < killDeadline && handles.stream().anyMatch(ProcessHandle::isAlive)) {
+            sleep(20);
+        }
+    }
+
+    /** Every namespace whose name starts with {@link Names#PREFIX}. */
+    static List<String> batonNamespaces() {
+        List<String> names = new ArrayList<>();
+        for (String line : Commands.check(List.of("ip", "netns", "list"), Names.COMMAND_TIMEOUT).stdout().split("\n")) {
+            String name = line.strip().split("\\s+")[0];
+            if (name.startsWith(Names.PREFIX)) {
+                names.add(name);
+            }
+        }
+        return names;
+    }
+
+    static void removeStateDir(Path stateDir) {
+        if (!Files.isDirectory(stateDir)) {
+            return;
+        }
+        try (Stream<Path> entries = Files.list(stateDir)) {
+            for (Path entry : entries.toList()) {
+                if (OWNED_STATE_ENTRY.matcher(entry.getFileName().toString()).matches()) {
+                    deleteRecursively(entry);
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        try (Stream<Path> left = Files.list(stateDir)) {
+            if (left.findAny().isEmpty()) {
+                Files.delete(stateDir);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static void deleteRecursively(Path path) throws IOException {
+        if (Files.isDirectory(path, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            try (Stream<Path> walk = Files.walk(path)) {
+                for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                    Files.delete(p);
+                }
+            }
+        } else {
+            Files.deleteIfExists(path);
+        }
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private synchronized void addProcess(Started p) {
+        processes.add(p);
+        writeStateFile();
+    }
+
+    private synchronized void writeStateFile() {
+        ObjectNode root = description.toJson();
+        root.put("stateDir", stateDir.toString());
+        root.put("server", server.name());
+        ArrayNode list = root.putArray("processes");
+        for (Started p : processes) {
+            list.addObject().put("node", p.node()).put("kind", p.kind()).put("pid", p.pid());
+        }
+        Path file = stateDir.resolve(Names.STATE_FILE);
+        Path temp = stateDir.resolve(Names.STATE_FILE + ".tmp");
+        writeString(temp, root.toPrettyString() + "\n");
+        try {
+            Files.move(temp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private Path readyFile(NodeInfo node) {
+        return stateDir.resolve("node-" + node.name() + ".ready");
+    }
+
+    /**
+     * How to run this program again: the java running now, and {@code -Dbaton.jar} if set, else the
+     * jar this class came from, else (classes in a folder, e.g. in tests) this JVM's class path.
+     * The system property {@code baton.testbed.nodeCommand} (words separated by spaces) replaces all
+     * of it, to try the testbed with a stand-in for the node process.
+     */
+    static List<String> javaCommand() {
+        String override = System.getProperty("baton.testbed.nodeCommand");
+        if (override != null && !override.isBlank()) {
+            return List.of(override.strip().split("\\s+"));
+        }
+        String java = ProcessHandle.current().info().command()
+                .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        List<String> argv = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx256m"));
+        String jar = System.getProperty("baton.jar");
+        if (jar == null) {
+            jar = codeSourceJar().orElse(null);
+        }
+        if (jar != null) {
+            argv.addAll(List.of("-jar", jar));
+        } else {
+            argv.addAll(List.of("-cp", System.getProperty("java.class.path"), "dev.baton.cli.Main"));
+        }
+        return argv;
+    }
+
+    private static Optional<String> codeSourceJar() {
+        try {
+            var source = Testbed.class.getProtectionDomain().getCodeSource();
+            if (source == null) {
+                return Optional.empty();
+            }
+            Path path = Path.of(source.getLocation().toURI());
+            return path.toString().endsWith(".jar") ? Optional.of(path.toString()) : Optional.empty();
+        } catch (URISyntaxException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** Fails with an install hint when a tool the testbed runs is missing. */
+    static void requireTools(Spec.Server server) {
+        List<String> tools = new ArrayList<>(List.of("ip", "ethtool", "setsid", "sysctl"));
+        if (server == Spec.Server.NGINX) {
+            tools.add("nginx");
+        }
+        List<String> missing = tools.stream().filter(t -> findOnPath(t).isEmpty()).toList();
+        if (!missing.isEmpty()) {
+            throw new IllegalStateException("the testbed needs " + String.join(", ", missing)
+                    + " (apt-get install -y iproute2 ethtool util-linux procps nginx; `baton demo` installs them)");
+        }
+    }
+
+    /** The executable named {@code tool} on PATH (plus the sbin folders root has). */
+    static Optional<Path> findOnPath(String tool) {
+        List<String> dirs = new ArrayList<>(List.of(System.getenv().getOrDefault("PATH", "").split(":")));
+        dirs.addAll(List.of("/usr/local/sbin", "/usr/sbin", "/sbin", "/usr/bin", "/bin"));
+        return dirs.stream().filter(d -> !d.isEmpty()).map(d -> Path.of(d, tool)).filter(Files::isExecutable)
+                .findFirst();
+    }
+
+    private static void sysctl(String netns, String... settings) {
+        List<String> argv = new ArrayList<>(List.of("sysctl", "-q", "-w"));
+        argv.addAll(List.of(settings));
+        Commands.check(Commands.inNetns(netns, argv), Names.COMMAND_TIMEOUT);
+    }
+
+    /** The command line of a process, arguments joined by spaces; empty if it is gone. */
+    static String commandLine(long pid) {
+        try {
+            byte[] raw = Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline"));
+            return new String(raw, StandardCharsets.UTF_8).replace('\0', ' ').strip();
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    private static Optional<Long> readPid(Path file) {
+        try {
+            String text = Files.readString(file).strip();
+            return text.matches("\\d+") ? Optional.of(Long.parseLong(text)) : Optional.empty();
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** The last lines of a log file, or a note that it is missing. */
+    static String tail(Path log) {
+        try {
+            List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8);
+            return String.join("\n", lines.subList(Math.max(0, lines.size() - LOG_TAIL_LINES), lines.size())) + "\n";
+        } catch (IOException e) {
+            return "(no log: " + e.getMessage() + ")\n";
+        }
+    }
+
+    private static void createDirectories(Path dir) {
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static void writeString(Path file, String text) {
+        try {
+            Files.writeString(file, text);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting", e);
+        }
+    }
+
+    private static String str(int n) {
+        return Integer.toString(n);
+    }
+}

@@ -1,0 +1,170 @@
+package dev.baton.testbed;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.Path;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code baton testbed up|down|stats}: the namespace testbed from the command line (needs root). */
+@Command(name = "testbed", mixinStandardHelpOptions = true,
+        description = "Builds, inspects and removes a baton cluster in network namespaces on this machine (root).",
+        subcommands = {TestbedCommand.Up.class, TestbedCommand.Down.class, TestbedCommand.Stats.class})
+public final class TestbedCommand implements Runnable {
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.out);
+    }
+
+    /** {@code baton testbed up}. */
+    @Command(name = "up", mixinStandardHelpOptions = true,
+            description = "Starts a testbed (first removing what an earlier run left) and describes it.")
+    static final class Up implements Callable<Integer> {
+        @Option(names = "--nodes", defaultValue = "3", description = "Number of nodes (default ${DEFAULT-VALUE}).")
+        int nodes;
+
+        @Option(names = "--content", paramLabel = "DIR",
+                description = "One document root per node: DIR/n1, DIR/n2 ... (default: generated sample files).")
+        Path content;
+
+        @Option(names = "--server", defaultValue = "builtin", paramLabel = "builtin|nginx",
+                description = "Web server on each node (default ${DEFAULT-VALUE}).")
+        String server;
+
+        @Option(names = "--json", description = "Print the description as JSON.")
+        boolean json;
+
+        @Option(names = "--state-dir", defaultValue = "/run/baton-testbed", paramLabel = "DIR",
+                description = "Where pids, logs and generated content go (default ${DEFAULT-VALUE}).")
+        Path stateDir;
+
+        @Override
+        public Integer call() {
+            if (!requireRoot("baton testbed up")) {
+                return 2;
+            }
+            Spec.Server kind = parseServer(server);
+            if (kind == null) {
+                System.err.println("--server must be builtin or nginx, not " + server);
+                return 2;
+            }
+            try {
+                Testbed bed = Testbed.up(new Spec(nodes, Optional.ofNullable(content), kind, stateDir));
+                System.out.print(json ? bed.description().toJsonString() + "\n" : bed.description().summary());
+                return 0;
+            } catch (RuntimeException e) {
+                System.err.println("baton testbed up failed: " + e.getMessage());
+                return 1;
+            }
+        }
+    }
+
+    /** {@code baton testbed down}. */
+    @Command(name = "down", mixinStandardHelpOptions = true,
+            description = "Stops the node processes and nginx, deletes every baton-* namespace and the state files.")
+    static final class Down implements Callable<Integer> {
+        @Option(names = "--state-dir", defaultValue = "/run/baton-testbed", paramLabel = "DIR",
+                description = "The testbed's state directory (default ${DEFAULT-VALUE}).")
+        Path stateDir;
+
+        @Override
+        public Integer call() {
+            if (!requireRoot("baton testbed down")) {
+                return 2;
+            }
+            try {
+                Testbed.cleanUp(stateDir);
+                System.out.println("testbed down");
+                return 0;
+            } catch (RuntimeException e) {
+                System.err.println("baton testbed down failed: " + e.getMessage());
+                return 1;
+            }
+        }
+    }
+
+    /** {@code baton testbed stats}. */
+    @Command(name = "stats", mixinStandardHelpOptions = true, description = "Shows every node's counters.")
+    static final class Stats implements Callable<Integer> {
+        @Option(names = "--json", description = "Print {\"nodes\":[...]} as JSON.")
+        boolean json;
+
+        @Option(names = "--state-dir", defaultValue = "/run/baton-testbed", paramLabel = "DIR",
+                description = "The testbed's state directory (default ${DEFAULT-VALUE}).")
+        Path stateDir;
+
+        @Override
+        public Integer call() {
+            try {
+                JsonNode stats = Testbed.attach(stateDir).stats();
+                System.out.print(json ? stats + "\n" : statsTable(stats));
+                return 0;
+            } catch (RuntimeException e) {
+                System.err.println("baton testbed stats failed: " + e.getMessage());
+                return 1;
+            }
+        }
+    }
+
+    /** {@code builtin} or {@code nginx} (any case), else null. */
+    static Spec.Server parseServer(String name) {
+        return switch (name.toLowerCase(java.util.Locale.ROOT)) {
+            case "builtin" -> Spec.Server.BUILTIN;
+            case "nginx" -> Spec.Server.NGINX;
+            default -> null;
+        };
+    }
+
+    /** A readable table of {@link Testbed#stats()}: one row per node. */
+    public static String statsTable(JsonNode stats) {
+        StringBuilder s = new StringBuilder(String.format("%-6s %-10s %8s %8s %8s %8s %9s %10s %12s %6s%n", "node",
+                "peers up", "conns", "local", "h/o sent", "h/o acc", "fallbacks", "pkts fwd", "bytes others",
+                "drops"));
+        for (JsonNode n : stats.path("nodes")) {
+            if (n.has("error")) {
+                s.append(String.format("%-6s error: %s%n", n.path("node").asText(), n.path("error").asText()));
+                continue;
+            }
+            JsonNode c = n.path("counters");
+            long drops = 0;
+            for (JsonNode d : n.path("drops")) {
+                drops += d.asLong();
+            }
+            StringBuilder peers = new StringBuilder();
+            n.path("peersUp").forEach(p -> peers.append(peers.isEmpty() ? "" : ",").append(p.asText()));
+            s.append(String.format("%-6s %-10s %8d %8d %8d %8d %9d %10d %12d %6d%n", n.path("node").asText(),
+                    peers.isEmpty() ? "-" : peers, c.path("connectionsSeen").asLong(), c.path("servedLocally").asLong(),
+                    c.path("handoffsSent").asLong(), c.path("handoffsAccepted").asLong(), c.path("fallbacks").asLong(),
+                    c.path("packetsForwarded").asLong(), c.path("bytesSentForOthers").asLong(), drops));
+        }
+        return s.toString();
+    }
+
+    /** True when running as root; otherwise prints why root is needed. */
+    static boolean requireRoot(String what) {
+        if (isRoot()) {
+            return true;
+        }
+        System.err.println(what + " builds network namespaces and needs root: sudo ./baton "
+                + what.substring("baton ".length()));
+        return false;
+    }
+
+    /** The effective uid from /proc/self/status is 0. */
+    static boolean isRoot() {
+        try {
+            for (String line : java.nio.file.Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("Uid:")) {
+                    return line.split("\\s+")[2].equals("0");
+                }
+            }
+        } catch (java.io.IOException e) {
+            return false;
+        }
+        return false;
+    }
+}

@@ -1,0 +1,128 @@
+package dev.baton.testbed;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * Brings a real two-node testbed up ({@code baton node} processes, namespaces, TUNs) and down
+ * again. Needs root; failsafe passes the packaged jar as {@code -Dbaton.jar}.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class TestbedIT {
+    private static final Path STATE = Path.of("/run/baton-testbed-it");
+    private static final Duration TIMEOUT = Duration.ofSeconds(10);
+    private static Testbed bed;
+
+    @BeforeAll
+    static void up() {
+        assumeTrue(TestbedCommand.isRoot(), "the testbed builds network namespaces: run as root (sudo ./baton test)");
+        bed = Testbed.up(Spec.defaults().withNodes(2).withStateDir(STATE));
+    }
+
+    @AfterAll
+    static void down() {
+        if (bed != null) {
+            bed.down();
+        }
+    }
+
+    @Test
+    @Order(1)
+    void createsTheNamespaces() {
+        assertThat(Testbed.batonNamespaces()).contains("baton-client", "baton-router", "baton-n1", "baton-n2")
+                .doesNotContain("baton-n3");
+    }
+
+    @Test
+    @Order(2)
+    void routesEveryNodeAddressThroughItsWireTun() {
+        String routes = run(Names.ROUTER_NETNS, "ip", "route", "show");
+        assertThat(routes).contains("10.200.1.1 dev baton-w1", "10.200.1.2 dev baton-w2",
+                "10.200.0.0/24 dev baton-r");
+        assertThat(run(Names.ROUTER_NETNS, "ip", "link", "show", "baton-w2")).contains("UP", "mtu 1500");
+        assertThat(run(Names.ROUTER_NETNS, "sysctl", "-n", "net.ipv4.ip_forward").strip()).isEqualTo("1");
+        for (String dev : List.of("all", "default", "baton-r", "baton-w1", "baton-w2")) {
+            assertThat(run(Names.ROUTER_NETNS, "sysctl", "-n", "net.ipv4.conf." + dev + ".rp_filter").strip())
+                    .as("rp_filter of " + dev).isEqualTo("0");
+        }
+        assertThat(run(Names.ROUTER_NETNS, "ethtool", "-k", "baton-r")).contains("tx-checksumming: off");
+    }
+
+    @Test
+    @Order(3)
+    void givesEachNodeItsAddressOnTheKernelTun() {
+        for (NodeInfo node : bed.nodes()) {
+            assertThat(run(node.netns(), "ip", "addr", "show", node.kernelDevice())).contains("inet " + node.ip() + "/32",
+                    "UP");
+            assertThat(run(node.netns(), "ip", "route", "show")).contains("default dev " + node.kernelDevice());
+            assertThat(run(node.netns(), "ip", "link", "show", "lo")).contains("UP");
+        }
+    }
+
+    @Test
+    @Order(4)
+    void givesTheClientItsAddressAndRouter() {
+        assertThat(run(Names.CLIENT_NETNS, "ip", "addr", "show", "baton-c")).contains("inet 10.200.0.2/24");
+        assertThat(run(Names.CLIENT_NETNS, "ip", "route", "show")).contains("default via 10.200.0.1 dev baton-c");
+        assertThat(run(Names.CLIENT_NETNS, "ethtool", "-k", "baton-c")).contains("rx-checksumming: off");
+    }
+
+    @Test
+    @Order(5)
+    void describesWhatItBuilt() throws Exception {
+        Description d = bed.description();
+        assertThat(d.nodes()).extracting(NodeInfo::name).containsExactly("n1", "n2");
+        assertThat(d.content().entries()).isNotEmpty()
+                .allSatisfy(e -> assertThat(e.holders()).isNotEmpty().isSubsetOf("n1", "n2"));
+        assertThat(d.toJson().fieldNames()).toIterable().containsExactly("client", "router", "nodes", "content");
+        var state = Description.JSON.readTree(STATE.resolve(Names.STATE_FILE).toFile());
+        assertThat(state.path("nodes")).isEqualTo(d.toJson().path("nodes"));
+        assertThat(bed.processes()).extracting(Testbed.Started::kind).containsOnly("node").hasSize(2);
+        assertThat(bed.processes()).allSatisfy(p -> assertThat(ProcessHandle.of(p.pid())).isPresent());
+        assertThat(Files.exists(bed.node(2).log())).isTrue();
+    }
+
+    @Test
+    @Order(6)
+    void nodesSeeEachOther() {
+        var stats = bed.stats();
+        assertThat(stats.path("nodes").path(0).path("peersUp").toString()).contains("n2");
+        assertThat(stats.path("nodes").path(1).path("peersUp").toString()).contains("n1");
+    }
+
+    @Test
+    @Order(7)
+    void servesAFileHeldByTheEntryNode() {
+        ContentEntry index = bed.content().find("/index.html").orElseThrow();
+        Client.Response r = bed.newClient().get(bed.node(1), "/index.html");
+        assertThat(r.error()).isEmpty();
+        assertThat(r.status()).isEqualTo(200);
+        assertThat(r.sha256()).isEqualTo(index.sha256());
+        assertThat(r.servedBy()).isEqualTo("n1");
+    }
+
+    @Test
+    @Order(100)
+    void downLeavesNoBatonNamespaceAndNoProcess() {
+        List<Testbed.Started> started = bed.processes();
+        bed.down();
+        assertThat(Testbed.batonNamespaces()).isEmpty();
+        assertThat(STATE).doesNotExist();
+        assertThat(started).allSatisfy(p -> assertThat(ProcessHandle.of(p.pid())).isEmpty());
+    }
+
+    private static String run(String netns, String... argv) {
+        return bed.exec(netns, List.of(argv), TIMEOUT).requireSuccess().stdout();
+    }
+}
