@@ -1,7 +1,6 @@
 package dev.baton.testbed;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,7 +25,7 @@ class TestbedIT {
 
     @BeforeAll
     static void up() {
-        assumeTrue(TestbedCommand.isRoot(), "the testbed builds network namespaces: run as root (sudo ./baton test)");
+        assertThat(TestbedCommand.isRoot()).as("the testbed builds network namespaces: run as root (sudo ./baton test)").isTrue();
         bed = Testbed.up(Spec.defaults().withNodes(2).withStateDir(STATE));
     }
 

@@ -1,7 +1,6 @@
 package dev.baton.testbed;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,8 +13,8 @@ class TestbedNginxIT {
 
     @Test
     void runsNginxInEveryNodeNamespaceAndStopsIt() {
-        assumeTrue(TestbedCommand.isRoot(), "the testbed builds network namespaces: run as root (sudo ./baton test)");
-        assumeTrue(Testbed.findOnPath("nginx").isPresent(), "nginx is not installed (apt-get install nginx)");
+        assertThat(TestbedCommand.isRoot()).as("the testbed builds network namespaces: run as root (sudo ./baton test)").isTrue();
+        assertThat(Testbed.findOnPath("nginx").isPresent()).as("nginx is not installed (apt-get install nginx)").isTrue();
         List<Testbed.Started> nginx;
         try (Testbed bed = Testbed.up(Spec.defaults().withNodes(2).withServer(Spec.Server.NGINX).withStateDir(STATE))) {
             nginx = bed.processes().stream().filter(p -> p.kind().equals("nginx")).toList();
