@@ -77,6 +77,11 @@ public final class Client {
         return transfer(List.of(), List.of(url(baseUrl, path)), 1).getFirst();
     }
 
+    /** GET a URL exactly as given (already encoded, query included). */
+    public Response getUrl(String url) {
+        return transfer(List.of(), List.of(url), 1).getFirst();
+    }
+
     /** GETs every path, in order, in one curl invocation: one keep-alive connection for all. */
     public List<Response> getKeepAlive(NodeInfo node, List<String> paths) {
         return transfer(List.of(), paths.stream().map(p -> url(node.baseUrl(), p)).toList(), 1);

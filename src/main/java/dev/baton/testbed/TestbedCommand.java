@@ -155,7 +155,7 @@ public final class TestbedCommand implements Runnable {
     }
 
     /** The effective uid from /proc/self/status is 0. */
-    static boolean isRoot() {
+    public static boolean isRoot() {
         try {
             for (String line : java.nio.file.Files.readAllLines(Path.of("/proc/self/status"))) {
                 if (line.startsWith("Uid:")) {

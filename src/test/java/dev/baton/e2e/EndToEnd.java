@@ -1,0 +1,109 @@
+package dev.baton.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.baton.testbed.Client;
+import dev.baton.testbed.ContentEntry;
+import dev.baton.testbed.NetCounters;
+import dev.baton.testbed.NodeInfo;
+import dev.baton.testbed.Testbed;
+import dev.baton.testbed.TestbedCommand;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Shared helpers of the end-to-end tests: a testbed, a curl client, and counter checks. */
+final class EndToEnd {
+    /** Client-side TCP counters that move when a rewrite is wrong (DESIGN.md §3). */
+    static final List<String> TROUBLE = List.of("TcpInCsumErrors", "TcpExtPAWSEstab", "TcpExtTCPSACKDiscard",
+            "TcpExtTSEcrRejected");
+
+    private EndToEnd() {}
+
+    static void requireRoot() {
+        assertThat(TestbedCommand.isRoot())
+                .as("end-to-end tests build network namespaces: run them as root (sudo ./baton test)").isTrue();
+    }
+
+    static Client client(Testbed bed) {
+        return new Client(bed.client().netns(), bed.stateDir().resolve("client-bodies"), Duration.ofSeconds(60));
+    }
+
+    static ContentEntry entry(Testbed bed, String path) {
+        return bed.content().find(path).orElseThrow(() -> new AssertionError("no such sample path " + path));
+    }
+
+    /** Asserts a complete, byte-exact 200 for {@code path}. */
+    static void assertExact(Testbed bed, Client.Response r, String path) {
+        ContentEntry e = entry(bed, path);
+        assertThat(r.error()).as("curl error for " + r.url()).isEmpty();
+        assertThat(r.status()).as("status of " + r.url()).isEqualTo(200);
+        assertThat(r.bytes()).as("bytes of " + r.url()).isEqualTo(e.bytes());
+        assertThat(r.sha256()).as("sha256 of " + r.url()).isEqualTo(e.sha256());
+    }
+
+    /** A node's counter from the admin socket. */
+    static long counter(Testbed bed, String node, String name) {
+        for (JsonNode n : bed.stats().get("nodes")) {
+            if (n.path("node").asText().equals(node)) return n.path("counters").path(name).asLong();
+        }
+        throw new AssertionError("no stats for " + node);
+    }
+
+    static long drop(Testbed bed, String node, String name) {
+        for (JsonNode n : bed.stats().get("nodes")) {
+            if (n.path("node").asText().equals(node)) return n.path("drops").path(name).asLong();
+        }
+        throw new AssertionError("no stats for " + node);
+    }
+
+    /** Snapshot of the trouble counters in the client's and every node's namespace. */
+    static Map<String, NetCounters> troubleCounters(Testbed bed) {
+        Map<String, NetCounters> m = new HashMap<>();
+        m.put(bed.client().netns(), NetCounters.read(bed.client().netns()));
+        for (NodeInfo n : bed.nodes()) m.put(n.netns(), NetCounters.read(n.netns()));
+        return m;
+    }
+
+    static void assertNoTrouble(Testbed bed, Map<String, NetCounters> before) {
+        Map<String, NetCounters> now = troubleCounters(bed);
+        for (var e : before.entrySet()) {
+            for (String key : TROUBLE) {
+                assertThat(now.get(e.getKey()).get(key) - e.getValue().get(key)).as(key + " in " + e.getKey()).isZero();
+            }
+        }
+    }
+
+    /** A client that writes its request one byte per segment (Python in the client's namespace). */
+    static String splitRequest(Testbed bed, Path script, String host, String path) {
+        var r = bed.exec(bed.client().netns(), List.of("python3", script.toString(), host, path), Duration.ofSeconds(60));
+        assertThat(r.exitCode()).as("split client: " + r.stderr()).isZero();
+        return r.stdout().strip();
+    }
+
+    static final String SPLIT_CLIENT = """
+            import hashlib, socket, sys, time
+            host, path = sys.argv[1], sys.argv[2]
+            s = socket.create_connection((host, 80), timeout=30)
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            req = ("GET %s HTTP/1.1\\r\\nHost: %s\\r\\nUser-Agent: baton-split-test\\r\\nConnection: close\\r\\n\\r\\n"
+                   % (path, host)).encode()
+            for b in req:
+                s.send(bytes([b]))
+                time.sleep(0.001)
+            data = b""
+            while True:
+                d = s.recv(65536)
+                if not d:
+                    break
+                data += d
+            head, _, body = data.partition(b"\\r\\n\\r\\n")
+            lines = head.decode("latin-1").split("\\r\\n")
+            hdr = {l.split(":", 1)[0].lower(): l.split(":", 1)[1].strip() for l in lines[1:] if ":" in l}
+            print(lines[0].split(" ")[1], hdr.get("x-baton-node", ""), hdr.get("x-baton-via", ""), len(body),
+                  hashlib.sha256(body).hexdigest())
+            """;
+}

@@ -1,0 +1,207 @@
+package dev.baton.e2e;
+
+import static dev.baton.e2e.EndToEnd.assertExact;
+import static dev.baton.e2e.EndToEnd.counter;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.baton.testbed.Client;
+import dev.baton.testbed.ContentMap;
+import dev.baton.testbed.NetCounters;
+import dev.baton.testbed.NodeInfo;
+import dev.baton.testbed.Spec;
+import dev.baton.testbed.Testbed;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * The whole scheme between real, unmodified kernels: three nodes with the built-in server, a real
+ * curl client whose veth verifies checksums (receive offload off), sample content partitioned and
+ * partly replicated. Each test checks who served what and that every byte is right; the last one
+ * checks that no client or node TCP counter of a translation mistake moved during the run.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class HandoffIT {
+    static final Path STATE = Path.of("/run/baton-testbed-e2e");
+    static Testbed bed;
+    static Client client;
+    static Map<String, NetCounters> before;
+
+    /** Paths held by exactly one node: n1, n2, n3. */
+    static final List<List<String>> ONLY = List.of(
+            List.of("/index.html", "/img/logo.png", "/docs/guide.html"),
+            List.of("/data/1k.bin", "/empty.txt", "/video/big.bin"),
+            List.of("/api/data.json", "/img/photo.jpg", "/docs/a b%.txt"));
+
+    @BeforeAll
+    static void up() {
+        EndToEnd.requireRoot();
+        bed = Testbed.up(Spec.defaults().withNodes(3).withStateDir(STATE));
+        client = EndToEnd.client(bed);
+        before = EndToEnd.troubleCounters(bed);
+    }
+
+    @AfterAll
+    static void down() {
+        if (bed != null) bed.down();
+    }
+
+    NodeInfo node(int n) {
+        return bed.node(n);
+    }
+
+    @Test
+    @Order(1)
+    void servesLocallyWhenTheEntryHoldsThePath() {
+        long local = counter(bed, "n1", "servedLocally");
+        Client.Response r = client.get(node(1), "/index.html");
+        assertExact(bed, r, "/index.html");
+        assertThat(r.servedBy()).isEqualTo("n1");
+        assertThat(r.via()).isEmpty();
+        assertThat(counter(bed, "n1", "servedLocally")).isEqualTo(local + 1);
+    }
+
+    @Test
+    @Order(2)
+    void handsOffToEachOtherNode() {
+        for (int entry = 1; entry <= 3; entry++) {
+            for (int holder = 1; holder <= 3; holder++) {
+                if (holder == entry) continue;
+                long sent = counter(bed, "n" + entry, "handoffsSent");
+                long accepted = counter(bed, "n" + holder, "handoffsAccepted");
+                String path = ONLY.get(holder - 1).get(0);
+                Client.Response r = client.get(node(entry), path);
+                assertExact(bed, r, path);
+                assertThat(r.servedBy()).as(path + " entering n" + entry).isEqualTo("n" + holder);
+                assertThat(r.via()).as("a handoff, not back-end forwarding").isEmpty();
+                assertThat(counter(bed, "n" + entry, "handoffsSent")).isEqualTo(sent + 1);
+                assertThat(counter(bed, "n" + holder, "handoffsAccepted")).isEqualTo(accepted + 1);
+            }
+        }
+    }
+
+    @Test
+    @Order(3)
+    void handsOffA33MiBFileByteExact() {
+        long before = counter(bed, "n2", "bytesSentForOthers");
+        for (int entry : new int[] {1, 3}) {
+            Client.Response r = client.get(node(entry), "/video/big.bin");
+            assertExact(bed, r, "/video/big.bin");
+            assertThat(r.servedBy()).isEqualTo("n2");
+        }
+        assertThat(counter(bed, "n2", "bytesSentForOthers") - before).isGreaterThanOrEqualTo(2 * 33L * 1024 * 1024);
+    }
+
+    @Test
+    @Order(4)
+    void servesAReplicatedFileFromAnyHolder() {
+        assertThat(client.get(node(2), "/shared/rep.bin").servedBy()).isEqualTo("n2");
+        assertThat(client.get(node(3), "/shared/rep.bin").servedBy()).isEqualTo("n3");
+        Client.Response r = client.get(node(1), "/shared/rep.bin");
+        assertExact(bed, r, "/shared/rep.bin");
+        assertThat(r.servedBy()).isIn("n2", "n3");
+        assertThat(r.via()).isEmpty();
+    }
+
+    @Test
+    @Order(5)
+    void handsOffAZeroByteFile() {
+        Client.Response r = client.get(node(3), "/empty.txt");
+        assertExact(bed, r, "/empty.txt");
+        assertThat(r.servedBy()).isEqualTo("n2");
+    }
+
+    @Test
+    @Order(6)
+    void routesPercentEncodedPathsAndIgnoresQueries() {
+        Client.Response r = client.get(node(1), "/docs/a b%.txt");
+        assertExact(bed, r, "/docs/a b%.txt");
+        assertThat(r.servedBy()).isEqualTo("n3");
+        Client.Response q = client.getUrl(node(2).baseUrl() + "/api/%64ata.json?x=1&y=%2F");
+        assertThat(q.status()).isEqualTo(200);
+        assertThat(q.sha256()).isEqualTo(EndToEnd.entry(bed, "/api/data.json").sha256());
+        assertThat(q.servedBy()).isEqualTo("n3");
+    }
+
+    @Test
+    @Order(7)
+    void handsOffARequestWrittenOneByteAtATime() throws Exception {
+        Path script = bed.stateDir().resolve("split-client.py");
+        Files.writeString(script, EndToEnd.SPLIT_CLIENT);
+        String out = EndToEnd.splitRequest(bed, script, node(1).ip(), "/data/1k.bin");
+        var e = EndToEnd.entry(bed, "/data/1k.bin");
+        // status, served by, via, bytes, sha256
+        assertThat(out.split(" ", -1)).containsExactly("200", "n2", "", Long.toString(e.bytes()), e.sha256());
+    }
+
+    @Test
+    @Order(8)
+    void answersEveryRequestOfAKeepAliveConnectionWhereverItsContentLives() {
+        List<String> paths = List.of("/data/1k.bin", "/index.html", "/api/data.json", "/empty.txt", "/img/photo.jpg",
+                "/shared/site.css");
+        List<Client.Response> rs = client.getKeepAlive(node(1), paths);
+        assertThat(rs).hasSize(paths.size());
+        for (int i = 0; i < paths.size(); i++) assertExact(bed, rs.get(i), paths.get(i));
+        assertThat(rs.stream().mapToInt(Client.Response::newConnections).sum()).as("one connection for all").isEqualTo(1);
+        // The first request decided the handoff to n2; later ones were fetched by n2 from their holders.
+        assertThat(rs.get(0).servedBy()).isEqualTo("n2");
+        assertThat(rs.get(1).servedBy()).isEqualTo("n1");
+        assertThat(rs.get(1).via()).isEqualTo("n2");
+        assertThat(rs.get(2).via()).isEqualTo("n2");
+    }
+
+    @Test
+    @Order(9)
+    void serves200ConcurrentConnectionsSpreadOverEntryNodesByteExact() {
+        List<String> all = bed.content().entries().stream().map(e -> e.path())
+                .filter(p -> !p.equals("/video/big.bin")).toList();
+        Random random = new Random(7);
+        List<CompletableFuture<List<Client.Response>>> runs = new ArrayList<>();
+        List<List<String>> asked = new ArrayList<>();
+        for (int n = 1; n <= 3; n++) {
+            int count = n == 3 ? 66 : 67;
+            List<String> paths = IntStream.range(0, count).mapToObj(i -> all.get(random.nextInt(all.size()))).toList();
+            asked.add(paths);
+            NodeInfo entry = node(n);
+            runs.add(CompletableFuture.supplyAsync(() -> client.getParallel(entry, paths, paths.size())));
+        }
+        int total = 0;
+        for (int n = 0; n < 3; n++) {
+            List<Client.Response> rs = runs.get(n).join();
+            for (int i = 0; i < rs.size(); i++) assertExact(bed, rs.get(i), asked.get(n).get(i));
+            total += rs.size();
+        }
+        assertThat(total).isEqualTo(200);
+    }
+
+    @Test
+    @Order(10)
+    void carriesA2MiBUploadOnAHandedOffConnection() throws Exception {
+        byte[] body = new byte[2 * 1024 * 1024 + 17];
+        new Random(11).nextBytes(body);
+        Path file = bed.stateDir().resolve("upload.bin");
+        Files.write(file, body);
+        Client.Response r = client.post(node(1), "/data/1k.bin", file);
+        assertThat(r.status()).isEqualTo(200);
+        assertThat(r.servedBy()).as("the POST was handed off to the holder").isEqualTo("n2");
+        String expected = "{\"bytes\":" + body.length + ",\"sha256\":\"" + ContentMap.sha256(body) + "\"}";
+        assertThat(r.sha256()).as("the server saw every byte").isEqualTo(ContentMap.sha256(expected.getBytes()));
+    }
+
+    @Test
+    @Order(100)
+    void movedNoClientOrNodeCounterOfABadRewrite() {
+        EndToEnd.assertNoTrouble(bed, before);
+    }
+}
