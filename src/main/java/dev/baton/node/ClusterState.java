@@ -7,7 +7,9 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.IntSupplier;
 
 /**
@@ -21,6 +23,9 @@ public final class ClusterState implements ClusterView {
     private final IntSupplier ownLoad;
     private final Map<String, List<String>> announced = new ConcurrentHashMap<>();
     private final Map<String, List<String>> partial = new ConcurrentHashMap<>();
+    /** Peers whose announcement in progress grew past the bound: their chunks are ignored until a first. */
+    private final Set<String> discarding = ConcurrentHashMap.newKeySet();
+    private final AtomicLong droppedAnnouncements = new AtomicLong();
     private final Map<String, Integer> loads = new ConcurrentHashMap<>();
     private final Map<String, Boolean> up = new ConcurrentHashMap<>();
     private volatile ContentIndex index = ContentIndex.empty();
@@ -92,9 +97,28 @@ public final class ClusterState implements ClusterView {
         loads.put(peer, activeConnections);
     }
 
-    /** One frame of a peer's content announcement; the set takes effect when its last frame arrives. */
+    /**
+     * One frame of a peer's content announcement; the set takes effect when its last frame arrives.
+     * An announcement is bounded like a document root ({@link DocumentRoot#MAX_FILES}): one that grows
+     * past it (a peer sending endless non-last frames) is dropped and counted, the peer keeps its
+     * previous complete set, and its frames are ignored until the next first frame.
+     */
     void content(String peer, boolean first, boolean last, List<String> paths) {
-        List<String> acc = first ? new ArrayList<>() : partial.computeIfAbsent(peer, k -> new ArrayList<>());
+        List<String> acc;
+        if (first) {
+            discarding.remove(peer);
+            acc = new ArrayList<>();
+        } else if (discarding.contains(peer)) {
+            return;
+        } else {
+            acc = partial.computeIfAbsent(peer, k -> new ArrayList<>());
+        }
+        if (paths.size() > DocumentRoot.MAX_FILES - acc.size()) {
+            partial.remove(peer);
+            droppedAnnouncements.incrementAndGet();
+            if (!last) discarding.add(peer);
+            return;
+        }
         acc.addAll(paths);
         if (last) {
             partial.remove(peer);
@@ -103,6 +127,11 @@ public final class ClusterState implements ClusterView {
         } else {
             partial.put(peer, acc);
         }
+    }
+
+    /** Announcements dropped because they grew past {@link DocumentRoot#MAX_FILES} paths. */
+    public long droppedAnnouncements() {
+        return droppedAnnouncements.get();
     }
 
     private synchronized void rebuild() {

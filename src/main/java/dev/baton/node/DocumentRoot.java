@@ -2,6 +2,7 @@ package dev.baton.node;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -22,7 +23,9 @@ public final class DocumentRoot {
         if (!Files.isDirectory(root)) throw new IOException("document root is not a directory: " + root);
         List<String> paths = new ArrayList<>();
         try (Stream<Path> files = Files.walk(root)) {
-            files.filter(Files::isRegularFile).forEach(f -> {
+            // NOFOLLOW_LINKS: Files.walk reports a symbolic link as an entry of its own, and the
+            // default isRegularFile would follow it to a file that may lie outside the root.
+            files.filter(f -> Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)).forEach(f -> {
                 if (paths.size() == MAX_FILES) {
                     throw new IllegalStateException("more than " + MAX_FILES + " files under " + root);
                 }

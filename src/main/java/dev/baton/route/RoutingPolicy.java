@@ -19,9 +19,21 @@ public interface RoutingPolicy {
     /** The node that should serve {@code request}; {@link ClusterView#self()} to serve it here. */
     String choose(RequestInfo request, ClusterView cluster);
 
-    /** Loads the policy called {@code name}; the error lists the names available. */
+    /**
+     * Loads the policy called {@code name} from the thread context class loader (the class path);
+     * the error lists the names available.
+     */
     static RoutingPolicy load(String name) {
-        var loader = ServiceLoader.load(RoutingPolicy.class);
+        return load(name, Thread.currentThread().getContextClassLoader());
+    }
+
+    /**
+     * Loads the policy called {@code name} from {@code classLoader} (for example a
+     * {@link java.net.URLClassLoader} over a user's policy jar, whose parent sees the built-ins);
+     * the error lists the names available.
+     */
+    static RoutingPolicy load(String name, ClassLoader classLoader) {
+        var loader = ServiceLoader.load(RoutingPolicy.class, classLoader);
         for (RoutingPolicy p : loader) {
             if (p.name().equals(name)) return p;
         }
