@@ -215,6 +215,7 @@ public final class Node implements AutoCloseable {
         m.put("activeConnections", btcp.activeConnections());
         m.put("trackedConnections", btcp.trackedConnections());
         m.put("contentPaths", cluster.ownPaths().size());
+        m.put("droppedAnnouncements", cluster.droppedAnnouncements());
         m.put("control", control.counters());
         if (server != null) m.put("server", server.stats());
         return m;

@@ -616,7 +616,7 @@ public final class Testbed implements AutoCloseable {
     }
 
     /** The executable named {@code tool} on PATH (plus the sbin folders root has). */
-    static Optional<Path> findOnPath(String tool) {
+    public static Optional<Path> findOnPath(String tool) {
         List<String> dirs = new ArrayList<>(List.of(System.getenv().getOrDefault("PATH", "").split(":")));
         dirs.addAll(List.of("/usr/local/sbin", "/usr/sbin", "/sbin", "/usr/bin", "/bin"));
         return dirs.stream().filter(d -> !d.isEmpty()).map(d -> Path.of(d, tool)).filter(Files::isExecutable)

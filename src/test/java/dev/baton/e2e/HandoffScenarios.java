@@ -5,7 +5,6 @@ import static dev.baton.e2e.EndToEnd.counter;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.baton.testbed.Client;
-import dev.baton.testbed.ContentMap;
 import dev.baton.testbed.NetCounters;
 import dev.baton.testbed.NodeInfo;
 import dev.baton.testbed.Spec;
@@ -23,20 +22,28 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
 
 /**
- * The whole scheme between real, unmodified kernels: three nodes with the built-in server, a real
+ * The whole scheme (run once per web server by the subclasses) between real, unmodified kernels: three nodes with the built-in server, a real
  * curl client whose veth verifies checksums (receive offload off), sample content partitioned and
  * partly replicated. Each test checks who served what and that every byte is right; the last one
  * checks that no client or node TCP counter of a translation mistake moved during the run.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
-class HandoffIT {
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+abstract class HandoffScenarios {
     static final Path STATE = Path.of("/run/baton-testbed-e2e");
-    static Testbed bed;
-    static Client client;
-    static Map<String, NetCounters> before;
+    Testbed bed;
+    Client client;
+    Map<String, NetCounters> before;
+
+    /** The web server every node runs. */
+    abstract Spec.Server server();
+
+    /** Uploads {@code body} through {@code entry} to a path held by n2 and proves n2's server got it all. */
+    abstract void uploadThroughHandoff(NodeInfo entry, byte[] body) throws Exception;
 
     /** Paths held by exactly one node: n1, n2, n3. */
     static final List<List<String>> ONLY = List.of(
@@ -45,15 +52,15 @@ class HandoffIT {
             List.of("/api/data.json", "/img/photo.jpg", "/docs/a b%.txt"));
 
     @BeforeAll
-    static void up() {
+    void up() {
         EndToEnd.requireRoot();
-        bed = Testbed.up(Spec.defaults().withNodes(3).withStateDir(STATE));
+        bed = Testbed.up(Spec.defaults().withNodes(3).withServer(server()).withStateDir(STATE));
         client = EndToEnd.client(bed);
         before = EndToEnd.troubleCounters(bed);
     }
 
     @AfterAll
-    static void down() {
+    void down() {
         if (bed != null) bed.down();
     }
 
@@ -190,13 +197,7 @@ class HandoffIT {
     void carriesA2MiBUploadOnAHandedOffConnection() throws Exception {
         byte[] body = new byte[2 * 1024 * 1024 + 17];
         new Random(11).nextBytes(body);
-        Path file = bed.stateDir().resolve("upload.bin");
-        Files.write(file, body);
-        Client.Response r = client.post(node(1), "/data/1k.bin", file);
-        assertThat(r.status()).isEqualTo(200);
-        assertThat(r.servedBy()).as("the POST was handed off to the holder").isEqualTo("n2");
-        String expected = "{\"bytes\":" + body.length + ",\"sha256\":\"" + ContentMap.sha256(body) + "\"}";
-        assertThat(r.sha256()).as("the server saw every byte").isEqualTo(ContentMap.sha256(expected.getBytes()));
+        uploadThroughHandoff(node(1), body);
     }
 
     @Test
