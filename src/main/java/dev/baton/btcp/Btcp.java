@@ -221,6 +221,10 @@ public final class Btcp {
             passToKernel(p, len); // a SYN with data (TCP Fast Open) is served locally, untracked
             return;
         }
+        if (!tcp.checksumValid(ip.sourceAddress(), ip.destinationAddress())) {
+            counters.drop(Drop.BAD_CHECKSUM); // the kernel would drop it too; it must not take a table entry
+            return;
+        }
         Conn c = allocate(ConnKeys.key(ip.sourceAddress(), tcp.sourcePort()));
         if (c == null) {
             counters.drop(Drop.TABLE_FULL); // counted, then served locally untracked
