@@ -46,7 +46,8 @@ public final class Btcp {
 
     /** Messages to other nodes' BTCPs over the persistent control channel (claims 1, 23). */
     public interface Control {
-        void handoffRequest(String peer, long connId, HandshakeInit entry, byte[] syn, byte[] ack, byte[] request);
+        /** Returns false if the message could not even be queued (link down, queue full). */
+        boolean handoffRequest(String peer, long connId, HandshakeInit entry, byte[] syn, byte[] ack, byte[] request);
 
         void handoffAck(String peer, long connId, HandshakeInit chosen);
 
@@ -113,7 +114,8 @@ public final class Btcp {
     private final TcpPacketWriter writer = new TcpPacketWriter();
 
     private long now;
-    private int served;
+    /** Written by the loop on state changes (not per packet), read by the heartbeat thread. */
+    private volatile int served;
 
     public Btcp(Config cfg, Output out, Control control, Router router, long nowMillis) {
         this.cfg = cfg;
@@ -437,8 +439,10 @@ public final class Btcp {
         state(c, Conn.PENDING);
         timers.schedule(c.slot, now + cfg.handoffTimeoutMillis());
         counters.inc(Counter.HANDOFFS_SENT);
-        control.handoffRequest(c.peer, c.connId, c.local,
-                Arrays.copyOf(c.syn, c.synLength), Arrays.copyOf(c.ack, c.ackLength), heldRequest(c));
+        if (!control.handoffRequest(c.peer, c.connId, c.local,
+                Arrays.copyOf(c.syn, c.synLength), Arrays.copyOf(c.ack, c.ackLength), heldRequest(c))) {
+            serveHeldLocally(c, Counter.SERVED_LOCALLY); // no need to wait for a timeout
+        }
     }
 
     /**
@@ -528,7 +532,17 @@ public final class Btcp {
             return;
         }
         if (tcp.syn()) {
-            counters.drop(Drop.DUPLICATE_SYN);
+            if (isNewSyn(c) && c.state == Conn.CLOSED) {
+                // The client reuses the port for a new connection straight to us while our kernel
+                // sits in TIME-WAIT for the handed-in one: the old entry is done, the kernel decides.
+                free(c);
+                fromWire(p, len);
+            } else {
+                // Same 4-tuple as a live handed-in connection: passing it up would draw a challenge
+                // ACK, and the client's answering RST would kill the live connection. The client
+                // retries its SYN, and gets through once the handed-in connection has closed.
+                counters.drop(isNewSyn(c) ? Drop.TUPLE_CONFLICT : Drop.DUPLICATE_SYN);
+            }
             return;
         }
         c.lastSeen = now;

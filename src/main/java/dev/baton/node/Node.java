@@ -45,20 +45,20 @@ public final class Node implements AutoCloseable {
     private final StaticServer server;
     private final AdminServer admin;
     private final Thread loopThread;
-    private volatile int served;
+    private final java.util.concurrent.atomic.AtomicLong policyErrors = new java.util.concurrent.atomic.AtomicLong();
 
     public Node(Config cfg) throws IOException {
         this.cfg = cfg;
         this.policy = RoutingPolicy.load(cfg.policy());
         List<String> paths = DocumentRoot.scan(cfg.docroot());
         Member self = new Member(cfg.name(), cfg.address());
-        cluster = new ClusterState(self, cfg.peers(), paths, () -> served);
         kernel = Tun.open(cfg.kernelTun());
         wire = Tun.open(cfg.wireTun());
         loop = new PacketLoop(wire, kernel);
         btcp = new Btcp(Btcp.Config.defaults(cfg.address(), cfg.servicePort()), loop, new ControlOut(),
                 this::route, System.currentTimeMillis());
         loop.attach(btcp);
+        cluster = new ClusterState(self, cfg.peers(), paths, btcp::activeConnections);
         List<ControlPlane.PeerSpec> specs = new ArrayList<>();
         for (Member m : cfg.peers()) {
             specs.add(new ControlPlane.PeerSpec(m.name(), inet(m.address()), cfg.controlPort()));
@@ -66,7 +66,7 @@ public final class Node implements AutoCloseable {
         control = new ControlPlane(ControlPlane.Config.of(cfg.name(), inet(cfg.address()), specs)
                 .withListen(inet(0), cfg.controlPort())
                 .withServicePort(cfg.servicePort())
-                .withLoad(() -> new ControlMessage.Heartbeat(served, 0)), new ControlIn());
+                .withLoad(() -> new ControlMessage.Heartbeat(btcp.activeConnections(), 0)), new ControlIn());
         server = cfg.builtinServer()
                 ? new StaticServer(StaticServer.Config.of(new InetSocketAddress(inet(0), cfg.servicePort()),
                         cfg.docroot(), cfg.name()).withLocator(this::holderOf))
@@ -91,9 +91,16 @@ public final class Node implements AutoCloseable {
         loopThread.join();
     }
 
+    /** Asks the policy; a policy that fails or names a stranger means: serve here. */
     private Member route(RequestParser head) {
-        String chosen = policy.choose(new RequestInfo(head.method(), head.path(), head.host()), cluster);
-        return chosen.equals(cfg.name()) ? null : cluster.member(chosen);
+        String chosen;
+        try {
+            chosen = policy.choose(new RequestInfo(head.method(), head.path(), head.host()), cluster);
+        } catch (RuntimeException e) {
+            policyErrors.incrementAndGet();
+            return null;
+        }
+        return chosen == null || chosen.equals(cfg.name()) ? null : cluster.member(chosen);
     }
 
     /**
@@ -119,9 +126,9 @@ public final class Node implements AutoCloseable {
     /** BTCP to control channel: turn the engine's calls into messages. */
     private final class ControlOut implements Btcp.Control {
         @Override
-        public void handoffRequest(String peer, long connId, HandshakeInit e, byte[] syn, byte[] ack,
-                                   byte[] request) {
-            control.send(peer, new ControlMessage.HandoffRequest(connId, e.isn(), e.tsVal(), e.windowScale(),
+        public boolean handoffRequest(String peer, long connId, HandshakeInit e, byte[] syn, byte[] ack,
+                                      byte[] request) {
+            return control.send(peer, new ControlMessage.HandoffRequest(connId, e.isn(), e.tsVal(), e.windowScale(),
                     Math.max(0, e.mss()), e.timestamps(), e.sackPermitted(), syn, ack, request));
         }
 
@@ -200,7 +207,6 @@ public final class Node implements AutoCloseable {
 
     /** The node's counters, as the testbed's stats command and the admin socket show them. */
     public Map<String, Object> stats() {
-        served = btcp.activeConnections();
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("node", cfg.name());
         m.put("address", Bytes.ipv4ToString(cfg.address()));
@@ -210,6 +216,7 @@ public final class Node implements AutoCloseable {
         drops.put("inboxFull", loop.inboxDropped());
         drops.put("tunWriteFailed", loop.writeFailures());
         drops.put("internalError", loop.internalErrors());
+        drops.put("policyError", policyErrors.get());
         m.put("drops", drops);
         m.put("refusals", btcp.counters().refusals());
         m.put("activeConnections", btcp.activeConnections());

@@ -48,7 +48,8 @@ class BtcpTest {
 
         @Override public void toKernel(MemorySegment p, int len) { kernel.add(p.asSlice(0, len).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE)); }
         @Override public void toWire(MemorySegment p, int len) { wire.add(p.asSlice(0, len).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE)); }
-        @Override public void handoffRequest(String peer, long id, HandshakeInit e, byte[] syn, byte[] ack, byte[] request) { control.add(new Object[] {"request", peer, id, e, syn, ack, request}); }
+        boolean linkUp = true;
+        @Override public boolean handoffRequest(String peer, long id, HandshakeInit e, byte[] syn, byte[] ack, byte[] request) { control.add(new Object[] {"request", peer, id, e, syn, ack, request}); return linkUp; }
         @Override public void handoffAck(String peer, long id, HandshakeInit c) { control.add(new Object[] {"ack", peer, id, c}); }
         @Override public void handoffRefuse(String peer, long id, int reason) { control.add(new Object[] {"refuse", peer, id, reason}); }
         @Override public void terminate(String peer, long id) { control.add(new Object[] {"terminate", peer, id}); }
@@ -478,6 +479,15 @@ class BtcpTest {
     }
 
     @Test
+    void servesLocallyAtOnceWhenTheHandoffRequestCannotBeSent() {
+        entry.linkUp = false;
+        handshakeAtEntry();
+        sendRequest(REMOTE_REQUEST);
+        assertThat(entry.lastKernel().payload()).isEqualTo(REMOTE_REQUEST);
+        assertThat(entry.btcp.counters().get(Counter.FALLBACKS)).isEqualTo(1);
+    }
+
+    @Test
     void fallsBackWhenTheControlChannelToTheChosenNodeGoesDown() {
         handshakeAtEntry();
         sendRequest(REMOTE_REQUEST);
@@ -513,5 +523,24 @@ class BtcpTest {
         assertThat(small.kernel).as("every SYN still reaches the kernel").hasSize(3);
         assertThat(tiny.trackedConnections()).isEqualTo(2);
         assertThat(tiny.counters().get(Drop.TABLE_FULL)).isEqualTo(1);
+    }
+
+    @Test
+    void letsTheClientReuseAPortOfAClosedHandedInConnectionButNotOfALiveOne() {
+        handshakeAtEntry();
+        sendRequest(REMOTE_REQUEST);
+        Object[] req = entry.control.getFirst();
+        chosen.btcp.onHandoffRequest("n1", (long) req[2], (HandshakeInit) req[3], (byte[]) req[4], (byte[]) req[5], (byte[]) req[6]);
+        chosen.fromKernel(fromServer(B).flags(TcpHeader.SYN).seq(ISN_B).ack(CLIENT_ISN + 1).mss(1460).sackOk()
+                .ts(TS_B, 100).wscale(7).build());
+        int kernelPackets = chosen.kernel.size();
+        byte[] directSyn = fromClient(B).flags(TcpHeader.SYN).seq(777).mss(1460).build();
+        chosen.fromWire(directSyn);
+        assertThat(chosen.kernel).as("live connection: dropped").hasSize(kernelPackets);
+        assertThat(chosen.btcp.counters().get(Drop.TUPLE_CONFLICT)).isEqualTo(1);
+        chosen.fromKernel(fromServer(B).flags(TcpHeader.RST).seq(ISN_B + 1).build()); // closes it
+        chosen.fromWire(directSyn);
+        assertThat(chosen.kernel).as("closed connection: a new one starts").hasSize(kernelPackets + 1);
+        assertThat(chosen.btcp.counters().get(Counter.CONNECTIONS_SEEN)).isEqualTo(1);
     }
 }
