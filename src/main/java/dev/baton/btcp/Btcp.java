@@ -49,7 +49,8 @@ public final class Btcp {
         /** Returns false if the message could not even be queued (link down, queue full). */
         boolean handoffRequest(String peer, long connId, HandshakeInit entry, byte[] syn, byte[] ack, byte[] request);
 
-        void handoffAck(String peer, long connId, HandshakeInit chosen);
+        /** {@code forwardPort}: the port the entry sends this connection's client packets to. */
+        void handoffAck(String peer, long connId, HandshakeInit chosen, int forwardPort);
 
         void handoffRefuse(String peer, long connId, int reason);
 
@@ -68,6 +69,10 @@ public final class Btcp {
      *
      * @param address this node's IPv4 address (the service address)
      * @param servicePort the web service port whose connections may be handed off
+     * @param shadowNetwork a /24 whose address {@code .i} this node's kernel holds for member {@code i}:
+     *                      connections handed in by member i are addressed to it there
+     * @param forwardPortBase an entry forwards a handed-off connection's packets to the chosen node's
+     *                        port {@code base + i}, {@code i} being the entry's index at the chosen node
      * @param maxConnections size of the connection table
      * @param holdBuffers connections whose request can be held at once
      * @param holdBytes bytes of held packets per connection
@@ -79,12 +84,32 @@ public final class Btcp {
      * @param timeWaitMillis the chosen node keeps rewriting this long after the close (TIME-WAIT)
      * @param idleMillis an established connection with no packet for this long is forgotten
      */
-    public record Config(int address, int servicePort, int maxConnections, int holdBuffers, int holdBytes,
-                         int maxHeadBytes, long requestTimeoutMillis, long handoffTimeoutMillis,
-                         long synTimeoutMillis, long lingerMillis, long timeWaitMillis, long idleMillis) {
+    public record Config(int address, int servicePort, int shadowNetwork, int forwardPortBase, int maxConnections,
+                         int holdBuffers, int holdBytes, int maxHeadBytes, long requestTimeoutMillis,
+                         long handoffTimeoutMillis, long synTimeoutMillis, long lingerMillis, long timeWaitMillis,
+                         long idleMillis) {
+        /** 169.254.77.0/24: link-local, so a shadow address is never routed off the node. */
+        public static final int DEFAULT_SHADOW_NETWORK = 0xA9FE4D00;
+        public static final int DEFAULT_FORWARD_PORT_BASE = 61000;
+
+        public Config {
+            if ((shadowNetwork & 0xff) != 0) throw new IllegalArgumentException("shadow network must be a /24");
+            if (forwardPortBase <= 0 || forwardPortBase + 255 > 0xffff) {
+                throw new IllegalArgumentException("forward port base out of range: " + forwardPortBase);
+            }
+            if (servicePort > forwardPortBase && servicePort <= forwardPortBase + 255) {
+                throw new IllegalArgumentException("the service port lies in the forward port range");
+            }
+        }
+
         public static Config defaults(int address, int servicePort) {
-            return new Config(address, servicePort, 65536, 1024, 32 * 1024, RequestParser.DEFAULT_MAX_HEAD_BYTES,
-                    5_000, 1_000, 30_000, 10_000, 60_000, 900_000);
+            return new Config(address, servicePort, DEFAULT_SHADOW_NETWORK, DEFAULT_FORWARD_PORT_BASE, 65536, 1024,
+                    32 * 1024, RequestParser.DEFAULT_MAX_HEAD_BYTES, 5_000, 1_000, 30_000, 10_000, 60_000, 900_000);
+        }
+
+        /** The address entry node {@code index} has in this node's kernel (for connections it hands in). */
+        public int shadowAddress(int index) {
+            return shadowNetwork | index;
         }
     }
 
@@ -140,6 +165,10 @@ public final class Btcp {
         return counters;
     }
 
+    public Config config() {
+        return cfg;
+    }
+
     /** Connections this node's own server is serving (its load, reported to the cluster). */
     public int activeConnections() {
         return served;
@@ -181,13 +210,18 @@ public final class Btcp {
             return;
         }
         tcp.wrap(p, ipHl, tcpLen);
-        if (tcp.destinationPort() != cfg.servicePort()) {
-            passToKernel(p, len);
+        int dport = tcp.destinationPort();
+        if (dport != cfg.servicePort()) {
+            if (dport > cfg.forwardPortBase() && dport <= cfg.forwardPortBase() + 255) {
+                if (validTcp()) forwardedToUs(dport - cfg.forwardPortBase(), p, len);
+            } else {
+                passToKernel(p, len);
+            }
             return;
         }
         if (!validTcp()) return;
 
-        int slot = table.get(ConnKeys.key(ip.sourceAddress(), tcp.sourcePort()));
+        int slot = table.get(ConnKeys.key(ip.sourceAddress(), tcp.sourcePort(), ConnKeys.SERVICE));
         if (slot == LongIntMap.MISSING) {
             if ((tcp.flags() & (TcpHeader.SYN | TcpHeader.ACK | TcpHeader.RST)) == TcpHeader.SYN) {
                 newConnection(p, len);
@@ -201,9 +235,18 @@ public final class Btcp {
             case Conn.SYN_RCVD -> clientInHandshake(c, p, len);
             case Conn.HOLDING, Conn.PENDING -> clientWhileHeld(c, p, len);
             case Conn.FORWARDING, Conn.LINGER -> clientWhileForwarding(c, p, len);
-            case Conn.LOCAL -> clientWhileLocal(c, p, len);
-            default -> clientAtChosen(c, p, len);
+            default -> clientWhileLocal(c, p, len);
         }
+    }
+
+    /** A client packet an entry node forwarded to us on its forward port: for a handed-in connection. */
+    private void forwardedToUs(int entryIndex, MemorySegment p, int len) {
+        int slot = table.get(ConnKeys.key(ip.sourceAddress(), tcp.sourcePort(), entryIndex));
+        if (slot == LongIntMap.MISSING) {
+            counters.drop(Drop.UNKNOWN_CONNECTION); // a late retransmission after we forgot it
+            return;
+        }
+        clientAtChosen(conns[slot], p, len);
     }
 
     private boolean validTcp() {
@@ -227,7 +270,7 @@ public final class Btcp {
             counters.drop(Drop.BAD_CHECKSUM); // the kernel would drop it too; it must not take a table entry
             return;
         }
-        Conn c = allocate(ConnKeys.key(ip.sourceAddress(), tcp.sourcePort()));
+        Conn c = allocate(ConnKeys.key(ip.sourceAddress(), tcp.sourcePort(), ConnKeys.SERVICE));
         if (c == null) {
             counters.drop(Drop.TABLE_FULL); // counted, then served locally untracked
             passToKernel(p, len);
@@ -532,22 +575,13 @@ public final class Btcp {
             return;
         }
         if (tcp.syn()) {
-            if (isNewSyn(c) && c.state == Conn.CLOSED) {
-                // The client reuses the port for a new connection straight to us while our kernel
-                // sits in TIME-WAIT for the handed-in one: the old entry is done, the kernel decides.
-                free(c);
-                fromWire(p, len);
-            } else {
-                // Same 4-tuple as a live handed-in connection: passing it up would draw a challenge
-                // ACK, and the client's answering RST would kill the live connection. The client
-                // retries its SYN, and gets through once the handed-in connection has closed.
-                counters.drop(isNewSyn(c) ? Drop.TUPLE_CONFLICT : Drop.DUPLICATE_SYN);
-            }
+            counters.drop(Drop.DUPLICATE_SYN); // the entry never forwards a SYN; nothing to do with it
             return;
         }
         c.lastSeen = now;
         int end = tcp.sequenceNumber() + tcp.sequenceLength();
         if (Seq.after(end, c.clientNext)) c.clientNext = end;
+        toShadow(c);
         passToKernel(p, len);
         if (tcp.rst()) {
             closedAtChosen(c, cfg.lingerMillis());
@@ -563,8 +597,17 @@ public final class Btcp {
     /** A packet read from the kernel side. It may be rewritten in place. */
     public void fromKernel(MemorySegment p, int len) {
         if (len < Ipv4Header.MIN_LENGTH || !ip.wrap(p, 0, len).isValid()
-                || ip.protocol() != Ipv4Header.PROTOCOL_TCP || ip.sourceAddress() != cfg.address()
-                || ip.isFragment()) {
+                || ip.protocol() != Ipv4Header.PROTOCOL_TCP || ip.isFragment()) {
+            passToWire(p, len);
+            return;
+        }
+        int src = ip.sourceAddress();
+        int local;
+        if (src == cfg.address()) {
+            local = ConnKeys.SERVICE;
+        } else if ((src & 0xffffff00) == cfg.shadowNetwork()) {
+            local = src & 0xff; // from a shadow address: a handed-in connection, or nothing at all
+        } else {
             passToWire(p, len);
             return;
         }
@@ -575,13 +618,11 @@ public final class Btcp {
             return;
         }
         tcp.wrap(p, ipHl, tcpLen);
-        if (tcp.sourcePort() != cfg.servicePort()) {
-            passToWire(p, len);
-            return;
-        }
-        int slot = table.get(ConnKeys.key(ip.destinationAddress(), tcp.destinationPort()));
+        int slot = tcp.sourcePort() != cfg.servicePort() ? LongIntMap.MISSING
+                : table.get(ConnKeys.key(ip.destinationAddress(), tcp.destinationPort(), local));
         if (slot == LongIntMap.MISSING) {
-            passToWire(p, len);
+            if (local == ConnKeys.SERVICE) passToWire(p, len);
+            else counters.drop(Drop.STRAY_KERNEL_PACKET); // a shadow address never leaves the node
             return;
         }
         Conn c = conns[slot];
@@ -649,7 +690,7 @@ public final class Btcp {
         state(c, Conn.SERVING);
         scheduleIdle(c);
         counters.inc(Counter.HANDOFFS_ACCEPTED);
-        control.handoffAck(c.peer, c.connId, mine);
+        control.handoffAck(c.peer, c.connId, mine, cfg.forwardPortBase() + ConnKeys.local(c.key));
     }
 
     private void serverAtChosen(Conn c, MemorySegment p, int len) {
@@ -693,11 +734,21 @@ public final class Btcp {
         int old = ip.destinationAddress();
         ip.destinationAddressWithChecksumUpdate(c.peerAddress);
         tcp.pseudoHeaderAddressChanged(old, c.peerAddress);
+        tcp.destinationPortWithChecksumUpdate(c.forwardPort);
         if (tcp.ack()) {
             tcp.acknowledgmentNumberWithChecksumUpdate(tcp.acknowledgmentNumber() + c.seqDelta);
             if (tcp.sackBlockCount() > 0) tcp.shiftSackBlocksWithChecksumUpdate(c.seqDelta);
             if (c.timestamps && tcp.hasTimestamps()) tcp.tsEcrWithChecksumUpdate(tcp.tsEcr() + c.tsDelta);
         }
+    }
+
+    /** At the chosen node, a forwarded client packet: to the entry's shadow address and the service port. */
+    private void toShadow(Conn c) {
+        int old = ip.destinationAddress();
+        int shadow = cfg.shadowAddress(ConnKeys.local(c.key));
+        ip.destinationAddressWithChecksumUpdate(shadow);
+        tcp.pseudoHeaderAddressChanged(old, shadow);
+        tcp.destinationPortWithChecksumUpdate(cfg.servicePort());
     }
 
     /** Chosen to client: source, sequence, TSval into the entry node's space; window rescaled (claim 9). */
@@ -720,9 +771,10 @@ public final class Btcp {
         int ipHl = ip.headerLength();
         tcp.wrap(tx, ipHl, c.ackLength - ipHl);
         tcp.validate();
+        int shadow = cfg.shadowAddress(ConnKeys.local(c.key));
         int old = ip.destinationAddress();
-        ip.destinationAddressWithChecksumUpdate(cfg.address());
-        tcp.pseudoHeaderAddressChanged(old, cfg.address());
+        ip.destinationAddressWithChecksumUpdate(shadow);
+        tcp.pseudoHeaderAddressChanged(old, shadow);
         tcp.acknowledgmentNumberWithChecksumUpdate(tcp.acknowledgmentNumber() + c.seqDelta);
         if (c.timestamps && tcp.hasTimestamps()) tcp.tsEcrWithChecksumUpdate(tcp.tsEcr() + c.tsDelta);
         passToKernel(tx, c.ackLength);
@@ -748,7 +800,8 @@ public final class Btcp {
         for (int off = 0; off < r.length; off += mss) {
             int n = Math.min(mss, r.length - off);
             int flags = TcpHeader.ACK | (off + n == r.length ? TcpHeader.PSH : 0);
-            int hl = writer.headers(tx, auxIp.sourceAddress(), cfg.address(), auxTcp.sourcePort(), cfg.servicePort(),
+            int hl = writer.headers(tx, auxIp.sourceAddress(), cfg.shadowAddress(ConnKeys.local(c.key)),
+                    auxTcp.sourcePort(), cfg.servicePort(),
                     c.clientIsn + 1 + off, ack, flags, auxTcp.window(), ts, tsVal, tsEcr, n);
             MemorySegment.copy(r, off, tx, ValueLayout.JAVA_BYTE, hl, n);
             passToKernel(tx, writer.finish(tx));
@@ -761,7 +814,9 @@ public final class Btcp {
      * window (tcp_check_req); an established socket takes one at exactly rcv_nxt (RFC 5961 §3.2).
      */
     private void injectReset(Conn c, int seq) {
-        writer.headers(tx, ConnKeys.address(c.key), cfg.address(), ConnKeys.port(c.key), cfg.servicePort(), seq, 0,
+        int local = ConnKeys.local(c.key);
+        int dst = local == ConnKeys.SERVICE ? cfg.address() : cfg.shadowAddress(local);
+        writer.headers(tx, ConnKeys.address(c.key), dst, ConnKeys.port(c.key), cfg.servicePort(), seq, 0,
                 TcpHeader.RST, 0, false, 0, 0, 0);
         passToKernel(tx, writer.finish(tx));
     }
@@ -770,9 +825,10 @@ public final class Btcp {
     // Control channel events (called on the packet loop thread).
 
     /** A handoff request from entry node {@code peer} (claims 3, 13, 34). */
-    public void onHandoffRequest(String peer, long connId, HandshakeInit entry, byte[] syn, byte[] ack,
+    public void onHandoffRequest(Member entryNode, long connId, HandshakeInit entry, byte[] syn, byte[] ack,
                                  byte[] request) {
-        if (!validHandshakePacket(syn, true) || !validHandshakePacket(ack, false)) {
+        String peer = entryNode.name();
+        if (!validHandshakePacket(syn, true) || !validHandshakePacket(ack, false) || entryNode.index() == 0) {
             counters.drop(Drop.BAD_HANDOFF);
             control.handoffRefuse(peer, connId, RefuseReason.MALFORMED);
             return;
@@ -780,8 +836,9 @@ public final class Btcp {
         MemorySegment s = MemorySegment.ofArray(syn);
         ip.wrap(s, 0, syn.length);
         tcp.wrap(s, ip.headerLength(), syn.length - ip.headerLength());
-        long key = ConnKeys.key(ip.sourceAddress(), tcp.sourcePort());
-        if (ConnKeys.keyOf(connId) != key) {
+        long key = ConnKeys.key(ip.sourceAddress(), tcp.sourcePort(), entryNode.index());
+        // A node hands off only connections made to its own address, under the id that names them.
+        if (ConnKeys.keyOf(connId, entryNode.index()) != key || ip.destinationAddress() != entryNode.address()) {
             counters.drop(Drop.BAD_HANDOFF);
             control.handoffRefuse(peer, connId, RefuseReason.MALFORMED);
             return;
@@ -810,13 +867,15 @@ public final class Btcp {
         System.arraycopy(ack, 0, c.ack, 0, ack.length);
         c.ackLength = ack.length;
         timers.schedule(c.slot, now + cfg.handoffTimeoutMillis());
-        // Claim 3: "changing a first destination IP address of said SYN packet to a second IP address".
+        // Claim 3: "changing a first destination IP address of said SYN packet to a second IP address"
+        // of this node: the entry's shadow address here, so the 4-tuple is as unique as the client's.
         MemorySegment.copy(syn, 0, tx, ValueLayout.JAVA_BYTE, 0, syn.length);
         ip.wrap(tx, 0, syn.length);
         tcp.wrap(tx, ip.headerLength(), syn.length - ip.headerLength());
+        int shadow = cfg.shadowAddress(entryNode.index());
         int old = ip.destinationAddress();
-        ip.destinationAddressWithChecksumUpdate(cfg.address());
-        tcp.pseudoHeaderAddressChanged(old, cfg.address());
+        ip.destinationAddressWithChecksumUpdate(shadow);
+        tcp.pseudoHeaderAddressChanged(old, shadow);
         passToKernel(tx, syn.length);
     }
 
@@ -838,13 +897,14 @@ public final class Btcp {
     }
 
     /** The chosen node took the connection (claims 5, 15): reset our kernel's entry, start forwarding. */
-    public void onHandoffAck(String peer, long connId, HandshakeInit chosen) {
-        Conn c = byConnId(connId, peer);
+    public void onHandoffAck(String peer, long connId, HandshakeInit chosen, int forwardPort) {
+        Conn c = byConnId(connId, ConnKeys.SERVICE, peer);
         if (c == null || c.state != Conn.PENDING) {
             counters.drop(Drop.UNKNOWN_CONNECTION);
             control.abort(peer, connId); // we no longer want it (timed out, served locally): undo
             return;
         }
+        c.forwardPort = forwardPort;
         c.seqDelta = chosen.isn() - c.local.isn();
         c.tsDelta = chosen.tsVal() - c.local.tsVal();
         c.timestamps = c.local.timestamps() && chosen.timestamps();
@@ -871,7 +931,7 @@ public final class Btcp {
 
     /** The chosen node refused: serve here. */
     public void onHandoffRefuse(String peer, long connId, int reason) {
-        Conn c = byConnId(connId, peer);
+        Conn c = byConnId(connId, ConnKeys.SERVICE, peer);
         if (c == null || c.state != Conn.PENDING) {
             counters.drop(Drop.UNKNOWN_CONNECTION);
             return;
@@ -883,7 +943,7 @@ public final class Btcp {
 
     /** The chosen node saw the connection close (claims 10, 19): stop forwarding after the linger. */
     public void onTerminate(String peer, long connId) {
-        Conn c = byConnId(connId, peer);
+        Conn c = byConnId(connId, ConnKeys.SERVICE, peer);
         if (c == null || (c.state != Conn.FORWARDING && c.state != Conn.LINGER)) {
             counters.drop(Drop.UNKNOWN_CONNECTION);
             return;
@@ -896,8 +956,8 @@ public final class Btcp {
     }
 
     /** The entry node gave the connection up: reset it in our kernel and forget it. */
-    public void onAbort(String peer, long connId) {
-        Conn c = byConnId(connId, peer);
+    public void onAbort(Member entryNode, long connId) {
+        Conn c = byConnId(connId, entryNode.index(), entryNode.name());
         if (c == null || !c.isChosenRole()) {
             counters.drop(Drop.UNKNOWN_CONNECTION);
             return;
@@ -945,8 +1005,8 @@ public final class Btcp {
         timers.schedule(c.slot, now + cfg.idleMillis());
     }
 
-    private Conn byConnId(long connId, String peer) {
-        int slot = table.get(ConnKeys.keyOf(connId));
+    private Conn byConnId(long connId, int local, String peer) {
+        int slot = local < 0 || local > 255 ? LongIntMap.MISSING : table.get(ConnKeys.keyOf(connId, local));
         if (slot == LongIntMap.MISSING) return null;
         Conn c = conns[slot];
         return c.connId == connId && peer.equals(c.peer) ? c : null;

@@ -50,6 +50,8 @@ final class Conn {
     String peer;
     int peerAddress;
     long connId;
+    /** At the entry: the chosen node's port for this connection's forwarded packets. */
+    int forwardPort;
 
     int seqDelta;
     int tsDelta;
@@ -95,6 +97,7 @@ final class Conn {
         peer = null;
         peerAddress = 0;
         connId = 0;
+        forwardPort = 0;
         seqDelta = 0;
         tsDelta = 0;
         timestamps = false;

@@ -12,8 +12,6 @@ public enum Drop {
     DUPLICATE_SYN("duplicateSyn"),
     STRAY_KERNEL_PACKET("strayKernelPacket"),
     EARLY_FORWARD("earlyForward"),
-    /** A client SYN straight to this node with the 4-tuple of a connection handed in to it. */
-    TUPLE_CONFLICT("tupleConflict"),
     UNKNOWN_CONNECTION("unknownConnection"),
     BAD_HANDOFF("badHandoff"),
     WRITE_FAILED("writeFailed");

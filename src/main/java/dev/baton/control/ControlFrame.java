@@ -37,7 +37,7 @@ import java.util.List;
  *   <li>HELLO: name str8, ipv4 u32, servicePort u16, bootId u64</li>
  *   <li>HEARTBEAT: activeConnections i32, handoffsInFlight i64</li>
  *   <li>HANDOFF_REQUEST: isn u32, tsVal u32, windowScale i8, mss u16, opts u8, syn bytes16, ack bytes16, request bytes16</li>
- *   <li>HANDOFF_ACK: isn u32, tsVal u32, windowScale i8, mss u16, opts u8</li>
+ *   <li>HANDOFF_ACK: isn u32, tsVal u32, windowScale i8, mss u16, opts u8, forwardPort u16</li>
  *   <li>HANDOFF_REFUSE: reason i32</li>
  *   <li>TERMINATE, ABORT: empty (the connection id is the correlation id)</li>
  *   <li>CONTENT: flags u8 (bit 0 first, bit 1 last), count u16, count &times; path str16</li>
@@ -134,8 +134,11 @@ public final class ControlFrame {
                 dst.putShort((short) r.ack().length).put(r.ack());
                 dst.putShort((short) r.request().length).put(r.request());
             }
-            case HandoffAck a -> putInitialState(dst, a.chosenIsn(), a.chosenTsVal(), a.chosenWindowScale(),
-                    a.chosenMss(), a.timestamps(), a.sackPermitted());
+            case HandoffAck a -> {
+                putInitialState(dst, a.chosenIsn(), a.chosenTsVal(), a.chosenWindowScale(), a.chosenMss(),
+                        a.timestamps(), a.sackPermitted());
+                dst.putShort((short) a.forwardPort());
+            }
             case HandoffRefuse r -> dst.putInt(r.reason());
             case Terminate t -> { }
             case Abort a -> { }
@@ -209,14 +212,15 @@ public final class ControlFrame {
                             (opts & OPT_SACK_PERMITTED) != 0, syn, ack, request);
                 }
                 case MessageType.HANDOFF_ACK -> {
-                    need(src, 12);
+                    need(src, 14);
                     int isn = src.getInt();
                     int tsVal = src.getInt();
                     int ws = src.get();
                     int mss = src.getShort() & 0xffff;
                     int opts = options(src.get());
+                    int forwardPort = src.getShort() & 0xffff;
                     yield new HandoffAck(corr, isn, tsVal, ws, mss, (opts & OPT_TIMESTAMPS) != 0,
-                            (opts & OPT_SACK_PERMITTED) != 0);
+                            (opts & OPT_SACK_PERMITTED) != 0, forwardPort);
                 }
                 case MessageType.HANDOFF_REFUSE -> {
                     need(src, 4);

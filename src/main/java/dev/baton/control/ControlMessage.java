@@ -132,12 +132,17 @@ public sealed interface ControlMessage {
         }
     }
 
-    /** Chosen node to entry node: taken; this is my initial state (DESIGN.md step 6). */
+    /**
+     * Chosen node to entry node: taken; this is my initial state (DESIGN.md step 6), and the port of
+     * mine to which you forward this connection's client packets ({@code forwardPort}: it tells me
+     * which of my shadow addresses the connection lives on).
+     */
     record HandoffAck(long connId, int chosenIsn, int chosenTsVal, int chosenWindowScale, int chosenMss,
-                      boolean timestamps, boolean sackPermitted) implements ControlMessage {
+                      boolean timestamps, boolean sackPermitted, int forwardPort) implements ControlMessage {
         public HandoffAck {
             checkWindowScale(chosenWindowScale);
             checkMss(chosenMss);
+            checkPort(forwardPort);
         }
 
         @Override

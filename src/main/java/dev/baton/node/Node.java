@@ -51,16 +51,19 @@ public final class Node implements AutoCloseable {
         this.cfg = cfg;
         this.policy = RoutingPolicy.load(cfg.policy());
         List<String> paths = DocumentRoot.scan(cfg.docroot());
-        Member self = new Member(cfg.name(), cfg.address());
+        List<Member> members = Members.indexed(new Member(cfg.name(), cfg.address()), cfg.peers());
+        Member self = members.getFirst();
+        List<Member> peers = members.subList(1, members.size());
         kernel = Tun.open(cfg.kernelTun());
         wire = Tun.open(cfg.wireTun());
         loop = new PacketLoop(wire, kernel);
         btcp = new Btcp(Btcp.Config.defaults(cfg.address(), cfg.servicePort()), loop, new ControlOut(),
                 this::route, System.currentTimeMillis());
         loop.attach(btcp);
-        cluster = new ClusterState(self, cfg.peers(), paths, btcp::activeConnections);
+        cluster = new ClusterState(self, peers, paths, btcp::activeConnections);
+        Members.addShadowAddresses(cfg.kernelTun(), btcp.config(), peers);
         List<ControlPlane.PeerSpec> specs = new ArrayList<>();
-        for (Member m : cfg.peers()) {
+        for (Member m : peers) {
             specs.add(new ControlPlane.PeerSpec(m.name(), inet(m.address()), cfg.controlPort()));
         }
         control = new ControlPlane(ControlPlane.Config.of(cfg.name(), inet(cfg.address()), specs)
@@ -133,9 +136,9 @@ public final class Node implements AutoCloseable {
         }
 
         @Override
-        public void handoffAck(String peer, long connId, HandshakeInit c) {
+        public void handoffAck(String peer, long connId, HandshakeInit c, int forwardPort) {
             control.send(peer, new ControlMessage.HandoffAck(connId, c.isn(), c.tsVal(), c.windowScale(),
-                    Math.max(0, c.mss()), c.timestamps(), c.sackPermitted()));
+                    Math.max(0, c.mss()), c.timestamps(), c.sackPermitted(), forwardPort));
         }
 
         @Override
@@ -178,18 +181,19 @@ public final class Node implements AutoCloseable {
                 case ControlMessage.HandoffRequest r -> {
                     HandshakeInit e = new HandshakeInit(r.entryIsn(), r.entryTsVal(), r.entryWindowScale(),
                             r.entryMss(), r.timestamps(), r.sackPermitted());
-                    if (!loop.submit(() -> btcp.onHandoffRequest(peer, r.connId(), e, r.syn(), r.ack(), r.request()))) {
+                    if (!loop.submit(() -> btcp.onHandoffRequest(cluster.member(peer), r.connId(), e, r.syn(), r.ack(),
+                            r.request()))) {
                         control.send(peer, new ControlMessage.HandoffRefuse(r.connId(), RefuseReason.BUSY));
                     }
                 }
                 case ControlMessage.HandoffAck a -> {
                     HandshakeInit c = new HandshakeInit(a.chosenIsn(), a.chosenTsVal(), a.chosenWindowScale(),
                             a.chosenMss(), a.timestamps(), a.sackPermitted());
-                    loop.submit(() -> btcp.onHandoffAck(peer, a.connId(), c));
+                    loop.submit(() -> btcp.onHandoffAck(peer, a.connId(), c, a.forwardPort()));
                 }
                 case ControlMessage.HandoffRefuse f -> loop.submit(() -> btcp.onHandoffRefuse(peer, f.connId(), f.reason()));
                 case ControlMessage.Terminate t -> loop.submit(() -> btcp.onTerminate(peer, t.connId()));
-                case ControlMessage.Abort a -> loop.submit(() -> btcp.onAbort(peer, a.connId()));
+                case ControlMessage.Abort a -> loop.submit(() -> btcp.onAbort(cluster.member(peer), a.connId()));
                 case ControlMessage.Hello h -> { }
             }
         }

@@ -286,6 +286,18 @@ public final class TcpHeader {
         replace32(base + ACKNOWLEDGMENT, v);
     }
 
+    public void destinationPortWithChecksumUpdate(int v) {
+        int old = destinationPort();
+        Bytes.u16(segment, base + DESTINATION_PORT, v);
+        checksum(Checksum.update16(checksum(), old, v));
+    }
+
+    public void sourcePortWithChecksumUpdate(int v) {
+        int old = sourcePort();
+        Bytes.u16(segment, base + SOURCE_PORT, v);
+        checksum(Checksum.update16(checksum(), old, v));
+    }
+
     public void windowWithChecksumUpdate(int v) {
         int old = window();
         Bytes.u16(segment, base + WINDOW, v);

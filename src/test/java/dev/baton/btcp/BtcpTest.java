@@ -27,6 +27,11 @@ class BtcpTest {
     static final int ISN_B = 0x9000_0000;
     static final int TS_A = 5000;
     static final int TS_B = 777_777;
+    /** n1 (the entry, index 1) as n2's kernel sees it, and the port n2 takes its forwarded packets on. */
+    static final int SHADOW_A = Bytes.parseIpv4("169.254.77.1");
+    static final int FORWARD_PORT = 61001;
+    static final Member N1 = new Member("n1", A, 1);
+    static final Member N2 = new Member("n2", B, 2);
     static final String REMOTE_REQUEST = "GET /video/big.bin HTTP/1.1\r\nHost: x\r\n\r\n";
     static final String LOCAL_REQUEST = "GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n";
 
@@ -41,7 +46,8 @@ class BtcpTest {
 
         Side(int address, Member target) {
             var cfg = Btcp.Config.defaults(address, 80);
-            cfg = new Btcp.Config(address, 80, 1024, 16, 32 * 1024, 8192, 5_000, 1_000, 30_000, 10_000,
+            cfg = new Btcp.Config(address, 80, Btcp.Config.DEFAULT_SHADOW_NETWORK, 61000, 1024, 16, 32 * 1024, 8192,
+                    5_000, 1_000, 30_000, 10_000,
                     60_000, 900_000);
             btcp = new Btcp(cfg, this, this, head -> head.path().startsWith("/video/") ? target : null, now);
         }
@@ -50,7 +56,7 @@ class BtcpTest {
         @Override public void toWire(MemorySegment p, int len) { wire.add(p.asSlice(0, len).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE)); }
         boolean linkUp = true;
         @Override public boolean handoffRequest(String peer, long id, HandshakeInit e, byte[] syn, byte[] ack, byte[] request) { control.add(new Object[] {"request", peer, id, e, syn, ack, request}); return linkUp; }
-        @Override public void handoffAck(String peer, long id, HandshakeInit c) { control.add(new Object[] {"ack", peer, id, c}); }
+        @Override public void handoffAck(String peer, long id, HandshakeInit c, int port) { control.add(new Object[] {"ack", peer, id, c, port}); }
         @Override public void handoffRefuse(String peer, long id, int reason) { control.add(new Object[] {"refuse", peer, id, reason}); }
         @Override public void terminate(String peer, long id) { control.add(new Object[] {"terminate", peer, id}); }
         @Override public void abort(String peer, long id) { control.add(new Object[] {"abort", peer, id}); }
@@ -79,7 +85,7 @@ class BtcpTest {
 
     @BeforeEach
     void setUp() {
-        entry = new Side(A, new Member("n2", B));
+        entry = new Side(A, N2);
         chosen = new Side(B, null);
     }
 
@@ -140,20 +146,20 @@ class BtcpTest {
         assertThat(entryInit.windowScale()).isEqualTo(7);
 
         // The chosen node injects the SYN with its own address as destination (claim 3).
-        chosen.btcp.onHandoffRequest("n1", connId, entryInit, (byte[]) req[4], (byte[]) req[5], (byte[]) req[6]);
+        chosen.btcp.onHandoffRequest(N1, connId, entryInit, (byte[]) req[4], (byte[]) req[5], (byte[]) req[6]);
         var syn = chosen.lastKernel();
-        assertThat(syn.ip().destinationAddress()).isEqualTo(B);
+        assertThat(syn.ip().destinationAddress()).as("n1's shadow address at n2").isEqualTo(SHADOW_A);
         assertThat(syn.tcp().syn()).isTrue();
         assertThat(syn.tcp().sequenceNumber()).isEqualTo(CLIENT_ISN);
         assertThat(syn.checksumsValid()).isTrue();
 
         // Its kernel's SYN/ACK never leaves; the ACK is injected in its sequence space.
-        chosen.fromKernel(fromServer(B).flags(TcpHeader.SYN).seq(ISN_B).ack(CLIENT_ISN + 1).mss(1460).sackOk()
+        chosen.fromKernel(fromServer(SHADOW_A).flags(TcpHeader.SYN).seq(ISN_B).ack(CLIENT_ISN + 1).mss(1460).sackOk()
                 .ts(TS_B, 100).wscale(7).build());
         assertThat(chosen.wire).isEmpty();
         assertThat(chosen.kernel).hasSize(3); // SYN, ACK, request
         var ack = TestPackets.View.of(chosen.kernel.get(1));
-        assertThat(ack.ip().destinationAddress()).isEqualTo(B);
+        assertThat(ack.ip().destinationAddress()).isEqualTo(SHADOW_A);
         assertThat(ack.tcp().acknowledgmentNumber()).isEqualTo(ISN_B + 1);
         assertThat(ack.tcp().tsEcr()).isEqualTo(TS_B);
         assertThat(ack.tcp().flags()).isEqualTo(TcpHeader.ACK);
@@ -171,7 +177,7 @@ class BtcpTest {
         assertThat(new String((byte[]) req[6])).isEqualTo(REMOTE_REQUEST);
 
         // The entry resets its SYN-RECV entry (claim 7); the held packets were all in the request.
-        entry.btcp.onHandoffAck("n2", connId, chosenInit);
+        entry.btcp.onHandoffAck("n2", connId, chosenInit, FORWARD_PORT);
         var rst = entry.lastKernel();
         assertThat(rst.tcp().rst()).isTrue();
         assertThat(rst.tcp().sequenceNumber()).isEqualTo(CLIENT_ISN + 1);
@@ -185,17 +191,22 @@ class BtcpTest {
                 .payload("more").build());
         var fwd = entry.lastWire();
         assertThat(fwd.ip().destinationAddress()).isEqualTo(B);
+        assertThat(fwd.tcp().destinationPort()).isEqualTo(FORWARD_PORT);
         assertThat(fwd.tcp().acknowledgmentNumber()).isEqualTo(ISN_B + 1);
         assertThat(fwd.tcp().tsEcr()).isEqualTo(TS_B);
         assertThat(fwd.payload()).isEqualTo("more");
         assertThat(fwd.checksumsValid()).isTrue();
         chosen.fromWire(entry.wire.getLast());
-        assertThat(chosen.lastKernel().payload()).isEqualTo("more");
+        var up = chosen.lastKernel();
+        assertThat(up.payload()).isEqualTo("more");
+        assertThat(up.ip().destinationAddress()).isEqualTo(SHADOW_A);
+        assertThat(up.tcp().destinationPort()).isEqualTo(80);
+        assertThat(up.checksumsValid()).isTrue();
         reqLen += 4;
 
         // The chosen kernel's response leaves with the entry's address and sequence space (claim 9).
         chosen.fromWire(entry.wire.getLast());
-        chosen.fromKernel(fromServer(B).flags(TcpHeader.PSH).seq(ISN_B + 1).ack(CLIENT_ISN + 1 + reqLen)
+        chosen.fromKernel(fromServer(SHADOW_A).flags(TcpHeader.PSH).seq(ISN_B + 1).ack(CLIENT_ISN + 1 + reqLen)
                 .ts(TS_B + 23, 102).payload("HTTP/1.1 200 OK\r\n\r\n").build());
         var resp = chosen.lastWire();
         assertThat(resp.ip().sourceAddress()).isEqualTo(A);
@@ -216,7 +227,7 @@ class BtcpTest {
         assertThat(sack.checksumsValid()).isTrue();
 
         // Close: FIN both ways at the chosen node -> termination -> the entry lingers, then frees.
-        chosen.fromKernel(fromServer(B).flags(TcpHeader.FIN).seq(ISN_B + 20).ack(CLIENT_ISN + 1 + reqLen)
+        chosen.fromKernel(fromServer(SHADOW_A).flags(TcpHeader.FIN).seq(ISN_B + 20).ack(CLIENT_ISN + 1 + reqLen)
                 .ts(TS_B + 30, 103).build());
         entry.fromWire(fromClient(A).flags(TcpHeader.FIN).seq(CLIENT_ISN + 1 + reqLen).ack(ISN_A + 21)
                 .ts(104, TS_A + 30).build());
@@ -269,7 +280,7 @@ class BtcpTest {
         assertThat(entry.control).hasSize(1);
         Object[] req = entry.control.getFirst();
         assertThat(new String((byte[]) req[6])).isEqualTo(head);
-        entry.btcp.onHandoffAck("n2", (long) req[2], new HandshakeInit(ISN_B, TS_B, 7, 1460, true, true));
+        entry.btcp.onHandoffAck("n2", (long) req[2], new HandshakeInit(ISN_B, TS_B, 7, 1460, true, true), FORWARD_PORT);
         assertThat(entry.wire).as("nothing left to forward").hasSize(r.length);
     }
 
@@ -284,7 +295,7 @@ class BtcpTest {
         assertThat(entry.lastKernel().payload()).isEqualTo(REMOTE_REQUEST);
         assertThat(entry.btcp.counters().get(Counter.FALLBACKS)).isEqualTo(1);
         // A late ack is answered with an abort, never acted on.
-        entry.btcp.onHandoffAck("n2", connId, new HandshakeInit(ISN_B, TS_B, 7, 1460, true, true));
+        entry.btcp.onHandoffAck("n2", connId, new HandshakeInit(ISN_B, TS_B, 7, 1460, true, true), FORWARD_PORT);
         assertThat(entry.control.getLast()[0]).isEqualTo("abort");
         assertThat(entry.kernel).hasSize(3);
     }
@@ -346,8 +357,8 @@ class BtcpTest {
         handshakeAtEntry();
         sendRequest(REMOTE_REQUEST);
         Object[] req = entry.control.getFirst();
-        chosen.btcp.onHandoffRequest("n1", (long) req[2], (HandshakeInit) req[3], (byte[]) req[4], (byte[]) req[5], (byte[]) req[6]);
-        byte[] synAck = fromServer(B).flags(TcpHeader.SYN).seq(ISN_B).ack(CLIENT_ISN + 1).mss(1460).sackOk()
+        chosen.btcp.onHandoffRequest(N1, (long) req[2], (HandshakeInit) req[3], (byte[]) req[4], (byte[]) req[5], (byte[]) req[6]);
+        byte[] synAck = fromServer(SHADOW_A).flags(TcpHeader.SYN).seq(ISN_B).ack(CLIENT_ISN + 1).mss(1460).sackOk()
                 .ts(TS_B, 100).wscale(7).build();
         chosen.fromKernel(synAck);
         chosen.fromKernel(synAck);
@@ -362,8 +373,8 @@ class BtcpTest {
         handshakeAtEntry();
         sendRequest(REMOTE_REQUEST);
         Object[] req = entry.control.getFirst();
-        chosen.btcp.onHandoffRequest("n1", (long) req[2], (HandshakeInit) req[3], (byte[]) req[4], (byte[]) req[5], (byte[]) req[6]);
-        chosen.fromKernel(fromServer(B).flags(TcpHeader.SYN).seq(ISN_B).ack(CLIENT_ISN + 1).mss(1460).wscale(7)
+        chosen.btcp.onHandoffRequest(N1, (long) req[2], (HandshakeInit) req[3], (byte[]) req[4], (byte[]) req[5], (byte[]) req[6]);
+        chosen.fromKernel(fromServer(SHADOW_A).flags(TcpHeader.SYN).seq(ISN_B).ack(CLIENT_ISN + 1).mss(1460).wscale(7)
                 .build()); // no timestamps, no SACK
         assertThat(chosen.control.getLast()[0]).isEqualTo("refuse");
         assertThat(chosen.control.getLast()[3]).isEqualTo(RefuseReason.OPTION_MISMATCH);
@@ -376,10 +387,10 @@ class BtcpTest {
         handshakeAtEntry();
         sendRequest(REMOTE_REQUEST);
         Object[] req = entry.control.getFirst();
-        chosen.btcp.onHandoffRequest("n1", (long) req[2], (HandshakeInit) req[3], (byte[]) req[4], (byte[]) req[5], (byte[]) req[6]);
-        chosen.fromKernel(fromServer(B).flags(TcpHeader.SYN).seq(ISN_B).ack(CLIENT_ISN + 1).mss(1460).sackOk()
+        chosen.btcp.onHandoffRequest(N1, (long) req[2], (HandshakeInit) req[3], (byte[]) req[4], (byte[]) req[5], (byte[]) req[6]);
+        chosen.fromKernel(fromServer(SHADOW_A).flags(TcpHeader.SYN).seq(ISN_B).ack(CLIENT_ISN + 1).mss(1460).sackOk()
                 .ts(TS_B, 100).wscale(9).build());
-        chosen.fromKernel(fromServer(B).seq(ISN_B + 1).ack(CLIENT_ISN + 1).ts(TS_B + 1, 102).window(100).build());
+        chosen.fromKernel(fromServer(SHADOW_A).seq(ISN_B + 1).ack(CLIENT_ISN + 1).ts(TS_B + 1, 102).window(100).build());
         var out = chosen.lastWire();
         assertThat(out.tcp().window()).isEqualTo(400); // 100 << 9 >> 7
         assertThat(out.checksumsValid()).isTrue();
@@ -415,7 +426,7 @@ class BtcpTest {
                 .payload("body").build());
         assertThat(entry.kernel).hasSize(1);
         assertThat(entry.wire).hasSize(1);
-        entry.btcp.onHandoffAck("n2", connId, new HandshakeInit(ISN_B, TS_B, 7, 1460, true, true));
+        entry.btcp.onHandoffAck("n2", connId, new HandshakeInit(ISN_B, TS_B, 7, 1460, true, true), FORWARD_PORT);
         var fwd = entry.lastWire();
         assertThat(fwd.payload()).isEqualTo("body");
         assertThat(fwd.ip().destinationAddress()).isEqualTo(B);
@@ -429,14 +440,14 @@ class BtcpTest {
         sendRequest(REMOTE_REQUEST);
         Object[] req = entry.control.getFirst();
         long connId = (long) req[2];
-        chosen.btcp.onHandoffRequest("n1", connId, (HandshakeInit) req[3], (byte[]) req[4], (byte[]) req[5], (byte[]) req[6]);
-        chosen.fromKernel(fromServer(B).flags(TcpHeader.SYN).seq(ISN_B).ack(CLIENT_ISN + 1).mss(1460).sackOk()
+        chosen.btcp.onHandoffRequest(N1, connId, (HandshakeInit) req[3], (byte[]) req[4], (byte[]) req[5], (byte[]) req[6]);
+        chosen.fromKernel(fromServer(SHADOW_A).flags(TcpHeader.SYN).seq(ISN_B).ack(CLIENT_ISN + 1).mss(1460).sackOk()
                 .ts(TS_B, 100).wscale(7).build());
-        chosen.btcp.onAbort("n1", connId);
+        chosen.btcp.onAbort(N1, connId);
         var rst = chosen.lastKernel();
         assertThat(rst.tcp().rst()).isTrue();
         assertThat(rst.tcp().sequenceNumber()).isEqualTo(CLIENT_ISN + 1 + REMOTE_REQUEST.length());
-        assertThat(rst.ip().destinationAddress()).isEqualTo(B);
+        assertThat(rst.ip().destinationAddress()).isEqualTo(SHADOW_A);
         assertThat(rst.checksumsValid()).isTrue();
         assertThat(chosen.btcp.trackedConnections()).isZero();
         assertThat(chosen.btcp.activeConnections()).isZero();
@@ -446,7 +457,7 @@ class BtcpTest {
     void ignoresControlMessagesForConnectionsItDoesNotHave() {
         entry.btcp.onTerminate("n2", 12345L);
         entry.btcp.onHandoffRefuse("n2", 12345L, RefuseReason.BUSY);
-        chosen.btcp.onAbort("n1", 12345L);
+        chosen.btcp.onAbort(N1, 12345L);
         assertThat(entry.btcp.counters().get(Drop.UNKNOWN_CONNECTION)).isEqualTo(2);
         assertThat(chosen.btcp.counters().get(Drop.UNKNOWN_CONNECTION)).isEqualTo(1);
         assertThat(entry.kernel).isEmpty();
@@ -460,8 +471,8 @@ class BtcpTest {
         Object[] req = entry.control.getFirst();
         long connId = (long) req[2];
         byte[] garbage = new byte[60];
-        chosen.btcp.onHandoffRequest("n1", connId, (HandshakeInit) req[3], garbage, (byte[]) req[5], (byte[]) req[6]);
-        chosen.btcp.onHandoffRequest("n1", connId, (HandshakeInit) req[3], (byte[]) req[5], (byte[]) req[4], (byte[]) req[6]);
+        chosen.btcp.onHandoffRequest(N1, connId, (HandshakeInit) req[3], garbage, (byte[]) req[5], (byte[]) req[6]);
+        chosen.btcp.onHandoffRequest(N1, connId, (HandshakeInit) req[3], (byte[]) req[5], (byte[]) req[4], (byte[]) req[6]);
         assertThat(chosen.control).hasSize(2).allMatch(m -> m[0].equals("refuse") && m[3].equals(RefuseReason.MALFORMED));
         assertThat(chosen.kernel).isEmpty();
         assertThat(chosen.btcp.counters().get(Drop.BAD_HANDOFF)).isEqualTo(2);
@@ -472,10 +483,14 @@ class BtcpTest {
         handshakeAtEntry();
         sendRequest(REMOTE_REQUEST);
         Object[] req = entry.control.getFirst();
-        chosen.btcp.onHandoffRequest("n1", (long) req[2], (HandshakeInit) req[3], (byte[]) req[4], (byte[]) req[5], (byte[]) req[6]);
-        chosen.btcp.onHandoffRequest("n3", (long) req[2], (HandshakeInit) req[3], (byte[]) req[4], (byte[]) req[5], (byte[]) req[6]);
+        chosen.btcp.onHandoffRequest(N1, (long) req[2], (HandshakeInit) req[3], (byte[]) req[4], (byte[]) req[5], (byte[]) req[6]);
+        chosen.btcp.onHandoffRequest(N1, (long) req[2], (HandshakeInit) req[3], (byte[]) req[4], (byte[]) req[5], (byte[]) req[6]);
         assertThat(chosen.control.getLast()[0]).isEqualTo("refuse");
         assertThat(chosen.control.getLast()[3]).isEqualTo(RefuseReason.DUPLICATE);
+        // Another node may not hand over a connection made to n1's address.
+        chosen.btcp.onHandoffRequest(new Member("n3", Bytes.parseIpv4("10.200.1.3"), 3), (long) req[2],
+                (HandshakeInit) req[3], (byte[]) req[4], (byte[]) req[5], (byte[]) req[6]);
+        assertThat(chosen.control.getLast()[3]).isEqualTo(RefuseReason.MALFORMED);
     }
 
     @Test
@@ -512,8 +527,9 @@ class BtcpTest {
 
     @Test
     void servesNewConnectionsUntrackedWhenTheTableIsFull() {
-        Side small = new Side(A, new Member("n2", B));
-        var cfg = new Btcp.Config(A, 80, 2, 16, 32 * 1024, 8192, 5_000, 1_000, 30_000, 10_000, 60_000, 900_000);
+        Side small = new Side(A, N2);
+        var cfg = new Btcp.Config(A, 80, Btcp.Config.DEFAULT_SHADOW_NETWORK, 61000, 2, 16, 32 * 1024, 8192, 5_000,
+                1_000, 30_000, 10_000, 60_000, 900_000);
         Btcp tiny = new Btcp(cfg, small, small, head -> null, 0);
         for (int port = 1; port <= 3; port++) {
             byte[] syn = TestPackets.tcp(CLIENT, port, A, 80).flags(TcpHeader.SYN).seq(7).build();
@@ -526,21 +542,34 @@ class BtcpTest {
     }
 
     @Test
-    void letsTheClientReuseAPortOfAClosedHandedInConnectionButNotOfALiveOne() {
+    void keepsAHandedInConnectionApartFromOneTheSameClientPortOpensDirectly() {
         handshakeAtEntry();
         sendRequest(REMOTE_REQUEST);
         Object[] req = entry.control.getFirst();
-        chosen.btcp.onHandoffRequest("n1", (long) req[2], (HandshakeInit) req[3], (byte[]) req[4], (byte[]) req[5], (byte[]) req[6]);
-        chosen.fromKernel(fromServer(B).flags(TcpHeader.SYN).seq(ISN_B).ack(CLIENT_ISN + 1).mss(1460).sackOk()
+        long connId = (long) req[2];
+        chosen.btcp.onHandoffRequest(N1, connId, (HandshakeInit) req[3], (byte[]) req[4], (byte[]) req[5], (byte[]) req[6]);
+        chosen.fromKernel(fromServer(SHADOW_A).flags(TcpHeader.SYN).seq(ISN_B).ack(CLIENT_ISN + 1).mss(1460).sackOk()
                 .ts(TS_B, 100).wscale(7).build());
-        int kernelPackets = chosen.kernel.size();
-        byte[] directSyn = fromClient(B).flags(TcpHeader.SYN).seq(777).mss(1460).build();
-        chosen.fromWire(directSyn);
-        assertThat(chosen.kernel).as("live connection: dropped").hasSize(kernelPackets);
-        assertThat(chosen.btcp.counters().get(Drop.TUPLE_CONFLICT)).isEqualTo(1);
-        chosen.fromKernel(fromServer(B).flags(TcpHeader.RST).seq(ISN_B + 1).build()); // closes it
-        chosen.fromWire(directSyn);
-        assertThat(chosen.kernel).as("closed connection: a new one starts").hasSize(kernelPackets + 1);
+        entry.btcp.onHandoffAck("n2", connId, (HandshakeInit) chosen.control.getFirst()[3], FORWARD_PORT);
+        // The same client port connects straight to n2: a new connection, to n2's own address.
+        chosen.fromWire(fromClient(B).flags(TcpHeader.SYN).seq(777).mss(1460).build());
+        var direct = chosen.lastKernel();
+        assertThat(direct.tcp().syn()).isTrue();
+        assertThat(direct.ip().destinationAddress()).isEqualTo(B);
         assertThat(chosen.btcp.counters().get(Counter.CONNECTIONS_SEEN)).isEqualTo(1);
+        // ... and the handed-in one goes on, on n1's shadow address.
+        int reqLen = REMOTE_REQUEST.length();
+        entry.fromWire(fromClient(A).seq(CLIENT_ISN + 1 + reqLen).ack(ISN_A + 1).ts(103, TS_A).payload("more").build());
+        chosen.fromWire(entry.wire.getLast());
+        assertThat(chosen.lastKernel().ip().destinationAddress()).isEqualTo(SHADOW_A);
+        assertThat(chosen.lastKernel().payload()).isEqualTo("more");
+        assertThat(chosen.btcp.trackedConnections()).isEqualTo(2);
+    }
+
+    @Test
+    void neverLetsAShadowAddressOntoTheWire() {
+        chosen.fromKernel(fromServer(SHADOW_A).flags(TcpHeader.RST).seq(5).build());
+        assertThat(chosen.wire).isEmpty();
+        assertThat(chosen.btcp.counters().get(Drop.STRAY_KERNEL_PACKET)).isEqualTo(1);
     }
 }

@@ -123,7 +123,8 @@ class ControlFrameProperties {
                 Arbitraries.longs(), Arbitraries.integers(), Arbitraries.integers(),
                 Arbitraries.integers().between(-1, 14), Arbitraries.integers().between(0, 65535),
                 Arbitraries.of(true, false), Arbitraries.of(true, false))
-                .as((id, isn, ts, ws, mss, t, s) -> new ControlMessage.HandoffAck(id, isn, ts, ws, mss, t, s));
+                .as((id, isn, ts, ws, mss, t, s) -> new ControlMessage.HandoffAck(id, isn, ts, ws, mss, t, s,
+                        (int) (id & 0xffff)));
         Arbitrary<ControlMessage> hellos = Combinators.combine(
                 Arbitraries.strings().ofMinLength(1).ofMaxLength(60).filter(n -> isEncodable(n)),
                 Arbitraries.integers(), Arbitraries.integers().between(0, 65535), Arbitraries.longs())

@@ -59,8 +59,8 @@ class ControlFrameTest {
                 new HandoffRequest(-1L, 0, 0, -1, 0, false, false, new byte[0], new byte[0], new byte[0]),
                 new HandoffRequest(Long.MIN_VALUE, 1, 2, 14, 65535, true, false,
                         packet(1500, 3), packet(1500, 4), packet(ControlMessage.MAX_REQUEST_LENGTH, 5)),
-                new HandoffAck(42L, 0xfeedface, 12345, 9, 1448, true, true),
-                new HandoffAck(0L, 0, 0, -1, 536, false, true),
+                new HandoffAck(42L, 0xfeedface, 12345, 9, 1448, true, true, 61001),
+                new HandoffAck(0L, 0, 0, -1, 536, false, true, 61001),
                 new HandoffRefuse(7L, RefuseReason.BUSY),
                 new HandoffRefuse(8L, RefuseReason.DRAINING),
                 new Terminate(99L),
@@ -98,10 +98,10 @@ class ControlFrameTest {
 
     @Test
     void handoffAckPayloadFollowsItsLayout() {
-        assertThat(HEX.formatHex(encode(new HandoffAck(5, 0x11223344, 0x55667788, -1, 1460, true, true))))
-                .isEqualTo("00000018" + "01" + "04" + "0000" + "0000000000000005"
-                        // isn | tsVal | wscale -1 | mss 1460 | opts ts+sack
-                        + "11223344" + "55667788" + "ff" + "05b4" + "03");
+        assertThat(HEX.formatHex(encode(new HandoffAck(5, 0x11223344, 0x55667788, -1, 1460, true, true, 61001))))
+                .isEqualTo("0000001a" + "01" + "04" + "0000" + "0000000000000005"
+                        // isn | tsVal | wscale -1 | mss 1460 | opts ts+sack | forward port 61001
+                        + "11223344" + "55667788" + "ff" + "05b4" + "03" + "ee49");
     }
 
     @Test
@@ -144,7 +144,7 @@ class ControlFrameTest {
         assertThatThrownBy(() -> new Hello("n", 0, 65536, 0)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> new Hello("\ud800", 0, 80, 0)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> new Heartbeat(-1, 0)).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> new HandoffAck(1, 0, 0, 15, 1460, true, true))
+        assertThatThrownBy(() -> new HandoffAck(1, 0, 0, 15, 1460, true, true, 61001))
                 .isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> new HandoffRequest(1, 0, 0, 7, 1460, true, true, new byte[1501], new byte[0], new byte[0]))
                 .isInstanceOf(IllegalArgumentException.class);
@@ -249,7 +249,7 @@ class ControlFrameTest {
 
     @Test
     void outOfRangeFieldsAreRefused() {
-        HandoffAck ack = new HandoffAck(5, 1, 2, 7, 1460, true, true);
+        HandoffAck ack = new HandoffAck(5, 1, 2, 7, 1460, true, true, 61001);
         assertThat(reasonOf(patch(ack, 24, 15))).as("window scale 15").isEqualTo(Reason.BAD_FIELD);
         assertThat(reasonOf(patch(ack, 27, 4))).as("unknown option bit").isEqualTo(Reason.BAD_FIELD);
         assertThat(reasonOf(patch(new HandoffRefuse(1, RefuseReason.BUSY), 19, 0x63))).as("reason 99")

@@ -106,4 +106,38 @@ final class EndToEnd {
             print(lines[0].split(" ")[1], hdr.get("x-baton-node", ""), hdr.get("x-baton-via", ""), len(body),
                   hashlib.sha256(body).hexdigest())
             """;
+
+    /** Two connections from one source port, to two nodes; prints "status servedBy sha256" per response. */
+    static final String SAME_PORT_CLIENT = """
+            import hashlib, random, socket, sys
+            first, second, path = sys.argv[1], sys.argv[2], sys.argv[3]
+            port = random.randint(40000, 50000)
+
+            def connect(host):
+                s = socket.socket()
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                s.bind(("10.200.0.2", port))
+                s.connect((host, 80))
+                s.settimeout(30)
+                return s
+
+            def get(s, host):
+                s.sendall(("GET %s HTTP/1.1\\r\\nHost: %s\\r\\n\\r\\n" % (path, host)).encode())
+                data = b""
+                while b"\\r\\n\\r\\n" not in data:
+                    data += s.recv(65536)
+                head, _, body = data.partition(b"\\r\\n\\r\\n")
+                lines = head.decode("latin-1").split("\\r\\n")
+                hdr = {l.split(":", 1)[0].lower(): l.split(":", 1)[1].strip() for l in lines[1:] if ":" in l}
+                n = int(hdr["content-length"])
+                while len(body) < n:
+                    body += s.recv(65536)
+                print(lines[0].split(" ")[1], hdr.get("x-baton-node", ""), hashlib.sha256(body).hexdigest())
+
+            a = connect(first)
+            get(a, first)
+            b = connect(second)
+            get(b, second)
+            get(a, first)
+            """;
 }

@@ -201,6 +201,21 @@ abstract class HandoffScenarios {
     }
 
     @Test
+    @Order(11)
+    void keepsTwoConnectionsFromOneClientPortApart() throws Exception {
+        // A client behind NAT may use one source port toward two nodes at once. n1 hands its
+        // connection to n2, where it lives on n1's shadow address; the direct one to n2 does not clash.
+        Path script = bed.stateDir().resolve("same-port.py");
+        Files.writeString(script, EndToEnd.SAME_PORT_CLIENT);
+        var r = bed.exec(bed.client().netns(), List.of("python3", script.toString(), node(1).ip(), node(2).ip(),
+                "/data/1k.bin"), java.time.Duration.ofSeconds(60));
+        assertThat(r.exitCode()).as(r.stderr()).isZero();
+        String sha = EndToEnd.entry(bed, "/data/1k.bin").sha256();
+        // via n1 (handed off), direct to n2, via n1 again on the same kept-alive connection
+        assertThat(r.stdout().strip().split("\n")).containsExactly("200 n2 " + sha, "200 n2 " + sha, "200 n2 " + sha);
+    }
+
+    @Test
     @Order(100)
     void movedNoClientOrNodeCounterOfABadRewrite() {
         EndToEnd.assertNoTrouble(bed, before);

@@ -1,0 +1,69 @@
+package dev.baton.node;
+
+import dev.baton.btcp.Btcp;
+import dev.baton.route.Member;
+import dev.baton.wire.Bytes;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** The cluster's members: their indexes, and the shadow addresses this node's kernel holds for them. */
+final class Members {
+    private Members() {}
+
+    /**
+     * Gives every member its index, its 1-based position among all members sorted by name, so every
+     * node computes the same numbers from the same member list. Returns self first, then the peers.
+     */
+    static List<Member> indexed(Member self, List<Member> peers) {
+        List<Member> all = new ArrayList<>(peers);
+        all.add(self);
+        var names = new HashSet<String>();
+        for (Member m : all) {
+            if (!names.add(m.name())) throw new IllegalArgumentException("member named twice: " + m.name());
+        }
+        if (all.size() > 254) throw new IllegalArgumentException("at most 254 members, not " + all.size());
+        all.sort(Comparator.comparing(Member::name));
+        List<Member> out = new ArrayList<>();
+        Member me = null;
+        for (int i = 0; i < all.size(); i++) {
+            Member m = new Member(all.get(i).name(), all.get(i).address(), i + 1);
+            if (m.name().equals(self.name())) me = m;
+            else out.add(m);
+        }
+        out.addFirst(me);
+        return out;
+    }
+
+    /**
+     * Puts the shadow address of every peer on the kernel-side TUN device (DESIGN.md §1 step 6: the
+     * chosen node's kernel must accept the handed-in SYN). The kernel treats them as its own; they
+     * are link-local and the BTCP rewrites them to the entry's address before anything leaves.
+     */
+    static void addShadowAddresses(String device, Btcp.Config cfg, List<Member> peers) throws IOException {
+        for (Member p : peers) {
+            String address = Bytes.ipv4ToString(cfg.shadowAddress(p.index())) + "/32";
+            // Scope host: the kernel still accepts connections to it, but never picks it as the source
+            // of its own outgoing ones (control channel, back-end fetches), even on a route of scope
+            // link such as "default dev tun": those must carry the node's real address.
+            Process ip = new ProcessBuilder("ip", "addr", "replace", address, "dev", device, "scope", "host")
+                    .redirectErrorStream(true).start();
+            try {
+                if (!ip.waitFor(10, TimeUnit.SECONDS)) {
+                    ip.destroyForcibly();
+                    throw new IOException("ip addr replace " + address + " dev " + device + ": timed out");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while configuring " + device, e);
+            }
+            if (ip.exitValue() != 0) {
+                throw new IOException("ip addr replace " + address + " dev " + device + " failed: "
+                        + new String(ip.getInputStream().readAllBytes()).strip());
+            }
+        }
+    }
+}
