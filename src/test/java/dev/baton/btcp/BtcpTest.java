@@ -115,6 +115,35 @@ class BtcpTest {
         assertThat(entry.kernel).as("the handshake ACK is held").hasSize(1);
     }
 
+    /** The handoff request the entry sent: {"request", peer, connId, init, syn, ack, request}. */
+    Object[] handoffRequest() {
+        Object[] req = entry.control.getFirst();
+        assertThat(req[0]).isEqualTo("request");
+        return req;
+    }
+
+    /** Delivers the entry's handoff request to the chosen node. */
+    void deliverRequest(Object[] req) {
+        chosen.btcp.onHandoffRequest(N1, (long) req[2], (HandshakeInit) req[3], (byte[]) req[4], (byte[]) req[5],
+                (byte[]) req[6]);
+    }
+
+    byte[] chosenSynAck() {
+        return fromServer(SHADOW_A).flags(TcpHeader.SYN).seq(ISN_B).ack(CLIENT_ISN + 1).mss(1460).sackOk()
+                .ts(TS_B, 100).wscale(7).build();
+    }
+
+    /** The whole handoff up to the entry forwarding; returns the connection id. */
+    long handOff() {
+        handshakeAtEntry();
+        sendRequest(REMOTE_REQUEST);
+        Object[] req = handoffRequest();
+        deliverRequest(req);
+        chosen.fromKernel(chosenSynAck());
+        entry.btcp.onHandoffAck("n2", (long) req[2], (HandshakeInit) chosen.control.getFirst()[3], FORWARD_PORT);
+        return (long) req[2];
+    }
+
     void sendRequest(String request) {
         entry.fromWire(fromClient(A).flags(TcpHeader.PSH).seq(CLIENT_ISN + 1).ack(ISN_A + 1).ts(102, TS_A)
                 .payload(request).build());
@@ -157,8 +186,7 @@ class BtcpTest {
         assertThat(syn.checksumsValid()).isTrue();
 
         // Its kernel's SYN/ACK never leaves; the ACK is injected in its sequence space.
-        chosen.fromKernel(fromServer(SHADOW_A).flags(TcpHeader.SYN).seq(ISN_B).ack(CLIENT_ISN + 1).mss(1460).sackOk()
-                .ts(TS_B, 100).wscale(7).build());
+        chosen.fromKernel(chosenSynAck());
         assertThat(chosen.wire).isEmpty();
         assertThat(chosen.kernel).hasSize(3); // SYN, ACK, request
         var ack = TestPackets.View.of(chosen.kernel.get(1));
@@ -359,8 +387,8 @@ class BtcpTest {
     void reinjectsTheAckWhenTheChosenKernelRetransmitsItsSynAck() {
         handshakeAtEntry();
         sendRequest(REMOTE_REQUEST);
-        Object[] req = entry.control.getFirst();
-        chosen.btcp.onHandoffRequest(N1, (long) req[2], (HandshakeInit) req[3], (byte[]) req[4], (byte[]) req[5], (byte[]) req[6]);
+        Object[] req = handoffRequest();
+        deliverRequest(req);
         byte[] synAck = fromServer(SHADOW_A).flags(TcpHeader.SYN).seq(ISN_B).ack(CLIENT_ISN + 1).mss(1460).sackOk()
                 .ts(TS_B, 100).wscale(7).build();
         chosen.fromKernel(synAck);
@@ -375,8 +403,8 @@ class BtcpTest {
     void refusesWhenTheChosenKernelNegotiatesDifferentOptions() {
         handshakeAtEntry();
         sendRequest(REMOTE_REQUEST);
-        Object[] req = entry.control.getFirst();
-        chosen.btcp.onHandoffRequest(N1, (long) req[2], (HandshakeInit) req[3], (byte[]) req[4], (byte[]) req[5], (byte[]) req[6]);
+        Object[] req = handoffRequest();
+        deliverRequest(req);
         chosen.fromKernel(fromServer(SHADOW_A).flags(TcpHeader.SYN).seq(ISN_B).ack(CLIENT_ISN + 1).mss(1460).wscale(7)
                 .build()); // no timestamps, no SACK
         assertThat(chosen.control.getLast()[0]).isEqualTo("refuse");
@@ -389,8 +417,8 @@ class BtcpTest {
     void rescalesTheWindowWhenWindowScalesDiffer() {
         handshakeAtEntry();
         sendRequest(REMOTE_REQUEST);
-        Object[] req = entry.control.getFirst();
-        chosen.btcp.onHandoffRequest(N1, (long) req[2], (HandshakeInit) req[3], (byte[]) req[4], (byte[]) req[5], (byte[]) req[6]);
+        Object[] req = handoffRequest();
+        deliverRequest(req);
         chosen.fromKernel(fromServer(SHADOW_A).flags(TcpHeader.SYN).seq(ISN_B).ack(CLIENT_ISN + 1).mss(1460).sackOk()
                 .ts(TS_B, 100).wscale(9).build());
         chosen.fromKernel(fromServer(SHADOW_A).seq(ISN_B + 1).ack(CLIENT_ISN + 1).ts(TS_B + 1, 102).window(100).build());
@@ -444,8 +472,7 @@ class BtcpTest {
         Object[] req = entry.control.getFirst();
         long connId = (long) req[2];
         chosen.btcp.onHandoffRequest(N1, connId, (HandshakeInit) req[3], (byte[]) req[4], (byte[]) req[5], (byte[]) req[6]);
-        chosen.fromKernel(fromServer(SHADOW_A).flags(TcpHeader.SYN).seq(ISN_B).ack(CLIENT_ISN + 1).mss(1460).sackOk()
-                .ts(TS_B, 100).wscale(7).build());
+        chosen.fromKernel(chosenSynAck());
         chosen.btcp.onAbort(N1, connId);
         var rst = chosen.lastKernel();
         assertThat(rst.tcp().rst()).isTrue();
@@ -485,8 +512,8 @@ class BtcpTest {
     void refusesASecondHandoffForTheSameClientAddressAndPort() {
         handshakeAtEntry();
         sendRequest(REMOTE_REQUEST);
-        Object[] req = entry.control.getFirst();
-        chosen.btcp.onHandoffRequest(N1, (long) req[2], (HandshakeInit) req[3], (byte[]) req[4], (byte[]) req[5], (byte[]) req[6]);
+        Object[] req = handoffRequest();
+        deliverRequest(req);
         chosen.btcp.onHandoffRequest(N1, (long) req[2], (HandshakeInit) req[3], (byte[]) req[4], (byte[]) req[5], (byte[]) req[6]);
         assertThat(chosen.control.getLast()[0]).isEqualTo("refuse");
         assertThat(chosen.control.getLast()[3]).isEqualTo(RefuseReason.DUPLICATE);
@@ -546,14 +573,7 @@ class BtcpTest {
 
     @Test
     void keepsAHandedInConnectionApartFromOneTheSameClientPortOpensDirectly() {
-        handshakeAtEntry();
-        sendRequest(REMOTE_REQUEST);
-        Object[] req = entry.control.getFirst();
-        long connId = (long) req[2];
-        chosen.btcp.onHandoffRequest(N1, connId, (HandshakeInit) req[3], (byte[]) req[4], (byte[]) req[5], (byte[]) req[6]);
-        chosen.fromKernel(fromServer(SHADOW_A).flags(TcpHeader.SYN).seq(ISN_B).ack(CLIENT_ISN + 1).mss(1460).sackOk()
-                .ts(TS_B, 100).wscale(7).build());
-        entry.btcp.onHandoffAck("n2", connId, (HandshakeInit) chosen.control.getFirst()[3], FORWARD_PORT);
+        long connId = handOff();
         // The same client port connects straight to n2: a new connection, to n2's own address.
         chosen.fromWire(fromClient(B).flags(TcpHeader.SYN).seq(777).mss(1460).build());
         var direct = chosen.lastKernel();
@@ -578,14 +598,7 @@ class BtcpTest {
 
     @Test
     void allocatesNothingPerForwardedOrRewrittenPacket() {
-        handshakeAtEntry();
-        sendRequest(REMOTE_REQUEST);
-        Object[] req = entry.control.getFirst();
-        long connId = (long) req[2];
-        chosen.btcp.onHandoffRequest(N1, connId, (HandshakeInit) req[3], (byte[]) req[4], (byte[]) req[5], (byte[]) req[6]);
-        chosen.fromKernel(fromServer(SHADOW_A).flags(TcpHeader.SYN).seq(ISN_B).ack(CLIENT_ISN + 1).mss(1460).sackOk()
-                .ts(TS_B, 100).wscale(7).build());
-        entry.btcp.onHandoffAck("n2", connId, (HandshakeInit) chosen.control.getFirst()[3], FORWARD_PORT);
+        long connId = handOff();
         int reqLen = REMOTE_REQUEST.length();
         byte[] clientAck = fromClient(A).seq(CLIENT_ISN + 1 + reqLen).ack(ISN_A + 1).ts(103, TS_A)
                 .sack(ISN_A + 100, ISN_A + 200).build();
