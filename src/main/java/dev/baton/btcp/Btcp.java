@@ -179,6 +179,11 @@ public final class Btcp {
         return table.size();
     }
 
+    /** Hold buffers not in use (a connection needs one from its handshake ACK to its decision). */
+    public int freeHoldBuffers() {
+        return holds.available();
+    }
+
     /** Advances the clock and fires due timers; the loop calls this every iteration. */
     public void tick(long nowMillis) {
         now = nowMillis;

@@ -34,8 +34,4 @@ final class HoldPool {
     int available() {
         return top;
     }
-
-    int capacity() {
-        return free.length;
-    }
 }

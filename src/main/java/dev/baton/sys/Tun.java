@@ -85,11 +85,6 @@ public final class Tun implements AutoCloseable {
         return n == len;
     }
 
-    /** errno of the last failed {@link #write}, for diagnostics. */
-    public int lastErrno() {
-        return state.errno();
-    }
-
     @Override
     public void close() {
         if (closed) return;

@@ -292,12 +292,6 @@ public final class TcpHeader {
         checksum(Checksum.update16(checksum(), old, v));
     }
 
-    public void sourcePortWithChecksumUpdate(int v) {
-        int old = sourcePort();
-        Bytes.u16(segment, base + SOURCE_PORT, v);
-        checksum(Checksum.update16(checksum(), old, v));
-    }
-
     public void windowWithChecksumUpdate(int v) {
         int old = window();
         Bytes.u16(segment, base + WINDOW, v);
