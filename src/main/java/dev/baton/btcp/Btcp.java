@@ -47,7 +47,10 @@ public final class Btcp {
     /** Messages to other nodes' BTCPs over the persistent control channel (claims 1, 23). */
     public interface Control {
         /** Returns false if the message could not even be queued (link down, queue full). */
-        boolean handoffRequest(String peer, long connId, HandshakeInit entry, byte[] syn, byte[] ack, byte[] request);
+        boolean handoffRequest(String peer, long connId, HandshakeInit entry, byte[] syn, byte[] ack);
+
+        /** The handoff is final; the request bytes. Returns false if it could not be queued. */
+        boolean commit(String peer, long connId, byte[] request);
 
         /** {@code forwardPort}: the port the entry sends this connection's client packets to. */
         void handoffAck(String peer, long connId, HandshakeInit chosen, int forwardPort);
@@ -114,6 +117,8 @@ public final class Btcp {
     }
 
     private static final int MAX_HELD_PACKETS = 64;
+    /** A chosen node waits this many handoff timeouts for the entry's commit, then resets. */
+    private static final int COMMIT_WAIT_FACTOR = 3;
     private static final int MAX_PACKET = 65536;
 
     private final Config cfg;
@@ -488,7 +493,7 @@ public final class Btcp {
         timers.schedule(c.slot, now + cfg.handoffTimeoutMillis());
         counters.inc(Counter.HANDOFFS_SENT);
         if (!control.handoffRequest(c.peer, c.connId, c.local,
-                Arrays.copyOf(c.syn, c.synLength), Arrays.copyOf(c.ack, c.ackLength), heldRequest(c))) {
+                Arrays.copyOf(c.syn, c.synLength), Arrays.copyOf(c.ack, c.ackLength))) {
             serveHeldLocally(c, Counter.SERVED_LOCALLY); // no need to wait for a timeout
         }
     }
@@ -691,9 +696,8 @@ public final class Btcp {
         c.chosenWindowScale = Math.max(0, mine.windowScale());
         c.entryWindowScale = Math.max(0, entry.windowScale());
         injectAck(c);
-        injectRequest(c);
         state(c, Conn.SERVING);
-        scheduleIdle(c);
+        timers.schedule(c.slot, now + COMMIT_WAIT_FACTOR * cfg.handoffTimeoutMillis());
         counters.inc(Counter.HANDOFFS_ACCEPTED);
         control.handoffAck(c.peer, c.connId, mine, cfg.forwardPortBase() + ConnKeys.local(c.key));
     }
@@ -702,9 +706,15 @@ public final class Btcp {
         if (tcp.syn()) {
             if (tcp.ack()) { // our kernel retransmitted its SYN/ACK: the ACK was lost, and what followed
                 injectAck(c);
-                injectRequest(c);
+                if (c.committed) injectRequest(c);
             }
             return;                      // nothing of the handshake ever reaches the client
+        }
+        if (!c.committed) {
+            // Until the entry commits, it may still serve the client itself: nothing of ours may
+            // reach the client (our server has no request yet, so these are ACKs at most).
+            counters.drop(Drop.BEFORE_COMMIT);
+            return;
         }
         c.lastSeen = now;
         boolean rst = tcp.rst();
@@ -830,8 +840,7 @@ public final class Btcp {
     // Control channel events (called on the packet loop thread).
 
     /** A handoff request from entry node {@code peer} (claims 3, 13, 34). */
-    public void onHandoffRequest(Member entryNode, long connId, HandshakeInit entry, byte[] syn, byte[] ack,
-                                 byte[] request) {
+    public void onHandoffRequest(Member entryNode, long connId, HandshakeInit entry, byte[] syn, byte[] ack) {
         String peer = entryNode.name();
         if (!validHandshakePacket(syn, true) || !validHandshakePacket(ack, false) || entryNode.index() == 0) {
             counters.drop(Drop.BAD_HANDOFF);
@@ -865,8 +874,7 @@ public final class Btcp {
         c.remote = entry;
         c.peerAddress = ip.destinationAddress();
         c.clientIsn = tcp.sequenceNumber();
-        c.clientNext = c.clientIsn + 1 + request.length;
-        c.request = request;
+        c.clientNext = c.clientIsn + 1;
         System.arraycopy(syn, 0, c.syn, 0, syn.length);
         c.synLength = syn.length;
         System.arraycopy(ack, 0, c.ack, 0, ack.length);
@@ -909,6 +917,11 @@ public final class Btcp {
             control.abort(peer, connId); // we no longer want it (timed out, served locally): undo
             return;
         }
+        if (!control.commit(peer, connId, heldRequest(c))) {
+            control.abort(peer, connId); // the link is gone or jammed: undo what we can, serve here
+            serveHeldLocally(c, Counter.SERVED_LOCALLY);
+            return;
+        }
         c.forwardPort = forwardPort;
         c.seqDelta = chosen.isn() - c.local.isn();
         c.tsDelta = chosen.tsVal() - c.local.tsVal();
@@ -931,6 +944,24 @@ public final class Btcp {
         c.hold = null;
         state(c, Conn.FORWARDING);
         counters.inc(Counter.HANDOFFS_COMPLETED);
+        scheduleIdle(c);
+    }
+
+    /**
+     * The entry committed (claims 7, 17): it will never serve this connection itself, so our server
+     * may now see the request and answer the client.
+     */
+    public void onCommit(Member entryNode, long connId, byte[] request) {
+        Conn c = byConnId(connId, entryNode.index(), entryNode.name());
+        if (c == null || c.state != Conn.SERVING || c.committed) {
+            counters.drop(Drop.UNKNOWN_CONNECTION);
+            return;
+        }
+        c.committed = true;
+        c.request = request;
+        int end = c.clientIsn + 1 + request.length;
+        if (Seq.after(end, c.clientNext)) c.clientNext = end;
+        injectRequest(c);
         scheduleIdle(c);
     }
 
@@ -997,7 +1028,18 @@ public final class Btcp {
                 serveHeldLocally(c, Counter.SERVED_LOCALLY);
             }
             case Conn.INJECTED -> refuseAtChosen(c, RefuseReason.NO_SYNACK);
-            case Conn.FORWARDING, Conn.LOCAL, Conn.SERVING -> {
+            case Conn.SERVING -> {
+                if (!c.committed) { // the entry never committed: it serves the client, or nobody does
+                    counters.drop(Drop.NEVER_COMMITTED);
+                    injectReset(c, c.clientNext);
+                    free(c);
+                } else if (nowMillis - c.lastSeen >= cfg.idleMillis()) {
+                    free(c);
+                } else {
+                    timers.schedule(slot, c.lastSeen + cfg.idleMillis());
+                }
+            }
+            case Conn.FORWARDING, Conn.LOCAL -> {
                 if (nowMillis - c.lastSeen >= cfg.idleMillis()) free(c);
                 else timers.schedule(slot, c.lastSeen + cfg.idleMillis());
             }

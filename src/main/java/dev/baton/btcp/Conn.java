@@ -70,7 +70,8 @@ final class Conn {
     int clientTsVal;
     /** At the entry: the last sequence number we acknowledged to the client for held bytes. */
     int heldAcked;
-    /** At the chosen node: the request bytes the entry handed over, injected after the ACK. */
+    /** At the chosen node: the entry committed; its request bytes, injected after the ACK. */
+    boolean committed;
     byte[] request;
 
     HoldBuffer hold;
@@ -108,6 +109,7 @@ final class Conn {
         synAckWindow = 0;
         clientTsVal = 0;
         heldAcked = 0;
+        committed = false;
         request = null;
         hold = null;
         finFromClient = false;

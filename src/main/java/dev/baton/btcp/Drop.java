@@ -12,6 +12,10 @@ public enum Drop {
     DUPLICATE_SYN("duplicateSyn"),
     STRAY_KERNEL_PACKET("strayKernelPacket"),
     EARLY_FORWARD("earlyForward"),
+    /** Our kernel's packets of a handed-in connection the entry has not committed yet. */
+    BEFORE_COMMIT("beforeCommit"),
+    /** Handed-in connections the entry never committed: reset in our kernel. */
+    NEVER_COMMITTED("neverCommitted"),
     UNKNOWN_CONNECTION("unknownConnection"),
     BAD_HANDOFF("badHandoff"),
     WRITE_FAILED("writeFailed");

@@ -36,10 +36,11 @@ import java.util.List;
  * <ul>
  *   <li>HELLO: name str8, ipv4 u32, servicePort u16, bootId u64</li>
  *   <li>HEARTBEAT: activeConnections i32, handoffsInFlight i64</li>
- *   <li>HANDOFF_REQUEST: isn u32, tsVal u32, windowScale i8, mss u16, opts u8, syn bytes16, ack bytes16, request bytes16</li>
+ *   <li>HANDOFF_REQUEST: isn u32, tsVal u32, windowScale i8, mss u16, opts u8, syn bytes16, ack bytes16</li>
  *   <li>HANDOFF_ACK: isn u32, tsVal u32, windowScale i8, mss u16, opts u8, forwardPort u16</li>
  *   <li>HANDOFF_REFUSE: reason i32</li>
  *   <li>TERMINATE, ABORT: empty (the connection id is the correlation id)</li>
+ *   <li>COMMIT: request bytes16</li>
  *   <li>CONTENT: flags u8 (bit 0 first, bit 1 last), count u16, count &times; path str16</li>
  * </ul>
  *
@@ -132,7 +133,6 @@ public final class ControlFrame {
                         r.timestamps(), r.sackPermitted());
                 dst.putShort((short) r.syn().length).put(r.syn());
                 dst.putShort((short) r.ack().length).put(r.ack());
-                dst.putShort((short) r.request().length).put(r.request());
             }
             case HandoffAck a -> {
                 putInitialState(dst, a.chosenIsn(), a.chosenTsVal(), a.chosenWindowScale(), a.chosenMss(),
@@ -142,6 +142,7 @@ public final class ControlFrame {
             case HandoffRefuse r -> dst.putInt(r.reason());
             case Terminate t -> { }
             case Abort a -> { }
+            case ControlMessage.Commit c -> dst.putShort((short) c.request().length).put(c.request());
             case Content c -> {
                 dst.put((byte) ((c.first() ? CONTENT_FIRST : 0) | (c.last() ? CONTENT_LAST : 0)));
                 dst.putShort((short) c.paths().size());
@@ -207,9 +208,8 @@ public final class ControlFrame {
                     int opts = options(src.get());
                     byte[] syn = bytes16(src);
                     byte[] ack = bytes16(src);
-                    byte[] request = bytes16(src);
                     yield new HandoffRequest(corr, isn, tsVal, ws, mss, (opts & OPT_TIMESTAMPS) != 0,
-                            (opts & OPT_SACK_PERMITTED) != 0, syn, ack, request);
+                            (opts & OPT_SACK_PERMITTED) != 0, syn, ack);
                 }
                 case MessageType.HANDOFF_ACK -> {
                     need(src, 14);
@@ -228,6 +228,7 @@ public final class ControlFrame {
                 }
                 case MessageType.TERMINATE -> new Terminate(corr);
                 case MessageType.ABORT -> new Abort(corr);
+                case MessageType.COMMIT -> new ControlMessage.Commit(corr, bytes16(src));
                 case MessageType.CONTENT -> {
                     need(src, Content.FIXED_LENGTH);
                     int flags = src.get() & 0xff;

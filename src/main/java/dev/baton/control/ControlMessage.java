@@ -20,7 +20,7 @@ import java.util.List;
 public sealed interface ControlMessage {
     /** Largest raw client packet carried in a {@link HandoffRequest}: one Ethernet MTU. */
     int MAX_PACKET_LENGTH = 1500;
-    /** Largest request prefix carried in a {@link HandoffRequest}. */
+    /** Largest request prefix carried in a {@link Commit}. */
     int MAX_REQUEST_LENGTH = 32 * 1024;
     /** Longest node name, in UTF-8 bytes (its length travels in one byte). */
     int MAX_NAME_LENGTH = 255;
@@ -83,24 +83,17 @@ public sealed interface ControlMessage {
      * Entry node to chosen node: take this connection (DESIGN.md step 5; claims 3-4, 13-14, 29-30).
      * {@code syn} and {@code ack} are the client's raw IPv4 packets as the entry node held them; the
      * other fields are the entry node's initial state (from its kernel's SYN/ACK) that the chosen node
-     * needs to translate sequence numbers and timestamps. {@code request} is the client's byte stream
-     * from its first byte up to the first gap, as far as the entry node has it (the request head at
-     * least): it crosses the reliable control channel, so the entry node may already acknowledge those
-     * bytes to the client while it holds them (claims 2, 22: the web request is stored and handed
-     * over with the SYN and ACK). Arrays are not copied: do not change them
+     * needs to translate sequence numbers and timestamps. Arrays are not copied: do not change them
      * after building the record.
      */
     record HandoffRequest(long connId, int entryIsn, int entryTsVal, int entryWindowScale, int entryMss,
-                          boolean timestamps, boolean sackPermitted, byte[] syn, byte[] ack, byte[] request)
+                          boolean timestamps, boolean sackPermitted, byte[] syn, byte[] ack)
             implements ControlMessage {
         public HandoffRequest {
             checkWindowScale(entryWindowScale);
             checkMss(entryMss);
             checkPacket("syn", syn);
             checkPacket("ack", ack);
-            if (request.length > MAX_REQUEST_LENGTH) {
-                throw new IllegalArgumentException("request longer than " + MAX_REQUEST_LENGTH + ": " + request.length);
-            }
         }
 
         @Override
@@ -113,13 +106,12 @@ public sealed interface ControlMessage {
             return o instanceof HandoffRequest r && connId == r.connId && entryIsn == r.entryIsn
                     && entryTsVal == r.entryTsVal && entryWindowScale == r.entryWindowScale
                     && entryMss == r.entryMss && timestamps == r.timestamps && sackPermitted == r.sackPermitted
-                    && Arrays.equals(syn, r.syn) && Arrays.equals(ack, r.ack) && Arrays.equals(request, r.request);
+                    && Arrays.equals(syn, r.syn) && Arrays.equals(ack, r.ack);
         }
 
         @Override
         public int hashCode() {
-            return Long.hashCode(connId) * 31 + Arrays.hashCode(syn) * 17 + Arrays.hashCode(ack) * 7
-                    + Arrays.hashCode(request);
+            return Long.hashCode(connId) * 31 + Arrays.hashCode(syn) * 17 + Arrays.hashCode(ack);
         }
 
         @Override
@@ -127,8 +119,7 @@ public sealed interface ControlMessage {
             return "HandoffRequest[connId=" + connId + ", entryIsn=" + Integer.toUnsignedString(entryIsn)
                     + ", entryTsVal=" + Integer.toUnsignedString(entryTsVal) + ", entryWindowScale="
                     + entryWindowScale + ", entryMss=" + entryMss + ", timestamps=" + timestamps
-                    + ", sackPermitted=" + sackPermitted + ", syn=" + syn.length + " B, ack=" + ack.length + " B, request="
-                    + request.length + " B]";
+                    + ", sackPermitted=" + sackPermitted + ", syn=" + syn.length + " B, ack=" + ack.length + " B]";
         }
     }
 
@@ -170,6 +161,42 @@ public sealed interface ControlMessage {
         @Override
         public long correlationId() {
             return connId;
+        }
+    }
+
+    /**
+     * Entry node to chosen node, after the ack: the handoff is final, here is the request (claims 7,
+     * 17: the entry forwards the web request to the selected server). {@code request} is the client's
+     * byte stream from its first byte up to the first gap, as the entry holds it (the request head at
+     * least). It crosses the reliable control channel, so the entry may acknowledge those bytes to the
+     * client while it holds them; and since the chosen node's server sees no request before this
+     * message, it sends the client nothing until the entry can no longer fall back.
+     */
+    record Commit(long connId, byte[] request) implements ControlMessage {
+        public Commit {
+            if (request.length > MAX_REQUEST_LENGTH) {
+                throw new IllegalArgumentException("request longer than " + MAX_REQUEST_LENGTH + ": " + request.length);
+            }
+        }
+
+        @Override
+        public long correlationId() {
+            return connId;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Commit c && connId == c.connId && Arrays.equals(request, c.request);
+        }
+
+        @Override
+        public int hashCode() {
+            return Long.hashCode(connId) * 31 + Arrays.hashCode(request);
+        }
+
+        @Override
+        public String toString() {
+            return "Commit[connId=" + connId + ", request=" + request.length + " B]";
         }
     }
 

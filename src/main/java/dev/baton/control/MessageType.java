@@ -10,6 +10,7 @@ public final class MessageType {
     public static final int TERMINATE = 6;
     public static final int ABORT = 7;
     public static final int CONTENT = 8;
+    public static final int COMMIT = 9;
 
     private MessageType() {
     }
@@ -25,6 +26,7 @@ public final class MessageType {
             case ControlMessage.Terminate t -> TERMINATE;
             case ControlMessage.Abort a -> ABORT;
             case ControlMessage.Content c -> CONTENT;
+            case ControlMessage.Commit c -> COMMIT;
         };
     }
 }

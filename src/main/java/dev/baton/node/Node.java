@@ -129,10 +129,14 @@ public final class Node implements AutoCloseable {
     /** BTCP to control channel: turn the engine's calls into messages. */
     private final class ControlOut implements Btcp.Control {
         @Override
-        public boolean handoffRequest(String peer, long connId, HandshakeInit e, byte[] syn, byte[] ack,
-                                      byte[] request) {
+        public boolean handoffRequest(String peer, long connId, HandshakeInit e, byte[] syn, byte[] ack) {
             return control.send(peer, new ControlMessage.HandoffRequest(connId, e.isn(), e.tsVal(), e.windowScale(),
-                    Math.max(0, e.mss()), e.timestamps(), e.sackPermitted(), syn, ack, request));
+                    Math.max(0, e.mss()), e.timestamps(), e.sackPermitted(), syn, ack));
+        }
+
+        @Override
+        public boolean commit(String peer, long connId, byte[] request) {
+            return control.send(peer, new ControlMessage.Commit(connId, request));
         }
 
         @Override
@@ -181,8 +185,7 @@ public final class Node implements AutoCloseable {
                 case ControlMessage.HandoffRequest r -> {
                     HandshakeInit e = new HandshakeInit(r.entryIsn(), r.entryTsVal(), r.entryWindowScale(),
                             r.entryMss(), r.timestamps(), r.sackPermitted());
-                    if (!loop.submit(() -> btcp.onHandoffRequest(cluster.member(peer), r.connId(), e, r.syn(), r.ack(),
-                            r.request()))) {
+                    if (!loop.submit(() -> btcp.onHandoffRequest(cluster.member(peer), r.connId(), e, r.syn(), r.ack()))) {
                         control.send(peer, new ControlMessage.HandoffRefuse(r.connId(), RefuseReason.BUSY));
                     }
                 }
@@ -194,6 +197,7 @@ public final class Node implements AutoCloseable {
                 case ControlMessage.HandoffRefuse f -> loop.submit(() -> btcp.onHandoffRefuse(peer, f.connId(), f.reason()));
                 case ControlMessage.Terminate t -> loop.submit(() -> btcp.onTerminate(peer, t.connId()));
                 case ControlMessage.Abort a -> loop.submit(() -> btcp.onAbort(cluster.member(peer), a.connId()));
+                case ControlMessage.Commit c -> loop.submit(() -> btcp.onCommit(cluster.member(peer), c.connId(), c.request()));
                 case ControlMessage.Hello h -> { }
             }
         }

@@ -58,7 +58,8 @@ class BtcpTest {
         @Override public void toKernel(MemorySegment p, int len) { emitted++; if (capture) kernel.add(p.asSlice(0, len).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE)); }
         @Override public void toWire(MemorySegment p, int len) { emitted++; if (capture) wire.add(p.asSlice(0, len).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE)); }
         boolean linkUp = true;
-        @Override public boolean handoffRequest(String peer, long id, HandshakeInit e, byte[] syn, byte[] ack, byte[] request) { control.add(new Object[] {"request", peer, id, e, syn, ack, request}); return linkUp; }
+        @Override public boolean handoffRequest(String peer, long id, HandshakeInit e, byte[] syn, byte[] ack) { control.add(new Object[] {"request", peer, id, e, syn, ack}); return linkUp; }
+        @Override public boolean commit(String peer, long id, byte[] request) { control.add(new Object[] {"commit", peer, id, request}); return linkUp; }
         @Override public void handoffAck(String peer, long id, HandshakeInit c, int port) { control.add(new Object[] {"ack", peer, id, c, port}); }
         @Override public void handoffRefuse(String peer, long id, int reason) { control.add(new Object[] {"refuse", peer, id, reason}); }
         @Override public void terminate(String peer, long id) { control.add(new Object[] {"terminate", peer, id}); }
@@ -115,7 +116,7 @@ class BtcpTest {
         assertThat(entry.kernel).as("the handshake ACK is held").hasSize(1);
     }
 
-    /** The handoff request the entry sent: {"request", peer, connId, init, syn, ack, request}. */
+    /** The handoff request the entry sent: {"request", peer, connId, init, syn, ack}. */
     Object[] handoffRequest() {
         Object[] req = entry.control.getFirst();
         assertThat(req[0]).isEqualTo("request");
@@ -124,8 +125,14 @@ class BtcpTest {
 
     /** Delivers the entry's handoff request to the chosen node. */
     void deliverRequest(Object[] req) {
-        chosen.btcp.onHandoffRequest(N1, (long) req[2], (HandshakeInit) req[3], (byte[]) req[4], (byte[]) req[5],
-                (byte[]) req[6]);
+        chosen.btcp.onHandoffRequest(N1, (long) req[2], (HandshakeInit) req[3], (byte[]) req[4], (byte[]) req[5]);
+    }
+
+    /** Delivers the entry's commit (its last control message) to the chosen node. */
+    void deliverCommit() {
+        Object[] commit = entry.control.getLast();
+        assertThat(commit[0]).isEqualTo("commit");
+        chosen.btcp.onCommit(N1, (long) commit[2], (byte[]) commit[3]);
     }
 
     byte[] chosenSynAck() {
@@ -141,6 +148,7 @@ class BtcpTest {
         deliverRequest(req);
         chosen.fromKernel(chosenSynAck());
         entry.btcp.onHandoffAck("n2", (long) req[2], (HandshakeInit) chosen.control.getFirst()[3], FORWARD_PORT);
+        deliverCommit();
         return (long) req[2];
     }
 
@@ -178,7 +186,7 @@ class BtcpTest {
         assertThat(entryInit.windowScale()).isEqualTo(7);
 
         // The chosen node injects the SYN with its own address as destination (claim 3).
-        chosen.btcp.onHandoffRequest(N1, connId, entryInit, (byte[]) req[4], (byte[]) req[5], (byte[]) req[6]);
+        chosen.btcp.onHandoffRequest(N1, connId, entryInit, (byte[]) req[4], (byte[]) req[5]);
         var syn = chosen.lastKernel();
         assertThat(syn.ip().destinationAddress()).as("n1's shadow address at n2").isEqualTo(SHADOW_A);
         assertThat(syn.tcp().syn()).isTrue();
@@ -188,7 +196,7 @@ class BtcpTest {
         // Its kernel's SYN/ACK never leaves; the ACK is injected in its sequence space.
         chosen.fromKernel(chosenSynAck());
         assertThat(chosen.wire).isEmpty();
-        assertThat(chosen.kernel).hasSize(3); // SYN, ACK, request
+        assertThat(chosen.kernel).as("SYN and ACK; no request before the commit").hasSize(2);
         var ack = TestPackets.View.of(chosen.kernel.get(1));
         assertThat(ack.ip().destinationAddress()).isEqualTo(SHADOW_A);
         assertThat(ack.tcp().acknowledgmentNumber()).isEqualTo(ISN_B + 1);
@@ -198,22 +206,30 @@ class BtcpTest {
         assertThat(chosen.control.getFirst()[0]).isEqualTo("ack");
         HandshakeInit chosenInit = (HandshakeInit) chosen.control.getFirst()[3];
 
-        // ... followed by the request bytes handed over with the request, in B's space (claims 7, 17).
+        // Before the commit our kernel's packets never reach the client: the entry may still fall back.
+        chosen.fromKernel(fromServer(SHADOW_A).seq(ISN_B + 1).ack(CLIENT_ISN + 1).ts(TS_B + 1, 101).build());
+        assertThat(chosen.wire).isEmpty();
+        assertThat(chosen.btcp.counters().get(Drop.BEFORE_COMMIT)).isEqualTo(1);
+
+        // The entry resets its SYN-RECV entry and commits, with the request (claims 7, 17) ...
+        entry.btcp.onHandoffAck("n2", connId, chosenInit, FORWARD_PORT);
+        assertThat(entry.control.getLast()[0]).isEqualTo("commit");
+        assertThat(new String((byte[]) entry.control.getLast()[3])).isEqualTo(REMOTE_REQUEST);
+        deliverCommit();
+        // ... which the chosen node injects after the ACK, in its own sequence space.
         var injected = chosen.lastKernel();
         assertThat(injected.payload()).isEqualTo(REMOTE_REQUEST);
         assertThat(injected.tcp().sequenceNumber()).isEqualTo(CLIENT_ISN + 1);
         assertThat(injected.tcp().acknowledgmentNumber()).isEqualTo(ISN_B + 1);
         assertThat(injected.tcp().tsEcr()).isEqualTo(TS_B);
+        assertThat(injected.ip().destinationAddress()).isEqualTo(SHADOW_A);
         assertThat(injected.checksumsValid()).isTrue();
-        assertThat(new String((byte[]) req[6])).isEqualTo(REMOTE_REQUEST);
-
-        // The entry resets its SYN-RECV entry (claim 7); the held packets were all in the request.
-        entry.btcp.onHandoffAck("n2", connId, chosenInit, FORWARD_PORT);
-        var rst = entry.lastKernel();
-        assertThat(rst.tcp().rst()).isTrue();
-        assertThat(rst.tcp().sequenceNumber()).isEqualTo(CLIENT_ISN + 1);
-        assertThat(rst.ip().sourceAddress()).isEqualTo(CLIENT);
-        assertThat(rst.checksumsValid()).isTrue();
+        var rst = entry.kernel.getLast();
+        assertThat(TestPackets.View.of(rst).tcp().rst()).isTrue();
+        var rstView = TestPackets.View.of(rst);
+        assertThat(rstView.tcp().sequenceNumber()).isEqualTo(CLIENT_ISN + 1);
+        assertThat(rstView.ip().sourceAddress()).isEqualTo(CLIENT);
+        assertThat(rstView.checksumsValid()).isTrue();
         assertThat(entry.wire).hasSize(1); // only the SYN/ACK to the client
 
         // A later client segment is forwarded with destination, ack and TSecr translated.
@@ -310,8 +326,8 @@ class BtcpTest {
         assertThat(entry.wire).hasSize(1 + r.length - 1);
         assertThat(entry.control).hasSize(1);
         Object[] req = entry.control.getFirst();
-        assertThat(new String((byte[]) req[6])).isEqualTo(head);
         entry.btcp.onHandoffAck("n2", (long) req[2], new HandshakeInit(ISN_B, TS_B, 7, 1460, true, true), FORWARD_PORT);
+        assertThat(new String((byte[]) entry.control.getLast()[3])).as("the whole head, in the commit").isEqualTo(head);
         assertThat(entry.wire).as("nothing left to forward").hasSize(r.length);
     }
 
@@ -393,8 +409,12 @@ class BtcpTest {
                 .ts(TS_B, 100).wscale(7).build();
         chosen.fromKernel(synAck);
         chosen.fromKernel(synAck);
-        assertThat(chosen.kernel).hasSize(5); // SYN, then ACK and request twice
-        assertThat(TestPackets.View.of(chosen.kernel.get(3)).tcp().acknowledgmentNumber()).isEqualTo(ISN_B + 1);
+        assertThat(chosen.kernel).hasSize(3); // SYN, then the ACK twice
+        assertThat(chosen.lastKernel().tcp().acknowledgmentNumber()).isEqualTo(ISN_B + 1);
+        entry.btcp.onHandoffAck("n2", (long) req[2], (HandshakeInit) chosen.control.getFirst()[3], FORWARD_PORT);
+        deliverCommit();
+        chosen.fromKernel(synAck); // after the commit: the ACK and the request again
+        assertThat(chosen.kernel).hasSize(6);
         assertThat(chosen.lastKernel().payload()).isEqualTo(REMOTE_REQUEST);
         assertThat(chosen.wire).isEmpty();
     }
@@ -421,6 +441,8 @@ class BtcpTest {
         deliverRequest(req);
         chosen.fromKernel(fromServer(SHADOW_A).flags(TcpHeader.SYN).seq(ISN_B).ack(CLIENT_ISN + 1).mss(1460).sackOk()
                 .ts(TS_B, 100).wscale(9).build());
+        entry.btcp.onHandoffAck("n2", (long) req[2], (HandshakeInit) chosen.control.getFirst()[3], FORWARD_PORT);
+        deliverCommit();
         chosen.fromKernel(fromServer(SHADOW_A).seq(ISN_B + 1).ack(CLIENT_ISN + 1).ts(TS_B + 1, 102).window(100).build());
         var out = chosen.lastWire();
         assertThat(out.tcp().window()).isEqualTo(400); // 100 << 9 >> 7
@@ -471,12 +493,12 @@ class BtcpTest {
         sendRequest(REMOTE_REQUEST);
         Object[] req = entry.control.getFirst();
         long connId = (long) req[2];
-        chosen.btcp.onHandoffRequest(N1, connId, (HandshakeInit) req[3], (byte[]) req[4], (byte[]) req[5], (byte[]) req[6]);
+        chosen.btcp.onHandoffRequest(N1, connId, (HandshakeInit) req[3], (byte[]) req[4], (byte[]) req[5]);
         chosen.fromKernel(chosenSynAck());
         chosen.btcp.onAbort(N1, connId);
         var rst = chosen.lastKernel();
         assertThat(rst.tcp().rst()).isTrue();
-        assertThat(rst.tcp().sequenceNumber()).isEqualTo(CLIENT_ISN + 1 + REMOTE_REQUEST.length());
+        assertThat(rst.tcp().sequenceNumber()).as("no request was injected before a commit").isEqualTo(CLIENT_ISN + 1);
         assertThat(rst.ip().destinationAddress()).isEqualTo(SHADOW_A);
         assertThat(rst.checksumsValid()).isTrue();
         assertThat(chosen.btcp.trackedConnections()).isZero();
@@ -501,8 +523,8 @@ class BtcpTest {
         Object[] req = entry.control.getFirst();
         long connId = (long) req[2];
         byte[] garbage = new byte[60];
-        chosen.btcp.onHandoffRequest(N1, connId, (HandshakeInit) req[3], garbage, (byte[]) req[5], (byte[]) req[6]);
-        chosen.btcp.onHandoffRequest(N1, connId, (HandshakeInit) req[3], (byte[]) req[5], (byte[]) req[4], (byte[]) req[6]);
+        chosen.btcp.onHandoffRequest(N1, connId, (HandshakeInit) req[3], garbage, (byte[]) req[5]);
+        chosen.btcp.onHandoffRequest(N1, connId, (HandshakeInit) req[3], (byte[]) req[5], (byte[]) req[4]);
         assertThat(chosen.control).hasSize(2).allMatch(m -> m[0].equals("refuse") && m[3].equals(RefuseReason.MALFORMED));
         assertThat(chosen.kernel).isEmpty();
         assertThat(chosen.btcp.counters().get(Drop.BAD_HANDOFF)).isEqualTo(2);
@@ -514,12 +536,12 @@ class BtcpTest {
         sendRequest(REMOTE_REQUEST);
         Object[] req = handoffRequest();
         deliverRequest(req);
-        chosen.btcp.onHandoffRequest(N1, (long) req[2], (HandshakeInit) req[3], (byte[]) req[4], (byte[]) req[5], (byte[]) req[6]);
+        chosen.btcp.onHandoffRequest(N1, (long) req[2], (HandshakeInit) req[3], (byte[]) req[4], (byte[]) req[5]);
         assertThat(chosen.control.getLast()[0]).isEqualTo("refuse");
         assertThat(chosen.control.getLast()[3]).isEqualTo(RefuseReason.DUPLICATE);
         // Another node may not hand over a connection made to n1's address.
         chosen.btcp.onHandoffRequest(new Member("n3", Bytes.parseIpv4("10.200.1.3"), 3), (long) req[2],
-                (HandshakeInit) req[3], (byte[]) req[4], (byte[]) req[5], (byte[]) req[6]);
+                (HandshakeInit) req[3], (byte[]) req[4], (byte[]) req[5]);
         assertThat(chosen.control.getLast()[3]).isEqualTo(RefuseReason.MALFORMED);
     }
 
@@ -630,5 +652,32 @@ class BtcpTest {
                 assertThat(allocated).as("bytes allocated by the BTCP for 30,000 packets").isLessThan(2_048);
             }
         }
+    }
+
+    @Test
+    void resetsAHandedInConnectionTheEntryNeverCommits() {
+        handshakeAtEntry();
+        sendRequest(REMOTE_REQUEST);
+        deliverRequest(handoffRequest());
+        chosen.fromKernel(chosenSynAck());
+        chosen.advance(3_100);
+        var rst = chosen.lastKernel();
+        assertThat(rst.tcp().rst()).isTrue();
+        assertThat(rst.ip().destinationAddress()).isEqualTo(SHADOW_A);
+        assertThat(chosen.btcp.trackedConnections()).isZero();
+        assertThat(chosen.btcp.counters().get(Drop.NEVER_COMMITTED)).isEqualTo(1);
+        assertThat(chosen.wire).as("the client never heard from the chosen node").isEmpty();
+    }
+
+    @Test
+    void fallsBackWhenTheCommitCannotBeSent() {
+        handshakeAtEntry();
+        sendRequest(REMOTE_REQUEST);
+        Object[] req = handoffRequest();
+        entry.linkUp = false;
+        entry.btcp.onHandoffAck("n2", (long) req[2], new HandshakeInit(ISN_B, TS_B, 7, 1460, true, true), FORWARD_PORT);
+        assertThat(entry.lastKernel().payload()).isEqualTo(REMOTE_REQUEST);
+        assertThat(entry.control.getLast()[0]).isEqualTo("abort");
+        assertThat(entry.btcp.counters().get(Counter.FALLBACKS)).isEqualTo(1);
     }
 }

@@ -118,7 +118,7 @@ class ControlFrameProperties {
                 Arbitraries.integers().between(-1, 14), Arbitraries.integers().between(0, 65535),
                 Arbitraries.of(true, false), Arbitraries.of(true, false), packets)
                 .as((id, isn, ts, ws, mss, t, s, syn) -> new ControlMessage.HandoffRequest(
-                        id, isn, ts, ws, mss, t, s, syn, syn.clone(), syn.clone()));
+                        id, isn, ts, ws, mss, t, s, syn, syn.clone()));
         Arbitrary<ControlMessage> acks = Combinators.combine(
                 Arbitraries.longs(), Arbitraries.integers(), Arbitraries.integers(),
                 Arbitraries.integers().between(-1, 14), Arbitraries.integers().between(0, 65535),
@@ -134,7 +134,10 @@ class ControlFrameProperties {
                 Arbitraries.strings().ofMaxLength(40).filter(ControlFrameProperties::isEncodable)
                         .map(p -> "/" + p).list().ofMaxSize(50))
                 .as(ControlMessage.Content::new);
-        return Arbitraries.oneOf(requests, acks, hellos, contents);
+        Arbitrary<ControlMessage> commits = Combinators.combine(Arbitraries.longs(),
+                Arbitraries.bytes().array(byte[].class).ofMaxSize(2 * ControlMessage.MAX_PACKET_LENGTH))
+                .as(ControlMessage.Commit::new);
+        return Arbitraries.oneOf(requests, acks, hellos, contents, commits);
     }
 
     private static boolean isEncodable(String s) {

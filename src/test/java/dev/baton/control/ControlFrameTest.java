@@ -54,11 +54,13 @@ class ControlFrameTest {
                 new Hello("nœud-é-" + "x".repeat(200), -1, 65535, -1L),
                 new Heartbeat(0, 0),
                 new Heartbeat(Integer.MAX_VALUE, Long.MAX_VALUE),
-                new HandoffRequest(42L, 0xdeadbeef, 0x80000000, 7, 1460, true, true, packet(60, 1), packet(52, 2),
-                        "GET / HTTP/1.1\r\n\r\n".getBytes()),
-                new HandoffRequest(-1L, 0, 0, -1, 0, false, false, new byte[0], new byte[0], new byte[0]),
+                new HandoffRequest(42L, 0xdeadbeef, 0x80000000, 7, 1460, true, true, packet(60, 1), packet(52, 2)),
+                new ControlMessage.Commit(42L, "GET / HTTP/1.1\r\n\r\n".getBytes()),
+                new ControlMessage.Commit(0L, new byte[0]),
+                new ControlMessage.Commit(Long.MAX_VALUE, packet(ControlMessage.MAX_REQUEST_LENGTH, 5)),
+                new HandoffRequest(-1L, 0, 0, -1, 0, false, false, new byte[0], new byte[0]),
                 new HandoffRequest(Long.MIN_VALUE, 1, 2, 14, 65535, true, false,
-                        packet(1500, 3), packet(1500, 4), packet(ControlMessage.MAX_REQUEST_LENGTH, 5)),
+                        packet(1500, 3), packet(1500, 4)),
                 new HandoffAck(42L, 0xfeedface, 12345, 9, 1448, true, true, 61001),
                 new HandoffAck(0L, 0, 0, -1, 536, false, true, 61001),
                 new HandoffRefuse(7L, RefuseReason.BUSY),
@@ -146,7 +148,7 @@ class ControlFrameTest {
         assertThatThrownBy(() -> new Heartbeat(-1, 0)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> new HandoffAck(1, 0, 0, 15, 1460, true, true, 61001))
                 .isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> new HandoffRequest(1, 0, 0, 7, 1460, true, true, new byte[1501], new byte[0], new byte[0]))
+        assertThatThrownBy(() -> new HandoffRequest(1, 0, 0, 7, 1460, true, true, new byte[1501], new byte[0]))
                 .isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> new HandoffRefuse(1, 0)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> new Content(true, true, List.of("relative"))).isInstanceOf(IllegalArgumentException.class);
@@ -209,7 +211,7 @@ class ControlFrameTest {
     @Test
     void unknownTypeIsRefused() {
         assertThat(reasonOf(patch(new Abort(1), 5, 0))).isEqualTo(Reason.UNKNOWN_TYPE);
-        assertThat(reasonOf(patch(new Abort(1), 5, 9))).isEqualTo(Reason.UNKNOWN_TYPE);
+        assertThat(reasonOf(patch(new Abort(1), 5, 10))).isEqualTo(Reason.UNKNOWN_TYPE);
     }
 
     @Test

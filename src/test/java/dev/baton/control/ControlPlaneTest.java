@@ -66,8 +66,8 @@ class ControlPlaneTest {
 
         List<ControlMessage> all = List.of(
                 new Heartbeat(3, 1),
-                new HandoffRequest(7, 1, 2, 7, 1460, true, true, new byte[] {0x45, 0, 0, 60}, new byte[] {0x45},
-                        new byte[] {'G', 'E', 'T'}),
+                new HandoffRequest(7, 1, 2, 7, 1460, true, true, new byte[] {0x45, 0, 0, 60}, new byte[] {0x45}),
+                new ControlMessage.Commit(7, new byte[] {'G', 'E', 'T'}),
                 new HandoffAck(7, 3, 4, 7, 1460, true, true, 61001),
                 new HandoffRefuse(8, RefuseReason.TABLE_FULL),
                 new Terminate(7),
