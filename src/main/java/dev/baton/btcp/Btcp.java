@@ -857,10 +857,17 @@ public final class Btcp {
             control.handoffRefuse(peer, connId, RefuseReason.MALFORMED);
             return;
         }
-        if (table.get(key) != LongIntMap.MISSING) {
-            counters.inc(Counter.HANDOFFS_REFUSED);
-            control.handoffRefuse(peer, connId, RefuseReason.DUPLICATE);
-            return;
+        int existing = table.get(key);
+        if (existing != LongIntMap.MISSING) {
+            Conn old = conns[existing];
+            if (old.state != Conn.CLOSED || old.clientIsn == tcp.sequenceNumber()) {
+                counters.inc(Counter.HANDOFFS_REFUSED);
+                control.handoffRefuse(peer, connId, RefuseReason.DUPLICATE);
+                return;
+            }
+            // The client reuses the port of a connection that closed here and sits in TIME-WAIT:
+            // forget ours; the kernel accepts the new SYN on that TIME-WAIT socket or answers it.
+            free(old);
         }
         Conn c = allocate(key);
         if (c == null) {

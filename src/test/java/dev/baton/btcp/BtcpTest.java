@@ -680,4 +680,32 @@ class BtcpTest {
         assertThat(entry.control.getLast()[0]).isEqualTo("abort");
         assertThat(entry.btcp.counters().get(Counter.FALLBACKS)).isEqualTo(1);
     }
+
+    @Test
+    void acceptsAHandoffForAClientPortWhoseEarlierConnectionIsInTimeWait() {
+        long first = handOff();
+        int reqLen = REMOTE_REQUEST.length();
+        // The server closes first (as with "Connection: close"), then the client: TIME-WAIT at n2.
+        chosen.fromKernel(fromServer(SHADOW_A).flags(TcpHeader.FIN).seq(ISN_B + 1).ack(CLIENT_ISN + 1 + reqLen)
+                .ts(TS_B + 5, 102).build());
+        entry.fromWire(fromClient(A).flags(TcpHeader.FIN).seq(CLIENT_ISN + 1 + reqLen).ack(ISN_A + 2).ts(104, TS_A + 5)
+                .build());
+        chosen.fromWire(entry.wire.getLast());
+        assertThat(chosen.control.getLast()[0]).isEqualTo("terminate");
+        entry.btcp.onTerminate("n2", first);
+        // The client reuses its port at once, with a new ISN: handed off again, not refused.
+        entry.control.clear();
+        chosen.control.clear();
+        entry.fromWire(fromClient(A).flags(TcpHeader.SYN).seq(CLIENT_ISN + 100_000).mss(1460).sackOk().ts(200, 0)
+                .wscale(7).build());
+        entry.fromKernel(fromServer(A).flags(TcpHeader.SYN).seq(ISN_A + 7).ack(CLIENT_ISN + 100_001).mss(1460).sackOk()
+                .ts(TS_A + 50, 200).wscale(7).build());
+        entry.fromWire(fromClient(A).seq(CLIENT_ISN + 100_001).ack(ISN_A + 8).ts(201, TS_A + 50).build());
+        entry.fromWire(fromClient(A).flags(TcpHeader.PSH).seq(CLIENT_ISN + 100_001).ack(ISN_A + 8).ts(202, TS_A + 50)
+                .payload(REMOTE_REQUEST).build());
+        deliverRequest(handoffRequest());
+        assertThat(chosen.control).isEmpty(); // no refusal; waiting for the kernel's SYN/ACK
+        assertThat(chosen.lastKernel().tcp().syn()).isTrue();
+        assertThat(chosen.lastKernel().tcp().sequenceNumber()).isEqualTo(CLIENT_ISN + 100_000);
+    }
 }
