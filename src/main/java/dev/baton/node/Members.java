@@ -8,7 +8,6 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /** The cluster's members: their indexes, and the shadow addresses this node's kernel holds for them. */
 final class Members {
@@ -42,28 +41,14 @@ final class Members {
      * Puts the shadow address of every peer on the kernel-side TUN device (DESIGN.md §1 step 6: the
      * chosen node's kernel must accept the handed-in SYN). The kernel treats them as its own; they
      * are link-local and the BTCP rewrites them to the entry's address before anything leaves.
+     * Scope host: the kernel still accepts connections to them, but never picks one as the source of
+     * its own outgoing connections (control channel, back-end fetches), even on a route of scope link
+     * such as "default dev tun": those must carry the node's real address.
      */
     static void addShadowAddresses(String device, Btcp.Config cfg, List<Member> peers) throws IOException {
         for (Member p : peers) {
-            String address = Bytes.ipv4ToString(cfg.shadowAddress(p.index())) + "/32";
-            // Scope host: the kernel still accepts connections to it, but never picks it as the source
-            // of its own outgoing ones (control channel, back-end fetches), even on a route of scope
-            // link such as "default dev tun": those must carry the node's real address.
-            Process ip = new ProcessBuilder("ip", "addr", "replace", address, "dev", device, "scope", "host")
-                    .redirectErrorStream(true).start();
-            try {
-                if (!ip.waitFor(10, TimeUnit.SECONDS)) {
-                    ip.destroyForcibly();
-                    throw new IOException("ip addr replace " + address + " dev " + device + ": timed out");
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IOException("interrupted while configuring " + device, e);
-            }
-            if (ip.exitValue() != 0) {
-                throw new IOException("ip addr replace " + address + " dev " + device + " failed: "
-                        + new String(ip.getInputStream().readAllBytes()).strip());
-            }
+            IpCommand.run("addr", "replace", Bytes.ipv4ToString(cfg.shadowAddress(p.index())) + "/32", "dev", device,
+                    "scope", "host");
         }
     }
 }

@@ -34,6 +34,9 @@ public final class Node implements AutoCloseable {
                          String wireTun, List<Member> peers, Path docroot, boolean builtinServer,
                          String policy, Path adminSocket, Path readyFile) {}
 
+    /** Packets the kernel may queue on each TUN device for the packet loop. */
+    static final int TUN_QUEUE_LENGTH = 4096;
+
     private final Config cfg;
     private final Tun wire;
     private final Tun kernel;
@@ -62,6 +65,12 @@ public final class Node implements AutoCloseable {
         loop.attach(btcp);
         cluster = new ClusterState(self, peers, paths, btcp::activeConnections);
         Members.addShadowAddresses(cfg.kernelTun(), btcp.config(), peers);
+        // The kernel queues packets for us on each TUN; 500 (the default) overflows in the bursts of
+        // many concurrent transfers whenever our loop waits for a CPU, and every drop costs TCP a
+        // retransmission. Control frames still overtake bulk data (they ride pfifo_fast's first band).
+        for (String device : List.of(cfg.kernelTun(), cfg.wireTun())) {
+            IpCommand.run("link", "set", "dev", device, "txqueuelen", Integer.toString(TUN_QUEUE_LENGTH));
+        }
         List<ControlPlane.PeerSpec> specs = new ArrayList<>();
         for (Member m : peers) {
             specs.add(new ControlPlane.PeerSpec(m.name(), inet(m.address()), cfg.controlPort()));
