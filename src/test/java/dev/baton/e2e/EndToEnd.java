@@ -17,9 +17,9 @@ import java.util.Map;
 
 /** Shared helpers of the end-to-end tests: a testbed, a curl client, and counter checks. */
 final class EndToEnd {
-    /** Client-side TCP counters that move when a rewrite is wrong (DESIGN.md §3). */
-    static final List<String> TROUBLE = List.of("TcpInCsumErrors", "TcpExtPAWSEstab", "TcpExtTCPSACKDiscard",
-            "TcpExtTSEcrRejected");
+    /** TCP counters that move when a rewrite is wrong (DESIGN.md §3), as NetCounters names them. */
+    static final List<String> TROUBLE = List.of("Tcp.InCsumErrors", "TcpExt.PAWSEstab", "TcpExt.TCPSACKDiscard",
+            "TcpExt.TSEcrRejected");
 
     private EndToEnd() {}
 
@@ -71,6 +71,8 @@ final class EndToEnd {
     static void assertNoTrouble(Testbed bed, Map<String, NetCounters> before) {
         Map<String, NetCounters> now = troubleCounters(bed);
         for (var e : before.entrySet()) {
+            // A misspelt name would read as 0 and prove nothing: each must exist on this kernel.
+            assertThat(e.getValue().values()).as("counters of " + e.getKey()).containsKeys(TROUBLE.toArray(String[]::new));
             for (String key : TROUBLE) {
                 assertThat(now.get(e.getKey()).get(key) - e.getValue().get(key)).as(key + " in " + e.getKey()).isZero();
             }
