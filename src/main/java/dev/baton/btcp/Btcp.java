@@ -23,15 +23,16 @@ import java.util.Arrays;
  * indication" of claims 6, 16, 31 is held by holding the ACK). When the request head is complete the
  * {@link Router} picks a node: itself, and the held packets are released to the kernel (claims 8, 20,
  * 33); or another node, which gets a handoff request over the control channel (claims 3, 13, 29).
- * On the handoff ack it resets its kernel's SYN-RECV entry and forwards the held and all later client
- * packets to the chosen node, translated (claims 7, 17, 32), until the chosen node reports the close
- * and a linger time has passed (claims 10, 19).
+ * On the handoff ack it resets its kernel's SYN-RECV entry, commits (the request bytes go over the
+ * control channel), and forwards all later client packets to the chosen node, translated (claims 7,
+ * 17, 32), until the chosen node reports the close and a linger time has passed (claims 10, 19).
  *
  * <p>As <b>chosen node</b> it injects the client's SYN (destination rewritten) into its kernel,
  * captures the SYN/ACK (never sent), injects the ACK translated into its own sequence space and
- * answers with a handoff ack (claims 3, 5, 34-35); then it rewrites every packet its kernel sends on
- * the connection so it leaves with the entry node's address and sequence space, straight to the
- * client (claims 9, 18, 36), and reports the close (claims 10, 37).
+ * answers with a handoff ack (claims 3, 5, 34-35); on the commit it injects the request, then
+ * rewrites every packet its kernel sends on the connection so it leaves with the entry node's address
+ * and sequence space, straight to the client (claims 9, 18, 36), and reports the close (claims 10,
+ * 37). Until the commit nothing of its kernel's reaches the client, so the entry may still fall back.
  *
  * <p>Single-threaded: one packet loop owns this object and calls every method. Nothing on the packet
  * path allocates; handoffs allocate a little on the control path.
@@ -439,8 +440,8 @@ public final class Btcp {
      * Acknowledges the held request bytes to the client ourselves. Without it a client that writes
      * its request in many small segments stalls once its congestion window is full of unacknowledged
      * bytes that nobody above us can acknowledge yet. Safe because every byte acknowledged is kept
-     * until it reaches a kernel: released here, or carried in the handoff request over the reliable
-     * control channel. TSval repeats our kernel's SYN/ACK, which is never ahead of what the serving
+     * until it reaches a kernel: released here, or carried in the commit over the reliable control
+     * channel. TSval repeats our kernel's SYN/ACK, which is never ahead of what the serving
      * kernel sends later, so the client's PAWS check (RFC 7323 §5) never rejects what follows.
      */
     private void acknowledgeHeld(Conn c) {
@@ -796,7 +797,7 @@ public final class Btcp {
     }
 
     /**
-     * Injects the request bytes handed over with the handoff into our kernel, after the ACK, as
+     * Injects the request bytes the entry committed with into our kernel, after the ACK, as
      * segments of at most one MSS in our sequence space (claims 7, 17: the web request reaches the
      * selected server's TCP module as if the client had sent it there).
      */
@@ -940,7 +941,7 @@ public final class Btcp {
             ip.wrap(tx, 0, h.lengths[i]);
             tcp.wrap(tx, ip.headerLength(), h.lengths[i] - ip.headerLength());
             tcp.validate();
-            // The request bytes went with the handoff request; forward only what extends past them.
+            // The request bytes go with the commit; forward only what extends past them.
             boolean covered = !Seq.after(tcp.sequenceNumber() + tcp.payloadLength(), c.clientNext);
             if (covered && (tcp.flags() & (TcpHeader.FIN | TcpHeader.RST)) == 0) continue;
             translateToChosen(c);
