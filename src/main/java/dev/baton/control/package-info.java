@@ -1,8 +1,8 @@
 /**
  * The persistent control channel between BTCP modules (claims 1, 23): one TCP connection per pair of
  * cluster nodes, over the same network as client traffic, carrying handoff requests, acks, refusals,
- * terminations and aborts for every connection between the two, plus hellos, heartbeats (load
- * reports) and content announcements.
+ * commits (with the request bytes), terminations and aborts for every connection between the two,
+ * plus hellos, heartbeats (load reports) and content announcements.
  *
  * <ul>
  *   <li>{@link dev.baton.control.ControlMessage}: the messages, as records that check their fields.</li>
