@@ -36,6 +36,7 @@ public final class Node implements AutoCloseable {
 
     /** Packets the kernel may queue on each TUN device for the packet loop. */
     static final int TUN_QUEUE_LENGTH = 4096;
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Config cfg;
     private final Tun wire;
@@ -216,8 +217,8 @@ public final class Node implements AutoCloseable {
 
     private String command(String line) throws IOException {
         return switch (line.trim()) {
-            case "stats" -> new ObjectMapper().writeValueAsString(stats());
-            case "content" -> new ObjectMapper().writeValueAsString(cluster.index().paths());
+            case "stats" -> JSON.writeValueAsString(stats());
+            case "content" -> JSON.writeValueAsString(cluster.index().paths());
             default -> "{\"error\":\"unknown command; try stats or content\"}";
         };
     }

@@ -11,11 +11,14 @@ import java.lang.foreign.ValueLayout;
 public final class EventFd implements AutoCloseable {
     private final int fd;
     private final MemorySegment readBuf = Arena.ofAuto().allocate(8, 8);
+    /** The value every signal writes; shared and never changed, so any thread may pass it to write. */
+    private final MemorySegment one = Arena.ofShared().allocate(8, 8);
 
     public EventFd() throws SysException {
         Libc.CallState st = Libc.state();
         fd = Libc.eventfd(st, 0, Libc.EFD_NONBLOCK | Libc.EFD_CLOEXEC);
         if (fd < 0) throw new SysException("eventfd", st.errno());
+        one.set(ValueLayout.JAVA_LONG, 0, 1L);
     }
 
     public int fd() {
@@ -24,11 +27,7 @@ public final class EventFd implements AutoCloseable {
 
     /** Wakes the waiter; safe from any thread. */
     public void signal() {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment one = arena.allocate(8, 8);
-            one.set(ValueLayout.JAVA_LONG, 0, 1L);
-            Libc.write(Libc.state(), fd, one, 8);
-        }
+        Libc.write(Libc.state(), fd, one, 8);
     }
 
     /** Clears pending wake-ups; call from the waiting thread only. */
