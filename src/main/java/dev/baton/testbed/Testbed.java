@@ -66,6 +66,7 @@ public final class Testbed implements AutoCloseable {
      */
     public static Testbed up(Spec spec) {
         requireTools(spec.server());
+        MachineLock.acquire(MachineLock.WAIT);
         cleanUp(spec.stateDir());
         Path stateDir = spec.stateDir();
         createDirectories(stateDir);
@@ -108,6 +109,8 @@ public final class Testbed implements AutoCloseable {
                 bed.stopEverything(false);
             } catch (RuntimeException cleanupFailure) {
                 e.addSuppressed(cleanupFailure);
+            } finally {
+                MachineLock.release();
             }
             throw e;
         }
@@ -141,7 +144,11 @@ public final class Testbed implements AutoCloseable {
         if (isDown) {
             return;
         }
-        stopEverything(true);
+        try {
+            stopEverything(true);
+        } finally {
+            MachineLock.release();
+        }
         isDown = true;
     }
 
