@@ -35,7 +35,15 @@ public enum Counter {
     /** Connections closed and reported by a termination message. */
     TERMINATIONS("terminations"),
     /** Packets that were not ours (other ports, protocols) passed through untouched. */
-    PASSED_THROUGH("passedThrough");
+    PASSED_THROUGH("passedThrough"),
+    /** Connections whose peer's control link went down and that were kept: the peer came back. */
+    ORPHANS_KEPT("orphansKept"),
+    /** Connections reset because the peer that shared them died, restarted or stayed unreachable. */
+    ORPHANS_RESET("orphansReset"),
+    /** RSTs this node sent to clients (orphaned connections, and their retransmissions after). */
+    CLIENT_RESETS_SENT("clientResetsSent"),
+    /** Handed-off connections the entry freed without a termination message: the client closed, then went quiet. */
+    CLOSED_WITHOUT_TERMINATION("closedWithoutTermination");
 
     final String metric;
 

@@ -176,6 +176,8 @@ public final class Node implements AutoCloseable {
         @Override
         public void onPeerUp(String peer, ControlMessage.Hello hello) {
             cluster.peerUp(peer);
+            // The boot id tells a peer that restarted (its connections are gone) from a link that was cut.
+            loop.submit(() -> btcp.onPeerUp(peer, hello.bootId()));
             for (ControlMessage.Content c : ControlMessage.Content.chunked(cluster.ownPaths())) {
                 control.send(peer, c);
             }

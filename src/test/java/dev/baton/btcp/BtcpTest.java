@@ -48,7 +48,7 @@ class BtcpTest {
             var cfg = Btcp.Config.defaults(address, 80);
             cfg = new Btcp.Config(address, 80, Btcp.Config.DEFAULT_SHADOW_NETWORK, 61000, 1024, 16, 32 * 1024, 8192,
                     5_000, 1_000, 30_000, 10_000,
-                    60_000, 900_000);
+                    60_000, 900_000, 3_000);
             btcp = new Btcp(cfg, this, this, head -> head.path().startsWith("/video/") ? target : null, now);
         }
 
@@ -581,7 +581,7 @@ class BtcpTest {
     void servesNewConnectionsUntrackedWhenTheTableIsFull() {
         Side small = new Side(A, N2);
         var cfg = new Btcp.Config(A, 80, Btcp.Config.DEFAULT_SHADOW_NETWORK, 61000, 2, 16, 32 * 1024, 8192, 5_000,
-                1_000, 30_000, 10_000, 60_000, 900_000);
+                1_000, 30_000, 10_000, 60_000, 900_000, 3_000);
         Btcp tiny = new Btcp(cfg, small, small, head -> null, 0);
         for (int port = 1; port <= 3; port++) {
             byte[] syn = TestPackets.tcp(CLIENT, port, A, 80).flags(TcpHeader.SYN).seq(7).build();
@@ -707,5 +707,124 @@ class BtcpTest {
         assertThat(chosen.control).isEmpty(); // no refusal; waiting for the kernel's SYN/ACK
         assertThat(chosen.lastKernel().tcp().syn()).isTrue();
         assertThat(chosen.lastKernel().tcp().sequenceNumber()).isEqualTo(CLIENT_ISN + 100_000);
+    }
+    // ---------------------------------------------------------------- lost peers and lost messages
+
+    @Test
+    void resetsTheClientWhenTheChosenNodeStaysLostPastTheGrace() {
+        entry.btcp.onPeerUp("n2", 7);
+        handOff();
+        // The client has received 500 bytes from n2 (in the entry's space).
+        entry.fromWire(fromClient(A).seq(CLIENT_ISN + 1 + REMOTE_REQUEST.length()).ack(ISN_A + 501).ts(103, TS_A).build());
+        int sent = entry.wire.size();
+        entry.btcp.onPeerDown("n2");
+        entry.advance(2_900);
+        assertThat(entry.wire).as("nothing before the grace ends").hasSize(sent);
+        entry.advance(200);
+        var rst = entry.lastWire();
+        assertThat(rst.tcp().rst()).isTrue();
+        assertThat(rst.ip().sourceAddress()).isEqualTo(A);
+        assertThat(rst.ip().destinationAddress()).isEqualTo(CLIENT);
+        assertThat(rst.tcp().destinationPort()).isEqualTo(CPORT);
+        assertThat(rst.tcp().sequenceNumber()).as("the client's RCV.NXT as its last ACK gave it").isEqualTo(ISN_A + 501);
+        assertThat(rst.checksumsValid()).isTrue();
+        assertThat(entry.btcp.counters().get(Counter.ORPHANS_RESET)).isEqualTo(1);
+
+        // The client had received more meanwhile: its next ACK draws a RST at exactly that point (RFC 5961).
+        entry.fromWire(fromClient(A).seq(CLIENT_ISN + 1 + REMOTE_REQUEST.length()).ack(ISN_A + 900).ts(104, TS_A).build());
+        assertThat(entry.lastWire().tcp().rst()).isTrue();
+        assertThat(entry.lastWire().tcp().sequenceNumber()).isEqualTo(ISN_A + 900);
+        assertThat(entry.btcp.counters().get(Counter.CLIENT_RESETS_SENT)).isEqualTo(2);
+        entry.advance(10_100);
+        assertThat(entry.btcp.trackedConnections()).as("freed after the linger").isZero();
+    }
+
+    @Test
+    void keepsAForwardedConnectionWhenTheSamePeerComesBack() {
+        entry.btcp.onPeerUp("n2", 7);
+        handOff();
+        entry.fromWire(fromClient(A).seq(CLIENT_ISN + 1 + REMOTE_REQUEST.length()).ack(ISN_A + 501).ts(103, TS_A).build());
+        int sent = entry.wire.size();
+        entry.btcp.onPeerDown("n2");
+        entry.advance(1_000);
+        entry.btcp.onPeerUp("n2", 7); // the link was cut, the node lived
+        entry.advance(2_500);
+        assertThat(entry.wire).as("no RST").hasSize(sent);
+        assertThat(entry.btcp.counters().get(Counter.ORPHANS_KEPT)).isEqualTo(1);
+        entry.fromWire(fromClient(A).seq(CLIENT_ISN + 1 + REMOTE_REQUEST.length()).ack(ISN_A + 600).ts(104, TS_A).build());
+        assertThat(entry.lastWire().ip().destinationAddress()).as("still forwarded").isEqualTo(B);
+    }
+
+    @Test
+    void resetsAtOnceWhenThePeerComesBackAsANewProcess() {
+        entry.btcp.onPeerUp("n2", 7);
+        handOff();
+        entry.btcp.onPeerDown("n2");
+        entry.btcp.onPeerUp("n2", 8); // restarted: its kernel lost the connection
+        assertThat(entry.lastWire().tcp().rst()).isTrue();
+        assertThat(entry.lastWire().tcp().sequenceNumber()).isEqualTo(ISN_A + 1);
+        assertThat(entry.btcp.counters().get(Counter.ORPHANS_RESET)).isEqualTo(1);
+    }
+
+    @Test
+    void resetsAConnectionWithoutProgressEvenIfThePeerComesBack() {
+        // The link died just after the commit: it may never have arrived, and nobody would serve the client.
+        entry.btcp.onPeerUp("n2", 7);
+        handOff();
+        entry.btcp.onPeerDown("n2");
+        entry.btcp.onPeerUp("n2", 7);
+        entry.advance(3_100);
+        assertThat(entry.lastWire().tcp().rst()).isTrue();
+    }
+
+    @Test
+    void theChosenNodeResetsBothWaysWhenTheEntryIsLost() {
+        chosen.btcp.onPeerUp("n1", 3);
+        handOff();
+        chosen.fromKernel(fromServer(SHADOW_A).flags(TcpHeader.PSH).seq(ISN_B + 1).ack(CLIENT_ISN + 1 + REMOTE_REQUEST.length())
+                .ts(TS_B + 5, 102).payload("HTTP/1.1 200 OK\r\n\r\n").build());
+        int kernelPackets = chosen.kernel.size();
+        chosen.btcp.onPeerDown("n1");
+        chosen.advance(3_100);
+        var toKernel = TestPackets.View.of(chosen.kernel.get(kernelPackets));
+        assertThat(toKernel.tcp().rst()).isTrue();
+        assertThat(toKernel.ip().destinationAddress()).isEqualTo(SHADOW_A);
+        assertThat(toKernel.tcp().sequenceNumber()).isEqualTo(CLIENT_ISN + 1 + REMOTE_REQUEST.length());
+        var toClient = chosen.lastWire();
+        assertThat(toClient.tcp().rst()).isTrue();
+        assertThat(toClient.ip().sourceAddress()).as("with the entry's address").isEqualTo(A);
+        assertThat(toClient.tcp().sequenceNumber()).as("after the 19 bytes sent, in the entry's space").isEqualTo(ISN_A + 20);
+        assertThat(toClient.checksumsValid()).isTrue();
+        assertThat(chosen.btcp.trackedConnections()).isZero();
+    }
+
+    @Test
+    void freesAForwardedConnectionWhoseTerminationWasLost() {
+        handOff();
+        int reqLen = REMOTE_REQUEST.length();
+        entry.fromWire(fromClient(A).flags(TcpHeader.FIN).seq(CLIENT_ISN + 1 + reqLen).ack(ISN_A + 21).ts(104, TS_A).build());
+        entry.fromWire(fromClient(A).seq(CLIENT_ISN + 2 + reqLen).ack(ISN_A + 22).ts(105, TS_A).build());
+        entry.advance(9_000);
+        assertThat(entry.btcp.trackedConnections()).isEqualTo(1);
+        entry.advance(1_100);
+        assertThat(entry.btcp.trackedConnections()).as("quiet for the linger after the client's FIN").isZero();
+        assertThat(entry.btcp.counters().get(Counter.CLOSED_WITHOUT_TERMINATION)).isEqualTo(1);
+    }
+
+    @Test
+    void classifiesPacketsByPhase() {
+        assertThat(entry.btcp.phaseOfWirePacket(seg(clientSyn()), clientSyn().length)).isEqualTo(Phase.SYN);
+        entry.fromWire(clientSyn());
+        byte[] ack = fromClient(A).seq(CLIENT_ISN + 1).ack(ISN_A + 1).ts(101, TS_A).build();
+        assertThat(entry.btcp.phaseOfWirePacket(seg(ack), ack.length)).isEqualTo(Phase.HANDSHAKE);
+        byte[] other = TestPackets.tcp(CLIENT, CPORT, A, 7070).flags(TcpHeader.SYN).build();
+        assertThat(entry.btcp.phaseOfWirePacket(seg(other), other.length)).isEqualTo(Phase.OTHER);
+        byte[] fwd = TestPackets.tcp(CLIENT, CPORT, A, FORWARD_PORT).build();
+        assertThat(entry.btcp.phaseOfWirePacket(seg(fwd), fwd.length)).isEqualTo(Phase.FORWARDED);
+        assertThat(entry.btcp.phaseOfWirePacket(seg(new byte[] {1, 2, 3}), 3)).isEqualTo(Phase.OTHER);
+    }
+
+    private static MemorySegment seg(byte[] b) {
+        return MemorySegment.ofArray(b.clone());
     }
 }
