@@ -1,5 +1,6 @@
 package dev.baton.cli;
 
+import dev.baton.fault.FaultRule;
 import dev.baton.node.Node;
 import dev.baton.route.Member;
 import dev.baton.wire.Bytes;
@@ -52,16 +53,49 @@ public final class NodeCommand implements Callable<Integer> {
     @Option(names = "--ready-file", description = "Written with our pid once the TUN devices exist.")
     Path readyFile;
 
+    @Option(names = "--fault", paramLabel = "RULE", description = "A fault to inject from the start, e.g."
+            + " 'drop dir=in p=0.01 seed=7' or 'delay msg=handoff-ack ms=1500' (repeatable; see docs/RELIABILITY.md)."
+            + " Rules can also be added and removed at run time through the admin socket: fault add|remove|list.")
+    List<String> faults = new ArrayList<>();
+
+    @Option(names = "--linger-ms", defaultValue = "10000", description = "How long an entry keeps forwarding"
+            + " after a handed-off connection closed (default ${DEFAULT-VALUE}).")
+    long lingerMillis;
+
+    @Option(names = "--time-wait-ms", defaultValue = "60000", description = "How long a chosen node keeps"
+            + " rewriting after a handed-in connection closed (default ${DEFAULT-VALUE}).")
+    long timeWaitMillis;
+
+    @Option(names = "--peer-grace-ms", defaultValue = "3000", description = "How long connections shared with"
+            + " a peer whose control link went down wait for it before they are reset (default ${DEFAULT-VALUE}).")
+    long peerGraceMillis;
+
     @Override
     public Integer call() throws Exception {
         if (!server.equals("builtin") && !server.equals("external")) {
             System.err.println("baton node: --server must be builtin or external, not " + server);
             return 2;
         }
+        List<FaultRule> rules = new ArrayList<>();
+        for (String f : faults) {
+            try {
+                rules.add(FaultRule.parse(f));
+            } catch (IllegalArgumentException e) {
+                System.err.println("baton node: --fault '" + f + "': " + e.getMessage());
+                return 2;
+            }
+        }
+        Node.Tuning tuning;
+        try {
+            tuning = new Node.Tuning(lingerMillis, timeWaitMillis, peerGraceMillis, rules);
+        } catch (IllegalArgumentException e) {
+            System.err.println("baton node: " + e.getMessage());
+            return 2;
+        }
         List<Member> members = new ArrayList<>();
         for (var e : peers.entrySet()) members.add(new Member(e.getKey(), Bytes.parseIpv4(e.getValue())));
         Node node = new Node(new Node.Config(name, Bytes.parseIpv4(ip), servicePort, controlPort, kernelTun,
-                wireTun, members, docroot, server.equals("builtin"), policy, adminSocket, readyFile));
+                wireTun, members, docroot, server.equals("builtin"), policy, adminSocket, readyFile), tuning);
         Runtime.getRuntime().addShutdownHook(new Thread(node::close, "shutdown"));
         node.start();
         System.out.println("baton node " + name + " up: " + ip + ":" + servicePort + ", control " + controlPort

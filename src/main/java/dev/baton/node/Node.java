@@ -8,6 +8,10 @@ import dev.baton.control.ControlMessage;
 import dev.baton.control.ControlPlane;
 import dev.baton.http.RequestParser;
 import dev.baton.control.RefuseReason;
+import dev.baton.fault.FaultRule;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import dev.baton.route.Member;
 import dev.baton.route.RequestInfo;
 import dev.baton.route.RoutingPolicy;
@@ -34,9 +38,26 @@ public final class Node implements AutoCloseable {
                          String wireTun, List<Member> peers, Path docroot, boolean builtinServer,
                          String policy, Path adminSocket, Path readyFile) {}
 
+    /**
+     * Settings tests and rehearsals change: the close-down timers of the BTCP (short ones let a test
+     * see tables drain), and fault rules in force from the start.
+     */
+    public record Tuning(long lingerMillis, long timeWaitMillis, long peerGraceMillis, List<FaultRule> faults) {
+        public static final Tuning DEFAULT = new Tuning(10_000, 60_000, 3_000, List.of());
+
+        public Tuning {
+            faults = List.copyOf(faults);
+            if (lingerMillis < 100 || timeWaitMillis < 100 || peerGraceMillis < 100) {
+                throw new IllegalArgumentException("linger, TIME-WAIT and peer grace must each be at least 100 ms");
+            }
+        }
+    }
+
     /** Packets the kernel may queue on each TUN device for the packet loop. */
     static final int TUN_QUEUE_LENGTH = 4096;
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** How long an admin command waits for the packet loop. */
+    private static final long ADMIN_WAIT_MILLIS = 2_000;
 
     private final Config cfg;
     private final Tun wire;
@@ -50,8 +71,25 @@ public final class Node implements AutoCloseable {
     private final AdminServer admin;
     private final Thread loopThread;
     private final java.util.concurrent.atomic.AtomicLong policyErrors = new java.util.concurrent.atomic.AtomicLong();
+    private ScheduledExecutorService delayedMessages;
+
+    /** A thread for control messages a fault rule delays; made when first needed. */
+    private synchronized ScheduledExecutorService delayedMessages() {
+        if (delayedMessages == null) {
+            delayedMessages = Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "delayed-control-messages");
+                t.setDaemon(true);
+                return t;
+            });
+        }
+        return delayedMessages;
+    }
 
     public Node(Config cfg) throws IOException {
+        this(cfg, Tuning.DEFAULT);
+    }
+
+    public Node(Config cfg, Tuning tuning) throws IOException {
         this.cfg = cfg;
         this.policy = RoutingPolicy.load(cfg.policy());
         List<String> paths = DocumentRoot.scan(cfg.docroot());
@@ -61,9 +99,11 @@ public final class Node implements AutoCloseable {
         kernel = Tun.open(cfg.kernelTun());
         wire = Tun.open(cfg.wireTun());
         loop = new PacketLoop(wire, kernel);
-        btcp = new Btcp(Btcp.Config.defaults(cfg.address(), cfg.servicePort()), loop, new ControlOut(),
-                this::route, System.currentTimeMillis());
+        btcp = new Btcp(Btcp.Config.defaults(cfg.address(), cfg.servicePort())
+                .withClosingTimers(tuning.lingerMillis(), tuning.timeWaitMillis(), tuning.peerGraceMillis()),
+                loop, new ControlOut(), this::route, System.currentTimeMillis());
         loop.attach(btcp);
+        for (FaultRule r : tuning.faults()) loop.faults().add(r); // the loop has not started: no race
         cluster = new ClusterState(self, peers, paths, btcp::activeConnections);
         Members.addShadowAddresses(cfg.kernelTun(), btcp.config(), peers);
         // The kernel queues packets for us on each TUN; 500 (the default) overflows in the bursts of
@@ -136,38 +176,57 @@ public final class Node implements AutoCloseable {
 
     // ------------------------------------------------------------------------------------------
 
-    /** BTCP to control channel: turn the engine's calls into messages. */
+    /** BTCP to control channel: turn the engine's calls into messages. Called on the loop thread. */
     private final class ControlOut implements Btcp.Control {
+        /** Sends {@code m} unless a fault rule drops, duplicates or delays it. */
+        private boolean send(String peer, ControlMessage m) {
+            FaultRule hit = loop.faults().active() ? loop.faults().onMessage(m) : null;
+            if (hit == null) return control.send(peer, m);
+            switch (hit.action()) {
+                case DROP -> {
+                    return true; // lost on the way: the sender cannot tell
+                }
+                case DUPLICATE -> {
+                    control.send(peer, m);
+                    return control.send(peer, m);
+                }
+                default -> {
+                    delayedMessages().schedule(() -> control.send(peer, m), hit.millis(), TimeUnit.MILLISECONDS);
+                    return true;
+                }
+            }
+        }
+
         @Override
         public boolean handoffRequest(String peer, long connId, HandshakeInit e, byte[] syn, byte[] ack) {
-            return control.send(peer, new ControlMessage.HandoffRequest(connId, e.isn(), e.tsVal(), e.windowScale(),
+            return send(peer, new ControlMessage.HandoffRequest(connId, e.isn(), e.tsVal(), e.windowScale(),
                     Math.max(0, e.mss()), e.timestamps(), e.sackPermitted(), syn, ack));
         }
 
         @Override
         public boolean commit(String peer, long connId, byte[] request) {
-            return control.send(peer, new ControlMessage.Commit(connId, request));
+            return send(peer, new ControlMessage.Commit(connId, request));
         }
 
         @Override
         public void handoffAck(String peer, long connId, HandshakeInit c, int forwardPort) {
-            control.send(peer, new ControlMessage.HandoffAck(connId, c.isn(), c.tsVal(), c.windowScale(),
+            send(peer, new ControlMessage.HandoffAck(connId, c.isn(), c.tsVal(), c.windowScale(),
                     Math.max(0, c.mss()), c.timestamps(), c.sackPermitted(), forwardPort));
         }
 
         @Override
         public void handoffRefuse(String peer, long connId, int reason) {
-            control.send(peer, new ControlMessage.HandoffRefuse(connId, reason));
+            send(peer, new ControlMessage.HandoffRefuse(connId, reason));
         }
 
         @Override
         public void terminate(String peer, long connId) {
-            control.send(peer, new ControlMessage.Terminate(connId));
+            send(peer, new ControlMessage.Terminate(connId));
         }
 
         @Override
         public void abort(String peer, long connId) {
-            control.send(peer, new ControlMessage.Abort(connId));
+            send(peer, new ControlMessage.Abort(connId));
         }
     }
 
@@ -218,11 +277,62 @@ public final class Node implements AutoCloseable {
     // ------------------------------------------------------------------------------------------
 
     private String command(String line) throws IOException {
-        return switch (line.trim()) {
+        String cmd = line.trim();
+        if (cmd.equals("fault") || cmd.startsWith("fault ")) return faultCommand(cmd.substring(5).trim());
+        return switch (cmd) {
             case "stats" -> JSON.writeValueAsString(stats());
             case "content" -> JSON.writeValueAsString(cluster.index().paths());
-            default -> "{\"error\":\"unknown command; try stats or content\"}";
+            default -> error("unknown command; try stats, content, fault list|add RULE|remove ID|clear");
         };
+    }
+
+    /**
+     * {@code fault list}, {@code fault add RULE} ({@link FaultRule#parse}), {@code fault remove ID},
+     * {@code fault clear}: the fault module is changed on the packet loop's thread, which owns it.
+     */
+    private String faultCommand(String args) throws IOException {
+        String[] w = args.split("\\s+", 2);
+        try {
+            return switch (w[0]) {
+                case "", "list" -> JSON.writeValueAsString(loop.call(this::faultState, ADMIN_WAIT_MILLIS));
+                case "add" -> {
+                    FaultRule rule = FaultRule.parse(w.length > 1 ? w[1] : "");
+                    long id = loop.call(() -> loop.faults().add(rule), ADMIN_WAIT_MILLIS);
+                    yield JSON.writeValueAsString(Map.of("added", id, "rule", rule.toString()));
+                }
+                case "remove" -> {
+                    long id = Long.parseLong(w.length > 1 ? w[1].trim() : "");
+                    boolean removed = loop.call(() -> loop.faults().remove(id), ADMIN_WAIT_MILLIS);
+                    yield removed ? JSON.writeValueAsString(Map.of("removed", id)) : error("no fault rule " + id);
+                }
+                case "clear" -> {
+                    loop.call(() -> {
+                        loop.faults().clear();
+                        return null;
+                    }, ADMIN_WAIT_MILLIS);
+                    yield JSON.writeValueAsString(Map.of("cleared", true));
+                }
+                default -> error("fault takes list, add RULE, remove ID or clear");
+            };
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            return error(e.getMessage());
+        } catch (IOException e) {
+            throw e;
+        } catch (Exception e) {
+            return error("the packet loop did not answer: " + e);
+        }
+    }
+
+    private Map<String, Object> faultState() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("rules", loop.faults().describe());
+        m.put("held", loop.faults().held());
+        m.put("holdOverflows", loop.faults().holdOverflows());
+        return m;
+    }
+
+    private static String error(String message) throws IOException {
+        return JSON.writeValueAsString(Map.of("error", message));
     }
 
     /** The node's counters, as the testbed's stats command and the admin socket show them. */

@@ -50,12 +50,14 @@ public final class Testbed implements AutoCloseable {
     private final Spec.Server server;
     private final Description description;
     private final List<Started> processes = new ArrayList<>();
+    private final List<String> nodeArgs;
     private boolean isDown;
 
-    private Testbed(Path stateDir, Spec.Server server, Description description) {
+    private Testbed(Path stateDir, Spec.Server server, Description description, List<String> nodeArgs) {
         this.stateDir = stateDir;
         this.server = server;
         this.description = description;
+        this.nodeArgs = List.copyOf(nodeArgs);
     }
 
     // ---------------------------------------------------------------- life cycle
@@ -79,7 +81,7 @@ public final class Testbed implements AutoCloseable {
             nodes.add(NodeInfo.of(n, contentDir.resolve(Names.nodeName(n)), stateDir));
         }
         Testbed bed = new Testbed(stateDir, spec.server(),
-                new Description(ClientInfo.standard(), Names.ROUTER_NETNS, nodes, content));
+                new Description(ClientInfo.standard(), Names.ROUTER_NETNS, nodes, content), spec.nodeArgs());
         try {
             bed.writeStateFile();
             bed.buildClientAndRouter();
@@ -128,8 +130,10 @@ public final class Testbed implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + file, e);
         }
+        List<String> args = new ArrayList<>();
+        root.path("nodeArgs").forEach(a -> args.add(a.asText()));
         Testbed bed = new Testbed(stateDir, Spec.Server.valueOf(root.path("server").asText("BUILTIN")),
-                Description.fromJson(root, stateDir));
+                Description.fromJson(root, stateDir), args);
         for (JsonNode p : root.path("processes")) {
             bed.processes.add(new Started(p.path("node").asText(), p.path("kind").asText(), p.path("pid").asLong()));
         }
@@ -259,6 +263,71 @@ public final class Testbed implements AutoCloseable {
         return new Client(client().netns(), stateDir.resolve("client"), Client.DEFAULT_MAX_TIME);
     }
 
+    /**
+     * Sends one admin command ({@code fault add drop dir=in p=0.01}, {@code fault list} ...) to
+     * node {@code number} and returns its JSON answer; an {@code error} in it becomes an exception.
+     */
+    public JsonNode admin(int number, String command) {
+        NodeInfo node = node(number);
+        try {
+            JsonNode answer = Description.JSON.readTree(AdminClient.query(node.adminSocket(), command,
+                    Names.ADMIN_TIMEOUT));
+            if (answer.has("error")) {
+                throw new IllegalStateException(node.name() + ": " + command + ": " + answer.get("error").asText());
+            }
+            return answer;
+        } catch (IOException e) {
+            throw new UncheckedIOException(node.name() + " did not answer " + command, e);
+        }
+    }
+
+    /** The pid of node {@code number}'s baton process. */
+    public synchronized long nodePid(int number) {
+        String name = node(number).name();
+        for (Started p : processes) {
+            if (p.node().equals(name) && p.kind().equals("node")) return p.pid();
+        }
+        throw new IllegalStateException("no process recorded for node " + name);
+    }
+
+    /**
+     * Kills node {@code number}'s baton process with SIGKILL, as a crash would, and waits until it is
+     * gone (its TUN devices vanish with it). Its namespace, kernel sockets and nginx stay.
+     */
+    public void kill(int number) {
+        long pid = nodePid(number);
+        ProcessHandle.of(pid).ifPresent(p -> {
+            if (commandLine(pid).contains(stateDir.toString())) {
+                p.destroyForcibly();
+                try {
+                    p.onExit().get(Names.STOP_GRACE.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+                } catch (Exception e) {
+                    throw new IllegalStateException("node " + node(number).name() + " (pid " + pid
+                            + ") did not die within " + Names.STOP_GRACE.toSeconds() + " s of SIGKILL");
+                }
+            }
+        });
+    }
+
+    /**
+     * Starts node {@code number}'s baton process again (after {@link #kill}) and wires its new TUN
+     * devices; returns once the node is ready (not waiting for its peers).
+     */
+    public void restart(int number) {
+        NodeInfo node = node(number);
+        try {
+            Files.deleteIfExists(readyFile(node));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot remove " + readyFile(node), e);
+        }
+        long pid = awaitReady(node, startNode(node));
+        synchronized (this) {
+            processes.removeIf(p -> p.node().equals(node.name()) && p.kind().equals("node"));
+        }
+        addProcess(new Started(node.name(), "node", pid));
+        wireNode(node);
+    }
+
     // ---------------------------------------------------------------- building
 
     private void buildClientAndRouter() {
@@ -308,6 +377,7 @@ public final class Testbed implements AutoCloseable {
         argv.addAll(List.of("--docroot", node.docroot().toString(), "--server",
                 server == Spec.Server.BUILTIN ? "builtin" : "external", "--admin-socket", node.adminSocket().toString(),
                 "--ready-file", readyFile(node).toString()));
+        argv.addAll(nodeArgs);
         try {
             return new ProcessBuilder(argv).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(node.log().toFile()))
@@ -551,6 +621,8 @@ public final class Testbed implements AutoCloseable {
         ObjectNode root = description.toJson();
         root.put("stateDir", stateDir.toString());
         root.put("server", server.name());
+        ArrayNode argList = root.putArray("nodeArgs");
+        nodeArgs.forEach(argList::add);
         ArrayNode list = root.putArray("processes");
         for (Started p : processes) {
             list.addObject().put("node", p.node()).put("kind", p.kind()).put("pid", p.pid());

@@ -10,7 +10,8 @@ import picocli.CommandLine.Option;
 /** {@code baton testbed up|down|stats}: the namespace testbed from the command line (needs root). */
 @Command(name = "testbed", mixinStandardHelpOptions = true,
         description = "Builds, inspects and removes a baton cluster in network namespaces on this machine (root).",
-        subcommands = {TestbedCommand.Up.class, TestbedCommand.Down.class, TestbedCommand.Stats.class})
+        subcommands = {TestbedCommand.Up.class, TestbedCommand.Down.class, TestbedCommand.Stats.class,
+                TestbedCommand.Fault.class})
 public final class TestbedCommand implements Runnable {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -105,6 +106,45 @@ public final class TestbedCommand implements Runnable {
                 return 0;
             } catch (RuntimeException e) {
                 System.err.println("baton testbed stats failed: " + e.getMessage());
+                return 1;
+            }
+        }
+    }
+
+    /** {@code baton testbed fault NODE|all list|add RULE|remove ID|clear}. */
+    @Command(name = "fault", mixinStandardHelpOptions = true,
+            description = "Injects faults into running nodes, e.g. `fault all add drop dir=in p=0.01 seed=7`,"
+                    + " `fault n1 add drop dir=out phase=synack count=1`, `fault n2 add delay msg=handoff-ack ms=1500`,"
+                    + " `fault n1 add drop port=7070` (cuts n1's control links), `fault all clear`."
+                    + " Rules: see docs/RELIABILITY.md.")
+    static final class Fault implements Callable<Integer> {
+        @picocli.CommandLine.Parameters(index = "0", paramLabel = "NODE", description = "n1, n2 ... or all.")
+        String node;
+
+        @picocli.CommandLine.Parameters(index = "1..*", paramLabel = "COMMAND",
+                description = "list | add RULE | remove ID | clear")
+        java.util.List<String> command = new java.util.ArrayList<>();
+
+        @Option(names = "--state-dir", defaultValue = "/run/baton-testbed", paramLabel = "DIR",
+                description = "The testbed's state directory (default ${DEFAULT-VALUE}).")
+        Path stateDir;
+
+        @Override
+        public Integer call() {
+            try {
+                Testbed bed = Testbed.attach(stateDir);
+                String line = "fault " + (command.isEmpty() ? "list" : String.join(" ", command));
+                for (NodeInfo n : bed.nodes()) {
+                    if (node.equals("all") || node.equals(n.name())) {
+                        System.out.println(n.name() + " " + bed.admin(n.number(), line));
+                        if (!node.equals("all")) return 0;
+                    }
+                }
+                if (node.equals("all")) return 0;
+                System.err.println("no node " + node + " in this testbed");
+                return 2;
+            } catch (RuntimeException e) {
+                System.err.println("baton testbed fault failed: " + e.getMessage());
                 return 1;
             }
         }
