@@ -340,6 +340,13 @@ public final class Btcp {
                 return;
             }
             c.hold = h;
+            // The TSval the client echoes is that of the SYN/ACK it took (RFC 7323 §4.3: TS.Recent),
+            // the first one or a retransmission with a later TSval. Every timestamp translation and
+            // every TSval we send must start from that one, or the chosen node's SYN-RECV rejects the
+            // echo as never sent (TSEcrRejected) or the client drops what we send as old (PAWS).
+            if (tcp.hasTimestamps() && c.local.timestamps() && tcp.tsEcr() != 0) {
+                c.local = c.local.withTsVal(tcp.tsEcr());
+            }
             state(c, Conn.HOLDING);
             timers.schedule(c.slot, now + cfg.requestTimeoutMillis());
             hold(c, p, len);
@@ -651,6 +658,7 @@ public final class Btcp {
         c.lastSeen = now;
         int end = tcp.sequenceNumber() + tcp.sequenceLength();
         if (Seq.after(end, c.clientNext)) c.clientNext = end;
+        if (c.timestamps && tcp.hasTimestamps() && Seq.after(tcp.tsVal(), c.clientTsVal)) c.clientTsVal = tcp.tsVal();
         toShadow(c);
         passToKernel(p, len);
         if (tcp.rst()) {
@@ -873,7 +881,9 @@ public final class Btcp {
         auxTcp.validate();
         int ack = auxTcp.acknowledgmentNumber() + c.seqDelta;
         boolean ts = c.timestamps && auxTcp.hasTimestamps();
-        int tsVal = ts ? auxTcp.tsVal() : 0;
+        // The newest TSval the client sent: a retransmission forwarded before the commit may already
+        // have moved our kernel's TS.Recent past the handshake ACK's (RFC 7323 §5.3: PAWS).
+        int tsVal = ts ? (Seq.after(c.clientTsVal, auxTcp.tsVal()) ? c.clientTsVal : auxTcp.tsVal()) : 0;
         int tsEcr = ts ? auxTcp.tsEcr() + c.tsDelta : 0;
         int mss = c.local.mss() > 0 ? Math.min(c.local.mss(), 1460) - (ts ? TcpPacketWriter.TIMESTAMPS_OPTION : 0) : 536;
         for (int off = 0; off < r.length; off += mss) {
@@ -924,6 +934,10 @@ public final class Btcp {
         int existing = table.get(key);
         if (existing != LongIntMap.MISSING) {
             Conn old = conns[existing];
+            if (old.connId == connId && peer.equals(old.peer)) {
+                counters.drop(Drop.DUPLICATE_HANDOFF); // the same request twice: the first one stands
+                return;
+            }
             if (old.state != Conn.CLOSED || old.clientIsn == tcp.sequenceNumber()) {
                 counters.inc(Counter.HANDOFFS_REFUSED);
                 control.handoffRefuse(peer, connId, RefuseReason.DUPLICATE);
@@ -951,6 +965,10 @@ public final class Btcp {
         c.synLength = syn.length;
         System.arraycopy(ack, 0, c.ack, 0, ack.length);
         c.ackLength = ack.length;
+        auxIp.wrap(MemorySegment.ofArray(c.ack), 0, ack.length);
+        auxTcp.wrap(MemorySegment.ofArray(c.ack), auxIp.headerLength(), ack.length - auxIp.headerLength());
+        auxTcp.validate();
+        c.clientTsVal = auxTcp.hasTimestamps() ? auxTcp.tsVal() : 0; // the newest client TSval, so far
         timers.schedule(c.slot, now + cfg.handoffTimeoutMillis());
         // Claim 3: "changing a first destination IP address of said SYN packet to a second IP address"
         // of this node: the entry's shadow address here, so the 4-tuple is as unique as the client's.

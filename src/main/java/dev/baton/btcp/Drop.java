@@ -18,6 +18,8 @@ public enum Drop {
     NEVER_COMMITTED("neverCommitted"),
     UNKNOWN_CONNECTION("unknownConnection"),
     BAD_HANDOFF("badHandoff"),
+    /** A handoff request for a connection already handed in under the same id: ignored. */
+    DUPLICATE_HANDOFF("duplicateHandoff"),
     WRITE_FAILED("writeFailed");
 
     final String metric;

@@ -536,7 +536,14 @@ class BtcpTest {
         sendRequest(REMOTE_REQUEST);
         Object[] req = handoffRequest();
         deliverRequest(req);
+        int messages = chosen.control.size();
+        // The same request again (a duplicate on the way): ignored, the first one stands.
         chosen.btcp.onHandoffRequest(N1, (long) req[2], (HandshakeInit) req[3], (byte[]) req[4], (byte[]) req[5]);
+        assertThat(chosen.control).hasSize(messages);
+        assertThat(chosen.btcp.counters().get(Drop.DUPLICATE_HANDOFF)).isEqualTo(1);
+        // Another connection from the same client address and port while the first lives: refused.
+        long other = ConnKeys.connId(ConnKeys.keyOf((long) req[2], ConnKeys.SERVICE), 999);
+        chosen.btcp.onHandoffRequest(N1, other, (HandshakeInit) req[3], (byte[]) req[4], (byte[]) req[5]);
         assertThat(chosen.control.getLast()[0]).isEqualTo("refuse");
         assertThat(chosen.control.getLast()[3]).isEqualTo(RefuseReason.DUPLICATE);
         // Another node may not hand over a connection made to n1's address.
@@ -826,5 +833,36 @@ class BtcpTest {
 
     private static MemorySegment seg(byte[] b) {
         return MemorySegment.ofArray(b.clone());
+    }
+    @Test
+    void translatesTimestampsFromTheSynAckTheClientTook() {
+        entry.fromWire(clientSyn());
+        entry.fromKernel(fromServer(A).flags(TcpHeader.SYN).seq(ISN_A).ack(CLIENT_ISN + 1).mss(1460).sackOk()
+                .ts(TS_A, 100).wscale(7).build());
+        // The client's ACK was lost; our kernel retransmits its SYN/ACK a second later, with a later TSval.
+        entry.fromKernel(fromServer(A).flags(TcpHeader.SYN).seq(ISN_A).ack(CLIENT_ISN + 1).mss(1460).sackOk()
+                .ts(TS_A + 1000, 100).wscale(7).build());
+        // The client took the first and echoes it (TS.Recent ignores the old duplicate).
+        entry.fromWire(fromClient(A).flags(TcpHeader.PSH).seq(CLIENT_ISN + 1).ack(ISN_A + 1).ts(102, TS_A)
+                .payload(REMOTE_REQUEST).build());
+        HandshakeInit sent = (HandshakeInit) handoffRequest()[3];
+        assertThat(sent.tsVal()).as("the TSval the client echoes").isEqualTo(TS_A);
+    }
+
+    @Test
+    void injectsTheRequestWithTheNewestClientTimestamp() {
+        handshakeAtEntry();
+        sendRequest(REMOTE_REQUEST);
+        Object[] req = handoffRequest();
+        deliverRequest(req);
+        chosen.fromKernel(chosenSynAck());
+        entry.btcp.onHandoffAck("n2", (long) req[2], (HandshakeInit) chosen.control.getFirst()[3], FORWARD_PORT);
+        // The client's retransmitted request overtakes the commit.
+        entry.fromWire(fromClient(A).flags(TcpHeader.PSH).seq(CLIENT_ISN + 1).ack(ISN_A + 1).ts(350, TS_A)
+                .payload(REMOTE_REQUEST).build());
+        chosen.fromWire(entry.wire.getLast());
+        deliverCommit();
+        assertThat(chosen.lastKernel().payload()).isEqualTo(REMOTE_REQUEST);
+        assertThat(chosen.lastKernel().tcp().tsVal()).as("not older than what the kernel took (PAWS)").isEqualTo(350);
     }
 }

@@ -53,6 +53,17 @@ final class EndToEnd {
         throw new AssertionError("no stats for " + node);
     }
 
+    /** A top-level number of a node's stats (trackedConnections, freeHoldBuffers ...). */
+    static long stat(Testbed bed, String node, String name) {
+        for (JsonNode n : bed.stats().get("nodes")) {
+            if (n.path("node").asText().equals(node)) {
+                assertThat(n.has(name)).as(node + " stats have " + name + ": " + n).isTrue();
+                return n.path(name).asLong();
+            }
+        }
+        throw new AssertionError("no stats for " + node);
+    }
+
     static long drop(Testbed bed, String node, String name) {
         for (JsonNode n : bed.stats().get("nodes")) {
             if (n.path("node").asText().equals(node)) return n.path("drops").path(name).asLong();
