@@ -98,8 +98,10 @@ public final class NodeCommand implements Callable<Integer> {
                 wireTun, members, docroot, server.equals("builtin"), policy, adminSocket, readyFile), tuning);
         Runtime.getRuntime().addShutdownHook(new Thread(node::close, "shutdown"));
         node.start();
+        long startMillis = ProcessHandle.current().info().startInstant()
+                .map(t -> java.time.Duration.between(t, java.time.Instant.now()).toMillis()).orElse(-1L);
         System.out.println("baton node " + name + " up: " + ip + ":" + servicePort + ", control " + controlPort
-                + ", peers " + peers.keySet());
+                + ", peers " + peers.keySet() + " (" + startMillis + " ms after the process started)");
         node.awaitTermination();
         return 1; // the packet loop only ends on a fatal error; a signal exits through the hook
     }

@@ -105,13 +105,14 @@ public final class Node implements AutoCloseable {
         loop.attach(btcp);
         for (FaultRule r : tuning.faults()) loop.faults().add(r); // the loop has not started: no race
         cluster = new ClusterState(self, peers, paths, btcp::activeConnections);
-        Members.addShadowAddresses(cfg.kernelTun(), btcp.config(), peers);
+        List<List<String>> setup = new ArrayList<>(Members.shadowAddressCommands(cfg.kernelTun(), btcp.config(), peers));
         // The kernel queues packets for us on each TUN; 500 (the default) overflows in the bursts of
         // many concurrent transfers whenever our loop waits for a CPU, and every drop costs TCP a
         // retransmission. Control frames still overtake bulk data (they ride pfifo_fast's first band).
         for (String device : List.of(cfg.kernelTun(), cfg.wireTun())) {
-            IpCommand.run("link", "set", "dev", device, "txqueuelen", Integer.toString(TUN_QUEUE_LENGTH));
+            setup.add(List.of("link", "set", "dev", device, "txqueuelen", Integer.toString(TUN_QUEUE_LENGTH)));
         }
+        IpCommand.batch(setup);
         List<ControlPlane.PeerSpec> specs = new ArrayList<>();
         for (Member m : peers) {
             specs.add(new ControlPlane.PeerSpec(m.name(), inet(m.address()), cfg.controlPort()));

@@ -38,7 +38,8 @@ import java.util.stream.Stream;
 public final class Testbed implements AutoCloseable {
     /** Files and folders the testbed may create in its state directory; nothing else is deleted. */
     private static final Pattern OWNED_STATE_ENTRY = Pattern.compile(
-            "testbed\\.json|content|client|node-n\\d+\\.(log|sock|ready)|nginx-n\\d+(\\.(conf|pid|err))?");
+            "testbed\\.json|content|client|node-n\\d+\\.(log|sock|ready)|nginx-n\\d+(\\.(conf|pid|err))?"
+                    + "|ip-batch-baton-[a-z0-9]+\\.txt");
     private static final Duration NGINX_START_TIMEOUT = Duration.ofSeconds(10);
     private static final int LOG_TAIL_LINES = 40;
 
@@ -411,13 +412,28 @@ public final class Testbed implements AutoCloseable {
     private void wireNode(NodeInfo node) {
         String router = Names.ROUTER_NETNS;
         String wire = node.wireDevice();
-        Commands.check("ip", "-n", node.netns(), "link", "set", wire, "netns", router);
-        Commands.check("ip", "-n", router, "link", "set", wire, "mtu", str(Names.MTU), "up");
+        // Batches: three processes instead of seven, which a restarted node's first client waits for.
+        ipBatch(node.netns(), "link set " + wire + " netns " + router,
+                "addr add " + node.ip() + "/32 dev " + node.kernelDevice(),
+                "link set " + node.kernelDevice() + " mtu " + Names.MTU + " up",
+                "route add default dev " + node.kernelDevice());
         sysctl(router, "net.ipv4.conf." + wire + ".rp_filter=0");
-        Commands.check("ip", "-n", router, "route", "add", node.ip() + "/32", "dev", wire);
-        Commands.check("ip", "-n", node.netns(), "addr", "add", node.ip() + "/32", "dev", node.kernelDevice());
-        Commands.check("ip", "-n", node.netns(), "link", "set", node.kernelDevice(), "mtu", str(Names.MTU), "up");
-        Commands.check("ip", "-n", node.netns(), "route", "add", "default", "dev", node.kernelDevice());
+        ipBatch(router, "link set " + wire + " mtu " + Names.MTU + " up", "route add " + node.ip() + "/32 dev " + wire);
+    }
+
+    /** Runs {@code ip -n netns -batch FILE} with one command per line. */
+    private void ipBatch(String netns, String... commands) {
+        Path file = stateDir.resolve("ip-batch-" + netns + ".txt");
+        writeString(file, String.join("\n", commands) + "\n");
+        try {
+            Commands.check("ip", "-n", netns, "-batch", file.toString());
+        } finally {
+            try {
+                Files.deleteIfExists(file);
+            } catch (IOException e) {
+                // a leftover batch file is removed with the state directory
+            }
+        }
     }
 
     private long startNginx(NodeInfo node) {

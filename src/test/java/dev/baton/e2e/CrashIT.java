@@ -131,7 +131,8 @@ class CrashIT {
 
     @Test
     void aCutControlChannelFallsBackThenResumes() throws Exception {
-        Slow survivor = Slow.start(bed, 1, "/video/big.bin", "3M");
+        // 2 MiB at 150 KB/s: still running when the peer grace ends and its connection is settled.
+        Slow survivor = Slow.start(bed, 1, "/shared/rep.bin", "150K");
         Thread.sleep(1_000);
         long fallbacks = EndToEnd.counter(bed, "n1", "fallbacks");
         bed.admin(1, "fault add drop port=7070"); // every control packet of n1, both ways
@@ -196,7 +197,8 @@ class CrashIT {
         record Result(int exit, long bytes, long exitedAt) {}
 
         static Slow start(Testbed bed, int node, String path, String rate) throws IOException {
-            Path body = Files.createTempFile(bed.stateDir(), "slow-", ".body");
+            Path dir = Files.createDirectories(bed.stateDir().resolve("client")); // the testbed removes it
+            Path body = Files.createTempFile(dir, "slow-", ".body");
             Process p = new ProcessBuilder("ip", "netns", "exec", bed.client().netns(), "curl", "-sS", "--max-time",
                     "60", "--limit-rate", rate, "-o", body.toString(), bed.node(node).baseUrl() + path)
                     .redirectErrorStream(true).start();

@@ -29,7 +29,7 @@ final class EndToEnd {
     }
 
     static Client client(Testbed bed) {
-        return new Client(bed.client().netns(), bed.stateDir().resolve("client-bodies"), Duration.ofSeconds(60));
+        return new Client(bed.client().netns(), bed.stateDir().resolve("client"), Duration.ofSeconds(60));
     }
 
     static ContentEntry entry(Testbed bed, String path) {
