@@ -145,11 +145,16 @@ public final class Node implements AutoCloseable {
         loopThread.join();
     }
 
-    /** Asks the policy; a policy that fails or names a stranger means: serve here. */
+    /**
+     * Asks the policy; a policy that fails or names a stranger means: serve here. A head that is not
+     * routable (see {@link RequestInfo#of}) is served here without asking.
+     */
     private Member route(RequestParser head) {
+        RequestInfo info = RequestInfo.of(head);
+        if (info == null) return null;
         String chosen;
         try {
-            chosen = policy.choose(new RequestInfo(head.method(), head.path(), head.host()), cluster);
+            chosen = policy.choose(info, cluster);
         } catch (RuntimeException e) {
             policyErrors.incrementAndGet();
             return null;
