@@ -147,6 +147,24 @@ public final class Btcp {
     private final HoldPool holds;
     private final TimerWheel.Expiry onExpiry = this::expired;
 
+    /**
+     * Half-open ({@code SYN_RCVD}) entries, oldest first, as a list threaded through two arrays
+     * indexed by slot (-1 ends it). A SYN flood with spoofed sources never completes a handshake,
+     * so without a bound it would fill the table for the SYN timeout and every real client after
+     * it would be served untracked, without handoff. At most {@link #maxHalfOpen} entries may be
+     * half-open; a new SYN beyond that evicts the oldest (as the BSD SYN cache drops its oldest
+     * entry): a real client's handshake takes one round trip, so it keeps its entry unless that
+     * many SYNs arrive within its round trip. An evicted connection whose ACK still comes is passed
+     * to the kernel untracked, which serves it. The other half of the table stays free for
+     * connections past the handshake and for connections handed in by other nodes.
+     */
+    private final int maxHalfOpen;
+    private final int[] halfOpenNext;
+    private final int[] halfOpenPrev;
+    private int halfOpenHead = -1;
+    private int halfOpenTail = -1;
+    private int halfOpen;
+
     private final Ipv4Header ip = new Ipv4Header();
     private final TcpHeader tcp = new TcpHeader();
     private final Ipv4Header auxIp = new Ipv4Header();
@@ -181,6 +199,9 @@ public final class Btcp {
         table = new LongIntMap(cfg.maxConnections());
         timers = new TimerWheel(cfg.maxConnections(), 1024, 10, nowMillis);
         holds = new HoldPool(cfg.holdBuffers(), cfg.holdBytes(), MAX_HELD_PACKETS, cfg.maxHeadBytes());
+        maxHalfOpen = Math.max(1, cfg.maxConnections() / 2);
+        halfOpenNext = new int[cfg.maxConnections()];
+        halfOpenPrev = new int[cfg.maxConnections()];
     }
 
     public Counters counters() {
@@ -199,6 +220,11 @@ public final class Btcp {
     /** Entries in the connection table. */
     public int trackedConnections() {
         return table.size();
+    }
+
+    /** Entries in the table that are half-open ({@code SYN_RCVD}): at most half the table. */
+    public int halfOpenConnections() {
+        return halfOpen;
     }
 
     /** Hold buffers not in use (a connection needs one from its handshake ACK to its decision). */
@@ -298,6 +324,10 @@ public final class Btcp {
             counters.drop(Drop.BAD_CHECKSUM); // the kernel would drop it too; it must not take a table entry
             return;
         }
+        if (halfOpen >= maxHalfOpen) {
+            counters.inc(Counter.HALF_OPEN_EVICTED); // a SYN flood: the oldest handshake gives way
+            free(conns[halfOpenHead]);
+        }
         Conn c = allocate(ConnKeys.key(ip.sourceAddress(), tcp.sourcePort(), ConnKeys.SERVICE));
         if (c == null) {
             counters.drop(Drop.TABLE_FULL); // counted, then served locally untracked
@@ -305,7 +335,7 @@ public final class Btcp {
             return;
         }
         counters.inc(Counter.CONNECTIONS_SEEN);
-        c.state = Conn.SYN_RCVD;
+        state(c, Conn.SYN_RCVD);
         c.clientIsn = tcp.sequenceNumber();
         c.clientNext = c.clientIsn + 1;
         MemorySegment.copy(p, ValueLayout.JAVA_BYTE, 0, c.syn, 0, synLen);
@@ -1280,12 +1310,34 @@ public final class Btcp {
         freeSlots[freeTop++] = c.slot;
     }
 
-    /** Sets the state, keeping the count of connections our own server serves. */
+    /** Sets the state, keeping the count of connections our own server serves and the half-open list. */
     private void state(Conn c, byte s) {
         boolean before = c.state == Conn.LOCAL || c.state == Conn.SERVING;
         boolean after = s == Conn.LOCAL || s == Conn.SERVING;
         if (before != after) served += after ? 1 : -1;
+        if (c.state == Conn.SYN_RCVD && s != Conn.SYN_RCVD) unlinkHalfOpen(c.slot);
+        else if (c.state != Conn.SYN_RCVD && s == Conn.SYN_RCVD) linkHalfOpen(c.slot);
         c.state = s;
+    }
+
+    /** Appends a slot to the half-open list (the newest end). */
+    private void linkHalfOpen(int slot) {
+        halfOpenPrev[slot] = halfOpenTail;
+        halfOpenNext[slot] = -1;
+        if (halfOpenTail >= 0) halfOpenNext[halfOpenTail] = slot;
+        else halfOpenHead = slot;
+        halfOpenTail = slot;
+        halfOpen++;
+    }
+
+    private void unlinkHalfOpen(int slot) {
+        int prev = halfOpenPrev[slot];
+        int next = halfOpenNext[slot];
+        if (prev >= 0) halfOpenNext[prev] = next;
+        else halfOpenHead = next;
+        if (next >= 0) halfOpenPrev[next] = prev;
+        else halfOpenTail = prev;
+        halfOpen--;
     }
 
     private void passToKernel(MemorySegment p, int len) {

@@ -4,6 +4,12 @@ package dev.baton.btcp;
 public enum Counter {
     /** New client connections (SYNs) to the service port seen at this node as entry. */
     CONNECTIONS_SEEN("connectionsSeen"),
+    /**
+     * Half-open entries (SYN passed up, no handshake ACK yet) forgotten to make room for a new SYN
+     * because half the table was half-open (a SYN flood); such a connection, if real, is served
+     * locally, untracked.
+     */
+    HALF_OPEN_EVICTED("halfOpenEvicted"),
     /** Connections whose request was released to this node's own kernel. */
     SERVED_LOCALLY("servedLocally"),
     /** Handoff requests this node sent as entry. */

@@ -357,6 +357,7 @@ public final class Node implements AutoCloseable {
         m.put("refusals", btcp.counters().refusals());
         m.put("activeConnections", btcp.activeConnections());
         m.put("trackedConnections", btcp.trackedConnections());
+        m.put("halfOpenConnections", btcp.halfOpenConnections());
         m.put("freeHoldBuffers", btcp.freeHoldBuffers());
         m.put("contentPaths", cluster.ownPaths().size());
         m.put("droppedAnnouncements", cluster.droppedAnnouncements());

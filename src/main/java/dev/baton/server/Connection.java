@@ -160,7 +160,9 @@ final class Connection implements Runnable {
 
     /**
      * Reads one request head: waits up to the idle timeout for its first byte, then up to the head
-     * timeout for the rest. Bytes after the head stay in {@link #in} (body or pipelined request).
+     * timeout for the rest, however the bytes trickle in (the deadline is fixed at the first byte, so
+     * a client sending one byte a second cannot hold the connection longer). Bytes after the head
+     * stay in {@link #in} (body or pipelined request).
      *
      * @return COMPLETE or INVALID, or null if the connection should just be closed
      */
@@ -176,13 +178,18 @@ final class Connection implements Runnable {
                 if (r != Result.NEED_MORE) return r;
             }
             long timeout = deadline == 0 ? idleMillis : TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
-            if (timeout <= 0) return null;
+            if (timeout <= 0) return headTimedOut();
             try {
                 if (!in.fill((int) timeout)) return null;
             } catch (SocketTimeoutException e) {
-                return null;
+                return deadline == 0 ? null : headTimedOut();
             }
         }
+    }
+
+    private Result headTimedOut() {
+        counters.headTimeouts.increment();
+        return null;
     }
 
     /** 400, 414 or 431 for a head the parser rejected; the connection then closes. */

@@ -584,20 +584,93 @@ class BtcpTest {
         assertThat(entry.wire).hasSize(2);
     }
 
+    /** A BTCP with a table of {@code size} entries, emitting into {@code side}'s lists; routes /video/ to n2. */
+    static Btcp tinyTable(Side side, int size) {
+        var cfg = new Btcp.Config(A, 80, Btcp.Config.DEFAULT_SHADOW_NETWORK, 61000, size, 16, 32 * 1024, 8192, 5_000,
+                1_000, 30_000, 10_000, 60_000, 900_000, 3_000);
+        return new Btcp(cfg, side, side, head -> head.path().startsWith("/video/") ? N2 : null, 0);
+    }
+
+    static void feed(Side side, Btcp b, byte[] p, boolean fromWire) {
+        MemorySegment.copy(p, 0, side.buf, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, p.length);
+        if (fromWire) b.fromWire(side.buf, p.length);
+        else b.fromKernel(side.buf, p.length);
+    }
+
+    /** SYN from client port {@code port}, the kernel's SYN/ACK (ISN = port * 1000), and the client's ACK. */
+    static void handshake(Side side, Btcp b, int port, boolean ack) {
+        feed(side, b, TestPackets.tcp(CLIENT, port, A, 80).flags(TcpHeader.SYN).seq(7).mss(1460).build(), true);
+        feed(side, b, TestPackets.tcp(A, 80, CLIENT, port).flags(TcpHeader.SYN).seq(port * 1000).ack(8).mss(1460)
+                .build(), false);
+        if (ack) feed(side, b, TestPackets.tcp(CLIENT, port, A, 80).seq(8).ack(port * 1000 + 1).build(), true);
+    }
+
     @Test
     void servesNewConnectionsUntrackedWhenTheTableIsFull() {
         Side small = new Side(A, N2);
-        var cfg = new Btcp.Config(A, 80, Btcp.Config.DEFAULT_SHADOW_NETWORK, 61000, 2, 16, 32 * 1024, 8192, 5_000,
-                1_000, 30_000, 10_000, 60_000, 900_000, 3_000);
-        Btcp tiny = new Btcp(cfg, small, small, head -> null, 0);
-        for (int port = 1; port <= 3; port++) {
-            byte[] syn = TestPackets.tcp(CLIENT, port, A, 80).flags(TcpHeader.SYN).seq(7).build();
-            MemorySegment.copy(syn, 0, small.buf, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, syn.length);
-            tiny.fromWire(small.buf, syn.length);
-        }
+        Btcp tiny = tinyTable(small, 2);
+        handshake(small, tiny, 1, true); // both past the handshake: held, not half-open
+        handshake(small, tiny, 2, true);
+        assertThat(tiny.halfOpenConnections()).isZero();
+        feed(small, tiny, TestPackets.tcp(CLIENT, 3, A, 80).flags(TcpHeader.SYN).seq(7).build(), true);
         assertThat(small.kernel).as("every SYN still reaches the kernel").hasSize(3);
         assertThat(tiny.trackedConnections()).isEqualTo(2);
         assertThat(tiny.counters().get(Drop.TABLE_FULL)).isEqualTo(1);
+        assertThat(tiny.counters().get(Counter.HALF_OPEN_EVICTED)).isZero();
+    }
+
+    @Test
+    void aSynFloodEvictsTheOldestHalfOpenEntryAndARealClientStillHandsOff() {
+        Side side = new Side(A, N2);
+        Btcp b = tinyTable(side, 8); // at most 4 half-open
+        handshake(side, b, 1, true); // a real client past its handshake, holding its request
+        for (int port = 100; port < 110; port++) { // a flood: SYNs answered, never acknowledged
+            handshake(side, b, port, false);
+            assertThat(b.halfOpenConnections()).isLessThanOrEqualTo(4);
+            assertThat(b.trackedConnections()).isLessThanOrEqualTo(5);
+        }
+        assertThat(b.counters().get(Counter.HALF_OPEN_EVICTED)).isEqualTo(6);
+        assertThat(b.counters().get(Drop.TABLE_FULL)).as("the flood never fills the table").isZero();
+        assertThat(b.counters().get(Counter.CONNECTIONS_SEEN)).isEqualTo(11);
+        int kernelBefore = side.kernel.size();
+        // The held connection was never evicted: its request completes and is handed off.
+        feed(side, b, TestPackets.tcp(CLIENT, 1, A, 80).flags(TcpHeader.PSH).seq(8).ack(1001)
+                .payload(REMOTE_REQUEST).build(), true);
+        assertThat(side.control).hasSize(1);
+        assertThat(side.control.getFirst()[0]).isEqualTo("request");
+        // A real client arriving mid-flood completes its handshake in one round trip and hands off too.
+        handshake(side, b, 2, true);
+        assertThat(b.counters().get(Counter.HALF_OPEN_EVICTED)).isEqualTo(7);
+        feed(side, b, TestPackets.tcp(CLIENT, 2, A, 80).flags(TcpHeader.PSH).seq(8).ack(2001)
+                .payload(REMOTE_REQUEST).build(), true);
+        assertThat(side.control).hasSize(2);
+        assertThat(side.control.getLast()[0]).isEqualTo("request");
+        assertThat(side.kernel).as("SYN only; the ACK and request are held").hasSize(kernelBefore + 1);
+        // An evicted handshake's late ACK goes to the kernel untracked (served there), not dropped.
+        int tracked = b.trackedConnections();
+        feed(side, b, TestPackets.tcp(CLIENT, 100, A, 80).seq(8).ack(100_001).build(), true);
+        assertThat(side.kernel).hasSize(kernelBefore + 2);
+        assertThat(b.trackedConnections()).isEqualTo(tracked);
+    }
+
+    @Test
+    void forgetsHalfOpenEntriesAfterTheSynTimeout() {
+        Side side = new Side(A, N2);
+        Btcp b = tinyTable(side, 8);
+        for (int port = 100; port < 104; port++) handshake(side, b, port, false);
+        assertThat(b.halfOpenConnections()).isEqualTo(4);
+        b.tick(29_000);
+        assertThat(b.trackedConnections()).isEqualTo(4);
+        b.tick(30_100);
+        assertThat(b.trackedConnections()).isZero();
+        assertThat(b.halfOpenConnections()).isZero();
+        // The list is consistent after the timeouts: new half-open entries are counted and evicted in order.
+        for (int port = 200; port < 206; port++) handshake(side, b, port, false);
+        assertThat(b.halfOpenConnections()).isEqualTo(4);
+        assertThat(b.counters().get(Counter.HALF_OPEN_EVICTED)).isEqualTo(2);
+        handshake(side, b, 206, true);
+        assertThat(b.halfOpenConnections()).isEqualTo(3);
+        assertThat(b.trackedConnections()).isEqualTo(4);
     }
 
     @Test
