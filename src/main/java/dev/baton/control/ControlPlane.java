@@ -413,7 +413,10 @@ public final class ControlPlane implements AutoCloseable {
             random.nextBytes(nonce);
             byte[] mine = encode(new Hello(cfg.name(), Hello.ipv4Of(cfg.address()), cfg.servicePort(), incarnation,
                     nonce));
-            FrameReader reader = new FrameReader(s.getInputStream());
+            // The whole handshake, not just each read, must end within the connect timeout: else a
+            // stranger trickling bytes could hold a handshake slot (and keep a real peer out) for ever.
+            DeadlineInput input = new DeadlineInput(s, System.nanoTime() + cfg.connectTimeout().toNanos());
+            FrameReader reader = new FrameReader(input);
             OutputStream out = new BufferedOutputStream(s.getOutputStream(), ControlFrame.MAX_FRAME_LENGTH);
             if (weDial) {
                 writeHandshake(out, mine);
@@ -452,6 +455,7 @@ public final class ControlPlane implements AutoCloseable {
             }
             link = new Link(peer, (Hello) first, s, out, new FrameMac(LinkAuth.frameKey(key, weDial, helloD, helloA)));
             FrameMac in = new FrameMac(LinkAuth.frameKey(key, !weDial, helloD, helloA));
+            input.clearDeadline();
             s.setSoTimeout((int) cfg.deadInterval().toMillis());
             install(link);
             readLoop(link, reader, in);
@@ -677,6 +681,50 @@ public final class ControlPlane implements AutoCloseable {
             c.close();
         } catch (Exception e) {
             // nothing left to do with a socket that does not close cleanly
+        }
+    }
+
+    /**
+     * A socket's input whose reads fail with {@link SocketTimeoutException} once a deadline has
+     * passed, until {@link #clearDeadline()}; the socket's own timeout still bounds each read.
+     * Used by the reader thread only.
+     */
+    private static final class DeadlineInput extends java.io.FilterInputStream {
+        private final Socket socket;
+        private final long deadline;
+        private boolean active = true;
+
+        DeadlineInput(Socket socket, long deadlineNanos) throws IOException {
+            super(socket.getInputStream());
+            this.socket = socket;
+            this.deadline = deadlineNanos;
+        }
+
+        void clearDeadline() {
+            active = false;
+        }
+
+        @Override
+        public int read() throws IOException {
+            beforeRead();
+            return super.read();
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            beforeRead();
+            return super.read(b, off, len);
+        }
+
+        private void beforeRead() throws IOException {
+            if (!active) {
+                return;
+            }
+            long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+            if (left <= 0) {
+                throw new SocketTimeoutException("handshake not done in time");
+            }
+            socket.setSoTimeout((int) Math.min(left, Integer.MAX_VALUE));
         }
     }
 

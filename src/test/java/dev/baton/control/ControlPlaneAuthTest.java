@@ -236,6 +236,31 @@ class ControlPlaneAuthTest {
     }
 
     @Test
+    void aHandshakeTrickledByteByByteEndsAtTheConnectTimeout() throws Exception {
+        ControlPlane b = start(config("b", portB, "a", portA), key, rb); // connect timeout 1 s
+        byte[] hello = FakePeer.encode(FakePeer.newHello("a", 1));
+        try (FakePeer s = stranger()) {
+            long start = System.nanoTime();
+            // One byte every 200 ms: each read ends well within the per-read timeout, the Hello in ~10 s.
+            Thread trickle = Thread.ofVirtual().start(() -> {
+                try {
+                    for (byte x : hello) {
+                        s.write(new byte[] {x});
+                        Thread.sleep(200);
+                    }
+                } catch (IOException | InterruptedException e) {
+                    // closed by the plane, or the test is over
+                }
+            });
+            assertClosedByPeer(s);
+            trickle.interrupt();
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(3));
+        }
+        await("counted", () -> b.counters().get("helloRejected") == 1);
+        assertThat(rb.events).isEmpty();
+    }
+
+    @Test
     void aMemberThatAuthenticatesReplacesItsOldLink() throws Exception {
         ControlPlane b = start(config("b", portB, "a", portA), key, rb);
         FakePeer first = FakePeer.connect(LOOPBACK, portB, (int) WAIT.toMillis());
