@@ -25,7 +25,7 @@ import javax.crypto.spec.SecretKeySpec;
  * is refused rather than trusted.
  */
 public final class ClusterKey {
-    /** Shortest key: the HMAC-SHA256 output length (RFC 2104 section 3: "less than L bytes ... strongly discouraged"). */
+    /** Shortest key: the HMAC-SHA256 output (RFC 2104 section 3: "less than L bytes ... strongly discouraged"). */
     public static final int MIN_LENGTH = 32;
     /** Longest key file read. */
     public static final int MAX_LENGTH = 1024;
@@ -35,6 +35,7 @@ public final class ClusterKey {
             PosixFilePermission.OTHERS_READ, PosixFilePermission.OTHERS_WRITE, PosixFilePermission.OTHERS_EXECUTE);
 
     private final SecretKeySpec key;
+    private final int length;
 
     private ClusterKey(byte[] bytes) {
         if (bytes.length < MIN_LENGTH || bytes.length > MAX_LENGTH) {
@@ -42,6 +43,7 @@ public final class ClusterKey {
                     + " bytes, not " + bytes.length);
         }
         key = new SecretKeySpec(bytes, ALGORITHM);
+        length = bytes.length;
     }
 
     /** A key from bytes (copied). */
@@ -112,6 +114,6 @@ public final class ClusterKey {
 
     @Override
     public String toString() {
-        return "ClusterKey[" + key.getEncoded().length + " bytes]"; // never the bytes
+        return "ClusterKey[" + length + " bytes]"; // never the bytes
     }
 }

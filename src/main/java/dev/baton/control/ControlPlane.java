@@ -127,7 +127,8 @@ public final class ControlPlane implements AutoCloseable {
                     || backoffMin.isZero() || queueCapacity <= 0) {
                 throw new IllegalArgumentException("inconsistent timers or queue capacity");
             }
-            new Hello(name, Hello.ipv4Of(address), servicePort, 0, new byte[Hello.NONCE_LENGTH]); // checks name, address and port
+            // checks name, address and port
+            new Hello(name, Hello.ipv4Of(address), servicePort, 0, new byte[Hello.NONCE_LENGTH]);
         }
 
         /** Defaults: port 7070 on 0.0.0.0, service port 80, heartbeat 500 ms, dead 3 s, backoff 100 ms .. 5 s. */
