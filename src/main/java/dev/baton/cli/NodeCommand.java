@@ -1,6 +1,7 @@
 package dev.baton.cli;
 
 import dev.baton.fault.FaultRule;
+import dev.baton.control.ClusterKey;
 import dev.baton.node.Node;
 import dev.baton.route.Member;
 import dev.baton.wire.Bytes;
@@ -47,6 +48,11 @@ public final class NodeCommand implements Callable<Integer> {
     @Option(names = "--policy", defaultValue = "content", description = "Routing policy by name (default ${DEFAULT-VALUE}).")
     String policy;
 
+    @Option(names = "--cluster-key", required = true, paramLabel = "FILE",
+            description = "The cluster's shared secret: a file of 32 to 1024 bytes, mode 0600, the same on every"
+                    + " node (e.g. head -c 32 /dev/urandom > FILE). Control links authenticate with it.")
+    Path clusterKey;
+
     @Option(names = "--admin-socket", description = "Unix socket answering 'stats' and 'content'.")
     Path adminSocket;
 
@@ -92,10 +98,17 @@ public final class NodeCommand implements Callable<Integer> {
             System.err.println("baton node: " + e.getMessage());
             return 2;
         }
+        ClusterKey key;
+        try {
+            key = ClusterKey.read(clusterKey);
+        } catch (IllegalArgumentException e) {
+            System.err.println("baton node: --cluster-key: " + e.getMessage());
+            return 2;
+        }
         List<Member> members = new ArrayList<>();
         for (var e : peers.entrySet()) members.add(new Member(e.getKey(), Bytes.parseIpv4(e.getValue())));
         Node node = new Node(new Node.Config(name, Bytes.parseIpv4(ip), servicePort, controlPort, kernelTun,
-                wireTun, members, docroot, server.equals("builtin"), policy, adminSocket, readyFile), tuning);
+                wireTun, members, docroot, server.equals("builtin"), policy, adminSocket, readyFile, key), tuning);
         Runtime.getRuntime().addShutdownHook(new Thread(node::close, "shutdown"));
         node.start();
         long startMillis = ProcessHandle.current().info().startInstant()

@@ -3,6 +3,7 @@ package dev.baton.node;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.baton.btcp.Btcp;
 import dev.baton.btcp.HandshakeInit;
+import dev.baton.control.ClusterKey;
 import dev.baton.control.ControlListener;
 import dev.baton.control.ControlMessage;
 import dev.baton.control.ControlPlane;
@@ -36,7 +37,7 @@ public final class Node implements AutoCloseable {
     /** Everything a node needs to start. */
     public record Config(String name, int address, int servicePort, int controlPort, String kernelTun,
                          String wireTun, List<Member> peers, Path docroot, boolean builtinServer,
-                         String policy, Path adminSocket, Path readyFile) {}
+                         String policy, Path adminSocket, Path readyFile, ClusterKey clusterKey) {}
 
     /**
      * Settings tests and rehearsals change: the close-down timers of the BTCP (short ones let a test
@@ -120,7 +121,8 @@ public final class Node implements AutoCloseable {
         control = new ControlPlane(ControlPlane.Config.of(cfg.name(), inet(cfg.address()), specs)
                 .withListen(inet(0), cfg.controlPort())
                 .withServicePort(cfg.servicePort())
-                .withLoad(() -> new ControlMessage.Heartbeat(btcp.activeConnections(), 0)), new ControlIn());
+                .withLoad(() -> new ControlMessage.Heartbeat(btcp.activeConnections(), 0)), cfg.clusterKey(),
+                new ControlIn());
         server = cfg.builtinServer()
                 ? new StaticServer(StaticServer.Config.of(new InetSocketAddress(inet(0), cfg.servicePort()),
                         cfg.docroot(), cfg.name()).withLocator(this::holderOf))
@@ -241,8 +243,8 @@ public final class Node implements AutoCloseable {
         @Override
         public void onPeerUp(String peer, ControlMessage.Hello hello) {
             cluster.peerUp(peer);
-            // The boot id tells a peer that restarted (its connections are gone) from a link that was cut.
-            loop.submit(() -> btcp.onPeerUp(peer, hello.bootId()));
+            // The incarnation tells a peer that restarted (its connections are gone) from a link that was cut.
+            loop.submit(() -> btcp.onPeerUp(peer, hello.incarnation()));
             for (ControlMessage.Content c : ControlMessage.Content.chunked(cluster.ownPaths())) {
                 control.send(peer, c);
             }
@@ -276,6 +278,7 @@ public final class Node implements AutoCloseable {
                 case ControlMessage.Abort a -> loop.submit(() -> btcp.onAbort(cluster.member(peer), a.connId()));
                 case ControlMessage.Commit c -> loop.submit(() -> btcp.onCommit(cluster.member(peer), c.connId(), c.request()));
                 case ControlMessage.Hello h -> { }
+                case ControlMessage.Auth a -> { }
             }
         }
     }

@@ -3,6 +3,7 @@ package dev.baton.testbed;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.baton.control.ClusterKey;
 import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -32,13 +33,14 @@ import java.util.stream.Stream;
  * failure names the command and its stderr. Needs root.
  *
  * <p>The state directory holds {@code testbed.json} (the {@link #description()} plus the pids), the
- * node logs, admin sockets and ready files, nginx configs, and generated content. Another process
- * (e.g. {@code baton testbed stats}) can {@link #attach(Path)} to a running testbed through it.
+ * cluster key ({@code cluster.key}, mode 0600, shared by the nodes' control channels), the node logs,
+ * admin sockets and ready files, nginx configs, and generated content. Another process (e.g.
+ * {@code baton testbed stats}) can {@link #attach(Path)} to a running testbed through it.
  */
 public final class Testbed implements AutoCloseable {
     /** Files and folders the testbed may create in its state directory; nothing else is deleted. */
     private static final Pattern OWNED_STATE_ENTRY = Pattern.compile(
-            "testbed\\.json|content|client|node-n\\d+\\.(log|sock|ready)|nginx-n\\d+(\\.(conf|pid|err))?"
+            "testbed\\.json|content|client|cluster\\.key|node-n\\d+\\.(log|sock|ready)|nginx-n\\d+(\\.(conf|pid|err))?"
                     + "|ip-batch-baton-[a-z0-9]+\\.txt");
     private static final Duration NGINX_START_TIMEOUT = Duration.ofSeconds(10);
     private static final int LOG_TAIL_LINES = 40;
@@ -85,6 +87,7 @@ public final class Testbed implements AutoCloseable {
                 new Description(ClientInfo.standard(), Names.ROUTER_NETNS, nodes, content), spec.nodeArgs());
         try {
             bed.writeStateFile();
+            bed.writeClusterKey();
             bed.buildClientAndRouter();
             for (NodeInfo node : nodes) {
                 createNetns(node.netns());
@@ -377,7 +380,7 @@ public final class Testbed implements AutoCloseable {
         }
         argv.addAll(List.of("--docroot", node.docroot().toString(), "--server",
                 server == Spec.Server.BUILTIN ? "builtin" : "external", "--admin-socket", node.adminSocket().toString(),
-                "--ready-file", readyFile(node).toString()));
+                "--ready-file", readyFile(node).toString(), "--cluster-key", clusterKey().toString()));
         argv.addAll(nodeArgs);
         try {
             return new ProcessBuilder(argv).redirectErrorStream(true)
@@ -652,6 +655,20 @@ public final class Testbed implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** A fresh key for each testbed: a key left by an earlier run is never reused. */
+    private void writeClusterKey() {
+        try {
+            ClusterKey.writeRandom(clusterKey());
+        } catch (IOException e) {
+            throw new UncheckedIOException("writing the cluster key " + clusterKey(), e);
+        }
+    }
+
+    /** The cluster key every node of this testbed shares: 32 random bytes, mode 0600, made by {@link #up}. */
+    public Path clusterKey() {
+        return stateDir.resolve("cluster.key");
     }
 
     private Path readyFile(NodeInfo node) {
