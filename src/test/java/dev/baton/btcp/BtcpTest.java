@@ -938,4 +938,15 @@ class BtcpTest {
         assertThat(chosen.lastKernel().payload()).isEqualTo(REMOTE_REQUEST);
         assertThat(chosen.lastKernel().tcp().tsVal()).as("not older than what the kernel took (PAWS)").isEqualTo(350);
     }
+    @Test
+    void theChosenNodeResetsAtOnceWhenTheEntryComesBackAsANewProcess() {
+        chosen.btcp.onPeerUp("n1", 3);
+        handOff();
+        int wire = chosen.wire.size();
+        chosen.btcp.onPeerDown("n1");
+        chosen.btcp.onPeerUp("n1", 4);
+        assertThat(chosen.wire).hasSize(wire + 1);
+        assertThat(chosen.lastWire().tcp().rst()).isTrue();
+        assertThat(chosen.btcp.trackedConnections()).isZero();
+    }
 }

@@ -120,7 +120,9 @@ class CrashIT {
         Slow.Result r = doomed.await();
         long toReset = (r.exitedAt() - killedAt) / 1_000_000;
         System.out.println("CrashIT: n1 killed; the client of its handed-off connection ended " + toReset
-                + " ms later: exit " + r.exit());
+                + " ms later: exit " + r.exit() + "; n2 orphans reset " + EndToEnd.counter(bed, "n2", "orphansReset")
+                + " (before " + resetsBefore + "), kept " + EndToEnd.counter(bed, "n2", "orphansKept")
+                + ", client resets sent " + EndToEnd.counter(bed, "n2", "clientResetsSent"));
         assertThat(r.exit()).isNotZero();
         assertThat(toReset).isLessThan(RESET_BOUND_MILLIS);
         assertThat(EndToEnd.counter(bed, "n2", "orphansReset")).as("n2 reset what n1 had handed it")
