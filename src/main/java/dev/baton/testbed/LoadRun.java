@@ -22,6 +22,15 @@ import java.util.TreeMap;
  * prints its {@link LoadResult} as one JSON line.
  */
 public final class LoadRun {
+    /**
+     * Kernel TCP counters reported per namespace (client and nodes) when they move: retransmissions
+     * and timeouts show loss and stalls, listen overflows a full accept queue, and the last four a
+     * bad rewrite (DESIGN.md section 3).
+     */
+    public static final List<String> TCP_COUNTERS = List.of("Tcp.RetransSegs", "TcpExt.TCPTimeouts",
+            "TcpExt.TCPSynRetrans", "TcpExt.ListenOverflows", "TcpExt.ListenDrops", "Tcp.InCsumErrors",
+            "TcpExt.PAWSEstab", "TcpExt.TCPSACKDiscard", "TcpExt.TSEcrRejected");
+
     /** Time the worker JVM may take beyond the run itself (start-up, the plan, the answer). */
     static final Duration WORKER_SLACK = Duration.ofSeconds(60);
 
@@ -75,14 +84,19 @@ public final class LoadRun {
      * @param counters every node counter, summed over the nodes, after minus before
      * @param drops every node drop counter that moved, summed over the nodes, after minus before
      * @param unanswered nodes that did not answer a stats query before or after (their counters are missing)
+     * @param tcp per namespace (client, then nodes), the {@link #TCP_COUNTERS} that moved, after minus before
      * @param total time of the whole run, worker start-up included
      */
     public record Report(Options options, long plannedBytes, long plannedRemote, LoadResult result,
-            Map<String, Long> counters, Map<String, Long> drops, List<String> unanswered, Duration total) {
+            Map<String, Long> counters, Map<String, Long> drops, List<String> unanswered,
+            Map<String, Map<String, Long>> tcp, Duration total) {
         public Report {
             counters = Map.copyOf(counters);
             drops = Map.copyOf(drops);
             unanswered = List.copyOf(unanswered);
+            Map<String, Map<String, Long>> copy = new java.util.LinkedHashMap<>();
+            tcp.forEach((ns, m) -> copy.put(ns, Map.copyOf(m)));
+            tcp = java.util.Collections.unmodifiableMap(copy);
         }
 
         /** A summed node counter's change, 0 if absent. */
@@ -116,6 +130,11 @@ public final class LoadRun {
             new TreeMap<>(drops).forEach(d::put);
             var u = o.putArray("unanswered");
             unanswered.forEach(u::add);
+            ObjectNode t = o.putObject("tcp");
+            tcp.forEach((ns, m) -> {
+                ObjectNode n = t.putObject(ns);
+                new TreeMap<>(m).forEach(n::put);
+            });
             return o;
         }
 
@@ -140,6 +159,11 @@ public final class LoadRun {
                     counter("handoffsCompleted"), counter("connectionsSeen"), 100 * plannedRemoteShare(),
                     r.servedElsewhere(), counter("fallbacks")));
             s.append("node drops: ").append(drops.isEmpty() ? "none" : new TreeMap<>(drops).toString()).append('\n');
+            tcp.forEach((ns, m) -> {
+                if (!m.isEmpty()) {
+                    s.append("kernel TCP in ").append(ns).append(": ").append(new TreeMap<>(m)).append('\n');
+                }
+            });
             if (!unanswered.isEmpty()) {
                 s.append("no stats from: ").append(String.join(", ", unanswered)).append('\n');
             }
@@ -165,20 +189,46 @@ public final class LoadRun {
     public static Report run(Testbed bed, Options options) {
         List<Request> plan = plan(bed.description(), options);
         long started = System.nanoTime();
+        Map<String, NetCounters> tcpBefore = tcpCounters(bed);
         JsonNode before = bed.stats();
         List<String> argv = new ArrayList<>(Testbed.javaCommand());
         argv.addAll(workerArguments(bed.stateDir(), options));
         Duration limit = options.client().maxTime().plus(options.client().requestTimeout()).plus(WORKER_SLACK);
         ProcessResult r = bed.exec(bed.client().netns(), argv, limit);
         JsonNode after = bed.stats();
+        Map<String, NetCounters> tcpAfter = tcpCounters(bed);
         Duration total = Duration.ofNanos(System.nanoTime() - started);
         LoadResult result = parseWorkerOutput(r);
         List<String> unanswered = new ArrayList<>();
         Map<String, Long> counters = deltas(before, after, "counters", unanswered);
         Map<String, Long> drops = new TreeMap<>(deltas(before, after, "drops", new ArrayList<>()));
         drops.values().removeIf(v -> v == 0);
+        Map<String, Map<String, Long>> tcp = new java.util.LinkedHashMap<>();
+        tcpBefore.forEach((ns, b) -> tcp.put(ns, moved(b, tcpAfter.get(ns))));
         return new Report(options, LoadMix.bytes(plan), LoadMix.remote(plan), result, counters, drops, unanswered,
-                total);
+                tcp, total);
+    }
+
+    /** The client's and every node's kernel TCP counters, client first. */
+    static Map<String, NetCounters> tcpCounters(Testbed bed) {
+        Map<String, NetCounters> m = new java.util.LinkedHashMap<>();
+        m.put(bed.client().netns(), NetCounters.read(bed.client().netns()));
+        for (NodeInfo n : bed.nodes()) {
+            m.put(n.netns(), NetCounters.read(n.netns()));
+        }
+        return m;
+    }
+
+    /** The {@link #TCP_COUNTERS} that differ between two snapshots, after minus before. */
+    static Map<String, Long> moved(NetCounters before, NetCounters after) {
+        Map<String, Long> m = new TreeMap<>();
+        for (String key : TCP_COUNTERS) {
+            long d = after.get(key) - before.get(key);
+            if (d != 0) {
+                m.put(key, d);
+            }
+        }
+        return m;
     }
 
     /** The arguments after the java command that make {@code baton testbed load --worker} run {@code o}. */

@@ -107,11 +107,13 @@ class LoadResultTest {
         assertThat(drops).containsOnly(Map.entry("internalError", 2L), Map.entry("x", 0L));
         LoadRun.Report report = new LoadRun.Report(LoadRun.Options.defaults().withRequests(200), 1, 150,
                 new LoadResult.Recorder(200).result(Duration.ofSeconds(1)), counters, Map.of("internalError", 2L),
-                unanswered, Duration.ofSeconds(2));
+                unanswered, Map.of("baton-client", LoadRun.moved(NetCounters.parse("Tcp: RetransSegs InSegs\nTcp: 5 9\n"),
+                        NetCounters.parse("Tcp: RetransSegs InSegs\nTcp: 8 20\n"))), Duration.ofSeconds(2));
+        assertThat(report.tcp().get("baton-client")).containsExactly(Map.entry("Tcp.RetransSegs", 3L));
         assertThat(report.handedOffShare()).isEqualTo(0.725);
         assertThat(report.plannedRemoteShare()).isEqualTo(0.75);
         assertThat(report.summary()).contains("handed off 72.5%").contains("internalError=2").contains("no stats from: n3")
-                .contains("failed 200");
+                .contains("failed 200").contains("kernel TCP in baton-client: {Tcp.RetransSegs=3}");
         assertThat(report.toJson().path("result").path("failed").asInt()).isEqualTo(200);
     }
 
