@@ -589,6 +589,15 @@ public final class Btcp {
             counters.drop(Drop.DUPLICATE_SYN); // the entry never forwards a SYN; nothing to do with it
             return;
         }
+        if (!c.committed && !tcp.rst()) {
+            // The entry forwards only after sending the commit, but the commit takes the control
+            // channel and can arrive later, e.g. behind a client's retransmitted request. Passed up,
+            // that would reach our server before the commit, and would move the kernel's ts_recent
+            // past the TSval of the request injected at the commit, which PAWS then drops (RFC 7323
+            // section 5). Our kernel has acknowledged none of it, so the client sends it again.
+            counters.drop(Drop.EARLY_FORWARD);
+            return;
+        }
         c.lastSeen = now;
         int end = tcp.sequenceNumber() + tcp.sequenceLength();
         if (Seq.after(end, c.clientNext)) c.clientNext = end;
