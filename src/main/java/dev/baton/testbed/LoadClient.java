@@ -62,6 +62,22 @@ public final class LoadClient {
         public static Options defaults() {
             return new Options(16, Duration.ofSeconds(30), false, Duration.ofMinutes(10));
         }
+
+        public Options withConcurrency(int c) {
+            return new Options(c, requestTimeout, keepAlive, maxTime);
+        }
+
+        public Options withRequestTimeout(Duration d) {
+            return new Options(concurrency, d, keepAlive, maxTime);
+        }
+
+        public Options withKeepAlive(boolean k) {
+            return new Options(concurrency, requestTimeout, k, maxTime);
+        }
+
+        public Options withMaxTime(Duration d) {
+            return new Options(concurrency, requestTimeout, keepAlive, d);
+        }
     }
 
     private LoadClient() {
