@@ -23,13 +23,15 @@ import java.util.TreeMap;
  */
 public final class LoadRun {
     /**
-     * Kernel TCP counters reported per namespace (client and nodes) when they move: retransmissions
-     * and timeouts show loss and stalls, listen overflows a full accept queue, and the last four a
-     * bad rewrite (DESIGN.md section 3).
+     * Kernel TCP counters reported per namespace (client and nodes) when they move: retransmissions,
+     * tail loss probes and timeouts show loss and stalls (DSACKs received and spurious RTOs say
+     * which were needless), listen overflows a full accept queue, and the last four a bad rewrite
+     * (DESIGN.md section 3).
      */
-    public static final List<String> TCP_COUNTERS = List.of("Tcp.RetransSegs", "TcpExt.TCPTimeouts",
-            "TcpExt.TCPSynRetrans", "TcpExt.ListenOverflows", "TcpExt.ListenDrops", "Tcp.InCsumErrors",
-            "TcpExt.PAWSEstab", "TcpExt.TCPSACKDiscard", "TcpExt.TSEcrRejected");
+    public static final List<String> TCP_COUNTERS = List.of("Tcp.RetransSegs", "TcpExt.TCPLossProbes",
+            "TcpExt.TCPTimeouts", "TcpExt.TCPSynRetrans", "TcpExt.TCPDSACKRecv", "TcpExt.TCPSpuriousRTOs",
+            "TcpExt.ListenOverflows", "TcpExt.ListenDrops", "Tcp.InCsumErrors", "TcpExt.PAWSEstab",
+            "TcpExt.TCPSACKDiscard", "TcpExt.TSEcrRejected");
 
     /** Time the worker JVM may take beyond the run itself (start-up, the plan, the answer). */
     static final Duration WORKER_SLACK = Duration.ofSeconds(60);

@@ -86,7 +86,8 @@ class MixedLoadIT {
         assertThat(r.firstFailures()).as("failed requests").isEmpty();
         assertThat(r.ok()).isEqualTo(500);
         assertThat(r.connections()).as("at most one per thread and entry node").isLessThanOrEqualTo(16 * 4);
-        assertThat(keptAlive.counter("connectionsSeen")).isEqualTo(r.connections());
+        // The nodes also see the back-end fetches their servers make to holders: more connections than the client's.
+        assertThat(keptAlive.counter("connectionsSeen")).isGreaterThan(r.connections());
         assertThat(keptAlive.drops()).doesNotContainKeys("internalError", "inboxFull", "tunWriteFailed", "policyError");
         EndToEnd.assertNoTrouble(bed, before);
     }
