@@ -685,10 +685,18 @@ public final class Btcp {
             counters.drop(Drop.DUPLICATE_SYN); // the entry never forwards a SYN; nothing to do with it
             return;
         }
+        if (!c.committed && !tcp.rst()) {
+            // The entry forwards only after sending the commit, but the commit takes the control
+            // channel and can arrive later, e.g. behind a client's retransmitted request. Passed up,
+            // that would reach our server before the commit, and would move the kernel's ts_recent
+            // past the TSval of the request injected at the commit, which PAWS then drops (RFC 7323
+            // section 5). Our kernel has acknowledged none of it, so the client sends it again.
+            counters.drop(Drop.EARLY_FORWARD);
+            return;
+        }
         c.lastSeen = now;
         int end = tcp.sequenceNumber() + tcp.sequenceLength();
         if (Seq.after(end, c.clientNext)) c.clientNext = end;
-        if (c.timestamps && tcp.hasTimestamps() && Seq.after(tcp.tsVal(), c.clientTsVal)) c.clientTsVal = tcp.tsVal();
         toShadow(c);
         passToKernel(p, len);
         if (tcp.rst()) {
@@ -911,9 +919,7 @@ public final class Btcp {
         auxTcp.validate();
         int ack = auxTcp.acknowledgmentNumber() + c.seqDelta;
         boolean ts = c.timestamps && auxTcp.hasTimestamps();
-        // The newest TSval the client sent: a retransmission forwarded before the commit may already
-        // have moved our kernel's TS.Recent past the handshake ACK's (RFC 7323 §5.3: PAWS).
-        int tsVal = ts ? (Seq.after(c.clientTsVal, auxTcp.tsVal()) ? c.clientTsVal : auxTcp.tsVal()) : 0;
+        int tsVal = ts ? auxTcp.tsVal() : 0;
         int tsEcr = ts ? auxTcp.tsEcr() + c.tsDelta : 0;
         int mss = c.local.mss() > 0 ? Math.min(c.local.mss(), 1460) - (ts ? TcpPacketWriter.TIMESTAMPS_OPTION : 0) : 536;
         for (int off = 0; off < r.length; off += mss) {
@@ -995,10 +1001,6 @@ public final class Btcp {
         c.synLength = syn.length;
         System.arraycopy(ack, 0, c.ack, 0, ack.length);
         c.ackLength = ack.length;
-        auxIp.wrap(MemorySegment.ofArray(c.ack), 0, ack.length);
-        auxTcp.wrap(MemorySegment.ofArray(c.ack), auxIp.headerLength(), ack.length - auxIp.headerLength());
-        auxTcp.validate();
-        c.clientTsVal = auxTcp.hasTimestamps() ? auxTcp.tsVal() : 0; // the newest client TSval, so far
         timers.schedule(c.slot, now + cfg.handoffTimeoutMillis());
         // Claim 3: "changing a first destination IP address of said SYN packet to a second IP address"
         // of this node: the entry's shadow address here, so the 4-tuple is as unique as the client's.

@@ -90,6 +90,36 @@ final class EndToEnd {
         }
     }
 
+    /**
+     * Polls every node's stats until the numeric {@code field} ({@code trackedConnections},
+     * {@code activeConnections} ...) sums to zero over the nodes, or {@code limit} passes; returns
+     * the last stats either way.
+     */
+    static JsonNode awaitSumZero(Testbed bed, String field, Duration limit) {
+        long deadline = System.nanoTime() + limit.toNanos();
+        JsonNode stats = bed.stats();
+        while (sum(stats, field) != 0 && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(250);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError("interrupted", e);
+            }
+            stats = bed.stats();
+        }
+        return stats;
+    }
+
+    /** {@code field} summed over the nodes of a stats snapshot; every node must have it. */
+    static long sum(JsonNode stats, String field) {
+        long total = 0;
+        for (JsonNode n : stats.path("nodes")) {
+            assertThat(n.has(field)).as(field + " of " + n).isTrue();
+            total += n.path(field).asLong();
+        }
+        return total;
+    }
+
     /** A client that writes its request one byte per segment (Python in the client's namespace). */
     static String splitRequest(Testbed bed, Path script, String host, String path) {
         var r = bed.exec(bed.client().netns(), List.of("python3", script.toString(), host, path), Duration.ofSeconds(60));
