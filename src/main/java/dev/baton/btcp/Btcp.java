@@ -636,7 +636,7 @@ public final class Btcp {
             return;
         }
         c.finFromClient = true;
-        if (!c.orphaned) timers.schedule(c.slot, now + cfg.lingerMillis());
+        closing(c);
     }
 
     /** A client packet for a connection whose chosen node was lost: answer with a RST it will take. */
@@ -673,6 +673,7 @@ public final class Btcp {
         } else if (tcp.fin()) {
             c.finFromClient = true;
             if (c.finFromServer) free(c);
+            else closing(c);
         }
     }
 
@@ -704,6 +705,7 @@ public final class Btcp {
         } else if (tcp.fin()) {
             c.finFromClient = true;
             if (c.finFromServer) closedAtChosen(c, cfg.timeWaitMillis());
+            else closing(c);
         }
     }
 
@@ -769,6 +771,7 @@ public final class Btcp {
                 } else if (tcp.fin()) {
                     c.finFromServer = true;
                     if (c.finFromClient) free(c);
+                    else closing(c);
                 }
             }
             case Conn.INJECTED -> kernelSynAckAtChosen(c);
@@ -840,6 +843,7 @@ public final class Btcp {
         } else if (fin) {
             c.finFromServer = true;
             if (c.finFromClient) closedAtChosen(c, cfg.timeWaitMillis());
+            else closing(c);
         }
     }
 
@@ -1068,7 +1072,7 @@ public final class Btcp {
         state(c, Conn.FORWARDING);
         counters.inc(Counter.HANDOFFS_COMPLETED);
         c.lastSeen = now;
-        timers.schedule(c.slot, now + (c.finFromClient ? cfg.lingerMillis() : cfg.idleMillis()));
+        timers.schedule(c.slot, now + quietLimit(c));
     }
 
     /**
@@ -1181,7 +1185,8 @@ public final class Btcp {
             case Conn.FORWARDING -> {
                 if (alive && c.clientAck != c.local.isn() + 1) {
                     counters.inc(Counter.ORPHANS_KEPT);
-                    timers.schedule(c.slot, now + (c.finFromClient ? cfg.lingerMillis() : cfg.idleMillis()));
+                    c.lastSeen = now;
+                    timers.schedule(c.slot, now + quietLimit(c));
                     return;
                 }
                 counters.inc(Counter.ORPHANS_RESET);
@@ -1192,7 +1197,8 @@ public final class Btcp {
             case Conn.SERVING -> {
                 if (alive && c.committed) {
                     counters.inc(Counter.ORPHANS_KEPT);
-                    scheduleIdle(c);
+                    c.lastSeen = now;
+                    timers.schedule(c.slot, now + quietLimit(c));
                     return;
                 }
                 counters.inc(Counter.ORPHANS_RESET);
@@ -1257,14 +1263,14 @@ public final class Btcp {
                     counters.drop(Drop.NEVER_COMMITTED);
                     injectReset(c, c.clientNext);
                     free(c);
-                } else if (nowMillis - c.lastSeen >= cfg.idleMillis()) {
+                } else if (nowMillis - c.lastSeen >= quietLimit(c)) {
                     free(c);
                 } else {
-                    timers.schedule(slot, c.lastSeen + cfg.idleMillis());
+                    timers.schedule(slot, c.lastSeen + quietLimit(c));
                 }
             }
             case Conn.FORWARDING -> {
-                long quiet = c.finFromClient ? cfg.lingerMillis() : cfg.idleMillis();
+                long quiet = quietLimit(c);
                 if (nowMillis - c.lastSeen < quiet) {
                     timers.schedule(slot, c.lastSeen + quiet);
                 } else {
@@ -1273,11 +1279,33 @@ public final class Btcp {
                 }
             }
             case Conn.LOCAL -> {
-                if (nowMillis - c.lastSeen >= cfg.idleMillis()) free(c);
-                else timers.schedule(slot, c.lastSeen + cfg.idleMillis());
+                if (nowMillis - c.lastSeen >= quietLimit(c)) free(c);
+                else timers.schedule(slot, c.lastSeen + quietLimit(c));
             }
             default -> free(c); // SYN_RCVD never completed; LINGER and CLOSED are over
         }
+    }
+
+    /**
+     * How long a connection may stay silent before it is forgotten. Once either side has sent its
+     * FIN a connection is closing, and a silent one is over: its last RST or FIN may have been lost,
+     * which no one retransmits, so waiting the idle time would keep a dead entry for 15 minutes.
+     * Forgetting a live one costs nothing at the entry (its packets pass untracked) and costs the
+     * chosen node's translation only after a TIME-WAIT's worth of silence.
+     */
+    private long quietLimit(Conn c) {
+        boolean closing = c.finFromClient || c.finFromServer;
+        return switch (c.state) {
+            case Conn.LOCAL -> closing ? cfg.lingerMillis() : cfg.idleMillis();
+            case Conn.SERVING -> closing ? cfg.timeWaitMillis() : cfg.idleMillis();
+            case Conn.FORWARDING -> c.finFromClient ? cfg.lingerMillis() : cfg.idleMillis();
+            default -> cfg.idleMillis();
+        };
+    }
+
+    /** A FIN was seen on a connection still open the other way: silence now ends it sooner. */
+    private void closing(Conn c) {
+        if (!c.orphaned) timers.schedule(c.slot, now + quietLimit(c));
     }
 
     private void scheduleIdle(Conn c) {

@@ -958,4 +958,28 @@ class BtcpTest {
         assertThat(chosen.lastWire().tcp().rst()).isTrue();
         assertThat(chosen.btcp.trackedConnections()).isZero();
     }
+    @Test
+    void forgetsAClosingConnectionWhoseLastPacketWasLost() {
+        // Served here: our server closed, the client's answer (its RST) was lost and is never resent.
+        handshakeAtEntry();
+        sendRequest(LOCAL_REQUEST);
+        entry.fromKernel(fromServer(A).flags(TcpHeader.FIN).seq(ISN_A + 1).ack(CLIENT_ISN + 1 + LOCAL_REQUEST.length())
+                .ts(TS_A + 5, 102).build());
+        entry.advance(9_900);
+        assertThat(entry.btcp.trackedConnections()).isEqualTo(1);
+        entry.advance(200);
+        assertThat(entry.btcp.trackedConnections()).as("a linger of silence after a FIN, not 15 min").isZero();
+        assertThat(entry.btcp.activeConnections()).isZero();
+
+        // Handed in: the client's FIN arrived, our server's never came (or its answer was lost).
+        setUp();
+        handOff();
+        entry.fromWire(fromClient(A).flags(TcpHeader.FIN).seq(CLIENT_ISN + 1 + REMOTE_REQUEST.length())
+                .ack(ISN_A + 1).ts(104, TS_A).build());
+        chosen.fromWire(entry.wire.getLast());
+        chosen.advance(59_900);
+        assertThat(chosen.btcp.trackedConnections()).isEqualTo(1);
+        chosen.advance(200);
+        assertThat(chosen.btcp.trackedConnections()).as("a TIME-WAIT of silence after a FIN").isZero();
+    }
 }

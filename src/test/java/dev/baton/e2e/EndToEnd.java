@@ -80,11 +80,15 @@ final class EndToEnd {
     }
 
     static void assertNoTrouble(Testbed bed, Map<String, NetCounters> before) {
+        assertNoTrouble(bed, before, TROUBLE);
+    }
+
+    static void assertNoTrouble(Testbed bed, Map<String, NetCounters> before, List<String> trouble) {
         Map<String, NetCounters> now = troubleCounters(bed);
         for (var e : before.entrySet()) {
             // A misspelt name would read as 0 and prove nothing: each must exist on this kernel.
-            assertThat(e.getValue().values()).as("counters of " + e.getKey()).containsKeys(TROUBLE.toArray(String[]::new));
-            for (String key : TROUBLE) {
+            assertThat(e.getValue().values()).as("counters of " + e.getKey()).containsKeys(trouble.toArray(String[]::new));
+            for (String key : trouble) {
                 assertThat(now.get(e.getKey()).get(key) - e.getValue().get(key)).as(key + " in " + e.getKey()).isZero();
             }
         }
