@@ -698,6 +698,7 @@ public final class Btcp {
         c.lastSeen = now;
         int end = tcp.sequenceNumber() + tcp.sequenceLength();
         if (Seq.after(end, c.clientNext)) c.clientNext = end;
+        if (tcp.ack() && Seq.after(tcp.acknowledgmentNumber(), c.clientAck)) c.clientAck = tcp.acknowledgmentNumber();
         toShadow(c);
         passToKernel(p, len);
         if (tcp.rst()) {
@@ -801,6 +802,7 @@ public final class Btcp {
         c.local = mine;
         c.synAckSeen = true;
         c.serverNext = mine.isn() + 1;
+        c.clientAck = mine.isn() + 1;
         c.seqDelta = mine.isn() - entry.isn();
         c.tsDelta = mine.tsVal() - entry.tsVal();
         c.timestamps = mine.timestamps();
@@ -1215,10 +1217,21 @@ public final class Btcp {
         }
     }
 
-    /** At the chosen node: a RST to the client with the entry's address, at the end of what we sent. */
+    /**
+     * At the chosen node: RSTs to the client with the entry's address. A RST is taken only at exactly
+     * the client's RCV.NXT, and we no longer see its ACKs: one at the end of what we sent (it got
+     * everything, the usual case), one at its last acknowledgment we saw (what we sent since was
+     * lost, or refused by a full receive buffer: a zero window takes nothing past RCV.NXT). Between
+     * the two, the client answers with a challenge ACK to the entry, whose kernel or BTCP resets it.
+     */
     private void resetClientFromChosen(Conn c) {
+        sendResetFromChosen(c, c.serverNext);
+        if (c.clientAck != c.serverNext) sendResetFromChosen(c, c.clientAck);
+    }
+
+    private void sendResetFromChosen(Conn c, int seqInOurSpace) {
         int n = writer.headers(tx, c.peerAddress, ConnKeys.address(c.key), cfg.servicePort(), ConnKeys.port(c.key),
-                c.serverNext - c.seqDelta, 0, TcpHeader.RST, 0, false, 0, 0, 0);
+                seqInOurSpace - c.seqDelta, 0, TcpHeader.RST, 0, false, 0, 0, 0);
         writer.finish(tx);
         counters.inc(Counter.CLIENT_RESETS_SENT);
         passToWire(tx, n, Phase.SERVED);

@@ -80,7 +80,7 @@ final class Conn {
     boolean committed;
     byte[] request;
 
-    /** At the entry: the client's latest acknowledgment number (what it has received, in our space). */
+    /** The client's latest acknowledgment number (what it has received), in this node's space. */
     int clientAck;
     /** At the chosen node: the end of what our kernel has sent the client (in our space). */
     int serverNext;

@@ -895,11 +895,16 @@ class BtcpTest {
         assertThat(toKernel.tcp().rst()).isTrue();
         assertThat(toKernel.ip().destinationAddress()).isEqualTo(SHADOW_A);
         assertThat(toKernel.tcp().sequenceNumber()).isEqualTo(CLIENT_ISN + 1 + REMOTE_REQUEST.length());
-        var toClient = chosen.lastWire();
+        var toClient = TestPackets.View.of(chosen.wire.get(chosen.wire.size() - 2));
         assertThat(toClient.tcp().rst()).isTrue();
         assertThat(toClient.ip().sourceAddress()).as("with the entry's address").isEqualTo(A);
         assertThat(toClient.tcp().sequenceNumber()).as("after the 19 bytes sent, in the entry's space").isEqualTo(ISN_A + 20);
         assertThat(toClient.checksumsValid()).isTrue();
+        var atAck = chosen.lastWire();
+        assertThat(atAck.tcp().rst()).isTrue();
+        assertThat(atAck.tcp().sequenceNumber()).as("at the client's last ACK we saw (none yet: the start)")
+                .isEqualTo(ISN_A + 1);
+        assertThat(atAck.checksumsValid()).isTrue();
         assertThat(chosen.btcp.trackedConnections()).isZero();
     }
 
@@ -954,7 +959,7 @@ class BtcpTest {
         int wire = chosen.wire.size();
         chosen.btcp.onPeerDown("n1");
         chosen.btcp.onPeerUp("n1", 4);
-        assertThat(chosen.wire).hasSize(wire + 1);
+        assertThat(chosen.wire).as("one RST: nothing sent, so the end and the last ACK agree").hasSize(wire + 1);
         assertThat(chosen.lastWire().tcp().rst()).isTrue();
         assertThat(chosen.btcp.trackedConnections()).isZero();
     }

@@ -112,6 +112,14 @@ class CrashIT {
             }
         }
         long toServe = (servedAt - restartAt) / 1_000_000;
+        long resetSeenAt = 0;
+        while (!doomed.exited().isDone() && System.nanoTime() - killedAt < 20_000_000_000L) {
+            if (resetSeenAt == 0 && EndToEnd.counter(bed, "n2", "orphansReset") > resetsBefore) resetSeenAt = System.nanoTime();
+            Thread.sleep(100);
+        }
+        if (resetSeenAt == 0 && EndToEnd.counter(bed, "n2", "orphansReset") > resetsBefore) resetSeenAt = System.nanoTime();
+        System.out.println("CrashIT: n2 counted the reset " + (resetSeenAt == 0 ? -1 : (resetSeenAt - killedAt) / 1_000_000)
+                + " ms after the kill");
         System.out.println("CrashIT: n1 restarted; ready and wired after " + (readyAt - restartAt) / 1_000_000
                 + " ms, first new connection served " + toServe + " ms after the restart began");
         assertThat(servedAt).as("n1 serves again").isPositive();
