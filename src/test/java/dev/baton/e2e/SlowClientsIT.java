@@ -120,7 +120,10 @@ class SlowClientsIT {
                 // What stays tracked are the probes' handed-off connections (TIME-WAIT 60 s, linger 10 s).
                 assertThat(a.path("activeConnections").asLong()).as(n.name() + ": slow connections forgotten")
                         .isLessThanOrEqualTo(2);
-                assertThat(a.path("trackedConnections").asLong()).isLessThan(mine);
+                // The probes' handed-off connections (TIME-WAIT 60 s, linger 10 s) may stay: at most one
+                // entry per probe made, however many the machine managed in the 12 s.
+                assertThat(a.path("trackedConnections").asLong()).as(n.name() + ": only probe entries left")
+                        .isLessThanOrEqualTo(during.size() + 3L * PROBES.size());
             }
         }
         JsonNode result = new ObjectMapper().readTree(out.strip());
