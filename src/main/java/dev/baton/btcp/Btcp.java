@@ -913,6 +913,11 @@ public final class Btcp {
                 || auxTcp.destinationPort() != cfg.servicePort()) {
             return false;
         }
+        // Injected after an incremental rewrite, which keeps a wrong checksum wrong: our kernel would
+        // drop the packet silently and the handoff would only end at its timeout (found by fuzzing).
+        if (!auxIp.headerChecksumValid() || !auxTcp.checksumValid(auxIp.sourceAddress(), auxIp.destinationAddress())) {
+            return false;
+        }
         int f = auxTcp.flags() & (TcpHeader.SYN | TcpHeader.ACK | TcpHeader.RST | TcpHeader.FIN);
         return f == (syn ? TcpHeader.SYN : TcpHeader.ACK);
     }

@@ -531,6 +531,24 @@ class BtcpTest {
     }
 
     @Test
+    void refusesAHandoffRequestWithAWrongChecksumAtOnce() {
+        handshakeAtEntry();
+        sendRequest(REMOTE_REQUEST);
+        Object[] req = handoffRequest();
+        byte[] badTcp = ((byte[]) req[4]).clone();
+        badTcp[24] ^= 1; // sequence number changed, checksum not
+        byte[] badIp = ((byte[]) req[5]).clone();
+        badIp[8] ^= 1; // TTL changed, header checksum not
+        chosen.btcp.onHandoffRequest(N1, (long) req[2], (HandshakeInit) req[3], badTcp, (byte[]) req[5]);
+        chosen.btcp.onHandoffRequest(N1, (long) req[2], (HandshakeInit) req[3], (byte[]) req[4], badIp);
+        assertThat(chosen.control).hasSize(2).allMatch(m -> m[0].equals("refuse") && m[3].equals(RefuseReason.MALFORMED));
+        assertThat(chosen.kernel).as("nothing injected").isEmpty();
+        assertThat(chosen.btcp.trackedConnections()).isZero();
+        deliverRequest(req);
+        assertThat(chosen.lastKernel().checksumsValid()).isTrue();
+    }
+
+    @Test
     void refusesASecondHandoffForTheSameClientAddressAndPort() {
         handshakeAtEntry();
         sendRequest(REMOTE_REQUEST);
