@@ -609,7 +609,14 @@ public final class Btcp {
     public void fromKernel(MemorySegment p, int len) {
         if (len < Ipv4Header.MIN_LENGTH || !ip.wrap(p, 0, len).isValid()
                 || ip.protocol() != Ipv4Header.PROTOCOL_TCP || ip.isFragment()) {
-            passToWire(p, len);
+            // Not a TCP segment we can translate; but one from a shadow address must not leave
+            // either, whatever it is (found by fuzzing: a fragment did).
+            if (len >= Ipv4Header.MIN_LENGTH && (Bytes.u8(p, 0) >>> 4) == 4
+                    && (ip.sourceAddress() & 0xffffff00) == cfg.shadowNetwork()) {
+                counters.drop(Drop.STRAY_KERNEL_PACKET);
+            } else {
+                passToWire(p, len);
+            }
             return;
         }
         int src = ip.sourceAddress();
@@ -625,7 +632,8 @@ public final class Btcp {
         int ipHl = ip.headerLength();
         int tcpLen = ip.totalLength() - ipHl;
         if (tcpLen < TcpHeader.MIN_LENGTH) {
-            passToWire(p, len);
+            if (local == ConnKeys.SERVICE) passToWire(p, len);
+            else counters.drop(Drop.STRAY_KERNEL_PACKET);
             return;
         }
         tcp.wrap(p, ipHl, tcpLen);

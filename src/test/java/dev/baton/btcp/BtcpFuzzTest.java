@@ -194,10 +194,11 @@ class BtcpFuzzTest {
 
         private void check(MemorySegment p, int length, boolean wire) {
             assertThat(length).isBetween(0, 65536);
-            if (length < Ipv4Header.MIN_LENGTH || !ip.wrap(p, 0, length).isValid()) return;
-            if (wire && (ip.sourceAddress() & 0xffffff00) == Btcp.Config.DEFAULT_SHADOW_NETWORK) {
+            if (length < Ipv4Header.MIN_LENGTH || (Bytes.u8(p, 0) >>> 4) != 4) return;
+            if (wire && (Bytes.u32(p, 12) & 0xffffff00) == Btcp.Config.DEFAULT_SHADOW_NETWORK) {
                 throw new AssertionError("a shadow source address left the node: " + describe(p, length));
             }
+            if (!ip.wrap(p, 0, length).isValid()) return;
             if (!cleanInput || ip.protocol() != Ipv4Header.PROTOCOL_TCP || ip.isFragment()) return;
             tcp.wrap(p, ip.headerLength(), ip.totalLength() - ip.headerLength());
             if (tcp.segmentLength() < TcpHeader.MIN_LENGTH || tcp.validate() != TcpHeader.OK) return;

@@ -636,6 +636,25 @@ class BtcpTest {
         assertThat(chosen.btcp.counters().get(Drop.STRAY_KERNEL_PACKET)).isEqualTo(1);
     }
 
+    /** Found by fuzzing: what the BTCP cannot translate (a fragment, not TCP, too short) is no exception. */
+    @Test
+    void neverLetsAShadowAddressOntoTheWireInAnythingButTcp() {
+        byte[] fragment = fromServer(SHADOW_A).flags(TcpHeader.ACK).seq(5).payload("data").build();
+        fragment[6] = 0x20; // more fragments
+        byte[] udp = fromServer(SHADOW_A).seq(5).build();
+        udp[9] = 17;
+        byte[] shortTcp = java.util.Arrays.copyOf(fromServer(SHADOW_A).seq(5).build(), 30);
+        shortTcp[3] = 30; // total length 30: 10 bytes of TCP
+        byte[] truncated = java.util.Arrays.copyOf(fromServer(SHADOW_A).seq(5).build(), 24); // total length beyond it
+        for (byte[] p : List.of(fragment, udp, shortTcp, truncated)) chosen.fromKernel(p);
+        assertThat(chosen.wire).isEmpty();
+        assertThat(chosen.btcp.counters().get(Drop.STRAY_KERNEL_PACKET)).isEqualTo(4);
+        // The same fragment from the node's own address still goes out (checksums do not matter here).
+        Bytes.u32(java.lang.foreign.MemorySegment.ofArray(fragment), 12, B);
+        chosen.fromKernel(fragment);
+        assertThat(chosen.wire).hasSize(1);
+    }
+
     @Test
     void allocatesNothingPerForwardedOrRewrittenPacket() {
         long connId = handOff();
