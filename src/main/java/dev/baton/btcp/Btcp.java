@@ -625,6 +625,10 @@ public final class Btcp {
             local = ConnKeys.SERVICE;
         } else if ((src & 0xffffff00) == cfg.shadowNetwork()) {
             local = src & 0xff; // from a shadow address: a handed-in connection, or nothing at all
+            if (local == ConnKeys.SERVICE) { // .0 is no member's shadow (found by fuzzing: it was let out)
+                counters.drop(Drop.STRAY_KERNEL_PACKET);
+                return;
+            }
         } else {
             passToWire(p, len);
             return;

@@ -646,9 +646,11 @@ class BtcpTest {
         byte[] shortTcp = java.util.Arrays.copyOf(fromServer(SHADOW_A).seq(5).build(), 30);
         shortTcp[3] = 30; // total length 30: 10 bytes of TCP
         byte[] truncated = java.util.Arrays.copyOf(fromServer(SHADOW_A).seq(5).build(), 24); // total length beyond it
-        for (byte[] p : List.of(fragment, udp, shortTcp, truncated)) chosen.fromKernel(p);
+        // 169.254.77.0 is nobody's shadow, and its index 0 is that of the service address.
+        byte[] shadowZero = TestPackets.tcp(Btcp.Config.DEFAULT_SHADOW_NETWORK, 80, CLIENT, CPORT).seq(5).build();
+        for (byte[] p : List.of(fragment, udp, shortTcp, truncated, shadowZero)) chosen.fromKernel(p);
         assertThat(chosen.wire).isEmpty();
-        assertThat(chosen.btcp.counters().get(Drop.STRAY_KERNEL_PACKET)).isEqualTo(4);
+        assertThat(chosen.btcp.counters().get(Drop.STRAY_KERNEL_PACKET)).isEqualTo(5);
         // The same fragment from the node's own address still goes out (checksums do not matter here).
         Bytes.u32(java.lang.foreign.MemorySegment.ofArray(fragment), 12, B);
         chosen.fromKernel(fragment);
