@@ -267,6 +267,15 @@ public final class Btcp {
         return false;
     }
 
+    /**
+     * Both checksums of the current packet, for the packets we keep (a SYN's table entry, held
+     * packets): we acknowledge held bytes ourselves, so one our kernel then drops for a wrong IPv4
+     * header checksum would be lost for good (found by fuzzing).
+     */
+    private boolean checksumsValid() {
+        return ip.headerChecksumValid() && tcp.checksumValid(ip.sourceAddress(), ip.destinationAddress());
+    }
+
     private boolean isNewSyn(Conn c) {
         return tcp.syn() && !tcp.ack() && tcp.sequenceNumber() != c.clientIsn;
     }
@@ -277,7 +286,7 @@ public final class Btcp {
             passToKernel(p, len); // a SYN with data (TCP Fast Open) is served locally, untracked
             return;
         }
-        if (!tcp.checksumValid(ip.sourceAddress(), ip.destinationAddress())) {
+        if (!checksumsValid()) {
             counters.drop(Drop.BAD_CHECKSUM); // the kernel would drop it too; it must not take a table entry
             return;
         }
@@ -310,7 +319,7 @@ public final class Btcp {
             }
         } else if (!tcp.ack() || !c.synAckSeen || tcp.acknowledgmentNumber() != c.local.isn() + 1) {
             passToKernel(p, len); // not the handshake's ACK: the kernel decides
-        } else if (!tcp.checksumValid(ip.sourceAddress(), ip.destinationAddress())) {
+        } else if (!checksumsValid()) {
             counters.drop(Drop.BAD_CHECKSUM);
         } else {
             HoldBuffer h = holds.acquire();
@@ -339,7 +348,7 @@ public final class Btcp {
             }
             return;
         }
-        if (!tcp.checksumValid(ip.sourceAddress(), ip.destinationAddress())) {
+        if (!checksumsValid()) {
             counters.drop(Drop.BAD_CHECKSUM);
             return;
         }

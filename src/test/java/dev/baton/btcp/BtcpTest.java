@@ -385,6 +385,27 @@ class BtcpTest {
         assertThat(entry.btcp.counters().get(Drop.BAD_CHECKSUM)).isEqualTo(1);
     }
 
+    /**
+     * Found by fuzzing: a held packet whose IPv4 header checksum is wrong (TCP checksum right) was
+     * acknowledged to the client, then released to a kernel that drops it: its bytes were lost.
+     */
+    @Test
+    void dropsPacketsWithAWrongIpHeaderChecksumBeforeHoldingThem() {
+        handshakeAtEntry();
+        byte[] p = fromClient(A).seq(CLIENT_ISN + 1).ack(ISN_A + 1).ts(102, TS_A).payload("GET /vid").build();
+        p[8] ^= 1; // TTL: covered by the IPv4 header checksum only
+        entry.fromWire(p);
+        assertThat(entry.btcp.counters().get(Drop.BAD_CHECKSUM)).isEqualTo(1);
+        assertThat(entry.btcp.counters().get(Counter.HELD_BYTES_ACKED)).as("nothing acknowledged").isZero();
+        entry.advance(6_000); // request timeout: what is held goes to the kernel
+        assertThat(entry.kernel).hasSize(2).allMatch(b -> TestPackets.View.of(b).checksumsValid());
+        byte[] syn = fromClient(A).flags(TcpHeader.SYN).seq(7).build();
+        syn[8] ^= 1;
+        Side other = new Side(A, N2);
+        other.fromWire(syn);
+        assertThat(other.btcp.trackedConnections()).as("no table entry for a bad SYN").isZero();
+    }
+
     @Test
     void dropsTruncatedAndMalformedPacketsWithoutDisturbingOthers() {
         handshakeAtEntry();
