@@ -214,6 +214,14 @@ class ControlFrameTest {
         assertThat(reasonOf(patch(new Abort(1), 5, 10))).isEqualTo(Reason.UNKNOWN_TYPE);
     }
 
+    /** Found by fuzzing: it was ignored, so the frame decoded to a message that encodes differently. */
+    @Test
+    void correlationIdOnAMessageAboutNoConnectionIsRefused() {
+        assertThat(reasonOf(patch(new Heartbeat(12, 3), 15, 10))).isEqualTo(Reason.BAD_FIELD);
+        assertThat(reasonOf(patch(new Hello("n1", 1, 80, 2), 8, 1))).isEqualTo(Reason.BAD_FIELD);
+        assertThat(reasonOf(patch(new Content(true, true, List.of("/a")), 12, 0x80))).isEqualTo(Reason.BAD_FIELD);
+    }
+
     @Test
     void nonZeroFlagsAreRefused() {
         assertThat(reasonOf(patch(new Abort(1), 7, 1))).isEqualTo(Reason.BAD_FLAGS);
