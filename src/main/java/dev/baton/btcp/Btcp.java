@@ -87,11 +87,14 @@ public final class Btcp {
      * @param lingerMillis the entry keeps forwarding this long after the close (late retransmissions)
      * @param timeWaitMillis the chosen node keeps rewriting this long after the close (TIME-WAIT)
      * @param idleMillis an established connection with no packet for this long is forgotten
+     * @param peerGraceMillis after the control link to a peer goes down, connections shared with it
+     *                        wait this long for it to come back (the same process: the link was cut)
+     *                        before they are reset (it died or restarted)
      */
     public record Config(int address, int servicePort, int shadowNetwork, int forwardPortBase, int maxConnections,
                          int holdBuffers, int holdBytes, int maxHeadBytes, long requestTimeoutMillis,
                          long handoffTimeoutMillis, long synTimeoutMillis, long lingerMillis, long timeWaitMillis,
-                         long idleMillis) {
+                         long idleMillis, long peerGraceMillis) {
         /** 169.254.77.0/24: link-local, so a shadow address is never routed off the node. */
         public static final int DEFAULT_SHADOW_NETWORK = 0xA9FE4D00;
         public static final int DEFAULT_FORWARD_PORT_BASE = 61000;
@@ -108,7 +111,15 @@ public final class Btcp {
 
         public static Config defaults(int address, int servicePort) {
             return new Config(address, servicePort, DEFAULT_SHADOW_NETWORK, DEFAULT_FORWARD_PORT_BASE, 65536, 1024,
-                    32 * 1024, RequestParser.DEFAULT_MAX_HEAD_BYTES, 5_000, 1_000, 30_000, 10_000, 60_000, 900_000);
+                    32 * 1024, RequestParser.DEFAULT_MAX_HEAD_BYTES, 5_000, 1_000, 30_000, 10_000, 60_000, 900_000,
+                    3_000);
+        }
+
+        /** The same with other close-down timers (tests shorten them to see tables drain). */
+        public Config withClosingTimers(long lingerMillis, long timeWaitMillis, long peerGraceMillis) {
+            return new Config(address, servicePort, shadowNetwork, forwardPortBase, maxConnections, holdBuffers,
+                    holdBytes, maxHeadBytes, requestTimeoutMillis, handoffTimeoutMillis, synTimeoutMillis,
+                    lingerMillis, timeWaitMillis, idleMillis, peerGraceMillis);
         }
 
         /** The address entry node {@code index} has in this node's kernel (for connections it hands in). */
@@ -136,10 +147,33 @@ public final class Btcp {
     private final HoldPool holds;
     private final TimerWheel.Expiry onExpiry = this::expired;
 
+    /**
+     * Half-open ({@code SYN_RCVD}) entries, oldest first, as a list threaded through two arrays
+     * indexed by slot (-1 ends it). A SYN flood with spoofed sources never completes a handshake,
+     * so without a bound it would fill the table for the SYN timeout and every real client after
+     * it would be served untracked, without handoff. At most {@link #maxHalfOpen} entries may be
+     * half-open; a new SYN beyond that evicts the oldest (as the BSD SYN cache drops its oldest
+     * entry): a real client's handshake takes one round trip, so it keeps its entry unless that
+     * many SYNs arrive within its round trip. An evicted connection whose ACK still comes is passed
+     * to the kernel untracked, which serves it. The other half of the table stays free for
+     * connections past the handshake and for connections handed in by other nodes.
+     */
+    private final int maxHalfOpen;
+    private final int[] halfOpenNext;
+    private final int[] halfOpenPrev;
+    private int halfOpenHead = -1;
+    private int halfOpenTail = -1;
+    private int halfOpen;
+
     private final Ipv4Header ip = new Ipv4Header();
     private final TcpHeader tcp = new TcpHeader();
     private final Ipv4Header auxIp = new Ipv4Header();
     private final TcpHeader auxTcp = new TcpHeader();
+    private final Ipv4Header phaseIp = new Ipv4Header();
+    private final TcpHeader phaseTcp = new TcpHeader();
+    private Phase emitting = Phase.OTHER;
+    /** What the control channel told us of each peer: up or not, and its incarnation. Control path only. */
+    private final java.util.Map<String, PeerLink> peerLinks = new java.util.HashMap<>();
     private final MemorySegment tx = Arena.ofAuto().allocate(MAX_PACKET, 16);
     private final byte[] scratch = new byte[MAX_PACKET];
     private final TcpPacketWriter writer = new TcpPacketWriter();
@@ -165,6 +199,9 @@ public final class Btcp {
         table = new LongIntMap(cfg.maxConnections());
         timers = new TimerWheel(cfg.maxConnections(), 1024, 10, nowMillis);
         holds = new HoldPool(cfg.holdBuffers(), cfg.holdBytes(), MAX_HELD_PACKETS, cfg.maxHeadBytes());
+        maxHalfOpen = Math.max(1, cfg.maxConnections() / 2);
+        halfOpenNext = new int[cfg.maxConnections()];
+        halfOpenPrev = new int[cfg.maxConnections()];
     }
 
     public Counters counters() {
@@ -183,6 +220,11 @@ public final class Btcp {
     /** Entries in the connection table. */
     public int trackedConnections() {
         return table.size();
+    }
+
+    /** Entries in the table that are half-open ({@code SYN_RCVD}): at most half the table. */
+    public int halfOpenConnections() {
+        return halfOpen;
     }
 
     /** Hold buffers not in use (a connection needs one from its handshake ACK to its decision). */
@@ -246,6 +288,7 @@ public final class Btcp {
             case Conn.SYN_RCVD -> clientInHandshake(c, p, len);
             case Conn.HOLDING, Conn.PENDING -> clientWhileHeld(c, p, len);
             case Conn.FORWARDING, Conn.LINGER -> clientWhileForwarding(c, p, len);
+            case Conn.RESET -> clientAfterReset(c, p, len);
             default -> clientWhileLocal(c, p, len);
         }
     }
@@ -290,6 +333,10 @@ public final class Btcp {
             counters.drop(Drop.BAD_CHECKSUM); // the kernel would drop it too; it must not take a table entry
             return;
         }
+        if (halfOpen >= maxHalfOpen) {
+            counters.inc(Counter.HALF_OPEN_EVICTED); // a SYN flood: the oldest handshake gives way
+            free(conns[halfOpenHead]);
+        }
         Conn c = allocate(ConnKeys.key(ip.sourceAddress(), tcp.sourcePort(), ConnKeys.SERVICE));
         if (c == null) {
             counters.drop(Drop.TABLE_FULL); // counted, then served locally untracked
@@ -297,7 +344,7 @@ public final class Btcp {
             return;
         }
         counters.inc(Counter.CONNECTIONS_SEEN);
-        c.state = Conn.SYN_RCVD;
+        state(c, Conn.SYN_RCVD);
         c.clientIsn = tcp.sequenceNumber();
         c.clientNext = c.clientIsn + 1;
         MemorySegment.copy(p, ValueLayout.JAVA_BYTE, 0, c.syn, 0, synLen);
@@ -332,6 +379,13 @@ public final class Btcp {
                 return;
             }
             c.hold = h;
+            // The TSval the client echoes is that of the SYN/ACK it took (RFC 7323 §4.3: TS.Recent),
+            // the first one or a retransmission with a later TSval. Every timestamp translation and
+            // every TSval we send must start from that one, or the chosen node's SYN-RECV rejects the
+            // echo as never sent (TSEcrRejected) or the client drops what we send as old (PAWS).
+            if (tcp.hasTimestamps() && c.local.timestamps() && tcp.tsEcr() != 0) {
+                c.local = c.local.withTsVal(tcp.tsEcr());
+            }
             state(c, Conn.HOLDING);
             timers.schedule(c.slot, now + cfg.requestTimeoutMillis());
             hold(c, p, len);
@@ -462,7 +516,7 @@ public final class Btcp {
         writer.finish(tx);
         c.heldAcked = c.clientNext;
         counters.inc(Counter.HELD_BYTES_ACKED);
-        passToWire(tx, n);
+        passToWire(tx, n, Phase.REQUEST);
     }
 
     /** The client's bytes from its first up to {@code clientNext}, gathered from the held packets. */
@@ -499,6 +553,7 @@ public final class Btcp {
         c.peer = m.name();
         c.peerAddress = m.address();
         c.connId = ConnKeys.connId(c.key, c.generation);
+        c.peerIncarnation = peerLink(c.peer).incarnation;
         state(c, Conn.PENDING);
         timers.schedule(c.slot, now + cfg.handoffTimeoutMillis());
         counters.inc(Counter.HANDOFFS_SENT);
@@ -568,9 +623,50 @@ public final class Btcp {
             return;
         }
         c.lastSeen = now;
+        if (tcp.ack()) c.clientAck = tcp.acknowledgmentNumber();
+        boolean rst = tcp.rst();
+        boolean fin = tcp.fin();
         translateToChosen(c);
         counters.inc(Counter.PACKETS_FORWARDED);
-        passToWire(p, len);
+        passToWire(p, len, Phase.FORWARDED);
+        if (c.state == Conn.FORWARDING && (rst || (fin && !c.finFromClient))) clientClosedWhileForwarding(c, rst);
+    }
+
+    /**
+     * The client closed a handed-off connection. The chosen node reports the close with a termination
+     * message (claims 10, 19); should that never come, the entry must not keep the entry for the
+     * idle time: once the client has closed (a FIN) and then gone quiet for the linger time, or has
+     * reset (a RST), nothing more will come.
+     */
+    private void clientClosedWhileForwarding(Conn c, boolean rst) {
+        if (rst) {
+            state(c, Conn.LINGER);
+            timers.schedule(c.slot, now + cfg.lingerMillis());
+            return;
+        }
+        c.finFromClient = true;
+        if (!c.orphaned) timers.schedule(c.slot, now + cfg.lingerMillis());
+    }
+
+    /** A client packet for a connection whose chosen node was lost: answer with a RST it will take. */
+    private void clientAfterReset(Conn c, MemorySegment p, int len) {
+        if (tcp.syn() && isNewSyn(c)) {
+            free(c);
+            fromWire(p, len);
+        } else if (tcp.rst()) {
+            free(c);
+        } else if (tcp.ack()) {
+            resetClient(c, tcp.acknowledgmentNumber());
+        }
+    }
+
+    /** A RST from us (the entry) to the client, at {@code seq} in the client's receive space. */
+    private void resetClient(Conn c, int seq) {
+        int n = writer.headers(tx, cfg.address(), ConnKeys.address(c.key), cfg.servicePort(), ConnKeys.port(c.key),
+                seq, 0, TcpHeader.RST, 0, false, 0, 0, 0);
+        writer.finish(tx);
+        counters.inc(Counter.CLIENT_RESETS_SENT);
+        passToWire(tx, n, Phase.FORWARDED);
     }
 
     private void clientWhileLocal(Conn c, MemorySegment p, int len) {
@@ -596,6 +692,15 @@ public final class Btcp {
         }
         if (tcp.syn()) {
             counters.drop(Drop.DUPLICATE_SYN); // the entry never forwards a SYN; nothing to do with it
+            return;
+        }
+        if (!c.committed && !tcp.rst()) {
+            // The entry forwards only after sending the commit, but the commit takes the control
+            // channel and can arrive later, e.g. behind a client's retransmitted request. Passed up,
+            // that would reach our server before the commit, and would move the kernel's ts_recent
+            // past the TSval of the request injected at the commit, which PAWS then drops (RFC 7323
+            // section 5). Our kernel has acknowledged none of it, so the client sends it again.
+            counters.drop(Drop.EARLY_FORWARD);
             return;
         }
         c.lastSeen = now;
@@ -669,16 +774,17 @@ public final class Btcp {
                 } else if (tcp.rst()) {
                     free(c);
                 }
-                passToWire(p, len);
+                passToWire(p, len, tcp.syn() ? Phase.SYNACK : Phase.HANDSHAKE);
             }
             case Conn.HOLDING, Conn.PENDING -> {
                 if (tcp.rst()) abandonHold(c); // the kernel gave up on its SYN-RECV entry
-                passToWire(p, len);           // SYN/ACK retransmissions still reach the client
+                // SYN/ACK retransmissions still reach the client
+                passToWire(p, len, tcp.syn() ? Phase.SYNACK : Phase.REQUEST);
             }
             case Conn.FORWARDING, Conn.LINGER -> counters.drop(Drop.STRAY_KERNEL_PACKET);
             case Conn.LOCAL -> {
                 c.lastSeen = now;
-                passToWire(p, len);
+                passToWire(p, len, Phase.LOCAL);
                 if (tcp.rst()) {
                     free(c);
                 } else if (tcp.fin()) {
@@ -712,6 +818,7 @@ public final class Btcp {
         }
         c.local = mine;
         c.synAckSeen = true;
+        c.serverNext = mine.isn() + 1;
         c.seqDelta = mine.isn() - entry.isn();
         c.tsDelta = mine.tsVal() - entry.tsVal();
         c.timestamps = mine.timestamps();
@@ -742,10 +849,12 @@ public final class Btcp {
         boolean rst = tcp.rst();
         boolean fin = tcp.fin();
         int payload = tcp.payloadLength();
+        int end = tcp.sequenceNumber() + tcp.sequenceLength();
+        if (Seq.after(end, c.serverNext)) c.serverNext = end;
         translateToClient(c);
         counters.inc(Counter.PACKETS_SENT_FOR_OTHERS);
         counters.add(Counter.BYTES_SENT_FOR_OTHERS, payload);
-        passToWire(p, len);
+        passToWire(p, len, Phase.SERVED);
         if (c.state != Conn.SERVING) return;
         if (rst) {
             closedAtChosen(c, cfg.lingerMillis());
@@ -882,6 +991,10 @@ public final class Btcp {
         int existing = table.get(key);
         if (existing != LongIntMap.MISSING) {
             Conn old = conns[existing];
+            if (old.connId == connId && peer.equals(old.peer)) {
+                counters.drop(Drop.DUPLICATE_HANDOFF); // the same request twice: the first one stands
+                return;
+            }
             if (old.state != Conn.CLOSED || old.clientIsn == tcp.sequenceNumber()) {
                 counters.inc(Counter.HANDOFFS_REFUSED);
                 control.handoffRefuse(peer, connId, RefuseReason.DUPLICATE);
@@ -899,6 +1012,7 @@ public final class Btcp {
         }
         c.state = Conn.INJECTED;
         c.peer = peer;
+        c.peerIncarnation = peerLink(peer).incarnation;
         c.connId = connId;
         c.remote = entry;
         c.peerAddress = ip.destinationAddress();
@@ -957,6 +1071,7 @@ public final class Btcp {
             return;
         }
         c.forwardPort = forwardPort;
+        c.clientAck = c.local.isn() + 1;
         c.seqDelta = chosen.isn() - c.local.isn();
         c.tsDelta = chosen.tsVal() - c.local.tsVal();
         c.timestamps = c.local.timestamps() && chosen.timestamps();
@@ -972,13 +1087,14 @@ public final class Btcp {
             if (covered && (tcp.flags() & (TcpHeader.FIN | TcpHeader.RST)) == 0) continue;
             translateToChosen(c);
             counters.inc(Counter.PACKETS_FORWARDED);
-            passToWire(tx, h.lengths[i]);
+            passToWire(tx, h.lengths[i], Phase.FORWARDED);
         }
         holds.release(h);
         c.hold = null;
         state(c, Conn.FORWARDING);
         counters.inc(Counter.HANDOFFS_COMPLETED);
-        scheduleIdle(c);
+        c.lastSeen = now;
+        timers.schedule(c.slot, now + (c.finFromClient ? cfg.lingerMillis() : cfg.idleMillis()));
     }
 
     /**
@@ -1036,11 +1152,107 @@ public final class Btcp {
         free(c);
     }
 
-    /** The control channel to {@code peer} is down: pending handoffs to it are served here. */
+    /**
+     * The control channel to {@code peer} went down. Pending handoffs to it are served here at once.
+     * Connections handed to it, or handed in by it, cannot tell a cut link from a dead node: they wait
+     * {@link Config#peerGraceMillis} for the peer to come back, then are settled ({@link #settleOrphan}).
+     */
     public void onPeerDown(String peer) {
+        peerLink(peer).up = false;
         for (Conn c : conns) {
-            if (c.state == Conn.PENDING && peer.equals(c.peer)) serveHeldLocally(c, Counter.SERVED_LOCALLY);
+            if (!peer.equals(c.peer)) continue;
+            switch (c.state) {
+                case Conn.PENDING -> serveHeldLocally(c, Counter.SERVED_LOCALLY);
+                case Conn.FORWARDING, Conn.INJECTED, Conn.SERVING -> {
+                    c.orphaned = true;
+                    timers.schedule(c.slot, now + cfg.peerGraceMillis());
+                }
+                default -> { } // LINGER, CLOSED and RESET end on their own timers
+            }
         }
+    }
+
+    /**
+     * The control channel to {@code peer} is up, with the peer's {@code incarnation} (chosen anew at
+     * each start). A new incarnation means the peer restarted: every connection shared with its
+     * earlier life is gone there, and is settled now rather than after the grace time.
+     */
+    public void onPeerUp(String peer, long incarnation) {
+        PeerLink l = peerLink(peer);
+        boolean restarted = l.known && l.incarnation != incarnation;
+        l.up = true;
+        l.known = true;
+        l.incarnation = incarnation;
+        if (!restarted) return;
+        for (Conn c : conns) {
+            if (peer.equals(c.peer) && c.peerIncarnation != incarnation
+                    && (c.state == Conn.FORWARDING || c.state == Conn.INJECTED || c.state == Conn.SERVING)) {
+                settleOrphan(c);
+            }
+        }
+    }
+
+    /**
+     * Decides a connection whose peer's control link went down. Kept if the peer is back, the same
+     * process, and the connection shows it works: at the entry the client has acknowledged data from
+     * the chosen node (so the commit arrived), at the chosen node the entry committed. Otherwise it
+     * is reset both ways (the client gets a RST with the entry's address, the kernel one from the
+     * client) so no client waits on a connection nobody serves, and the entry is freed.
+     */
+    private void settleOrphan(Conn c) {
+        c.orphaned = false;
+        PeerLink l = peerLinks.get(c.peer);
+        boolean alive = l != null && l.up && l.incarnation == c.peerIncarnation;
+        switch (c.state) {
+            case Conn.FORWARDING -> {
+                if (alive && c.clientAck != c.local.isn() + 1) {
+                    counters.inc(Counter.ORPHANS_KEPT);
+                    timers.schedule(c.slot, now + (c.finFromClient ? cfg.lingerMillis() : cfg.idleMillis()));
+                    return;
+                }
+                counters.inc(Counter.ORPHANS_RESET);
+                resetClient(c, c.clientAck);
+                state(c, Conn.RESET);
+                timers.schedule(c.slot, now + cfg.lingerMillis());
+            }
+            case Conn.SERVING -> {
+                if (alive && c.committed) {
+                    counters.inc(Counter.ORPHANS_KEPT);
+                    scheduleIdle(c);
+                    return;
+                }
+                counters.inc(Counter.ORPHANS_RESET);
+                injectReset(c, c.clientNext);
+                if (c.committed) resetClientFromChosen(c);
+                free(c);
+            }
+            case Conn.INJECTED -> {
+                counters.inc(Counter.ORPHANS_RESET);
+                injectReset(c, c.clientIsn + 1);
+                free(c);
+            }
+            default -> { }
+        }
+    }
+
+    /** At the chosen node: a RST to the client with the entry's address, at the end of what we sent. */
+    private void resetClientFromChosen(Conn c) {
+        int n = writer.headers(tx, c.peerAddress, ConnKeys.address(c.key), cfg.servicePort(), ConnKeys.port(c.key),
+                c.serverNext - c.seqDelta, 0, TcpHeader.RST, 0, false, 0, 0, 0);
+        writer.finish(tx);
+        counters.inc(Counter.CLIENT_RESETS_SENT);
+        passToWire(tx, n, Phase.SERVED);
+    }
+
+    private PeerLink peerLink(String peer) {
+        return peerLinks.computeIfAbsent(peer, k -> new PeerLink());
+    }
+
+    /** A peer as the control channel last reported it. */
+    private static final class PeerLink {
+        boolean up;
+        boolean known;
+        long incarnation;
     }
 
     private void refuseAtChosen(Conn c, int reason) {
@@ -1055,6 +1267,10 @@ public final class Btcp {
 
     private void expired(int slot, long nowMillis) {
         Conn c = conns[slot];
+        if (c.orphaned) {
+            settleOrphan(c);
+            return;
+        }
         switch (c.state) {
             case Conn.HOLDING -> serveHeldLocally(c, Counter.REQUEST_TIMEOUT);
             case Conn.PENDING -> {
@@ -1073,7 +1289,16 @@ public final class Btcp {
                     timers.schedule(slot, c.lastSeen + cfg.idleMillis());
                 }
             }
-            case Conn.FORWARDING, Conn.LOCAL -> {
+            case Conn.FORWARDING -> {
+                long quiet = c.finFromClient ? cfg.lingerMillis() : cfg.idleMillis();
+                if (nowMillis - c.lastSeen < quiet) {
+                    timers.schedule(slot, c.lastSeen + quiet);
+                } else {
+                    if (c.finFromClient) counters.inc(Counter.CLOSED_WITHOUT_TERMINATION);
+                    free(c);
+                }
+            }
+            case Conn.LOCAL -> {
                 if (nowMillis - c.lastSeen >= cfg.idleMillis()) free(c);
                 else timers.schedule(slot, c.lastSeen + cfg.idleMillis());
             }
@@ -1113,12 +1338,34 @@ public final class Btcp {
         freeSlots[freeTop++] = c.slot;
     }
 
-    /** Sets the state, keeping the count of connections our own server serves. */
+    /** Sets the state, keeping the count of connections our own server serves and the half-open list. */
     private void state(Conn c, byte s) {
         boolean before = c.state == Conn.LOCAL || c.state == Conn.SERVING;
         boolean after = s == Conn.LOCAL || s == Conn.SERVING;
         if (before != after) served += after ? 1 : -1;
+        if (c.state == Conn.SYN_RCVD && s != Conn.SYN_RCVD) unlinkHalfOpen(c.slot);
+        else if (c.state != Conn.SYN_RCVD && s == Conn.SYN_RCVD) linkHalfOpen(c.slot);
         c.state = s;
+    }
+
+    /** Appends a slot to the half-open list (the newest end). */
+    private void linkHalfOpen(int slot) {
+        halfOpenPrev[slot] = halfOpenTail;
+        halfOpenNext[slot] = -1;
+        if (halfOpenTail >= 0) halfOpenNext[halfOpenTail] = slot;
+        else halfOpenHead = slot;
+        halfOpenTail = slot;
+        halfOpen++;
+    }
+
+    private void unlinkHalfOpen(int slot) {
+        int prev = halfOpenPrev[slot];
+        int next = halfOpenNext[slot];
+        if (prev >= 0) halfOpenNext[prev] = next;
+        else halfOpenHead = next;
+        if (next >= 0) halfOpenPrev[next] = prev;
+        else halfOpenTail = prev;
+        halfOpen--;
     }
 
     private void passToKernel(MemorySegment p, int len) {
@@ -1126,6 +1373,44 @@ public final class Btcp {
     }
 
     private void passToWire(MemorySegment p, int len) {
+        passToWire(p, len, Phase.OTHER);
+    }
+
+    private void passToWire(MemorySegment p, int len, Phase phase) {
+        emitting = phase;
         out.toWire(p, len);
+        emitting = Phase.OTHER;
+    }
+
+    /** While {@link Output#toWire} runs: the phase of the packet being written (see {@link Phase}). */
+    public Phase emittingPhase() {
+        return emitting;
+    }
+
+    /**
+     * The phase of a packet from the network, before {@link #fromWire} sees it: looks its connection
+     * up without changing anything (packet modules ahead of the BTCP select packets by it).
+     */
+    public Phase phaseOfWirePacket(MemorySegment p, int len) {
+        if (len < Ipv4Header.MIN_LENGTH || (Bytes.u8(p, 0) >>> 4) != 4 || !phaseIp.wrap(p, 0, len).isValid()
+                || phaseIp.protocol() != Ipv4Header.PROTOCOL_TCP || phaseIp.destinationAddress() != cfg.address()
+                || phaseIp.isFragment() || phaseIp.totalLength() - phaseIp.headerLength() < TcpHeader.MIN_LENGTH) {
+            return Phase.OTHER;
+        }
+        phaseTcp.wrap(p, phaseIp.headerLength(), phaseIp.totalLength() - phaseIp.headerLength());
+        int dport = phaseTcp.destinationPort();
+        if (dport > cfg.forwardPortBase() && dport <= cfg.forwardPortBase() + 255) return Phase.FORWARDED;
+        if (dport != cfg.servicePort()) return Phase.OTHER;
+        int slot = table.get(ConnKeys.key(phaseIp.sourceAddress(), phaseTcp.sourcePort(), ConnKeys.SERVICE));
+        boolean syn = (phaseTcp.flags() & TcpHeader.SYN) != 0;
+        if (slot == LongIntMap.MISSING) return syn ? Phase.SYN : Phase.OTHER;
+        return switch (conns[slot].state) {
+            case Conn.SYN_RCVD -> syn ? Phase.SYN : Phase.HANDSHAKE;
+            case Conn.HOLDING -> Phase.REQUEST;
+            case Conn.PENDING -> Phase.HANDOFF;
+            case Conn.FORWARDING, Conn.LINGER, Conn.RESET -> Phase.FORWARDED;
+            case Conn.LOCAL -> Phase.LOCAL;
+            default -> Phase.OTHER;
+        };
     }
 }

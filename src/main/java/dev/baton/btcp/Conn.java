@@ -30,6 +30,12 @@ final class Conn {
     static final byte SERVING = 8;
     /** Closed (both FINs or a RST); still rewriting while our kernel sits in TIME-WAIT. */
     static final byte CLOSED = 9;
+    /**
+     * Entry role again: the chosen node was lost, the client was sent a RST; its later packets are
+     * answered with RSTs (RFC 5961 §3.2: a RST is taken only at exactly RCV.NXT, which each of the
+     * client's ACKs states) until the entry is freed.
+     */
+    static final byte RESET = 10;
 
     final int slot;
     byte state;
@@ -74,6 +80,15 @@ final class Conn {
     boolean committed;
     byte[] request;
 
+    /** At the entry: the client's latest acknowledgment number (what it has received, in our space). */
+    int clientAck;
+    /** At the chosen node: the end of what our kernel has sent the client (in our space). */
+    int serverNext;
+    /** The control link to {@link #peer} went down; the connection waits out the grace time. */
+    boolean orphaned;
+    /** The peer's incarnation when the handoff began: a different one later means it restarted. */
+    long peerIncarnation;
+
     HoldBuffer hold;
     boolean finFromClient;
     boolean finFromServer;
@@ -84,7 +99,7 @@ final class Conn {
     }
 
     boolean isChosenRole() {
-        return state >= INJECTED;
+        return state == INJECTED || state == SERVING || state == CLOSED;
     }
 
     void reset() {
@@ -111,6 +126,10 @@ final class Conn {
         heldAcked = 0;
         committed = false;
         request = null;
+        clientAck = 0;
+        serverNext = 0;
+        orphaned = false;
+        peerIncarnation = 0;
         hold = null;
         finFromClient = false;
         finFromServer = false;

@@ -4,6 +4,12 @@ package dev.baton.btcp;
 public enum Counter {
     /** New client connections (SYNs) to the service port seen at this node as entry. */
     CONNECTIONS_SEEN("connectionsSeen"),
+    /**
+     * Half-open entries (SYN passed up, no handshake ACK yet) forgotten to make room for a new SYN
+     * because half the table was half-open (a SYN flood); such a connection, if real, is served
+     * locally, untracked.
+     */
+    HALF_OPEN_EVICTED("halfOpenEvicted"),
     /** Connections whose request was released to this node's own kernel. */
     SERVED_LOCALLY("servedLocally"),
     /** Handoff requests this node sent as entry. */
@@ -35,7 +41,15 @@ public enum Counter {
     /** Connections closed and reported by a termination message. */
     TERMINATIONS("terminations"),
     /** Packets that were not ours (other ports, protocols) passed through untouched. */
-    PASSED_THROUGH("passedThrough");
+    PASSED_THROUGH("passedThrough"),
+    /** Connections whose peer's control link went down and that were kept: the peer came back. */
+    ORPHANS_KEPT("orphansKept"),
+    /** Connections reset because the peer that shared them died, restarted or stayed unreachable. */
+    ORPHANS_RESET("orphansReset"),
+    /** RSTs this node sent to clients (orphaned connections, and their retransmissions after). */
+    CLIENT_RESETS_SENT("clientResetsSent"),
+    /** Handed-off connections the entry freed without a termination message: the client closed, then went quiet. */
+    CLOSED_WITHOUT_TERMINATION("closedWithoutTermination");
 
     final String metric;
 

@@ -11,6 +11,7 @@ public enum Drop {
     HOLD_FULL("holdFull"),
     DUPLICATE_SYN("duplicateSyn"),
     STRAY_KERNEL_PACKET("strayKernelPacket"),
+    /** Client packets forwarded to us for a handed-in connection before its SYN/ACK or its commit. */
     EARLY_FORWARD("earlyForward"),
     /** Our kernel's packets of a handed-in connection the entry has not committed yet. */
     BEFORE_COMMIT("beforeCommit"),
@@ -18,6 +19,8 @@ public enum Drop {
     NEVER_COMMITTED("neverCommitted"),
     UNKNOWN_CONNECTION("unknownConnection"),
     BAD_HANDOFF("badHandoff"),
+    /** A handoff request for a connection already handed in under the same id: ignored. */
+    DUPLICATE_HANDOFF("duplicateHandoff"),
     WRITE_FAILED("writeFailed");
 
     final String metric;

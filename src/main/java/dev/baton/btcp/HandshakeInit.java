@@ -12,4 +12,9 @@ package dev.baton.btcp;
  * @param mss the MSS the node's kernel announced, or -1
  */
 public record HandshakeInit(int isn, int tsVal, int windowScale, int mss, boolean timestamps,
-                            boolean sackPermitted) {}
+                            boolean sackPermitted) {
+    /** The same with another TSval. */
+    public HandshakeInit withTsVal(int ts) {
+        return new HandshakeInit(isn, ts, windowScale, mss, timestamps, sackPermitted);
+    }
+}

@@ -1,5 +1,7 @@
 package dev.baton.cli;
 
+import dev.baton.fault.FaultRule;
+import dev.baton.control.ClusterKey;
 import dev.baton.node.Node;
 import dev.baton.route.Member;
 import dev.baton.wire.Bytes;
@@ -46,11 +48,33 @@ public final class NodeCommand implements Callable<Integer> {
     @Option(names = "--policy", defaultValue = "content", description = "Routing policy by name (default ${DEFAULT-VALUE}).")
     String policy;
 
+    @Option(names = "--cluster-key", required = true, paramLabel = "FILE",
+            description = "The cluster's shared secret: a file of 32 to 1024 bytes, mode 0600, the same on every"
+                    + " node (e.g. head -c 32 /dev/urandom > FILE). Control links authenticate with it.")
+    Path clusterKey;
+
     @Option(names = "--admin-socket", description = "Unix socket answering 'stats' and 'content'.")
     Path adminSocket;
 
     @Option(names = "--ready-file", description = "Written with our pid once the TUN devices exist.")
     Path readyFile;
+
+    @Option(names = "--fault", paramLabel = "RULE", description = "A fault to inject from the start, e.g."
+            + " 'drop dir=in p=0.01 seed=7' or 'delay msg=handoff-ack ms=1500' (repeatable; see docs/RELIABILITY.md)."
+            + " Rules can also be added and removed at run time through the admin socket: fault add|remove|list.")
+    List<String> faults = new ArrayList<>();
+
+    @Option(names = "--linger-ms", defaultValue = "10000", description = "How long an entry keeps forwarding"
+            + " after a handed-off connection closed (default ${DEFAULT-VALUE}).")
+    long lingerMillis;
+
+    @Option(names = "--time-wait-ms", defaultValue = "60000", description = "How long a chosen node keeps"
+            + " rewriting after a handed-in connection closed (default ${DEFAULT-VALUE}).")
+    long timeWaitMillis;
+
+    @Option(names = "--peer-grace-ms", defaultValue = "3000", description = "How long connections shared with"
+            + " a peer whose control link went down wait for it before they are reset (default ${DEFAULT-VALUE}).")
+    long peerGraceMillis;
 
     @Override
     public Integer call() throws Exception {
@@ -58,14 +82,39 @@ public final class NodeCommand implements Callable<Integer> {
             System.err.println("baton node: --server must be builtin or external, not " + server);
             return 2;
         }
+        List<FaultRule> rules = new ArrayList<>();
+        for (String f : faults) {
+            try {
+                rules.add(FaultRule.parse(f));
+            } catch (IllegalArgumentException e) {
+                System.err.println("baton node: --fault '" + f + "': " + e.getMessage());
+                return 2;
+            }
+        }
+        Node.Tuning tuning;
+        try {
+            tuning = new Node.Tuning(lingerMillis, timeWaitMillis, peerGraceMillis, rules);
+        } catch (IllegalArgumentException e) {
+            System.err.println("baton node: " + e.getMessage());
+            return 2;
+        }
+        ClusterKey key;
+        try {
+            key = ClusterKey.read(clusterKey);
+        } catch (IllegalArgumentException e) {
+            System.err.println("baton node: --cluster-key: " + e.getMessage());
+            return 2;
+        }
         List<Member> members = new ArrayList<>();
         for (var e : peers.entrySet()) members.add(new Member(e.getKey(), Bytes.parseIpv4(e.getValue())));
         Node node = new Node(new Node.Config(name, Bytes.parseIpv4(ip), servicePort, controlPort, kernelTun,
-                wireTun, members, docroot, server.equals("builtin"), policy, adminSocket, readyFile));
+                wireTun, members, docroot, server.equals("builtin"), policy, adminSocket, readyFile, key), tuning);
         Runtime.getRuntime().addShutdownHook(new Thread(node::close, "shutdown"));
         node.start();
+        long startMillis = ProcessHandle.current().info().startInstant()
+                .map(t -> java.time.Duration.between(t, java.time.Instant.now()).toMillis()).orElse(-1L);
         System.out.println("baton node " + name + " up: " + ip + ":" + servicePort + ", control " + controlPort
-                + ", peers " + peers.keySet());
+                + ", peers " + peers.keySet() + " (" + startMillis + " ms after the process started)");
         node.awaitTermination();
         return 1; // the packet loop only ends on a fatal error; a signal exits through the hook
     }

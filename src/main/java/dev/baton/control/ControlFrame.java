@@ -1,6 +1,7 @@
 package dev.baton.control;
 
 import dev.baton.control.ControlMessage.Abort;
+import dev.baton.control.ControlMessage.Auth;
 import dev.baton.control.ControlMessage.Content;
 import dev.baton.control.ControlMessage.HandoffAck;
 import dev.baton.control.ControlMessage.HandoffRefuse;
@@ -23,7 +24,7 @@ import java.util.List;
  * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
  * |                 length (bytes after this field)               |
  * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
- * |  version (1)  |     type      |          flags (0)            |
+ * |  version (2)  |     type      |          flags (0)            |
  * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
  * |                  correlation id (64 bits)                     |
  * |                                                               |
@@ -34,7 +35,8 @@ import java.util.List;
  * Payload layouts ({@code str8}/{@code str16}: UTF-8 bytes after a u8/u16 length; {@code bytes16}
  * likewise; {@code opts}: bit 0 timestamps, bit 1 SACK permitted):
  * <ul>
- *   <li>HELLO: name str8, ipv4 u32, servicePort u16, bootId u64</li>
+ *   <li>HELLO: name str8, ipv4 u32, servicePort u16, incarnation u64, nonce 16 bytes</li>
+ *   <li>AUTH: mac 32 bytes (HMAC-SHA256 over both Hellos and the sender's role, {@link LinkAuth})</li>
  *   <li>HEARTBEAT: activeConnections i32, handoffsInFlight i64</li>
  *   <li>HANDOFF_REQUEST: isn u32, tsVal u32, windowScale i8, mss u16, opts u8, syn bytes16, ack bytes16</li>
  *   <li>HANDOFF_ACK: isn u32, tsVal u32, windowScale i8, mss u16, opts u8, forwardPort u16</li>
@@ -44,12 +46,17 @@ import java.util.List;
  *   <li>CONTENT: flags u8 (bit 0 first, bit 1 last), count u16, count &times; path str16</li>
  * </ul>
  *
- * The frame is checked once, completely, before any record is built: a reader never allocates more
+ * On a link, each side sends HELLO, then AUTH; every frame after its sender's AUTH is followed by a
+ * 16-byte tag that the length field does not count ({@link LinkAuth}), and is decoded only once
+ * its tag verifies. This class knows frames only, not tags.
+ *
+ * <p>The frame is checked once, completely, before any record is built: a reader never allocates more
  * than {@link #MAX_FRAME_LENGTH} for a frame whatever its length field says, and every bad frame is a
  * {@link FrameException} with a reason, never another exception.
  */
 public final class ControlFrame {
-    public static final byte VERSION = 1;
+    /** 2: Hello carries a nonce, Auth frames, a tag after every later frame (1 had neither). */
+    public static final byte VERSION = 2;
 
     public static final int LENGTH_OFFSET = 0;
     public static final int VERSION_OFFSET = 4;
@@ -125,8 +132,9 @@ public final class ControlFrame {
             case Hello h -> {
                 byte[] name = Utf8.encode(h.nodeName());
                 dst.put((byte) name.length).put(name).putInt(h.ipv4()).putShort((short) h.servicePort())
-                        .putLong(h.bootId());
+                        .putLong(h.incarnation()).put(h.nonce());
             }
+            case Auth a -> dst.put(a.mac());
             case Heartbeat h -> dst.putInt(h.activeConnections()).putLong(h.handoffsInFlight());
             case HandoffRequest r -> {
                 putInitialState(dst, r.entryIsn(), r.entryTsVal(), r.entryWindowScale(), r.entryMss(),
@@ -197,8 +205,19 @@ public final class ControlFrame {
                 case MessageType.HELLO -> {
                     need(src, 1);
                     String name = string(src, src.get() & 0xff);
-                    need(src, 4 + 2 + 8);
-                    yield new Hello(name, src.getInt(), src.getShort() & 0xffff, src.getLong());
+                    need(src, 4 + 2 + 8 + Hello.NONCE_LENGTH);
+                    int ipv4 = src.getInt();
+                    int servicePort = src.getShort() & 0xffff;
+                    long incarnation = src.getLong();
+                    byte[] nonce = new byte[Hello.NONCE_LENGTH];
+                    src.get(nonce);
+                    yield new Hello(name, ipv4, servicePort, incarnation, nonce);
+                }
+                case MessageType.AUTH -> {
+                    need(src, Auth.MAC_LENGTH);
+                    byte[] mac = new byte[Auth.MAC_LENGTH];
+                    src.get(mac);
+                    yield new Auth(mac);
                 }
                 case MessageType.HEARTBEAT -> {
                     need(src, 4 + 8);

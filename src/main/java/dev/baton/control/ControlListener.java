@@ -9,7 +9,10 @@ package dev.baton.control;
  * that throws is counted ({@code listenerErrors}) and does not close the link.
  */
 public interface ControlListener {
-    /** A link to {@code peer} is up; {@code hello} tells its boot id (a new one means it restarted). */
+    /**
+     * An authenticated link to {@code peer} is up; {@code hello} tells its incarnation (a new one
+     * means it restarted; the same one, that a cut link came back).
+     */
     void onPeerUp(String peer, ControlMessage.Hello hello);
 
     /** The link to {@code peer} is gone: every handoff in flight with it has failed. */

@@ -10,7 +10,8 @@ import java.util.List;
 /**
  * Everything two BTCP modules say to each other over their persistent control channel (claims 1, 23):
  * handoff requests, acks, refusals, terminations and aborts for every connection between them, plus
- * the hello, load reports (heartbeats) and content announcements that let the routing policy choose.
+ * the hello and auth that open a link, load reports (heartbeats) and content announcements that let
+ * the routing policy choose.
  *
  * <p>Records check their fields when built, so that any record encodes into a frame of at most
  * {@link ControlFrame#MAX_FRAME_LENGTH} bytes; the decoder turns a failed check into
@@ -37,17 +38,44 @@ public sealed interface ControlMessage {
     }
 
     /**
-     * First frame on a link, both ways; the link is up once each side has the other's. The boot id
-     * changes whenever a node restarts, so a peer can tell a restart (its handoffs are gone) from a
-     * reconnect.
+     * First frame on a link, both ways. {@code incarnation} is drawn at random once per control plane
+     * (each start of a node), so a peer can tell a restart (its handoffs are gone) from a link that
+     * was cut and came back. {@code nonce} is fresh random bytes for each connection: with the other
+     * side's, it makes this connection's {@link Auth} MACs and frame keys unlike any other's, so
+     * nothing recorded from one connection verifies on another ({@link ControlPlane}). Arrays are
+     * not copied: do not change them after building the record.
      */
-    record Hello(String nodeName, int ipv4, int servicePort, long bootId) implements ControlMessage {
+    record Hello(String nodeName, int ipv4, int servicePort, long incarnation, byte[] nonce)
+            implements ControlMessage {
+        /** Bytes of {@link #nonce()}. */
+        public static final int NONCE_LENGTH = LinkAuth.NONCE_LENGTH;
+
         public Hello {
             int n = Utf8.encode(nodeName).length;
             if (n == 0 || n > MAX_NAME_LENGTH) {
                 throw new IllegalArgumentException("node name must be 1.." + MAX_NAME_LENGTH + " bytes: " + n);
             }
             checkPort(servicePort);
+            if (nonce.length != NONCE_LENGTH) {
+                throw new IllegalArgumentException("nonce must be " + NONCE_LENGTH + " bytes: " + nonce.length);
+            }
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Hello h && nodeName.equals(h.nodeName) && ipv4 == h.ipv4
+                    && servicePort == h.servicePort && incarnation == h.incarnation && Arrays.equals(nonce, h.nonce);
+        }
+
+        @Override
+        public int hashCode() {
+            return nodeName.hashCode() * 31 + Long.hashCode(incarnation) * 17 + Arrays.hashCode(nonce);
+        }
+
+        @Override
+        public String toString() {
+            return "Hello[nodeName=" + nodeName + ", ipv4=" + address().getHostAddress() + ", servicePort="
+                    + servicePort + ", incarnation=" + Long.toHexString(incarnation) + "]";
         }
 
         /** The node's address as a big-endian int, as {@link #ipv4()} wants it. */
@@ -67,6 +95,37 @@ public sealed interface ControlMessage {
             } catch (UnknownHostException e) {
                 throw new AssertionError("4 bytes are always an address", e);
             }
+        }
+    }
+
+    /**
+     * Second frame on a link, both ways: proof that the sender holds the cluster key, an HMAC over
+     * both Hello frames and the sender's role ({@link LinkAuth}). The link is up only once the
+     * peer's Auth verifies; every later frame carries a tag. Arrays are not copied.
+     */
+    record Auth(byte[] mac) implements ControlMessage {
+        /** Bytes of {@link #mac()}. */
+        public static final int MAC_LENGTH = LinkAuth.AUTH_MAC_LENGTH;
+
+        public Auth {
+            if (mac.length != MAC_LENGTH) {
+                throw new IllegalArgumentException("auth MAC must be " + MAC_LENGTH + " bytes: " + mac.length);
+            }
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Auth a && Arrays.equals(mac, a.mac);
+        }
+
+        @Override
+        public int hashCode() {
+            return Arrays.hashCode(mac);
+        }
+
+        @Override
+        public String toString() {
+            return "Auth[" + MAC_LENGTH + " B]";
         }
     }
 

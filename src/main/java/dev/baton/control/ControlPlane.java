@@ -1,7 +1,9 @@
 package dev.baton.control;
 
+import dev.baton.control.ControlMessage.Auth;
 import dev.baton.control.ControlMessage.Heartbeat;
 import dev.baton.control.ControlMessage.Hello;
+import dev.baton.control.LinkAuth.FrameMac;
 import java.io.BufferedOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
@@ -16,6 +18,7 @@ import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -38,16 +41,42 @@ import java.util.function.Supplier;
  * same network as client traffic, carrying every handoff message between the two (claims 1, 23).
  *
  * <p>For each pair exactly one connection: the node whose name sorts lower dials (with exponential
- * backoff and jitter, again after every loss), the other accepts. Both send {@link Hello} first; the
- * link is up once each side has the other's. A connection from an address that is not a peer's, a bad
- * Hello or a malformed frame closes that connection only, and is counted. If a peer connects again
- * while its old connection still looks alive (it restarted, or the old path died silently), the newer
- * connection replaces the older.
+ * backoff and jitter, again after every loss), the other accepts. Both send {@link Hello} first (with
+ * a fresh nonce and the plane's {@link #incarnation()}), then {@link Auth}; the link is up once each
+ * side has verified the other's Auth. A connection from an address that is not a peer's, a bad Hello,
+ * a missing or wrong Auth or a malformed frame closes that connection only, and is counted. If a peer
+ * connects and authenticates again while its old connection still looks alive (it restarted, or the
+ * old path died silently), the newer connection replaces the older; a connection that has not
+ * authenticated replaces nothing.
  *
- * <p>Each link has one reader and one writer (virtual threads, blocking sockets, TCP_NODELAY). Sends
- * are non-blocking: {@link #send} puts the message on the link's bounded queue, or returns false. Each
- * side sends a {@link Heartbeat} (the node's load report) every heartbeat interval; a link on which
- * nothing arrived for the dead interval is closed, which is how a dead peer is noticed.
+ * <h2>Authentication</h2>
+ * Every member holds the same {@link ClusterKey}. Each link proves it with a keyed MAC (HMAC-SHA256,
+ * RFC 2104) over both Hello frames and the sender's role, and every later frame, both ways, carries a
+ * 16-byte tag over an implicit per-direction frame counter and the frame, under keys derived from the
+ * cluster key and both nonces ({@link LinkAuth}). A frame whose tag fails closes the link, is counted
+ * ({@code badMac}) and is never decoded, so a forged, altered, replayed, reordered or dropped frame
+ * never reaches the node; a failed handshake is counted as {@code authFailed}.
+ *
+ * <p>Threat model: whoever holds the cluster key is a member; anyone else who can reach the control
+ * port, from any address (a member's included: addresses are easy to spoof on a shared network), or
+ * who sits on the path, must not be able to join, inject, alter or replay a handoff message, or cut a
+ * member's link by impersonating it. A compromised member is out of scope: it could serve anything
+ * anyway. An on-path attacker can still drop or delay the connection (as it can the clients' own
+ * traffic); a link that dies is noticed by its dead interval and re-established, and handoffs in
+ * flight fall back to local service.
+ *
+ * <p>Why a MAC and not TLS: no PKI or certificate tooling to run (one secret file per cluster), no
+ * extra round trips or handshake latency on (re)connect, no new dependency ({@code javax.crypto}).
+ * Confidentiality would buy little: what crosses the link (handshake parameters, and in a commit the
+ * client's request bytes) has already crossed the same network in clear as the client's own HTTP.
+ * Integrity and authenticity are what stop someone steering or stealing connections, and the MAC
+ * gives both.
+ *
+ * <p>Each link has one reader and one writer (virtual threads, blocking sockets, TCP_NODELAY), each
+ * with its own {@link javax.crypto.Mac}. Sends are non-blocking: {@link #send} puts the message on the
+ * link's bounded queue, or returns false. Each side sends a {@link Heartbeat} (the node's load report)
+ * every heartbeat interval; a link on which nothing arrived for the dead interval is closed, which is
+ * how a dead peer is noticed.
  */
 public final class ControlPlane implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(ControlPlane.class.getName());
@@ -98,7 +127,8 @@ public final class ControlPlane implements AutoCloseable {
                     || backoffMin.isZero() || queueCapacity <= 0) {
                 throw new IllegalArgumentException("inconsistent timers or queue capacity");
             }
-            new Hello(name, Hello.ipv4Of(address), servicePort, 0); // checks name, address and port
+            // checks name, address and port
+            new Hello(name, Hello.ipv4Of(address), servicePort, 0, new byte[Hello.NONCE_LENGTH]);
         }
 
         /** Defaults: port 7070 on 0.0.0.0, service port 80, heartbeat 500 ms, dead 3 s, backoff 100 ms .. 5 s. */
@@ -152,11 +182,13 @@ public final class ControlPlane implements AutoCloseable {
     }
 
     private final Config cfg;
+    private final ClusterKey key;
     private final ControlListener listener;
-    private final long bootId = new SecureRandom().nextLong();
+    private final SecureRandom random = new SecureRandom();
+    private final long incarnation = random.nextLong();
     private final Map<String, Peer> peers = new LinkedHashMap<>();
     private final Set<InetAddress> dialingAddresses = new HashSet<>();
-    /** Bounds the connections that have not yet sent a valid Hello. */
+    /** Bounds the connections that have not yet authenticated. */
     private final Semaphore handshakeSlots;
     private final Set<Thread> threads = ConcurrentHashMap.newKeySet();
     private final Set<Socket> sockets = ConcurrentHashMap.newKeySet();
@@ -174,10 +206,14 @@ public final class ControlPlane implements AutoCloseable {
     private final AtomicLong peerDead = new AtomicLong();
     private final AtomicLong unexpectedHello = new AtomicLong();
     private final AtomicLong listenerErrors = new AtomicLong();
+    private final AtomicLong authFailed = new AtomicLong();
+    private final AtomicLong badMac = new AtomicLong();
     private final Map<FrameException.Reason, AtomicLong> malformed = new EnumMap<>(FrameException.Reason.class);
 
-    public ControlPlane(Config cfg, ControlListener listener) {
+    /** A control plane whose links authenticate with {@code key}, which every member must share. */
+    public ControlPlane(Config cfg, ClusterKey key, ControlListener listener) {
         this.cfg = cfg;
+        this.key = Objects.requireNonNull(key, "key");
         this.listener = listener;
         for (PeerSpec spec : cfg.peers()) {
             boolean weDial = cfg.name().compareTo(spec.name()) < 0;
@@ -210,20 +246,20 @@ public final class ControlPlane implements AutoCloseable {
         spawn("control-heartbeat-" + cfg.name(), this::heartbeatLoop);
     }
 
-    /** This plane's boot id, sent in its Hello. */
-    public long bootId() {
-        return bootId;
+    /** This plane's incarnation, drawn at random when it was built and sent in every Hello. */
+    public long incarnation() {
+        return incarnation;
     }
 
     /**
      * Queues {@code m} for {@code peer} without blocking.
      *
      * @return false (and counts {@code sendDropped}) if the peer is down or its queue is full
-     * @throws IllegalArgumentException for a peer not in the configuration, or a Hello
+     * @throws IllegalArgumentException for a peer not in the configuration, or a Hello or Auth
      */
     public boolean send(String peer, ControlMessage m) {
-        if (m instanceof Hello) {
-            throw new IllegalArgumentException("Hello is sent by the control plane itself");
+        if (m instanceof Hello || m instanceof Auth) {
+            throw new IllegalArgumentException(m.getClass().getSimpleName() + " is sent by the control plane itself");
         }
         Link link = peerOrThrow(peer).link;
         if (link == null || !link.queue.offer(m)) {
@@ -265,6 +301,8 @@ public final class ControlPlane implements AutoCloseable {
         c.put("peerDead", peerDead.get());
         c.put("unexpectedHello", unexpectedHello.get());
         c.put("listenerErrors", listenerErrors.get());
+        c.put("authFailed", authFailed.get());
+        c.put("badMac", badMac.get());
         long total = 0;
         for (var e : malformed.entrySet()) {
             c.put("malformed." + e.getKey(), e.getValue().get());
@@ -323,7 +361,7 @@ public final class ControlPlane implements AutoCloseable {
                 handshakeBusy.incrementAndGet();
                 closeQuietly(s);
             } else {
-                // runConnection releases the slot once the Hello is in
+                // runConnection releases the slot once the peer has authenticated
                 spawn("control-in-" + cfg.name() + "-" + s.getRemoteSocketAddress(), () -> runConnection(s, null));
             }
         }
@@ -355,32 +393,58 @@ public final class ControlPlane implements AutoCloseable {
 
     /**
      * Runs one connection from its Hello to its end, on the calling thread, which becomes the link's
-     * reader.
+     * reader. The handshake: the dialer sends its Hello; the acceptor checks it and answers with its
+     * own; each then sends its Auth and checks the other's. Only then is the link installed.
      *
      * @param dialed the peer we dialed, or null for an accepted connection, which holds one
-     *               handshake slot until its Hello is in
+     *               handshake slot until the peer has authenticated
      * @return whether the link came up
      */
     private boolean runConnection(Socket s, Peer dialed) {
         sockets.add(s);
         Link link = null;
         boolean slotHeld = dialed == null;
+        boolean helloIn = false;
+        boolean weDial = dialed != null;
         try {
             s.setTcpNoDelay(true);
             s.setTrafficClass(IPTOS_LOWDELAY);
             s.setSoTimeout((int) cfg.connectTimeout().toMillis());
-            Hello mine = new Hello(cfg.name(), Hello.ipv4Of(cfg.address()), cfg.servicePort(), bootId);
-            FrameReader reader = new FrameReader(s.getInputStream());
+            byte[] nonce = new byte[Hello.NONCE_LENGTH];
+            random.nextBytes(nonce);
+            byte[] mine = encode(new Hello(cfg.name(), Hello.ipv4Of(cfg.address()), cfg.servicePort(), incarnation,
+                    nonce));
+            // The whole handshake, not just each read, must end within the connect timeout: else a
+            // stranger trickling bytes could hold a handshake slot (and keep a real peer out) for ever.
+            DeadlineInput input = new DeadlineInput(s, System.nanoTime() + cfg.connectTimeout().toNanos());
+            FrameReader reader = new FrameReader(input);
             OutputStream out = new BufferedOutputStream(s.getOutputStream(), ControlFrame.MAX_FRAME_LENGTH);
-            if (dialed != null) {
-                writeFrame(out, ByteBuffer.allocate(ControlFrame.MAX_FRAME_LENGTH), mine);
-                out.flush();
-                dialed.framesOut.incrementAndGet();
+            if (weDial) {
+                writeHandshake(out, mine);
             }
-            ControlMessage first = reader.read();
+            int size = reader.readFrame();
+            byte[] theirs = Arrays.copyOf(reader.buffer(), size);
+            ControlMessage first = reader.decode(size);
             Peer peer = acceptHello(first, dialed, s.getInetAddress());
             if (peer == null) {
                 helloRejected.incrementAndGet();
+                return false;
+            }
+            helloIn = true;
+            if (!weDial) {
+                writeHandshake(out, mine);
+            }
+            // The transcript, dialer's Hello first, as both sides saw it byte for byte.
+            byte[] helloD = weDial ? mine : theirs;
+            byte[] helloA = weDial ? theirs : mine;
+            writeHandshake(out, encode(new Auth(LinkAuth.authMac(key, weDial, helloD, helloA))));
+            ControlMessage second = reader.read();
+            if (!(second instanceof Auth auth)
+                    || !LinkAuth.authMatches(LinkAuth.authMac(key, !weDial, helloD, helloA), auth.mac())) {
+                authFailed.incrementAndGet();
+                LOG.log(System.Logger.Level.WARNING, "control connection from {0} claiming to be {1} failed to"
+                        + " authenticate (sent {2}): wrong cluster key, or not a member", s.getRemoteSocketAddress(),
+                        peer.spec.name(), second instanceof Auth ? "a wrong MAC" : second.getClass().getSimpleName());
                 return false;
             }
             if (slotHeld) {
@@ -390,27 +454,30 @@ public final class ControlPlane implements AutoCloseable {
             if (closed) {
                 return false;
             }
-            link = new Link(peer, (Hello) first, s, out);
-            if (dialed == null) {
-                link.writeNow(mine);
-            }
+            link = new Link(peer, (Hello) first, s, out, new FrameMac(LinkAuth.frameKey(key, weDial, helloD, helloA)));
+            FrameMac in = new FrameMac(LinkAuth.frameKey(key, !weDial, helloD, helloA));
+            input.clearDeadline();
             s.setSoTimeout((int) cfg.deadInterval().toMillis());
             install(link);
-            readLoop(link, reader);
+            readLoop(link, reader, in);
             return true;
         } catch (FrameException e) {
             malformed.get(e.reason()).incrementAndGet();
+            countFailedAuth(helloIn, link);
             LOG.log(System.Logger.Level.INFO, "closing control connection from {0}: {1}",
                     s.getRemoteSocketAddress(), e.getMessage());
             return link != null;
         } catch (SocketTimeoutException e) {
             if (link != null) {
                 peerDead.incrementAndGet();
+            } else if (helloIn) {
+                authFailed.incrementAndGet();
             } else {
                 helloRejected.incrementAndGet();
             }
             return link != null;
         } catch (IOException e) {
+            countFailedAuth(helloIn, link);
             return link != null;
         } finally {
             if (slotHeld) {
@@ -422,6 +489,25 @@ public final class ControlPlane implements AutoCloseable {
             closeQuietly(s);
             sockets.remove(s);
         }
+    }
+
+    /** A connection that said Hello but ended before its Auth verified failed to authenticate. */
+    private void countFailedAuth(boolean helloIn, Link link) {
+        if (helloIn && link == null) {
+            authFailed.incrementAndGet();
+        }
+    }
+
+    private void writeHandshake(OutputStream out, byte[] frame) throws IOException {
+        out.write(frame);
+        out.flush();
+        framesOut.incrementAndGet();
+    }
+
+    private static byte[] encode(ControlMessage m) {
+        ByteBuffer b = ByteBuffer.allocate(ControlFrame.MAX_FRAME_LENGTH);
+        int n = ControlFrame.encode(m, b);
+        return Arrays.copyOf(b.array(), n);
     }
 
     /** The peer that {@code first} introduces, or null if it must be refused. */
@@ -440,18 +526,29 @@ public final class ControlPlane implements AutoCloseable {
         return !p.weDial && p.spec.address().equals(from) ? p : null;
     }
 
-    private void readLoop(Link link, FrameReader reader) throws IOException, FrameException {
+    /** Reads, checks each frame's tag before anything else, and delivers; ends at the first bad tag. */
+    private void readLoop(Link link, FrameReader reader, FrameMac mac) throws IOException, FrameException {
         Peer peer = link.peer;
+        byte[] tag = new byte[LinkAuth.TAG_LENGTH];
         while (!closed && !link.closed.get()) {
-            ControlMessage m;
+            int size;
             try {
-                m = reader.read();
+                size = reader.readFrame();
             } catch (EOFException e) {
                 return;
             }
+            reader.readFully(tag);
+            if (!mac.verify(reader.buffer(), 0, size, tag)) {
+                // Forged, altered, replayed, reordered or from another connection: never decoded.
+                badMac.incrementAndGet();
+                LOG.log(System.Logger.Level.WARNING, "control frame {0} from {1} has a bad tag: closing the link",
+                        mac.count() - 1, peer.spec.name());
+                return;
+            }
+            ControlMessage m = reader.decode(size);
             framesIn.incrementAndGet();
             peer.framesIn.incrementAndGet();
-            if (m instanceof Hello) {
+            if (m instanceof Hello || m instanceof Auth) {
                 unexpectedHello.incrementAndGet();
                 return;
             }
@@ -588,6 +685,50 @@ public final class ControlPlane implements AutoCloseable {
         }
     }
 
+    /**
+     * A socket's input whose reads fail with {@link SocketTimeoutException} once a deadline has
+     * passed, until {@link #clearDeadline()}; the socket's own timeout still bounds each read.
+     * Used by the reader thread only.
+     */
+    private static final class DeadlineInput extends java.io.FilterInputStream {
+        private final Socket socket;
+        private final long deadline;
+        private boolean active = true;
+
+        DeadlineInput(Socket socket, long deadlineNanos) throws IOException {
+            super(socket.getInputStream());
+            this.socket = socket;
+            this.deadline = deadlineNanos;
+        }
+
+        void clearDeadline() {
+            active = false;
+        }
+
+        @Override
+        public int read() throws IOException {
+            beforeRead();
+            return super.read();
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            beforeRead();
+            return super.read(b, off, len);
+        }
+
+        private void beforeRead() throws IOException {
+            if (!active) {
+                return;
+            }
+            long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+            if (left <= 0) {
+                throw new SocketTimeoutException("handshake not done in time");
+            }
+            socket.setSoTimeout((int) Math.min(left, Integer.MAX_VALUE));
+        }
+    }
+
     /** One configured peer and its current link, if any. */
     private static final class Peer {
         final PeerSpec spec;
@@ -613,24 +754,21 @@ public final class ControlPlane implements AutoCloseable {
         final Hello hello;
         final Socket socket;
         final OutputStream out;
+        /** Tags what this side sends; used by the writer thread only. */
+        final FrameMac mac;
+        final byte[] tag = new byte[LinkAuth.TAG_LENGTH];
         final ArrayBlockingQueue<ControlMessage> queue = new ArrayBlockingQueue<>(cfg.queueCapacity());
         final ByteBuffer buf = ByteBuffer.allocate(ControlFrame.MAX_FRAME_LENGTH);
         final AtomicBoolean closed = new AtomicBoolean();
         final Instant since = Instant.now();
         volatile Thread writer;
 
-        Link(Peer peer, Hello hello, Socket socket, OutputStream out) {
+        Link(Peer peer, Hello hello, Socket socket, OutputStream out, FrameMac mac) {
             this.peer = peer;
             this.hello = hello;
             this.socket = socket;
             this.out = out;
-        }
-
-        /** Writes before the writer thread exists (the accepting side's Hello). */
-        void writeNow(ControlMessage m) throws IOException {
-            writeFrame(out, buf, m);
-            out.flush();
-            peer.framesOut.incrementAndGet();
+            this.mac = mac;
         }
 
         void startWriter() {
@@ -645,7 +783,9 @@ public final class ControlPlane implements AutoCloseable {
             try {
                 while (!closed.get()) {
                     ControlMessage m = queue.take();
-                    writeFrame(out, buf, m);
+                    int n = writeFrame(out, buf, m);
+                    mac.sign(buf.array(), 0, n, tag);
+                    out.write(tag);
                     peer.framesOut.incrementAndGet();
                     if (queue.isEmpty()) {
                         out.flush();

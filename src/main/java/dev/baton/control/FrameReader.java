@@ -25,9 +25,24 @@ final class FrameReader {
      * @throws EOFException if the stream ends, cleanly between frames or not
      */
     ControlMessage read() throws IOException, FrameException {
-        readFully(0, ControlFrame.LENGTH_FIELD_SIZE);
+        return decode(readFrame());
+    }
+
+    /**
+     * Reads the next frame's bytes, checking only its length field, into {@link #buffer()}.
+     *
+     * @return the frame's size, length field included
+     * @throws EOFException if the stream ends, cleanly between frames or not
+     */
+    int readFrame() throws IOException, FrameException {
+        readFully(buf, 0, ControlFrame.LENGTH_FIELD_SIZE);
         int size = ControlFrame.checkLengthField(view.getInt(0));
-        readFully(ControlFrame.LENGTH_FIELD_SIZE, size - ControlFrame.LENGTH_FIELD_SIZE);
+        readFully(buf, ControlFrame.LENGTH_FIELD_SIZE, size - ControlFrame.LENGTH_FIELD_SIZE);
+        return size;
+    }
+
+    /** The frame that {@link #readFrame()} read, as a message. */
+    ControlMessage decode(int size) throws FrameException {
         view.limit(size).position(0);
         try {
             return ControlFrame.decode(view);
@@ -36,8 +51,18 @@ final class FrameReader {
         }
     }
 
-    private void readFully(int off, int len) throws IOException {
-        if (in.readNBytes(buf, off, len) < len) {
+    /** The bytes of the last frame read, from index 0; valid until the next read. */
+    byte[] buffer() {
+        return buf;
+    }
+
+    /** Reads exactly {@code dst.length} bytes (a frame's tag). */
+    void readFully(byte[] dst) throws IOException {
+        readFully(dst, 0, dst.length);
+    }
+
+    private void readFully(byte[] dst, int off, int len) throws IOException {
+        if (in.readNBytes(dst, off, len) < len) {
             throw new EOFException("stream ended inside a frame or between frames");
         }
     }

@@ -11,6 +11,7 @@ public final class MessageType {
     public static final int ABORT = 7;
     public static final int CONTENT = 8;
     public static final int COMMIT = 9;
+    public static final int AUTH = 10;
 
     private MessageType() {
     }
@@ -27,6 +28,7 @@ public final class MessageType {
             case ControlMessage.Abort a -> ABORT;
             case ControlMessage.Content c -> CONTENT;
             case ControlMessage.Commit c -> COMMIT;
+            case ControlMessage.Auth a -> AUTH;
         };
     }
 }

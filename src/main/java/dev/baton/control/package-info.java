@@ -11,10 +11,13 @@
  *   <li>{@link dev.baton.control.ControlPlane}: the links (dialing, accepting, hello, heartbeats,
  *       dead-peer detection, bounded outbound queues) and the {@link dev.baton.control.ControlListener}
  *       that tells the node what arrived.</li>
+ *   <li>{@link dev.baton.control.ClusterKey} and {@code LinkAuth}: mutual authentication of each link
+ *       and a tag on every frame (HMAC-SHA256 with replay protection; why a MAC rather than TLS, and
+ *       the threat model, in {@link dev.baton.control.ControlPlane}).</li>
  * </ul>
  *
  * Not here: what a message means for a connection (the {@code btcp} layer) or which node to choose
- * (the {@code route} layer). No encryption or authentication beyond the peer list: the channel is
- * meant for a trusted cluster network.
+ * (the {@code route} layer). No encryption: the link carries nothing the client's own traffic did not
+ * already carry in clear.
  */
 package dev.baton.control;

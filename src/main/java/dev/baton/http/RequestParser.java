@@ -36,7 +36,66 @@ import java.util.Objects;
  * <p>A malformed request is a result ({@link Result#INVALID} with {@link #invalidReason()}), never an
  * exception: the caller serves it locally and lets the server answer 400. A well-formed request whose
  * target cannot be routed (bad percent-encoding, decoded NUL, invalid UTF-8, a path climbing above
- * root) is still {@link Result#COMPLETE} with {@link #path()} null.
+ * root) is still {@link Result#COMPLETE} with {@link #path()} null and {@link #pathRefused()} true.
+ *
+ * <p><b>Hostile requests: the rule for each.</b> Every decision is a function of the bytes alone (no
+ * clock, no state beyond this head), so the same bytes split into any segments get the same
+ * decision. "Local" means the entry node serves the request itself ({@link #routable()} false), and
+ * its server answers; the built-in server's status is given.
+ * <table>
+ *   <caption>hostile inputs</caption>
+ *   <tr><th>input</th><th>parser</th><th>routing</th><th>built-in server</th></tr>
+ *   <tr><td>two or more Host fields (any case, even equal values)</td><td>INVALID
+ *       {@link Invalid#DUPLICATE_HOST} (RFC 9112 §3.2)</td><td>local</td><td>400</td></tr>
+ *   <tr><td>no Host, HTTP/1.1</td><td>COMPLETE, {@link #host()} null</td><td>local (the server MUST
+ *       answer 400, RFC 9112 §3.2: no handoff is spent on it)</td><td>400</td></tr>
+ *   <tr><td>no Host, HTTP/1.0</td><td>COMPLETE</td><td>by path</td><td>by path</td></tr>
+ *   <tr><td>Host with a byte outside uri-host/port (space, '/', '@', '')</td><td>INVALID
+ *       {@link Invalid#BAD_HEADER}</td><td>local</td><td>400</td></tr>
+ *   <tr><td>absolute-form {@code GET http://other/x}</td><td>COMPLETE: path from the target, host
+ *       from its authority, the Host field ignored (RFC 9112 §3.2.2); userinfo or a scheme other than
+ *       http(s) is {@link Invalid#BAD_TARGET}</td><td>by path</td><td>serves {@code /x}</td></tr>
+ *   <tr><td>head over {@code maxHeadBytes}</td><td>INVALID {@link Invalid#TARGET_TOO_LONG} while in the
+ *       target, else {@link Invalid#TOO_LARGE}; more than {@code maxHeaders} fields
+ *       {@link Invalid#TOO_MANY_HEADERS}</td><td>local</td><td>414 / 431</td></tr>
+ *   <tr><td>{@code ..} and {@code .} segments, raw or as {@code %2e}; {@code %2f}</td><td>percent-decoded
+ *       first (so {@code %2e%2e} is {@code ..} and {@code %2f} is a separator), then RFC 3986 §5.2.4
+ *       remove_dot_segments and empty segments merged; a {@code ..} above the root makes
+ *       {@link #path()} null and {@link #pathRefused()} true (never clamped)</td><td>by the normalised
+ *       path; local when refused</td><td>the normalised path, inside the document root; 400 when
+ *       refused</td></tr>
+ *   <tr><td>backslash, raw or {@code %5c}</td><td>an ordinary path byte (not a separator: the nodes
+ *       are POSIX)</td><td>by path</td><td>a file name containing '' (404)</td></tr>
+ *   <tr><td>{@code %252e%252e} (double encoding)</td><td>decoded once: a segment named {@code %2e%2e}</td>
+ *       <td>by path</td><td>404</td></tr>
+ *   <tr><td>NUL byte anywhere</td><td>INVALID {@link Invalid#NUL_BYTE}</td><td>local</td><td>400</td></tr>
+ *   <tr><td>{@code %00}, bad {@code %} escape, invalid UTF-8 after decoding</td><td>COMPLETE,
+ *       {@link #pathRefused()}</td><td>local</td><td>400</td></tr>
+ *   <tr><td>byte &ge; 0x80 or a control byte in the target</td><td>INVALID {@link Invalid#BAD_TARGET}</td>
+ *       <td>local</td><td>400</td></tr>
+ *   <tr><td>byte &ge; 0x80 in a field value (obs-text)</td><td>COMPLETE, kept as ISO-8859-1</td><td>by
+ *       path</td><td>by path</td></tr>
+ *   <tr><td>control byte in a field value, bare CR</td><td>INVALID {@link Invalid#BAD_HEADER},
+ *       {@link Invalid#BARE_CR}</td><td>local</td><td>400</td></tr>
+ *   <tr><td>bare LF line ends</td><td>accepted (RFC 9112 §2.2)</td><td>by path</td><td>by path</td></tr>
+ *   <tr><td>obs-fold</td><td>INVALID {@link Invalid#OBS_FOLD}</td><td>local</td><td>400</td></tr>
+ *   <tr><td>head that never ends (no empty line)</td><td>NEED_MORE until {@code maxHeadBytes}, then
+ *       INVALID</td><td>local once the BTCP's request timeout (5 s from the handshake) passes</td><td>closes
+ *       the connection after its head timeout</td></tr>
+ *   <tr><td>Content-Length over 18 digits, negative, or conflicting</td><td>INVALID
+ *       {@link Invalid#BAD_CONTENT_LENGTH}</td><td>local</td><td>400</td></tr>
+ *   <tr><td>huge but valid Content-Length</td><td>COMPLETE</td><td>by path</td><td>413 for POST/PUT over
+ *       1 GiB</td></tr>
+ *   <tr><td>Transfer-Encoding with Content-Length, or not ending in chunked</td><td>INVALID
+ *       {@link Invalid#BAD_TRANSFER_ENCODING}</td><td>local</td><td>400</td></tr>
+ *   <tr><td>HTTP/0.9 ({@code GET /x} CRLF), HTTP/2 preface ({@code PRI * HTTP/2.0})</td><td>INVALID
+ *       {@link Invalid#BAD_REQUEST_LINE}, {@link Invalid#BAD_VERSION}</td><td>local</td><td>400</td></tr>
+ *   <tr><td>pipelined requests</td><td>parsing stops at the first head's end</td><td>by the first
+ *       request; later ones go to the node serving the connection</td><td>answered in order (back-end
+ *       forwarding for paths it lacks)</td></tr>
+ *   <tr><td>lowercase method {@code get}</td><td>COMPLETE: methods are case-sensitive tokens (RFC 9110
+ *       §9.1), so {@code get} is not GET</td><td>by path</td><td>405</td></tr>
+ * </table>
  */
 public final class RequestParser {
 
@@ -113,6 +172,7 @@ public final class RequestParser {
     private String path;
     private String query;
     private String host;
+    private boolean pathRefused;
     private int version;
     private boolean keepAlive;
     private boolean chunked;
@@ -150,6 +210,7 @@ public final class RequestParser {
         methodEnd = targetStart = targetEnd = versionStart = 0;
         invalid = null;
         method = target = path = query = host = null;
+        pathRefused = false;
         version = 0;
         keepAlive = false;
         chunked = false;
@@ -405,6 +466,7 @@ public final class RequestParser {
         int q = pathAndQuery.indexOf('?');
         query = q < 0 ? null : pathAndQuery.substring(q + 1);
         path = normalizePath(q < 0 ? pathAndQuery : pathAndQuery.substring(0, q));
+        pathRefused = path == null;
     }
 
     /**
@@ -560,6 +622,28 @@ public final class RequestParser {
     public String path() {
         requireComplete();
         return path;
+    }
+
+    /**
+     * True when the target is in origin- or absolute-form but its path cannot be routed: a bad
+     * percent escape, a decoded NUL, invalid UTF-8, or a {@code ..} above the root. Servers answer
+     * such a request 400 whatever its method.
+     */
+    public boolean pathRefused() {
+        requireComplete();
+        return pathRefused;
+    }
+
+    /**
+     * Whether a routing policy may send this request elsewhere: it has a {@link #path()}, and a
+     * server would not have to refuse it for its Host (RFC 9112 §3.2: an HTTP/1.1 request without
+     * Host MUST get 400; duplicate Host is already INVALID). False means: serve it where it landed,
+     * and let that node's server answer. A pure function of the head, so every node and every
+     * segmentation of the same bytes gets the same answer.
+     */
+    public boolean routable() {
+        requireComplete();
+        return path != null && !(version == 11 && host == null);
     }
 
     /** The raw query after the first '?', or null if there is none. */

@@ -14,8 +14,24 @@ final class IpCommand {
     static void run(String... args) throws IOException {
         List<String> argv = new ArrayList<>(List.of("ip"));
         argv.addAll(List.of(args));
-        String line = String.join(" ", argv);
+        exec(argv, String.join(" ", argv), null);
+    }
+
+    /**
+     * Runs several commands through one {@code ip -batch -}: one process instead of one per command,
+     * which matters when a node restarts and every millisecond until it serves counts.
+     */
+    static void batch(List<List<String>> commands) throws IOException {
+        StringBuilder input = new StringBuilder();
+        for (List<String> c : commands) input.append(String.join(" ", c)).append('\n');
+        exec(List.of("ip", "-batch", "-"), "ip -batch: " + input.toString().replace('\n', ';'), input.toString());
+    }
+
+    private static void exec(List<String> argv, String line, String input) throws IOException {
         Process ip = new ProcessBuilder(argv).redirectErrorStream(true).start();
+        try (var in = ip.getOutputStream()) {
+            if (input != null) in.write(input.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        }
         try {
             if (!ip.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
                 ip.destroyForcibly();

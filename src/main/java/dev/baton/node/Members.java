@@ -45,10 +45,12 @@ final class Members {
      * its own outgoing connections (control channel, back-end fetches), even on a route of scope link
      * such as "default dev tun": those must carry the node's real address.
      */
-    static void addShadowAddresses(String device, Btcp.Config cfg, List<Member> peers) throws IOException {
+    static List<List<String>> shadowAddressCommands(String device, Btcp.Config cfg, List<Member> peers) {
+        List<List<String>> commands = new java.util.ArrayList<>();
         for (Member p : peers) {
-            IpCommand.run("addr", "replace", Bytes.ipv4ToString(cfg.shadowAddress(p.index())) + "/32", "dev", device,
-                    "scope", "host");
+            commands.add(List.of("addr", "replace", Bytes.ipv4ToString(cfg.shadowAddress(p.index())) + "/32", "dev",
+                    device, "scope", "host"));
         }
+        return commands;
     }
 }

@@ -3,11 +3,16 @@ package dev.baton.node;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.baton.btcp.Btcp;
 import dev.baton.btcp.HandshakeInit;
+import dev.baton.control.ClusterKey;
 import dev.baton.control.ControlListener;
 import dev.baton.control.ControlMessage;
 import dev.baton.control.ControlPlane;
 import dev.baton.http.RequestParser;
 import dev.baton.control.RefuseReason;
+import dev.baton.fault.FaultRule;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import dev.baton.route.Member;
 import dev.baton.route.RequestInfo;
 import dev.baton.route.RoutingPolicy;
@@ -32,11 +37,28 @@ public final class Node implements AutoCloseable {
     /** Everything a node needs to start. */
     public record Config(String name, int address, int servicePort, int controlPort, String kernelTun,
                          String wireTun, List<Member> peers, Path docroot, boolean builtinServer,
-                         String policy, Path adminSocket, Path readyFile) {}
+                         String policy, Path adminSocket, Path readyFile, ClusterKey clusterKey) {}
+
+    /**
+     * Settings tests and rehearsals change: the close-down timers of the BTCP (short ones let a test
+     * see tables drain), and fault rules in force from the start.
+     */
+    public record Tuning(long lingerMillis, long timeWaitMillis, long peerGraceMillis, List<FaultRule> faults) {
+        public static final Tuning DEFAULT = new Tuning(10_000, 60_000, 3_000, List.of());
+
+        public Tuning {
+            faults = List.copyOf(faults);
+            if (lingerMillis < 100 || timeWaitMillis < 100 || peerGraceMillis < 100) {
+                throw new IllegalArgumentException("linger, TIME-WAIT and peer grace must each be at least 100 ms");
+            }
+        }
+    }
 
     /** Packets the kernel may queue on each TUN device for the packet loop. */
     static final int TUN_QUEUE_LENGTH = 4096;
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** How long an admin command waits for the packet loop. */
+    private static final long ADMIN_WAIT_MILLIS = 2_000;
 
     private final Config cfg;
     private final Tun wire;
@@ -50,8 +72,25 @@ public final class Node implements AutoCloseable {
     private final AdminServer admin;
     private final Thread loopThread;
     private final java.util.concurrent.atomic.AtomicLong policyErrors = new java.util.concurrent.atomic.AtomicLong();
+    private ScheduledExecutorService delayedMessages;
+
+    /** A thread for control messages a fault rule delays; made when first needed. */
+    private synchronized ScheduledExecutorService delayedMessages() {
+        if (delayedMessages == null) {
+            delayedMessages = Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "delayed-control-messages");
+                t.setDaemon(true);
+                return t;
+            });
+        }
+        return delayedMessages;
+    }
 
     public Node(Config cfg) throws IOException {
+        this(cfg, Tuning.DEFAULT);
+    }
+
+    public Node(Config cfg, Tuning tuning) throws IOException {
         this.cfg = cfg;
         this.policy = RoutingPolicy.load(cfg.policy());
         List<String> paths = DocumentRoot.scan(cfg.docroot());
@@ -61,17 +100,20 @@ public final class Node implements AutoCloseable {
         kernel = Tun.open(cfg.kernelTun());
         wire = Tun.open(cfg.wireTun());
         loop = new PacketLoop(wire, kernel);
-        btcp = new Btcp(Btcp.Config.defaults(cfg.address(), cfg.servicePort()), loop, new ControlOut(),
-                this::route, System.currentTimeMillis());
+        btcp = new Btcp(Btcp.Config.defaults(cfg.address(), cfg.servicePort())
+                .withClosingTimers(tuning.lingerMillis(), tuning.timeWaitMillis(), tuning.peerGraceMillis()),
+                loop, new ControlOut(), this::route, System.currentTimeMillis());
         loop.attach(btcp);
+        for (FaultRule r : tuning.faults()) loop.faults().add(r); // the loop has not started: no race
         cluster = new ClusterState(self, peers, paths, btcp::activeConnections);
-        Members.addShadowAddresses(cfg.kernelTun(), btcp.config(), peers);
+        List<List<String>> setup = new ArrayList<>(Members.shadowAddressCommands(cfg.kernelTun(), btcp.config(), peers));
         // The kernel queues packets for us on each TUN; 500 (the default) overflows in the bursts of
         // many concurrent transfers whenever our loop waits for a CPU, and every drop costs TCP a
         // retransmission. Control frames still overtake bulk data (they ride pfifo_fast's first band).
         for (String device : List.of(cfg.kernelTun(), cfg.wireTun())) {
-            IpCommand.run("link", "set", "dev", device, "txqueuelen", Integer.toString(TUN_QUEUE_LENGTH));
+            setup.add(List.of("link", "set", "dev", device, "txqueuelen", Integer.toString(TUN_QUEUE_LENGTH)));
         }
+        IpCommand.batch(setup);
         List<ControlPlane.PeerSpec> specs = new ArrayList<>();
         for (Member m : peers) {
             specs.add(new ControlPlane.PeerSpec(m.name(), inet(m.address()), cfg.controlPort()));
@@ -79,7 +121,8 @@ public final class Node implements AutoCloseable {
         control = new ControlPlane(ControlPlane.Config.of(cfg.name(), inet(cfg.address()), specs)
                 .withListen(inet(0), cfg.controlPort())
                 .withServicePort(cfg.servicePort())
-                .withLoad(() -> new ControlMessage.Heartbeat(btcp.activeConnections(), 0)), new ControlIn());
+                .withLoad(() -> new ControlMessage.Heartbeat(btcp.activeConnections(), 0)), cfg.clusterKey(),
+                new ControlIn());
         server = cfg.builtinServer()
                 ? new StaticServer(StaticServer.Config.of(new InetSocketAddress(inet(0), cfg.servicePort()),
                         cfg.docroot(), cfg.name()).withLocator(this::holderOf))
@@ -104,11 +147,16 @@ public final class Node implements AutoCloseable {
         loopThread.join();
     }
 
-    /** Asks the policy; a policy that fails or names a stranger means: serve here. */
+    /**
+     * Asks the policy; a policy that fails or names a stranger means: serve here. A head that is not
+     * routable (see {@link RequestInfo#of}) is served here without asking.
+     */
     private Member route(RequestParser head) {
+        RequestInfo info = RequestInfo.of(head);
+        if (info == null) return null;
         String chosen;
         try {
-            chosen = policy.choose(new RequestInfo(head.method(), head.path(), head.host()), cluster);
+            chosen = policy.choose(info, cluster);
         } catch (RuntimeException e) {
             policyErrors.incrementAndGet();
             return null;
@@ -136,38 +184,57 @@ public final class Node implements AutoCloseable {
 
     // ------------------------------------------------------------------------------------------
 
-    /** BTCP to control channel: turn the engine's calls into messages. */
+    /** BTCP to control channel: turn the engine's calls into messages. Called on the loop thread. */
     private final class ControlOut implements Btcp.Control {
+        /** Sends {@code m} unless a fault rule drops, duplicates or delays it. */
+        private boolean send(String peer, ControlMessage m) {
+            FaultRule hit = loop.faults().active() ? loop.faults().onMessage(m) : null;
+            if (hit == null) return control.send(peer, m);
+            switch (hit.action()) {
+                case DROP -> {
+                    return true; // lost on the way: the sender cannot tell
+                }
+                case DUPLICATE -> {
+                    control.send(peer, m);
+                    return control.send(peer, m);
+                }
+                default -> {
+                    delayedMessages().schedule(() -> control.send(peer, m), hit.millis(), TimeUnit.MILLISECONDS);
+                    return true;
+                }
+            }
+        }
+
         @Override
         public boolean handoffRequest(String peer, long connId, HandshakeInit e, byte[] syn, byte[] ack) {
-            return control.send(peer, new ControlMessage.HandoffRequest(connId, e.isn(), e.tsVal(), e.windowScale(),
+            return send(peer, new ControlMessage.HandoffRequest(connId, e.isn(), e.tsVal(), e.windowScale(),
                     Math.max(0, e.mss()), e.timestamps(), e.sackPermitted(), syn, ack));
         }
 
         @Override
         public boolean commit(String peer, long connId, byte[] request) {
-            return control.send(peer, new ControlMessage.Commit(connId, request));
+            return send(peer, new ControlMessage.Commit(connId, request));
         }
 
         @Override
         public void handoffAck(String peer, long connId, HandshakeInit c, int forwardPort) {
-            control.send(peer, new ControlMessage.HandoffAck(connId, c.isn(), c.tsVal(), c.windowScale(),
+            send(peer, new ControlMessage.HandoffAck(connId, c.isn(), c.tsVal(), c.windowScale(),
                     Math.max(0, c.mss()), c.timestamps(), c.sackPermitted(), forwardPort));
         }
 
         @Override
         public void handoffRefuse(String peer, long connId, int reason) {
-            control.send(peer, new ControlMessage.HandoffRefuse(connId, reason));
+            send(peer, new ControlMessage.HandoffRefuse(connId, reason));
         }
 
         @Override
         public void terminate(String peer, long connId) {
-            control.send(peer, new ControlMessage.Terminate(connId));
+            send(peer, new ControlMessage.Terminate(connId));
         }
 
         @Override
         public void abort(String peer, long connId) {
-            control.send(peer, new ControlMessage.Abort(connId));
+            send(peer, new ControlMessage.Abort(connId));
         }
     }
 
@@ -176,6 +243,8 @@ public final class Node implements AutoCloseable {
         @Override
         public void onPeerUp(String peer, ControlMessage.Hello hello) {
             cluster.peerUp(peer);
+            // The incarnation tells a peer that restarted (its connections are gone) from a link that was cut.
+            loop.submit(() -> btcp.onPeerUp(peer, hello.incarnation()));
             for (ControlMessage.Content c : ControlMessage.Content.chunked(cluster.ownPaths())) {
                 control.send(peer, c);
             }
@@ -209,6 +278,7 @@ public final class Node implements AutoCloseable {
                 case ControlMessage.Abort a -> loop.submit(() -> btcp.onAbort(cluster.member(peer), a.connId()));
                 case ControlMessage.Commit c -> loop.submit(() -> btcp.onCommit(cluster.member(peer), c.connId(), c.request()));
                 case ControlMessage.Hello h -> { }
+                case ControlMessage.Auth a -> { }
             }
         }
     }
@@ -216,11 +286,62 @@ public final class Node implements AutoCloseable {
     // ------------------------------------------------------------------------------------------
 
     private String command(String line) throws IOException {
-        return switch (line.trim()) {
+        String cmd = line.trim();
+        if (cmd.equals("fault") || cmd.startsWith("fault ")) return faultCommand(cmd.substring(5).trim());
+        return switch (cmd) {
             case "stats" -> JSON.writeValueAsString(stats());
             case "content" -> JSON.writeValueAsString(cluster.index().paths());
-            default -> "{\"error\":\"unknown command; try stats or content\"}";
+            default -> error("unknown command; try stats, content, fault list|add RULE|remove ID|clear");
         };
+    }
+
+    /**
+     * {@code fault list}, {@code fault add RULE} ({@link FaultRule#parse}), {@code fault remove ID},
+     * {@code fault clear}: the fault module is changed on the packet loop's thread, which owns it.
+     */
+    private String faultCommand(String args) throws IOException {
+        String[] w = args.split("\\s+", 2);
+        try {
+            return switch (w[0]) {
+                case "", "list" -> JSON.writeValueAsString(loop.call(this::faultState, ADMIN_WAIT_MILLIS));
+                case "add" -> {
+                    FaultRule rule = FaultRule.parse(w.length > 1 ? w[1] : "");
+                    long id = loop.call(() -> loop.faults().add(rule), ADMIN_WAIT_MILLIS);
+                    yield JSON.writeValueAsString(Map.of("added", id, "rule", rule.toString()));
+                }
+                case "remove" -> {
+                    long id = Long.parseLong(w.length > 1 ? w[1].trim() : "");
+                    boolean removed = loop.call(() -> loop.faults().remove(id), ADMIN_WAIT_MILLIS);
+                    yield removed ? JSON.writeValueAsString(Map.of("removed", id)) : error("no fault rule " + id);
+                }
+                case "clear" -> {
+                    loop.call(() -> {
+                        loop.faults().clear();
+                        return null;
+                    }, ADMIN_WAIT_MILLIS);
+                    yield JSON.writeValueAsString(Map.of("cleared", true));
+                }
+                default -> error("fault takes list, add RULE, remove ID or clear");
+            };
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            return error(e.getMessage());
+        } catch (IOException e) {
+            throw e;
+        } catch (Exception e) {
+            return error("the packet loop did not answer: " + e);
+        }
+    }
+
+    private Map<String, Object> faultState() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("rules", loop.faults().describe());
+        m.put("held", loop.faults().held());
+        m.put("holdOverflows", loop.faults().holdOverflows());
+        return m;
+    }
+
+    private static String error(String message) throws IOException {
+        return JSON.writeValueAsString(Map.of("error", message));
     }
 
     /** The node's counters, as the testbed's stats command and the admin socket show them. */
@@ -239,6 +360,7 @@ public final class Node implements AutoCloseable {
         m.put("refusals", btcp.counters().refusals());
         m.put("activeConnections", btcp.activeConnections());
         m.put("trackedConnections", btcp.trackedConnections());
+        m.put("halfOpenConnections", btcp.halfOpenConnections());
         m.put("freeHoldBuffers", btcp.freeHoldBuffers());
         m.put("contentPaths", cluster.ownPaths().size());
         m.put("droppedAnnouncements", cluster.droppedAnnouncements());

@@ -1,6 +1,8 @@
 package dev.baton.node;
 
 import dev.baton.btcp.Btcp;
+import dev.baton.fault.FaultInjector;
+import dev.baton.fault.FaultRule.Direction;
 import dev.baton.sys.EventFd;
 import dev.baton.sys.Poller;
 import dev.baton.sys.SysException;
@@ -29,6 +31,10 @@ final class PacketLoop implements Runnable, Btcp.Output {
     private final AtomicLong writeFailures = new AtomicLong();
     private final AtomicLong internalErrors = new AtomicLong();
     private Btcp btcp;
+    /** The fault-injection module, ahead of the BTCP on the network side; owned by this thread. */
+    private final FaultInjector faults = new FaultInjector();
+    private final FaultInjector.Sink release = this::release;
+    private long now;
     private volatile boolean running = true;
     private volatile Throwable failure;
 
@@ -52,6 +58,17 @@ final class PacketLoop implements Runnable, Btcp.Output {
         return true;
     }
 
+    /** Runs {@code work} on the loop thread and waits for its result, at most {@code timeoutMillis}. */
+    <T> T call(java.util.concurrent.Callable<T> work, long timeoutMillis) throws Exception {
+        var task = new java.util.concurrent.FutureTask<>(work);
+        if (!submit(task)) throw new IllegalStateException("the packet loop's inbox is full");
+        try {
+            return task.get(timeoutMillis, java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw e.getCause() instanceof Exception x ? x : e;
+        }
+    }
+
     long inboxDropped() {
         return inboxDropped.get();
     }
@@ -72,6 +89,7 @@ final class PacketLoop implements Runnable, Btcp.Output {
     @Override
     public void run() {
         MemorySegment rx = Arena.ofAuto().allocate(65536, 16);
+        now = System.currentTimeMillis();
         try {
             Poller poller = new Poller(wire.fd(), kernel.fd(), wakeup.fd());
             while (running) {
@@ -82,7 +100,8 @@ final class PacketLoop implements Runnable, Btcp.Output {
                         int n = wire.read(rx);
                         if (n == Tun.NOTHING) break;
                         try {
-                            btcp.fromWire(rx, n);
+                            if (faults.active()) fromWireWithFaults(rx, n);
+                            else btcp.fromWire(rx, n);
                         } catch (RuntimeException e) {
                             internalError(e);
                         }
@@ -106,7 +125,9 @@ final class PacketLoop implements Runnable, Btcp.Output {
                         internalError(e);
                     }
                 }
-                btcp.tick(System.currentTimeMillis());
+                now = System.currentTimeMillis();
+                if (faults.active()) faults.releaseDue(now, release);
+                btcp.tick(now);
             }
         } catch (Throwable t) {
             failure = t;
@@ -134,6 +155,47 @@ final class PacketLoop implements Runnable, Btcp.Output {
 
     @Override
     public void toWire(MemorySegment packet, int length) {
+        if (faults.active()) {
+            switch (faults.onPacket(Direction.OUT, btcp.emittingPhase(), packet, length, now)) {
+                case DROP, HELD -> { }
+                case DUPLICATE -> {
+                    write(packet, length);
+                    write(packet, length);
+                }
+                case PASS -> write(packet, length);
+            }
+        } else {
+            write(packet, length);
+        }
+    }
+
+    private void write(MemorySegment packet, int length) {
         if (!wire.write(packet, length)) writeFailures.incrementAndGet();
+    }
+
+    /** The fault module; touch it only on this loop's thread (through {@link #submit}). */
+    FaultInjector faults() {
+        return faults;
+    }
+
+    private void fromWireWithFaults(MemorySegment p, int n) {
+        switch (faults.onPacket(Direction.IN, btcp.phaseOfWirePacket(p, n), p, n, now)) {
+            case DROP, HELD -> { }
+            case DUPLICATE -> {
+                btcp.fromWire(p, n);
+                btcp.fromWire(faults.duplicateOf(), n);
+            }
+            case PASS -> btcp.fromWire(p, n);
+        }
+    }
+
+    /** A packet the fault module held comes due: on its way again, past the module. */
+    private void release(Direction d, MemorySegment p, int n) {
+        try {
+            if (d == Direction.IN) btcp.fromWire(p, n);
+            else write(p, n);
+        } catch (RuntimeException e) {
+            internalError(e);
+        }
     }
 }

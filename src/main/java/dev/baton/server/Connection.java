@@ -46,6 +46,19 @@ import java.util.concurrent.TimeUnit;
  * that served the bytes. A request that carries {@code X-Baton-Forwarded} is never forwarded again,
  * so two nodes that each think the other holds a path cannot loop. If the holder fails before
  * anything was relayed, the client gets 502; after, the client connection is closed.
+ *
+ * <p><b>What a client can forge.</b> {@code X-Baton-Forwarded} is a loop guard, not a credential: its
+ * only effect (any value, even empty) is that this server answers from its own document root and
+ * never fetches from another node, so a client that sends it can only deny itself forwarding (it gets
+ * the 404 it would get without a cluster). The forwarded request is built afresh: method, the
+ * client's target (already checked to be visible ASCII), our validated Host, our own loop guard;
+ * no client field is copied, so nothing a client sends reaches a holder as ours. {@code X-Baton-Via}
+ * is only ever a response field, added by the node that relayed. Nothing else in a request changes
+ * what a node trusts.
+ *
+ * <p><b>Paths.</b> Files are looked up by the parser's normalised path ({@link RequestParser#path()},
+ * the same key the BTCP routed by), resolved by {@link #resolve(Path, String)}; a target the parser
+ * refuses ({@link RequestParser#pathRefused()}) is a 400 whatever the method.
  */
 final class Connection implements Runnable {
     private static final System.Logger LOG = System.getLogger(Connection.class.getName());
@@ -147,7 +160,9 @@ final class Connection implements Runnable {
 
     /**
      * Reads one request head: waits up to the idle timeout for its first byte, then up to the head
-     * timeout for the rest. Bytes after the head stay in {@link #in} (body or pipelined request).
+     * timeout for the rest, however the bytes trickle in (the deadline is fixed at the first byte, so
+     * a client sending one byte a second cannot hold the connection longer). Bytes after the head
+     * stay in {@link #in} (body or pipelined request).
      *
      * @return COMPLETE or INVALID, or null if the connection should just be closed
      */
@@ -163,13 +178,18 @@ final class Connection implements Runnable {
                 if (r != Result.NEED_MORE) return r;
             }
             long timeout = deadline == 0 ? idleMillis : TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
-            if (timeout <= 0) return null;
+            if (timeout <= 0) return headTimedOut();
             try {
                 if (!in.fill((int) timeout)) return null;
             } catch (SocketTimeoutException e) {
-                return null;
+                return deadline == 0 ? null : headTimedOut();
             }
         }
+    }
+
+    private Result headTimedOut() {
+        counters.headTimeouts.increment();
+        return null;
     }
 
     /** 400, 414 or 431 for a head the parser rejected; the connection then closes. */
@@ -192,6 +212,9 @@ final class Connection implements Runnable {
         boolean hasBody = parser.chunked() || parser.contentLength() > 0;
         if (parser.version() == 11 && parser.host() == null) {
             return badRequest(); // RFC 9112 §3.2: MUST answer 400 to an HTTP/1.1 request without Host
+        }
+        if (parser.pathRefused()) {
+            return badRequest(); // '..' above the root, bad escapes, invalid UTF-8: see RequestParser
         }
         switch (method) {
             case "POST", "PUT" -> {
@@ -220,7 +243,7 @@ final class Connection implements Runnable {
 
     private boolean get(boolean headOnly, boolean keepAlive) throws IOException {
         String path = parser.path();
-        Path file = resolve(path);
+        Path file = resolve(docroot, path);
         if (file == null) {
             BackendLocator locator = cfg.locator();
             if (locator != null && parser.header("X-Baton-Forwarded") == null) {
@@ -255,26 +278,32 @@ final class Connection implements Runnable {
     /**
      * The regular file a routing path names under the document root, or null. Symbolic links are
      * resolved ({@code toRealPath}) and the result must still lie under the (real) document root, so
-     * no link can lead outside it. A directory stands for its {@code index.html}.
+     * no link can lead outside it (a link inside the root to a file inside it is followed). A
+     * directory stands for its {@code index.html}. Any string is safe here, normalised or not: the
+     * check is on the resolved real path, component by component ({@code Path.startsWith}).
+     *
+     * @param docroot the document root as a real path ({@code toRealPath()})
+     * @param path    a routing path; anything not starting with '/' names nothing
      */
-    private Path resolve(String path) {
+    static Path resolve(Path docroot, String path) {
+        if (path == null || !path.startsWith("/")) return null;
         boolean wantsDirectory = path.length() > 1 && path.endsWith("/");
         Path real;
         try {
-            real = underDocroot(docroot.resolve(path.substring(1)));
+            real = underDocroot(docroot, docroot.resolve(path.substring(1)));
         } catch (InvalidPathException e) {
             return null;
         }
         if (real == null) return null;
         if (Files.isDirectory(real)) {
-            real = underDocroot(real.resolve("index.html"));
+            real = underDocroot(docroot, real.resolve("index.html"));
         } else if (wantsDirectory) {
             return null;
         }
         return real != null && Files.isRegularFile(real) ? real : null;
     }
 
-    private Path underDocroot(Path p) {
+    private static Path underDocroot(Path docroot, Path p) {
         try {
             Path real = p.toRealPath();
             return real.startsWith(docroot) ? real : null;

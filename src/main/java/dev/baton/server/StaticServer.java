@@ -114,10 +114,12 @@ public final class StaticServer implements AutoCloseable {
     /**
      * A snapshot of the server's counters. Responses are counted when committed (just before their
      * head is written). {@code forwarded} counts relayed responses; {@code forwardFailed} counts 502s
-     * and relays cut short (those were counted as forwarded too).
+     * and relays cut short (those were counted as forwarded too). {@code headTimeouts} counts
+     * connections closed, without a response, because a request head had begun but was not complete
+     * within the head timeout (a client trickling its head, or one that stopped mid-head).
      */
     public record Stats(long requests, long served200, long notFound, long badRequest, long forwarded,
-                        long forwardFailed, long uploads, long connectionsRejected) {
+                        long forwardFailed, long uploads, long connectionsRejected, long headTimeouts) {
     }
 
     /** Live counters, shared with the connections. */
@@ -130,6 +132,7 @@ public final class StaticServer implements AutoCloseable {
         final LongAdder forwardFailed = new LongAdder();
         final LongAdder uploads = new LongAdder();
         final LongAdder connectionsRejected = new LongAdder();
+        final LongAdder headTimeouts = new LongAdder();
     }
 
     private final Config cfg;
@@ -169,7 +172,8 @@ public final class StaticServer implements AutoCloseable {
     public Stats stats() {
         Counters c = counters;
         return new Stats(c.requests.sum(), c.served200.sum(), c.notFound.sum(), c.badRequest.sum(),
-                c.forwarded.sum(), c.forwardFailed.sum(), c.uploads.sum(), c.connectionsRejected.sum());
+                c.forwarded.sum(), c.forwardFailed.sum(), c.uploads.sum(), c.connectionsRejected.sum(),
+                c.headTimeouts.sum());
     }
 
     /** Stops accepting and closes every open connection. */

@@ -13,7 +13,8 @@ import java.util.List;
  * that a PUT of a new file reaches the DAV module instead of the cluster. A path no node holds, and a
  * request that was already forwarded once ({@code X-Baton-Forwarded}), gets 404: never a loop.
  *
- * <p>{@code X-Baton-Node} is added where the file is served; a forwarded response keeps the holder's
+ * <p>Symbolic links below the document root are refused ({@code disable_symlinks}, 403): nginx
+ * would otherwise follow one out of the root. {@code X-Baton-Node} is added where the file is served; a forwarded response keeps the holder's
  * and gains {@code X-Baton-Via} naming the node that proxied it.
  */
 public final class NginxConfig {
@@ -79,7 +80,10 @@ public final class NginxConfig {
         c.append("    }\n\n");
         c.append("    server {\n");
         c.append("        listen ").append(Names.SERVICE_PORT).append(";\n");
-        c.append("        root ").append(quote(docroot.toString())).append(";\n\n");
+        c.append("        root ").append(quote(docroot.toString())).append(";\n");
+        // nginx follows symbolic links by default, so a link in the root could serve a file outside
+        // it; refuse links below the root (403), as the built-in server refuses links leading out.
+        c.append("        disable_symlinks on from=$document_root;\n\n");
         c.append("        location / {\n");
         c.append("            add_header X-Baton-Node ").append(name).append(" always;\n");
         c.append("            dav_methods PUT;\n");

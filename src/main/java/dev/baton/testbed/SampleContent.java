@@ -23,6 +23,12 @@ import java.util.TreeSet;
  * and n3, {@code /shared/rep.bin} (2 MiB) on n2 and n3. With fewer nodes the files fold onto the
  * nodes there are; each node beyond three gets {@code /extra/nK/page.html}, {@code /extra/nK/blob.bin}
  * and {@code /extra/shared-nK.bin}, the last also held by the next node.
+ *
+ * <p>For load runs ({@link LoadMix}) there is a size ladder on every node: node K holds
+ * {@code /mix/nK/0.bin, 1.bin, 100.bin, 1k.bin, 10k.bin, 100k.bin, 1m.bin} (0 B to 1 MiB, about
+ * 1.1 MiB per node); {@code /mix/rep/100.bin}, {@code /mix/rep/10k.bin} and {@code /mix/rep/1m.bin}
+ * are each held by two neighbouring nodes, and {@code /mix/8m.bin} (8 MiB) by node 3 alone. The
+ * whole set takes about 38 MiB + 11 MiB + 1.1 MiB per node on disk (53 MiB for four nodes).
  */
 public final class SampleContent {
     private SampleContent() {
@@ -34,6 +40,10 @@ public final class SampleContent {
             holders = List.copyOf(holders);
         }
     }
+
+    /** File names (without {@code .bin}) and sizes of the per-node size ladder under {@code /mix/nK/}. */
+    private static final List<String> LADDER_NAMES = List.of("0", "1", "100", "1k", "10k", "100k", "1m");
+    private static final List<Long> LADDER_BYTES = List.of(0L, 1L, 100L, 1024L, 10L * 1024, 100L * 1024, 1024L * 1024);
 
     /** The sample files for a cluster of {@code nodes} nodes. */
     public static List<SampleFile> files(int nodes) {
@@ -57,6 +67,15 @@ public final class SampleContent {
             files.add(file(nodes, "/extra/n" + k + "/blob.bin", 256 * 1024, false, k));
             files.add(file(nodes, "/extra/shared-n" + k + ".bin", 128 * 1024, false, k, k % nodes + 1));
         }
+        for (int k = 1; k <= nodes; k++) {
+            for (int i = 0; i < LADDER_NAMES.size(); i++) {
+                files.add(file(nodes, "/mix/n" + k + "/" + LADDER_NAMES.get(i) + ".bin", LADDER_BYTES.get(i), false, k));
+            }
+        }
+        files.add(file(nodes, "/mix/rep/100.bin", 100, false, 1, 2));
+        files.add(file(nodes, "/mix/rep/10k.bin", 10 * 1024, false, 2, 3));
+        files.add(file(nodes, "/mix/rep/1m.bin", 1024 * 1024, false, 3, 4));
+        files.add(file(nodes, "/mix/8m.bin", 8L * 1024 * 1024, false, 3));
         return files;
     }
 

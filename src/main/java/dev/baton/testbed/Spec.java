@@ -1,6 +1,7 @@
 package dev.baton.testbed;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -12,8 +13,9 @@ import java.util.Optional;
  *     empty for the generated sample set
  * @param server which web server answers on each node
  * @param stateDir where pids, logs, sockets, configs and generated content go
+ * @param nodeArgs extra {@code baton node} options for every node (timers, fault rules)
  */
-public record Spec(int nodes, Optional<Path> contentDir, Server server, Path stateDir) {
+public record Spec(int nodes, Optional<Path> contentDir, Server server, Path stateDir, List<String> nodeArgs) {
     /** The web server on each node. */
     public enum Server {
         /** The node process serves its document root itself ({@code --server builtin}). */
@@ -30,6 +32,11 @@ public record Spec(int nodes, Optional<Path> contentDir, Server server, Path sta
         Objects.requireNonNull(server, "server");
         contentDir = contentDir.map(p -> p.toAbsolutePath().normalize());
         stateDir = stateDir.toAbsolutePath().normalize();
+        nodeArgs = List.copyOf(nodeArgs);
+    }
+
+    public Spec(int nodes, Optional<Path> contentDir, Server server, Path stateDir) {
+        this(nodes, contentDir, server, stateDir, List.of());
     }
 
     /** Three nodes, sample content, the built-in server, the default state directory. */
@@ -38,18 +45,23 @@ public record Spec(int nodes, Optional<Path> contentDir, Server server, Path sta
     }
 
     public Spec withNodes(int n) {
-        return new Spec(n, contentDir, server, stateDir);
+        return new Spec(n, contentDir, server, stateDir, nodeArgs);
     }
 
     public Spec withContent(Path dir) {
-        return new Spec(nodes, Optional.of(dir), server, stateDir);
+        return new Spec(nodes, Optional.of(dir), server, stateDir, nodeArgs);
     }
 
     public Spec withServer(Server s) {
-        return new Spec(nodes, contentDir, s, stateDir);
+        return new Spec(nodes, contentDir, s, stateDir, nodeArgs);
+    }
+
+    /** Extra options for every node, e.g. {@code --linger-ms 2000} or {@code --fault "drop p=0.01"}. */
+    public Spec withNodeArgs(String... args) {
+        return new Spec(nodes, contentDir, server, stateDir, List.of(args));
     }
 
     public Spec withStateDir(Path dir) {
-        return new Spec(nodes, contentDir, server, dir);
+        return new Spec(nodes, contentDir, server, dir, nodeArgs);
     }
 }

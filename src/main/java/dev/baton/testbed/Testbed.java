@@ -3,6 +3,7 @@ package dev.baton.testbed;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.baton.control.ClusterKey;
 import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -32,13 +33,15 @@ import java.util.stream.Stream;
  * failure names the command and its stderr. Needs root.
  *
  * <p>The state directory holds {@code testbed.json} (the {@link #description()} plus the pids), the
- * node logs, admin sockets and ready files, nginx configs, and generated content. Another process
- * (e.g. {@code baton testbed stats}) can {@link #attach(Path)} to a running testbed through it.
+ * cluster key ({@code cluster.key}, mode 0600, shared by the nodes' control channels), the node logs,
+ * admin sockets and ready files, nginx configs, and generated content. Another process (e.g.
+ * {@code baton testbed stats}) can {@link #attach(Path)} to a running testbed through it.
  */
 public final class Testbed implements AutoCloseable {
     /** Files and folders the testbed may create in its state directory; nothing else is deleted. */
     private static final Pattern OWNED_STATE_ENTRY = Pattern.compile(
-            "testbed\\.json|content|client|node-n\\d+\\.(log|sock|ready)|nginx-n\\d+(\\.(conf|pid|err))?");
+            "testbed\\.json|content|client|cluster\\.key|node-n\\d+\\.(log|sock|ready)|nginx-n\\d+(\\.(conf|pid|err))?"
+                    + "|ip-batch-baton-[a-z0-9]+\\.txt");
     private static final Duration NGINX_START_TIMEOUT = Duration.ofSeconds(10);
     private static final int LOG_TAIL_LINES = 40;
 
@@ -50,12 +53,14 @@ public final class Testbed implements AutoCloseable {
     private final Spec.Server server;
     private final Description description;
     private final List<Started> processes = new ArrayList<>();
+    private final List<String> nodeArgs;
     private boolean isDown;
 
-    private Testbed(Path stateDir, Spec.Server server, Description description) {
+    private Testbed(Path stateDir, Spec.Server server, Description description, List<String> nodeArgs) {
         this.stateDir = stateDir;
         this.server = server;
         this.description = description;
+        this.nodeArgs = List.copyOf(nodeArgs);
     }
 
     // ---------------------------------------------------------------- life cycle
@@ -79,9 +84,10 @@ public final class Testbed implements AutoCloseable {
             nodes.add(NodeInfo.of(n, contentDir.resolve(Names.nodeName(n)), stateDir));
         }
         Testbed bed = new Testbed(stateDir, spec.server(),
-                new Description(ClientInfo.standard(), Names.ROUTER_NETNS, nodes, content));
+                new Description(ClientInfo.standard(), Names.ROUTER_NETNS, nodes, content), spec.nodeArgs());
         try {
             bed.writeStateFile();
+            bed.writeClusterKey();
             bed.buildClientAndRouter();
             for (NodeInfo node : nodes) {
                 createNetns(node.netns());
@@ -128,8 +134,10 @@ public final class Testbed implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + file, e);
         }
+        List<String> args = new ArrayList<>();
+        root.path("nodeArgs").forEach(a -> args.add(a.asText()));
         Testbed bed = new Testbed(stateDir, Spec.Server.valueOf(root.path("server").asText("BUILTIN")),
-                Description.fromJson(root, stateDir));
+                Description.fromJson(root, stateDir), args);
         for (JsonNode p : root.path("processes")) {
             bed.processes.add(new Started(p.path("node").asText(), p.path("kind").asText(), p.path("pid").asLong()));
         }
@@ -259,6 +267,71 @@ public final class Testbed implements AutoCloseable {
         return new Client(client().netns(), stateDir.resolve("client"), Client.DEFAULT_MAX_TIME);
     }
 
+    /**
+     * Sends one admin command ({@code fault add drop dir=in p=0.01}, {@code fault list} ...) to
+     * node {@code number} and returns its JSON answer; an {@code error} in it becomes an exception.
+     */
+    public JsonNode admin(int number, String command) {
+        NodeInfo node = node(number);
+        try {
+            JsonNode answer = Description.JSON.readTree(AdminClient.query(node.adminSocket(), command,
+                    Names.ADMIN_TIMEOUT));
+            if (answer.has("error")) {
+                throw new IllegalStateException(node.name() + ": " + command + ": " + answer.get("error").asText());
+            }
+            return answer;
+        } catch (IOException e) {
+            throw new UncheckedIOException(node.name() + " did not answer " + command, e);
+        }
+    }
+
+    /** The pid of node {@code number}'s baton process. */
+    public synchronized long nodePid(int number) {
+        String name = node(number).name();
+        for (Started p : processes) {
+            if (p.node().equals(name) && p.kind().equals("node")) return p.pid();
+        }
+        throw new IllegalStateException("no process recorded for node " + name);
+    }
+
+    /**
+     * Kills node {@code number}'s baton process with SIGKILL, as a crash would, and waits until it is
+     * gone (its TUN devices vanish with it). Its namespace, kernel sockets and nginx stay.
+     */
+    public void kill(int number) {
+        long pid = nodePid(number);
+        ProcessHandle.of(pid).ifPresent(p -> {
+            if (commandLine(pid).contains(stateDir.toString())) {
+                p.destroyForcibly();
+                try {
+                    p.onExit().get(Names.STOP_GRACE.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+                } catch (Exception e) {
+                    throw new IllegalStateException("node " + node(number).name() + " (pid " + pid
+                            + ") did not die within " + Names.STOP_GRACE.toSeconds() + " s of SIGKILL");
+                }
+            }
+        });
+    }
+
+    /**
+     * Starts node {@code number}'s baton process again (after {@link #kill}) and wires its new TUN
+     * devices; returns once the node is ready (not waiting for its peers).
+     */
+    public void restart(int number) {
+        NodeInfo node = node(number);
+        try {
+            Files.deleteIfExists(readyFile(node));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot remove " + readyFile(node), e);
+        }
+        long pid = awaitReady(node, startNode(node));
+        synchronized (this) {
+            processes.removeIf(p -> p.node().equals(node.name()) && p.kind().equals("node"));
+        }
+        addProcess(new Started(node.name(), "node", pid));
+        wireNode(node);
+    }
+
     // ---------------------------------------------------------------- building
 
     private void buildClientAndRouter() {
@@ -307,7 +380,8 @@ public final class Testbed implements AutoCloseable {
         }
         argv.addAll(List.of("--docroot", node.docroot().toString(), "--server",
                 server == Spec.Server.BUILTIN ? "builtin" : "external", "--admin-socket", node.adminSocket().toString(),
-                "--ready-file", readyFile(node).toString()));
+                "--ready-file", readyFile(node).toString(), "--cluster-key", clusterKey().toString()));
+        argv.addAll(nodeArgs);
         try {
             return new ProcessBuilder(argv).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(node.log().toFile()))
@@ -341,13 +415,28 @@ public final class Testbed implements AutoCloseable {
     private void wireNode(NodeInfo node) {
         String router = Names.ROUTER_NETNS;
         String wire = node.wireDevice();
-        Commands.check("ip", "-n", node.netns(), "link", "set", wire, "netns", router);
-        Commands.check("ip", "-n", router, "link", "set", wire, "mtu", str(Names.MTU), "up");
+        // Batches: three processes instead of seven, which a restarted node's first client waits for.
+        ipBatch(node.netns(), "link set " + wire + " netns " + router,
+                "addr add " + node.ip() + "/32 dev " + node.kernelDevice(),
+                "link set " + node.kernelDevice() + " mtu " + Names.MTU + " up",
+                "route add default dev " + node.kernelDevice());
         sysctl(router, "net.ipv4.conf." + wire + ".rp_filter=0");
-        Commands.check("ip", "-n", router, "route", "add", node.ip() + "/32", "dev", wire);
-        Commands.check("ip", "-n", node.netns(), "addr", "add", node.ip() + "/32", "dev", node.kernelDevice());
-        Commands.check("ip", "-n", node.netns(), "link", "set", node.kernelDevice(), "mtu", str(Names.MTU), "up");
-        Commands.check("ip", "-n", node.netns(), "route", "add", "default", "dev", node.kernelDevice());
+        ipBatch(router, "link set " + wire + " mtu " + Names.MTU + " up", "route add " + node.ip() + "/32 dev " + wire);
+    }
+
+    /** Runs {@code ip -n netns -batch FILE} with one command per line. */
+    private void ipBatch(String netns, String... commands) {
+        Path file = stateDir.resolve("ip-batch-" + netns + ".txt");
+        writeString(file, String.join("\n", commands) + "\n");
+        try {
+            Commands.check("ip", "-n", netns, "-batch", file.toString());
+        } finally {
+            try {
+                Files.deleteIfExists(file);
+            } catch (IOException e) {
+                // a leftover batch file is removed with the state directory
+            }
+        }
     }
 
     private long startNginx(NodeInfo node) {
@@ -551,6 +640,8 @@ public final class Testbed implements AutoCloseable {
         ObjectNode root = description.toJson();
         root.put("stateDir", stateDir.toString());
         root.put("server", server.name());
+        ArrayNode argList = root.putArray("nodeArgs");
+        nodeArgs.forEach(argList::add);
         ArrayNode list = root.putArray("processes");
         for (Started p : processes) {
             list.addObject().put("node", p.node()).put("kind", p.kind()).put("pid", p.pid());
@@ -564,6 +655,20 @@ public final class Testbed implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** A fresh key for each testbed: a key left by an earlier run is never reused. */
+    private void writeClusterKey() {
+        try {
+            ClusterKey.writeRandom(clusterKey());
+        } catch (IOException e) {
+            throw new UncheckedIOException("writing the cluster key " + clusterKey(), e);
+        }
+    }
+
+    /** The cluster key every node of this testbed shares: 32 random bytes, mode 0600, made by {@link #up}. */
+    public Path clusterKey() {
+        return stateDir.resolve("cluster.key");
     }
 
     private Path readyFile(NodeInfo node) {

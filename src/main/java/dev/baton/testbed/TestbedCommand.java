@@ -7,10 +7,11 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code baton testbed up|down|stats}: the namespace testbed from the command line (needs root). */
+/** {@code baton testbed up|down|stats|load}: the namespace testbed from the command line (needs root). */
 @Command(name = "testbed", mixinStandardHelpOptions = true,
         description = "Builds, inspects and removes a baton cluster in network namespaces on this machine (root).",
-        subcommands = {TestbedCommand.Up.class, TestbedCommand.Down.class, TestbedCommand.Stats.class})
+        subcommands = {TestbedCommand.Up.class, TestbedCommand.Down.class, TestbedCommand.Stats.class,
+                TestbedCommand.Fault.class, TestbedCommand.Load.class})
 public final class TestbedCommand implements Runnable {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -105,6 +106,126 @@ public final class TestbedCommand implements Runnable {
                 return 0;
             } catch (RuntimeException e) {
                 System.err.println("baton testbed stats failed: " + e.getMessage());
+                return 1;
+            }
+        }
+    }
+
+    /** {@code baton testbed fault NODE|all list|add RULE|remove ID|clear}. */
+    @Command(name = "fault", mixinStandardHelpOptions = true,
+            description = "Injects faults into running nodes, e.g. `fault all add drop dir=in p=0.01 seed=7`,"
+                    + " `fault n1 add drop dir=out phase=synack count=1`, `fault n2 add delay msg=handoff-ack ms=1500`,"
+                    + " `fault n1 add drop port=7070` (cuts n1's control links), `fault all clear`."
+                    + " Rules: see docs/RELIABILITY.md.")
+    static final class Fault implements Callable<Integer> {
+        @picocli.CommandLine.Parameters(index = "0", paramLabel = "NODE", description = "n1, n2 ... or all.")
+        String node;
+
+        @picocli.CommandLine.Parameters(index = "1..*", paramLabel = "COMMAND",
+                description = "list | add RULE | remove ID | clear")
+        java.util.List<String> command = new java.util.ArrayList<>();
+
+        @Option(names = "--state-dir", defaultValue = "/run/baton-testbed", paramLabel = "DIR",
+                description = "The testbed's state directory (default ${DEFAULT-VALUE}).")
+        Path stateDir;
+
+        @Override
+        public Integer call() {
+            try {
+                Testbed bed = Testbed.attach(stateDir);
+                String line = "fault " + (command.isEmpty() ? "list" : String.join(" ", command));
+                for (NodeInfo n : bed.nodes()) {
+                    if (node.equals("all") || node.equals(n.name())) {
+                        System.out.println(n.name() + " " + bed.admin(n.number(), line));
+                        if (!node.equals("all")) return 0;
+                    }
+                }
+                if (node.equals("all")) return 0;
+                System.err.println("no node " + node + " in this testbed");
+                return 2;
+            } catch (RuntimeException e) {
+                System.err.println("baton testbed fault failed: " + e.getMessage());
+                return 1;
+            }
+        }
+    }
+
+    /**
+     * {@code baton testbed load}: many requests of mixed sizes to random entry nodes, from the client
+     * namespace, each checked byte-exact ({@link LoadRun}). With {@code --worker} (what the testbed
+     * itself runs inside the client namespace) it only runs the plan and prints the client's result.
+     */
+    @Command(name = "load", mixinStandardHelpOptions = true,
+            description = "Sends requests of mixed sizes to random entry nodes from the client namespace, checks "
+                    + "every response byte-exact (status, length, SHA-256) and reports latency and the handed-off "
+                    + "share. Exits 1 if any request failed.")
+    static final class Load implements Callable<Integer> {
+        @Option(names = "--requests", defaultValue = "2000", paramLabel = "N",
+                description = "Number of requests (default ${DEFAULT-VALUE}).")
+        int requests;
+
+        @Option(names = "--concurrency", defaultValue = "16", paramLabel = "C",
+                description = "Requests in flight at once (default ${DEFAULT-VALUE}).")
+        int concurrency;
+
+        @Option(names = "--seed", defaultValue = "1", paramLabel = "S",
+                description = "Seed of the choice of paths and entry nodes (default ${DEFAULT-VALUE}).")
+        long seed;
+
+        @Option(names = "--keep-alive", description = "Reuse connections (one per thread and entry node) instead of "
+                + "a new connection per request.")
+        boolean keepAlive;
+
+        @Option(names = "--timeout", defaultValue = "30", paramLabel = "SECONDS",
+                description = "Limit of one request, connect to last byte (default ${DEFAULT-VALUE}).")
+        long timeoutSeconds;
+
+        @Option(names = "--max-time", defaultValue = "600", paramLabel = "SECONDS",
+                description = "No request is started after this (default ${DEFAULT-VALUE}); later ones count as failed.")
+        long maxTimeSeconds;
+
+        @Option(names = "--mix", paramLabel = "BOUND=WEIGHT,...",
+                description = "Size classes and weights, e.g. the default: 0=30,100=150,1k=220,10k=260,100k=280,1m=52,8m=8"
+                        + " (a class holds the files up to its bound; files above the last are not asked for).")
+        String mix;
+
+        @Option(names = "--json", description = "Print the report as JSON.")
+        boolean json;
+
+        @Option(names = "--state-dir", defaultValue = "/run/baton-testbed", paramLabel = "DIR",
+                description = "The testbed's state directory (default ${DEFAULT-VALUE}).")
+        Path stateDir;
+
+        @Option(names = "--worker", hidden = true,
+                description = "Run the plan from this namespace and print the client's result as JSON.")
+        boolean worker;
+
+        @Override
+        public Integer call() {
+            LoadRun.Options options;
+            try {
+                options = new LoadRun.Options(requests, seed, mix == null ? LoadMix.standard() : LoadMix.parse(mix),
+                        new LoadClient.Options(concurrency, java.time.Duration.ofSeconds(timeoutSeconds), keepAlive,
+                                java.time.Duration.ofSeconds(maxTimeSeconds)));
+            } catch (IllegalArgumentException e) {
+                System.err.println("baton testbed load: " + e.getMessage());
+                return 2;
+            }
+            try {
+                if (worker) {
+                    Testbed bed = Testbed.attach(stateDir);
+                    LoadResult result = LoadClient.run(LoadRun.plan(bed.description(), options), options.client());
+                    System.out.println(result.toJson());
+                    return result.allOk() ? 0 : 1;
+                }
+                if (!requireRoot("baton testbed load")) {
+                    return 2;
+                }
+                LoadRun.Report report = LoadRun.run(Testbed.attach(stateDir), options);
+                System.out.print(json ? report.toJson() + "\n" : report.summary());
+                return report.result().allOk() ? 0 : 1;
+            } catch (RuntimeException e) {
+                System.err.println("baton testbed load failed: " + e.getMessage());
                 return 1;
             }
         }

@@ -15,7 +15,11 @@
  *   <li>{@link dev.baton.testbed.NginxConfig}: nginx per node, with a fallback proxy to the holder.
  *   <li>{@link dev.baton.testbed.Client} (curl in the client namespace) and
  *       {@link dev.baton.testbed.NetCounters} (the kernel's TCP counters that expose a bad rewrite).
- *   <li>{@link dev.baton.testbed.TestbedCommand} ({@code baton testbed up|down|stats}) and
+ *   <li>{@link dev.baton.testbed.LoadMix} (a seeded plan of mixed-size requests to random entry
+ *       nodes), {@link dev.baton.testbed.LoadClient} (runs it, checking every response byte-exact),
+ *       {@link dev.baton.testbed.LoadRun} (runs it from the client namespace and adds the nodes'
+ *       counter changes).
+ *   <li>{@link dev.baton.testbed.TestbedCommand} ({@code baton testbed up|down|stats|load}) and
  *       {@link dev.baton.testbed.DemoCommand} ({@code baton demo}).
  * </ul>
  *

@@ -48,7 +48,7 @@ class BtcpTest {
             var cfg = Btcp.Config.defaults(address, 80);
             cfg = new Btcp.Config(address, 80, Btcp.Config.DEFAULT_SHADOW_NETWORK, 61000, 1024, 16, 32 * 1024, 8192,
                     5_000, 1_000, 30_000, 10_000,
-                    60_000, 900_000);
+                    60_000, 900_000, 3_000);
             btcp = new Btcp(cfg, this, this, head -> head.path().startsWith("/video/") ? target : null, now);
         }
 
@@ -575,7 +575,14 @@ class BtcpTest {
         sendRequest(REMOTE_REQUEST);
         Object[] req = handoffRequest();
         deliverRequest(req);
+        int messages = chosen.control.size();
+        // The same request again (a duplicate on the way): ignored, the first one stands.
         chosen.btcp.onHandoffRequest(N1, (long) req[2], (HandshakeInit) req[3], (byte[]) req[4], (byte[]) req[5]);
+        assertThat(chosen.control).hasSize(messages);
+        assertThat(chosen.btcp.counters().get(Drop.DUPLICATE_HANDOFF)).isEqualTo(1);
+        // Another connection from the same client address and port while the first lives: refused.
+        long other = ConnKeys.connId(ConnKeys.keyOf((long) req[2], ConnKeys.SERVICE), 999);
+        chosen.btcp.onHandoffRequest(N1, other, (HandshakeInit) req[3], (byte[]) req[4], (byte[]) req[5]);
         assertThat(chosen.control.getLast()[0]).isEqualTo("refuse");
         assertThat(chosen.control.getLast()[3]).isEqualTo(RefuseReason.DUPLICATE);
         // Another node may not hand over a connection made to n1's address.
@@ -616,20 +623,93 @@ class BtcpTest {
         assertThat(entry.wire).hasSize(2);
     }
 
+    /** A BTCP with a table of {@code size} entries, emitting into {@code side}'s lists; routes /video/ to n2. */
+    static Btcp tinyTable(Side side, int size) {
+        var cfg = new Btcp.Config(A, 80, Btcp.Config.DEFAULT_SHADOW_NETWORK, 61000, size, 16, 32 * 1024, 8192, 5_000,
+                1_000, 30_000, 10_000, 60_000, 900_000, 3_000);
+        return new Btcp(cfg, side, side, head -> head.path().startsWith("/video/") ? N2 : null, 0);
+    }
+
+    static void feed(Side side, Btcp b, byte[] p, boolean fromWire) {
+        MemorySegment.copy(p, 0, side.buf, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, p.length);
+        if (fromWire) b.fromWire(side.buf, p.length);
+        else b.fromKernel(side.buf, p.length);
+    }
+
+    /** SYN from client port {@code port}, the kernel's SYN/ACK (ISN = port * 1000), and the client's ACK. */
+    static void handshake(Side side, Btcp b, int port, boolean ack) {
+        feed(side, b, TestPackets.tcp(CLIENT, port, A, 80).flags(TcpHeader.SYN).seq(7).mss(1460).build(), true);
+        feed(side, b, TestPackets.tcp(A, 80, CLIENT, port).flags(TcpHeader.SYN).seq(port * 1000).ack(8).mss(1460)
+                .build(), false);
+        if (ack) feed(side, b, TestPackets.tcp(CLIENT, port, A, 80).seq(8).ack(port * 1000 + 1).build(), true);
+    }
+
     @Test
     void servesNewConnectionsUntrackedWhenTheTableIsFull() {
         Side small = new Side(A, N2);
-        var cfg = new Btcp.Config(A, 80, Btcp.Config.DEFAULT_SHADOW_NETWORK, 61000, 2, 16, 32 * 1024, 8192, 5_000,
-                1_000, 30_000, 10_000, 60_000, 900_000);
-        Btcp tiny = new Btcp(cfg, small, small, head -> null, 0);
-        for (int port = 1; port <= 3; port++) {
-            byte[] syn = TestPackets.tcp(CLIENT, port, A, 80).flags(TcpHeader.SYN).seq(7).build();
-            MemorySegment.copy(syn, 0, small.buf, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, syn.length);
-            tiny.fromWire(small.buf, syn.length);
-        }
+        Btcp tiny = tinyTable(small, 2);
+        handshake(small, tiny, 1, true); // both past the handshake: held, not half-open
+        handshake(small, tiny, 2, true);
+        assertThat(tiny.halfOpenConnections()).isZero();
+        feed(small, tiny, TestPackets.tcp(CLIENT, 3, A, 80).flags(TcpHeader.SYN).seq(7).build(), true);
         assertThat(small.kernel).as("every SYN still reaches the kernel").hasSize(3);
         assertThat(tiny.trackedConnections()).isEqualTo(2);
         assertThat(tiny.counters().get(Drop.TABLE_FULL)).isEqualTo(1);
+        assertThat(tiny.counters().get(Counter.HALF_OPEN_EVICTED)).isZero();
+    }
+
+    @Test
+    void aSynFloodEvictsTheOldestHalfOpenEntryAndARealClientStillHandsOff() {
+        Side side = new Side(A, N2);
+        Btcp b = tinyTable(side, 8); // at most 4 half-open
+        handshake(side, b, 1, true); // a real client past its handshake, holding its request
+        for (int port = 100; port < 110; port++) { // a flood: SYNs answered, never acknowledged
+            handshake(side, b, port, false);
+            assertThat(b.halfOpenConnections()).isLessThanOrEqualTo(4);
+            assertThat(b.trackedConnections()).isLessThanOrEqualTo(5);
+        }
+        assertThat(b.counters().get(Counter.HALF_OPEN_EVICTED)).isEqualTo(6);
+        assertThat(b.counters().get(Drop.TABLE_FULL)).as("the flood never fills the table").isZero();
+        assertThat(b.counters().get(Counter.CONNECTIONS_SEEN)).isEqualTo(11);
+        int kernelBefore = side.kernel.size();
+        // The held connection was never evicted: its request completes and is handed off.
+        feed(side, b, TestPackets.tcp(CLIENT, 1, A, 80).flags(TcpHeader.PSH).seq(8).ack(1001)
+                .payload(REMOTE_REQUEST).build(), true);
+        assertThat(side.control).hasSize(1);
+        assertThat(side.control.getFirst()[0]).isEqualTo("request");
+        // A real client arriving mid-flood completes its handshake in one round trip and hands off too.
+        handshake(side, b, 2, true);
+        assertThat(b.counters().get(Counter.HALF_OPEN_EVICTED)).isEqualTo(7);
+        feed(side, b, TestPackets.tcp(CLIENT, 2, A, 80).flags(TcpHeader.PSH).seq(8).ack(2001)
+                .payload(REMOTE_REQUEST).build(), true);
+        assertThat(side.control).hasSize(2);
+        assertThat(side.control.getLast()[0]).isEqualTo("request");
+        assertThat(side.kernel).as("SYN only; the ACK and request are held").hasSize(kernelBefore + 1);
+        // An evicted handshake's late ACK goes to the kernel untracked (served there), not dropped.
+        int tracked = b.trackedConnections();
+        feed(side, b, TestPackets.tcp(CLIENT, 100, A, 80).seq(8).ack(100_001).build(), true);
+        assertThat(side.kernel).hasSize(kernelBefore + 2);
+        assertThat(b.trackedConnections()).isEqualTo(tracked);
+    }
+
+    @Test
+    void forgetsHalfOpenEntriesAfterTheSynTimeout() {
+        Side side = new Side(A, N2);
+        Btcp b = tinyTable(side, 8);
+        for (int port = 100; port < 104; port++) handshake(side, b, port, false);
+        assertThat(b.halfOpenConnections()).isEqualTo(4);
+        b.tick(29_000);
+        assertThat(b.trackedConnections()).isEqualTo(4);
+        b.tick(30_100);
+        assertThat(b.trackedConnections()).isZero();
+        assertThat(b.halfOpenConnections()).isZero();
+        // The list is consistent after the timeouts: new half-open entries are counted and evicted in order.
+        for (int port = 200; port < 206; port++) handshake(side, b, port, false);
+        assertThat(b.halfOpenConnections()).isEqualTo(4);
+        assertThat(b.counters().get(Counter.HALF_OPEN_EVICTED)).isEqualTo(2);
+        handshake(side, b, 206, true);
+        assertThat(b.halfOpenConnections()).isEqualTo(3);
+        assertThat(b.trackedConnections()).isEqualTo(4);
     }
 
     @Test
@@ -715,6 +795,31 @@ class BtcpTest {
     }
 
     @Test
+    void keepsForwardedClientPacketsFromItsKernelUntilTheCommitArrives() {
+        handshakeAtEntry();
+        sendRequest(REMOTE_REQUEST);
+        Object[] req = handoffRequest();
+        deliverRequest(req);
+        chosen.fromKernel(chosenSynAck());
+        entry.btcp.onHandoffAck("n2", (long) req[2], (HandshakeInit) chosen.control.getFirst()[3], FORWARD_PORT);
+        // The client retransmits its request (newer TSval); the entry forwards it at once, and it
+        // overtakes the commit, which travels on the control channel.
+        entry.fromWire(fromClient(A).flags(TcpHeader.PSH).seq(CLIENT_ISN + 1).ack(ISN_A + 1).ts(400, TS_A)
+                .payload(REMOTE_REQUEST).build());
+        chosen.fromWire(entry.lastWire().bytes());
+        assertThat(chosen.kernel).as("SYN and ACK only: our server gets nothing before the commit").hasSize(2);
+        assertThat(chosen.btcp.counters().get(Drop.EARLY_FORWARD)).isEqualTo(1);
+        deliverCommit();
+        var request = chosen.lastKernel();
+        assertThat(request.payload()).isEqualTo(REMOTE_REQUEST);
+        assertThat(request.tcp().tsVal()).as("the request reaches the kernel first, with the held TSval").isEqualTo(101);
+        // Once committed, client packets pass again.
+        entry.fromWire(fromClient(A).seq(CLIENT_ISN + 1 + REMOTE_REQUEST.length()).ack(ISN_A + 1).ts(401, TS_A).build());
+        chosen.fromWire(entry.lastWire().bytes());
+        assertThat(chosen.kernel).hasSize(4);
+    }
+
+    @Test
     void resetsAHandedInConnectionTheEntryNeverCommits() {
         handshakeAtEntry();
         sendRequest(REMOTE_REQUEST);
@@ -767,5 +872,150 @@ class BtcpTest {
         assertThat(chosen.control).isEmpty(); // no refusal; waiting for the kernel's SYN/ACK
         assertThat(chosen.lastKernel().tcp().syn()).isTrue();
         assertThat(chosen.lastKernel().tcp().sequenceNumber()).isEqualTo(CLIENT_ISN + 100_000);
+    }
+    // ---------------------------------------------------------------- lost peers and lost messages
+
+    @Test
+    void resetsTheClientWhenTheChosenNodeStaysLostPastTheGrace() {
+        entry.btcp.onPeerUp("n2", 7);
+        handOff();
+        // The client has received 500 bytes from n2 (in the entry's space).
+        entry.fromWire(fromClient(A).seq(CLIENT_ISN + 1 + REMOTE_REQUEST.length()).ack(ISN_A + 501).ts(103, TS_A).build());
+        int sent = entry.wire.size();
+        entry.btcp.onPeerDown("n2");
+        entry.advance(2_900);
+        assertThat(entry.wire).as("nothing before the grace ends").hasSize(sent);
+        entry.advance(200);
+        var rst = entry.lastWire();
+        assertThat(rst.tcp().rst()).isTrue();
+        assertThat(rst.ip().sourceAddress()).isEqualTo(A);
+        assertThat(rst.ip().destinationAddress()).isEqualTo(CLIENT);
+        assertThat(rst.tcp().destinationPort()).isEqualTo(CPORT);
+        assertThat(rst.tcp().sequenceNumber()).as("the client's RCV.NXT as its last ACK gave it").isEqualTo(ISN_A + 501);
+        assertThat(rst.checksumsValid()).isTrue();
+        assertThat(entry.btcp.counters().get(Counter.ORPHANS_RESET)).isEqualTo(1);
+
+        // The client had received more meanwhile: its next ACK draws a RST at exactly that point (RFC 5961).
+        entry.fromWire(fromClient(A).seq(CLIENT_ISN + 1 + REMOTE_REQUEST.length()).ack(ISN_A + 900).ts(104, TS_A).build());
+        assertThat(entry.lastWire().tcp().rst()).isTrue();
+        assertThat(entry.lastWire().tcp().sequenceNumber()).isEqualTo(ISN_A + 900);
+        assertThat(entry.btcp.counters().get(Counter.CLIENT_RESETS_SENT)).isEqualTo(2);
+        entry.advance(10_100);
+        assertThat(entry.btcp.trackedConnections()).as("freed after the linger").isZero();
+    }
+
+    @Test
+    void keepsAForwardedConnectionWhenTheSamePeerComesBack() {
+        entry.btcp.onPeerUp("n2", 7);
+        handOff();
+        entry.fromWire(fromClient(A).seq(CLIENT_ISN + 1 + REMOTE_REQUEST.length()).ack(ISN_A + 501).ts(103, TS_A).build());
+        int sent = entry.wire.size();
+        entry.btcp.onPeerDown("n2");
+        entry.advance(1_000);
+        entry.btcp.onPeerUp("n2", 7); // the link was cut, the node lived
+        entry.advance(2_500);
+        assertThat(entry.wire).as("no RST").hasSize(sent);
+        assertThat(entry.btcp.counters().get(Counter.ORPHANS_KEPT)).isEqualTo(1);
+        entry.fromWire(fromClient(A).seq(CLIENT_ISN + 1 + REMOTE_REQUEST.length()).ack(ISN_A + 600).ts(104, TS_A).build());
+        assertThat(entry.lastWire().ip().destinationAddress()).as("still forwarded").isEqualTo(B);
+    }
+
+    @Test
+    void resetsAtOnceWhenThePeerComesBackAsANewProcess() {
+        entry.btcp.onPeerUp("n2", 7);
+        handOff();
+        entry.btcp.onPeerDown("n2");
+        entry.btcp.onPeerUp("n2", 8); // restarted: its kernel lost the connection
+        assertThat(entry.lastWire().tcp().rst()).isTrue();
+        assertThat(entry.lastWire().tcp().sequenceNumber()).isEqualTo(ISN_A + 1);
+        assertThat(entry.btcp.counters().get(Counter.ORPHANS_RESET)).isEqualTo(1);
+    }
+
+    @Test
+    void resetsAConnectionWithoutProgressEvenIfThePeerComesBack() {
+        // The link died just after the commit: it may never have arrived, and nobody would serve the client.
+        entry.btcp.onPeerUp("n2", 7);
+        handOff();
+        entry.btcp.onPeerDown("n2");
+        entry.btcp.onPeerUp("n2", 7);
+        entry.advance(3_100);
+        assertThat(entry.lastWire().tcp().rst()).isTrue();
+    }
+
+    @Test
+    void theChosenNodeResetsBothWaysWhenTheEntryIsLost() {
+        chosen.btcp.onPeerUp("n1", 3);
+        handOff();
+        chosen.fromKernel(fromServer(SHADOW_A).flags(TcpHeader.PSH).seq(ISN_B + 1).ack(CLIENT_ISN + 1 + REMOTE_REQUEST.length())
+                .ts(TS_B + 5, 102).payload("HTTP/1.1 200 OK\r\n\r\n").build());
+        int kernelPackets = chosen.kernel.size();
+        chosen.btcp.onPeerDown("n1");
+        chosen.advance(3_100);
+        var toKernel = TestPackets.View.of(chosen.kernel.get(kernelPackets));
+        assertThat(toKernel.tcp().rst()).isTrue();
+        assertThat(toKernel.ip().destinationAddress()).isEqualTo(SHADOW_A);
+        assertThat(toKernel.tcp().sequenceNumber()).isEqualTo(CLIENT_ISN + 1 + REMOTE_REQUEST.length());
+        var toClient = chosen.lastWire();
+        assertThat(toClient.tcp().rst()).isTrue();
+        assertThat(toClient.ip().sourceAddress()).as("with the entry's address").isEqualTo(A);
+        assertThat(toClient.tcp().sequenceNumber()).as("after the 19 bytes sent, in the entry's space").isEqualTo(ISN_A + 20);
+        assertThat(toClient.checksumsValid()).isTrue();
+        assertThat(chosen.btcp.trackedConnections()).isZero();
+    }
+
+    @Test
+    void freesAForwardedConnectionWhoseTerminationWasLost() {
+        handOff();
+        int reqLen = REMOTE_REQUEST.length();
+        entry.fromWire(fromClient(A).flags(TcpHeader.FIN).seq(CLIENT_ISN + 1 + reqLen).ack(ISN_A + 21).ts(104, TS_A).build());
+        entry.fromWire(fromClient(A).seq(CLIENT_ISN + 2 + reqLen).ack(ISN_A + 22).ts(105, TS_A).build());
+        entry.advance(9_000);
+        assertThat(entry.btcp.trackedConnections()).isEqualTo(1);
+        entry.advance(1_100);
+        assertThat(entry.btcp.trackedConnections()).as("quiet for the linger after the client's FIN").isZero();
+        assertThat(entry.btcp.counters().get(Counter.CLOSED_WITHOUT_TERMINATION)).isEqualTo(1);
+    }
+
+    @Test
+    void classifiesPacketsByPhase() {
+        assertThat(entry.btcp.phaseOfWirePacket(seg(clientSyn()), clientSyn().length)).isEqualTo(Phase.SYN);
+        entry.fromWire(clientSyn());
+        byte[] ack = fromClient(A).seq(CLIENT_ISN + 1).ack(ISN_A + 1).ts(101, TS_A).build();
+        assertThat(entry.btcp.phaseOfWirePacket(seg(ack), ack.length)).isEqualTo(Phase.HANDSHAKE);
+        byte[] other = TestPackets.tcp(CLIENT, CPORT, A, 7070).flags(TcpHeader.SYN).build();
+        assertThat(entry.btcp.phaseOfWirePacket(seg(other), other.length)).isEqualTo(Phase.OTHER);
+        byte[] fwd = TestPackets.tcp(CLIENT, CPORT, A, FORWARD_PORT).build();
+        assertThat(entry.btcp.phaseOfWirePacket(seg(fwd), fwd.length)).isEqualTo(Phase.FORWARDED);
+        assertThat(entry.btcp.phaseOfWirePacket(seg(new byte[] {1, 2, 3}), 3)).isEqualTo(Phase.OTHER);
+    }
+
+    private static MemorySegment seg(byte[] b) {
+        return MemorySegment.ofArray(b.clone());
+    }
+    @Test
+    void translatesTimestampsFromTheSynAckTheClientTook() {
+        entry.fromWire(clientSyn());
+        entry.fromKernel(fromServer(A).flags(TcpHeader.SYN).seq(ISN_A).ack(CLIENT_ISN + 1).mss(1460).sackOk()
+                .ts(TS_A, 100).wscale(7).build());
+        // The client's ACK was lost; our kernel retransmits its SYN/ACK a second later, with a later TSval.
+        entry.fromKernel(fromServer(A).flags(TcpHeader.SYN).seq(ISN_A).ack(CLIENT_ISN + 1).mss(1460).sackOk()
+                .ts(TS_A + 1000, 100).wscale(7).build());
+        // The client took the first and echoes it (TS.Recent ignores the old duplicate).
+        entry.fromWire(fromClient(A).flags(TcpHeader.PSH).seq(CLIENT_ISN + 1).ack(ISN_A + 1).ts(102, TS_A)
+                .payload(REMOTE_REQUEST).build());
+        HandshakeInit sent = (HandshakeInit) handoffRequest()[3];
+        assertThat(sent.tsVal()).as("the TSval the client echoes").isEqualTo(TS_A);
+    }
+
+    @Test
+    void theChosenNodeResetsAtOnceWhenTheEntryComesBackAsANewProcess() {
+        chosen.btcp.onPeerUp("n1", 3);
+        handOff();
+        int wire = chosen.wire.size();
+        chosen.btcp.onPeerDown("n1");
+        chosen.btcp.onPeerUp("n1", 4);
+        assertThat(chosen.wire).hasSize(wire + 1);
+        assertThat(chosen.lastWire().tcp().rst()).isTrue();
+        assertThat(chosen.btcp.trackedConnections()).isZero();
     }
 }

@@ -82,7 +82,7 @@ class ControlFrameProperties {
     /** A header that passes the first checks, then a random payload: reaches every type's layout. */
     private Arbitrary<byte[]> plausibleHeaders() {
         return Combinators.combine(
-                Arbitraries.integers().between(0, 9),
+                Arbitraries.integers().between(0, 10),
                 Arbitraries.longs(),
                 Arbitraries.bytes().array(byte[].class).ofMaxSize(200),
                 Arbitraries.of(true, true, true, false)).as((type, corr, payload, honestLength) -> {
@@ -127,8 +127,11 @@ class ControlFrameProperties {
                         (int) (id & 0xffff)));
         Arbitrary<ControlMessage> hellos = Combinators.combine(
                 Arbitraries.strings().ofMinLength(1).ofMaxLength(60).filter(n -> isEncodable(n)),
-                Arbitraries.integers(), Arbitraries.integers().between(0, 65535), Arbitraries.longs())
+                Arbitraries.integers(), Arbitraries.integers().between(0, 65535), Arbitraries.longs(),
+                Arbitraries.bytes().array(byte[].class).ofSize(ControlMessage.Hello.NONCE_LENGTH))
                 .as(ControlMessage.Hello::new);
+        Arbitrary<ControlMessage> auths = Arbitraries.bytes().array(byte[].class)
+                .ofSize(ControlMessage.Auth.MAC_LENGTH).map(ControlMessage.Auth::new);
         Arbitrary<ControlMessage> contents = Combinators.combine(
                 Arbitraries.of(true, false), Arbitraries.of(true, false),
                 Arbitraries.strings().ofMaxLength(40).filter(ControlFrameProperties::isEncodable)
@@ -137,7 +140,7 @@ class ControlFrameProperties {
         Arbitrary<ControlMessage> commits = Combinators.combine(Arbitraries.longs(),
                 Arbitraries.bytes().array(byte[].class).ofMaxSize(2 * ControlMessage.MAX_PACKET_LENGTH))
                 .as(ControlMessage.Commit::new);
-        return Arbitraries.oneOf(requests, acks, hellos, contents, commits);
+        return Arbitraries.oneOf(requests, acks, hellos, auths, contents, commits);
     }
 
     private static boolean isEncodable(String s) {

@@ -28,6 +28,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 class ControlFrameTest {
     private static final HexFormat HEX = HexFormat.of();
+    private static final byte[] NONCE = new byte[Hello.NONCE_LENGTH];
 
     static byte[] encode(ControlMessage m) {
         ByteBuffer b = ByteBuffer.allocate(ControlFrame.MAX_FRAME_LENGTH);
@@ -50,8 +51,9 @@ class ControlFrameTest {
 
     static Stream<ControlMessage> everyMessage() {
         return Stream.of(
-                new Hello("n1", 0x0a000001, 80, 0x0123456789abcdefL),
-                new Hello("nœud-é-" + "x".repeat(200), -1, 65535, -1L),
+                new Hello("n1", 0x0a000001, 80, 0x0123456789abcdefL, packet(Hello.NONCE_LENGTH, 7)),
+                new Hello("nœud-é-" + "x".repeat(200), -1, 65535, -1L, new byte[Hello.NONCE_LENGTH]),
+                new ControlMessage.Auth(packet(ControlMessage.Auth.MAC_LENGTH, 9)),
                 new Heartbeat(0, 0),
                 new Heartbeat(Integer.MAX_VALUE, Long.MAX_VALUE),
                 new HandoffRequest(42L, 0xdeadbeef, 0x80000000, 7, 1460, true, true, packet(60, 1), packet(52, 2)),
@@ -85,7 +87,7 @@ class ControlFrameTest {
     void headerCarriesLengthVersionTypeAndCorrelationId(ControlMessage m) {
         ByteBuffer b = ByteBuffer.wrap(encode(m));
         assertThat(ControlFrame.length(b, 0)).isEqualTo(b.capacity() - 4);
-        assertThat(ControlFrame.version(b, 0)).isEqualTo(1);
+        assertThat(ControlFrame.version(b, 0)).isEqualTo(2);
         assertThat(ControlFrame.type(b, 0)).isEqualTo(MessageType.of(m));
         assertThat(ControlFrame.flags(b, 0)).isZero();
         assertThat(ControlFrame.correlationId(b, 0)).isEqualTo(m.correlationId());
@@ -94,14 +96,14 @@ class ControlFrameTest {
     @Test
     void terminateIsAHeaderWithTheConnectionIdAsCorrelationId() {
         assertThat(HEX.formatHex(encode(new Terminate(0x0102030405060708L))))
-                // length 12 | version 1 | type 6 | flags 0 | correlation id
-                .isEqualTo("0000000c" + "01" + "06" + "0000" + "0102030405060708");
+                // length 12 | version 2 | type 6 | flags 0 | correlation id
+                .isEqualTo("0000000c" + "02" + "06" + "0000" + "0102030405060708");
     }
 
     @Test
     void handoffAckPayloadFollowsItsLayout() {
         assertThat(HEX.formatHex(encode(new HandoffAck(5, 0x11223344, 0x55667788, -1, 1460, true, true, 61001))))
-                .isEqualTo("0000001a" + "01" + "04" + "0000" + "0000000000000005"
+                .isEqualTo("0000001a" + "02" + "04" + "0000" + "0000000000000005"
                         // isn | tsVal | wscale -1 | mss 1460 | opts ts+sack | forward port 61001
                         + "11223344" + "55667788" + "ff" + "05b4" + "03" + "ee49");
     }
@@ -141,10 +143,14 @@ class ControlFrameTest {
 
     @Test
     void recordsRefuseValuesThatCannotBeEncoded() {
-        assertThatThrownBy(() -> new Hello("", 0, 80, 0)).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> new Hello("x".repeat(256), 0, 80, 0)).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> new Hello("n", 0, 65536, 0)).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> new Hello("\ud800", 0, 80, 0)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new Hello("", 0, 80, 0, NONCE)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new Hello("x".repeat(256), 0, 80, 0, NONCE)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new Hello("n", 0, 65536, 0, NONCE)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new Hello("\ud800", 0, 80, 0, NONCE)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new Hello("n", 0, 80, 0, new byte[15])).as("short nonce")
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new ControlMessage.Auth(new byte[31])).as("short MAC")
+                .isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> new Heartbeat(-1, 0)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> new HandoffAck(1, 0, 0, 15, 1460, true, true, 61001))
                 .isInstanceOf(IllegalArgumentException.class);
@@ -162,7 +168,7 @@ class ControlFrameTest {
     @Test
     void helloConvertsItsAddress() throws Exception {
         InetAddress a = InetAddress.getByName("127.0.0.1");
-        Hello h = new Hello("n", Hello.ipv4Of(a), 80, 1);
+        Hello h = new Hello("n", Hello.ipv4Of(a), 80, 1, NONCE);
         assertThat(h.ipv4()).isEqualTo(0x7f000001);
         assertThat(h.address()).isEqualTo(a);
     }
@@ -188,7 +194,7 @@ class ControlFrameTest {
 
     @Test
     void lengthBelowTheHeaderIsTooShort() {
-        assertThat(reasonOf(HEX.parseHex("0000000b" + "0106000000000000000000"))).isEqualTo(Reason.TOO_SHORT);
+        assertThat(reasonOf(HEX.parseHex("0000000b" + "0206000000000000000000"))).isEqualTo(Reason.TOO_SHORT);
         assertThat(reasonOf(HEX.parseHex("ffffffff"))).isEqualTo(Reason.TOO_SHORT);
     }
 
@@ -205,13 +211,14 @@ class ControlFrameTest {
 
     @Test
     void otherVersionIsRefused() {
-        assertThat(reasonOf(patch(new Abort(1), 4, 2))).isEqualTo(Reason.BAD_VERSION);
+        assertThat(reasonOf(patch(new Abort(1), 4, 1))).as("version 1: no nonce, no auth").isEqualTo(Reason.BAD_VERSION);
+        assertThat(reasonOf(patch(new Abort(1), 4, 3))).isEqualTo(Reason.BAD_VERSION);
     }
 
     @Test
     void unknownTypeIsRefused() {
         assertThat(reasonOf(patch(new Abort(1), 5, 0))).isEqualTo(Reason.UNKNOWN_TYPE);
-        assertThat(reasonOf(patch(new Abort(1), 5, 10))).isEqualTo(Reason.UNKNOWN_TYPE);
+        assertThat(reasonOf(patch(new Abort(1), 5, 11))).isEqualTo(Reason.UNKNOWN_TYPE);
     }
 
     /** Found by fuzzing: it was ignored, so the frame decoded to a message that encodes differently. */
@@ -253,7 +260,7 @@ class ControlFrameTest {
     @Test
     void invalidUtf8IsRefused() {
         // Hello name "ab" turned into 0xc3 0x28, an invalid two-byte sequence.
-        assertThat(reasonOf(patch(new Hello("ab", 0, 80, 0), 17, 0xc3, 0x28))).isEqualTo(Reason.BAD_UTF8);
+        assertThat(reasonOf(patch(new Hello("ab", 0, 80, 0, NONCE), 17, 0xc3, 0x28))).isEqualTo(Reason.BAD_UTF8);
         assertThat(reasonOf(patch(new Content(true, true, List.of("/ab")), 22, 0xff))).isEqualTo(Reason.BAD_UTF8);
     }
 
@@ -264,7 +271,7 @@ class ControlFrameTest {
         assertThat(reasonOf(patch(ack, 27, 4))).as("unknown option bit").isEqualTo(Reason.BAD_FIELD);
         assertThat(reasonOf(patch(new HandoffRefuse(1, RefuseReason.BUSY), 19, 0x63))).as("reason 99")
                 .isEqualTo(Reason.BAD_FIELD);
-        assertThat(reasonOf(patch(new Hello("ab", 0, 80, 0), 16, 0))).as("empty name")
+        assertThat(reasonOf(patch(new Hello("ab", 0, 80, 0, NONCE), 16, 0))).as("empty name")
                 .isIn(Reason.BAD_FIELD, Reason.TRAILING_BYTES);
         assertThat(reasonOf(patch(new Content(true, true, List.of("/a")), 21, 'a'))).as("relative path")
                 .isEqualTo(Reason.BAD_FIELD);

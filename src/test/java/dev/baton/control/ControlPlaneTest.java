@@ -39,6 +39,7 @@ class ControlPlaneTest {
     private static final InetAddress LOOPBACK = InetAddress.getLoopbackAddress();
     private static final Duration WAIT = Duration.ofSeconds(10);
 
+    private final ClusterKey key = ClusterKey.random();
     private final Map<String, Integer> ports = new LinkedHashMap<>();
     private final List<ControlPlane> planes = new ArrayList<>();
     private final List<Socket> rawSockets = new ArrayList<>();
@@ -83,7 +84,7 @@ class ControlPlaneTest {
         assertThat(ra.received("b")).containsAll(all);
         assertThat(rb.nonHeartbeats("a")).containsExactlyElementsOf(all.subList(1, all.size()));
 
-        assertThat(ra.hello("b").bootId()).isEqualTo(b.bootId());
+        assertThat(ra.hello("b").incarnation()).isEqualTo(b.incarnation());
         assertThat(rb.hello("a").nodeName()).isEqualTo("a");
         assertThat(rb.hello("a").address()).isEqualTo(LOOPBACK);
         assertThat(a.peer("b").up()).isTrue();
@@ -141,7 +142,7 @@ class ControlPlaneTest {
         ControlPlane a = start("a", ra);
         ControlPlane b1 = start("b", new Recorder());
         await("first link", () -> ra.isUp("b"));
-        long firstBoot = ra.hello("b").bootId();
+        long firstBoot = ra.hello("b").incarnation();
 
         b1.close();
         await("a sees b down", () -> !ra.isUp("b") && !a.peer("b").up());
@@ -150,7 +151,7 @@ class ControlPlaneTest {
         await("link again", () -> ra.isUp("b") && rb2.isUp("a"));
 
         assertThat(ra.events).containsExactly("up:b", "down:b", "up:b");
-        assertThat(ra.hello("b").bootId()).isEqualTo(b2.bootId()).isNotEqualTo(firstBoot);
+        assertThat(ra.hello("b").incarnation()).isEqualTo(b2.incarnation()).isNotEqualTo(firstBoot);
         assertThat(a.peer("b").reconnects()).isEqualTo(1);
         assertThat(a.send("b", new Abort(5))).isTrue();
         await("delivered after reconnect", () -> rb2.nonHeartbeats("a").contains(new Abort(5)));
@@ -179,7 +180,9 @@ class ControlPlaneTest {
         assertThat(a.counters()).containsEntry("sendDropped", 1L);
         assertThat(a.peer("b").up()).isFalse();
         assertThatThrownBy(() -> a.send("zed", new Terminate(1))).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> a.send("b", new Hello("a", 0, 80, 0))).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> a.send("b", FakePeer.newHello("a", 0))).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> a.send("b", new ControlMessage.Auth(new byte[ControlMessage.Auth.MAC_LENGTH])))
+                .isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test
@@ -238,7 +241,7 @@ class ControlPlaneTest {
         Recorder rb = new Recorder();
         ControlPlane b = start("b", rb);
         Socket raw = raw("b");
-        raw.getOutputStream().write(ControlFrameTest.encode(new Hello("mallory", 0x7f000001, 80, 1)));
+        raw.getOutputStream().write(FakePeer.encode(FakePeer.newHello("mallory", 1)));
         assertClosedByPeer(raw);
         assertThat(b.counters()).containsEntry("helloRejected", 1L);
         assertThat(rb.events).isEmpty();
@@ -250,11 +253,11 @@ class ControlPlaneTest {
         Recorder rb = new Recorder();
         ControlPlane b = start("b", rb); // accepts from "a", dials "c" (not running)
         Socket own = raw("b");
-        own.getOutputStream().write(ControlFrameTest.encode(new Hello("b", 0x7f000001, 80, 1)));
+        own.getOutputStream().write(FakePeer.encode(FakePeer.newHello("b", 1)));
         assertClosedByPeer(own);
         // "b" sorts lower than "c", so "b" dials "c": a connection claiming to come from "c" is refused.
         Socket fromC = raw("b");
-        fromC.getOutputStream().write(ControlFrameTest.encode(new Hello("c", 0x7f000001, 80, 1)));
+        fromC.getOutputStream().write(FakePeer.encode(FakePeer.newHello("c", 1)));
         assertClosedByPeer(fromC);
         await("counted", () -> b.counters().get("helloRejected") == 2);
         assertThat(rb.events).isEmpty();
@@ -284,32 +287,16 @@ class ControlPlaneTest {
         cluster("a", "b");
         Recorder rb = new Recorder();
         ControlPlane b = start("b", rb);
-        // Pretend to be "a": say Hello, then never another word.
-        Socket raw = raw("b");
-        raw.getOutputStream().write(ControlFrameTest.encode(new Hello("a", 0x7f000001, 80, 1)));
+        // Pretend to be "a" (with the key): authenticate, then never another word.
+        FakePeer silent = FakePeer.connect(LOOPBACK, ports.get("b"), (int) WAIT.toMillis());
+        rawSockets.add(silent.socket);
+        silent.authenticate(key, "a", 1);
         await("up", () -> rb.isUp("a"));
         long upAt = System.nanoTime();
         await("declared dead", () -> !rb.isUp("a"));
         assertThat(Duration.ofNanos(System.nanoTime() - upAt)).isGreaterThan(config("b").deadInterval().dividedBy(2));
         assertThat(b.counters()).containsEntry("peerDead", 1L);
-        assertClosedByPeer(raw);
-    }
-
-    @Test
-    void newerConnectionFromTheSamePeerReplacesTheOlder() throws Exception {
-        cluster("a", "b");
-        Recorder rb = new Recorder();
-        ControlPlane b = start("b", rb);
-        Socket first = raw("b");
-        first.getOutputStream().write(ControlFrameTest.encode(new Hello("a", 0x7f000001, 80, 1)));
-        await("first up", () -> rb.isUp("a"));
-        Socket second = raw("b");
-        second.getOutputStream().write(ControlFrameTest.encode(new Hello("a", 0x7f000001, 80, 2)));
-        await("replaced", () -> rb.events.size() == 3);
-        assertThat(rb.events).containsExactly("up:a", "down:a", "up:a");
-        assertThat(rb.hello("a").bootId()).isEqualTo(2);
-        assertClosedByPeer(first);
-        assertThat(b.peer("a").reconnects()).isEqualTo(1);
+        assertClosedByPeer(silent.socket);
     }
 
     // ---- helpers
@@ -340,7 +327,7 @@ class ControlPlaneTest {
     }
 
     private ControlPlane start(Config cfg, ControlListener l) throws IOException {
-        ControlPlane p = new ControlPlane(cfg, l);
+        ControlPlane p = new ControlPlane(cfg, key, l);
         planes.add(p);
         p.start();
         return p;

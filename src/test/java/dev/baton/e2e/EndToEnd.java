@@ -29,7 +29,7 @@ final class EndToEnd {
     }
 
     static Client client(Testbed bed) {
-        return new Client(bed.client().netns(), bed.stateDir().resolve("client-bodies"), Duration.ofSeconds(60));
+        return new Client(bed.client().netns(), bed.stateDir().resolve("client"), Duration.ofSeconds(60));
     }
 
     static ContentEntry entry(Testbed bed, String path) {
@@ -49,6 +49,17 @@ final class EndToEnd {
     static long counter(Testbed bed, String node, String name) {
         for (JsonNode n : bed.stats().get("nodes")) {
             if (n.path("node").asText().equals(node)) return n.path("counters").path(name).asLong();
+        }
+        throw new AssertionError("no stats for " + node);
+    }
+
+    /** A top-level number of a node's stats (trackedConnections, freeHoldBuffers ...). */
+    static long stat(Testbed bed, String node, String name) {
+        for (JsonNode n : bed.stats().get("nodes")) {
+            if (n.path("node").asText().equals(node)) {
+                assertThat(n.has(name)).as(node + " stats have " + name + ": " + n).isTrue();
+                return n.path(name).asLong();
+            }
         }
         throw new AssertionError("no stats for " + node);
     }
@@ -77,6 +88,36 @@ final class EndToEnd {
                 assertThat(now.get(e.getKey()).get(key) - e.getValue().get(key)).as(key + " in " + e.getKey()).isZero();
             }
         }
+    }
+
+    /**
+     * Polls every node's stats until the numeric {@code field} ({@code trackedConnections},
+     * {@code activeConnections} ...) sums to zero over the nodes, or {@code limit} passes; returns
+     * the last stats either way.
+     */
+    static JsonNode awaitSumZero(Testbed bed, String field, Duration limit) {
+        long deadline = System.nanoTime() + limit.toNanos();
+        JsonNode stats = bed.stats();
+        while (sum(stats, field) != 0 && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(250);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError("interrupted", e);
+            }
+            stats = bed.stats();
+        }
+        return stats;
+    }
+
+    /** {@code field} summed over the nodes of a stats snapshot; every node must have it. */
+    static long sum(JsonNode stats, String field) {
+        long total = 0;
+        for (JsonNode n : stats.path("nodes")) {
+            assertThat(n.has(field)).as(field + " of " + n).isTrue();
+            total += n.path(field).asLong();
+        }
+        return total;
     }
 
     /** A client that writes its request one byte per segment (Python in the client's namespace). */

@@ -559,6 +559,45 @@ class StaticServerTest {
     }
 
     @Test
+    void closesATricklingHeadAtTheHeadTimeoutCountedFromItsFirstByte() throws Exception {
+        StaticServer a = start(StaticServer.Config.of(ANY_LOOPBACK_PORT, docroot, "A12")
+                .withHeadTimeout(Duration.ofMillis(600)).withIdleTimeout(Duration.ofSeconds(30)));
+        byte[] head = "GET /hello.txt HTTP/1.1\r\nHost: t\r\nX-Pad: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n"
+                .getBytes(StandardCharsets.US_ASCII);
+        try (Socket s = new Socket("127.0.0.1", a.port())) {
+            s.setTcpNoDelay(true);
+            s.setSoTimeout(100);
+            long start = System.nanoTime();
+            int sent = 0;
+            int read = 0;
+            // One byte every 100 ms: each byte is progress, but the whole head would take 6.7 s.
+            while (sent < head.length) {
+                try {
+                    s.getOutputStream().write(head[sent]);
+                    sent++;
+                } catch (java.net.SocketException e) {
+                    break; // reset: the server closed and our byte found no socket
+                }
+                try {
+                    read = s.getInputStream().read();
+                    if (read < 0) break;
+                } catch (java.net.SocketTimeoutException e) {
+                    continue; // nothing yet: keep trickling
+                } catch (java.net.SocketException e) {
+                    read = -1;
+                    break;
+                }
+                break; // a byte of a response: the assertion below fails
+            }
+            long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            assertThat(read).as("closed without a response").isEqualTo(-1);
+            assertThat(sent).as("the head never completed").isLessThan(head.length);
+            assertThat(millis).as("closed at the head timeout, not after the whole trickle").isBetween(500L, 2_500L);
+        }
+        assertThat(a.stats().headTimeouts()).isEqualTo(1);
+    }
+
+    @Test
     void closesAConnectionWhoseClientStopsReading() throws Exception {
         long size = 64L << 20; // far more than the socket buffers on both sides can hold
         try (var f = new java.io.RandomAccessFile(docroot.resolve("big.bin").toFile(), "rw")) {

@@ -45,7 +45,7 @@ class NginxConfigTest {
                 "create_full_put_path on;", "client_max_body_size 256m;", "error_page 404 = @cluster;",
                 "proxy_pass http://$baton_holder;", "proxy_set_header X-Baton-Forwarded 1;",
                 "pid \"" + dir.resolve("nginx-n1.pid") + "\";", "error_log \"" + dir.resolve("nginx-n1.err") + "\";",
-                "root \"" + dir.resolve("content/n1") + "\";",
+                "root \"" + dir.resolve("content/n1") + "\";", "disable_symlinks on from=$document_root;",
                 "client_body_temp_path \"" + dir.resolve("nginx-n1/client_body_temp") + "\";");
         // Unknown paths and already forwarded requests end in a 404, never in a loop.
         assertThat(conf).contains("default \"\";", "if ($baton_holder = \"\")", "if ($http_x_baton_forwarded)");

@@ -40,7 +40,8 @@ class SampleContentTest {
         assertThat(holders(map, "/shared/site.css")).containsExactly("n1", "n3");
         assertThat(holders(map, "/shared/rep.bin")).containsExactly("n2", "n3");
         assertThat(map.find("/empty.txt").orElseThrow().bytes()).isZero();
-        assertThat(map.entries()).hasSize(11);
+        // 11 named files, a seven-rung size ladder per node, three replicated rungs and one 8 MiB file.
+        assertThat(map.entries()).hasSize(11 + 3 * 7 + 4);
         assertThat(Files.exists(dir.resolve("n3/docs/a b%.txt"))).isTrue();
     }
 
@@ -64,6 +65,26 @@ class SampleContentTest {
             int node = n;
             assertThat(five).anyMatch(f -> f.holders().contains(node));
         }
+    }
+
+    @Test
+    void everyNodeHoldsASizeLadderFromZeroTo1MiBAndOneNodeAn8MiBFile() {
+        List<SampleContent.SampleFile> four = SampleContent.files(4);
+        for (int n = 1; n <= 4; n++) {
+            int node = n;
+            List<Long> sizes = four.stream().filter(f -> f.path().startsWith("/mix/n" + node + "/"))
+                    .peek(f -> assertThat(f.holders()).containsExactly(node)).map(SampleContent.SampleFile::bytes).toList();
+            assertThat(sizes).containsExactly(0L, 1L, 100L, 1024L, 10240L, 102400L, 1048576L);
+        }
+        assertThat(find(four, "/mix/rep/100.bin").holders()).containsExactly(1, 2);
+        assertThat(find(four, "/mix/rep/10k.bin").holders()).containsExactly(2, 3);
+        assertThat(find(four, "/mix/rep/1m.bin").holders()).containsExactly(3, 4);
+        assertThat(find(four, "/mix/8m.bin").holders()).containsExactly(3);
+        assertThat(find(four, "/mix/8m.bin").bytes()).isEqualTo(8L * 1024 * 1024);
+        assertThat(SampleContent.bytes(find(four, "/mix/n2/1.bin"))).hasSize(1);
+        // On disk: every holder has its own copy. About 53 MiB for four nodes, most of it the 33 MiB file.
+        long disk = four.stream().mapToLong(f -> f.bytes() * f.holders().size()).sum();
+        assertThat(disk).isBetween(52L << 20, 55L << 20);
     }
 
     private static SampleContent.SampleFile file(int nodes, String path) {
