@@ -46,7 +46,7 @@ class BtcpFuzzTest {
 
     /** Control message kinds, in the first byte after {@link #CONTROL}. */
     static final int ACK = 0, REFUSE = 1, TERMINATE = 2, REQUEST_FROM_N3 = 3, COMMIT_FROM_N3 = 4,
-            ABORT_FROM_N3 = 5, PEER_DOWN = 6, LINK = 7;
+            ABORT_FROM_N3 = 5, PEER_LINK = 6, LINK = 7;
 
     @FuzzTest(maxDuration = "5m")
     void anySequence(byte[] script) {
@@ -61,6 +61,7 @@ class BtcpFuzzTest {
         assertThat(entry.get(Counter.HANDOFFS_COMPLETED)).isEqualTo(1);
         assertThat(entry.get(Counter.PACKETS_FORWARDED)).isEqualTo(2);
         assertThat(entry.get(Counter.TERMINATIONS)).isEqualTo(1);
+        assertThat(replay("peer-lost-while-forwarding").get(Counter.ORPHANS_RESET)).isEqualTo(1);
         assertThat(replay("handoff-refused-then-timeout").get(Counter.REFUSALS_RECEIVED)).isEqualTo(1);
         assertThat(replay("handoff-link-down").get(Counter.FALLBACKS)).isEqualTo(1);
         assertThat(replay("handoff-timeout").get(Drop.UNKNOWN_CONNECTION)).isEqualTo(1);
@@ -72,7 +73,11 @@ class BtcpFuzzTest {
         assertThat(slow.get(Counter.HELD_BYTES_ACKED)).isGreaterThan(10);
         assertThat(slow.get(Counter.HANDOFFS_SENT)).isEqualTo(1);
         assertThat(replay("request-timeout").get(Counter.REQUEST_TIMEOUT)).isEqualTo(1);
-        assertThat(replay("syn-flood-table-full").get(Drop.TABLE_FULL)).isEqualTo(2);
+        // 6 SYNs, at most half the table (2) half-open: the 4 later ones evict the oldest.
+        assertThat(replay("syn-flood").get(Counter.HALF_OPEN_EVICTED)).isEqualTo(4);
+        Counters full = replay("table-full");
+        assertThat(full.get(Counter.SERVED_LOCALLY)).isEqualTo(MAX_CONNECTIONS);
+        assertThat(full.get(Drop.TABLE_FULL)).isEqualTo(1);
         assertThat(replay("bad-checksum-and-garbage").get(Drop.BAD_CHECKSUM)).isEqualTo(1);
     }
 
@@ -103,7 +108,7 @@ class BtcpFuzzTest {
         Run(byte[] script) {
             in = script;
             var cfg = new Btcp.Config(A, 80, Btcp.Config.DEFAULT_SHADOW_NETWORK, 61000, MAX_CONNECTIONS, HOLD_BUFFERS,
-                    4096, 1024, 5_000, 1_000, 30_000, 10_000, 60_000, 900_000);
+                    4096, 1024, 5_000, 1_000, 30_000, 10_000, 60_000, 900_000, 3_000);
             btcp = new Btcp(cfg, this, this, head -> head.path() != null && head.path().startsWith("/video/") ? N2 : null,
                     now);
         }
@@ -162,7 +167,11 @@ class BtcpFuzzTest {
                 }
                 case COMMIT_FROM_N3 -> btcp.onCommit(N3, pick(taken, index), extra);
                 case ABORT_FROM_N3 -> btcp.onAbort(N3, pick(taken, index));
-                case PEER_DOWN -> btcp.onPeerDown((index & 1) == 0 ? "n2" : "n3");
+                case PEER_LINK -> { // down, or up with one of four incarnations (a new one: a restart)
+                    String peer = (index & 1) == 0 ? "n2" : "n3";
+                    if ((index & 2) == 0) btcp.onPeerDown(peer);
+                    else btcp.onPeerUp(peer, isn & 3);
+                }
                 default -> linkUp = (index & 1) == 0;
             }
         }

@@ -167,6 +167,14 @@ public final class FuzzSeeds {
                 .tick(11_000)
                 .bytes());
 
+        write(dir, "peer-lost-while-forwarding", handshake()
+                .wire(request(video))
+                .control(BtcpFuzzTest.PEER_LINK, 2, 1, 0, 0, 0, 0, new byte[0]) // n2 up, incarnation 1
+                .control(BtcpFuzzTest.ACK, 0, CHOSEN_ISN, 777_777, 7, 61001, 3, new byte[0])
+                .control(BtcpFuzzTest.PEER_LINK, 0) // n2 down before the client acknowledged anything of n2's
+                .tick(3_500)
+                .bytes());
+
         write(dir, "handoff-refused-then-timeout", handshake()
                 .wire(request(video))
                 .control(BtcpFuzzTest.REFUSE, 3)
@@ -231,7 +239,19 @@ public final class FuzzSeeds {
         for (int i = 0; i < 6; i++) {
             flood.wire(client(CLIENT, 41000 + i, A).flags(TcpHeader.SYN).seq(CISN + i).mss(1460).build());
         }
-        write(dir, "syn-flood-table-full", flood.tick(31_000).bytes());
+        write(dir, "syn-flood", flood.tick(31_000).bytes());
+
+        Script full = new Script();
+        for (int i = 0; i < 5; i++) { // four connections served locally fill the table; the fifth finds it full
+            int port = 42000 + i;
+            full.wire(client(CLIENT, port, A).flags(TcpHeader.SYN).seq(CISN).mss(1460).build());
+            if (i == 4) break;
+            full.kernel(TestPackets.tcp(A, 80, CLIENT, port).flags(TcpHeader.SYN).seq(ISN).ack(CISN + 1).mss(1460).build())
+                    .wire(client(CLIENT, port, A).seq(CISN + 1).ack(ISN + 1).build())
+                    .wire(client(CLIENT, port, A).flags(TcpHeader.PSH).seq(CISN + 1).ack(ISN + 1)
+                            .payload("GET / HTTP/1.1\r\nHost: x\r\n\r\n").build());
+        }
+        write(dir, "table-full", full.bytes());
 
         write(dir, "bad-checksum-and-garbage", new Script()
                 .packet(BtcpFuzzTest.WIRE_RAW, corrupt(syn()))
@@ -298,7 +318,8 @@ public final class FuzzSeeds {
         byte[] syn = syn();
         byte[] ack = ack();
         List<ControlMessage> messages = List.of(
-                new ControlMessage.Hello("n1", A, 80, 0x0123_4567_89ab_cdefL),
+                new ControlMessage.Hello("n1", A, 80, 0x0123_4567_89ab_cdefL, "sixteen nonce b.".getBytes(StandardCharsets.US_ASCII)),
+                new ControlMessage.Auth("a MAC of thirty-two bytes, here.".getBytes(StandardCharsets.US_ASCII)),
                 new ControlMessage.Heartbeat(12, 3),
                 new ControlMessage.HandoffRequest(0x0a00_0002_9c40_0001L, ISN, 5000, 7, 1460, true, true, syn, ack),
                 new ControlMessage.HandoffAck(0x0a00_0002_9c40_0001L, CHOSEN_ISN, 777_777, -1, 536, false, true, 61001),
@@ -315,7 +336,7 @@ public final class FuzzSeeds {
         // roundTrip reads a FuzzedDataProvider, which takes numbers from the end of its input: the last
         // byte picks the type, the bytes before it the fields.
         Path built = dir.resolve("roundTrip");
-        for (int type = 0; type < 9; type++) {
+        for (int type = 0; type < 10; type++) {
             byte[] fields = ("/index.html n1 GET / HTTP/1.1 " + type).getBytes(StandardCharsets.US_ASCII);
             byte[] seed = Arrays.copyOf(fields, fields.length + 24);
             for (int i = 0; i < 23; i++) seed[fields.length + i] = (byte) (i * 37 + type);

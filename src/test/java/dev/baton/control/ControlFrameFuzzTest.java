@@ -80,9 +80,10 @@ class ControlFrameFuzzTest {
 
     private static ControlMessage build(FuzzedDataProvider d) {
         long id = d.consumeLong();
-        return switch (d.consumeInt(MessageType.HELLO, MessageType.COMMIT)) {
+        return switch (d.consumeInt(MessageType.HELLO, MessageType.AUTH)) {
             case MessageType.HELLO -> new ControlMessage.Hello(d.consumeString(300), d.consumeInt(),
-                    d.consumeInt(-1, 0x10000), d.consumeLong());
+                    d.consumeInt(-1, 0x10000), d.consumeLong(), d.consumeBytes(d.consumeInt(15, 17)));
+            case MessageType.AUTH -> new ControlMessage.Auth(d.consumeBytes(d.consumeInt(31, 33)));
             case MessageType.HEARTBEAT -> new ControlMessage.Heartbeat(d.consumeInt(), d.consumeLong());
             case MessageType.HANDOFF_REQUEST -> new ControlMessage.HandoffRequest(id, d.consumeInt(), d.consumeInt(),
                     d.consumeInt(-2, 15), d.consumeInt(-1, 0x10000), d.consumeBoolean(), d.consumeBoolean(),

@@ -225,7 +225,9 @@ class ControlFrameTest {
     @Test
     void correlationIdOnAMessageAboutNoConnectionIsRefused() {
         assertThat(reasonOf(patch(new Heartbeat(12, 3), 15, 10))).isEqualTo(Reason.BAD_FIELD);
-        assertThat(reasonOf(patch(new Hello("n1", 1, 80, 2), 8, 1))).isEqualTo(Reason.BAD_FIELD);
+        assertThat(reasonOf(patch(new Hello("n1", 1, 80, 2, new byte[Hello.NONCE_LENGTH]), 8, 1))).isEqualTo(Reason.BAD_FIELD);
+        assertThat(reasonOf(patch(new ControlMessage.Auth(new byte[ControlMessage.Auth.MAC_LENGTH]), 15, 1)))
+                .isEqualTo(Reason.BAD_FIELD);
         assertThat(reasonOf(patch(new Content(true, true, List.of("/a")), 12, 0x80))).isEqualTo(Reason.BAD_FIELD);
     }
 
