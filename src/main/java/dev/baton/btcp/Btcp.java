@@ -310,6 +310,15 @@ public final class Btcp {
         return false;
     }
 
+    /**
+     * Both checksums of the current packet, for the packets we keep (a SYN's table entry, held
+     * packets): we acknowledge held bytes ourselves, so one our kernel then drops for a wrong IPv4
+     * header checksum would be lost for good (found by fuzzing).
+     */
+    private boolean checksumsValid() {
+        return ip.headerChecksumValid() && tcp.checksumValid(ip.sourceAddress(), ip.destinationAddress());
+    }
+
     private boolean isNewSyn(Conn c) {
         return tcp.syn() && !tcp.ack() && tcp.sequenceNumber() != c.clientIsn;
     }
@@ -320,7 +329,7 @@ public final class Btcp {
             passToKernel(p, len); // a SYN with data (TCP Fast Open) is served locally, untracked
             return;
         }
-        if (!tcp.checksumValid(ip.sourceAddress(), ip.destinationAddress())) {
+        if (!checksumsValid()) {
             counters.drop(Drop.BAD_CHECKSUM); // the kernel would drop it too; it must not take a table entry
             return;
         }
@@ -357,7 +366,7 @@ public final class Btcp {
             }
         } else if (!tcp.ack() || !c.synAckSeen || tcp.acknowledgmentNumber() != c.local.isn() + 1) {
             passToKernel(p, len); // not the handshake's ACK: the kernel decides
-        } else if (!tcp.checksumValid(ip.sourceAddress(), ip.destinationAddress())) {
+        } else if (!checksumsValid()) {
             counters.drop(Drop.BAD_CHECKSUM);
         } else {
             HoldBuffer h = holds.acquire();
@@ -393,7 +402,7 @@ public final class Btcp {
             }
             return;
         }
-        if (!tcp.checksumValid(ip.sourceAddress(), ip.destinationAddress())) {
+        if (!checksumsValid()) {
             counters.drop(Drop.BAD_CHECKSUM);
             return;
         }
@@ -717,7 +726,14 @@ public final class Btcp {
     public void fromKernel(MemorySegment p, int len) {
         if (len < Ipv4Header.MIN_LENGTH || !ip.wrap(p, 0, len).isValid()
                 || ip.protocol() != Ipv4Header.PROTOCOL_TCP || ip.isFragment()) {
-            passToWire(p, len);
+            // Not a TCP segment we can translate; but one from a shadow address must not leave
+            // either, whatever it is (found by fuzzing: a fragment did).
+            if (len >= Ipv4Header.MIN_LENGTH && (Bytes.u8(p, 0) >>> 4) == 4
+                    && (ip.sourceAddress() & 0xffffff00) == cfg.shadowNetwork()) {
+                counters.drop(Drop.STRAY_KERNEL_PACKET);
+            } else {
+                passToWire(p, len);
+            }
             return;
         }
         int src = ip.sourceAddress();
@@ -726,6 +742,10 @@ public final class Btcp {
             local = ConnKeys.SERVICE;
         } else if ((src & 0xffffff00) == cfg.shadowNetwork()) {
             local = src & 0xff; // from a shadow address: a handed-in connection, or nothing at all
+            if (local == ConnKeys.SERVICE) { // .0 is no member's shadow (found by fuzzing: it was let out)
+                counters.drop(Drop.STRAY_KERNEL_PACKET);
+                return;
+            }
         } else {
             passToWire(p, len);
             return;
@@ -733,7 +753,8 @@ public final class Btcp {
         int ipHl = ip.headerLength();
         int tcpLen = ip.totalLength() - ipHl;
         if (tcpLen < TcpHeader.MIN_LENGTH) {
-            passToWire(p, len);
+            if (local == ConnKeys.SERVICE) passToWire(p, len);
+            else counters.drop(Drop.STRAY_KERNEL_PACKET);
             return;
         }
         tcp.wrap(p, ipHl, tcpLen);
@@ -1031,6 +1052,11 @@ public final class Btcp {
         auxTcp.wrap(s, ipHl, b.length - ipHl);
         if (auxTcp.validate() != TcpHeader.OK || auxTcp.payloadLength() != 0
                 || auxTcp.destinationPort() != cfg.servicePort()) {
+            return false;
+        }
+        // Injected after an incremental rewrite, which keeps a wrong checksum wrong: our kernel would
+        // drop the packet silently and the handoff would only end at its timeout (found by fuzzing).
+        if (!auxIp.headerChecksumValid() || !auxTcp.checksumValid(auxIp.sourceAddress(), auxIp.destinationAddress())) {
             return false;
         }
         int f = auxTcp.flags() & (TcpHeader.SYN | TcpHeader.ACK | TcpHeader.RST | TcpHeader.FIN);

@@ -194,6 +194,12 @@ public final class ControlFrame {
         }
         int type = type(src, start);
         long corr = correlationId(src, start);
+        if (corr != 0 && (type == MessageType.HELLO || type == MessageType.AUTH || type == MessageType.HEARTBEAT
+                || type == MessageType.CONTENT)) {
+            // These name no connection; a non-zero id would be ignored, so the frame would decode to a
+            // message that encodes differently (found by fuzzing): refuse it as any field out of range.
+            throw new FrameException(Reason.BAD_FIELD, "correlation id " + corr + " on type " + type);
+        }
         src.position(start + HEADER_LENGTH);
         try {
             ControlMessage m = switch (type) {

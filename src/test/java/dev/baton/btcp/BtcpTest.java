@@ -385,6 +385,27 @@ class BtcpTest {
         assertThat(entry.btcp.counters().get(Drop.BAD_CHECKSUM)).isEqualTo(1);
     }
 
+    /**
+     * Found by fuzzing: a held packet whose IPv4 header checksum is wrong (TCP checksum right) was
+     * acknowledged to the client, then released to a kernel that drops it: its bytes were lost.
+     */
+    @Test
+    void dropsPacketsWithAWrongIpHeaderChecksumBeforeHoldingThem() {
+        handshakeAtEntry();
+        byte[] p = fromClient(A).seq(CLIENT_ISN + 1).ack(ISN_A + 1).ts(102, TS_A).payload("GET /vid").build();
+        p[8] ^= 1; // TTL: covered by the IPv4 header checksum only
+        entry.fromWire(p);
+        assertThat(entry.btcp.counters().get(Drop.BAD_CHECKSUM)).isEqualTo(1);
+        assertThat(entry.btcp.counters().get(Counter.HELD_BYTES_ACKED)).as("nothing acknowledged").isZero();
+        entry.advance(6_000); // request timeout: what is held goes to the kernel
+        assertThat(entry.kernel).hasSize(2).allMatch(b -> TestPackets.View.of(b).checksumsValid());
+        byte[] syn = fromClient(A).flags(TcpHeader.SYN).seq(7).build();
+        syn[8] ^= 1;
+        Side other = new Side(A, N2);
+        other.fromWire(syn);
+        assertThat(other.btcp.trackedConnections()).as("no table entry for a bad SYN").isZero();
+    }
+
     @Test
     void dropsTruncatedAndMalformedPacketsWithoutDisturbingOthers() {
         handshakeAtEntry();
@@ -528,6 +549,24 @@ class BtcpTest {
         assertThat(chosen.control).hasSize(2).allMatch(m -> m[0].equals("refuse") && m[3].equals(RefuseReason.MALFORMED));
         assertThat(chosen.kernel).isEmpty();
         assertThat(chosen.btcp.counters().get(Drop.BAD_HANDOFF)).isEqualTo(2);
+    }
+
+    @Test
+    void refusesAHandoffRequestWithAWrongChecksumAtOnce() {
+        handshakeAtEntry();
+        sendRequest(REMOTE_REQUEST);
+        Object[] req = handoffRequest();
+        byte[] badTcp = ((byte[]) req[4]).clone();
+        badTcp[24] ^= 1; // sequence number changed, checksum not
+        byte[] badIp = ((byte[]) req[5]).clone();
+        badIp[8] ^= 1; // TTL changed, header checksum not
+        chosen.btcp.onHandoffRequest(N1, (long) req[2], (HandshakeInit) req[3], badTcp, (byte[]) req[5]);
+        chosen.btcp.onHandoffRequest(N1, (long) req[2], (HandshakeInit) req[3], (byte[]) req[4], badIp);
+        assertThat(chosen.control).hasSize(2).allMatch(m -> m[0].equals("refuse") && m[3].equals(RefuseReason.MALFORMED));
+        assertThat(chosen.kernel).as("nothing injected").isEmpty();
+        assertThat(chosen.btcp.trackedConnections()).isZero();
+        deliverRequest(req);
+        assertThat(chosen.lastKernel().checksumsValid()).isTrue();
     }
 
     @Test
@@ -696,6 +735,27 @@ class BtcpTest {
         chosen.fromKernel(fromServer(SHADOW_A).flags(TcpHeader.RST).seq(5).build());
         assertThat(chosen.wire).isEmpty();
         assertThat(chosen.btcp.counters().get(Drop.STRAY_KERNEL_PACKET)).isEqualTo(1);
+    }
+
+    /** Found by fuzzing: what the BTCP cannot translate (a fragment, not TCP, too short) is no exception. */
+    @Test
+    void neverLetsAShadowAddressOntoTheWireInAnythingButTcp() {
+        byte[] fragment = fromServer(SHADOW_A).flags(TcpHeader.ACK).seq(5).payload("data").build();
+        fragment[6] = 0x20; // more fragments
+        byte[] udp = fromServer(SHADOW_A).seq(5).build();
+        udp[9] = 17;
+        byte[] shortTcp = java.util.Arrays.copyOf(fromServer(SHADOW_A).seq(5).build(), 30);
+        shortTcp[3] = 30; // total length 30: 10 bytes of TCP
+        byte[] truncated = java.util.Arrays.copyOf(fromServer(SHADOW_A).seq(5).build(), 24); // total length beyond it
+        // 169.254.77.0 is nobody's shadow, and its index 0 is that of the service address.
+        byte[] shadowZero = TestPackets.tcp(Btcp.Config.DEFAULT_SHADOW_NETWORK, 80, CLIENT, CPORT).seq(5).build();
+        for (byte[] p : List.of(fragment, udp, shortTcp, truncated, shadowZero)) chosen.fromKernel(p);
+        assertThat(chosen.wire).isEmpty();
+        assertThat(chosen.btcp.counters().get(Drop.STRAY_KERNEL_PACKET)).isEqualTo(5);
+        // The same fragment from the node's own address still goes out (checksums do not matter here).
+        Bytes.u32(java.lang.foreign.MemorySegment.ofArray(fragment), 12, B);
+        chosen.fromKernel(fragment);
+        assertThat(chosen.wire).hasSize(1);
     }
 
     @Test

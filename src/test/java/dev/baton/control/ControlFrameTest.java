@@ -221,6 +221,16 @@ class ControlFrameTest {
         assertThat(reasonOf(patch(new Abort(1), 5, 11))).isEqualTo(Reason.UNKNOWN_TYPE);
     }
 
+    /** Found by fuzzing: it was ignored, so the frame decoded to a message that encodes differently. */
+    @Test
+    void correlationIdOnAMessageAboutNoConnectionIsRefused() {
+        assertThat(reasonOf(patch(new Heartbeat(12, 3), 15, 10))).isEqualTo(Reason.BAD_FIELD);
+        assertThat(reasonOf(patch(new Hello("n1", 1, 80, 2, new byte[Hello.NONCE_LENGTH]), 8, 1))).isEqualTo(Reason.BAD_FIELD);
+        assertThat(reasonOf(patch(new ControlMessage.Auth(new byte[ControlMessage.Auth.MAC_LENGTH]), 15, 1)))
+                .isEqualTo(Reason.BAD_FIELD);
+        assertThat(reasonOf(patch(new Content(true, true, List.of("/a")), 12, 0x80))).isEqualTo(Reason.BAD_FIELD);
+    }
+
     @Test
     void nonZeroFlagsAreRefused() {
         assertThat(reasonOf(patch(new Abort(1), 7, 1))).isEqualTo(Reason.BAD_FLAGS);
