@@ -623,7 +623,7 @@ public final class Btcp {
             return;
         }
         c.lastSeen = now;
-        if (tcp.ack()) c.clientAck = tcp.acknowledgmentNumber();
+        if (tcp.ack() && Seq.after(tcp.acknowledgmentNumber(), c.clientAck)) c.clientAck = tcp.acknowledgmentNumber();
         boolean rst = tcp.rst();
         boolean fin = tcp.fin();
         translateToChosen(c);
