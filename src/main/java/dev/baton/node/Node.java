@@ -372,6 +372,9 @@ public final class Node implements AutoCloseable {
     @Override
     public void close() {
         admin.close();
+        synchronized (this) {
+            if (delayedMessages != null) delayedMessages.shutdownNow(); // delayed messages die with the node
+        }
         control.close();
         if (server != null) {
             try {
