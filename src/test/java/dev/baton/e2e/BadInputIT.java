@@ -34,7 +34,7 @@ class BadInputIT {
         EndToEnd.requireRoot();
         bed = Testbed.up(Spec.defaults().withNodes(2).withStateDir(STATE));
         client = EndToEnd.client(bed);
-        script = bed.stateDir().resolve("hostile.py");
+        script = EndToEnd.scratch(bed, "hostile.py");
         Files.writeString(script, HOSTILE);
     }
 

@@ -19,7 +19,7 @@ class BuiltinServerHandoffIT extends HandoffScenarios {
     /** The built-in server answers a POST with the length and SHA-256 of the body it read. */
     @Override
     void uploadThroughHandoff(NodeInfo entry, byte[] body) throws Exception {
-        Path file = bed.stateDir().resolve("upload.bin");
+        Path file = EndToEnd.scratch(bed, "upload.bin");
         Files.write(file, body);
         Client.Response r = client.post(entry, "/data/1k.bin", file);
         assertThat(r.status()).isEqualTo(200);

@@ -37,7 +37,7 @@ class ControlAuthIT {
         EndToEnd.requireRoot();
         bed = Testbed.up(Spec.defaults().withNodes(2).withStateDir(STATE));
         client = EndToEnd.client(bed);
-        script = bed.stateDir().resolve("rogue.py");
+        script = EndToEnd.scratch(bed, "rogue.py");
         Files.writeString(script, ROGUE);
     }
 

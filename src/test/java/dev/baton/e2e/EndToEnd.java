@@ -32,6 +32,20 @@ final class EndToEnd {
         return new Client(bed.client().netns(), bed.stateDir().resolve("client"), Duration.ofSeconds(60));
     }
 
+    /**
+     * A file for a test's own use (scripts, upload bodies) in the testbed's client folder, which the
+     * testbed removes with the rest of its state.
+     */
+    static Path scratch(Testbed bed, String name) {
+        Path dir = bed.stateDir().resolve("client");
+        try {
+            java.nio.file.Files.createDirectories(dir);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return dir.resolve(name);
+    }
+
     static ContentEntry entry(Testbed bed, String path) {
         return bed.content().find(path).orElseThrow(() -> new AssertionError("no such sample path " + path));
     }

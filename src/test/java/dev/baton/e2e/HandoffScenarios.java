@@ -144,7 +144,7 @@ abstract class HandoffScenarios {
     @Test
     @Order(7)
     void handsOffARequestWrittenOneByteAtATime() throws Exception {
-        Path script = bed.stateDir().resolve("split-client.py");
+        Path script = EndToEnd.scratch(bed, "split-client.py");
         Files.writeString(script, EndToEnd.SPLIT_CLIENT);
         String out = EndToEnd.splitRequest(bed, script, node(1).ip(), "/data/1k.bin");
         var e = EndToEnd.entry(bed, "/data/1k.bin");
@@ -205,7 +205,7 @@ abstract class HandoffScenarios {
     void keepsTwoConnectionsFromOneClientPortApart() throws Exception {
         // A client behind NAT may use one source port toward two nodes at once. n1 hands its
         // connection to n2, where it lives on n1's shadow address; the direct one to n2 does not clash.
-        Path script = bed.stateDir().resolve("same-port.py");
+        Path script = EndToEnd.scratch(bed, "same-port.py");
         Files.writeString(script, EndToEnd.SAME_PORT_CLIENT);
         var r = bed.exec(bed.client().netns(), List.of("python3", script.toString(), node(1).ip(), node(2).ip(),
                 "/data/1k.bin"), java.time.Duration.ofSeconds(60));

@@ -138,7 +138,7 @@ class HostileRequestsIT {
             EndToEnd.requireRoot();
             bed = Testbed.up(Spec.defaults().withNodes(3).withServer(server()).withStateDir(STATE));
             client = EndToEnd.client(bed);
-            script = bed.stateDir().resolve("hostile-http.py");
+            script = EndToEnd.scratch(bed, "hostile-http.py");
             Files.writeString(script, CLIENT);
             // The canary: next to the document roots (content/n1 ...), one level further up, and behind
             // a symbolic link inside n2's /data/ (which routing sends to n2).
@@ -151,8 +151,11 @@ class HostileRequestsIT {
         }
 
         @AfterAll
-        void down() {
-            if (bed != null) bed.down();
+        void down() throws java.io.IOException {
+            if (bed == null) return;
+            // The canary one level up lies outside what the testbed owns and removes.
+            Files.deleteIfExists(bed.node(1).docroot().getParent().getParent().resolve("secret.txt"));
+            bed.down();
         }
 
         private JsonNode run(List<String> args, Duration timeout) {

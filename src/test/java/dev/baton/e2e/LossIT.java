@@ -45,7 +45,7 @@ class LossIT {
         assertThat(Testbed.findOnPath("nft")).as("nft must be installed (apt-get install nftables)").isPresent();
         bed = Testbed.up(Spec.defaults().withNodes(3).withStateDir(STATE));
         client = EndToEnd.client(bed);
-        Path rules = bed.stateDir().resolve("loss.nft");
+        Path rules = EndToEnd.scratch(bed, "loss.nft");
         Files.writeString(rules, LOSS);
         var r = bed.exec(dev.baton.testbed.Names.ROUTER_NETNS, List.of("nft", "-f", rules.toString()),
                 Duration.ofSeconds(10));

@@ -59,7 +59,7 @@ class MismatchedKernelsIT {
         long beyond = NetCounters.read(bed.node(2).netns()).get("TcpExt.BeyondWindow");
         byte[] body = new byte[3 * 1024 * 1024];
         new Random(3).nextBytes(body);
-        Path file = bed.stateDir().resolve("upload.bin");
+        Path file = EndToEnd.scratch(bed, "upload.bin");
         Files.write(file, body);
         Client.Response up = client.post(bed.node(1), "/data/1k.bin", file);
         assertThat(up.servedBy()).isEqualTo("n2");

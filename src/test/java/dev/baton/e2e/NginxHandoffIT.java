@@ -24,7 +24,7 @@ class NginxHandoffIT extends HandoffScenarios {
      */
     @Override
     void uploadThroughHandoff(NodeInfo entry, byte[] body) throws Exception {
-        Path file = bed.stateDir().resolve("upload.bin");
+        Path file = EndToEnd.scratch(bed, "upload.bin");
         Files.write(file, body);
         Client.Response r = client.put(entry, "/data/uploaded.bin", file);
         assertThat(r.status()).isIn(201, 204);
