@@ -1212,9 +1212,7 @@ public final class Btcp {
         switch (c.state) {
             case Conn.FORWARDING -> {
                 if (alive && c.clientAck != c.local.isn() + 1) {
-                    counters.inc(Counter.ORPHANS_KEPT);
-                    c.lastSeen = now;
-                    timers.schedule(c.slot, now + quietLimit(c));
+                    keepOrphan(c);
                     return;
                 }
                 counters.inc(Counter.ORPHANS_RESET);
@@ -1224,9 +1222,7 @@ public final class Btcp {
             }
             case Conn.SERVING -> {
                 if (alive && c.committed) {
-                    counters.inc(Counter.ORPHANS_KEPT);
-                    c.lastSeen = now;
-                    timers.schedule(c.slot, now + quietLimit(c));
+                    keepOrphan(c);
                     return;
                 }
                 counters.inc(Counter.ORPHANS_RESET);
@@ -1241,6 +1237,12 @@ public final class Btcp {
             }
             default -> { }
         }
+    }
+
+    private void keepOrphan(Conn c) {
+        counters.inc(Counter.ORPHANS_KEPT);
+        c.lastSeen = now;
+        timers.schedule(c.slot, now + quietLimit(c));
     }
 
     /**

@@ -274,8 +274,7 @@ public final class Testbed implements AutoCloseable {
     public JsonNode admin(int number, String command) {
         NodeInfo node = node(number);
         try {
-            JsonNode answer = Description.JSON.readTree(AdminClient.query(node.adminSocket(), command,
-                    Names.ADMIN_TIMEOUT));
+            JsonNode answer = query(node, command);
             if (answer.has("error")) {
                 throw new IllegalStateException(node.name() + ": " + command + ": " + answer.get("error").asText());
             }
@@ -505,14 +504,18 @@ public final class Testbed implements AutoCloseable {
 
     private JsonNode nodeStats(NodeInfo node) {
         try {
-            String line = AdminClient.query(node.adminSocket(), "stats", Names.ADMIN_TIMEOUT);
-            return Description.JSON.readTree(line);
+            return query(node, "stats");
         } catch (IOException e) {
             ObjectNode error = Description.JSON.createObjectNode();
             error.put("node", node.name());
             error.put("error", String.valueOf(e.getMessage()));
             return error;
         }
+    }
+
+    /** One admin command to {@code node}, its one-line JSON answer parsed. */
+    private static JsonNode query(NodeInfo node, String command) throws IOException {
+        return Description.JSON.readTree(AdminClient.query(node.adminSocket(), command, Names.ADMIN_TIMEOUT));
     }
 
     // ---------------------------------------------------------------- tearing down

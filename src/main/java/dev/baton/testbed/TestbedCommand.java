@@ -68,9 +68,8 @@ public final class TestbedCommand implements Runnable {
     @Command(name = "down", mixinStandardHelpOptions = true,
             description = "Stops the node processes and nginx, deletes every baton-* namespace and the state files.")
     static final class Down implements Callable<Integer> {
-        @Option(names = "--state-dir", defaultValue = "/run/baton-testbed", paramLabel = "DIR",
-                description = "The testbed's state directory (default ${DEFAULT-VALUE}).")
-        Path stateDir;
+        @picocli.CommandLine.Mixin
+        StateDir state;
 
         @Override
         public Integer call() {
@@ -78,7 +77,7 @@ public final class TestbedCommand implements Runnable {
                 return 2;
             }
             try {
-                Testbed.cleanUp(stateDir);
+                Testbed.cleanUp(state.dir);
                 System.out.println("testbed down");
                 return 0;
             } catch (RuntimeException e) {
@@ -94,14 +93,13 @@ public final class TestbedCommand implements Runnable {
         @Option(names = "--json", description = "Print {\"nodes\":[...]} as JSON.")
         boolean json;
 
-        @Option(names = "--state-dir", defaultValue = "/run/baton-testbed", paramLabel = "DIR",
-                description = "The testbed's state directory (default ${DEFAULT-VALUE}).")
-        Path stateDir;
+        @picocli.CommandLine.Mixin
+        StateDir state;
 
         @Override
         public Integer call() {
             try {
-                JsonNode stats = Testbed.attach(stateDir).stats();
+                JsonNode stats = Testbed.attach(state.dir).stats();
                 System.out.print(json ? stats + "\n" : statsTable(stats));
                 return 0;
             } catch (RuntimeException e) {
@@ -125,14 +123,13 @@ public final class TestbedCommand implements Runnable {
                 description = "list | add RULE | remove ID | clear")
         java.util.List<String> command = new java.util.ArrayList<>();
 
-        @Option(names = "--state-dir", defaultValue = "/run/baton-testbed", paramLabel = "DIR",
-                description = "The testbed's state directory (default ${DEFAULT-VALUE}).")
-        Path stateDir;
+        @picocli.CommandLine.Mixin
+        StateDir state;
 
         @Override
         public Integer call() {
             try {
-                Testbed bed = Testbed.attach(stateDir);
+                Testbed bed = Testbed.attach(state.dir);
                 String line = "fault " + (command.isEmpty() ? "list" : String.join(" ", command));
                 for (NodeInfo n : bed.nodes()) {
                     if (node.equals("all") || node.equals(n.name())) {
@@ -192,9 +189,8 @@ public final class TestbedCommand implements Runnable {
         @Option(names = "--json", description = "Print the report as JSON.")
         boolean json;
 
-        @Option(names = "--state-dir", defaultValue = "/run/baton-testbed", paramLabel = "DIR",
-                description = "The testbed's state directory (default ${DEFAULT-VALUE}).")
-        Path stateDir;
+        @picocli.CommandLine.Mixin
+        StateDir state;
 
         @Option(names = "--worker", hidden = true,
                 description = "Run the plan from this namespace and print the client's result as JSON.")
@@ -213,7 +209,7 @@ public final class TestbedCommand implements Runnable {
             }
             try {
                 if (worker) {
-                    Testbed bed = Testbed.attach(stateDir);
+                    Testbed bed = Testbed.attach(state.dir);
                     LoadResult result = LoadClient.run(LoadRun.plan(bed.description(), options), options.client());
                     System.out.println(result.toJson());
                     return result.allOk() ? 0 : 1;
@@ -221,7 +217,7 @@ public final class TestbedCommand implements Runnable {
                 if (!requireRoot("baton testbed load")) {
                     return 2;
                 }
-                LoadRun.Report report = LoadRun.run(Testbed.attach(stateDir), options);
+                LoadRun.Report report = LoadRun.run(Testbed.attach(state.dir), options);
                 System.out.print(json ? report.toJson() + "\n" : report.summary());
                 return report.result().allOk() ? 0 : 1;
             } catch (RuntimeException e) {
@@ -229,6 +225,13 @@ public final class TestbedCommand implements Runnable {
                 return 1;
             }
         }
+    }
+
+    /** {@code --state-dir} of the commands that work on a testbed that is up. */
+    static final class StateDir {
+        @Option(names = "--state-dir", defaultValue = "/run/baton-testbed", paramLabel = "DIR",
+                description = "The testbed's state directory (default ${DEFAULT-VALUE}).")
+        Path dir;
     }
 
     /** {@code builtin} or {@code nginx} (any case), else null. */

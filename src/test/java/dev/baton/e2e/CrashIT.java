@@ -202,7 +202,7 @@ class CrashIT {
         while (System.nanoTime() < deadline) {
             up = peersUp(node);
             if (up.equals(expected)) return;
-            HandoffFaultsIT.sleep(100);
+            EndToEnd.sleep(100);
         }
         throw new AssertionError("n" + node + " peers up " + up + ", expected " + expected + " within 20 s");
     }
@@ -224,7 +224,7 @@ class CrashIT {
         while (System.nanoTime() < deadline) {
             t = EndToEnd.stat(bed, "n" + node, "trackedConnections");
             if (t == expected) return;
-            HandoffFaultsIT.sleep(200);
+            EndToEnd.sleep(200);
         }
         throw new AssertionError("n" + node + " tracks " + t + " connections, expected " + expected);
     }

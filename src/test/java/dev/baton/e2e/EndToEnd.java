@@ -78,6 +78,15 @@ final class EndToEnd {
         throw new AssertionError("no stats for " + node);
     }
 
+    static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
     static long drop(Testbed bed, String node, String name) {
         for (JsonNode n : bed.stats().get("nodes")) {
             if (n.path("node").asText().equals(node)) return n.path("drops").path(name).asLong();

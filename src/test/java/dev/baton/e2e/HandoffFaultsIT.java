@@ -10,7 +10,7 @@ import dev.baton.testbed.NodeInfo;
 import dev.baton.testbed.Spec;
 import dev.baton.testbed.Testbed;
 import java.nio.file.Path;
-import java.util.List;
+import java.time.Duration;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
@@ -96,7 +96,7 @@ class HandoffFaultsIT {
             JsonNode rules = bed.admin(node, "fault list").path("rules");
             assertThat(rules).hasSize(1);
             hits = rules.get(0).path("hits").asLong();
-            if (hits < minHits) sleep(100);
+            if (hits < minHits) EndToEnd.sleep(100);
         }
         assertThat(hits).as("the fault really hit (" + added + ")").isGreaterThanOrEqualTo(minHits);
         bed.admin(node, "fault clear");
@@ -126,23 +126,8 @@ class HandoffFaultsIT {
 
     /** Every node's table empty: what lingers is bounded by the (short) timers given to the nodes. */
     private void awaitTablesDrained() {
-        long deadline = System.nanoTime() + 10_000_000_000L;
-        List<Long> tracked = List.of();
-        while (System.nanoTime() < deadline) {
-            tracked = bed.nodes().stream()
-                    .map(n -> EndToEnd.stat(bed, n.name(), "trackedConnections")).toList();
-            if (tracked.stream().allMatch(t -> t == 0)) return;
-            sleep(200);
-        }
-        throw new AssertionError("connection tables did not drain within 10 s: " + tracked);
-    }
-
-    static void sleep(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError(e);
-        }
+        JsonNode stats = EndToEnd.awaitSumZero(bed, "trackedConnections", Duration.ofSeconds(10));
+        assertThat(EndToEnd.sum(stats, "trackedConnections")).as("connection tables drained within 10 s: " + stats)
+                .isZero();
     }
 }
