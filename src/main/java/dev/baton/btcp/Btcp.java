@@ -722,8 +722,18 @@ public final class Btcp {
     // ------------------------------------------------------------------------------------------
     // Packets from this node's kernel, toward the network.
 
-    /** A packet read from the kernel side. It may be rewritten in place. */
+    /** A packet read from the kernel side, with a full checksum. It may be rewritten in place. */
     public void fromKernel(MemorySegment p, int len) {
+        fromKernel(p, len, false);
+    }
+
+    /**
+     * A packet read from the kernel side. It may be rewritten in place. With {@code partialChecksum}
+     * its TCP checksum holds only the pseudo-header sum (the TUN's {@code NEEDS_CSUM}; it may be a
+     * super-packet of many segments): rewrites keep it partial, for the kernel to finish where the
+     * packet leaves (DESIGN.md section 3).
+     */
+    public void fromKernel(MemorySegment p, int len, boolean partialChecksum) {
         if (len < Ipv4Header.MIN_LENGTH || !ip.wrap(p, 0, len).isValid()
                 || ip.protocol() != Ipv4Header.PROTOCOL_TCP || ip.isFragment()) {
             // Not a TCP segment we can translate; but one from a shadow address must not leave
@@ -757,7 +767,7 @@ public final class Btcp {
             else counters.drop(Drop.STRAY_KERNEL_PACKET);
             return;
         }
-        tcp.wrap(p, ipHl, tcpLen);
+        tcp.wrap(p, ipHl, tcpLen).partialChecksum(partialChecksum);
         int slot = tcp.sourcePort() != cfg.servicePort() ? LongIntMap.MISSING
                 : table.get(ConnKeys.key(ip.destinationAddress(), tcp.destinationPort(), local));
         if (slot == LongIntMap.MISSING) {

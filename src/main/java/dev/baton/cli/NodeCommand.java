@@ -76,6 +76,11 @@ public final class NodeCommand implements Callable<Integer> {
             + " a peer whose control link went down wait for it before they are reset (default ${DEFAULT-VALUE}).")
     long peerGraceMillis;
 
+    @Option(names = "--offload", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "TUNs with a virtio-net header, and partial checksums and 64 KiB TCP super-packets from"
+            + " the kernel side (default on; --no-offload moves every packet one MTU at a time).")
+    boolean offload;
+
     @Override
     public Integer call() throws Exception {
         if (!server.equals("builtin") && !server.equals("external")) {
@@ -93,7 +98,7 @@ public final class NodeCommand implements Callable<Integer> {
         }
         Node.Tuning tuning;
         try {
-            tuning = new Node.Tuning(lingerMillis, timeWaitMillis, peerGraceMillis, rules);
+            tuning = new Node.Tuning(lingerMillis, timeWaitMillis, peerGraceMillis, rules, offload);
         } catch (IllegalArgumentException e) {
             System.err.println("baton node: " + e.getMessage());
             return 2;

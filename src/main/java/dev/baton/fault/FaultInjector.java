@@ -129,6 +129,15 @@ public final class FaultInjector {
      * well, since delivery may rewrite the packet in place.
      */
     public Verdict onPacket(Direction direction, Phase phase, MemorySegment p, int len, long now) {
+        return onPacket(direction, phase, p, len, now, true);
+    }
+
+    /**
+     * As {@link #onPacket(Direction, Phase, MemorySegment, int, long)}; a packet that is not
+     * {@code holdable} (a TCP super-packet, which only makes sense with the offload header it came
+     * with) is never held: a delay or reorder rule lets it pass, counted as a hold overflow.
+     */
+    public Verdict onPacket(Direction direction, Phase phase, MemorySegment p, int len, long now, boolean holdable) {
         int sport = 0;
         int dport = 0;
         if (portRules && len >= 20 && (Bytes.u8(p, 0) >>> 4) == 4) {
@@ -161,7 +170,7 @@ public final class FaultInjector {
                 }
                 case DELAY, REORDER -> {
                     long after = r.action() == Action.REORDER ? passed[direction.ordinal()] + r.after() : Long.MAX_VALUE;
-                    if (hold(direction, p, len, now + r.millis(), after)) return Verdict.HELD;
+                    if (holdable && hold(direction, p, len, now + r.millis(), after)) return Verdict.HELD;
                     holdOverflows++;
                 }
             }

@@ -7,6 +7,7 @@ import dev.baton.sys.EventFd;
 import dev.baton.sys.Poller;
 import dev.baton.sys.SysException;
 import dev.baton.sys.Tun;
+import dev.baton.wire.VirtioNetHeader;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -17,6 +18,13 @@ import java.util.concurrent.atomic.AtomicLong;
  * reads packets in batches and hands them to the BTCP, runs work other threads queued for it (control
  * messages), and advances the BTCP's timers. Agrona's duty-cycle model: nothing here blocks except
  * {@code poll}, and nothing allocates per packet.
+ *
+ * <p>With TUNs that carry a virtio-net header, a packet is read into one frame buffer behind its
+ * header, and the BTCP sees the packet alone. What the BTCP writes out is either that very packet,
+ * rewritten in place (it leaves with the header it came with: a super-packet stays one, a partial
+ * checksum stays partial), or a packet of its own, which always has a full checksum and leaves with a
+ * zeroed header. A partial checksum is finished in software only where a packet must stand alone:
+ * when the fault module keeps a copy, or when one arrives from the network side.
  */
 final class PacketLoop implements Runnable, Btcp.Output {
     private static final int BATCH = 64;
@@ -25,6 +33,17 @@ final class PacketLoop implements Runnable, Btcp.Output {
 
     private final Tun wire;
     private final Tun kernel;
+    /** Both TUNs carry a virtio-net header; else neither does. */
+    private final boolean vnet;
+    private final int headerLength;
+    /** The frame a TUN read fills: [virtio-net header] packet. */
+    private final MemorySegment rxFrame = Arena.ofAuto().allocate(VirtioNetHeader.LENGTH + 65536, 16);
+    /** The packet in {@link #rxFrame}, as the BTCP sees it. */
+    private final MemorySegment rxPacket;
+    private final VirtioNetHeader rxHeader = new VirtioNetHeader();
+    /** A packet of the BTCP's own or a held one, behind a zeroed header, for writing. */
+    private final MemorySegment txFrame = Arena.ofAuto().allocate(VirtioNetHeader.LENGTH + 65536, 16);
+    private final AtomicLong badFrames = new AtomicLong();
     private final EventFd wakeup;
     private final ArrayBlockingQueue<Runnable> inbox = new ArrayBlockingQueue<>(INBOX);
     private final AtomicLong inboxDropped = new AtomicLong();
@@ -39,8 +58,15 @@ final class PacketLoop implements Runnable, Btcp.Output {
     private volatile Throwable failure;
 
     PacketLoop(Tun wire, Tun kernel) throws SysException {
+        if (wire.vnetHeader() != kernel.vnetHeader()) {
+            throw new IllegalArgumentException("both TUNs must carry a virtio-net header, or neither");
+        }
         this.wire = wire;
         this.kernel = kernel;
+        this.vnet = wire.vnetHeader();
+        this.headerLength = vnet ? VirtioNetHeader.LENGTH : 0;
+        this.rxPacket = rxFrame.asSlice(headerLength);
+        rxHeader.wrap(rxFrame, 0);
         this.wakeup = new EventFd();
     }
 
@@ -77,6 +103,11 @@ final class PacketLoop implements Runnable, Btcp.Output {
         return writeFailures.get();
     }
 
+    /** Reads too short for their virtio-net header, or super-packets from the network side. */
+    long badFrames() {
+        return badFrames.get();
+    }
+
     Throwable failure() {
         return failure;
     }
@@ -88,7 +119,7 @@ final class PacketLoop implements Runnable, Btcp.Output {
 
     @Override
     public void run() {
-        MemorySegment rx = Arena.ofAuto().allocate(65536, 16);
+        MemorySegment rx = rxPacket;
         now = System.currentTimeMillis();
         try {
             Poller poller = new Poller(wire.fd(), kernel.fd(), wakeup.fd());
@@ -97,8 +128,9 @@ final class PacketLoop implements Runnable, Btcp.Output {
                 if (poller.ready(2)) wakeup.drain();
                 if (poller.ready(0)) {
                     for (int i = 0; i < BATCH; i++) {
-                        int n = wire.read(rx);
+                        int n = wire.read(rxFrame);
                         if (n == Tun.NOTHING) break;
+                        if ((n = fromNetwork(n)) < 0) continue;
                         try {
                             if (faults.active()) fromWireWithFaults(rx, n);
                             else btcp.fromWire(rx, n);
@@ -109,10 +141,11 @@ final class PacketLoop implements Runnable, Btcp.Output {
                 }
                 if (poller.ready(1)) {
                     for (int i = 0; i < BATCH; i++) {
-                        int n = kernel.read(rx);
+                        int n = kernel.read(rxFrame);
                         if (n == Tun.NOTHING) break;
+                        if ((n = fromOurKernel(n)) < 0) continue;
                         try {
-                            btcp.fromKernel(rx, n);
+                            btcp.fromKernel(rx, n, vnet && rxHeader.needsChecksum());
                         } catch (RuntimeException e) {
                             internalError(e);
                         }
@@ -148,15 +181,73 @@ final class PacketLoop implements Runnable, Btcp.Output {
         return internalErrors.get();
     }
 
+    /**
+     * A frame of {@code n} bytes read from the network side: the length of its packet, or -1
+     * (counted) if there is none to give the BTCP. The wire TUN offers no offloads, so the kernel
+     * finishes checksums and cuts super-packets before they reach us; should one come partial all
+     * the same, it is finished here, since the BTCP checks the checksums of what it holds.
+     */
+    private int fromNetwork(int n) {
+        if (!vnet) return n;
+        int len = n - headerLength;
+        if (len <= 0 || rxHeader.isGso()) {
+            badFrames.incrementAndGet();
+            return -1;
+        }
+        if (rxHeader.needsChecksum() && !rxHeader.completeChecksum(rxPacket, 0, len)) {
+            badFrames.incrementAndGet();
+            return -1;
+        }
+        rxHeader.flags(0); // whoever gets it next checks the checksum we may rewrite
+        return len;
+    }
+
+    /** A frame of {@code n} bytes read from the kernel side: its packet's length, or -1 (counted). */
+    private int fromOurKernel(int n) {
+        if (!vnet) return n;
+        int len = n - headerLength;
+        if (len <= 0) {
+            badFrames.incrementAndGet();
+            return -1;
+        }
+        rxHeader.flags(rxHeader.flags() & ~VirtioNetHeader.F_DATA_VALID);
+        return len;
+    }
+
     @Override
     public void toKernel(MemorySegment packet, int length) {
-        if (!kernel.write(packet, length)) writeFailures.incrementAndGet();
+        send(kernel, packet, length);
+    }
+
+    /**
+     * Writes {@code packet} to {@code tun}: the packet just read leaves with the header it came with;
+     * any other goes behind a zeroed header (a full checksum, no segmentation).
+     */
+    private void send(Tun tun, MemorySegment packet, int length) {
+        boolean ok;
+        if (!vnet) {
+            ok = tun.write(packet, length);
+        } else if (packet == rxPacket) {
+            ok = tun.write(rxFrame, headerLength + length);
+        } else if (length <= txFrame.byteSize() - headerLength) {
+            MemorySegment.copy(packet, 0, txFrame, headerLength, length);
+            ok = tun.write(txFrame, headerLength + length);
+        } else {
+            ok = false;
+        }
+        if (!ok) writeFailures.incrementAndGet();
     }
 
     @Override
     public void toWire(MemorySegment packet, int length) {
         if (faults.active()) {
-            switch (faults.onPacket(Direction.OUT, btcp.emittingPhase(), packet, length, now)) {
+            boolean holdable = true;
+            if (vnet && packet == rxPacket && rxHeader.needsChecksum()) {
+                // A held copy leaves later behind a zeroed header: it must stand alone. A
+                // super-packet cannot (it is many segments); the fault module never holds it.
+                holdable = !rxHeader.isGso() && rxHeader.completeChecksum(rxPacket, 0, length);
+            }
+            switch (faults.onPacket(Direction.OUT, btcp.emittingPhase(), packet, length, now, holdable)) {
                 case DROP, HELD -> { }
                 case DUPLICATE -> {
                     write(packet, length);
@@ -170,7 +261,7 @@ final class PacketLoop implements Runnable, Btcp.Output {
     }
 
     private void write(MemorySegment packet, int length) {
-        if (!wire.write(packet, length)) writeFailures.incrementAndGet();
+        send(wire, packet, length);
     }
 
     /** The fault module; touch it only on this loop's thread (through {@link #submit}). */

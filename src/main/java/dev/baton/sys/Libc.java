@@ -40,6 +40,10 @@ final class Libc {
     private static final MethodHandle IOCTL = bind("ioctl",
             FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG,
                     ValueLayout.ADDRESS));
+    /** ioctl with an integer argument (TUNSETOFFLOAD takes its flags by value, not through a pointer). */
+    private static final MethodHandle IOCTL_VALUE = bind("ioctl",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG,
+                    ValueLayout.JAVA_LONG));
     private static final MethodHandle READ = bind("read",
             FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.ADDRESS,
                     ValueLayout.JAVA_LONG));
@@ -94,6 +98,14 @@ final class Libc {
     static int ioctl(CallState st, int fd, long request, MemorySegment arg) {
         try {
             return (int) IOCTL.invokeExact(st.segment, fd, request, arg);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    static int ioctl(CallState st, int fd, long request, long value) {
+        try {
+            return (int) IOCTL_VALUE.invokeExact(st.segment, fd, request, value);
         } catch (Throwable t) {
             throw new AssertionError(t);
         }

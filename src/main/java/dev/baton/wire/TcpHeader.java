@@ -22,6 +22,12 @@ import java.lang.foreign.MemorySegment;
  * once, remembering where MSS, window scale, SACK-permitted, SACK blocks (RFC 2018) and timestamps
  * (RFC 7323) are; after it returned {@link #OK}, no accessor reads outside the segment.
  * The {@code ...WithChecksumUpdate} setters keep the TCP checksum right by RFC 1624.
+ *
+ * <p>A segment whose checksum is {@linkplain #partialChecksum(boolean) partial} (a TUN's
+ * {@code VIRTIO_NET_HDR_F_NEEDS_CSUM}: the field holds the non-complemented sum of the pseudo-header
+ * alone, and the kernel sums the segment later) is rewritten as Linux's
+ * {@code inet_proto_csum_replace4} does for {@code CHECKSUM_PARTIAL}: only a pseudo-header change
+ * touches the field, {@code P' = fold(P + ~m + m')}; a change inside the segment leaves it alone.
  */
 public final class TcpHeader {
     public static final int MIN_LENGTH = 20;
@@ -60,6 +66,7 @@ public final class TcpHeader {
     private MemorySegment segment;
     private long base;
     private int length;
+    private boolean partial;
 
     // Where the options are, found by validate(); -1 when absent.
     private int mss;
@@ -74,7 +81,21 @@ public final class TcpHeader {
         this.segment = segment;
         this.base = base;
         this.length = length;
+        this.partial = false;
         return this;
+    }
+
+    /**
+     * Says whether the checksum field of the wrapped segment is partial (see the class comment);
+     * {@link #wrap} resets it to false (a full checksum).
+     */
+    public TcpHeader partialChecksum(boolean partial) {
+        this.partial = partial;
+        return this;
+    }
+
+    public boolean partialChecksum() {
+        return partial;
     }
 
     public long base() {
@@ -268,6 +289,7 @@ public final class TcpHeader {
     private void replace32(long at, int value) {
         int old = Bytes.u32(segment, at);
         Bytes.u32(segment, at, value);
+        if (partial) return; // the kernel sums the segment later
         if (((at - base) & 1) != 0) {
             // Options need no alignment (RFC 9293 §3.1), so a timestamp or SACK edge can start at an
             // odd offset: its bytes b0 b1 b2 b3 then sit in the summed 16-bit words as [.. b0][b1 b2][b3 ..],
@@ -289,13 +311,13 @@ public final class TcpHeader {
     public void destinationPortWithChecksumUpdate(int v) {
         int old = destinationPort();
         Bytes.u16(segment, base + DESTINATION_PORT, v);
-        checksum(Checksum.update16(checksum(), old, v));
+        if (!partial) checksum(Checksum.update16(checksum(), old, v));
     }
 
     public void windowWithChecksumUpdate(int v) {
         int old = window();
         Bytes.u16(segment, base + WINDOW, v);
-        checksum(Checksum.update16(checksum(), old, v));
+        if (!partial) checksum(Checksum.update16(checksum(), old, v));
     }
 
     public void tsValWithChecksumUpdate(int v) {
@@ -317,7 +339,9 @@ public final class TcpHeader {
 
     /** An IPv4 address in the pseudo-header changed (RFC 9293 §3.1): fold that into the checksum. */
     public void pseudoHeaderAddressChanged(int oldAddress, int newAddress) {
-        checksum(Checksum.update32(checksum(), oldAddress, newAddress));
+        // Full: HC' = ~(~HC + ~m + m'). Partial: P' = fold(P + ~m + m') = ~update(~P) (no complements).
+        if (partial) checksum(~Checksum.update32(~checksum() & 0xffff, oldAddress, newAddress) & 0xffff);
+        else checksum(Checksum.update32(checksum(), oldAddress, newAddress));
     }
 
     /** The checksum over the IPv4 pseudo-header and the whole segment, as the field should hold. */

@@ -93,60 +93,106 @@ class IncrementalChecksumProperties {
         assertChecksumsRight(p, ip, tcp);
 
         for (Rewrite r : rewrites) {
-            switch (r) {
-                case Src(int a) -> {
-                    int old = ip.sourceAddress();
-                    ip.sourceAddressWithChecksumUpdate(a);
-                    tcp.pseudoHeaderAddressChanged(old, a);
-                    assertThat(ip.sourceAddress()).isEqualTo(a);
-                }
-                case Dst(int a) -> {
-                    int old = ip.destinationAddress();
-                    ip.destinationAddressWithChecksumUpdate(a);
-                    tcp.pseudoHeaderAddressChanged(old, a);
-                    assertThat(ip.destinationAddress()).isEqualTo(a);
-                }
-                case SeqTo(int v) -> {
-                    tcp.sequenceNumberWithChecksumUpdate(v);
-                    assertThat(tcp.sequenceNumber()).isEqualTo(v);
-                }
-                case AckTo(int v) -> {
-                    tcp.acknowledgmentNumberWithChecksumUpdate(v);
-                    assertThat(tcp.acknowledgmentNumber()).isEqualTo(v);
-                }
-                case Window(int v) -> {
-                    tcp.windowWithChecksumUpdate(v);
-                    assertThat(tcp.window()).isEqualTo(v);
-                }
-                case TsVal(int v) -> {
-                    if (!tcp.hasTimestamps()) continue;
-                    tcp.tsValWithChecksumUpdate(v);
-                    assertThat(tcp.tsVal()).isEqualTo(v);
-                }
-                case TsEcr(int v) -> {
-                    if (!tcp.hasTimestamps()) continue;
-                    tcp.tsEcrWithChecksumUpdate(v);
-                    assertThat(tcp.tsEcr()).isEqualTo(v);
-                }
-                case SackShift(int d) -> {
-                    int[] before = new int[2 * tcp.sackBlockCount()];
-                    for (int i = 0; i < tcp.sackBlockCount(); i++) {
-                        before[2 * i] = tcp.sackLeft(i);
-                        before[2 * i + 1] = tcp.sackRight(i);
-                    }
-                    tcp.shiftSackBlocksWithChecksumUpdate(d);
-                    for (int i = 0; i < tcp.sackBlockCount(); i++) {
-                        assertThat(tcp.sackLeft(i)).isEqualTo(before[2 * i] + d);
-                        assertThat(tcp.sackRight(i)).isEqualTo(before[2 * i + 1] + d);
-                    }
-                }
-            }
+            apply(r, ip, tcp);
             assertChecksumsRight(p, ip, tcp);
         }
         // The rewrites touched nothing they do not own: a revalidation sees the same layout.
         assertThat(tcp.validate()).isEqualTo(TcpHeader.OK);
         assertThat(tcp.sackBlockCount()).isEqualTo(p.sackBlocks);
         assertThat(ip.isValid()).isTrue();
+    }
+
+    /** Applies one rewrite as the BTCP does (an address change reaches both checksums). */
+    private static void apply(Rewrite r, Ipv4Header ip, TcpHeader tcp) {
+    switch (r) {
+        case Src(int a) -> {
+            int old = ip.sourceAddress();
+            ip.sourceAddressWithChecksumUpdate(a);
+            tcp.pseudoHeaderAddressChanged(old, a);
+            assertThat(ip.sourceAddress()).isEqualTo(a);
+        }
+        case Dst(int a) -> {
+            int old = ip.destinationAddress();
+            ip.destinationAddressWithChecksumUpdate(a);
+            tcp.pseudoHeaderAddressChanged(old, a);
+            assertThat(ip.destinationAddress()).isEqualTo(a);
+        }
+        case SeqTo(int v) -> {
+            tcp.sequenceNumberWithChecksumUpdate(v);
+            assertThat(tcp.sequenceNumber()).isEqualTo(v);
+        }
+        case AckTo(int v) -> {
+            tcp.acknowledgmentNumberWithChecksumUpdate(v);
+            assertThat(tcp.acknowledgmentNumber()).isEqualTo(v);
+        }
+        case Window(int v) -> {
+            tcp.windowWithChecksumUpdate(v);
+            assertThat(tcp.window()).isEqualTo(v);
+        }
+        case TsVal(int v) -> {
+            if (!tcp.hasTimestamps()) return;
+            tcp.tsValWithChecksumUpdate(v);
+            assertThat(tcp.tsVal()).isEqualTo(v);
+        }
+        case TsEcr(int v) -> {
+            if (!tcp.hasTimestamps()) return;
+            tcp.tsEcrWithChecksumUpdate(v);
+            assertThat(tcp.tsEcr()).isEqualTo(v);
+        }
+        case SackShift(int d) -> {
+            int[] before = new int[2 * tcp.sackBlockCount()];
+            for (int i = 0; i < tcp.sackBlockCount(); i++) {
+                before[2 * i] = tcp.sackLeft(i);
+                before[2 * i + 1] = tcp.sackRight(i);
+            }
+            tcp.shiftSackBlocksWithChecksumUpdate(d);
+            for (int i = 0; i < tcp.sackBlockCount(); i++) {
+                assertThat(tcp.sackLeft(i)).isEqualTo(before[2 * i] + d);
+                assertThat(tcp.sackRight(i)).isEqualTo(before[2 * i + 1] + d);
+            }
+        }
+    }
+    }
+
+    /**
+     * A partial checksum (a TUN's NEEDS_CSUM: the non-complemented pseudo-header sum) stays exactly
+     * the pseudo-header sum of the rewritten addresses whatever else changes, as Linux's
+     * {@code inet_proto_csum_replace4} keeps it for CHECKSUM_PARTIAL; finished in software it is the
+     * full checksum of the rewritten packet.
+     */
+    @Property(tries = 2000)
+    void partialChecksumsFollowThePseudoHeaderOnly(@ForAll("packets") Spec spec,
+                                                   @ForAll("rewrites") List<Rewrite> rewrites) {
+        Built p = build(spec);
+        Ipv4Header ip = new Ipv4Header().wrap(p.segment, spec.base(), p.length);
+        assertThat(ip.isValid()).isTrue();
+        TcpHeader tcp = new TcpHeader().wrap(p.segment, ip.payloadOffset(), ip.payloadLength());
+        assertThat(tcp.validate()).isEqualTo(TcpHeader.OK);
+        tcp.checksum(partialSum(ip, tcp));
+        tcp.partialChecksum(true);
+
+        for (Rewrite r : rewrites) {
+            apply(r, ip, tcp);
+            assertThat(tcp.checksum()).isEqualTo(partialSum(ip, tcp));
+            assertThat(ip.headerChecksumValid()).isTrue();
+        }
+        MemorySegment vnet = Arena.ofAuto().allocate(VirtioNetHeader.LENGTH);
+        VirtioNetHeader h = new VirtioNetHeader().wrap(vnet, 0);
+        h.flags(VirtioNetHeader.F_NEEDS_CSUM);
+        h.u16le(VirtioNetHeader.CSUM_START, (int) (tcp.base() - ip.base()));
+        h.u16le(VirtioNetHeader.CSUM_OFFSET, 16);
+        assertThat(h.completeChecksum(p.segment, ip.base(), p.length)).isTrue();
+        assertThat(h.needsChecksum()).isFalse();
+        byte[] now = TestPackets.toBytes(p.segment);
+        assertThat(tcp.checksum()).isEqualTo(TestPackets.referenceTcpChecksum(now, (int) tcp.base(),
+                tcp.segmentLength(), ip.sourceAddress(), ip.destinationAddress()));
+    }
+
+    /** The pseudo-header sum, folded, not complemented: what a partial checksum field holds. */
+    private static int partialSum(Ipv4Header ip, TcpHeader tcp) {
+        long pseudo = (ip.sourceAddress() & 0xffffffffL) + (ip.destinationAddress() & 0xffffffffL) + 6
+                + tcp.segmentLength();
+        return Checksum.fold(pseudo);
     }
 
     private static void assertChecksumsRight(Built p, Ipv4Header ip, TcpHeader tcp) {
