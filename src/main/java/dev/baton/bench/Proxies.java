@@ -40,7 +40,8 @@ final class Proxies {
         bed.adopt(node.name(), "haproxy", awaitPid(files.haproxyPid()));
         List<String> nginx = List.of("nginx", "-p", files.nginxPrefix() + "/", "-e", files.nginxErrorLog().toString(),
                 "-c", files.nginxConfig().toString());
-        Commands.check(with(nginx, "-t"), Names.COMMAND_TIMEOUT);
+        // nginx -t binds the listen address, which exists only in the entry's namespace.
+        Commands.check(Commands.inNetns(node.netns(), with(nginx, "-t")), Names.COMMAND_TIMEOUT);
         Commands.check(Commands.inNetns(node.netns(), nginx), START_TIMEOUT);
         bed.adopt(node.name(), "nginx-proxy", awaitPid(files.nginxPid()));
     }
