@@ -212,8 +212,9 @@ public final class Bench {
 
     /** The progress line of one measurement. */
     static String line(int index, int total, Measurement m) {
-        return String.format("[%2d/%d] %-22s %-20s %,10.0f req/s %,9.1f MB/s  p50 %9s  p99 %9s  entry %6s  %s",
-                index, total, m.workload().label(), m.path().label(), m.requestsPerSecond(), m.megabytesPerSecond(),
+        String rate = m.workload().usesWrk() ? String.format("%,10.0f req/s", m.requestsPerSecond()) : "%16s".formatted("");
+        return String.format("[%2d/%d] %-22s %-20s %s %,9.1f MB/s  p50 %9s  p99 %9s  entry %6s  %s",
+                index, total, m.workload().label(), m.path().label(), rate, m.megabytesPerSecond(),
                 MarkdownReport.latency(m.p50Micros()), MarkdownReport.latency(m.p99Micros()),
                 Double.isNaN(m.entryShare()) ? "-" : String.format("%.1f%%", m.entryShare() * 100),
                 m.ok() ? "errors 0" : "ERRORS: " + String.join("; ", m.errors()));

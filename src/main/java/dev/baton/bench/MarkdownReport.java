@@ -18,7 +18,7 @@ public final class MarkdownReport {
         s.append("|---|---|---:|---:|---:|---:|---|---|---:|---:|---|\n");
         for (Measurement m : r.measurements()) {
             s.append("| ").append(m.workload().label()).append(" | ").append(m.path().label()).append(" | ")
-                    .append(String.format("%,.0f", m.requestsPerSecond())).append(" | ")
+                    .append(m.workload().usesWrk() ? String.format("%,.0f", m.requestsPerSecond()) : "-").append(" | ")
                     .append(String.format("%,.1f", m.megabytesPerSecond())).append(" | ")
                     .append(latency(m.p50Micros())).append(" | ").append(latency(m.p99Micros())).append(" | ")
                     .append(cpu(m.cpuMicrosPerRequest())).append(" | ").append(m.entryNode()).append(" | ")
@@ -40,17 +40,23 @@ public final class MarkdownReport {
                 What the columns mean:
                 - req/s and MB/s (10^6 bytes, heads and bodies) as the client read them; p50/p99 latency per request
                   from the client (wrk; for the single transfer: its total time). Several wrk processes run side by side
-                  (one per entry URL), their latency quantiles pooled.
+                  (one per entry URL), their latency quantiles pooled. The clients are closed-loop: in (c) the entry that
+                  holds the file serves its connections faster, so it carries more than a quarter of the requests; the
+                  "handed off" column says how many were.
                 - CPU us/req: user + system time of the processes in each node's namespace (baton node, nginx, the
                   proxies on n1) over the run, per request. Softirq work (forwarding, much of TCP) is charged to
                   whatever runs when it happens, often another process or ksoftirqd, so it is not fully attributed.
+                - Byte counters count headers as each device sees them: a direct veth carries large GSO segments (few
+                  headers), the client's veth MTU-sized frames (Ethernet header included), a TUN IP packets. So "all of
+                  it" reads between about 96% and 100%, and a proxy's share also holds its requests to the holder.
                 - entry's share of bytes: bytes the entry node sent toward the network over the bytes the client received
                   through it. Baton: what the entry's BTCP wrote into its wire TUN (rx of baton-wN in the router
                   namespace): its ACKs and SYN/ACKs to the client, but also the client packets it forwards to the chosen
                   node and its control-channel traffic. Direct and proxies: tx of the entry's direct veth (proxies: also
                   their requests to the holders). Client side: rx of the client's veth; for (c), where four entries share
                   it, scaled by the entry's share of the bytes wrk read. The holder is n2, so (a) and (b) count n2.
-                - handed off: handoffs the BTCPs completed over the connections they saw in the run.
+                - handed off: handoffs the BTCPs completed over the connections they saw in the run (a keep-alive
+                  connection is handed off, or not, once).
                 """);
         return s.toString();
     }

@@ -69,7 +69,8 @@ public final class Targets {
             return switch (unit) {
                 case "us" -> String.format("%.0f us", v);
                 case "%" -> String.format("%.1f%%", v * 100);
-                default -> String.format("%.2fx", v);
+                // Three decimals: 0.796 must not read as 0.80 next to a goal of 0.80.
+                default -> String.format("%.3fx", v);
             };
         }
     }
