@@ -46,6 +46,7 @@ public final class MarkdownReport {
                 - CPU us/req: user + system time of the processes in each node's namespace (baton node, nginx, the
                   proxies on n1) over the run, per request. Softirq work (forwarding, much of TCP) is charged to
                   whatever runs when it happens, often another process or ksoftirqd, so it is not fully attributed.
+                  The kernel counts it in clock ticks (10 ms here): the single transfer's figures are coarse.
                 - Byte counters count headers as each device sees them: a direct veth carries large GSO segments (few
                   headers), the client's veth MTU-sized frames (Ethernet header included), a TUN IP packets. So "all of
                   it" reads between about 96% and 100%, and a proxy's share also holds its requests to the holder.

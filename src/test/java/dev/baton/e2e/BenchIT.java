@@ -53,8 +53,11 @@ class BenchIT {
             assertThat(m.bytes()).as("bytes of " + cell).isGreaterThanOrEqualTo(m.requests() * sizeOf(m.workload()));
             assertThat(m.p50Micros()).as("p50 of " + cell).isPositive().isLessThanOrEqualTo(m.p99Micros());
             assertThat(m.cpuMicrosPerRequest()).as("CPU of " + cell).containsOnlyKeys("n1", "n2", "n3", "n4");
-            // n2 serves every request on every path: its processes used CPU.
-            assertThat(m.cpuMicrosPerRequest().get("n2")).as("n2's CPU in " + cell).isPositive();
+            // n2 serves every request on every path: its processes used CPU (visible over a wrk run; one
+            // transfer of a fraction of a second may stay below the 10 ms tick of /proc/PID/stat).
+            if (m.workload().usesWrk()) {
+                assertThat(m.cpuMicrosPerRequest().get("n2")).as("n2's CPU in " + cell).isPositive();
+            }
         }
         for (BenchPath p : BenchPath.values()) {
             Measurement t = r.cell(p, Workload.HUGE_SINGLE);
