@@ -16,6 +16,11 @@ import java.time.Duration;
  *  node netns baton-nN           kernel TCP + web server on port 80
  * </pre>
  *
+ * With {@link Spec#directPaths()} (for {@code baton bench}) each node also gets a plain path that
+ * bypasses its BTCP: a veth pair {@code baton-dN} (router side, {@code 10.200.2.254/32}) to
+ * {@code baton-eN} (node side, {@code 10.200.2.N/32}). The node answers from that address through
+ * the veth (a source rule), and reaches the other nodes' direct addresses through it.
+ *
  * Every namespace and device the testbed creates starts with {@link #PREFIX}, so a clean-up can
  * find what a crashed run left without touching anything else.
  */
@@ -38,6 +43,12 @@ public final class Names {
     public static final int LINK_PREFIX_LENGTH = 24;
     /** Node N's address is {@code NODE_NET_PREFIX + N}. */
     public static final String NODE_NET_PREFIX = "10.200.1.";
+    /** Node N's direct (non-BTCP) address is {@code DIRECT_NET_PREFIX + N}. */
+    public static final String DIRECT_NET_PREFIX = "10.200.2.";
+    /** The router's address on every direct veth (the nodes' gateway on that path). */
+    public static final String DIRECT_GATEWAY_IP = "10.200.2.254";
+    /** Routing table of the direct path in each node's namespace (chosen by source address). */
+    public static final int DIRECT_ROUTE_TABLE = 200;
     /** One MTU everywhere: the client keeps the entry node's MSS after a handoff (DESIGN.md 3). */
     public static final int MTU = 1500;
     /** Port of the web service on every node. */
@@ -86,6 +97,21 @@ public final class Names {
     /** {@code baton-t3}: node 3's kernel-side TUN, which carries the node's address. */
     public static String kernelDevice(int node) {
         return PREFIX + "t" + node;
+    }
+
+    /** {@code 10.200.2.3} for node 3: its direct address, which bypasses the BTCP. */
+    public static String directIp(int node) {
+        return DIRECT_NET_PREFIX + node;
+    }
+
+    /** {@code baton-d3}: the router's end of node 3's direct veth. */
+    public static String directRouterDevice(int node) {
+        return PREFIX + "d" + node;
+    }
+
+    /** {@code baton-e3}: node 3's end of its direct veth, which carries {@link #directIp}. */
+    public static String directNodeDevice(int node) {
+        return PREFIX + "e" + node;
     }
 
     /** Node number of a name like {@code n3}, or -1 if it is not one. */

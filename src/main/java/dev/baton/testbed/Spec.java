@@ -14,8 +14,12 @@ import java.util.Optional;
  * @param server which web server answers on each node
  * @param stateDir where pids, logs, sockets, configs and generated content go
  * @param nodeArgs extra {@code baton node} options for every node (timers, fault rules)
+ * @param directPaths also give each node a plain veth from the router with its own address
+ *     ({@link Names#directIp}), bypassing its BTCP: the kernel-only path {@code baton bench} compares
+ *     against
  */
-public record Spec(int nodes, Optional<Path> contentDir, Server server, Path stateDir, List<String> nodeArgs) {
+public record Spec(int nodes, Optional<Path> contentDir, Server server, Path stateDir, List<String> nodeArgs,
+        boolean directPaths) {
     /** The web server on each node. */
     public enum Server {
         /** The node process serves its document root itself ({@code --server builtin}). */
@@ -36,7 +40,7 @@ public record Spec(int nodes, Optional<Path> contentDir, Server server, Path sta
     }
 
     public Spec(int nodes, Optional<Path> contentDir, Server server, Path stateDir) {
-        this(nodes, contentDir, server, stateDir, List.of());
+        this(nodes, contentDir, server, stateDir, List.of(), false);
     }
 
     /** Three nodes, sample content, the built-in server, the default state directory. */
@@ -45,23 +49,28 @@ public record Spec(int nodes, Optional<Path> contentDir, Server server, Path sta
     }
 
     public Spec withNodes(int n) {
-        return new Spec(n, contentDir, server, stateDir, nodeArgs);
+        return new Spec(n, contentDir, server, stateDir, nodeArgs, directPaths);
     }
 
     public Spec withContent(Path dir) {
-        return new Spec(nodes, Optional.of(dir), server, stateDir, nodeArgs);
+        return new Spec(nodes, Optional.of(dir), server, stateDir, nodeArgs, directPaths);
     }
 
     public Spec withServer(Server s) {
-        return new Spec(nodes, contentDir, s, stateDir, nodeArgs);
+        return new Spec(nodes, contentDir, s, stateDir, nodeArgs, directPaths);
     }
 
     /** Extra options for every node, e.g. {@code --linger-ms 2000} or {@code --fault "drop p=0.01"}. */
     public Spec withNodeArgs(String... args) {
-        return new Spec(nodes, contentDir, server, stateDir, List.of(args));
+        return new Spec(nodes, contentDir, server, stateDir, List.of(args), directPaths);
     }
 
     public Spec withStateDir(Path dir) {
-        return new Spec(nodes, contentDir, server, dir, nodeArgs);
+        return new Spec(nodes, contentDir, server, dir, nodeArgs, directPaths);
+    }
+
+    /** With or without the direct (non-BTCP) path to every node. */
+    public Spec withDirectPaths(boolean on) {
+        return new Spec(nodes, contentDir, server, stateDir, nodeArgs, on);
     }
 }

@@ -40,12 +40,12 @@ import java.util.stream.Stream;
 public final class Testbed implements AutoCloseable {
     /** Files and folders the testbed may create in its state directory; nothing else is deleted. */
     private static final Pattern OWNED_STATE_ENTRY = Pattern.compile(
-            "testbed\\.json|content|client|cluster\\.key|node-n\\d+\\.(log|sock|ready)|nginx-n\\d+(\\.(conf|pid|err))?"
+            "testbed\\.json|content|client|bench|cluster\\.key|node-n\\d+\\.(log|sock|ready)|nginx-n\\d+(\\.(conf|pid|err))?"
                     + "|ip-batch-baton-[a-z0-9]+\\.txt");
     private static final Duration NGINX_START_TIMEOUT = Duration.ofSeconds(10);
     private static final int LOG_TAIL_LINES = 40;
 
-    /** A process the testbed started: {@code kind} is "node" or "nginx". */
+    /** A process the testbed started: {@code kind} is "node" or "nginx" (or what {@link #adopt} was told). */
     public record Started(String node, String kind, long pid) {
     }
 
@@ -54,13 +54,16 @@ public final class Testbed implements AutoCloseable {
     private final Description description;
     private final List<Started> processes = new ArrayList<>();
     private final List<String> nodeArgs;
+    private final boolean directPaths;
     private boolean isDown;
 
-    private Testbed(Path stateDir, Spec.Server server, Description description, List<String> nodeArgs) {
+    private Testbed(Path stateDir, Spec.Server server, Description description, List<String> nodeArgs,
+            boolean directPaths) {
         this.stateDir = stateDir;
         this.server = server;
         this.description = description;
         this.nodeArgs = List.copyOf(nodeArgs);
+        this.directPaths = directPaths;
     }
 
     // ---------------------------------------------------------------- life cycle
@@ -84,7 +87,8 @@ public final class Testbed implements AutoCloseable {
             nodes.add(NodeInfo.of(n, contentDir.resolve(Names.nodeName(n)), stateDir));
         }
         Testbed bed = new Testbed(stateDir, spec.server(),
-                new Description(ClientInfo.standard(), Names.ROUTER_NETNS, nodes, content), spec.nodeArgs());
+                new Description(ClientInfo.standard(), Names.ROUTER_NETNS, nodes, content), spec.nodeArgs(),
+                spec.directPaths());
         try {
             bed.writeStateFile();
             bed.writeClusterKey();
@@ -102,6 +106,9 @@ public final class Testbed implements AutoCloseable {
             }
             for (NodeInfo node : nodes) {
                 bed.wireNode(node);
+                if (spec.directPaths()) {
+                    bed.wireDirectPath(node);
+                }
             }
             if (spec.server() == Spec.Server.NGINX) {
                 for (NodeInfo node : nodes) {
@@ -137,7 +144,7 @@ public final class Testbed implements AutoCloseable {
         List<String> args = new ArrayList<>();
         root.path("nodeArgs").forEach(a -> args.add(a.asText()));
         Testbed bed = new Testbed(stateDir, Spec.Server.valueOf(root.path("server").asText("BUILTIN")),
-                Description.fromJson(root, stateDir), args);
+                Description.fromJson(root, stateDir), args, root.path("directPaths").asBoolean(false));
         for (JsonNode p : root.path("processes")) {
             bed.processes.add(new Started(p.path("node").asText(), p.path("kind").asText(), p.path("pid").asLong()));
         }
@@ -230,6 +237,24 @@ public final class Testbed implements AutoCloseable {
     /** The web server kind the nodes run. */
     public Spec.Server server() {
         return server;
+    }
+
+    /** True when every node also has its direct (non-BTCP) path ({@link Spec#directPaths()}). */
+    public boolean directPaths() {
+        return directPaths;
+    }
+
+    /**
+     * Records a process someone started inside one of this testbed's namespaces (e.g. a proxy of
+     * {@code baton bench}), so that {@link #down()} and a later {@link #cleanUp} stop it. Its command
+     * line must name the state directory, which is how a clean-up knows the pid is still ours.
+     */
+    public void adopt(String node, String kind, long pid) {
+        if (!commandLine(pid).contains(stateDir.toString())) {
+            throw new IllegalArgumentException("process " + pid + " (" + commandLine(pid) + ") does not name "
+                    + stateDir + " on its command line");
+        }
+        addProcess(new Started(node, kind, pid));
     }
 
     /** Processes the testbed started, with their pids. */
@@ -421,6 +446,33 @@ public final class Testbed implements AutoCloseable {
                 "route add default dev " + node.kernelDevice());
         sysctl(router, "net.ipv4.conf." + wire + ".rp_filter=0");
         ipBatch(router, "link set " + wire + " mtu " + Names.MTU + " up", "route add " + node.ip() + "/32 dev " + wire);
+    }
+
+    /**
+     * Node {@code node}'s direct path: a veth from the router into its namespace with its own
+     * address. Replies from that address leave through the veth (a source rule), and so does
+     * traffic to the other nodes' direct addresses; everything else keeps its route through the TUN
+     * and the BTCP. Both ends live in testbed namespaces, so deleting those removes the pair.
+     */
+    private void wireDirectPath(NodeInfo node) {
+        String router = Names.ROUTER_NETNS;
+        String inRouter = Names.directRouterDevice(node.number());
+        String inNode = Names.directNodeDevice(node.number());
+        String ip = Names.directIp(node.number());
+        String gateway = Names.DIRECT_GATEWAY_IP;
+        String table = str(Names.DIRECT_ROUTE_TABLE);
+        ipBatch(router, "link add " + inRouter + " mtu " + Names.MTU + " type veth peer name " + inNode + " mtu "
+                        + Names.MTU + " netns " + node.netns(),
+                "addr add " + gateway + "/32 dev " + inRouter,
+                "link set " + inRouter + " up",
+                "route add " + ip + "/32 dev " + inRouter);
+        sysctl(router, "net.ipv4.conf." + inRouter + ".rp_filter=0");
+        ipBatch(node.netns(), "addr add " + ip + "/32 dev " + inNode,
+                "link set " + inNode + " up",
+                "route add " + Names.DIRECT_NET_PREFIX + "0/24 via " + gateway + " dev " + inNode + " onlink src " + ip,
+                "route add default via " + gateway + " dev " + inNode + " onlink table " + table,
+                "rule add from " + ip + " lookup " + table);
+        sysctl(node.netns(), "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf." + inNode + ".rp_filter=0");
     }
 
     /** Runs {@code ip -n netns -batch FILE} with one command per line. */
@@ -643,6 +695,7 @@ public final class Testbed implements AutoCloseable {
         ObjectNode root = description.toJson();
         root.put("stateDir", stateDir.toString());
         root.put("server", server.name());
+        root.put("directPaths", directPaths);
         ArrayNode argList = root.putArray("nodeArgs");
         nodeArgs.forEach(argList::add);
         ArrayNode list = root.putArray("processes");

@@ -39,6 +39,10 @@ public final class TestbedCommand implements Runnable {
         @Option(names = "--json", description = "Print the description as JSON.")
         boolean json;
 
+        @Option(names = "--direct-paths", description = "Also give each node a plain veth that bypasses its BTCP, "
+                + "address 10.200.2.N (what `baton bench` measures as the direct path).")
+        boolean directPaths;
+
         @Option(names = "--state-dir", defaultValue = "/run/baton-testbed", paramLabel = "DIR",
                 description = "Where pids, logs and generated content go (default ${DEFAULT-VALUE}).")
         Path stateDir;
@@ -54,7 +58,8 @@ public final class TestbedCommand implements Runnable {
                 return 2;
             }
             try {
-                Testbed bed = Testbed.up(new Spec(nodes, Optional.ofNullable(content), kind, stateDir));
+                Testbed bed = Testbed.up(new Spec(nodes, Optional.ofNullable(content), kind, stateDir)
+                        .withDirectPaths(directPaths));
                 System.out.print(json ? bed.description().toJsonString() + "\n" : bed.description().summary());
                 return 0;
             } catch (RuntimeException e) {

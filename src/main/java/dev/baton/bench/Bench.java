@@ -1,0 +1,281 @@
+package dev.baton.bench;
+
+import dev.baton.testbed.Commands;
+import dev.baton.testbed.Names;
+import dev.baton.testbed.ProcessResult;
+import dev.baton.testbed.Spec;
+import dev.baton.testbed.Testbed;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+
+/**
+ * {@code baton bench}: builds a four-node testbed (nginx origins, direct paths), starts the two
+ * proxies on n1, and measures each workload through each path in one run (DESIGN.md section 5), so
+ * the ratios compare numbers taken minutes apart on the same machine.
+ *
+ * <p>The client side is the same for every path: {@link #CLIENTS} wrk processes side by side, one
+ * thread each, the connections split evenly. For (c) each enters at a different node; for the
+ * others all four use the same entry. Every file asked for is held by n2 only.
+ */
+public final class Bench {
+    /** wrk processes per measurement: one per entry node of (c). */
+    static final int CLIENTS = 4;
+    static final int NODES = 4;
+    /** Where the proxies run and where (c)'s single transfer enters. */
+    static final int ENTRY = 1;
+    static final Duration TRANSFER_LIMIT = Duration.ofSeconds(120);
+
+    /**
+     * How to run.
+     *
+     * @param duration of each wrk measurement
+     * @param connections wrk connections in all, split over {@link #CLIENTS} processes
+     * @param out where the reports go
+     * @param stateDir the testbed's state directory
+     */
+    public record Options(Duration duration, int connections, Path out, Path stateDir) {
+        public Options {
+            if (connections < CLIENTS || connections % CLIENTS != 0) {
+                throw new IllegalArgumentException("connections must be a multiple of " + CLIENTS + ", got " + connections);
+            }
+            if (duration.toSeconds() < 1) {
+                throw new IllegalArgumentException("duration must be at least 1 s");
+            }
+        }
+    }
+
+    private final Options options;
+    private final Consumer<String> progress;
+
+    private Bench(Options options, Consumer<String> progress) {
+        this.options = options;
+        this.progress = progress;
+    }
+
+    /** Runs everything, writes the reports into {@code options.out()} and returns the result. */
+    public static BenchResult run(Options options, Consumer<String> progress) {
+        return new Bench(options, progress).run();
+    }
+
+    private BenchResult run() {
+        requireTools();
+        Path content = Path.of(options.stateDir() + "-content");
+        deleteRecursively(content);
+        progress.accept("generating content in " + content);
+        BenchContent.generate(content, NODES);
+        Map<String, String> setup = setup();
+        List<Measurement> cells = new ArrayList<>();
+        progress.accept("building the testbed (" + NODES + " nodes, nginx, direct paths) in " + options.stateDir());
+        try (Testbed bed = Testbed.up(new Spec(NODES, java.util.Optional.of(content), Spec.Server.NGINX,
+                options.stateDir()).withDirectPaths(true))) {
+            Proxies.start(bed, ENTRY);
+            Path script = bed.stateDir().resolve("bench").resolve("done.lua");
+            Files.writeString(script, WrkOutput.DONE_SCRIPT);
+            Run run = new Run(bed, new Sampler(bed), new LoadGenerator(bed.client().netns(), script));
+            run.warmUp();
+            int total = Workload.values().length * BenchPath.values().length;
+            for (Workload w : Workload.values()) {
+                for (BenchPath p : BenchPath.values()) {
+                    Measurement m = run.measure(p, w);
+                    cells.add(m);
+                    progress.accept(line(cells.size(), total, m));
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } finally {
+            deleteRecursively(content);
+        }
+        BenchResult result = BenchResult.of(setup, cells);
+        write(result);
+        return result;
+    }
+
+    /** One measurement run against a built testbed. */
+    private final class Run {
+        final Testbed bed;
+        final Sampler sampler;
+        final LoadGenerator load;
+
+        Run(Testbed bed, Sampler sampler, LoadGenerator load) {
+            this.bed = bed;
+            this.sampler = sampler;
+            this.load = load;
+        }
+
+        /** One request per path first: a path that does not answer shows up now, and caches are warm. */
+        void warmUp() {
+            for (BenchPath p : BenchPath.values()) {
+                LoadGenerator.Transfer t = load.curl(urls(p, Workload.SMALL_KEEP_ALIVE).getFirst(), Duration.ofSeconds(10));
+                progress.accept("warm-up " + p.label() + ": " + (t.status() == 200 && t.bytes() == BenchContent.SMALL
+                        ? "ok" : "FAILED: status " + t.status() + ", " + t.bytes() + " bytes " + t.error()));
+            }
+        }
+
+        Measurement measure(BenchPath p, Workload w) {
+            Sampler.Sample before = sampler.take();
+            List<String> errors = new ArrayList<>();
+            long requests, bytes;
+            double seconds, p50, p99;
+            double entryFraction = 1;
+            if (w.usesWrk()) {
+                List<LoadGenerator.WrkRun> runs = load.wrk(urls(p, w), options.connections() / CLIENTS,
+                        options.duration(), !w.keepAlive());
+                List<WrkResult> results = new ArrayList<>();
+                for (LoadGenerator.WrkRun r : runs) {
+                    if (!r.error().isEmpty()) errors.add(r.url() + ": " + r.error());
+                    if (r.result() != null) results.add(r.result());
+                }
+                WrkResult merged = results.isEmpty() ? new WrkResult(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, List.of())
+                        : WrkResult.merge(results);
+                if (merged.errors() > 0) errors.add(merged.errorText());
+                requests = merged.requests();
+                bytes = merged.bytes();
+                seconds = merged.seconds();
+                p50 = merged.p50Micros();
+                p99 = merged.p99Micros();
+                if (p == BenchPath.HANDOFF && bytes > 0) {
+                    // Four entries share the client's veth: count the part that came through ENTRY.
+                    long viaEntry = runs.stream().filter(r -> r.result() != null && r.url().startsWith(
+                            "http://" + Names.nodeIp(ENTRY) + "/")).mapToLong(r -> r.result().bytes()).sum();
+                    entryFraction = (double) viaEntry / bytes;
+                }
+            } else {
+                LoadGenerator.Transfer t = load.curl(urls(p, w).getFirst(), TRANSFER_LIMIT);
+                if (!t.error().isEmpty()) errors.add(t.error());
+                if (t.status() != 200) errors.add("status " + t.status());
+                if (t.bytes() != BenchContent.size(w)) {
+                    errors.add("received " + t.bytes() + " bytes, expected " + BenchContent.size(w));
+                }
+                requests = t.status() == 200 ? 1 : 0;
+                bytes = t.bytes();
+                seconds = t.seconds();
+                p50 = t.seconds() * 1e6;
+                p99 = p50;
+            }
+            if (requests == 0 && errors.isEmpty()) errors.add("no request completed");
+            Sampler.Sample after = sampler.take();
+            Map<String, Double> cpu = new TreeMap<>();
+            long n = Math.max(1, requests);
+            sampler.cpuSeconds(before, after).forEach((node, s) -> cpu.put(node, s * 1e6 / n));
+            String entryDevice = switch (p) {
+                case DIRECT -> Names.directRouterDevice(BenchContent.HOLDER);
+                case LOCAL -> Names.wireDevice(BenchContent.HOLDER);
+                case HANDOFF -> Names.wireDevice(ENTRY);
+                case HAPROXY, NGINX -> Names.directRouterDevice(ENTRY);
+            };
+            int entryNode = p == BenchPath.DIRECT || p == BenchPath.LOCAL ? BenchContent.HOLDER : ENTRY;
+            long entryBytes = delta(before, after, entryDevice);
+            long clientBytes = Math.round(delta(before, after, "client") * entryFraction);
+            boolean baton = p == BenchPath.LOCAL || p == BenchPath.HANDOFF;
+            return new Measurement(p, w, requests, bytes, seconds, p50, p99, cpu, Names.nodeName(entryNode), entryBytes,
+                    clientBytes, baton ? after.handedOff() - before.handedOff() : 0,
+                    baton ? after.connectionsSeen() - before.connectionsSeen() : 0, errors);
+        }
+    }
+
+    /** The URLs of a measurement: one per wrk process ({@link #CLIENTS}), or the single transfer's first. */
+    static List<String> urls(BenchPath p, Workload w) {
+        String path = BenchContent.path(w);
+        int holder = BenchContent.HOLDER;
+        List<String> urls = new ArrayList<>();
+        for (int i = 1; i <= CLIENTS; i++) {
+            String base = switch (p) {
+                case DIRECT -> "http://" + Names.directIp(holder);
+                case LOCAL -> "http://" + Names.nodeIp(holder);
+                // The single transfer enters at ENTRY, which lacks the file, so it is handed off.
+                case HANDOFF -> "http://" + Names.nodeIp(w.usesWrk() ? i : ENTRY);
+                case HAPROXY -> "http://" + Names.directIp(ENTRY) + ":" + ProxyConfig.HAPROXY_PORT;
+                case NGINX -> "http://" + Names.directIp(ENTRY) + ":" + ProxyConfig.NGINX_PORT;
+            };
+            urls.add(base + path);
+        }
+        return urls;
+    }
+
+    private static long delta(Sampler.Sample before, Sampler.Sample after, String key) {
+        return after.deviceBytes().getOrDefault(key, 0L) - before.deviceBytes().getOrDefault(key, 0L);
+    }
+
+    /** The progress line of one measurement. */
+    static String line(int index, int total, Measurement m) {
+        String rate = m.workload().usesWrk() ? String.format("%,10.0f req/s", m.requestsPerSecond()) : "%16s".formatted("");
+        return String.format("[%2d/%d] %-22s %-20s %s %,9.1f MB/s  p50 %9s  p99 %9s  entry %6s  %s",
+                index, total, m.workload().label(), m.path().label(), rate, m.megabytesPerSecond(),
+                MarkdownReport.latency(m.p50Micros()), MarkdownReport.latency(m.p99Micros()),
+                Double.isNaN(m.entryShare()) ? "-" : String.format("%.1f%%", m.entryShare() * 100),
+                m.ok() ? "errors 0" : "ERRORS: " + String.join("; ", m.errors()));
+    }
+
+    private void write(BenchResult result) {
+        try {
+            Files.createDirectories(options.out());
+            Files.writeString(options.out().resolve("bench.md"), MarkdownReport.render(result));
+            Files.writeString(options.out().resolve("bench.json"), JsonReport.render(result));
+        } catch (IOException e) {
+            throw new UncheckedIOException("writing into " + options.out(), e);
+        }
+        Plots.writeAll(result, options.out());
+    }
+
+    private Map<String, String> setup() {
+        Map<String, String> s = new LinkedHashMap<>();
+        s.put("date", Instant.now().truncatedTo(ChronoUnit.SECONDS).toString());
+        s.put("kernel", firstLine(List.of("uname", "-r")));
+        s.put("CPUs", Integer.toString(Runtime.getRuntime().availableProcessors()));
+        s.put("testbed", NODES + " nodes, nginx origins (worker_processes 1, sendfile on, access_log off); every file "
+                + "asked for is held by n2 only; proxies on n1's direct address");
+        s.put("client", CLIENTS + " wrk processes side by side, 1 thread and " + options.connections() / CLIENTS
+                + " connections each (" + options.connections() + " in all), " + options.duration().toSeconds()
+                + " s, --timeout " + LoadGenerator.WRK_TIMEOUT + "; (c) enters at n1..n4, one process each; "
+                + "the 64 MiB transfer is one curl ((c): entering at n" + ENTRY + ")");
+        s.put("nginx", firstLine(List.of("nginx", "-v")));
+        s.put("haproxy", firstLine(List.of("haproxy", "-v")));
+        s.put("wrk", firstLine(List.of("wrk", "-v")));
+        return s;
+    }
+
+    /** The first line a command prints (stdout or stderr: nginx -v writes to stderr). */
+    private static String firstLine(List<String> argv) {
+        try {
+            ProcessResult r = Commands.run(argv, Names.COMMAND_TIMEOUT);
+            String text = (r.stdout() + "\n" + r.stderr()).strip();
+            return text.isEmpty() ? "?" : text.split("\n")[0].strip();
+        } catch (RuntimeException e) {
+            return "? (" + e.getMessage() + ")";
+        }
+    }
+
+    private static void requireTools() {
+        List<String> missing = Stream.of("wrk", "haproxy", "curl", "nginx")
+                .filter(t -> Testbed.findOnPath(t).isEmpty()).toList();
+        if (!missing.isEmpty()) {
+            throw new IllegalStateException("baton bench needs " + String.join(", ", missing)
+                    + " (apt-get install -y wrk haproxy curl nginx)");
+        }
+    }
+
+    private static void deleteRecursively(Path dir) {
+        if (!Files.exists(dir)) return;
+        try (Stream<Path> walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("removing " + dir, e);
+        }
+    }
+}

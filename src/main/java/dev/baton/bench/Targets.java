@@ -1,0 +1,128 @@
+package dev.baton.bench;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The issue's targets, computed from one run's measurements (issue 4): handoff overhead in latency,
+ * requests/s against serving locally and against the proxies, the bulk transfer against the bare
+ * kernel, and the entry node's share of the response bytes.
+ */
+public final class Targets {
+    private Targets() {
+    }
+
+    /**
+     * One target.
+     *
+     * @param name what is compared
+     * @param value the measured value (NaN when a measurement it needs is missing or had errors)
+     * @param limit the target
+     * @param atMost true for "value <= limit", false for "value >= limit" (or "> limit" if strict)
+     * @param strict true for "above" (strictly greater)
+     * @param unit {@code "us"}, {@code "x"} (a ratio) or {@code "%"} (a share, value and limit as fractions)
+     * @param note what else to know (e.g. the proxies' share for comparison), or empty
+     */
+    public record Target(String name, double value, double limit, boolean atMost, boolean strict, String unit,
+            String note) {
+        public boolean measured() {
+            return !Double.isNaN(value);
+        }
+
+        public boolean pass() {
+            if (!measured()) return false;
+            if (atMost) return value <= limit;
+            return strict ? value > limit : value >= limit;
+        }
+
+        /** How far the value is from the target: positive when it misses, negative when it passes with room. */
+        public double gap() {
+            return atMost ? value - limit : limit - value;
+        }
+
+        /** {@code <= 100 us}, {@code >= 0.80x}, {@code <= 3%}. */
+        public String goal() {
+            return (atMost ? "<= " : strict ? "> " : ">= ") + format(limit, unit);
+        }
+
+        /** The value in its unit, or {@code not measured}. */
+        public String valueText() {
+            return measured() ? format(value, unit) : "not measured";
+        }
+
+        /** {@code pass}, {@code MISS} or {@code n/a}. */
+        public String verdict() {
+            return !measured() ? "n/a" : pass() ? "pass" : "MISS";
+        }
+
+        /** The gap in words: {@code 350 us over}, {@code 0.37x short}, {@code 2.1% to spare}. */
+        public String gapText() {
+            if (!measured()) return "";
+            double g = gap();
+            String amount = format(Math.abs(g), unit);
+            if (g <= 0 && pass()) return amount + " to spare";
+            return amount + (atMost ? " over" : " short");
+        }
+
+        static String format(double v, String unit) {
+            return switch (unit) {
+                case "us" -> String.format("%.0f us", v);
+                case "%" -> String.format("%.1f%%", v * 100);
+                // Three decimals: 0.796 must not read as 0.80 next to a goal of 0.80.
+                default -> String.format("%.3fx", v);
+            };
+        }
+    }
+
+    /** Every target, from the run's cells keyed by path then workload. */
+    public static List<Target> compute(Map<BenchPath, Map<Workload, Measurement>> cells) {
+        List<Target> t = new ArrayList<>();
+        Workload sc = Workload.SMALL_CLOSE;
+        t.add(new Target("handoff overhead, p50 latency (c) - (b), " + sc.label(),
+                diff(cells, BenchPath.HANDOFF, BenchPath.LOCAL, sc, true), 100, true, false, "us", ""));
+        t.add(new Target("handoff overhead, p99 latency (c) - (b), " + sc.label(),
+                diff(cells, BenchPath.HANDOFF, BenchPath.LOCAL, sc, false), 500, true, false, "us", ""));
+        for (Workload w : Workload.values()) {
+            if (!w.usesWrk()) continue;
+            t.add(new Target("req/s (c) / (b), " + w.label(), ratio(cells, BenchPath.HANDOFF, BenchPath.LOCAL, w, false),
+                    0.8, false, false, "x", ""));
+            t.add(new Target("req/s (c) / (d), " + w.label(), ratio(cells, BenchPath.HANDOFF, BenchPath.HAPROXY, w, false),
+                    1.0, false, true, "x", ""));
+            t.add(new Target("req/s (c) / (e), " + w.label(), ratio(cells, BenchPath.HANDOFF, BenchPath.NGINX, w, false),
+                    1.0, false, true, "x", ""));
+        }
+        t.add(new Target("MB/s (c) / (a), " + Workload.HUGE_SINGLE.label(),
+                ratio(cells, BenchPath.HANDOFF, BenchPath.DIRECT, Workload.HUGE_SINGLE, true), 0.8, false, false, "x", ""));
+        for (Workload w : Workload.values()) {
+            Measurement proxy = cell(cells, BenchPath.HAPROXY, w);
+            String note = proxy == null ? "" : "(d): " + Target.format(proxy.entryShare(), "%");
+            Measurement c = cell(cells, BenchPath.HANDOFF, w);
+            t.add(new Target("entry node's share of response bytes, (c), " + w.label(),
+                    c == null ? Double.NaN : c.entryShare(), 0.03, true, false, "%", note));
+        }
+        return t;
+    }
+
+    /** A cell that was measured without errors, else null. */
+    private static Measurement cell(Map<BenchPath, Map<Workload, Measurement>> cells, BenchPath p, Workload w) {
+        Measurement m = cells.getOrDefault(p, Map.of()).get(w);
+        return m != null && m.ok() && m.requests() > 0 ? m : null;
+    }
+
+    private static double diff(Map<BenchPath, Map<Workload, Measurement>> cells, BenchPath a, BenchPath b, Workload w,
+            boolean p50) {
+        Measurement x = cell(cells, a, w), y = cell(cells, b, w);
+        if (x == null || y == null) return Double.NaN;
+        return p50 ? x.p50Micros() - y.p50Micros() : x.p99Micros() - y.p99Micros();
+    }
+
+    private static double ratio(Map<BenchPath, Map<Workload, Measurement>> cells, BenchPath a, BenchPath b, Workload w,
+            boolean megabytes) {
+        Measurement x = cell(cells, a, w), y = cell(cells, b, w);
+        if (x == null || y == null) return Double.NaN;
+        double num = megabytes ? x.megabytesPerSecond() : x.requestsPerSecond();
+        double den = megabytes ? y.megabytesPerSecond() : y.requestsPerSecond();
+        return den > 0 ? num / den : Double.NaN;
+    }
+}

@@ -1,0 +1,42 @@
+package dev.baton.bench;
+
+/** What the client asks for, and how. */
+public enum Workload {
+    /** wrk, a 1 KiB file, {@code Connection: close}: one new connection per request. */
+    SMALL_CLOSE("1 KiB, new connection", true, false),
+    /** wrk, a 1 KiB file on keep-alive connections. */
+    SMALL_KEEP_ALIVE("1 KiB, keep-alive", true, true),
+    /** wrk, a 1 MiB file on keep-alive connections. */
+    LARGE_KEEP_ALIVE("1 MiB, keep-alive", true, true),
+    /** curl, one 64 MiB transfer. */
+    HUGE_SINGLE("one 64 MiB", false, false);
+
+    private final String label;
+    private final boolean wrk;
+    private final boolean keepAlive;
+
+    Workload(String label, boolean wrk, boolean keepAlive) {
+        this.label = label;
+        this.wrk = wrk;
+        this.keepAlive = keepAlive;
+    }
+
+    public String label() {
+        return label;
+    }
+
+    /** True for the wrk workloads, false for the single curl transfer. */
+    public boolean usesWrk() {
+        return wrk;
+    }
+
+    /** True when connections carry many requests. */
+    public boolean keepAlive() {
+        return keepAlive;
+    }
+
+    /** {@code small_close}: the key in JSON. */
+    public String key() {
+        return name().toLowerCase(java.util.Locale.ROOT);
+    }
+}
