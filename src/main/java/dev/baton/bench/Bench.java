@@ -84,7 +84,9 @@ public final class Bench {
             Proxies.start(bed, ENTRY);
             Path script = bed.stateDir().resolve("bench").resolve("done.lua");
             Files.writeString(script, WrkOutput.DONE_SCRIPT);
-            Run run = new Run(bed, new Sampler(bed), new LoadGenerator(bed.client().netns(), script));
+            Path cycle = bed.stateDir().resolve("bench").resolve("cycle.lua");
+            Files.writeString(cycle, WrkOutput.CYCLE_SCRIPT);
+            Run run = new Run(bed, new Sampler(bed), new LoadGenerator(bed.client().netns(), script, cycle));
             run.warmUp();
             int total = Workload.values().length * BenchPath.values().length;
             for (Workload w : Workload.values()) {
@@ -130,9 +132,8 @@ public final class Bench {
             List<String> errors = new ArrayList<>();
             long requests, bytes;
             double seconds, p50, p99;
-            double entryFraction = 1;
             if (w.usesWrk()) {
-                List<LoadGenerator.WrkRun> runs = load.wrk(urls(p, w), options.connections() / CLIENTS,
+                List<LoadGenerator.WrkRun> runs = load.wrk(urls(p, w), cyclePaths(p, w), options.connections() / CLIENTS,
                         options.duration(), !w.keepAlive());
                 List<WrkResult> results = new ArrayList<>();
                 for (LoadGenerator.WrkRun r : runs) {
@@ -147,12 +148,7 @@ public final class Bench {
                 seconds = merged.seconds();
                 p50 = merged.p50Micros();
                 p99 = merged.p99Micros();
-                if (p == BenchPath.HANDOFF && bytes > 0) {
-                    // Four entries share the client's veth: count the part that came through ENTRY.
-                    long viaEntry = runs.stream().filter(r -> r.result() != null && r.url().startsWith(
-                            "http://" + Names.nodeIp(ENTRY) + "/")).mapToLong(r -> r.result().bytes()).sum();
-                    entryFraction = (double) viaEntry / bytes;
-                }
+
             } else {
                 LoadGenerator.Transfer t = load.curl(urls(p, w).getFirst(), TRANSFER_LIMIT);
                 if (!t.error().isEmpty()) errors.add(t.error());
@@ -179,9 +175,16 @@ public final class Bench {
             };
             int entryNode = p == BenchPath.DIRECT || p == BenchPath.LOCAL ? BenchContent.HOLDER : ENTRY;
             long entryBytes = delta(before, after, entryDevice);
-            long clientBytes = Math.round(delta(before, after, "client") * entryFraction);
+            long clientBytes = delta(before, after, "client");
+            if (p == BenchPath.HANDOFF) {
+                // What the entries carried of the handed-off connections (the client's packets they
+                // forwarded) over what the chosen nodes sent the client directly on them.
+                entryBytes = after.bytesForwarded() - before.bytesForwarded();
+                clientBytes = after.bytesSentForOthers() - before.bytesSentForOthers();
+            }
             boolean baton = p == BenchPath.LOCAL || p == BenchPath.HANDOFF;
-            return new Measurement(p, w, requests, bytes, seconds, p50, p99, cpu, Names.nodeName(entryNode), entryBytes,
+            String entry = p == BenchPath.HANDOFF ? "n1-n" + NODES : Names.nodeName(entryNode);
+            return new Measurement(p, w, requests, bytes, seconds, p50, p99, cpu, entry, entryBytes,
                     clientBytes, baton ? after.handedOff() - before.handedOff() : 0,
                     baton ? after.connectionsSeen() - before.connectionsSeen() : 0, errors);
         }
@@ -204,6 +207,16 @@ public final class Bench {
             urls.add(base + path);
         }
         return urls;
+    }
+
+    /**
+     * The paths each wrk process of (c) cycles through: on new connections, one small file of every
+     * node, so about three in four requests are handed off whatever their entry serves fastest. On
+     * keep-alive connections the first request decides (later ones for other nodes' files would be
+     * back-end forwarded), so each asks for the holder's file alone. Empty: the URL's own path.
+     */
+    static List<String> cyclePaths(BenchPath p, Workload w) {
+        return p == BenchPath.HANDOFF && w == Workload.SMALL_CLOSE ? BenchContent.smallOnEveryNode(NODES) : List.of();
     }
 
     private static long delta(Sampler.Sample before, Sampler.Sample after, String key) {

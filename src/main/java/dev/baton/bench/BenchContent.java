@@ -6,6 +6,8 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.SplittableRandom;
 
 /**
@@ -33,6 +35,17 @@ final class BenchContent {
             case LARGE_KEEP_ALIVE -> dir + "1m-0.bin";
             case HUGE_SINGLE -> dir + "64m.bin";
         };
+    }
+
+    /**
+     * The first small file of every node, n1 first: (c) asks for these in turn on new connections, so
+     * that whatever node a request enters, one in {@code nodes} is served there and the rest are
+     * handed off, request by request (a random entry, as the client's view of it).
+     */
+    static List<String> smallOnEveryNode(int nodes) {
+        List<String> paths = new ArrayList<>();
+        for (int n = 1; n <= nodes; n++) paths.add("/bench/" + Names.nodeName(n) + "/1k-00.bin");
+        return paths;
     }
 
     /** Its size. */

@@ -24,6 +24,7 @@ final class LoadGenerator {
 
     private final String netns;
     private final Path doneScript;
+    private final Path cycleScript;
 
     /** What one curl transfer did. */
     record Transfer(int status, long bytes, double seconds, double bytesPerSecond, String error) {
@@ -33,20 +34,28 @@ final class LoadGenerator {
     record WrkRun(String url, WrkResult result, String error) {
     }
 
-    LoadGenerator(String netns, Path doneScript) {
+    /**
+     * @param doneScript {@link WrkOutput#DONE_SCRIPT} in a file
+     * @param cycleScript {@link WrkOutput#CYCLE_SCRIPT} in a file
+     */
+    LoadGenerator(String netns, Path doneScript, Path cycleScript) {
         this.netns = netns;
         this.doneScript = doneScript;
+        this.cycleScript = cycleScript;
     }
 
     /**
      * One wrk per URL, all at once, each with one thread and {@code connectionsEach} connections for
-     * {@code duration}. A process that fails or prints no result comes back with its error.
+     * {@code duration}. A process that fails or prints no result comes back with its error. With
+     * {@code cyclePaths}, each process asks for these paths in turn on its URL's host, not for the
+     * URL's own path.
      */
-    List<WrkRun> wrk(List<String> urls, int connectionsEach, Duration duration, boolean close) {
+    List<WrkRun> wrk(List<String> urls, List<String> cyclePaths, int connectionsEach, Duration duration,
+                     boolean close) {
         try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
             List<Future<WrkRun>> runs = new ArrayList<>();
             for (String url : urls) {
-                runs.add(pool.submit(() -> wrkOne(url, connectionsEach, duration, close)));
+                runs.add(pool.submit(() -> wrkOne(url, cyclePaths, connectionsEach, duration, close)));
             }
             List<WrkRun> done = new ArrayList<>();
             for (Future<WrkRun> f : runs) {
@@ -61,13 +70,15 @@ final class LoadGenerator {
         }
     }
 
-    private WrkRun wrkOne(String url, int connections, Duration duration, boolean close) {
+    private WrkRun wrkOne(String url, List<String> cyclePaths, int connections, Duration duration, boolean close) {
+        Path script = cyclePaths.isEmpty() ? doneScript : cycleScript;
         List<String> argv = new ArrayList<>(List.of("wrk", "-t1", "-c" + connections, "-d" + duration.toSeconds() + "s",
-                "--timeout", WRK_TIMEOUT, "--latency", "-s", doneScript.toString()));
+                "--timeout", WRK_TIMEOUT, "--latency", "-s", script.toString()));
         if (close) {
             argv.addAll(List.of("-H", "Connection: close"));
         }
         argv.add(url);
+        argv.addAll(cyclePaths);
         try {
             ProcessResult r = Commands.run(Commands.inNetns(netns, argv), duration.plus(SLACK));
             try {

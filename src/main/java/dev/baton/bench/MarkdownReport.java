@@ -41,8 +41,7 @@ public final class MarkdownReport {
                 - req/s and MB/s (10^6 bytes, heads and bodies) as the client read them; p50/p99 latency per request
                   from the client (wrk; for the single transfer: its total time). Several wrk processes run side by side
                   (one per entry URL), their latency quantiles pooled. The clients are closed-loop: in (c) the entry that
-                  holds the file serves its connections faster, so it carries more than a quarter of the requests; the
-                  "handed off" column says how many were.
+                  holds the file serves its connections faster; the "handed off" column says how many were.
                 - CPU us/req: user + system time of the processes in each node's namespace (baton node, nginx, the
                   proxies on n1) over the run, per request. Softirq work (forwarding, much of TCP) is charged to
                   whatever runs when it happens, often another process or ksoftirqd, so it is not fully attributed.
@@ -50,12 +49,16 @@ public final class MarkdownReport {
                 - Byte counters count headers as each device sees them: a direct veth carries large GSO segments (few
                   headers), the client's veth MTU-sized frames (Ethernet header included), a TUN IP packets. So "all of
                   it" reads between about 96% and 100%, and a proxy's share also holds its requests to the holder.
-                - entry's share of bytes: bytes the entry node sent toward the network over the bytes the client received
-                  through it. Baton: what the entry's BTCP wrote into its wire TUN (rx of baton-wN in the router
-                  namespace): its ACKs and SYN/ACKs to the client, but also the client packets it forwards to the chosen
-                  node and its control-channel traffic. Direct and proxies: tx of the entry's direct veth (proxies: also
-                  their requests to the holders). Client side: rx of the client's veth; for (c), where four entries share
-                  it, scaled by the entry's share of the bytes wrk read. The holder is n2, so (a) and (b) count n2.
+                - entry's share of bytes: what the entry carries of the connection over what the client received. (c): the
+                  client packets the entries forwarded to chosen nodes (their "bytesForwarded", headers included) over
+                  the payload the chosen nodes sent the client directly on the same connections ("bytesSentForOthers"),
+                  all nodes summed; the control channel is not in it (its cost shows in the CPU columns). (b): what
+                  the entry's BTCP wrote into its wire TUN (rx of baton-wN in the router namespace). Direct and
+                  proxies: tx of the entry's direct veth (proxies: also their requests to the holders), over rx of the
+                  client's veth. The holder is n2, so (a) and (b) count n2.
+                - (c), 1 KiB on new connections: each wrk process asks in turn for a file of n1, n2, n3 and n4, so
+                  three requests in four are handed off whichever entry serves fastest; on keep-alive connections (the
+                  first request decides) each asks for n2's file, so the entry that is n2 serves its own.
                 - handed off: handoffs the BTCPs completed over the connections they saw in the run (a keep-alive
                   connection is handed off, or not, once).
                 """);

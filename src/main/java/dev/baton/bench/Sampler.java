@@ -28,7 +28,8 @@ final class Sampler {
     private final double ticksPerSecond;
 
     /** One snapshot. */
-    record Sample(Map<String, Long> cpuTicks, Map<String, Long> deviceBytes, long handedOff, long connectionsSeen) {
+    record Sample(Map<String, Long> cpuTicks, Map<String, Long> deviceBytes, long handedOff, long connectionsSeen,
+                  long bytesForwarded, long bytesSentForOthers) {
     }
 
     Sampler(Testbed bed) {
@@ -57,11 +58,16 @@ final class Sampler {
         readInto(bytes, bed.client().netns(), List.of(stat(Names.CLIENT_VETH, "rx_bytes")), List.of("client"));
         long handedOff = 0;
         long seen = 0;
+        long forwarded = 0;
+        long forOthers = 0;
         for (JsonNode n : bed.stats().path("nodes")) {
-            handedOff += n.path("counters").path("handoffsCompleted").asLong();
-            seen += n.path("counters").path("connectionsSeen").asLong();
+            JsonNode c = n.path("counters");
+            handedOff += c.path("handoffsCompleted").asLong();
+            seen += c.path("connectionsSeen").asLong();
+            forwarded += c.path("bytesForwarded").asLong();
+            forOthers += c.path("bytesSentForOthers").asLong();
         }
-        return new Sample(cpu, bytes, handedOff, seen);
+        return new Sample(cpu, bytes, handedOff, seen, forwarded, forOthers);
     }
 
     /** CPU seconds between two snapshots, per node. */

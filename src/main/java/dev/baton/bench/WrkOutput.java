@@ -44,6 +44,24 @@ public final class WrkOutput {
             end
             """;
 
+    /**
+     * {@link #DONE_SCRIPT}, plus a {@code request()} that cycles through the paths given after the
+     * URL on wrk's command line ({@code wrk ... URL /a /b /c}: wrk hands them to {@code init} as
+     * {@code args[1..]}). A script with {@code request()} makes wrk build each request anew, so the
+     * plain script stays for the runs that ask for one path.
+     */
+    public static final String CYCLE_SCRIPT = DONE_SCRIPT + """
+            local paths = {}
+            local next = 0
+            init = function(args)
+              for i = 1, #args do paths[i] = args[i] end
+            end
+            request = function()
+              next = next % #paths + 1
+              return wrk.format(nil, paths[next])
+            end
+            """;
+
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern TOTALS = Pattern.compile(
             "(\\d+) requests in ([0-9.]+)(us|ms|s|m|h), ([0-9.]+)(B|KB|MB|GB|TB) read");

@@ -628,6 +628,7 @@ public final class Btcp {
         boolean fin = tcp.fin();
         translateToChosen(c);
         counters.inc(Counter.PACKETS_FORWARDED);
+        counters.add(Counter.BYTES_FORWARDED, len);
         passToWire(p, len, Phase.FORWARDED);
         if (c.state == Conn.FORWARDING && (rst || (fin && !c.finFromClient))) clientClosedWhileForwarding(c, rst);
     }
@@ -1103,6 +1104,7 @@ public final class Btcp {
             if (covered && (tcp.flags() & (TcpHeader.FIN | TcpHeader.RST)) == 0) continue;
             translateToChosen(c);
             counters.inc(Counter.PACKETS_FORWARDED);
+            counters.add(Counter.BYTES_FORWARDED, h.lengths[i]);
             passToWire(tx, h.lengths[i], Phase.FORWARDED);
         }
         holds.release(h);

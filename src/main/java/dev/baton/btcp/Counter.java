@@ -34,6 +34,11 @@ public enum Counter {
     HELD_BYTES_ACKED("heldBytesAcked"),
     /** Client packets forwarded to a chosen node. */
     PACKETS_FORWARDED("packetsForwarded"),
+    /**
+     * Bytes of those packets, headers included: all an entry carries of a handed-off connection (its
+     * response goes from the chosen node straight to the client).
+     */
+    BYTES_FORWARDED("bytesForwarded"),
     /** Packets of handed-in connections sent directly to the client with the entry's address. */
     PACKETS_SENT_FOR_OTHERS("packetsSentForOthers"),
     /** Payload bytes of those packets. */

@@ -51,6 +51,24 @@ class BenchPiecesTest {
     }
 
     @Test
+    void handoffOnNewConnectionsCyclesThroughEveryNodesFile() {
+        // One file of each of the four nodes in turn: whatever the entry, three requests in four
+        // are handed off, request by request.
+        assertThat(Bench.cyclePaths(BenchPath.HANDOFF, Workload.SMALL_CLOSE)).containsExactly(
+                "/bench/n1/1k-00.bin", "/bench/n2/1k-00.bin", "/bench/n3/1k-00.bin", "/bench/n4/1k-00.bin");
+        // Keep-alive (the first request decides) and every other path ask for the URL's own file.
+        assertThat(Bench.cyclePaths(BenchPath.HANDOFF, Workload.SMALL_KEEP_ALIVE)).isEmpty();
+        assertThat(Bench.cyclePaths(BenchPath.LOCAL, Workload.SMALL_CLOSE)).isEmpty();
+        assertThat(Bench.cyclePaths(BenchPath.HAPROXY, Workload.SMALL_CLOSE)).isEmpty();
+    }
+
+    @Test
+    void theCycleScriptTakesItsPathsFromTheCommandLine() {
+        assertThat(WrkOutput.CYCLE_SCRIPT).startsWith(WrkOutput.DONE_SCRIPT)
+                .contains("init = function(args)").contains("request = function()").contains("wrk.format(nil, paths[next])");
+    }
+
+    @Test
     void optionsRefuseConnectionsThatDoNotSplitEvenly() {
         Path out = Path.of("/tmp/x");
         assertThatThrownBy(() -> new Bench.Options(Duration.ofSeconds(8), 30, out, out)).isInstanceOf(IllegalArgumentException.class);
