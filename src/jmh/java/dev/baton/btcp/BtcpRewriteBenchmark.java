@@ -50,6 +50,7 @@ public class BtcpRewriteBenchmark {
     HandedOffConnection conn;
     Consumed entryOut, chosenOut;
     Packet clientAck, clientAckWithSack, forwardedAck, response;
+    long forwardedBefore, sentBefore;
 
     /** A template and the buffer it is rewritten in; {@code copied} bytes restore it. */
     static final class Packet {
@@ -70,8 +71,6 @@ public class BtcpRewriteBenchmark {
             return buf;
         }
     }
-
-    long forwardedBefore, sentBefore;
 
     @Setup(Level.Trial)
     public void setUp(Blackhole bh) {
@@ -101,6 +100,10 @@ public class BtcpRewriteBenchmark {
                 "the chosen node sent packets it did not translate");
         check(chosenOut.toKernel == 0 || Bytes.u32(forwardedAck.buf, 16) == HandedOffConnection.SHADOW_A,
                 "the chosen node passed forwarded packets up untranslated");
+        for (Packet p : new Packet[] {clientAck, clientAckWithSack, forwardedAck, response}) {
+            check(p.restored().asSlice(0, p.length).mismatch(p.template) == -1,
+                    "a translation changed bytes past the headers, which restoring does not copy back");
+        }
     }
 
     private static void check(boolean ok, String what) {
