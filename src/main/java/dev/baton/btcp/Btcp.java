@@ -1008,10 +1008,14 @@ public final class Btcp {
         int existing = table.get(key);
         if (existing != LongIntMap.MISSING) {
             Conn old = conns[existing];
-            if (old.connId == connId && peer.equals(old.peer)) {
+            if (old.connId == connId && peer.equals(old.peer) && old.clientIsn == tcp.sequenceNumber()) {
                 counters.drop(Drop.DUPLICATE_HANDOFF); // the same request twice: the first one stands
                 return;
             }
+            // The same id with another SYN is a new connection: a connection id is only the client's
+            // address and port and a 16-bit generation of the entry's table slot, which repeats when a
+            // busy client wraps its ports while the earlier connection sits in our TIME-WAIT (seen
+            // with wrk: one handoff in a few hundred waited out the handoff timeout and fell back).
             if (old.state != Conn.CLOSED || old.clientIsn == tcp.sequenceNumber()) {
                 counters.inc(Counter.HANDOFFS_REFUSED);
                 control.handoffRefuse(peer, connId, RefuseReason.DUPLICATE);

@@ -873,6 +873,37 @@ class BtcpTest {
         assertThat(chosen.lastKernel().tcp().syn()).isTrue();
         assertThat(chosen.lastKernel().tcp().sequenceNumber()).isEqualTo(CLIENT_ISN + 100_000);
     }
+    @Test
+    void aNewConnectionWhoseIdRepeatsOneInTimeWaitIsHandedOffNotIgnored() {
+        long first = handOff();
+        int reqLen = REMOTE_REQUEST.length();
+        chosen.fromKernel(fromServer(SHADOW_A).flags(TcpHeader.FIN).seq(ISN_B + 1).ack(CLIENT_ISN + 1 + reqLen)
+                .ts(TS_B + 5, 102).build());
+        entry.fromWire(fromClient(A).flags(TcpHeader.FIN).seq(CLIENT_ISN + 1 + reqLen).ack(ISN_A + 2).ts(104, TS_A + 5)
+                .build());
+        chosen.fromWire(entry.wire.getLast());
+        entry.btcp.onTerminate("n2", first);
+        entry.control.clear();
+        chosen.control.clear();
+        // The client wraps its ports and comes back on this one; the entry's slot generation happens
+        // to repeat too, so the handoff request carries the id of the connection in TIME-WAIT.
+        entry.fromWire(fromClient(A).flags(TcpHeader.SYN).seq(CLIENT_ISN + 100_000).mss(1460).sackOk().ts(200, 0)
+                .wscale(7).build());
+        entry.fromKernel(fromServer(A).flags(TcpHeader.SYN).seq(ISN_A + 7).ack(CLIENT_ISN + 100_001).mss(1460).sackOk()
+                .ts(TS_A + 50, 200).wscale(7).build());
+        entry.fromWire(fromClient(A).seq(CLIENT_ISN + 100_001).ack(ISN_A + 8).ts(201, TS_A + 50).build());
+        entry.fromWire(fromClient(A).flags(TcpHeader.PSH).seq(CLIENT_ISN + 100_001).ack(ISN_A + 8).ts(202, TS_A + 50)
+                .payload(REMOTE_REQUEST).build());
+        Object[] req = handoffRequest();
+        chosen.btcp.onHandoffRequest(N1, first, (HandshakeInit) req[3], (byte[]) req[4], (byte[]) req[5]);
+        assertThat(chosen.btcp.counters().get(Drop.DUPLICATE_HANDOFF)).isZero();
+        assertThat(chosen.lastKernel().tcp().syn()).isTrue();
+        assertThat(chosen.lastKernel().tcp().sequenceNumber()).isEqualTo(CLIENT_ISN + 100_000);
+        // The very same request again is still a duplicate.
+        chosen.btcp.onHandoffRequest(N1, first, (HandshakeInit) req[3], (byte[]) req[4], (byte[]) req[5]);
+        assertThat(chosen.btcp.counters().get(Drop.DUPLICATE_HANDOFF)).isEqualTo(1);
+    }
+
     // ---------------------------------------------------------------- lost peers and lost messages
 
     @Test
