@@ -33,7 +33,9 @@ import java.util.stream.Stream;
 public final class Bench {
     /** wrk processes per measurement: one per entry node of (c). */
     static final int CLIENTS = 4;
+    /** Nodes unless told otherwise. */
     static final int NODES = 4;
+    static final int MAX_NODES = 8;
     /** Where the proxies run and where (c)'s single transfer enters. */
     static final int ENTRY = 1;
     static final Duration TRANSFER_LIMIT = Duration.ofSeconds(120);
@@ -45,9 +47,17 @@ public final class Bench {
      * @param connections wrk connections in all, split over {@link #CLIENTS} processes
      * @param out where the reports go
      * @param stateDir the testbed's state directory
+     * @param nodes nodes in the testbed, 2 to {@link #MAX_NODES}
      */
-    public record Options(Duration duration, int connections, Path out, Path stateDir) {
+    public record Options(Duration duration, int connections, Path out, Path stateDir, int nodes) {
+        public Options(Duration duration, int connections, Path out, Path stateDir) {
+            this(duration, connections, out, stateDir, NODES);
+        }
+
         public Options {
+            if (nodes < BenchContent.HOLDER || nodes > MAX_NODES) {
+                throw new IllegalArgumentException("nodes must be " + BenchContent.HOLDER + " to " + MAX_NODES + ", got " + nodes);
+            }
             if (connections < CLIENTS || connections % CLIENTS != 0) {
                 throw new IllegalArgumentException("connections must be a multiple of " + CLIENTS + ", got " + connections);
             }
@@ -75,11 +85,11 @@ public final class Bench {
         Path content = Path.of(options.stateDir() + "-content");
         deleteRecursively(content);
         progress.accept("generating content in " + content);
-        BenchContent.generate(content, NODES);
+        BenchContent.generate(content, options.nodes());
         Map<String, String> setup = setup();
         List<Measurement> cells = new ArrayList<>();
-        progress.accept("building the testbed (" + NODES + " nodes, nginx, direct paths) in " + options.stateDir());
-        try (Testbed bed = Testbed.up(new Spec(NODES, java.util.Optional.of(content), Spec.Server.NGINX,
+        progress.accept("building the testbed (" + options.nodes() + " nodes, nginx, direct paths) in " + options.stateDir());
+        try (Testbed bed = Testbed.up(new Spec(options.nodes(), java.util.Optional.of(content), Spec.Server.NGINX,
                 options.stateDir()).withDirectPaths(true))) {
             Proxies.start(bed, ENTRY);
             Path script = bed.stateDir().resolve("bench").resolve("done.lua");
@@ -121,7 +131,7 @@ public final class Bench {
         /** One request per path first: a path that does not answer shows up now, and caches are warm. */
         void warmUp() {
             for (BenchPath p : BenchPath.values()) {
-                LoadGenerator.Transfer t = load.curl(urls(p, Workload.SMALL_KEEP_ALIVE).getFirst(), Duration.ofSeconds(10));
+                LoadGenerator.Transfer t = load.curl(urls(p, Workload.SMALL_KEEP_ALIVE, options.nodes()).getFirst(), Duration.ofSeconds(10));
                 progress.accept("warm-up " + p.label() + ": " + (t.status() == 200 && t.bytes() == BenchContent.SMALL
                         ? "ok" : "FAILED: status " + t.status() + ", " + t.bytes() + " bytes " + t.error()));
             }
@@ -133,7 +143,7 @@ public final class Bench {
             long requests, bytes;
             double seconds, p50, p99;
             if (w.usesWrk()) {
-                List<LoadGenerator.WrkRun> runs = load.wrk(urls(p, w), cyclePaths(p, w), options.connections() / CLIENTS,
+                List<LoadGenerator.WrkRun> runs = load.wrk(urls(p, w, options.nodes()), cyclePaths(p, w, options.nodes()), options.connections() / CLIENTS,
                         options.duration(), !w.keepAlive());
                 List<WrkResult> results = new ArrayList<>();
                 for (LoadGenerator.WrkRun r : runs) {
@@ -150,7 +160,7 @@ public final class Bench {
                 p99 = merged.p99Micros();
 
             } else {
-                LoadGenerator.Transfer t = load.curl(urls(p, w).getFirst(), TRANSFER_LIMIT);
+                LoadGenerator.Transfer t = load.curl(urls(p, w, options.nodes()).getFirst(), TRANSFER_LIMIT);
                 if (!t.error().isEmpty()) errors.add(t.error());
                 if (t.status() != 200) errors.add("status " + t.status());
                 if (t.bytes() != BenchContent.size(w)) {
@@ -183,7 +193,7 @@ public final class Bench {
                 clientBytes = after.bytesSentForOthers() - before.bytesSentForOthers();
             }
             boolean baton = p == BenchPath.LOCAL || p == BenchPath.HANDOFF;
-            String entry = p == BenchPath.HANDOFF ? "n1-n" + NODES : Names.nodeName(entryNode);
+            String entry = p == BenchPath.HANDOFF ? "n1-n" + Math.min(CLIENTS, options.nodes()) : Names.nodeName(entryNode);
             return new Measurement(p, w, requests, bytes, seconds, p50, p99, cpu, entry, entryBytes,
                     clientBytes, baton ? after.handedOff() - before.handedOff() : 0,
                     baton ? after.connectionsSeen() - before.connectionsSeen() : 0, errors);
@@ -192,6 +202,11 @@ public final class Bench {
 
     /** The URLs of a measurement: one per wrk process ({@link #CLIENTS}), or the single transfer's first. */
     static List<String> urls(BenchPath p, Workload w) {
+        return urls(p, w, NODES);
+    }
+
+    /** As {@link #urls(BenchPath, Workload)} on {@code nodes} nodes: (c)'s processes enter at n1, n2 ... in turn. */
+    static List<String> urls(BenchPath p, Workload w, int nodes) {
         String path = BenchContent.path(w);
         int holder = BenchContent.HOLDER;
         List<String> urls = new ArrayList<>();
@@ -200,7 +215,7 @@ public final class Bench {
                 case DIRECT -> "http://" + Names.directIp(holder);
                 case LOCAL -> "http://" + Names.nodeIp(holder);
                 // The single transfer enters at ENTRY, which lacks the file, so it is handed off.
-                case HANDOFF -> "http://" + Names.nodeIp(w.usesWrk() ? i : ENTRY);
+                case HANDOFF -> "http://" + Names.nodeIp(w.usesWrk() ? (i - 1) % nodes + 1 : ENTRY);
                 case HAPROXY -> "http://" + Names.directIp(ENTRY) + ":" + ProxyConfig.HAPROXY_PORT;
                 case NGINX -> "http://" + Names.directIp(ENTRY) + ":" + ProxyConfig.NGINX_PORT;
             };
@@ -216,7 +231,11 @@ public final class Bench {
      * back-end forwarded), so each asks for the holder's file alone. Empty: the URL's own path.
      */
     static List<String> cyclePaths(BenchPath p, Workload w) {
-        return p == BenchPath.HANDOFF && w == Workload.SMALL_CLOSE ? BenchContent.smallOnEveryNode(NODES) : List.of();
+        return cyclePaths(p, w, NODES);
+    }
+
+    static List<String> cyclePaths(BenchPath p, Workload w, int nodes) {
+        return p == BenchPath.HANDOFF && w == Workload.SMALL_CLOSE ? BenchContent.smallOnEveryNode(nodes) : List.of();
     }
 
     private static long delta(Sampler.Sample before, Sampler.Sample after, String key) {
@@ -249,11 +268,11 @@ public final class Bench {
         s.put("date", Instant.now().truncatedTo(ChronoUnit.SECONDS).toString());
         s.put("kernel", firstLine(List.of("uname", "-r")));
         s.put("CPUs", Integer.toString(Runtime.getRuntime().availableProcessors()));
-        s.put("testbed", NODES + " nodes, nginx origins (worker_processes 1, sendfile on, access_log off); every file "
+        s.put("testbed", options.nodes() + " nodes, nginx origins (worker_processes 1, sendfile on, access_log off); every file "
                 + "asked for is held by n2 only; proxies on n1's direct address");
         s.put("client", CLIENTS + " wrk processes side by side, 1 thread and " + options.connections() / CLIENTS
                 + " connections each (" + options.connections() + " in all), " + options.duration().toSeconds()
-                + " s, --timeout " + LoadGenerator.WRK_TIMEOUT + "; (c) enters at n1..n4, one process each; "
+                + " s, --timeout " + LoadGenerator.WRK_TIMEOUT + "; (c)'s processes enter at n1, n2 ... in turn (of " + options.nodes() + " nodes); "
                 + "the 64 MiB transfer is one curl ((c): entering at n" + ENTRY + ")");
         s.put("nginx", firstLine(List.of("nginx", "-v")));
         s.put("haproxy", firstLine(List.of("haproxy", "-v")));

@@ -30,6 +30,11 @@ public final class BenchCommand implements Callable<Integer> {
             description = "wrk connections in all, split over 4 wrk processes (default ${DEFAULT-VALUE}).")
     int connections;
 
+    @Option(names = "--nodes", defaultValue = "4", paramLabel = "N",
+            description = "Nodes in the testbed, 2 to 8 (default ${DEFAULT-VALUE}); the wrk processes of (c) enter at"
+                    + " n1..n4 in turn.")
+    int nodes;
+
     @Option(names = "--quick", description = "2-second measurements (for tests; the numbers are rough).")
     boolean quick;
 
@@ -46,7 +51,7 @@ public final class BenchCommand implements Callable<Integer> {
         Bench.Options options;
         try {
             options = new Bench.Options(Duration.ofSeconds(quick ? 2 : seconds), connections, out.toAbsolutePath(),
-                    stateDir);
+                    stateDir, nodes);
         } catch (IllegalArgumentException e) {
             System.err.println("baton bench: " + e.getMessage());
             return 2;

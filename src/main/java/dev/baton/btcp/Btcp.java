@@ -90,11 +90,14 @@ public final class Btcp {
      * @param peerGraceMillis after the control link to a peer goes down, connections shared with it
      *                        wait this long for it to come back (the same process: the link was cut)
      *                        before they are reset (it died or restarted)
+     * @param eagerCommit the entry commits with its handoff request, not after the chosen node's ack:
+     *                    one control message on the way to the first response byte instead of three
+     *                    (see {@link #decide}); false: the entry may still fall back until the ack
      */
     public record Config(int address, int servicePort, int shadowNetwork, int forwardPortBase, int maxConnections,
                          int holdBuffers, int holdBytes, int maxHeadBytes, long requestTimeoutMillis,
                          long handoffTimeoutMillis, long synTimeoutMillis, long lingerMillis, long timeWaitMillis,
-                         long idleMillis, long peerGraceMillis) {
+                         long idleMillis, long peerGraceMillis, boolean eagerCommit) {
         /** 169.254.77.0/24: link-local, so a shadow address is never routed off the node. */
         public static final int DEFAULT_SHADOW_NETWORK = 0xA9FE4D00;
         public static final int DEFAULT_FORWARD_PORT_BASE = 61000;
@@ -112,14 +115,21 @@ public final class Btcp {
         public static Config defaults(int address, int servicePort) {
             return new Config(address, servicePort, DEFAULT_SHADOW_NETWORK, DEFAULT_FORWARD_PORT_BASE, 65536, 1024,
                     32 * 1024, RequestParser.DEFAULT_MAX_HEAD_BYTES, 5_000, 1_000, 30_000, 10_000, 60_000, 900_000,
-                    3_000);
+                    3_000, true);
         }
 
         /** The same with other close-down timers (tests shorten them to see tables drain). */
         public Config withClosingTimers(long lingerMillis, long timeWaitMillis, long peerGraceMillis) {
             return new Config(address, servicePort, shadowNetwork, forwardPortBase, maxConnections, holdBuffers,
                     holdBytes, maxHeadBytes, requestTimeoutMillis, handoffTimeoutMillis, synTimeoutMillis,
-                    lingerMillis, timeWaitMillis, idleMillis, peerGraceMillis);
+                    lingerMillis, timeWaitMillis, idleMillis, peerGraceMillis, eagerCommit);
+        }
+
+        /** The same with the entry committing with its request ({@code true}) or after the ack. */
+        public Config withEagerCommit(boolean eager) {
+            return new Config(address, servicePort, shadowNetwork, forwardPortBase, maxConnections, holdBuffers,
+                    holdBytes, maxHeadBytes, requestTimeoutMillis, handoffTimeoutMillis, synTimeoutMillis,
+                    lingerMillis, timeWaitMillis, idleMillis, peerGraceMillis, eager);
         }
 
         /** The address entry node {@code index} has in this node's kernel (for connections it hands in). */
@@ -544,6 +554,14 @@ public final class Btcp {
         return have == out.length ? out : Arrays.copyOf(out, have);
     }
 
+    /**
+     * Routes a complete request head: served here, or handed off (claims 3, 13, 29). With an eager
+     * commit the request bytes follow the handoff request at once (the same flush of the control
+     * link), so the chosen node's server can answer as soon as its kernel has replayed the handshake:
+     * one control message between the request and the first response byte, not three. The entry then
+     * never serves the connection itself, except on a refusal, which the chosen node sends only
+     * before its server has seen the request and before anything of its own reached the client.
+     */
     private void decide(Conn c) {
         Member m = router.route(c.hold.parser);
         if (m == null || m.address() == cfg.address() || !buildPureAck(c)) {
@@ -560,7 +578,10 @@ public final class Btcp {
         if (!control.handoffRequest(c.peer, c.connId, c.local,
                 Arrays.copyOf(c.syn, c.synLength), Arrays.copyOf(c.ack, c.ackLength))) {
             serveHeldLocally(c, Counter.SERVED_LOCALLY); // no need to wait for a timeout
+            return;
         }
+        // Not sent (a jammed link): the handoff goes on as a late commit, after the ack.
+        c.committedEarly = cfg.eagerCommit() && control.commit(c.peer, c.connId, heldRequest(c));
     }
 
     /**
@@ -605,6 +626,25 @@ public final class Btcp {
         }
         holds.release(h);
         c.hold = null;
+    }
+
+    /**
+     * An eagerly committed handoff got no answer in time, or its peer's link went down: the chosen
+     * node may be serving the client, so we may not; nobody may be. Reset the client (and answer its
+     * later packets with RSTs it takes, RFC 5961 §3.2) and our kernel's half-open entry, and tell the
+     * chosen node to let go. The client's retry starts afresh.
+     */
+    private void abandonCommitted(Conn c) {
+        counters.inc(Counter.HANDOFFS_ABANDONED);
+        control.abort(c.peer, c.connId);
+        injectReset(c, c.clientIsn + 1);
+        if (c.hold != null) {
+            holds.release(c.hold);
+            c.hold = null;
+        }
+        resetClient(c, c.local.isn() + 1);
+        state(c, Conn.RESET);
+        timers.schedule(c.slot, now + cfg.lingerMillis());
     }
 
     private void abandonHold(Conn c) {
@@ -842,7 +882,12 @@ public final class Btcp {
         c.entryWindowScale = Math.max(0, entry.windowScale());
         injectAck(c);
         state(c, Conn.SERVING);
-        timers.schedule(c.slot, now + COMMIT_WAIT_FACTOR * cfg.handoffTimeoutMillis());
+        if (c.committed) { // the commit came with the request (eager): our server may answer now
+            injectRequest(c);
+            scheduleIdle(c);
+        } else {
+            timers.schedule(c.slot, now + COMMIT_WAIT_FACTOR * cfg.handoffTimeoutMillis());
+        }
         counters.inc(Counter.HANDOFFS_ACCEPTED);
         control.handoffAck(c.peer, c.connId, mine, cfg.forwardPortBase() + ConnKeys.local(c.key));
     }
@@ -1081,12 +1126,16 @@ public final class Btcp {
     /** The chosen node took the connection (claims 5, 15): reset our kernel's entry, start forwarding. */
     public void onHandoffAck(String peer, long connId, HandshakeInit chosen, int forwardPort) {
         Conn c = byConnId(connId, ConnKeys.SERVICE, peer);
+        if (c != null && (c.state == Conn.FORWARDING || c.state == Conn.LINGER)) {
+            counters.drop(Drop.DUPLICATE_HANDOFF); // the answer to our question, after the first ack
+            return;
+        }
         if (c == null || c.state != Conn.PENDING) {
             counters.drop(Drop.UNKNOWN_CONNECTION);
             control.abort(peer, connId); // we no longer want it (timed out, served locally): undo
             return;
         }
-        if (!control.commit(peer, connId, heldRequest(c))) {
+        if (!c.committedEarly && !control.commit(peer, connId, heldRequest(c))) {
             control.abort(peer, connId); // the link is gone or jammed: undo what we can, serve here
             serveHeldLocally(c, Counter.SERVED_LOCALLY);
             return;
@@ -1103,9 +1152,11 @@ public final class Btcp {
             ip.wrap(tx, 0, h.lengths[i]);
             tcp.wrap(tx, ip.headerLength(), h.lengths[i] - ip.headerLength());
             tcp.validate();
-            // The request bytes go with the commit; forward only what extends past them.
+            // The request bytes go with the commit; forward only what extends past them, and (after an
+            // eager commit, when the response may have reached the client first) its ACKs of that.
             boolean covered = !Seq.after(tcp.sequenceNumber() + tcp.payloadLength(), c.clientNext);
-            if (covered && (tcp.flags() & (TcpHeader.FIN | TcpHeader.RST)) == 0) continue;
+            boolean acksResponse = tcp.payloadLength() == 0 && Seq.after(tcp.acknowledgmentNumber(), c.local.isn() + 1);
+            if (covered && !acksResponse && (tcp.flags() & (TcpHeader.FIN | TcpHeader.RST)) == 0) continue;
             translateToChosen(c);
             counters.inc(Counter.PACKETS_FORWARDED);
             counters.add(Counter.BYTES_FORWARDED, h.lengths[i]);
@@ -1125,7 +1176,7 @@ public final class Btcp {
      */
     public void onCommit(Member entryNode, long connId, byte[] request) {
         Conn c = byConnId(connId, entryNode.index(), entryNode.name());
-        if (c == null || c.state != Conn.SERVING || c.committed) {
+        if (c == null || (c.state != Conn.SERVING && c.state != Conn.INJECTED) || c.committed) {
             counters.drop(Drop.UNKNOWN_CONNECTION);
             return;
         }
@@ -1133,6 +1184,7 @@ public final class Btcp {
         c.request = request;
         int end = c.clientIsn + 1 + request.length;
         if (Seq.after(end, c.clientNext)) c.clientNext = end;
+        if (c.state == Conn.INJECTED) return; // an eager commit: injected once our kernel took the ACK
         injectRequest(c);
         scheduleIdle(c);
     }
@@ -1163,14 +1215,29 @@ public final class Btcp {
         }
     }
 
-    /** The entry node gave the connection up: reset it in our kernel and forget it. */
+    /**
+     * The entry node gives the connection up, or (after an eager commit that got no answer) asks
+     * whether we serve it. If our server has not seen the request, we let go and say so (a refusal:
+     * the entry may serve it). If it has, the client may have bytes from us: the first abort is
+     * answered with our ack again, so the entry forwards; a second one means the entry reset the
+     * client, and so do we.
+     */
     public void onAbort(Member entryNode, long connId) {
         Conn c = byConnId(connId, entryNode.index(), entryNode.name());
         if (c == null || !c.isChosenRole()) {
             counters.drop(Drop.UNKNOWN_CONNECTION);
+            control.handoffRefuse(entryNode.name(), connId, RefuseReason.ABORTED);
+            return;
+        }
+        boolean served = c.committed && c.state != Conn.INJECTED;
+        if (served && !c.queried) {
+            c.queried = true;
+            control.handoffAck(c.peer, c.connId, c.local, cfg.forwardPortBase() + ConnKeys.local(c.key));
             return;
         }
         if (c.state != Conn.CLOSED) injectReset(c, c.clientNext);
+        if (served && c.state != Conn.CLOSED) resetClientFromChosen(c);
+        if (!served) control.handoffRefuse(entryNode.name(), connId, RefuseReason.ABORTED);
         free(c);
     }
 
@@ -1184,7 +1251,10 @@ public final class Btcp {
         for (Conn c : conns) {
             if (!peer.equals(c.peer)) continue;
             switch (c.state) {
-                case Conn.PENDING -> serveHeldLocally(c, Counter.SERVED_LOCALLY);
+                case Conn.PENDING -> {
+                    if (c.committedEarly) abandonCommitted(c);
+                    else serveHeldLocally(c, Counter.SERVED_LOCALLY);
+                }
                 case Conn.FORWARDING, Conn.INJECTED, Conn.SERVING -> {
                     c.orphaned = true;
                     timers.schedule(c.slot, now + cfg.peerGraceMillis());
@@ -1311,8 +1381,19 @@ public final class Btcp {
         switch (c.state) {
             case Conn.HOLDING -> serveHeldLocally(c, Counter.REQUEST_TIMEOUT);
             case Conn.PENDING -> {
-                control.abort(c.peer, c.connId);
-                serveHeldLocally(c, Counter.SERVED_LOCALLY);
+                if (!c.committedEarly) {
+                    control.abort(c.peer, c.connId);
+                    serveHeldLocally(c, Counter.SERVED_LOCALLY);
+                } else if (!c.waitedLong) {
+                    // Committed: the chosen node may be serving, so we may not. Ask it (an abort):
+                    // it answers with its ack if its server has the request, else lets go and
+                    // refuses, and then we serve. Its answer may be lost too: wait a while longer.
+                    c.waitedLong = true;
+                    control.abort(c.peer, c.connId);
+                    timers.schedule(slot, nowMillis + (COMMIT_WAIT_FACTOR - 1) * cfg.handoffTimeoutMillis());
+                } else {
+                    abandonCommitted(c);
+                }
             }
             case Conn.INJECTED -> refuseAtChosen(c, RefuseReason.NO_SYNACK);
             case Conn.SERVING -> {

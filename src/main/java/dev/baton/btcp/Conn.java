@@ -79,6 +79,12 @@ final class Conn {
     /** At the chosen node: the entry committed; its request bytes, injected after the ACK. */
     boolean committed;
     byte[] request;
+    /** At the entry: the commit went with the handoff request; we may no longer serve it ourselves. */
+    boolean committedEarly;
+    /** At the entry: an eagerly committed handoff outlived its first timeout and waits longer. */
+    boolean waitedLong;
+    /** At the chosen node: the entry asked (an abort) whether we serve it, and we said yes. */
+    boolean queried;
 
     /** The client's latest acknowledgment number (what it has received), in this node's space. */
     int clientAck;
@@ -113,6 +119,9 @@ final class Conn {
         peer = null;
         peerAddress = 0;
         connId = 0;
+        committedEarly = false;
+        waitedLong = false;
+        queried = false;
         forwardPort = 0;
         seqDelta = 0;
         tsDelta = 0;

@@ -22,6 +22,11 @@ public enum Counter {
     HANDOFFS_REFUSED("handoffsRefused"),
     /** Handoffs that fell back to local service (refused, timed out, peer lost). */
     FALLBACKS("fallbacks"),
+    /**
+     * Eagerly committed handoffs that got no answer within three handoff timeouts, or whose peer's
+     * link went down first: the chosen node might be serving, so the client was reset instead.
+     */
+    HANDOFFS_ABANDONED("handoffsAbandoned"),
     /** Requests served locally because their head could not be parsed or was too large. */
     REQUEST_INVALID("requestInvalid"),
     /** Requests served locally because their head was not complete within the request timeout. */

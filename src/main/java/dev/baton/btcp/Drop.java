@@ -19,7 +19,10 @@ public enum Drop {
     NEVER_COMMITTED("neverCommitted"),
     UNKNOWN_CONNECTION("unknownConnection"),
     BAD_HANDOFF("badHandoff"),
-    /** A handoff request for a connection already handed in under the same id: ignored. */
+    /**
+     * A handoff request for a connection already handed in under the same id, or an ack for one
+     * already forwarded (the answer to an entry's question after an eager commit): ignored.
+     */
     DUPLICATE_HANDOFF("duplicateHandoff"),
     WRITE_FAILED("writeFailed");
 

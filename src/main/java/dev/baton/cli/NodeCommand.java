@@ -81,6 +81,12 @@ public final class NodeCommand implements Callable<Integer> {
             + " the kernel side (default on; --no-offload moves every packet one MTU at a time).")
     boolean offload;
 
+    @Option(names = "--eager-commit", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "The entry commits with its handoff request, so the chosen node's server answers after one"
+            + " control message instead of three (default on); --no-eager-commit waits for the chosen node's ack,"
+            + " and can fall back to local service until then.")
+    boolean eagerCommit;
+
     @Override
     public Integer call() throws Exception {
         if (!server.equals("builtin") && !server.equals("external")) {
@@ -98,7 +104,7 @@ public final class NodeCommand implements Callable<Integer> {
         }
         Node.Tuning tuning;
         try {
-            tuning = new Node.Tuning(lingerMillis, timeWaitMillis, peerGraceMillis, rules, offload);
+            tuning = new Node.Tuning(lingerMillis, timeWaitMillis, peerGraceMillis, rules, offload, eagerCommit);
         } catch (IllegalArgumentException e) {
             System.err.println("baton node: " + e.getMessage());
             return 2;

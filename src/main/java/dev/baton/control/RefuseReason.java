@@ -19,13 +19,18 @@ public final class RefuseReason {
     public static final int DRAINING = 6;
     /** The handoff request's packets were not a valid SYN and ACK for this node's service port. */
     public static final int MALFORMED = 7;
+    /**
+     * The answer to an abort: the chosen node holds nothing of the connection (the request never
+     * came, or its server had not seen the request and it let go), so the entry may serve it.
+     */
+    public static final int ABORTED = 8;
 
     private RefuseReason() {
     }
 
     /** Whether {@code reason} is one of the codes above; a decoder refuses any other. */
     public static boolean isValid(int reason) {
-        return reason >= BUSY && reason <= MALFORMED;
+        return reason >= BUSY && reason <= ABORTED;
     }
 
     /** A name for logs and counters. */
@@ -38,6 +43,7 @@ public final class RefuseReason {
             case OPTION_MISMATCH -> "OPTION_MISMATCH";
             case DRAINING -> "DRAINING";
             case MALFORMED -> "MALFORMED";
+            case ABORTED -> "ABORTED";
             default -> "UNKNOWN(" + reason + ")";
         };
     }

@@ -49,10 +49,11 @@ public final class Node implements AutoCloseable {
      * @param offload TUNs with a virtio-net header, and the kernel side's offloads on (partial
      *     checksums, 64 KiB TCP super-packets): a bulk transfer crosses user space in a fraction of
      *     the reads and writes (DESIGN.md section 3)
+     * @param eagerCommit the entry commits with its handoff request ({@link Btcp.Config#eagerCommit})
      */
     public record Tuning(long lingerMillis, long timeWaitMillis, long peerGraceMillis, List<FaultRule> faults,
-                         boolean offload) {
-        public static final Tuning DEFAULT = new Tuning(10_000, 60_000, 3_000, List.of(), true);
+                         boolean offload, boolean eagerCommit) {
+        public static final Tuning DEFAULT = new Tuning(10_000, 60_000, 3_000, List.of(), true, true);
 
         public Tuning {
             faults = List.copyOf(faults);
@@ -113,7 +114,8 @@ public final class Node implements AutoCloseable {
         if (tuning.offload()) kernel.offload(Tun.OFFLOAD_CSUM | Tun.OFFLOAD_TSO4);
         loop = new PacketLoop(wire, kernel);
         btcp = new Btcp(Btcp.Config.defaults(cfg.address(), cfg.servicePort())
-                .withClosingTimers(tuning.lingerMillis(), tuning.timeWaitMillis(), tuning.peerGraceMillis()),
+                .withClosingTimers(tuning.lingerMillis(), tuning.timeWaitMillis(), tuning.peerGraceMillis())
+                .withEagerCommit(tuning.eagerCommit()),
                 loop, new ControlOut(), this::route, System.currentTimeMillis());
         loop.attach(btcp);
         for (FaultRule r : tuning.faults()) loop.faults().add(r); // the loop has not started: no race

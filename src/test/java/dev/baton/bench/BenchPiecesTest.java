@@ -51,6 +51,19 @@ class BenchPiecesTest {
     }
 
     @Test
+    void onTwoNodesTheHandoffProcessesTakeTurnsAtBothEntries() {
+        assertThat(Bench.urls(BenchPath.HANDOFF, Workload.SMALL_KEEP_ALIVE, 2)).containsExactly(
+                "http://10.200.1.1/bench/n2/1k-00.bin", "http://10.200.1.2/bench/n2/1k-00.bin",
+                "http://10.200.1.1/bench/n2/1k-00.bin", "http://10.200.1.2/bench/n2/1k-00.bin");
+        assertThat(Bench.cyclePaths(BenchPath.HANDOFF, Workload.SMALL_CLOSE, 8)).hasSize(8).endsWith("/bench/n8/1k-00.bin");
+        Path out = Path.of("/tmp/x");
+        assertThatThrownBy(() -> new Bench.Options(Duration.ofSeconds(8), 32, out, out, 1))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new Bench.Options(Duration.ofSeconds(8), 32, out, out, 9))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
     void handoffOnNewConnectionsCyclesThroughEveryNodesFile() {
         // One file of each of the four nodes in turn: whatever the entry, three requests in four
         // are handed off, request by request.

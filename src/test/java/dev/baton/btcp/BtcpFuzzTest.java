@@ -48,9 +48,11 @@ class BtcpFuzzTest {
     static final int ACK = 0, REFUSE = 1, TERMINATE = 2, REQUEST_FROM_N3 = 3, COMMIT_FROM_N3 = 4,
             ABORT_FROM_N3 = 5, PEER_LINK = 6, LINK = 7;
 
+    /** Each script twice: the entry committing after the ack, and with its request (the default). */
     @FuzzTest(maxDuration = "5m")
     void anySequence(byte[] script) {
-        new Run(script).run();
+        new Run(script, false).run();
+        new Run(script, true).run();
     }
 
     /** The seeds are worth mutating only if they reach what they are named for: each role, each exit. */
@@ -84,7 +86,7 @@ class BtcpFuzzTest {
     private static Counters replay(String seed) throws IOException {
         try (InputStream s = BtcpFuzzTest.class.getResourceAsStream("BtcpFuzzTestInputs/anySequence/" + seed)) {
             assertThat(s).as(seed).isNotNull();
-            Run run = new Run(s.readAllBytes());
+            Run run = new Run(s.readAllBytes(), false);
             run.run();
             return run.btcp.counters();
         }
@@ -105,10 +107,10 @@ class BtcpFuzzTest {
         final Ipv4Header ip = new Ipv4Header();
         final TcpHeader tcp = new TcpHeader();
 
-        Run(byte[] script) {
+        Run(byte[] script, boolean eagerCommit) {
             in = script;
             var cfg = new Btcp.Config(A, 80, Btcp.Config.DEFAULT_SHADOW_NETWORK, 61000, MAX_CONNECTIONS, HOLD_BUFFERS,
-                    4096, 1024, 5_000, 1_000, 30_000, 10_000, 60_000, 900_000, 3_000);
+                    4096, 1024, 5_000, 1_000, 30_000, 10_000, 60_000, 900_000, 3_000, eagerCommit);
             btcp = new Btcp(cfg, this, this, head -> head.path() != null && head.path().startsWith("/video/") ? N2 : null,
                     now);
         }

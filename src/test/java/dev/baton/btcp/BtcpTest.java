@@ -8,6 +8,7 @@ import dev.baton.wire.Bytes;
 import dev.baton.wire.TcpHeader;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.BeforeEach;
@@ -45,10 +46,14 @@ class BtcpTest {
         long now = 1_000_000;
 
         Side(int address, Member target) {
-            var cfg = Btcp.Config.defaults(address, 80);
-            cfg = new Btcp.Config(address, 80, Btcp.Config.DEFAULT_SHADOW_NETWORK, 61000, 1024, 16, 32 * 1024, 8192,
+            this(address, target, false);
+        }
+
+        /** With {@code eager}, the entry commits with its handoff request (the nodes' default). */
+        Side(int address, Member target, boolean eager) {
+            var cfg = new Btcp.Config(address, 80, Btcp.Config.DEFAULT_SHADOW_NETWORK, 61000, 1024, 16, 32 * 1024, 8192,
                     5_000, 1_000, 30_000, 10_000,
-                    60_000, 900_000, 3_000);
+                    60_000, 900_000, 3_000, eager);
             btcp = new Btcp(cfg, this, this, head -> head.path().startsWith("/video/") ? target : null, now);
         }
 
@@ -626,7 +631,7 @@ class BtcpTest {
     /** A BTCP with a table of {@code size} entries, emitting into {@code side}'s lists; routes /video/ to n2. */
     static Btcp tinyTable(Side side, int size) {
         var cfg = new Btcp.Config(A, 80, Btcp.Config.DEFAULT_SHADOW_NETWORK, 61000, size, 16, 32 * 1024, 8192, 5_000,
-                1_000, 30_000, 10_000, 60_000, 900_000, 3_000);
+                1_000, 30_000, 10_000, 60_000, 900_000, 3_000, false);
         return new Btcp(cfg, side, side, head -> head.path().startsWith("/video/") ? N2 : null, 0);
     }
 
@@ -902,6 +907,206 @@ class BtcpTest {
         // The very same request again is still a duplicate.
         chosen.btcp.onHandoffRequest(N1, first, (HandshakeInit) req[3], (byte[]) req[4], (byte[]) req[5]);
         assertThat(chosen.btcp.counters().get(Drop.DUPLICATE_HANDOFF)).isEqualTo(1);
+    }
+
+    // ---------------------------------------------------------------- eager commit (the nodes' default)
+
+    /** Entry and chosen node with the entry committing along with its handoff request. */
+    void eager() {
+        entry = new Side(A, N2, true);
+        chosen = new Side(B, null, true);
+    }
+
+    /** The chosen node's kernel answers the replayed SYN. */
+    void chosenKernelAnswers() {
+        chosen.fromKernel(chosenSynAck());
+    }
+
+    @Test
+    void anEagerEntryCommitsWithItsHandoffRequest() {
+        eager();
+        handshakeAtEntry();
+        sendRequest(REMOTE_REQUEST);
+        assertThat(entry.control).hasSize(2);
+        assertThat(entry.control.get(0)[0]).isEqualTo("request");
+        assertThat(entry.control.get(1)[0]).isEqualTo("commit");
+        assertThat(entry.control.get(1)[2]).isEqualTo(entry.control.get(0)[2]);
+        assertThat(new String((byte[]) entry.control.get(1)[3], StandardCharsets.US_ASCII)).isEqualTo(REMOTE_REQUEST);
+        assertThat(entry.kernel).as("nothing released to the entry's kernel").hasSize(1);
+
+        long id = (long) handoffRequest()[2];
+        entry.btcp.onHandoffAck("n2", id, new HandshakeInit(ISN_B, TS_B, 7, 1460, true, true), FORWARD_PORT);
+        assertThat(entry.control).as("no second commit").hasSize(2);
+        assertThat(entry.lastKernel().tcp().rst()).as("the entry's half-open entry is reset").isTrue();
+        assertThat(entry.btcp.counters().get(Counter.HANDOFFS_COMPLETED)).isEqualTo(1);
+    }
+
+    @Test
+    void theChosenNodeInjectsAnEagerRequestRightAfterTheAck() {
+        eager();
+        handshakeAtEntry();
+        sendRequest(REMOTE_REQUEST);
+        Object[] req = handoffRequest();
+        deliverRequest(req);
+        deliverCommit(); // arrives before our kernel's SYN/ACK: kept until the ACK is in
+        assertThat(chosen.kernel).as("only the SYN so far").hasSize(1);
+        chosenKernelAnswers();
+        assertThat(chosen.kernel).hasSize(3);
+        assertThat(TestPackets.View.of(chosen.kernel.get(1)).tcp().payloadLength()).as("the ACK").isZero();
+        assertThat(chosen.lastKernel().payload()).isEqualTo(REMOTE_REQUEST);
+        assertThat(chosen.lastKernel().checksumsValid()).isTrue();
+        assertThat(chosen.control.getLast()[0]).isEqualTo("ack");
+        // The response reaches the client before the entry has even seen the ack.
+        int reqLen = REMOTE_REQUEST.length();
+        chosen.fromKernel(fromServer(SHADOW_A).flags(TcpHeader.PSH).seq(ISN_B + 1).ack(CLIENT_ISN + 1 + reqLen)
+                .ts(TS_B + 3, 102).payload("HTTP/1.1 200 OK\r\n\r\n").build());
+        var out = chosen.lastWire();
+        assertThat(out.ip().sourceAddress()).isEqualTo(A);
+        assertThat(out.tcp().sequenceNumber()).isEqualTo(ISN_A + 1);
+        assertThat(out.checksumsValid()).isTrue();
+        assertThat(chosen.btcp.counters().get(Drop.BEFORE_COMMIT)).isZero();
+    }
+
+    @Test
+    void anEagerEntryForwardsTheClientsAcksOfAResponseThatOvertookTheAck() {
+        eager();
+        handshakeAtEntry();
+        sendRequest(REMOTE_REQUEST);
+        int reqLen = REMOTE_REQUEST.length();
+        // The client got 100 bytes from n2 and acknowledges them before n2's ack reaches the entry.
+        entry.fromWire(fromClient(A).seq(CLIENT_ISN + 1 + reqLen).ack(ISN_A + 101).ts(103, TS_A + 1).build());
+        int wireBefore = entry.wire.size();
+        long id = (long) handoffRequest()[2];
+        entry.btcp.onHandoffAck("n2", id, new HandshakeInit(ISN_B, TS_B, 7, 1460, true, true), FORWARD_PORT);
+        assertThat(entry.wire).hasSize(wireBefore + 1);
+        var fwd = entry.lastWire();
+        assertThat(fwd.ip().destinationAddress()).isEqualTo(B);
+        assertThat(fwd.tcp().acknowledgmentNumber()).isEqualTo(ISN_B + 101);
+        assertThat(fwd.checksumsValid()).isTrue();
+    }
+
+    @Test
+    void anEagerEntryNeverFallsBackOnATimeoutAndResetsTheClientWhenNoAnswerComes() {
+        eager();
+        handshakeAtEntry();
+        sendRequest(REMOTE_REQUEST);
+        int kernelBefore = entry.kernel.size();
+        entry.advance(1_000);
+        assertThat(entry.kernel).as("not served here: the chosen node may be serving").hasSize(kernelBefore);
+        assertThat(entry.btcp.counters().get(Counter.FALLBACKS)).isZero();
+        assertThat(entry.control.getLast()[0]).as("the question: do you serve it?").isEqualTo("abort");
+        int asked = entry.control.size();
+        entry.advance(2_000);
+        assertThat(entry.control).as("given up: a second abort").hasSize(asked + 1);
+        assertThat(entry.btcp.counters().get(Counter.HANDOFFS_ABANDONED)).isEqualTo(1);
+        assertThat(entry.control.getLast()[0]).isEqualTo("abort");
+        assertThat(entry.lastKernel().tcp().rst()).as("the kernel's half-open entry").isTrue();
+        var rst = entry.lastWire();
+        assertThat(rst.tcp().rst()).isTrue();
+        assertThat(rst.ip().destinationAddress()).isEqualTo(CLIENT);
+        assertThat(rst.tcp().sequenceNumber()).isEqualTo(ISN_A + 1);
+        assertThat(rst.checksumsValid()).isTrue();
+        assertThat(entry.btcp.freeHoldBuffers()).isEqualTo(16);
+    }
+
+    @Test
+    void aLostEagerHandoffRequestIsAskedAboutThenServedLocally() {
+        eager();
+        handshakeAtEntry();
+        sendRequest(REMOTE_REQUEST);
+        Object[] req = handoffRequest();
+        deliverCommit(); // the request itself never arrived: the commit is for nothing n2 knows
+        entry.advance(1_000);
+        Object[] question = entry.control.getLast();
+        assertThat(question[0]).isEqualTo("abort");
+        chosen.btcp.onAbort(N1, (long) question[2]);
+        Object[] answer = chosen.control.getLast();
+        assertThat(answer[0]).isEqualTo("refuse");
+        assertThat(answer[3]).isEqualTo(RefuseReason.ABORTED);
+        entry.btcp.onHandoffRefuse("n2", (long) req[2], (int) answer[3]);
+        assertThat(entry.lastKernel().payload()).as("served here after all").isEqualTo(REMOTE_REQUEST);
+        assertThat(entry.btcp.counters().get(Counter.FALLBACKS)).isEqualTo(1);
+    }
+
+    @Test
+    void aLostEagerAckIsSentAgainWhenTheEntryAsks() {
+        eager();
+        handshakeAtEntry();
+        sendRequest(REMOTE_REQUEST);
+        Object[] req = handoffRequest();
+        deliverRequest(req);
+        deliverCommit();
+        chosenKernelAnswers(); // the request is in n2's server now; its ack is lost on the way
+        chosen.control.clear();
+        entry.advance(1_000);
+        chosen.btcp.onAbort(N1, (long) entry.control.getLast()[2]);
+        Object[] again = chosen.control.getLast();
+        assertThat(again[0]).as("n2 serves it: it says so again").isEqualTo("ack");
+        assertThat(chosen.btcp.trackedConnections()).isEqualTo(1);
+        entry.btcp.onHandoffAck("n2", (long) again[2], (HandshakeInit) again[3], (int) again[4]);
+        assertThat(entry.btcp.counters().get(Counter.HANDOFFS_COMPLETED)).isEqualTo(1);
+        assertThat(entry.btcp.counters().get(Counter.FALLBACKS)).isZero();
+        // A second answer (the first one, late) changes nothing: no abort for a connection we forward.
+        int sent = entry.control.size();
+        entry.btcp.onHandoffAck("n2", (long) again[2], (HandshakeInit) again[3], (int) again[4]);
+        assertThat(entry.btcp.counters().get(Drop.DUPLICATE_HANDOFF)).isEqualTo(1);
+        assertThat(entry.control).hasSize(sent);
+    }
+
+    @Test
+    void aSecondAbortResetsAnEagerConnectionTheChosenNodeServes() {
+        eager();
+        handshakeAtEntry();
+        sendRequest(REMOTE_REQUEST);
+        deliverRequest(handoffRequest());
+        deliverCommit();
+        chosenKernelAnswers();
+        long id = (long) handoffRequest()[2];
+        chosen.btcp.onAbort(N1, id);
+        int wireBefore = chosen.wire.size();
+        chosen.btcp.onAbort(N1, id);
+        assertThat(chosen.btcp.trackedConnections()).isZero();
+        assertThat(chosen.lastKernel().tcp().rst()).isTrue();
+        assertThat(chosen.wire).as("the client is reset too").hasSizeGreaterThan(wireBefore);
+        assertThat(chosen.lastWire().tcp().rst()).isTrue();
+        assertThat(chosen.lastWire().ip().sourceAddress()).isEqualTo(A);
+    }
+
+    @Test
+    void anEagerEntryServesLocallyWhenRefused() {
+        eager();
+        handshakeAtEntry();
+        sendRequest(REMOTE_REQUEST);
+        entry.btcp.onHandoffRefuse("n2", (long) handoffRequest()[2], RefuseReason.OPTION_MISMATCH);
+        assertThat(entry.lastKernel().payload()).isEqualTo(REMOTE_REQUEST);
+        assertThat(entry.btcp.counters().get(Counter.FALLBACKS)).isEqualTo(1);
+    }
+
+    @Test
+    void anEagerRequestIsNeverInjectedWhenTheChosenNodeRefuses() {
+        eager();
+        handshakeAtEntry();
+        sendRequest(REMOTE_REQUEST);
+        deliverRequest(handoffRequest());
+        deliverCommit();
+        // Our kernel answers without timestamps: the client could not live with that; refuse.
+        chosen.fromKernel(fromServer(SHADOW_A).flags(TcpHeader.SYN).seq(ISN_B).ack(CLIENT_ISN + 1).mss(1460).sackOk()
+                .wscale(7).build());
+        assertThat(chosen.control.getLast()[0]).isEqualTo("refuse");
+        assertThat(chosen.kernel).noneMatch(k -> TestPackets.View.of(k).tcp().payloadLength() > 0);
+    }
+
+    @Test
+    void anEagerEntryResetsTheClientWhenThePeerGoesDownMidHandoff() {
+        eager();
+        handshakeAtEntry();
+        sendRequest(REMOTE_REQUEST);
+        int kernelBefore = entry.kernel.size();
+        entry.btcp.onPeerDown("n2");
+        assertThat(entry.btcp.counters().get(Counter.HANDOFFS_ABANDONED)).isEqualTo(1);
+        assertThat(entry.lastWire().tcp().rst()).isTrue();
+        assertThat(entry.kernel).hasSize(kernelBefore + 1); // the RST for its half-open entry, no request
+        assertThat(entry.lastKernel().tcp().rst()).isTrue();
     }
 
     // ---------------------------------------------------------------- lost peers and lost messages
