@@ -197,7 +197,7 @@ public final class LoadRun {
         argv.addAll(workerArguments(bed.stateDir(), options));
         Duration limit = options.client().maxTime().plus(options.client().requestTimeout()).plus(WORKER_SLACK);
         ProcessResult r = bed.exec(bed.client().netns(), argv, limit);
-        JsonNode after = bed.stats();
+        JsonNode after = settledStats(bed);
         Map<String, NetCounters> tcpAfter = tcpCounters(bed);
         Duration total = Duration.ofNanos(System.nanoTime() - started);
         LoadResult result = parseWorkerOutput(r);
@@ -219,6 +219,40 @@ public final class LoadRun {
             m.put(n.netns(), NetCounters.read(n.netns()));
         }
         return m;
+    }
+
+    /** How long the counters may take to settle after the last response. */
+    private static final Duration SETTLE_LIMIT = Duration.ofSeconds(2);
+
+    /**
+     * Every node's stats once no handoff is still waiting for its answer (bounded by
+     * {@link #SETTLE_LIMIT}): with the eager commit a chosen node's response can reach the client
+     * before its ack reaches the entry, which counts the handoff a moment after the last request ended.
+     */
+    public static JsonNode settledStats(Testbed bed) {
+        long deadline = System.nanoTime() + SETTLE_LIMIT.toNanos();
+        JsonNode stats = bed.stats();
+        while (unanswered(stats) > 0 && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+            stats = bed.stats();
+        }
+        return stats;
+    }
+
+    /** Handoffs sent and not yet completed, fallen back or abandoned, over all nodes. */
+    private static long unanswered(JsonNode stats) {
+        long n = 0;
+        for (JsonNode node : stats.path("nodes")) {
+            JsonNode c = node.path("counters");
+            n += c.path("handoffsSent").asLong() - c.path("handoffsCompleted").asLong() - c.path("fallbacks").asLong()
+                    - c.path("handoffsAbandoned").asLong();
+        }
+        return n;
     }
 
     /** The {@link #TCP_COUNTERS} that differ between two snapshots, after minus before. */

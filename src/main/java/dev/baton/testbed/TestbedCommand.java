@@ -2,6 +2,8 @@ package dev.baton.testbed;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -43,6 +45,10 @@ public final class TestbedCommand implements Runnable {
                 + "address 10.200.2.N (what `baton bench` measures as the direct path).")
         boolean directPaths;
 
+        @Option(names = "--node-arg", paramLabel = "ARG", description = "An option for every `baton node`, e.g."
+                + " --node-arg=--no-offload or --node-arg=--no-eager-commit (repeatable).")
+        List<String> nodeArgs = new ArrayList<>();
+
         @Option(names = "--state-dir", defaultValue = "/run/baton-testbed", paramLabel = "DIR",
                 description = "Where pids, logs and generated content go (default ${DEFAULT-VALUE}).")
         Path stateDir;
@@ -59,7 +65,7 @@ public final class TestbedCommand implements Runnable {
             }
             try {
                 Testbed bed = Testbed.up(new Spec(nodes, Optional.ofNullable(content), kind, stateDir)
-                        .withDirectPaths(directPaths));
+                        .withDirectPaths(directPaths).withNodeArgs(nodeArgs.toArray(String[]::new)));
                 System.out.print(json ? bed.description().toJsonString() + "\n" : bed.description().summary());
                 return 0;
             } catch (RuntimeException e) {

@@ -67,6 +67,21 @@ final class EndToEnd {
         throw new AssertionError("no stats for " + node);
     }
 
+    /**
+     * A counter once it reached {@code atLeast}, or its value after {@code limit}. With the eager
+     * commit the chosen node's answer can reach the client before its ack reaches the entry, so the
+     * entry counts a completed handoff a moment after the client has its response.
+     */
+    static long awaitCounter(Testbed bed, String node, String name, long atLeast, Duration limit) {
+        long deadline = System.nanoTime() + limit.toNanos();
+        long v = counter(bed, node, name);
+        while (v < atLeast && System.nanoTime() < deadline) {
+            sleep(50);
+            v = counter(bed, node, name);
+        }
+        return v;
+    }
+
     /** A top-level number of a node's stats (trackedConnections, freeHoldBuffers ...). */
     static long stat(Testbed bed, String node, String name) {
         for (JsonNode n : bed.stats().get("nodes")) {
