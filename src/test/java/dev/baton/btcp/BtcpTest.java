@@ -851,11 +851,15 @@ class BtcpTest {
         assertThat(entry.btcp.counters().get(Counter.FALLBACKS)).isEqualTo(1);
     }
 
-    @Test
-    void acceptsAHandoffForAClientPortWhoseEarlierConnectionIsInTimeWait() {
+    /**
+     * A handed-off connection closes, the server first (as with "Connection: close"), so it sits in
+     * TIME-WAIT at n2; then the client reuses its port at once, with a new ISN, and sends its
+     * request again. Returns the first connection's id; the entry's handoff request is the first of
+     * its control messages.
+     */
+    long closeInTimeWaitThenReuseThePort() {
         long first = handOff();
         int reqLen = REMOTE_REQUEST.length();
-        // The server closes first (as with "Connection: close"), then the client: TIME-WAIT at n2.
         chosen.fromKernel(fromServer(SHADOW_A).flags(TcpHeader.FIN).seq(ISN_B + 1).ack(CLIENT_ISN + 1 + reqLen)
                 .ts(TS_B + 5, 102).build());
         entry.fromWire(fromClient(A).flags(TcpHeader.FIN).seq(CLIENT_ISN + 1 + reqLen).ack(ISN_A + 2).ts(104, TS_A + 5)
@@ -863,7 +867,6 @@ class BtcpTest {
         chosen.fromWire(entry.wire.getLast());
         assertThat(chosen.control.getLast()[0]).isEqualTo("terminate");
         entry.btcp.onTerminate("n2", first);
-        // The client reuses its port at once, with a new ISN: handed off again, not refused.
         entry.control.clear();
         chosen.control.clear();
         entry.fromWire(fromClient(A).flags(TcpHeader.SYN).seq(CLIENT_ISN + 100_000).mss(1460).sackOk().ts(200, 0)
@@ -873,32 +876,23 @@ class BtcpTest {
         entry.fromWire(fromClient(A).seq(CLIENT_ISN + 100_001).ack(ISN_A + 8).ts(201, TS_A + 50).build());
         entry.fromWire(fromClient(A).flags(TcpHeader.PSH).seq(CLIENT_ISN + 100_001).ack(ISN_A + 8).ts(202, TS_A + 50)
                 .payload(REMOTE_REQUEST).build());
+        return first;
+    }
+
+    @Test
+    void acceptsAHandoffForAClientPortWhoseEarlierConnectionIsInTimeWait() {
+        closeInTimeWaitThenReuseThePort();
         deliverRequest(handoffRequest());
         assertThat(chosen.control).isEmpty(); // no refusal; waiting for the kernel's SYN/ACK
         assertThat(chosen.lastKernel().tcp().syn()).isTrue();
         assertThat(chosen.lastKernel().tcp().sequenceNumber()).isEqualTo(CLIENT_ISN + 100_000);
     }
+
     @Test
     void aNewConnectionWhoseIdRepeatsOneInTimeWaitIsHandedOffNotIgnored() {
-        long first = handOff();
-        int reqLen = REMOTE_REQUEST.length();
-        chosen.fromKernel(fromServer(SHADOW_A).flags(TcpHeader.FIN).seq(ISN_B + 1).ack(CLIENT_ISN + 1 + reqLen)
-                .ts(TS_B + 5, 102).build());
-        entry.fromWire(fromClient(A).flags(TcpHeader.FIN).seq(CLIENT_ISN + 1 + reqLen).ack(ISN_A + 2).ts(104, TS_A + 5)
-                .build());
-        chosen.fromWire(entry.wire.getLast());
-        entry.btcp.onTerminate("n2", first);
-        entry.control.clear();
-        chosen.control.clear();
         // The client wraps its ports and comes back on this one; the entry's slot generation happens
         // to repeat too, so the handoff request carries the id of the connection in TIME-WAIT.
-        entry.fromWire(fromClient(A).flags(TcpHeader.SYN).seq(CLIENT_ISN + 100_000).mss(1460).sackOk().ts(200, 0)
-                .wscale(7).build());
-        entry.fromKernel(fromServer(A).flags(TcpHeader.SYN).seq(ISN_A + 7).ack(CLIENT_ISN + 100_001).mss(1460).sackOk()
-                .ts(TS_A + 50, 200).wscale(7).build());
-        entry.fromWire(fromClient(A).seq(CLIENT_ISN + 100_001).ack(ISN_A + 8).ts(201, TS_A + 50).build());
-        entry.fromWire(fromClient(A).flags(TcpHeader.PSH).seq(CLIENT_ISN + 100_001).ack(ISN_A + 8).ts(202, TS_A + 50)
-                .payload(REMOTE_REQUEST).build());
+        long first = closeInTimeWaitThenReuseThePort();
         Object[] req = handoffRequest();
         chosen.btcp.onHandoffRequest(N1, first, (HandshakeInit) req[3], (byte[]) req[4], (byte[]) req[5]);
         assertThat(chosen.btcp.counters().get(Drop.DUPLICATE_HANDOFF)).isZero();
