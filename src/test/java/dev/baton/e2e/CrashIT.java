@@ -48,6 +48,11 @@ class CrashIT {
         EndToEnd.requireRoot();
         bed = Testbed.up(Spec.defaults().withNodes(3).withStateDir(STATE)
                 .withNodeArgs("--linger-ms", "1000", "--time-wait-ms", "2000", "--peer-grace-ms", "5000"));
+        // curl's --limit-rate slows the reader, not the sender: with this kernel's 32 MiB receive
+        // buffers the client took in a whole slowed transfer within a second of its start, and curl
+        // finished it from its buffer after the node died. 1 MiB keeps the transfers under way.
+        assertThat(bed.exec(bed.client().netns(), List.of("sysctl", "-qw", "net.ipv4.tcp_rmem=4096 131072 1048576"),
+                Duration.ofSeconds(10)).ok()).as("the client's receive buffer bounded").isTrue();
     }
 
     @AfterAll
