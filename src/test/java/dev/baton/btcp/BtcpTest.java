@@ -811,7 +811,7 @@ class BtcpTest {
         // overtakes the commit, which travels on the control channel.
         entry.fromWire(fromClient(A).flags(TcpHeader.PSH).seq(CLIENT_ISN + 1).ack(ISN_A + 1).ts(400, TS_A)
                 .payload(REMOTE_REQUEST).build());
-        chosen.fromWire(entry.lastWire().bytes());
+        chosen.fromWire(entry.wire.getLast());
         assertThat(chosen.kernel).as("SYN and ACK only: our server gets nothing before the commit").hasSize(2);
         assertThat(chosen.btcp.counters().get(Drop.EARLY_FORWARD)).isEqualTo(1);
         deliverCommit();
@@ -820,7 +820,7 @@ class BtcpTest {
         assertThat(request.tcp().tsVal()).as("the request reaches the kernel first, with the held TSval").isEqualTo(101);
         // Once committed, client packets pass again.
         entry.fromWire(fromClient(A).seq(CLIENT_ISN + 1 + REMOTE_REQUEST.length()).ack(ISN_A + 1).ts(401, TS_A).build());
-        chosen.fromWire(entry.lastWire().bytes());
+        chosen.fromWire(entry.wire.getLast());
         assertThat(chosen.kernel).hasSize(4);
     }
 
@@ -901,6 +901,30 @@ class BtcpTest {
         // The very same request again is still a duplicate.
         chosen.btcp.onHandoffRequest(N1, first, (HandshakeInit) req[3], (byte[]) req[4], (byte[]) req[5]);
         assertThat(chosen.btcp.counters().get(Drop.DUPLICATE_HANDOFF)).isEqualTo(1);
+    }
+
+    @Test
+    void aClosingConnectionIsKeptWhileTheClientLacksWhatTheServerSent() {
+        handOff();
+        int reqLen = REMOTE_REQUEST.length();
+        // The server sends its last 100 bytes and its FIN; the client has acknowledged none of it,
+        // and our kernel's retransmissions back off past a TIME-WAIT of silence.
+        chosen.fromKernel(fromServer(SHADOW_A).flags(TcpHeader.FIN | TcpHeader.PSH).seq(ISN_B + 1)
+                .ack(CLIENT_ISN + 1 + reqLen).ts(TS_B + 5, 102).payload("x".repeat(100)).build());
+        chosen.advance(61_000);
+        assertThat(chosen.btcp.trackedConnections()).as("kept: the client still lacks data and the FIN").isEqualTo(1);
+        chosen.fromKernel(fromServer(SHADOW_A).flags(TcpHeader.FIN | TcpHeader.PSH).seq(ISN_B + 1)
+                .ack(CLIENT_ISN + 1 + reqLen).ts(TS_B + 9, 102).payload("x".repeat(100)).build());
+        assertThat(chosen.lastWire().tcp().sequenceNumber()).as("the retransmission still translated")
+                .isEqualTo(ISN_A + 1);
+        // Now the client has it all (its ACK forwarded by the entry, in our space): a TIME-WAIT of
+        // silence ends it.
+        entry.fromWire(fromClient(A).seq(CLIENT_ISN + 1 + reqLen).ack(ISN_A + 102).ts(105, TS_A + 9).build());
+        chosen.fromWire(entry.wire.getLast());
+        chosen.advance(59_000);
+        assertThat(chosen.btcp.trackedConnections()).isEqualTo(1);
+        chosen.advance(2_000);
+        assertThat(chosen.btcp.trackedConnections()).isZero();
     }
 
     // ---------------------------------------------------------------- eager commit (the nodes' default)
