@@ -17,6 +17,7 @@ import dev.baton.route.Member;
 import dev.baton.route.RequestInfo;
 import dev.baton.route.RoutingPolicy;
 import dev.baton.server.StaticServer;
+import dev.baton.sys.SysException;
 import dev.baton.sys.Tun;
 import dev.baton.wire.Bytes;
 import java.io.IOException;
@@ -111,7 +112,13 @@ public final class Node implements AutoCloseable {
         // Only the kernel side offers offloads: what our kernel sends may stay partial and large (the
         // bulk of a response), while what comes from the network arrives as plain, fully checksummed
         // segments, which the BTCP checks before it holds or hands them off. Writes may be either.
-        if (tuning.offload()) kernel.offload(Tun.OFFLOAD_CSUM | Tun.OFFLOAD_TSO4);
+        if (tuning.offload()) {
+            try {
+                kernel.offload(Tun.OFFLOAD_CSUM | Tun.OFFLOAD_TSO4);
+            } catch (SysException e) { // a kernel without TUN offloads: plain segments, slower, still right
+                System.err.println("baton: " + e.getMessage() + "; going on without TUN offloads");
+            }
+        }
         loop = new PacketLoop(wire, kernel);
         btcp = new Btcp(Btcp.Config.defaults(cfg.address(), cfg.servicePort())
                 .withClosingTimers(tuning.lingerMillis(), tuning.timeWaitMillis(), tuning.peerGraceMillis())
