@@ -72,7 +72,7 @@ import java.util.function.Supplier;
  * Integrity and authenticity are what stop someone steering or stealing connections, and the MAC
  * gives both.
  *
- * <p>Each link has one reader and one writer (virtual threads, blocking sockets, TCP_NODELAY), each
+ * <p>Each link has one reader and one writer (platform threads, blocking sockets, TCP_NODELAY), each
  * with its own {@link javax.crypto.Mac}. Sends are non-blocking: {@link #send} puts the message on the
  * link's bounded queue, or returns false. Each side sends a {@link Heartbeat} (the node's load report)
  * every heartbeat interval; a link on which nothing arrived for the dead interval is closed, which is
@@ -662,8 +662,16 @@ public final class ControlPlane implements AutoCloseable {
         return p;
     }
 
+    /**
+     * Starts one of the plane's threads: platform threads, not virtual ones. A handoff's messages
+     * cross a link's writer and reader on both nodes; a virtual thread parked on a socket is woken by
+     * the JDK's poller and then its carrier, a platform thread by the kernel directly. Under a load of
+     * handoffs on new connections (4 nodes on 2 CPUs, saturated) that was 8% and 23% more requests per
+     * second in two paired runs (docs/PERFORMANCE.md). There are few of them: accept, heartbeat, a
+     * dialer per peer, reader and writer per link, a bounded number of handshakes.
+     */
     private void spawn(String name, Runnable r) {
-        Thread t = Thread.ofVirtual().name(name).unstarted(() -> {
+        Thread t = Thread.ofPlatform().daemon().name(name).unstarted(() -> {
             try {
                 r.run();
             } finally {
@@ -772,7 +780,7 @@ public final class ControlPlane implements AutoCloseable {
         }
 
         void startWriter() {
-            Thread t = Thread.ofVirtual().name("control-write-" + cfg.name() + "-" + peer.spec.name())
+            Thread t = Thread.ofPlatform().daemon().name("control-write-" + cfg.name() + "-" + peer.spec.name())
                     .unstarted(this::writeLoop);
             writer = t;
             threads.add(t);
