@@ -6,7 +6,7 @@ connection whose request was handed off, prints the median and extremes of:
   request -> first control segment   the entry: parse, route, send the handoff request
   control -> response                the chosen node: replay the handshake, its server answers
   request -> response                the whole handoff as the router sees it
-Usage: handoff-timeline.py DUMP [ENTRY_IP] [CHOSEN_IP]   (defaults 10.200.1.1, 10.200.1.2)
+Usage: handoff-timeline.py DUMP [ENTRY_IP]   (default 10.200.1.1)
 """
 import re
 import sys

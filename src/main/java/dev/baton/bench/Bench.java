@@ -185,23 +185,24 @@ public final class Bench {
             Map<String, Double> cpu = new TreeMap<>();
             long n = Math.max(1, requests);
             sampler.cpuSeconds(before, after).forEach((node, s) -> cpu.put(node, s * 1e6 / n));
-            String entryDevice = switch (p) {
-                case DIRECT -> Names.directRouterDevice(BenchContent.HOLDER);
-                case LOCAL -> Names.wireDevice(BenchContent.HOLDER);
-                case HANDOFF -> Names.wireDevice(ENTRY);
-                case HAPROXY, NGINX -> Names.directRouterDevice(ENTRY);
-            };
-            int entryNode = p == BenchPath.DIRECT || p == BenchPath.LOCAL ? BenchContent.HOLDER : ENTRY;
-            long entryBytes = delta(before, after, entryDevice);
-            long clientBytes = delta(before, after, "client");
+            String entry;
+            long entryBytes;
+            long clientBytes;
             if (p == BenchPath.HANDOFF) {
                 // What the entries carried of the handed-off connections (the client's packets they
                 // forwarded) over what the chosen nodes sent the client directly on them.
+                entry = "n1-n" + Math.min(CLIENTS, options.nodes());
                 entryBytes = after.bytesForwarded() - before.bytesForwarded();
                 clientBytes = after.bytesSentForOthers() - before.bytesSentForOthers();
+            } else {
+                // What the entry sent toward the client (the holder, for (a) and (b)) over what the client got.
+                int entryNode = p == BenchPath.DIRECT || p == BenchPath.LOCAL ? BenchContent.HOLDER : ENTRY;
+                entry = Names.nodeName(entryNode);
+                entryBytes = delta(before, after, p == BenchPath.LOCAL ? Names.wireDevice(entryNode)
+                        : Names.directRouterDevice(entryNode));
+                clientBytes = delta(before, after, "client");
             }
             boolean baton = p == BenchPath.LOCAL || p == BenchPath.HANDOFF;
-            String entry = p == BenchPath.HANDOFF ? "n1-n" + Math.min(CLIENTS, options.nodes()) : Names.nodeName(entryNode);
             return new Measurement(p, w, requests, bytes, seconds, p50, p99, cpu, entry, entryBytes,
                     clientBytes, baton ? after.handedOff() - before.handedOff() : 0,
                     baton ? after.connectionsSeen() - before.connectionsSeen() : 0, errors);

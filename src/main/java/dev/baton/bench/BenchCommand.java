@@ -16,7 +16,7 @@ import picocli.CommandLine.Option;
                 + "connections and 1 MiB files (wrk), and one 64 MiB transfer (curl).",
                 "Prints one line per measurement, then the issue's targets with pass/MISS and the gap; writes "
                         + "bench.md, bench.json and PNG bar charts into --out. Exits 1 if any request failed.",
-                "Runs about 3 minutes with the defaults; tears the testbed down at the end."})
+                "Runs about 4 minutes with the defaults; tears the testbed down at the end."})
 public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--out", defaultValue = "bench-out", paramLabel = "DIR",
             description = "Where bench.md, bench.json and the PNGs go (default ${DEFAULT-VALUE}).")

@@ -3,8 +3,8 @@ package dev.baton.bench;
 import dev.baton.testbed.ContentEntry;
 import dev.baton.testbed.ContentMap;
 import dev.baton.testbed.Names;
+import dev.baton.testbed.NginxConfig;
 import java.nio.file.Path;
-import java.util.List;
 
 /**
  * Configurations of the two proxies the bench compares against (DESIGN.md section 5): HAProxy and
@@ -90,13 +90,10 @@ public final class ProxyConfig {
         c.append("http {\n");
         c.append("    access_log off;\n");
         c.append("    keepalive_requests 10000;\n");
-        for (String kind : List.of("client_body", "proxy", "fastcgi", "uwsgi", "scgi")) {
-            c.append("    ").append(kind).append("_temp_path ").append(files.nginxPrefix().resolve(kind + "_temp"))
-                    .append(";\n");
-        }
+        c.append(NginxConfig.tempPaths(files.nginxPrefix()));
         c.append("\n    map $uri $baton_holder {\n        default \"\";\n");
         for (ContentEntry e : content.entries()) {
-            c.append("        ").append(quote(e.path())).append(' ').append(e.holders().getFirst()).append(";\n");
+            c.append("        ").append(NginxConfig.quote(e.path())).append(' ').append(e.holders().getFirst()).append(";\n");
         }
         c.append("    }\n");
         for (int n = 1; n <= nodes; n++) {
@@ -118,11 +115,6 @@ public final class ProxyConfig {
         c.append("    }\n");
         c.append("}\n");
         return c.toString();
-    }
-
-    /** A double-quoted nginx string (map keys are literal). */
-    static String quote(String s) {
-        return "\"" + s.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
     }
 
     private static void requireNoSpace(Path... paths) {

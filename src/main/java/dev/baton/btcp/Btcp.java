@@ -82,7 +82,8 @@ public final class Btcp {
      * @param holdBytes bytes of held packets per connection
      * @param maxHeadBytes largest request head read before serving locally
      * @param requestTimeoutMillis a request head not complete by then is served locally
-     * @param handoffTimeoutMillis a handoff not acknowledged by then falls back to local service
+     * @param handoffTimeoutMillis a handoff not acknowledged by then falls back to local service (after
+     *                             an eager commit: the entry asks the chosen node first)
      * @param synTimeoutMillis a handshake not completed by then is forgotten
      * @param lingerMillis the entry keeps forwarding this long after the close (late retransmissions)
      * @param timeWaitMillis the chosen node keeps rewriting this long after the close (TIME-WAIT)

@@ -64,10 +64,7 @@ public final class NginxConfig {
         c.append("    default_type application/octet-stream;\n");
         c.append("    types {\n        text/html html;\n        text/css css;\n        text/plain txt;\n");
         c.append("        application/json json;\n        image/png png;\n        image/jpeg jpg;\n    }\n");
-        for (String kind : List.of("client_body", "proxy", "fastcgi", "uwsgi", "scgi")) {
-            c.append("    ").append(kind).append("_temp_path ")
-                    .append(quote(temp.resolve(kind + "_temp").toString())).append(";\n");
-        }
+        c.append(tempPaths(temp));
         c.append("\n    map $uri $baton_holder {\n");
         c.append("        default \"\";\n");
         for (ContentEntry e : content.entries()) {
@@ -103,11 +100,21 @@ public final class NginxConfig {
         return c.toString();
     }
 
+    /** nginx's temporary files under {@code dir}, one {@code *_temp_path} line for each kind. */
+    public static String tempPaths(Path dir) {
+        StringBuilder c = new StringBuilder();
+        for (String kind : List.of("client_body", "proxy", "fastcgi", "uwsgi", "scgi")) {
+            c.append("    ").append(kind).append("_temp_path ").append(quote(dir.resolve(kind + "_temp").toString()))
+                    .append(";\n");
+        }
+        return c.toString();
+    }
+
     /**
      * A double-quoted nginx string, backslash and double quote escaped. (Map keys are literal; in
      * other directives a {@code $} would start a variable, so paths with one are refused.)
      */
-    static String quote(String s) {
+    public static String quote(String s) {
         StringBuilder q = new StringBuilder("\"");
         for (char ch : s.toCharArray()) {
             if (ch == '"' || ch == '\\') {

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.baton.testbed.ContentEntry;
 import dev.baton.testbed.ContentMap;
+import dev.baton.testbed.NginxConfig;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -50,6 +51,6 @@ class ProxyConfigTest {
         assertThatThrownBy(() -> ProxyConfig.haproxyMap(spaced)).isInstanceOf(IllegalArgumentException.class);
         ProxyConfig.Files odd = ProxyConfig.Files.in(Path.of("/run/a$b"));
         assertThatThrownBy(() -> ProxyConfig.nginx(1, 2, CONTENT, odd)).isInstanceOf(IllegalArgumentException.class);
-        assertThat(ProxyConfig.quote("/a\"b")).isEqualTo("\"/a\\\"b\"");
+        assertThat(NginxConfig.quote("/a\"b")).isEqualTo("\"/a\\\"b\"");
     }
 }
