@@ -4,14 +4,13 @@ import dev.baton.control.ControlMessage.Auth;
 import dev.baton.control.ControlMessage.Heartbeat;
 import dev.baton.control.ControlMessage.Hello;
 import dev.baton.control.LinkAuth.FrameMac;
-import java.io.BufferedOutputStream;
-import java.io.EOFException;
+import dev.baton.sys.EventFd;
+import dev.baton.sys.Poller;
+import dev.baton.sys.SysException;
+import dev.baton.sys.TcpSocket;
 import java.io.IOException;
-import java.io.OutputStream;
+import java.io.InputStream;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
 import java.security.SecureRandom;
@@ -29,6 +28,8 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -72,16 +73,25 @@ import java.util.function.Supplier;
  * Integrity and authenticity are what stop someone steering or stealing connections, and the MAC
  * gives both.
  *
- * <p>Each link has one reader and one writer (platform threads, blocking sockets, TCP_NODELAY), each
- * with its own {@link javax.crypto.Mac}. Sends are non-blocking: {@link #send} puts the message on the
- * link's bounded queue, or returns false. Each side sends a {@link Heartbeat} (the node's load report)
- * every heartbeat interval; a link on which nothing arrived for the dead interval is closed, which is
- * how a dead peer is noticed.
+ * <h2>Threads</h2>
+ * Handshakes run on threads of their own (accepting, dialing with its backoff, one per connection
+ * in its handshake), which may block, each under a deadline. An authenticated link is handed to one
+ * <em>driver</em> thread that does all of the links' I/O, non-blocking ({@link TcpSocket},
+ * TCP_NODELAY): in a node that is the packet loop itself ({@link #startDriven}, {@link #watchLinks},
+ * {@link #serviceLinks}), so a handoff message goes from the BTCP to the socket and from the socket
+ * to the BTCP with no thread in between, and the messages of one round leave in one write. A plane
+ * on its own ({@link #start()}) runs a driver thread of its own. Sends are non-blocking from any
+ * thread: {@link #send} puts the message on the link's bounded queue (waking the driver if needed),
+ * or returns false. Each side sends a {@link Heartbeat} (the node's load report) every heartbeat
+ * interval; a link on which nothing arrived for the dead interval is closed, which is how a dead peer
+ * is noticed.
  */
 public final class ControlPlane implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(ControlPlane.class.getName());
     /** How long {@link #close()} waits for its threads to end. */
     private static final Duration CLOSE_WAIT = Duration.ofSeconds(3);
+    /** How often the accepting and dialing threads look whether the plane was closed. */
+    private static final int ACCEPT_POLL_MILLIS = 100;
     /**
      * TOS "minimize delay" (RFC 1349) on control sockets. Control frames share every queue with
      * client traffic (TUN devices, routers); Linux maps this TOS to the highest pfifo_fast band, on
@@ -191,10 +201,24 @@ public final class ControlPlane implements AutoCloseable {
     /** Bounds the connections that have not yet authenticated. */
     private final Semaphore handshakeSlots;
     private final Set<Thread> threads = ConcurrentHashMap.newKeySet();
-    private final Set<Socket> sockets = ConcurrentHashMap.newKeySet();
+    /** Connections still in their handshake: shut down on close to wake their threads. */
+    private final Set<TcpSocket> handshaking = ConcurrentHashMap.newKeySet();
     private final AtomicBoolean started = new AtomicBoolean();
     private volatile boolean closed;
-    private volatile ServerSocket server;
+    private volatile TcpSocket server;
+
+    // ---- the links' I/O, owned by the driver thread (see watchLinks and serviceLinks)
+    /** Authenticated links on their way from a handshake thread to the driver. */
+    private final ConcurrentLinkedQueue<Link> arriving = new ConcurrentLinkedQueue<>();
+    private final List<Link> live = new ArrayList<>();
+    private final Link[] watched;
+    private int watchedCount;
+    private volatile Thread driver;
+    /** Wakes the driver when another thread queued a message or a link arrived. */
+    private volatile Runnable wakeup = () -> { };
+    /** Counted down once the driver has closed every link after {@link #close()}. */
+    private final CountDownLatch linksClosed = new CountDownLatch(1);
+    private boolean ownDriver;
 
     private final AtomicLong framesIn = new AtomicLong();
     private final AtomicLong framesOut = new AtomicLong();
@@ -223,27 +247,44 @@ public final class ControlPlane implements AutoCloseable {
             }
         }
         handshakeSlots = new Semaphore(2 * cfg.peers().size() + 4);
+        watched = new Link[cfg.peers().size()];
         for (FrameException.Reason r : FrameException.Reason.values()) {
             malformed.put(r, new AtomicLong());
         }
     }
 
-    /** Binds the control port and starts accepting, dialing and heartbeating. */
+    /**
+     * Binds the control port and starts accepting, dialing and heartbeating, with a thread of the
+     * plane's own for the links' I/O.
+     */
     public void start() throws IOException {
+        EventFd events = new EventFd();
+        ownDriver = true;
+        start(events::signal);
+        spawn("control-links-" + cfg.name(), () -> ownDriverLoop(events));
+    }
+
+    /**
+     * Binds the control port and starts accepting and dialing; the links' I/O is left to the caller's
+     * event loop (the node's packet loop), which calls {@link #watchLinks} and {@link #serviceLinks}
+     * from one thread, and which {@code wakeup} must wake, from any thread, when there is work.
+     */
+    public void startDriven(Runnable wakeup) throws IOException {
+        start(Objects.requireNonNull(wakeup, "wakeup"));
+    }
+
+    private void start(Runnable wake) throws IOException {
         if (!started.compareAndSet(false, true)) {
             throw new IllegalStateException("already started");
         }
-        ServerSocket ss = new ServerSocket();
-        ss.setReuseAddress(true);
-        ss.bind(new InetSocketAddress(cfg.bindAddress(), cfg.controlPort()), 64);
-        server = ss;
+        this.wakeup = wake;
+        server = TcpSocket.listen(cfg.bindAddress(), cfg.controlPort(), 64);
         spawn("control-accept-" + cfg.name(), this::acceptLoop);
         for (Peer p : peers.values()) {
             if (p.weDial) {
                 spawn("control-dial-" + cfg.name() + "-" + p.spec.name(), () -> dialLoop(p));
             }
         }
-        spawn("control-heartbeat-" + cfg.name(), this::heartbeatLoop);
     }
 
     /** This plane's incarnation, drawn at random when it was built and sent in every Hello. */
@@ -251,8 +292,14 @@ public final class ControlPlane implements AutoCloseable {
         return incarnation;
     }
 
+    /** The most links there can be at once: one per peer. A driver's poller needs as many slots. */
+    public int maxLinks() {
+        return watched.length;
+    }
+
     /**
-     * Queues {@code m} for {@code peer} without blocking.
+     * Queues {@code m} for {@code peer} without blocking; the driver sends it at the end of its
+     * current round (at once if it waits: it is woken).
      *
      * @return false (and counts {@code sendDropped}) if the peer is down or its queue is full
      * @throws IllegalArgumentException for a peer not in the configuration, or a Hello or Auth
@@ -265,6 +312,9 @@ public final class ControlPlane implements AutoCloseable {
         if (link == null || !link.queue.offer(m)) {
             sendDropped.incrementAndGet();
             return false;
+        }
+        if (Thread.currentThread() != driver) {
+            wakeup.run();
         }
         return true;
     }
@@ -312,18 +362,40 @@ public final class ControlPlane implements AutoCloseable {
         return c;
     }
 
-    /** Closes every link (telling the listener of each peer that goes down) and stops all threads. */
+    /**
+     * Closes every link (telling the listener of each peer that goes down) and stops all threads. The
+     * driver closes the links in its next round; one that does not come within the close wait (it
+     * stopped first) leaves them to this thread.
+     */
     @Override
     public void close() {
+        if (closed) {
+            return;
+        }
         closed = true;
-        closeQuietly(server);
+        TcpSocket ss = server;
+        if (ss != null) {
+            ss.shutdown();
+        }
+        for (TcpSocket s : handshaking) {
+            s.shutdown();
+        }
         for (Thread t : threads) {
             t.interrupt();
         }
-        for (Socket s : sockets) {
-            closeQuietly(s);
-        }
+        wakeup.run();
         long deadline = System.nanoTime() + CLOSE_WAIT.toNanos();
+        try {
+            if (started.get() && Thread.currentThread() != driver
+                    && !linksClosed.await(CLOSE_WAIT.toNanos(), TimeUnit.NANOSECONDS)) {
+                LOG.log(System.Logger.Level.WARNING, "the control links' driver did not close them in time");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (linksClosed.getCount() > 0 && Thread.currentThread() != driver) {
+            closeAllLinks(); // the driver is gone (or never came): nobody else touches the links
+        }
         for (Thread t : threads) {
             if (t == Thread.currentThread()) {
                 continue; // closed from a listener callback: this thread ends when the callback returns
@@ -338,31 +410,285 @@ public final class ControlPlane implements AutoCloseable {
                 return;
             }
         }
+        if (ss != null) {
+            ss.close();
+        }
+    }
+
+    // ---- the links' I/O: one thread, no blocking, nothing allocated in a round without messages
+
+    /**
+     * Puts each link's socket in a slot of {@code poller} from {@code first} on (watched for reading,
+     * and for writing while it has bytes the kernel did not take); returns how many. Call from the
+     * driver thread, then wait on the poller, then call {@link #serviceLinks}.
+     */
+    public int watchLinks(Poller poller, int first) {
+        int n = 0;
+        for (Link l : live) {
+            if (n == watched.length || first + n >= poller.capacity()) break;
+            poller.watch(first + n, l.socket.fd(), l.outLength > 0);
+            watched[n++] = l;
+        }
+        watchedCount = n;
+        return n;
+    }
+
+    /**
+     * One round of the links' I/O, on the driver thread: reads the links the poller found ready and
+     * delivers their messages to the listener (on this thread), takes in links that came up, closes
+     * those silent for the dead interval, queues heartbeats that are due, and writes what is queued.
+     * Messages queued while the round runs (by the listener, say) leave in the same round.
+     */
+    public void serviceLinks(Poller poller, int first, long nowNanos) {
+        driver = Thread.currentThread();
+        for (int i = 0; i < watchedCount; i++) {
+            Link l = watched[i];
+            watched[i] = null;
+            if (!l.closed.get() && poller.ready(first + i)) {
+                readFrom(l, nowNanos);
+            }
+        }
+        watchedCount = 0;
+        if (closed) {
+            closeAllLinks();
+            return;
+        }
+        for (Link l; (l = arriving.poll()) != null; ) {
+            install(l, nowNanos);
+        }
+        boolean anyClosed = false;
+        for (int i = 0; i < live.size(); i++) {
+            Link l = live.get(i);
+            if (!l.closed.get()) {
+                if (nowNanos - l.lastHeard > cfg.deadInterval().toNanos()) {
+                    peerDead.incrementAndGet();
+                    teardown(l);
+                } else {
+                    if (nowNanos - l.nextHeartbeat >= 0) {
+                        l.nextHeartbeat = nowNanos + cfg.heartbeatInterval().toNanos();
+                        send(l.peer.spec.name(), cfg.load().get());
+                    }
+                    writeTo(l);
+                }
+            }
+            anyClosed |= l.closed.get();
+        }
+        if (anyClosed) {
+            live.removeIf(l -> l.closed.get());
+        }
+    }
+
+    /** The driver of a plane started with {@link #start()}: a poll over its links and an eventfd. */
+    private void ownDriverLoop(EventFd events) {
+        Poller poller = new Poller(1 + watched.length);
+        try {
+            while (!closed) {
+                poller.watch(0, events.fd(), false);
+                int n = watchLinks(poller, 1);
+                poller.await(1 + n, (int) Math.max(1, cfg.heartbeatInterval().toMillis() / 4));
+                if (poller.ready(0)) {
+                    events.drain();
+                }
+                serviceLinks(poller, 1, System.nanoTime());
+            }
+        } catch (SysException e) {
+            LOG.log(System.Logger.Level.ERROR, "control links' poll failed", e);
+        } finally {
+            closeAllLinks();
+            events.close();
+        }
+    }
+
+    /** Reads what the socket has, and delivers every whole frame whose tag verifies. */
+    private void readFrom(Link l, long nowNanos) {
+        try {
+            for (int round = 0; round < 4; round++) {
+                int room = l.in.length - l.inLength;
+                int n = l.socket.read(l.in, l.inLength, room);
+                if (n == TcpSocket.EOF) {
+                    teardown(l);
+                    return;
+                }
+                if (n == 0) {
+                    return;
+                }
+                l.inLength += n;
+                l.lastHeard = nowNanos;
+                if (!deliverFrames(l)) {
+                    teardown(l);
+                    return;
+                }
+                if (n < room) {
+                    return;
+                }
+            }
+        } catch (SysException e) {
+            teardown(l); // reset or failed: the peer is gone
+        } catch (FrameException e) {
+            malformed.get(e.reason()).incrementAndGet();
+            LOG.log(System.Logger.Level.INFO, "closing control link to {0}: {1}", l.peer.spec.name(), e.getMessage());
+            teardown(l);
+        }
+    }
+
+    /**
+     * Checks each whole frame's tag before anything else, and delivers it; keeps a partial frame for
+     * the next read. False if the link must close (a bad tag, a Hello or Auth after the handshake).
+     */
+    private boolean deliverFrames(Link l) throws FrameException {
+        Peer peer = l.peer;
+        int at = 0;
+        while (l.inLength - at >= ControlFrame.LENGTH_FIELD_SIZE) {
+            int size = ControlFrame.checkLengthField(l.inView.getInt(at));
+            if (l.inLength - at < size + LinkAuth.TAG_LENGTH) {
+                break;
+            }
+            if (!l.inMac.verify(l.in, at, size, l.in, at + size)) {
+                // Forged, altered, replayed, reordered or from another connection: never decoded.
+                badMac.incrementAndGet();
+                LOG.log(System.Logger.Level.WARNING, "control frame {0} from {1} has a bad tag: closing the link",
+                        l.inMac.count() - 1, peer.spec.name());
+                return false;
+            }
+            l.inView.limit(at + size).position(at);
+            ControlMessage m;
+            try {
+                m = ControlFrame.decode(l.inView);
+            } finally {
+                l.inView.clear();
+            }
+            at += size + LinkAuth.TAG_LENGTH;
+            framesIn.incrementAndGet();
+            peer.framesIn.incrementAndGet();
+            if (m instanceof Hello || m instanceof Auth) {
+                unexpectedHello.incrementAndGet();
+                return false;
+            }
+            if (m instanceof Heartbeat hb) {
+                peer.lastHeartbeat = hb;
+            }
+            try {
+                listener.onMessage(peer.spec.name(), m);
+            } catch (RuntimeException e) {
+                listenerError(e);
+            }
+            if (l.closed.get()) {
+                return true; // the listener closed the plane
+            }
+        }
+        System.arraycopy(l.in, at, l.in, 0, l.inLength - at);
+        l.inLength -= at;
+        return true;
+    }
+
+    /** Frames and tags what is queued, as far as the output buffer holds, and writes what the kernel takes. */
+    private void writeTo(Link l) {
+        while (l.out.length - l.outLength >= ControlFrame.MAX_FRAME_LENGTH + LinkAuth.TAG_LENGTH) {
+            ControlMessage m = l.queue.poll();
+            if (m == null) {
+                break;
+            }
+            l.outView.clear().position(l.outLength);
+            int n = ControlFrame.encode(m, l.outView);
+            l.outMac.sign(l.out, l.outLength, n, l.out, l.outLength + n);
+            l.outLength += n + LinkAuth.TAG_LENGTH;
+            framesOut.incrementAndGet();
+            l.peer.framesOut.incrementAndGet();
+        }
+        try {
+            while (l.outLength > 0) {
+                int w = l.socket.write(l.out, 0, l.outLength);
+                if (w == 0) {
+                    return; // the kernel's buffer is full: the poller says when it has room
+                }
+                System.arraycopy(l.out, w, l.out, 0, l.outLength - w);
+                l.outLength -= w;
+            }
+        } catch (SysException e) {
+            teardown(l);
+        }
+    }
+
+    /** A link that authenticated: replaces the peer's old one, if any, and tells the listener. */
+    private void install(Link link, long nowNanos) {
+        Peer peer = link.peer;
+        Link old = peer.link;
+        if (old != null) {
+            teardown(old);
+        }
+        if (peer.everUp) {
+            peer.reconnects.incrementAndGet();
+            reconnects.incrementAndGet();
+        }
+        peer.everUp = true;
+        peer.hello = link.hello;
+        link.lastHeard = nowNanos;
+        link.nextHeartbeat = nowNanos + cfg.heartbeatInterval().toNanos();
+        peer.link = link;
+        live.add(link);
+        // A load report right away, so the peer's policy need not wait one interval to know us.
+        send(peer.spec.name(), cfg.load().get());
+        try {
+            listener.onPeerUp(peer.spec.name(), peer.hello);
+        } catch (RuntimeException e) {
+            listenerError(e);
+        }
+    }
+
+    /** Closes {@code link}; if it was its peer's, the peer is down. Driver thread (or close, without one). */
+    private void teardown(Link link) {
+        if (!link.closed.compareAndSet(false, true)) {
+            return;
+        }
+        link.socket.close();
+        Peer peer = link.peer;
+        if (peer.link == link) {
+            peer.link = null;
+            notifyDown(peer);
+        }
+        link.down.countDown();
+    }
+
+    private synchronized void closeAllLinks() {
+        if (linksClosed.getCount() == 0) {
+            return;
+        }
+        for (Link l : live) {
+            teardown(l);
+        }
+        live.clear();
+        for (Link l; (l = arriving.poll()) != null; ) {
+            teardown(l);
+        }
+        linksClosed.countDown();
     }
 
     // ---- accepting and dialing
 
     private void acceptLoop() {
         while (!closed) {
-            Socket s;
+            TcpSocket s;
             try {
-                s = server.accept();
-            } catch (IOException e) {
+                if (!server.awaitReadable(ACCEPT_POLL_MILLIS) || (s = server.accept()) == null) {
+                    continue;
+                }
+            } catch (SysException e) {
                 if (!closed) {
                     LOG.log(System.Logger.Level.WARNING, "accept failed: {0}", e.toString());
                     pause(cfg.backoffMin());
                 }
                 continue;
             }
-            if (!dialingAddresses.contains(s.getInetAddress())) {
+            if (!dialingAddresses.contains(s.remoteAddress())) {
                 unknownAddress.incrementAndGet();
-                closeQuietly(s);
+                s.close();
             } else if (!handshakeSlots.tryAcquire()) {
                 handshakeBusy.incrementAndGet();
-                closeQuietly(s);
+                s.close();
             } else {
-                // runConnection releases the slot once the peer has authenticated
-                spawn("control-in-" + cfg.name() + "-" + s.getRemoteSocketAddress(), () -> runConnection(s, null));
+                // handshake releases the slot once the peer has authenticated
+                spawn("control-in-" + cfg.name() + "-" + s.remoteAddress().getHostAddress() + ":" + s.remotePort(),
+                        () -> handshake(s, null));
             }
         }
     }
@@ -370,16 +696,21 @@ public final class ControlPlane implements AutoCloseable {
     private void dialLoop(Peer peer) {
         long backoff = cfg.backoffMin().toNanos();
         while (!closed) {
-            Socket s = new Socket();
             boolean wasUp = false;
             try {
-                s.setTrafficClass(IPTOS_LOWDELAY);
-                s.bind(new InetSocketAddress(cfg.address(), 0));
-                s.connect(new InetSocketAddress(peer.spec.address(), peer.spec.controlPort()),
-                        (int) cfg.connectTimeout().toMillis());
-                wasUp = runConnection(s, peer);
-            } catch (IOException e) {
-                closeQuietly(s);
+                TcpSocket s = TcpSocket.connect(cfg.address(), peer.spec.address(), peer.spec.controlPort(),
+                        IPTOS_LOWDELAY, cfg.connectTimeout().toMillis());
+                Link link = handshake(s, peer);
+                if (link != null) {
+                    wasUp = true;
+                    while (!closed && !link.down.await(ACCEPT_POLL_MILLIS, TimeUnit.MILLISECONDS)) {
+                        // the link is up: dial again once it is down
+                    }
+                }
+            } catch (SysException e) {
+                // refused, unreachable or timed out: try again after the backoff
+            } catch (InterruptedException e) {
+                return;
             }
             backoff = wasUp ? cfg.backoffMin().toNanos() : Math.min(2 * backoff, cfg.backoffMax().toNanos());
             try {
@@ -392,115 +723,105 @@ public final class ControlPlane implements AutoCloseable {
     }
 
     /**
-     * Runs one connection from its Hello to its end, on the calling thread, which becomes the link's
-     * reader. The handshake: the dialer sends its Hello; the acceptor checks it and answers with its
-     * own; each then sends its Auth and checks the other's. Only then is the link installed.
+     * Runs one connection's handshake on the calling thread, then hands the link to the driver. The
+     * dialer sends its Hello; the acceptor checks it and answers with its own; each then sends its
+     * Auth and checks the other's. Only then is the link installed. The whole handshake must end
+     * within the connect timeout.
      *
      * @param dialed the peer we dialed, or null for an accepted connection, which holds one
      *               handshake slot until the peer has authenticated
-     * @return whether the link came up
+     * @return the link, once handed to the driver; null if the handshake failed (the socket is closed)
      */
-    private boolean runConnection(Socket s, Peer dialed) {
-        sockets.add(s);
-        Link link = null;
+    private Link handshake(TcpSocket s, Peer dialed) {
+        handshaking.add(s);
         boolean slotHeld = dialed == null;
         boolean helloIn = false;
         boolean weDial = dialed != null;
+        Link link = null;
         try {
-            s.setTcpNoDelay(true);
-            s.setTrafficClass(IPTOS_LOWDELAY);
-            s.setSoTimeout((int) cfg.connectTimeout().toMillis());
+            s.setNoDelay(true);
+            s.setTos(IPTOS_LOWDELAY);
             byte[] nonce = new byte[Hello.NONCE_LENGTH];
             random.nextBytes(nonce);
             byte[] mine = encode(new Hello(cfg.name(), Hello.ipv4Of(cfg.address()), cfg.servicePort(), incarnation,
                     nonce));
             // The whole handshake, not just each read, must end within the connect timeout: else a
             // stranger trickling bytes could hold a handshake slot (and keep a real peer out) for ever.
-            DeadlineInput input = new DeadlineInput(s, System.nanoTime() + cfg.connectTimeout().toNanos());
+            long deadline = System.nanoTime() + cfg.connectTimeout().toNanos();
+            SocketInput input = new SocketInput(s, deadline);
             FrameReader reader = new FrameReader(input);
-            OutputStream out = new BufferedOutputStream(s.getOutputStream(), ControlFrame.MAX_FRAME_LENGTH);
             if (weDial) {
-                writeHandshake(out, mine);
+                writeHandshake(input, mine);
             }
             int size = reader.readFrame();
             byte[] theirs = Arrays.copyOf(reader.buffer(), size);
             ControlMessage first = reader.decode(size);
-            Peer peer = acceptHello(first, dialed, s.getInetAddress());
+            Peer peer = acceptHello(first, dialed, s.remoteAddress());
             if (peer == null) {
                 helloRejected.incrementAndGet();
-                return false;
+                return null;
             }
             helloIn = true;
             if (!weDial) {
-                writeHandshake(out, mine);
+                writeHandshake(input, mine);
             }
             // The transcript, dialer's Hello first, as both sides saw it byte for byte.
             byte[] helloD = weDial ? mine : theirs;
             byte[] helloA = weDial ? theirs : mine;
-            writeHandshake(out, encode(new Auth(LinkAuth.authMac(key, weDial, helloD, helloA))));
+            writeHandshake(input, encode(new Auth(LinkAuth.authMac(key, weDial, helloD, helloA))));
             ControlMessage second = reader.read();
             if (!(second instanceof Auth auth)
                     || !LinkAuth.authMatches(LinkAuth.authMac(key, !weDial, helloD, helloA), auth.mac())) {
                 authFailed.incrementAndGet();
                 LOG.log(System.Logger.Level.WARNING, "control connection from {0} claiming to be {1} failed to"
-                        + " authenticate (sent {2}): wrong cluster key, or not a member", s.getRemoteSocketAddress(),
+                        + " authenticate (sent {2}): wrong cluster key, or not a member", s.remoteAddress(),
                         peer.spec.name(), second instanceof Auth ? "a wrong MAC" : second.getClass().getSimpleName());
-                return false;
-            }
-            if (slotHeld) {
-                handshakeSlots.release();
-                slotHeld = false;
+                return null;
             }
             if (closed) {
-                return false;
+                return null;
             }
-            link = new Link(peer, (Hello) first, s, out, new FrameMac(LinkAuth.frameKey(key, weDial, helloD, helloA)));
-            FrameMac in = new FrameMac(LinkAuth.frameKey(key, !weDial, helloD, helloA));
-            input.clearDeadline();
-            s.setSoTimeout((int) cfg.deadInterval().toMillis());
-            install(link);
-            readLoop(link, reader, in);
-            return true;
+            link = new Link(peer, (Hello) first, s, new FrameMac(LinkAuth.frameKey(key, weDial, helloD, helloA)),
+                    new FrameMac(LinkAuth.frameKey(key, !weDial, helloD, helloA)));
+            arriving.add(link);
+            wakeup.run();
+            return link;
         } catch (FrameException e) {
             malformed.get(e.reason()).incrementAndGet();
-            countFailedAuth(helloIn, link);
-            LOG.log(System.Logger.Level.INFO, "closing control connection from {0}: {1}",
-                    s.getRemoteSocketAddress(), e.getMessage());
-            return link != null;
+            countFailedAuth(helloIn);
+            LOG.log(System.Logger.Level.INFO, "closing control connection from {0}: {1}", s.remoteAddress(),
+                    e.getMessage());
+            return null;
         } catch (SocketTimeoutException e) {
-            if (link != null) {
-                peerDead.incrementAndGet();
-            } else if (helloIn) {
+            if (helloIn) {
                 authFailed.incrementAndGet();
             } else {
                 helloRejected.incrementAndGet();
             }
-            return link != null;
+            return null;
         } catch (IOException e) {
-            countFailedAuth(helloIn, link);
-            return link != null;
+            countFailedAuth(helloIn);
+            return null;
         } finally {
             if (slotHeld) {
                 handshakeSlots.release();
             }
-            if (link != null) {
-                teardown(link);
+            handshaking.remove(s);
+            if (link == null) {
+                s.close();
             }
-            closeQuietly(s);
-            sockets.remove(s);
         }
     }
 
     /** A connection that said Hello but ended before its Auth verified failed to authenticate. */
-    private void countFailedAuth(boolean helloIn, Link link) {
-        if (helloIn && link == null) {
+    private void countFailedAuth(boolean helloIn) {
+        if (helloIn) {
             authFailed.incrementAndGet();
         }
     }
 
-    private void writeHandshake(OutputStream out, byte[] frame) throws IOException {
-        out.write(frame);
-        out.flush();
+    private void writeHandshake(SocketInput input, byte[] frame) throws IOException {
+        input.writeFully(frame);
         framesOut.incrementAndGet();
     }
 
@@ -526,85 +847,6 @@ public final class ControlPlane implements AutoCloseable {
         return !p.weDial && p.spec.address().equals(from) ? p : null;
     }
 
-    /** Reads, checks each frame's tag before anything else, and delivers; ends at the first bad tag. */
-    private void readLoop(Link link, FrameReader reader, FrameMac mac) throws IOException, FrameException {
-        Peer peer = link.peer;
-        byte[] tag = new byte[LinkAuth.TAG_LENGTH];
-        while (!closed && !link.closed.get()) {
-            int size;
-            try {
-                size = reader.readFrame();
-            } catch (EOFException e) {
-                return;
-            }
-            reader.readFully(tag);
-            if (!mac.verify(reader.buffer(), 0, size, tag)) {
-                // Forged, altered, replayed, reordered or from another connection: never decoded.
-                badMac.incrementAndGet();
-                LOG.log(System.Logger.Level.WARNING, "control frame {0} from {1} has a bad tag: closing the link",
-                        mac.count() - 1, peer.spec.name());
-                return;
-            }
-            ControlMessage m = reader.decode(size);
-            framesIn.incrementAndGet();
-            peer.framesIn.incrementAndGet();
-            if (m instanceof Hello || m instanceof Auth) {
-                unexpectedHello.incrementAndGet();
-                return;
-            }
-            if (m instanceof Heartbeat hb) {
-                peer.lastHeartbeat = hb;
-            }
-            try {
-                listener.onMessage(peer.spec.name(), m);
-            } catch (RuntimeException e) {
-                listenerError(e);
-            }
-        }
-    }
-
-    // ---- link state
-
-    private void install(Link link) {
-        Peer peer = link.peer;
-        synchronized (peer) {
-            Link old = peer.link;
-            if (old != null) {
-                old.close();
-                peer.link = null;
-                notifyDown(peer);
-            }
-            if (peer.everUp) {
-                peer.reconnects.incrementAndGet();
-                reconnects.incrementAndGet();
-            }
-            peer.everUp = true;
-            peer.hello = link.hello;
-            peer.link = link;
-            link.startWriter();
-            // A load report right away, so the peer's policy need not wait one interval to know us.
-            if (!link.queue.offer(cfg.load().get())) {
-                sendDropped.incrementAndGet();
-            }
-            try {
-                listener.onPeerUp(peer.spec.name(), peer.hello);
-            } catch (RuntimeException e) {
-                listenerError(e);
-            }
-        }
-    }
-
-    private void teardown(Link link) {
-        link.close();
-        Peer peer = link.peer;
-        synchronized (peer) {
-            if (peer.link == link) {
-                peer.link = null;
-                notifyDown(peer);
-            }
-        }
-    }
-
     private void notifyDown(Peer peer) {
         try {
             listener.onPeerDown(peer.spec.name());
@@ -618,33 +860,7 @@ public final class ControlPlane implements AutoCloseable {
         LOG.log(System.Logger.Level.WARNING, "control listener failed", e);
     }
 
-    // ---- heartbeats
-
-    private void heartbeatLoop() {
-        while (!closed) {
-            try {
-                Thread.sleep(cfg.heartbeatInterval());
-            } catch (InterruptedException e) {
-                return;
-            }
-            Heartbeat hb = cfg.load().get();
-            for (Peer p : peers.values()) {
-                if (p.link != null) {
-                    send(p.spec.name(), hb);
-                }
-            }
-        }
-    }
-
     // ---- helpers
-
-    private int writeFrame(OutputStream out, ByteBuffer buf, ControlMessage m) throws IOException {
-        buf.clear();
-        int n = ControlFrame.encode(m, buf);
-        out.write(buf.array(), 0, n);
-        framesOut.incrementAndGet();
-        return n;
-    }
 
     private static void pause(Duration d) {
         try {
@@ -663,12 +879,9 @@ public final class ControlPlane implements AutoCloseable {
     }
 
     /**
-     * Starts one of the plane's threads: platform threads, not virtual ones. A handoff's messages
-     * cross a link's writer and reader on both nodes; a virtual thread parked on a socket is woken by
-     * the JDK's poller and then its carrier, a platform thread by the kernel directly. Under a load of
-     * handoffs on new connections (4 nodes on 2 CPUs, saturated) that was 8% and 23% more requests per
-     * second in two paired runs (docs/PERFORMANCE.md). There are few of them: accept, heartbeat, a
-     * dialer per peer, reader and writer per link, a bounded number of handshakes.
+     * Starts one of the plane's threads (platform threads: they block in poll). There are few of
+     * them: accept, a dialer per peer, a bounded number of handshakes, and the links' own driver
+     * when no event loop drives them.
      */
     private void spawn(String name, Runnable r) {
         Thread t = Thread.ofPlatform().daemon().name(name).unstarted(() -> {
@@ -682,58 +895,57 @@ public final class ControlPlane implements AutoCloseable {
         t.start();
     }
 
-    private static void closeQuietly(AutoCloseable c) {
-        if (c == null) {
-            return;
-        }
-        try {
-            c.close();
-        } catch (Exception e) {
-            // nothing left to do with a socket that does not close cleanly
-        }
-    }
-
     /**
-     * A socket's input whose reads fail with {@link SocketTimeoutException} once a deadline has
-     * passed, until {@link #clearDeadline()}; the socket's own timeout still bounds each read.
-     * Used by the reader thread only.
+     * A handshake's side of a socket: reads that wait, and fail with {@link SocketTimeoutException}
+     * once the handshake's deadline has passed; writes that wait for room under the same deadline.
      */
-    private static final class DeadlineInput extends java.io.FilterInputStream {
-        private final Socket socket;
+    private static final class SocketInput extends InputStream {
+        private final TcpSocket socket;
         private final long deadline;
-        private boolean active = true;
+        private final byte[] one = new byte[1];
 
-        DeadlineInput(Socket socket, long deadlineNanos) throws IOException {
-            super(socket.getInputStream());
+        SocketInput(TcpSocket socket, long deadlineNanos) {
             this.socket = socket;
             this.deadline = deadlineNanos;
         }
 
-        void clearDeadline() {
-            active = false;
-        }
-
         @Override
         public int read() throws IOException {
-            beforeRead();
-            return super.read();
+            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
         }
 
         @Override
         public int read(byte[] b, int off, int len) throws IOException {
-            beforeRead();
-            return super.read(b, off, len);
+            if (len == 0) {
+                return 0;
+            }
+            while (true) {
+                int n = socket.read(b, off, len);
+                if (n != 0) {
+                    return n; // bytes, or EOF (-1)
+                }
+                if (!socket.awaitReadable(millisLeft())) {
+                    millisLeft(); // throws once the deadline has passed
+                }
+            }
         }
 
-        private void beforeRead() throws IOException {
-            if (!active) {
-                return;
+        void writeFully(byte[] b) throws IOException {
+            for (int off = 0; off < b.length; ) {
+                int n = socket.write(b, off, b.length - off);
+                if (n == 0) {
+                    socket.awaitWritable(millisLeft());
+                }
+                off += n;
             }
+        }
+
+        private long millisLeft() throws SocketTimeoutException {
             long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
             if (left <= 0) {
                 throw new SocketTimeoutException("handshake not done in time");
             }
-            socket.setSoTimeout((int) Math.min(left, Integer.MAX_VALUE));
+            return left;
         }
     }
 
@@ -741,7 +953,7 @@ public final class ControlPlane implements AutoCloseable {
     private static final class Peer {
         final PeerSpec spec;
         final boolean weDial;
-        /** Written under this object's lock, read anywhere. */
+        /** Written by the driver thread, read anywhere. */
         volatile Link link;
         volatile Hello hello;
         volatile Heartbeat lastHeartbeat;
@@ -756,65 +968,38 @@ public final class ControlPlane implements AutoCloseable {
         }
     }
 
-    /** One up connection: a bounded queue drained by one writer thread. */
+    /**
+     * One authenticated connection: a bounded queue any thread may add to, and buffers only the
+     * driver thread touches.
+     */
     private final class Link {
         final Peer peer;
         final Hello hello;
-        final Socket socket;
-        final OutputStream out;
-        /** Tags what this side sends; used by the writer thread only. */
-        final FrameMac mac;
-        final byte[] tag = new byte[LinkAuth.TAG_LENGTH];
+        final TcpSocket socket;
+        /** Tags what this side sends, and checks what it receives. */
+        final FrameMac outMac;
+        final FrameMac inMac;
         final ArrayBlockingQueue<ControlMessage> queue = new ArrayBlockingQueue<>(cfg.queueCapacity());
-        final ByteBuffer buf = ByteBuffer.allocate(ControlFrame.MAX_FRAME_LENGTH);
+        /** Received bytes not yet delivered: room for one whole tagged frame and more. */
+        final byte[] in = new byte[2 * (ControlFrame.MAX_FRAME_LENGTH + LinkAuth.TAG_LENGTH)];
+        final ByteBuffer inView = ByteBuffer.wrap(in);
+        int inLength;
+        /** Tagged frames the kernel has not taken yet. */
+        final byte[] out = new byte[4 * (ControlFrame.MAX_FRAME_LENGTH + LinkAuth.TAG_LENGTH)];
+        final ByteBuffer outView = ByteBuffer.wrap(out);
+        int outLength;
+        long lastHeard;
+        long nextHeartbeat;
         final AtomicBoolean closed = new AtomicBoolean();
+        final CountDownLatch down = new CountDownLatch(1);
         final Instant since = Instant.now();
-        volatile Thread writer;
 
-        Link(Peer peer, Hello hello, Socket socket, OutputStream out, FrameMac mac) {
+        Link(Peer peer, Hello hello, TcpSocket socket, FrameMac outMac, FrameMac inMac) {
             this.peer = peer;
             this.hello = hello;
             this.socket = socket;
-            this.out = out;
-            this.mac = mac;
-        }
-
-        void startWriter() {
-            Thread t = Thread.ofPlatform().daemon().name("control-write-" + cfg.name() + "-" + peer.spec.name())
-                    .unstarted(this::writeLoop);
-            writer = t;
-            threads.add(t);
-            t.start();
-        }
-
-        private void writeLoop() {
-            try {
-                while (!closed.get()) {
-                    ControlMessage m = queue.take();
-                    int n = writeFrame(out, buf, m);
-                    mac.sign(buf.array(), 0, n, tag);
-                    out.write(tag);
-                    peer.framesOut.incrementAndGet();
-                    if (queue.isEmpty()) {
-                        out.flush();
-                    }
-                }
-            } catch (InterruptedException | IOException e) {
-                // closed, or the connection failed: the reader sees it too
-            } finally {
-                threads.remove(Thread.currentThread());
-                teardown(this);
-            }
-        }
-
-        void close() {
-            if (closed.compareAndSet(false, true)) {
-                closeQuietly(socket);
-                Thread t = writer;
-                if (t != null) {
-                    t.interrupt();
-                }
-            }
+            this.outMac = outMac;
+            this.inMac = inMac;
         }
     }
 }

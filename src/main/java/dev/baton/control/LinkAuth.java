@@ -97,7 +97,6 @@ final class LinkAuth {
         private final Mac mac;
         private final byte[] counterBytes = new byte[8];
         private final byte[] full = new byte[AUTH_MAC_LENGTH];
-        private final byte[] expected = new byte[TAG_LENGTH];
         private long counter;
 
         FrameMac(SecretKeySpec key) {
@@ -106,8 +105,13 @@ final class LinkAuth {
 
         /** Writes the tag of the next frame, {@code frame[off, off+len)}, to {@code dst[0, 16)}. */
         void sign(byte[] frame, int off, int len, byte[] dst) {
+            sign(frame, off, len, dst, 0);
+        }
+
+        /** Writes the tag of the next frame, {@code frame[off, off+len)}, to {@code dst[at, at+16)}. */
+        void sign(byte[] frame, int off, int len, byte[] dst, int at) {
             compute(frame, off, len);
-            System.arraycopy(full, 0, dst, 0, TAG_LENGTH);
+            System.arraycopy(full, 0, dst, at, TAG_LENGTH);
         }
 
         /**
@@ -115,9 +119,17 @@ final class LinkAuth {
          * advances either way: a link whose tag failed must be closed.
          */
         boolean verify(byte[] frame, int off, int len, byte[] tag) {
+            return verify(frame, off, len, tag, 0);
+        }
+
+        /** As {@link #verify(byte[], int, int, byte[])}, with the tag at {@code tag[at, at+16)}. */
+        boolean verify(byte[] frame, int off, int len, byte[] tag, int at) {
             compute(frame, off, len);
-            System.arraycopy(full, 0, expected, 0, TAG_LENGTH);
-            return MessageDigest.isEqual(expected, tag);
+            int diff = 0; // constant time, as MessageDigest.isEqual
+            for (int i = 0; i < TAG_LENGTH; i++) {
+                diff |= full[i] ^ tag[at + i];
+            }
+            return diff == 0;
         }
 
         /** Frames tagged or checked so far. */

@@ -8,7 +8,6 @@ import dev.baton.control.ControlListener;
 import dev.baton.control.ControlMessage;
 import dev.baton.control.ControlPlane;
 import dev.baton.http.RequestParser;
-import dev.baton.control.RefuseReason;
 import dev.baton.fault.FaultRule;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -148,6 +147,7 @@ public final class Node implements AutoCloseable {
                 ? new StaticServer(StaticServer.Config.of(new InetSocketAddress(inet(0), cfg.servicePort()),
                         cfg.docroot(), cfg.name()).withLocator(this::holderOf))
                 : null;
+        loop.drive(control);
         admin = new AdminServer(cfg.adminSocket(), this::command);
         loopThread = new Thread(loop, "btcp-" + cfg.name());
     }
@@ -156,7 +156,7 @@ public final class Node implements AutoCloseable {
     public void start() throws IOException {
         loopThread.start();
         if (server != null) server.start();
-        control.start();
+        control.startDriven(loop::wake);
         admin.start();
         if (cfg.readyFile() != null) {
             Files.writeString(cfg.readyFile(), ProcessHandle.current().pid() + "\n");
@@ -259,13 +259,13 @@ public final class Node implements AutoCloseable {
         }
     }
 
-    /** Control channel to BTCP: messages are queued for the packet loop thread, which owns the engine. */
+    /** Control channel to BTCP: called on the packet loop's thread, which drives the links and owns the engine. */
     private final class ControlIn implements ControlListener {
         @Override
         public void onPeerUp(String peer, ControlMessage.Hello hello) {
             cluster.peerUp(peer);
             // The incarnation tells a peer that restarted (its connections are gone) from a link that was cut.
-            loop.submit(() -> btcp.onPeerUp(peer, hello.incarnation()));
+            btcp.onPeerUp(peer, hello.incarnation());
             for (ControlMessage.Content c : ControlMessage.Content.chunked(cluster.ownPaths())) {
                 control.send(peer, c);
             }
@@ -274,7 +274,7 @@ public final class Node implements AutoCloseable {
         @Override
         public void onPeerDown(String peer) {
             cluster.peerDown(peer);
-            loop.submit(() -> btcp.onPeerDown(peer));
+            btcp.onPeerDown(peer);
         }
 
         @Override
@@ -282,22 +282,16 @@ public final class Node implements AutoCloseable {
             switch (m) {
                 case ControlMessage.Heartbeat h -> cluster.load(peer, h.activeConnections());
                 case ControlMessage.Content c -> cluster.content(peer, c.first(), c.last(), c.paths());
-                case ControlMessage.HandoffRequest r -> {
-                    HandshakeInit e = new HandshakeInit(r.entryIsn(), r.entryTsVal(), r.entryWindowScale(),
-                            r.entryMss(), r.timestamps(), r.sackPermitted());
-                    if (!loop.submit(() -> btcp.onHandoffRequest(cluster.member(peer), r.connId(), e, r.syn(), r.ack()))) {
-                        control.send(peer, new ControlMessage.HandoffRefuse(r.connId(), RefuseReason.BUSY));
-                    }
-                }
-                case ControlMessage.HandoffAck a -> {
-                    HandshakeInit c = new HandshakeInit(a.chosenIsn(), a.chosenTsVal(), a.chosenWindowScale(),
-                            a.chosenMss(), a.timestamps(), a.sackPermitted());
-                    loop.submit(() -> btcp.onHandoffAck(peer, a.connId(), c, a.forwardPort()));
-                }
-                case ControlMessage.HandoffRefuse f -> loop.submit(() -> btcp.onHandoffRefuse(peer, f.connId(), f.reason()));
-                case ControlMessage.Terminate t -> loop.submit(() -> btcp.onTerminate(peer, t.connId()));
-                case ControlMessage.Abort a -> loop.submit(() -> btcp.onAbort(cluster.member(peer), a.connId()));
-                case ControlMessage.Commit c -> loop.submit(() -> btcp.onCommit(cluster.member(peer), c.connId(), c.request()));
+                case ControlMessage.HandoffRequest r -> btcp.onHandoffRequest(cluster.member(peer), r.connId(),
+                        new HandshakeInit(r.entryIsn(), r.entryTsVal(), r.entryWindowScale(), r.entryMss(),
+                                r.timestamps(), r.sackPermitted()), r.syn(), r.ack());
+                case ControlMessage.HandoffAck a -> btcp.onHandoffAck(peer, a.connId(),
+                        new HandshakeInit(a.chosenIsn(), a.chosenTsVal(), a.chosenWindowScale(), a.chosenMss(),
+                                a.timestamps(), a.sackPermitted()), a.forwardPort());
+                case ControlMessage.HandoffRefuse f -> btcp.onHandoffRefuse(peer, f.connId(), f.reason());
+                case ControlMessage.Terminate t -> btcp.onTerminate(peer, t.connId());
+                case ControlMessage.Abort a -> btcp.onAbort(cluster.member(peer), a.connId());
+                case ControlMessage.Commit c -> btcp.onCommit(cluster.member(peer), c.connId(), c.request());
                 case ControlMessage.Hello h -> { }
                 case ControlMessage.Auth a -> { }
             }

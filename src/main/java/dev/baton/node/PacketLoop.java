@@ -1,6 +1,7 @@
 package dev.baton.node;
 
 import dev.baton.btcp.Btcp;
+import dev.baton.control.ControlPlane;
 import dev.baton.fault.FaultInjector;
 import dev.baton.fault.FaultRule.Direction;
 import dev.baton.sys.EventFd;
@@ -14,9 +15,11 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The one thread that owns a node's {@link Btcp}: it waits on both TUN devices and on an eventfd,
- * reads packets in batches and hands them to the BTCP, runs work other threads queued for it (control
- * messages), and advances the BTCP's timers. Agrona's duty-cycle model: nothing here blocks except
+ * The one thread that owns a node's {@link Btcp}: it waits on both TUN devices, the control links'
+ * sockets and an eventfd, reads packets in batches and hands them to the BTCP, runs work other
+ * threads queued for it (admin commands), advances the BTCP's timers, and reads and writes the
+ * control links ({@link ControlPlane#serviceLinks}), so handoff messages reach the BTCP with no
+ * thread in between. Agrona's duty-cycle model: nothing here blocks except
  * {@code poll}, and nothing allocates per packet.
  *
  * <p>With TUNs that carry a virtio-net header, a packet is read into one frame buffer behind its
@@ -30,6 +33,8 @@ final class PacketLoop implements Runnable, Btcp.Output {
     private static final int BATCH = 64;
     private static final int POLL_MILLIS = 10;
     private static final int INBOX = 65_536;
+    /** The poller's first slot for control links: after the two TUNs and the eventfd. */
+    private static final int LINKS = 3;
 
     private final Tun wire;
     private final Tun kernel;
@@ -50,6 +55,7 @@ final class PacketLoop implements Runnable, Btcp.Output {
     private final AtomicLong writeFailures = new AtomicLong();
     private final AtomicLong internalErrors = new AtomicLong();
     private Btcp btcp;
+    private ControlPlane control;
     /** The fault-injection module, ahead of the BTCP on the network side; owned by this thread. */
     private final FaultInjector faults = new FaultInjector();
     private final FaultInjector.Sink release = this::release;
@@ -72,6 +78,19 @@ final class PacketLoop implements Runnable, Btcp.Output {
 
     void attach(Btcp btcp) {
         this.btcp = btcp;
+    }
+
+    /**
+     * Makes this loop the driver of {@code plane}'s links (before the loop starts): their sockets
+     * are polled with the TUNs, and their messages are read and written on this thread.
+     */
+    void drive(ControlPlane plane) {
+        this.control = plane;
+    }
+
+    /** Wakes the loop out of its wait; safe from any thread. */
+    void wake() {
+        wakeup.signal();
     }
 
     /** Runs {@code work} on the loop thread soon; false (counted) if the inbox is full. */
@@ -122,9 +141,13 @@ final class PacketLoop implements Runnable, Btcp.Output {
         MemorySegment rx = rxPacket;
         now = System.currentTimeMillis();
         try {
-            Poller poller = new Poller(wire.fd(), kernel.fd(), wakeup.fd());
+            Poller poller = new Poller(LINKS + (control == null ? 0 : control.maxLinks()));
+            poller.watch(0, wire.fd(), false);
+            poller.watch(1, kernel.fd(), false);
+            poller.watch(2, wakeup.fd(), false);
             while (running) {
-                poller.await(POLL_MILLIS);
+                int links = control == null ? 0 : control.watchLinks(poller, LINKS);
+                poller.await(LINKS + links, POLL_MILLIS);
                 if (poller.ready(2)) wakeup.drain();
                 if (poller.ready(0)) {
                     for (int i = 0; i < BATCH; i++) {
@@ -161,6 +184,14 @@ final class PacketLoop implements Runnable, Btcp.Output {
                 now = System.currentTimeMillis();
                 if (faults.active()) faults.releaseDue(now, release);
                 btcp.tick(now);
+                // Last, so that the control messages of this round leave in it, one write per link.
+                if (control != null) {
+                    try {
+                        control.serviceLinks(poller, LINKS, System.nanoTime());
+                    } catch (RuntimeException e) {
+                        internalError(e);
+                    }
+                }
             }
         } catch (Throwable t) {
             failure = t;

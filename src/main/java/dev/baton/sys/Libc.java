@@ -23,6 +23,23 @@ final class Libc {
     static final int EAGAIN = 11;
     static final int EINTR = 4;
     static final short POLLIN = 0x1;
+    static final short POLLOUT = 0x4;
+    static final int EINPROGRESS = 115;
+    static final int ETIMEDOUT = 110;
+    static final int AF_INET = 2;
+    static final int SOCK_STREAM = 1;
+    static final int SOCK_NONBLOCK = 0x800;
+    static final int SOCK_CLOEXEC = 0x80000;
+    static final int SOL_SOCKET = 1;
+    static final int SO_REUSEADDR = 2;
+    static final int SO_ERROR = 4;
+    static final int IPPROTO_IP = 0;
+    static final int IP_TOS = 1;
+    static final int IPPROTO_TCP = 6;
+    static final int TCP_NODELAY = 1;
+    static final int SHUT_RDWR = 2;
+    /** No SIGPIPE when the peer has gone: the call fails with EPIPE instead. */
+    static final int MSG_NOSIGNAL = 0x4000;
     static final int EFD_NONBLOCK = 0x800;
     static final int EFD_CLOEXEC = 0x80000;
 
@@ -54,6 +71,34 @@ final class Libc {
             FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
                     ValueLayout.JAVA_INT));
     private static final MethodHandle EVENTFD = bind("eventfd",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+    private static final MethodHandle SOCKET = bind("socket",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
+                    ValueLayout.JAVA_INT));
+    private static final MethodHandle SETSOCKOPT = bind("setsockopt",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
+                    ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
+    private static final MethodHandle GETSOCKOPT = bind("getsockopt",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
+                    ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS));
+    /** bind, connect: (fd, const struct sockaddr *, socklen_t). */
+    private static final FunctionDescriptor ADDRESS_CALL = FunctionDescriptor.of(ValueLayout.JAVA_INT,
+            ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT);
+    private static final MethodHandle BIND = bind("bind", ADDRESS_CALL);
+    private static final MethodHandle CONNECT = bind("connect", ADDRESS_CALL);
+    private static final MethodHandle LISTEN = bind("listen",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+    private static final MethodHandle ACCEPT4 = bind("accept4",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS,
+                    ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
+    /** getsockname, getpeername: (fd, struct sockaddr *, socklen_t *). */
+    private static final FunctionDescriptor NAME_CALL = FunctionDescriptor.of(ValueLayout.JAVA_INT,
+            ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS);
+    private static final MethodHandle GETSOCKNAME = bind("getsockname", NAME_CALL);
+    private static final MethodHandle SEND = bind("send",
+            FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.ADDRESS,
+                    ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
+    private static final MethodHandle SHUTDOWN = bind("shutdown",
             FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
     private static final MethodHandle STRERROR = LINKER.downcallHandle(LIBC.find("strerror").orElseThrow(),
             FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
@@ -138,6 +183,86 @@ final class Libc {
     static int eventfd(CallState st, int initval, int flags) {
         try {
             return (int) EVENTFD.invokeExact(st.segment, initval, flags);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    static int socket(CallState st, int domain, int type, int protocol) {
+        try {
+            return (int) SOCKET.invokeExact(st.segment, domain, type, protocol);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    static int setsockopt(CallState st, int fd, int level, int name, MemorySegment value, int length) {
+        try {
+            return (int) SETSOCKOPT.invokeExact(st.segment, fd, level, name, value, length);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    static int getsockopt(CallState st, int fd, int level, int name, MemorySegment value, MemorySegment length) {
+        try {
+            return (int) GETSOCKOPT.invokeExact(st.segment, fd, level, name, value, length);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    static int bind(CallState st, int fd, MemorySegment address, int length) {
+        try {
+            return (int) BIND.invokeExact(st.segment, fd, address, length);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    static int connect(CallState st, int fd, MemorySegment address, int length) {
+        try {
+            return (int) CONNECT.invokeExact(st.segment, fd, address, length);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    static int listen(CallState st, int fd, int backlog) {
+        try {
+            return (int) LISTEN.invokeExact(st.segment, fd, backlog);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    static int accept4(CallState st, int fd, MemorySegment address, MemorySegment length, int flags) {
+        try {
+            return (int) ACCEPT4.invokeExact(st.segment, fd, address, length, flags);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    static int getsockname(CallState st, int fd, MemorySegment address, MemorySegment length) {
+        try {
+            return (int) GETSOCKNAME.invokeExact(st.segment, fd, address, length);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    static long send(CallState st, int fd, MemorySegment buf, long count, int flags) {
+        try {
+            return (long) SEND.invokeExact(st.segment, fd, buf, count, flags);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    static int shutdown(CallState st, int fd, int how) {
+        try {
+            return (int) SHUTDOWN.invokeExact(st.segment, fd, how);
         } catch (Throwable t) {
             throw new AssertionError(t);
         }
