@@ -884,10 +884,9 @@ public final class Btcp {
         c.timestamps = mine.timestamps();
         c.chosenWindowScale = Math.max(0, mine.windowScale());
         c.entryWindowScale = Math.max(0, entry.windowScale());
-        injectAck(c);
+        completeHandshake(c);
         state(c, Conn.SERVING);
         if (c.committed) { // the commit came with the request (eager): our server may answer now
-            injectRequest(c);
             scheduleIdle(c);
         } else {
             timers.schedule(c.slot, now + COMMIT_WAIT_FACTOR * cfg.handoffTimeoutMillis());
@@ -899,8 +898,7 @@ public final class Btcp {
     private void serverAtChosen(Conn c, MemorySegment p, int len) {
         if (tcp.syn()) {
             if (tcp.ack()) { // our kernel retransmitted its SYN/ACK: the ACK was lost, and what followed
-                injectAck(c);
-                if (c.committed) injectRequest(c);
+                completeHandshake(c);
             }
             return;                      // nothing of the handshake ever reaches the client
         }
@@ -976,6 +974,15 @@ public final class Btcp {
         }
     }
 
+    /**
+     * Completes our kernel's handshake: with the request riding on the ACK if the entry has committed
+     * (Linux takes data on the handshake's last ACK: one segment, one pass through its TCP, one
+     * wake-up of the server, where an ACK and then the request cost two), else with the held ACK alone.
+     */
+    private void completeHandshake(Conn c) {
+        if (!c.committed || !injectRequest(c)) injectAck(c);
+    }
+
     /** Injects the held handshake ACK into our kernel, in its sequence space (claims 3, 13, 34). */
     private void injectAck(Conn c) {
         MemorySegment.copy(c.ack, 0, tx, ValueLayout.JAVA_BYTE, 0, c.ackLength);
@@ -995,11 +1002,14 @@ public final class Btcp {
     /**
      * Injects the request bytes the entry committed with into our kernel, after the ACK, as
      * segments of at most one MSS in our sequence space (claims 7, 17: the web request reaches the
-     * selected server's TCP module as if the client had sent it there).
+     * selected server's TCP module as if the client had sent it there). Its first segment also
+     * acknowledges our SYN/ACK, as the held ACK does, so it may stand in for it.
+     *
+     * @return false if there is no request to inject
      */
-    private void injectRequest(Conn c) {
+    private boolean injectRequest(Conn c) {
         byte[] r = c.request;
-        if (r == null || r.length == 0) return;
+        if (r == null || r.length == 0) return false;
         MemorySegment a = MemorySegment.ofArray(c.ack);
         auxIp.wrap(a, 0, c.ackLength);
         auxTcp.wrap(a, auxIp.headerLength(), c.ackLength - auxIp.headerLength());
@@ -1018,6 +1028,7 @@ public final class Btcp {
             MemorySegment.copy(r, off, tx, ValueLayout.JAVA_BYTE, hl, n);
             passToKernel(tx, writer.finish(tx));
         }
+        return true;
     }
 
     /**

@@ -439,9 +439,10 @@ class BtcpTest {
         assertThat(chosen.lastKernel().tcp().acknowledgmentNumber()).isEqualTo(ISN_B + 1);
         entry.btcp.onHandoffAck("n2", (long) req[2], (HandshakeInit) chosen.control.getFirst()[3], FORWARD_PORT);
         deliverCommit();
-        chosen.fromKernel(synAck); // after the commit: the ACK and the request again
-        assertThat(chosen.kernel).hasSize(6);
+        chosen.fromKernel(synAck); // after the commit: the request again, riding on the ACK
+        assertThat(chosen.kernel).hasSize(5);
         assertThat(chosen.lastKernel().payload()).isEqualTo(REMOTE_REQUEST);
+        assertThat(chosen.lastKernel().tcp().acknowledgmentNumber()).isEqualTo(ISN_B + 1);
         assertThat(chosen.wire).isEmpty();
     }
 
@@ -960,7 +961,7 @@ class BtcpTest {
     }
 
     @Test
-    void theChosenNodeInjectsAnEagerRequestRightAfterTheAck() {
+    void theChosenNodeInjectsAnEagerRequestOnTheHandshakesAck() {
         eager();
         handshakeAtEntry();
         sendRequest(REMOTE_REQUEST);
@@ -969,10 +970,14 @@ class BtcpTest {
         deliverCommit(); // arrives before our kernel's SYN/ACK: kept until the ACK is in
         assertThat(chosen.kernel).as("only the SYN so far").hasSize(1);
         chosenKernelAnswers();
-        assertThat(chosen.kernel).hasSize(3);
-        assertThat(TestPackets.View.of(chosen.kernel.get(1)).tcp().payloadLength()).as("the ACK").isZero();
-        assertThat(chosen.lastKernel().payload()).isEqualTo(REMOTE_REQUEST);
-        assertThat(chosen.lastKernel().checksumsValid()).isTrue();
+        assertThat(chosen.kernel).as("the SYN, then one segment: the ACK carrying the request").hasSize(2);
+        var ackWithRequest = chosen.lastKernel();
+        assertThat(ackWithRequest.payload()).isEqualTo(REMOTE_REQUEST);
+        assertThat(ackWithRequest.tcp().ack()).isTrue();
+        assertThat(ackWithRequest.tcp().syn()).isFalse();
+        assertThat(ackWithRequest.tcp().sequenceNumber()).isEqualTo(CLIENT_ISN + 1);
+        assertThat(ackWithRequest.tcp().acknowledgmentNumber()).as("acknowledges our kernel's SYN/ACK").isEqualTo(ISN_B + 1);
+        assertThat(ackWithRequest.checksumsValid()).isTrue();
         assertThat(chosen.control.getLast()[0]).isEqualTo("ack");
         // The response reaches the client before the entry has even seen the ack.
         int reqLen = REMOTE_REQUEST.length();
