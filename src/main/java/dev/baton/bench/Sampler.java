@@ -70,6 +70,15 @@ final class Sampler {
         return new Sample(cpu, bytes, handedOff, seen, forwarded, forOthers);
     }
 
+    /** How long each node's JIT compilers have worked, in ms, by node name. */
+    Map<String, Long> jitMillis() {
+        Map<String, Long> jit = new TreeMap<>();
+        for (JsonNode n : bed.stats().path("nodes")) {
+            jit.put(n.path("node").asText(), n.path("jitMillis").asLong());
+        }
+        return jit;
+    }
+
     /** CPU seconds between two snapshots, per node. */
     Map<String, Double> cpuSeconds(Sample before, Sample after) {
         Map<String, Double> s = new TreeMap<>();

@@ -90,6 +90,11 @@ public final class ControlPlane implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(ControlPlane.class.getName());
     /** How long {@link #close()} waits for its threads to end. */
     private static final Duration CLOSE_WAIT = Duration.ofSeconds(3);
+    /**
+     * The longest a message sent {@linkplain #sendLazily lazily} waits for company (plus at most one
+     * round of the driver's poll).
+     */
+    public static final Duration LAZY_WAIT = Duration.ofMillis(5);
     /** How often the accepting and dialing threads look whether the plane was closed. */
     private static final int ACCEPT_POLL_MILLIS = 100;
     /**
@@ -313,8 +318,34 @@ public final class ControlPlane implements AutoCloseable {
             sendDropped.incrementAndGet();
             return false;
         }
+        link.urgent = true;
         if (Thread.currentThread() != driver) {
             wakeup.run();
+        }
+        return true;
+    }
+
+    /**
+     * Queues {@code m} like {@link #send}, but lets it wait up to {@link #LAZY_WAIT} for the next
+     * message to the same peer, so that both leave in one segment: for messages nobody waits on
+     * (a handoff's termination only frees the entry's table entry), under load it saves a segment
+     * and its acknowledgment, each crossing two kernels and the packet loops of both nodes. From a
+     * thread other than the driver it is the same as {@link #send}.
+     */
+    public boolean sendLazily(String peer, ControlMessage m) {
+        if (Thread.currentThread() != driver) {
+            return send(peer, m);
+        }
+        if (m instanceof Hello || m instanceof Auth) {
+            throw new IllegalArgumentException(m.getClass().getSimpleName() + " is sent by the control plane itself");
+        }
+        Link link = peerOrThrow(peer).link;
+        if (link == null || !link.queue.offer(m)) {
+            sendDropped.incrementAndGet();
+            return false;
+        }
+        if (link.lazySince == 0) {
+            link.lazySince = Math.max(1, System.nanoTime());
         }
         return true;
     }
@@ -468,7 +499,14 @@ public final class ControlPlane implements AutoCloseable {
                         l.nextHeartbeat = nowNanos + cfg.heartbeatInterval().toNanos();
                         send(l.peer.spec.name(), cfg.load().get());
                     }
-                    writeTo(l);
+                    if (l.urgent || l.outLength > 0
+                            || (l.lazySince != 0 && nowNanos - l.lazySince >= LAZY_WAIT.toNanos())) {
+                        // Cleared before the queue is drained: a message queued meanwhile by
+                        // another thread leaves now or sets the flag again for the next round.
+                        l.urgent = false;
+                        l.lazySince = 0;
+                        writeTo(l);
+                    }
                 }
             }
             anyClosed |= l.closed.get();
@@ -988,6 +1026,10 @@ public final class ControlPlane implements AutoCloseable {
         final byte[] out = new byte[4 * (ControlFrame.MAX_FRAME_LENGTH + LinkAuth.TAG_LENGTH)];
         final ByteBuffer outView = ByteBuffer.wrap(out);
         int outLength;
+        /** Something not lazy is queued: write this round. Set by any thread, cleared by the driver. */
+        volatile boolean urgent;
+        /** When the oldest lazy message still queued was queued (0: none); driver only. */
+        long lazySince;
         long lastHeard;
         long nextHeartbeat;
         final AtomicBoolean closed = new AtomicBoolean();

@@ -207,10 +207,17 @@ public final class Node implements AutoCloseable {
 
     /** BTCP to control channel: turn the engine's calls into messages. Called on the loop thread. */
     private final class ControlOut implements Btcp.Control {
-        /** Sends {@code m} unless a fault rule drops, duplicates or delays it. */
         private boolean send(String peer, ControlMessage m) {
+            return send(peer, m, false);
+        }
+
+        /**
+         * Sends {@code m} unless a fault rule drops, duplicates or delays it; {@code lazily}: it may
+         * wait a moment for company ({@link ControlPlane#sendLazily}).
+         */
+        private boolean send(String peer, ControlMessage m, boolean lazily) {
             FaultRule hit = loop.faults().active() ? loop.faults().onMessage(m) : null;
-            if (hit == null) return control.send(peer, m);
+            if (hit == null) return lazily ? control.sendLazily(peer, m) : control.send(peer, m);
             switch (hit.action()) {
                 case DROP -> {
                     return true; // lost on the way: the sender cannot tell
@@ -250,7 +257,8 @@ public final class Node implements AutoCloseable {
 
         @Override
         public void terminate(String peer, long connId) {
-            send(peer, new ControlMessage.Terminate(connId));
+            // Nobody waits on it: the entry only frees its entry (and lingers anyway).
+            send(peer, new ControlMessage.Terminate(connId), true);
         }
 
         @Override
@@ -381,6 +389,9 @@ public final class Node implements AutoCloseable {
         m.put("contentPaths", cluster.ownPaths().size());
         m.put("droppedAnnouncements", cluster.droppedAnnouncements());
         m.put("control", control.counters());
+        // How long this JVM's JIT compilers have worked: a benchmark waits for it to level off.
+        var jit = java.lang.management.ManagementFactory.getCompilationMXBean();
+        m.put("jitMillis", jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : -1);
         if (server != null) m.put("server", server.stats());
         return m;
     }
