@@ -102,7 +102,7 @@ class ControlPlaneAuthTest {
         });
         ControlPlane a = start(config("a", portA, "b", relay.port()), key, ra);
         ControlPlane b = start(config("b", portB, "a", portA), key, rb);
-        await("link up", () -> rb.isUp("a"));
+        await("link up", () -> rb.isUp("a") && ra.isUp("b"));
         HandoffRequest req = request(21);
         assertThat(a.send("b", req)).isTrue();
 
@@ -168,7 +168,7 @@ class ControlPlaneAuthTest {
         Relay relay = relay((i, f) -> f);
         ControlPlane a = start(config("a", portA, "b", relay.port()), key, ra);
         ControlPlane b = start(config("b", portB, "a", portA), key, rb);
-        await("link up", () -> rb.isUp("a"));
+        await("link up", () -> rb.isUp("a") && ra.isUp("b"));
         HandoffRequest req = request(33);
         assertThat(a.send("b", req)).isTrue();
         await("delivered once", () -> handoffRequests(rb).size() == 1);
