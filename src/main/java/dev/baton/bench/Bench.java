@@ -44,7 +44,9 @@ public final class Bench {
     /** The JIT has settled once no node compiled longer than this in a warm-up round. */
     static final long JIT_SETTLED_MILLIS = 100;
     /** The most the warm-up may take unless told otherwise. */
-    static final Duration WARM_UP_LIMIT = Duration.ofSeconds(60);
+    public static final Duration WARM_UP_LIMIT = Duration.ofSeconds(60);
+    /** The warm-up of a quick run: two rounds, however busy the JIT still is. */
+    public static final Duration QUICK_WARM_UP_LIMIT = Duration.ofSeconds(6);
 
     /**
      * How to run.

@@ -35,9 +35,6 @@ public final class BenchCommand implements Callable<Integer> {
                     + " n1..n4 in turn.")
     int nodes;
 
-    /** The warm-up of a quick run: two rounds, however busy the JIT still is. */
-    private static final Duration QUICK_WARM_UP = Duration.ofSeconds(6);
-
     @Option(names = "--quick", description = "2-second measurements and a 6-second warm-up (for tests; the numbers are rough).")
     boolean quick;
 
@@ -54,7 +51,7 @@ public final class BenchCommand implements Callable<Integer> {
         Bench.Options options;
         try {
             options = new Bench.Options(Duration.ofSeconds(quick ? 2 : seconds), connections, out.toAbsolutePath(),
-                    stateDir, nodes, quick ? QUICK_WARM_UP : Bench.WARM_UP_LIMIT);
+                    stateDir, nodes, quick ? Bench.QUICK_WARM_UP_LIMIT : Bench.WARM_UP_LIMIT);
         } catch (IllegalArgumentException e) {
             System.err.println("baton bench: " + e.getMessage());
             return 2;

@@ -10,6 +10,7 @@ import java.lang.foreign.ValueLayout;
  */
 public final class EventFd implements AutoCloseable {
     private final int fd;
+    private boolean closed;
     private final MemorySegment readBuf = Arena.ofAuto().allocate(8, 8);
     /** The value every signal writes; shared and never changed, so any thread may pass it to write. */
     private final MemorySegment one = Arena.ofShared().allocate(8, 8);
@@ -25,9 +26,9 @@ public final class EventFd implements AutoCloseable {
         return fd;
     }
 
-    /** Wakes the waiter; safe from any thread. */
-    public void signal() {
-        Libc.write(Libc.state(), fd, one, 8);
+    /** Wakes the waiter; safe from any thread, and a no-op once closed. */
+    public synchronized void signal() {
+        if (!closed) Libc.write(Libc.state(), fd, one, 8);
     }
 
     /** Clears pending wake-ups; call from the waiting thread only. */
@@ -35,8 +36,15 @@ public final class EventFd implements AutoCloseable {
         Libc.read(Libc.state(), fd, readBuf, 8);
     }
 
+    /**
+     * Closes the descriptor, once. Under the same lock as {@link #signal}: the number is reused at
+     * once, and a late signal must not write into another's descriptor.
+     */
     @Override
-    public void close() {
-        Libc.close(Libc.state(), fd);
+    public synchronized void close() {
+        if (!closed) {
+            closed = true;
+            Libc.close(Libc.state(), fd);
+        }
     }
 }

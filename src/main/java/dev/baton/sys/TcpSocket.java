@@ -6,7 +6,6 @@ import java.lang.foreign.ValueLayout;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * An IPv4 TCP socket of the kernel's, non-blocking, with its descriptor in view: unlike
@@ -30,7 +29,7 @@ public final class TcpSocket implements AutoCloseable {
     /** The native side of reads and writes; then the sockaddr and pollfd scratch of control calls. */
     private final MemorySegment bounce;
     private final MemorySegment scratch;
-    private final AtomicBoolean closed = new AtomicBoolean();
+    private boolean closed;
 
     private TcpSocket(int fd, InetAddress remote, int remotePort) {
         this.fd = fd;
@@ -43,16 +42,19 @@ public final class TcpSocket implements AutoCloseable {
 
     /** A listening socket on {@code bind:port} ({@code SO_REUSEADDR}); port 0 picks a free one. */
     public static TcpSocket listen(InetAddress bind, int port, int backlog) throws SysException {
-        int fd = newSocket();
+        TcpSocket s = new TcpSocket(newSocket(), null, 0);
         try (Arena arena = Arena.ofConfined()) {
             Libc.CallState st = Libc.state();
             MemorySegment one = arena.allocateFrom(ValueLayout.JAVA_INT, 1);
-            check(Libc.setsockopt(st, fd, Libc.SOL_SOCKET, Libc.SO_REUSEADDR, one, 4), "setsockopt SO_REUSEADDR", fd);
+            check(Libc.setsockopt(st, s.fd, Libc.SOL_SOCKET, Libc.SO_REUSEADDR, one, 4), "setsockopt SO_REUSEADDR");
             MemorySegment sa = sockaddr(arena, bind, port);
-            check(Libc.bind(st, fd, sa, SOCKADDR_IN_SIZE), "bind " + bind.getHostAddress() + ":" + port, fd);
-            check(Libc.listen(st, fd, backlog), "listen", fd);
+            check(Libc.bind(st, s.fd, sa, SOCKADDR_IN_SIZE), "bind " + bind.getHostAddress() + ":" + port);
+            check(Libc.listen(st, s.fd, backlog), "listen");
+            return s;
+        } catch (SysException | RuntimeException e) {
+            s.close();
+            throw e;
         }
-        return new TcpSocket(fd, null, 0);
     }
 
     /**
@@ -69,27 +71,24 @@ public final class TcpSocket implements AutoCloseable {
             Libc.CallState st = Libc.state();
             s.setTos(tos);
             if (from != null) {
-                check(Libc.bind(st, fd, sockaddr(arena, from, 0), SOCKADDR_IN_SIZE), "bind " + from.getHostAddress(), fd);
+                check(Libc.bind(st, fd, sockaddr(arena, from, 0), SOCKADDR_IN_SIZE), "bind " + from.getHostAddress());
             }
             if (Libc.connect(st, fd, sockaddr(arena, to, port), SOCKADDR_IN_SIZE) < 0) {
                 int errno = st.errno();
                 if (errno != Libc.EINPROGRESS) {
-                    s.close();
                     throw new SysException("connect " + to.getHostAddress() + ":" + port, errno);
                 }
                 if (!s.awaitWritable(timeoutMillis)) {
-                    s.close();
                     throw new SysException("connect " + to.getHostAddress() + ":" + port, Libc.ETIMEDOUT);
                 }
                 int error = s.intOption(Libc.SOL_SOCKET, Libc.SO_ERROR);
                 if (error != 0) {
-                    s.close();
                     throw new SysException("connect " + to.getHostAddress() + ":" + port, error);
                 }
             }
             return s;
         } catch (SysException | RuntimeException e) {
-            s.close();
+            s.close(); // once: the descriptor number may be another's right after
             throw e;
         }
     }
@@ -203,14 +202,18 @@ public final class TcpSocket implements AutoCloseable {
      * Shuts both directions: a thread waiting on this socket wakes, the peer sees the end. Safe from
      * any thread; the descriptor stays open until {@link #close}.
      */
-    public void shutdown() {
-        if (!closed.get()) Libc.shutdown(Libc.state(), fd, Libc.SHUT_RDWR);
+    public synchronized void shutdown() {
+        if (!closed) Libc.shutdown(Libc.state(), fd, Libc.SHUT_RDWR);
     }
 
-    /** Closes the descriptor, once, whoever calls first. */
+    /**
+     * Closes the descriptor, once, whoever calls first. Under the same lock as {@link #shutdown}: a
+     * descriptor number is reused at once, and a late shutdown must not hit another's.
+     */
     @Override
-    public void close() {
-        if (closed.compareAndSet(false, true)) {
+    public synchronized void close() {
+        if (!closed) {
+            closed = true;
             Libc.close(Libc.state(), fd);
         }
     }
@@ -227,13 +230,9 @@ public final class TcpSocket implements AutoCloseable {
         return fd;
     }
 
-    /** Throws (closing {@code fd}) if {@code rc} says the call failed. */
-    private static void check(int rc, String call, int fd) throws SysException {
-        if (rc >= 0) return;
-        Libc.CallState st = Libc.state();
-        int errno = st.errno();
-        Libc.close(st, fd);
-        throw new SysException(call, errno);
+    /** Throws if {@code rc} says the call failed; the caller closes the socket. */
+    private static void check(int rc, String call) throws SysException {
+        if (rc < 0) throw new SysException(call, Libc.state().errno());
     }
 
     /** {@code struct sockaddr_in}: family (host order), port and address (network order). */

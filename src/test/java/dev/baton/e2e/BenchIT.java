@@ -35,7 +35,7 @@ class BenchIT {
         EndToEnd.requireRoot();
         List<String> progress = new ArrayList<>();
         long start = System.nanoTime();
-        BenchResult r = Bench.run(new Bench.Options(Duration.ofSeconds(2), 32, out, STATE), line -> {
+        BenchResult r = Bench.run(new Bench.Options(Duration.ofSeconds(2), 32, out, STATE, 4, Bench.QUICK_WARM_UP_LIMIT), line -> {
             progress.add(line);
             System.out.println("BenchIT: " + line);
         });
@@ -44,7 +44,10 @@ class BenchIT {
 
         assertThat(r.errors()).as("errors of any cell").isEmpty();
         assertThat(r.measurements()).hasSize(BenchPath.values().length * Workload.values().length);
-        assertThat(progress).filteredOn(l -> l.startsWith("warm-up")).hasSize(5).allMatch(l -> l.endsWith(": ok"));
+        assertThat(progress).filteredOn(l -> l.startsWith("warm-up (")).hasSize(5).allMatch(l -> l.endsWith(": ok"));
+        // The JIT warm-up: rounds of (c) until the quick run's limit, each reported.
+        assertThat(progress).filteredOn(l -> l.startsWith("warm-up round")).hasSizeBetween(1, 3)
+                .allMatch(l -> l.contains("req/s") && l.contains("JIT compiled"));
         assertThat(progress).filteredOn(l -> l.startsWith("[")).hasSize(20);
         for (Measurement m : r.measurements()) {
             String cell = m.path().label() + ", " + m.workload().label();
