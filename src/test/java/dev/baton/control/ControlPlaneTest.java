@@ -299,6 +299,41 @@ class ControlPlaneTest {
         assertClosedByPeer(silent.socket);
     }
 
+    @Test
+    void framesArriveWholeAndInOrderHoweverTheStreamIsCut() throws Exception {
+        cluster("a", "b");
+        Recorder rb = new Recorder();
+        ControlPlane b = start("b", rb);
+        FakePeer peer = FakePeer.connect(LOOPBACK, ports.get("b"), (int) WAIT.toMillis());
+        rawSockets.add(peer.socket);
+        peer.authenticate(key, "a", 1);
+        await("up", () -> rb.isUp("a"));
+        List<ControlMessage> sent = new ArrayList<>();
+        java.io.ByteArrayOutputStream stream = new java.io.ByteArrayOutputStream();
+        for (int i = 0; i < 300; i++) {
+            ControlMessage m = switch (i % 4) {
+                case 0 -> new Content(true, true, List.of("/" + "p".repeat(i * 37 % 3000)));
+                // near the largest frame: more than one read, and a partial frame kept between reads
+                case 1 -> new Content(false, false, java.util.Collections.nCopies(20, "/" + "q".repeat(3000 - i % 7)));
+                default -> new Terminate(i);
+            };
+            sent.add(m);
+            stream.write(peer.tagged(m));
+        }
+        byte[] all = stream.toByteArray();
+        java.util.Random cuts = new java.util.Random(7);
+        for (int off = 0; off < all.length; ) {
+            int n = Math.min(off < 300 ? 1 : 1 + cuts.nextInt(9000), all.length - off); // byte by byte first
+            peer.write(java.util.Arrays.copyOfRange(all, off, off + n));
+            off += n;
+            if (cuts.nextInt(8) == 0) Thread.sleep(1);
+        }
+        await("all delivered", () -> rb.nonHeartbeats("a").size() >= sent.size());
+        assertThat(rb.nonHeartbeats("a")).containsExactlyElementsOf(sent);
+        assertThat(b.counters()).containsEntry("badMac", 0L).containsEntry("malformed", 0L);
+        assertThat(rb.isUp("a")).isTrue();
+    }
+
     // ---- helpers
 
     private void cluster(String... names) throws IOException {
