@@ -223,7 +223,6 @@ public final class ControlPlane implements AutoCloseable {
     private volatile Runnable wakeup = () -> { };
     /** Counted down once the driver has closed every link after {@link #close()}. */
     private final CountDownLatch linksClosed = new CountDownLatch(1);
-    private boolean ownDriver;
 
     private final AtomicLong framesIn = new AtomicLong();
     private final AtomicLong framesOut = new AtomicLong();
@@ -264,7 +263,6 @@ public final class ControlPlane implements AutoCloseable {
      */
     public void start() throws IOException {
         EventFd events = new EventFd();
-        ownDriver = true;
         start(events::signal);
         spawn("control-links-" + cfg.name(), () -> ownDriverLoop(events));
     }

@@ -257,7 +257,7 @@ public final class Node implements AutoCloseable {
 
         @Override
         public void terminate(String peer, long connId) {
-            // Nobody waits on it: the entry only frees its entry (and lingers anyway).
+            // Nobody waits on it: the entry node only frees its table entry (after a linger anyway).
             send(peer, new ControlMessage.Terminate(connId), true);
         }
 
