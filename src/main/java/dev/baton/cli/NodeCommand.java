@@ -10,18 +10,38 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import dev.baton.config.ConfigException;
+import dev.baton.config.NodeConfig;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** {@code baton node}: runs one node (its BTCP, control channel and optionally the built-in server). */
 @Command(name = "node", mixinStandardHelpOptions = true,
         description = "Run one baton node: the BTCP between its two TUN devices, the control channel to"
                 + " its peers, and (with --server builtin) the built-in web server.")
 public final class NodeCommand implements Callable<Integer> {
-    @Option(names = "--name", required = true, description = "This node's name (unique in the cluster).")
+    /** What a config file settles: with --config these may not be given too. */
+    private static final List<String> FROM_CONFIG = List.of("--name", "--ip", "--service-port", "--control-port",
+            "--kernel-tun", "--wire-tun", "--peer", "--docroot", "--server", "--policy", "--cluster-key", "--admin-socket");
+    /** What must be given without a config file. */
+    private static final List<String> REQUIRED_WITHOUT_CONFIG = List.of("--name", "--ip", "--kernel-tun", "--wire-tun",
+            "--docroot", "--cluster-key");
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--config", paramLabel = "FILE", description = "The node's config file (YAML): the cluster's"
+            + " members, key, ports and policy, and this node's docroot, devices and tuning (see docs/DEPLOYMENT.md)."
+            + " Checked whole before anything starts; an error names the file, line and field. With it, only"
+            + " --ready-file, --fault and the tuning options may be given too (they override the file).")
+    Path config;
+
+    @Option(names = "--name", description = "This node's name (unique in the cluster).")
     String name;
 
-    @Option(names = "--ip", required = true, description = "This node's service address (IPv4).")
+    @Option(names = "--ip", description = "This node's service address (IPv4).")
     String ip;
 
     @Option(names = "--service-port", defaultValue = "80", description = "Web service port (default ${DEFAULT-VALUE}).")
@@ -30,16 +50,16 @@ public final class NodeCommand implements Callable<Integer> {
     @Option(names = "--control-port", defaultValue = "7070", description = "Control channel port (default ${DEFAULT-VALUE}).")
     int controlPort;
 
-    @Option(names = "--kernel-tun", required = true, description = "TUN device on the kernel side (gets the node address).")
+    @Option(names = "--kernel-tun", description = "TUN device on the kernel side (gets the node address).")
     String kernelTun;
 
-    @Option(names = "--wire-tun", required = true, description = "TUN device on the network side.")
+    @Option(names = "--wire-tun", description = "TUN device on the network side.")
     String wireTun;
 
     @Option(names = "--peer", description = "Another node, as NAME=IPv4 (repeatable).")
     Map<String, String> peers = new java.util.LinkedHashMap<>();
 
-    @Option(names = "--docroot", required = true, description = "This node's document root (its content).")
+    @Option(names = "--docroot", description = "This node's document root (its content).")
     Path docroot;
 
     @Option(names = "--server", defaultValue = "builtin", description = "builtin: serve the docroot here; external: another server (nginx) listens on the service port.")
@@ -48,7 +68,7 @@ public final class NodeCommand implements Callable<Integer> {
     @Option(names = "--policy", defaultValue = "content", description = "Routing policy by name (default ${DEFAULT-VALUE}).")
     String policy;
 
-    @Option(names = "--cluster-key", required = true, paramLabel = "FILE",
+    @Option(names = "--cluster-key", paramLabel = "FILE",
             description = "The cluster's shared secret: a file of 32 to 1024 bytes, mode 0600, the same on every"
                     + " node (e.g. head -c 32 /dev/urandom > FILE). Control links authenticate with it.")
     Path clusterKey;
@@ -89,43 +109,90 @@ public final class NodeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (!server.equals("builtin") && !server.equals("external")) {
-            System.err.println("baton node: --server must be builtin or external, not " + server);
-            return 2;
-        }
+        var parsed = spec.commandLine().getParseResult();
+        java.io.PrintWriter err = spec.commandLine().getErr();
         List<FaultRule> rules = new ArrayList<>();
         for (String f : faults) {
             try {
                 rules.add(FaultRule.parse(f));
             } catch (IllegalArgumentException e) {
-                System.err.println("baton node: --fault '" + f + "': " + e.getMessage());
+                err.println("baton node: --fault '" + f + "': " + e.getMessage());
                 return 2;
             }
         }
+        Node.Config cfg;
         Node.Tuning tuning;
-        try {
-            tuning = new Node.Tuning(lingerMillis, timeWaitMillis, peerGraceMillis, rules, offload, eagerCommit);
-        } catch (IllegalArgumentException e) {
-            System.err.println("baton node: " + e.getMessage());
-            return 2;
+        if (config != null) {
+            for (String o : FROM_CONFIG) {
+                if (parsed.hasMatchedOption(o)) {
+                    err.println("baton node: " + o + " comes from the config file " + config + "; give one or the other");
+                    return 2;
+                }
+            }
+            NodeConfig file;
+            try {
+                file = NodeConfig.load(config);
+            } catch (ConfigException e) {
+                err.println("baton node: " + e.getMessage());
+                return 2;
+            }
+            Node.Config c = file.node();
+            cfg = readyFile == null ? c : new Node.Config(c.name(), c.address(), c.servicePort(), c.controlPort(),
+                    c.kernelTun(), c.wireTun(), c.peers(), c.docroot(), c.builtinServer(), c.policy(), c.adminSocket(),
+                    readyFile, c.clusterKey(), c.peerControlPorts());
+            Node.Tuning t = file.tuning();
+            List<FaultRule> all = new ArrayList<>(t.faults());
+            all.addAll(rules);
+            try {
+                tuning = new Node.Tuning(
+                        parsed.hasMatchedOption("--linger-ms") ? lingerMillis : t.lingerMillis(),
+                        parsed.hasMatchedOption("--time-wait-ms") ? timeWaitMillis : t.timeWaitMillis(),
+                        parsed.hasMatchedOption("--peer-grace-ms") ? peerGraceMillis : t.peerGraceMillis(), all,
+                        parsed.hasMatchedOption("--offload") ? offload : t.offload(),
+                        parsed.hasMatchedOption("--eager-commit") ? eagerCommit : t.eagerCommit());
+            } catch (IllegalArgumentException e) {
+                err.println("baton node: " + e.getMessage());
+                return 2;
+            }
+        } else {
+            for (String o : REQUIRED_WITHOUT_CONFIG) {
+                if (!parsed.hasMatchedOption(o)) {
+                    err.println("baton node: give --config FILE, or " + String.join(", ", REQUIRED_WITHOUT_CONFIG)
+                            + " (missing: " + o + ")");
+                    return 2;
+                }
+            }
+            if (!server.equals("builtin") && !server.equals("external")) {
+                err.println("baton node: --server must be builtin or external, not " + server);
+                return 2;
+            }
+            try {
+                tuning = new Node.Tuning(lingerMillis, timeWaitMillis, peerGraceMillis, rules, offload, eagerCommit);
+            } catch (IllegalArgumentException e) {
+                err.println("baton node: " + e.getMessage());
+                return 2;
+            }
+            ClusterKey key;
+            try {
+                key = ClusterKey.read(clusterKey);
+            } catch (IllegalArgumentException e) {
+                err.println("baton node: --cluster-key: " + e.getMessage());
+                return 2;
+            }
+            List<Member> members = new ArrayList<>();
+            for (var e : peers.entrySet()) members.add(new Member(e.getKey(), Bytes.parseIpv4(e.getValue())));
+            cfg = new Node.Config(name, Bytes.parseIpv4(ip), servicePort, controlPort, kernelTun, wireTun, members,
+                    docroot, server.equals("builtin"), policy, adminSocket, readyFile, key, Map.of());
         }
-        ClusterKey key;
-        try {
-            key = ClusterKey.read(clusterKey);
-        } catch (IllegalArgumentException e) {
-            System.err.println("baton node: --cluster-key: " + e.getMessage());
-            return 2;
-        }
-        List<Member> members = new ArrayList<>();
-        for (var e : peers.entrySet()) members.add(new Member(e.getKey(), Bytes.parseIpv4(e.getValue())));
-        Node node = new Node(new Node.Config(name, Bytes.parseIpv4(ip), servicePort, controlPort, kernelTun,
-                wireTun, members, docroot, server.equals("builtin"), policy, adminSocket, readyFile, key), tuning);
+        Node node = new Node(cfg, tuning);
         Runtime.getRuntime().addShutdownHook(new Thread(node::close, "shutdown"));
         node.start();
         long startMillis = ProcessHandle.current().info().startInstant()
                 .map(t -> java.time.Duration.between(t, java.time.Instant.now()).toMillis()).orElse(-1L);
-        System.out.println("baton node " + name + " up: " + ip + ":" + servicePort + ", control " + controlPort
-                + ", peers " + peers.keySet() + " (" + startMillis + " ms after the process started)");
+        List<String> peerNames = cfg.peers().stream().map(Member::name).toList();
+        System.out.println("baton node " + cfg.name() + " up: " + Bytes.ipv4ToString(cfg.address()) + ":"
+                + cfg.servicePort() + ", control " + cfg.controlPort() + ", peers " + peerNames
+                + (config != null ? ", from " + config : "") + " (" + startMillis + " ms after the process started)");
         node.awaitTermination();
         return 1; // the packet loop only ends on a fatal error; a signal exits through the hook
     }

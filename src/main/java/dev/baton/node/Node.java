@@ -34,10 +34,26 @@ import java.util.Map;
  * to every other node, the routing policy, optionally the built-in web server, and an admin socket.
  */
 public final class Node implements AutoCloseable {
-    /** Everything a node needs to start. */
+    /**
+     * Everything a node needs to start.
+     *
+     * @param controlPort where this node listens for control links, and every peer's unless
+     *     {@code peerControlPorts} names another
+     */
     public record Config(String name, int address, int servicePort, int controlPort, String kernelTun,
                          String wireTun, List<Member> peers, Path docroot, boolean builtinServer,
-                         String policy, Path adminSocket, Path readyFile, ClusterKey clusterKey) {}
+                         String policy, Path adminSocket, Path readyFile, ClusterKey clusterKey,
+                         Map<String, Integer> peerControlPorts) {
+        public Config {
+            peers = List.copyOf(peers);
+            peerControlPorts = Map.copyOf(peerControlPorts);
+        }
+
+        /** The port {@code peer} listens on for control links. */
+        public int controlPortOf(String peer) {
+            return peerControlPorts.getOrDefault(peer, controlPort);
+        }
+    }
 
     /**
      * Settings tests and rehearsals change: the close-down timers of the BTCP (short ones let a test
@@ -136,7 +152,7 @@ public final class Node implements AutoCloseable {
         IpCommand.batch(setup);
         List<ControlPlane.PeerSpec> specs = new ArrayList<>();
         for (Member m : peers) {
-            specs.add(new ControlPlane.PeerSpec(m.name(), inet(m.address()), cfg.controlPort()));
+            specs.add(new ControlPlane.PeerSpec(m.name(), inet(m.address()), cfg.controlPortOf(m.name())));
         }
         control = new ControlPlane(ControlPlane.Config.of(cfg.name(), inet(cfg.address()), specs)
                 .withListen(inet(0), cfg.controlPort())

@@ -40,7 +40,7 @@ import java.util.stream.Stream;
 public final class Testbed implements AutoCloseable {
     /** Files and folders the testbed may create in its state directory; nothing else is deleted. */
     private static final Pattern OWNED_STATE_ENTRY = Pattern.compile(
-            "testbed\\.json|content|client|bench|cluster\\.key|node-n\\d+\\.(log|sock|ready)|nginx-n\\d+(\\.(conf|pid|err))?"
+            "testbed\\.json|content|client|bench|cluster\\.key|node-n\\d+\\.(log|sock|ready|yaml)|nginx-n\\d+(\\.(conf|pid|err))?"
                     + "|ip-batch-baton-[a-z0-9]+\\.txt");
     private static final Duration NGINX_START_TIMEOUT = Duration.ofSeconds(10);
     private static final int LOG_TAIL_LINES = 40;
@@ -391,20 +391,17 @@ public final class Testbed implements AutoCloseable {
         sysctl(netns, "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1");
     }
 
+    /**
+     * Starts node {@code node}'s process from a config file of the kind a real host uses
+     * ({@code baton node --config}, dev.baton.config.NodeConfig), so the tests run what a host runs;
+     * the run's ready file and any extra node options ({@code --node-arg}) go on the command line.
+     */
     private Process startNode(NodeInfo node) {
+        Path config = stateDir.resolve("node-" + node.name() + ".yaml");
+        writeString(config, nodeConfig(node));
         List<String> argv = new ArrayList<>(List.of("setsid", "ip", "netns", "exec", node.netns()));
         argv.addAll(javaCommand());
-        argv.addAll(List.of("node", "--name", node.name(), "--ip", node.ip(), "--service-port", str(node.port()),
-                "--control-port", str(Names.CONTROL_PORT), "--kernel-tun", node.kernelDevice(), "--wire-tun",
-                node.wireDevice()));
-        for (NodeInfo peer : description.nodes()) {
-            if (peer.number() != node.number()) {
-                argv.addAll(List.of("--peer", peer.name() + "=" + peer.ip()));
-            }
-        }
-        argv.addAll(List.of("--docroot", node.docroot().toString(), "--server",
-                server == Spec.Server.BUILTIN ? "builtin" : "external", "--admin-socket", node.adminSocket().toString(),
-                "--ready-file", readyFile(node).toString(), "--cluster-key", clusterKey().toString()));
+        argv.addAll(List.of("node", "--config", config.toString(), "--ready-file", readyFile(node).toString()));
         argv.addAll(nodeArgs);
         try {
             return new ProcessBuilder(argv).redirectErrorStream(true)
@@ -413,6 +410,33 @@ public final class Testbed implements AutoCloseable {
         } catch (IOException e) {
             throw new CommandException(argv, "could not start: " + e.getMessage());
         }
+    }
+
+    /** The config file of {@code node}: the cluster as every member sees it, and this node's part. */
+    private String nodeConfig(NodeInfo node) {
+        StringBuilder y = new StringBuilder("# written by the testbed for ").append(node.name()).append('\n');
+        y.append("cluster:\n");
+        y.append("  key: ").append(quote(clusterKey().toString())).append('\n');
+        y.append("  servicePort: ").append(node.port()).append('\n');
+        y.append("  controlPort: ").append(Names.CONTROL_PORT).append('\n');
+        y.append("  members:\n");
+        for (NodeInfo m : description.nodes()) {
+            y.append("    - name: ").append(m.name()).append('\n');
+            y.append("      address: ").append(m.ip()).append('\n');
+        }
+        y.append("node:\n");
+        y.append("  name: ").append(node.name()).append('\n');
+        y.append("  docroot: ").append(quote(node.docroot().toString())).append('\n');
+        y.append("  server: ").append(server == Spec.Server.BUILTIN ? "builtin" : "external").append('\n');
+        y.append("  kernelTun: ").append(node.kernelDevice()).append('\n');
+        y.append("  wireTun: ").append(node.wireDevice()).append('\n');
+        y.append("  adminSocket: ").append(quote(node.adminSocket().toString())).append('\n');
+        return y.toString();
+    }
+
+    /** A YAML double-quoted string (paths may hold characters YAML would read otherwise). */
+    private static String quote(String s) {
+        return '"' + s.replace("\\", "\\\\").replace("\"", "\\\"") + '"';
     }
 
     /** Waits for the node's ready file (its pid); fails with the node's log tail. */

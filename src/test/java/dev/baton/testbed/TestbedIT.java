@@ -112,6 +112,20 @@ class TestbedIT {
     }
 
     @Test
+    @Order(8)
+    void nodesRunFromConfigFilesAsARealHostDoes() throws Exception {
+        for (NodeInfo n : bed.nodes()) {
+            Path config = STATE.resolve("node-" + n.name() + ".yaml");
+            var loaded = dev.baton.config.NodeConfig.load(config).node();
+            assertThat(loaded.name()).isEqualTo(n.name());
+            assertThat(dev.baton.wire.Bytes.ipv4ToString(loaded.address())).isEqualTo(n.ip());
+            assertThat(loaded.kernelTun()).isEqualTo(n.kernelDevice());
+            assertThat(Files.readString(n.log())).contains("baton node " + n.name() + " up")
+                    .contains("from " + config);
+        }
+    }
+
+    @Test
     @Order(100)
     void downLeavesNoBatonNamespaceAndNoProcess() {
         List<Testbed.Started> started = bed.processes();
