@@ -107,8 +107,32 @@ public final class NodeCommand implements Callable<Integer> {
             + " and can fall back to local service until then.")
     boolean eagerCommit;
 
+    /** What the command line (and the config file, if any) describe: the node to run. */
+    record Resolved(Node.Config config, Node.Tuning tuning) {}
+
     @Override
     public Integer call() throws Exception {
+        Resolved r = resolve();
+        if (r == null) return 2;
+        Node.Config cfg = r.config();
+        Node node = new Node(cfg, r.tuning());
+        Runtime.getRuntime().addShutdownHook(new Thread(node::close, "shutdown"));
+        node.start();
+        long startMillis = ProcessHandle.current().info().startInstant()
+                .map(t -> java.time.Duration.between(t, java.time.Instant.now()).toMillis()).orElse(-1L);
+        List<String> peerNames = cfg.peers().stream().map(Member::name).toList();
+        System.out.println("baton node " + cfg.name() + " up: " + Bytes.ipv4ToString(cfg.address()) + ":"
+                + cfg.servicePort() + ", control " + cfg.controlPort() + ", peers " + peerNames
+                + (config != null ? ", from " + config : "") + " (" + startMillis + " ms after the process started)");
+        node.awaitTermination();
+        return 1; // the packet loop only ends on a fatal error; a signal exits through the hook
+    }
+
+    /**
+     * The node the options describe, everything checked; null (after saying why on the command's
+     * error stream) if they do not describe one.
+     */
+    Resolved resolve() {
         var parsed = spec.commandLine().getParseResult();
         java.io.PrintWriter err = spec.commandLine().getErr();
         List<FaultRule> rules = new ArrayList<>();
@@ -117,7 +141,7 @@ public final class NodeCommand implements Callable<Integer> {
                 rules.add(FaultRule.parse(f));
             } catch (IllegalArgumentException e) {
                 err.println("baton node: --fault '" + f + "': " + e.getMessage());
-                return 2;
+                return null;
             }
         }
         Node.Config cfg;
@@ -126,7 +150,7 @@ public final class NodeCommand implements Callable<Integer> {
             for (String o : FROM_CONFIG) {
                 if (parsed.hasMatchedOption(o)) {
                     err.println("baton node: " + o + " comes from the config file " + config + "; give one or the other");
-                    return 2;
+                    return null;
                 }
             }
             NodeConfig file;
@@ -134,7 +158,7 @@ public final class NodeCommand implements Callable<Integer> {
                 file = NodeConfig.load(config);
             } catch (ConfigException e) {
                 err.println("baton node: " + e.getMessage());
-                return 2;
+                return null;
             }
             Node.Config c = file.node();
             cfg = readyFile == null ? c : new Node.Config(c.name(), c.address(), c.servicePort(), c.controlPort(),
@@ -152,48 +176,38 @@ public final class NodeCommand implements Callable<Integer> {
                         parsed.hasMatchedOption("--eager-commit") ? eagerCommit : t.eagerCommit());
             } catch (IllegalArgumentException e) {
                 err.println("baton node: " + e.getMessage());
-                return 2;
+                return null;
             }
         } else {
             for (String o : REQUIRED_WITHOUT_CONFIG) {
                 if (!parsed.hasMatchedOption(o)) {
                     err.println("baton node: give --config FILE, or " + String.join(", ", REQUIRED_WITHOUT_CONFIG)
                             + " (missing: " + o + ")");
-                    return 2;
+                    return null;
                 }
             }
             if (!server.equals("builtin") && !server.equals("external")) {
                 err.println("baton node: --server must be builtin or external, not " + server);
-                return 2;
+                return null;
             }
             try {
                 tuning = new Node.Tuning(lingerMillis, timeWaitMillis, peerGraceMillis, rules, offload, eagerCommit);
             } catch (IllegalArgumentException e) {
                 err.println("baton node: " + e.getMessage());
-                return 2;
+                return null;
             }
             ClusterKey key;
             try {
                 key = ClusterKey.read(clusterKey);
             } catch (IllegalArgumentException e) {
                 err.println("baton node: --cluster-key: " + e.getMessage());
-                return 2;
+                return null;
             }
             List<Member> members = new ArrayList<>();
             for (var e : peers.entrySet()) members.add(new Member(e.getKey(), Bytes.parseIpv4(e.getValue())));
             cfg = new Node.Config(name, Bytes.parseIpv4(ip), servicePort, controlPort, kernelTun, wireTun, members,
                     docroot, server.equals("builtin"), policy, adminSocket, readyFile, key, Map.of());
         }
-        Node node = new Node(cfg, tuning);
-        Runtime.getRuntime().addShutdownHook(new Thread(node::close, "shutdown"));
-        node.start();
-        long startMillis = ProcessHandle.current().info().startInstant()
-                .map(t -> java.time.Duration.between(t, java.time.Instant.now()).toMillis()).orElse(-1L);
-        List<String> peerNames = cfg.peers().stream().map(Member::name).toList();
-        System.out.println("baton node " + cfg.name() + " up: " + Bytes.ipv4ToString(cfg.address()) + ":"
-                + cfg.servicePort() + ", control " + cfg.controlPort() + ", peers " + peerNames
-                + (config != null ? ", from " + config : "") + " (" + startMillis + " ms after the process started)");
-        node.awaitTermination();
-        return 1; // the packet loop only ends on a fatal error; a signal exits through the hook
+        return new Resolved(cfg, tuning);
     }
 }

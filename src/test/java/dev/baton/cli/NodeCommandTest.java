@@ -37,6 +37,37 @@ class NodeCommandTest {
     }
 
     @Test
+    void tuningOptionsOverrideTheFileAndFaultsAddToIt() throws Exception {
+        Path key = dir.resolve("k");
+        Files.write(key, new byte[32]);
+        Files.setPosixFilePermissions(key, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        Path f = Files.writeString(dir.resolve("c.yaml"), """
+                cluster:
+                  key: k
+                  members: [{name: a, address: 10.1.0.1}, {name: b, address: 10.1.0.2}]
+                node:
+                  name: a
+                  docroot: .
+                  tuning: {lingerMs: 7000, offload: true, eagerCommit: true}
+                  faults: ["drop dir=in p=0.5"]
+                """);
+        NodeCommand cmd = new NodeCommand();
+        CommandLine cl = new CommandLine(cmd);
+        cl.setErr(new PrintWriter(err, true));
+        cl.parseArgs("--config", f.toString(), "--no-offload", "--time-wait-ms", "900", "--fault", "drop dir=out p=0.1",
+                "--ready-file", "/tmp/r");
+        NodeCommand.Resolved r = cmd.resolve();
+        assertThat(r).as(err.toString()).isNotNull();
+        assertThat(r.tuning().offload()).as("--no-offload over the file's true").isFalse();
+        assertThat(r.tuning().eagerCommit()).as("left to the file").isTrue();
+        assertThat(r.tuning().lingerMillis()).isEqualTo(7000);
+        assertThat(r.tuning().timeWaitMillis()).isEqualTo(900);
+        assertThat(r.tuning().faults()).hasSize(2);
+        assertThat(r.config().readyFile()).isEqualTo(Path.of("/tmp/r"));
+        assertThat(r.config().name()).isEqualTo("a");
+    }
+
+    @Test
     void aBadConfigFileIsReportedWithItsLineAndNothingStarts() throws Exception {
         Path f = Files.writeString(dir.resolve("c.yaml"), "cluster:\n  key: k\n  members: 7\nnode:\n  name: a\n  docroot: .\n");
         assertThat(run("--config", f.toString())).isEqualTo(2);
