@@ -193,6 +193,8 @@ public final class Btcp {
     /** Written by the loop on state changes (not per packet), read by the heartbeat thread. */
     private volatile int served;
 
+    private java.util.function.LongConsumer handoffLatency = nanos -> { };
+
     public Btcp(Config cfg, Output out, Control control, Router router, long nowMillis) {
         this.cfg = cfg;
         this.out = out;
@@ -217,6 +219,14 @@ public final class Btcp {
 
     public Counters counters() {
         return counters;
+    }
+
+    /**
+     * Tells {@code observer} (on the packet loop's thread) how long each completed handoff took, in
+     * nanoseconds: from the entry's handoff request to the chosen node's ack. For the metrics.
+     */
+    public void onHandoffLatency(java.util.function.LongConsumer observer) {
+        handoffLatency = java.util.Objects.requireNonNull(observer);
     }
 
     public Config config() {
@@ -576,6 +586,7 @@ public final class Btcp {
         state(c, Conn.PENDING);
         timers.schedule(c.slot, now + cfg.handoffTimeoutMillis());
         counters.inc(Counter.HANDOFFS_SENT);
+        c.handoffSentNanos = System.nanoTime();
         if (!control.handoffRequest(c.peer, c.connId, c.local,
                 Arrays.copyOf(c.syn, c.synLength), Arrays.copyOf(c.ack, c.ackLength))) {
             serveHeldLocally(c, Counter.SERVED_LOCALLY); // no need to wait for a timeout
@@ -1181,6 +1192,7 @@ public final class Btcp {
         c.hold = null;
         state(c, Conn.FORWARDING);
         counters.inc(Counter.HANDOFFS_COMPLETED);
+        handoffLatency.accept(System.nanoTime() - c.handoffSentNanos);
         c.lastSeen = now;
         timers.schedule(c.slot, now + quietLimit(c));
     }

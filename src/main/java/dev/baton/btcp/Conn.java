@@ -81,6 +81,8 @@ final class Conn {
     byte[] request;
     /** At the entry: the commit went with the handoff request; we may no longer serve it ourselves. */
     boolean committedEarly;
+    /** System.nanoTime() when the entry sent its handoff request (for the handoff latency). */
+    long handoffSentNanos;
     /** At the entry: an eagerly committed handoff outlived its first timeout and waits longer. */
     boolean waitedLong;
     /** At the chosen node: the entry asked (an abort) whether we serve it, and we said yes. */

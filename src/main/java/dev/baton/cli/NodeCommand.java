@@ -24,7 +24,8 @@ import picocli.CommandLine.Spec;
 public final class NodeCommand implements Callable<Integer> {
     /** What a config file settles: with --config these may not be given too. */
     private static final List<String> FROM_CONFIG = List.of("--name", "--ip", "--service-port", "--control-port",
-            "--kernel-tun", "--wire-tun", "--peer", "--docroot", "--server", "--policy", "--cluster-key", "--admin-socket");
+            "--kernel-tun", "--wire-tun", "--peer", "--docroot", "--server", "--policy", "--cluster-key", "--admin-socket",
+            "--metrics-port");
     /** What must be given without a config file. */
     private static final List<String> REQUIRED_WITHOUT_CONFIG = List.of("--name", "--ip", "--kernel-tun", "--wire-tun",
             "--docroot", "--cluster-key");
@@ -75,6 +76,10 @@ public final class NodeCommand implements Callable<Integer> {
 
     @Option(names = "--admin-socket", description = "Unix socket answering 'stats' and 'content'.")
     Path adminSocket;
+
+    @Option(names = "--metrics-port", defaultValue = "" + Node.Config.DEFAULT_METRICS_PORT, description = "Where GET"
+            + " /metrics answers for Prometheus, on every address (default ${DEFAULT-VALUE}; 0: nowhere).")
+    int metricsPort;
 
     @Option(names = "--ready-file", description = "Written with our pid once the TUN devices exist.")
     Path readyFile;
@@ -163,7 +168,7 @@ public final class NodeCommand implements Callable<Integer> {
             Node.Config c = file.node();
             cfg = readyFile == null ? c : new Node.Config(c.name(), c.address(), c.servicePort(), c.controlPort(),
                     c.kernelTun(), c.wireTun(), c.peers(), c.docroot(), c.builtinServer(), c.policy(), c.adminSocket(),
-                    readyFile, c.clusterKey(), c.peerControlPorts());
+                    readyFile, c.clusterKey(), c.peerControlPorts(), c.metricsPort());
             Node.Tuning t = file.tuning();
             List<FaultRule> all = new ArrayList<>(t.faults());
             all.addAll(rules);
@@ -206,7 +211,7 @@ public final class NodeCommand implements Callable<Integer> {
             List<Member> members = new ArrayList<>();
             for (var e : peers.entrySet()) members.add(new Member(e.getKey(), Bytes.parseIpv4(e.getValue())));
             cfg = new Node.Config(name, Bytes.parseIpv4(ip), servicePort, controlPort, kernelTun, wireTun, members,
-                    docroot, server.equals("builtin"), policy, adminSocket, readyFile, key, Map.of());
+                    docroot, server.equals("builtin"), policy, adminSocket, readyFile, key, Map.of(), metricsPort);
         }
         return new Resolved(cfg, tuning);
     }

@@ -42,6 +42,7 @@ import java.util.Set;
  *   wireTun: baton-w1             # optional, baton-w: TUN on the network's side
  *   adminSocket: /run/baton/admin.sock   # optional
  *   readyFile: /run/baton/ready  # optional: written with the pid once the TUNs exist
+ *   metricsPort: 9180             # optional, 9180: GET /metrics (Prometheus); 0: none
  *   tuning:                       # optional
  *     lingerMs: 10000
  *     timeWaitMs: 60000
@@ -124,6 +125,8 @@ public record NodeConfig(Path file, Node.Config node, Node.Tuning tuning) {
         if (kernelTun.equals(wireTun)) throw node.self.error("kernelTun and wireTun must differ");
         Path adminSocket = optionalPath(file, node.optional("adminSocket"));
         Path readyFile = optionalPath(file, node.optional("readyFile"));
+        Value metricsValue = node.optional("metricsPort");
+        int metricsPort = metricsValue == null ? Node.Config.DEFAULT_METRICS_PORT : metricsValue.integer(0, 65535);
         Node.Tuning tuning = tuning(node.optional("tuning"), node.optional("faults"));
         node.done();
 
@@ -136,7 +139,7 @@ public record NodeConfig(Path file, Node.Config node, Node.Tuning tuning) {
             }
         }
         Node.Config cfg = new Node.Config(self, me.address(), servicePort, controlPorts.get(self), kernelTun, wireTun,
-                peers, docroot, server.equals("builtin"), policy, adminSocket, readyFile, key, peerPorts);
+                peers, docroot, server.equals("builtin"), policy, adminSocket, readyFile, key, peerPorts, metricsPort);
         return new NodeConfig(file, cfg, tuning);
     }
 

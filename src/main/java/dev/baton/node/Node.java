@@ -39,11 +39,15 @@ public final class Node implements AutoCloseable {
      *
      * @param controlPort where this node listens for control links, and every peer's unless
      *     {@code peerControlPorts} names another
+     * @param metricsPort where {@code GET /metrics} answers (Prometheus), on every address; 0: nowhere
      */
     public record Config(String name, int address, int servicePort, int controlPort, String kernelTun,
                          String wireTun, List<Member> peers, Path docroot, boolean builtinServer,
                          String policy, Path adminSocket, Path readyFile, ClusterKey clusterKey,
-                         Map<String, Integer> peerControlPorts) {
+                         Map<String, Integer> peerControlPorts, int metricsPort) {
+        /** The metrics port unless told otherwise (the Prometheus node exporter's neighbour). */
+        public static final int DEFAULT_METRICS_PORT = 9180;
+
         public Config {
             peers = List.copyOf(peers);
             peerControlPorts = Map.copyOf(peerControlPorts);
@@ -96,6 +100,7 @@ public final class Node implements AutoCloseable {
     private final StaticServer server;
     private final AdminServer admin;
     private final Thread loopThread;
+    private final NodeMetrics metrics;
     private final java.util.concurrent.atomic.AtomicLong policyErrors = new java.util.concurrent.atomic.AtomicLong();
     private ScheduledExecutorService delayedMessages;
 
@@ -164,6 +169,8 @@ public final class Node implements AutoCloseable {
                         cfg.docroot(), cfg.name()).withLocator(this::holderOf))
                 : null;
         loop.drive(control);
+        metrics = new NodeMetrics(cfg.name(), btcp, loop, control, peers.stream().map(Member::name).toList(),
+                policyErrors::get);
         admin = new AdminServer(cfg.adminSocket(), this::command);
         loopThread = new Thread(loop, "btcp-" + cfg.name());
     }
@@ -174,6 +181,7 @@ public final class Node implements AutoCloseable {
         if (server != null) server.start();
         control.startDriven(loop::wake);
         admin.start();
+        if (cfg.metricsPort() > 0) metrics.serve(new InetSocketAddress(inet(0), cfg.metricsPort()));
         if (cfg.readyFile() != null) {
             Files.writeString(cfg.readyFile(), ProcessHandle.current().pid() + "\n");
         }
@@ -415,6 +423,7 @@ public final class Node implements AutoCloseable {
     @Override
     public void close() {
         admin.close();
+        metrics.close();
         synchronized (this) {
             if (delayedMessages != null) delayedMessages.shutdownNow(); // delayed messages die with the node
         }

@@ -1,0 +1,156 @@
+package dev.baton.node;
+
+import com.sun.net.httpserver.HttpServer;
+import dev.baton.btcp.Btcp;
+import dev.baton.btcp.Counter;
+import dev.baton.btcp.Drop;
+import dev.baton.control.ControlPlane;
+import dev.baton.control.RefuseReason;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.function.ToDoubleFunction;
+
+/**
+ * The node's Prometheus endpoint ({@code GET /metrics}, Micrometer's registry in the text format):
+ * what the stats command shows, as metrics.
+ *
+ * <ul>
+ *   <li>{@code baton_btcp_total{counter}}: the BTCP's counters (connections seen, handoffs sent,
+ *       completed, accepted, refused, fallbacks, bytes forwarded ...);</li>
+ *   <li>{@code baton_drops_total{reason}}: every counted drop, the BTCP's and the packet loop's;</li>
+ *   <li>{@code baton_refusals_total{reason}}: refusals this node received as entry;</li>
+ *   <li>{@code baton_handoff_seconds}: a histogram of handoff latency, from the entry's handoff
+ *       request to the chosen node's ack;</li>
+ *   <li>{@code baton_connections{state}} and {@code baton_table_capacity{table}}: table occupancy
+ *       (active, tracked and half-open connections against the connection table; free hold
+ *       buffers against the pool);</li>
+ *   <li>{@code baton_peer_up{peer}}, {@code baton_peer_frames_total{peer,direction}},
+ *       {@code baton_peer_reconnects_total{peer}}: each control link; {@code baton_control_total{counter}}:
+ *       the control plane's counters.</li>
+ * </ul>
+ * Every value is read when scraped (the BTCP's counters are opaque reads of the loop's own); only
+ * the histogram is recorded as handoffs complete, on the packet loop's thread.
+ */
+final class NodeMetrics implements AutoCloseable {
+    /** Buckets of the handoff histogram: from a fast handoff on one host to a timeout. */
+    private static final Duration[] HANDOFF_BUCKETS = {
+            Duration.ofNanos(100_000), Duration.ofNanos(250_000), Duration.ofNanos(500_000), Duration.ofMillis(1),
+            Duration.ofNanos(2_500_000), Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25),
+            Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofMillis(1000)};
+
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final Timer handoff;
+    private HttpServer server;
+
+    NodeMetrics(String node, Btcp btcp, PacketLoop loop, ControlPlane control, List<String> peers,
+                java.util.function.LongSupplier policyErrors) {
+        registry.config().commonTags("node", node);
+        var counters = btcp.counters();
+        for (Counter c : Counter.values()) {
+            FunctionCounter.builder("baton.btcp", counters, x -> x.get(c)).tag("counter", c.metric())
+                    .description("BTCP counters (the stats command's counters)").register(registry);
+        }
+        for (Drop d : Drop.values()) {
+            drop(d.metric(), counters, x -> x.get(d));
+        }
+        drop("inboxFull", loop, l -> l.inboxDropped());
+        drop("tunWriteFailed", loop, l -> l.writeFailures());
+        drop("badTunFrame", loop, l -> l.badFrames());
+        drop("internalError", loop, l -> l.internalErrors());
+        drop("policyError", policyErrors, s -> s.getAsLong());
+        for (int r = RefuseReason.BUSY; RefuseReason.isValid(r); r++) {
+            int reason = r;
+            FunctionCounter.builder("baton.refusals", counters, x -> x.refusals(reason))
+                    .tag("reason", RefuseReason.name(reason)).description("refusals received as entry")
+                    .register(registry);
+        }
+        handoff = Timer.builder("baton.handoff").description("handoff latency: the entry's request to the chosen node's ack")
+                .serviceLevelObjectives(HANDOFF_BUCKETS).minimumExpectedValue(HANDOFF_BUCKETS[0])
+                .maximumExpectedValue(Duration.ofSeconds(5)).register(registry);
+        btcp.onHandoffLatency(nanos -> handoff.record(nanos, TimeUnit.NANOSECONDS));
+        connections("active", btcp, b -> b.activeConnections());
+        connections("tracked", btcp, b -> b.trackedConnections());
+        connections("halfOpen", btcp, b -> b.halfOpenConnections());
+        Gauge.builder("baton.hold.buffers.free", btcp, b -> b.freeHoldBuffers())
+                .description("hold buffers free for connections whose request is being read").register(registry);
+        Gauge.builder("baton.table.capacity", btcp, b -> b.config().maxConnections()).tag("table", "connections")
+                .register(registry);
+        Gauge.builder("baton.table.capacity", btcp, b -> b.config().holdBuffers()).tag("table", "holdBuffers")
+                .register(registry);
+        for (String peer : peers) {
+            Gauge.builder("baton.peer.up", control, p -> p.peer(peer).up() ? 1 : 0).tag("peer", peer)
+                    .description("1 while the control link to the peer is up").register(registry);
+            FunctionCounter.builder("baton.peer.frames", control, p -> p.peer(peer).framesIn()).tag("peer", peer)
+                    .tag("direction", "in").register(registry);
+            FunctionCounter.builder("baton.peer.frames", control, p -> p.peer(peer).framesOut()).tag("peer", peer)
+                    .tag("direction", "out").register(registry);
+            FunctionCounter.builder("baton.peer.reconnects", control, p -> p.peer(peer).reconnects()).tag("peer", peer)
+                    .register(registry);
+        }
+        for (String name : control.counters().keySet()) {
+            FunctionCounter.builder("baton.control", control, p -> p.counters().getOrDefault(name, 0L))
+                    .tag("counter", name).description("control plane counters").register(registry);
+        }
+    }
+
+    private <T> void drop(String reason, T source, ToDoubleFunction<T> value) {
+        FunctionCounter.builder("baton.drops", source, value).tag("reason", reason)
+                .description("packets and events dropped, by reason").register(registry);
+    }
+
+    private void connections(String state, Btcp btcp, ToDoubleFunction<Btcp> value) {
+        Gauge.builder("baton.connections", btcp, value).tag("state", state)
+                .description("connections in the BTCP's table").register(registry);
+    }
+
+    /** The text a scrape gets. */
+    String scrape() {
+        return registry.scrape();
+    }
+
+    /** Serves {@code GET /metrics} on {@code address} from one thread of its own. */
+    void serve(InetSocketAddress address) throws IOException {
+        HttpServer s = HttpServer.create(address, 16);
+        s.createContext("/metrics", exchange -> {
+            try (exchange) {
+                if (!exchange.getRequestMethod().equals("GET") && !exchange.getRequestMethod().equals("HEAD")) {
+                    exchange.sendResponseHeaders(405, -1);
+                    return;
+                }
+                byte[] body = scrape().getBytes(StandardCharsets.UTF_8);
+                exchange.getResponseHeaders().set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+                boolean head = exchange.getRequestMethod().equals("HEAD");
+                exchange.sendResponseHeaders(200, head ? -1 : body.length);
+                if (!head) {
+                    try (OutputStream out = exchange.getResponseBody()) {
+                        out.write(body);
+                    }
+                }
+            }
+        });
+        s.setExecutor(Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "metrics");
+            t.setDaemon(true);
+            return t;
+        }));
+        s.start();
+        server = s;
+    }
+
+    @Override
+    public void close() {
+        if (server != null) server.stop(0);
+        registry.close();
+    }
+}
