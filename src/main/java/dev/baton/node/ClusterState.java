@@ -78,6 +78,12 @@ public final class ClusterState implements ClusterView {
         return loads.getOrDefault(node, Integer.MAX_VALUE / 2);
     }
 
+    /** This node's own content changed (a rescan of its document root): the index follows at once. */
+    void ownPaths(List<String> paths) {
+        announced.put(self.name(), List.copyOf(paths));
+        rebuild();
+    }
+
     public List<String> peersUp() {
         List<String> l = new ArrayList<>();
         for (String n : members.keySet()) if (!n.equals(self.name()) && isUp(n)) l.add(n);

@@ -95,7 +95,9 @@ public final class Node implements AutoCloseable {
     private final PacketLoop loop;
     private final Btcp btcp;
     private final ClusterState cluster;
-    private final RoutingPolicy policy;
+    /** Swapped whole at run time ({@code policy NAME}); read once per routed connection. */
+    private volatile RoutingPolicy policy;
+    private volatile String policyName;
     private final ControlPlane control;
     private final StaticServer server;
     private final AdminServer admin;
@@ -123,6 +125,7 @@ public final class Node implements AutoCloseable {
     public Node(Config cfg, Tuning tuning) throws IOException {
         this.cfg = cfg;
         this.policy = RoutingPolicy.load(cfg.policy());
+        this.policyName = cfg.policy();
         List<String> paths = DocumentRoot.scan(cfg.docroot());
         List<Member> members = Members.indexed(new Member(cfg.name(), cfg.address()), cfg.peers());
         Member self = members.getFirst();
@@ -335,11 +338,50 @@ public final class Node implements AutoCloseable {
     private String command(String line) throws IOException {
         String cmd = line.trim();
         if (cmd.equals("fault") || cmd.startsWith("fault ")) return faultCommand(cmd.substring(5).trim());
+        if (cmd.startsWith("policy ")) return policyCommand(cmd.substring(7).trim());
         return switch (cmd) {
             case "stats" -> JSON.writeValueAsString(stats());
             case "content" -> JSON.writeValueAsString(cluster.index().paths());
-            default -> error("unknown command; try stats, content, fault list|add RULE|remove ID|clear");
+            case "content rescan" -> rescan();
+            default -> error("unknown command; try stats, content, content rescan, policy NAME,"
+                    + " fault list|add RULE|remove ID|clear");
         };
+    }
+
+    /**
+     * {@code content rescan}: reads the document root again and announces the new set to every peer
+     * (an announcement replaces the previous one whole). Connections in flight are not touched: a
+     * routing decision is taken once per connection, against the index of its moment.
+     */
+    private synchronized String rescan() throws IOException {
+        List<String> paths;
+        try {
+            paths = DocumentRoot.scan(cfg.docroot());
+        } catch (IOException | RuntimeException e) {
+            return error("cannot scan " + cfg.docroot() + ": " + e.getMessage());
+        }
+        int before = cluster.ownPaths().size();
+        cluster.ownPaths(paths);
+        for (String peer : control.upPeers()) {
+            for (ControlMessage.Content c : ControlMessage.Content.chunked(paths)) {
+                control.send(peer, c);
+            }
+        }
+        return JSON.writeValueAsString(Map.of("paths", paths.size(), "before", before));
+    }
+
+    /** {@code policy NAME}: routes new connections with another policy from now on. */
+    private String policyCommand(String name) throws IOException {
+        RoutingPolicy next;
+        try {
+            next = RoutingPolicy.load(name);
+        } catch (IllegalArgumentException e) {
+            return error(e.getMessage());
+        }
+        String was = policyName;
+        policy = next;
+        policyName = name;
+        return JSON.writeValueAsString(Map.of("policy", name, "was", was));
     }
 
     /**
@@ -396,6 +438,7 @@ public final class Node implements AutoCloseable {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("node", cfg.name());
         m.put("address", Bytes.ipv4ToString(cfg.address()));
+        m.put("peers", cfg.peers().stream().map(Member::name).toList());
         m.put("peersUp", cluster.peersUp());
         m.put("counters", btcp.counters().counters());
         Map<String, Long> drops = new LinkedHashMap<>(btcp.counters().drops());
@@ -411,6 +454,7 @@ public final class Node implements AutoCloseable {
         m.put("halfOpenConnections", btcp.halfOpenConnections());
         m.put("freeHoldBuffers", btcp.freeHoldBuffers());
         m.put("contentPaths", cluster.ownPaths().size());
+        m.put("policy", policyName);
         m.put("droppedAnnouncements", cluster.droppedAnnouncements());
         m.put("control", control.counters());
         // How long this JVM's JIT compilers have worked: a benchmark waits for it to level off.

@@ -126,6 +126,18 @@ class TestbedIT {
     }
 
     @Test
+    @Order(9)
+    void statusAsksARunningNodeThroughItsConfigFile() {
+        java.io.StringWriter out = new java.io.StringWriter();
+        picocli.CommandLine cmd = new picocli.CommandLine(new dev.baton.cli.Main());
+        cmd.setOut(new java.io.PrintWriter(out, true));
+        int code = cmd.execute("status", "--config", STATE.resolve("node-n1.yaml").toString());
+        assertThat(code).as(out.toString()).isZero();
+        assertThat(out.toString()).contains("node n1 (10.200.1.1)").contains("control links  up: n2\n")
+                .contains("as entry");
+    }
+
+    @Test
     @Order(100)
     void downLeavesNoBatonNamespaceAndNoProcess() {
         List<Testbed.Started> started = bed.processes();
