@@ -38,6 +38,9 @@ import java.util.Arrays;
  * path allocates; handoffs allocate a little on the control path.
  */
 public final class Btcp {
+    /** One line per handoff at debug ({@code baton node --log-level debug}); nothing per packet. */
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Btcp.class);
+
     /** Where packets go: up into this node's kernel, or out toward the network. Data at offset 0. */
     public interface Output {
         void toKernel(MemorySegment packet, int length);
@@ -624,7 +627,11 @@ public final class Btcp {
     private void serveHeldLocally(Conn c, Counter why) {
         counters.inc(why);
         releaseHeld(c);
-        if (c.state == Conn.PENDING) counters.inc(Counter.FALLBACKS);
+        if (c.state == Conn.PENDING) {
+            counters.inc(Counter.FALLBACKS);
+            if (LOG.isDebugEnabled()) LOG.debug("handoff {} to {}: fell back, served here ({})",
+                    Long.toHexString(c.connId), c.peer, why.metric());
+        }
         state(c, Conn.LOCAL);
         scheduleIdle(c);
     }
@@ -648,6 +655,8 @@ public final class Btcp {
      */
     private void abandonCommitted(Conn c) {
         counters.inc(Counter.HANDOFFS_ABANDONED);
+        if (LOG.isDebugEnabled()) LOG.debug("handoff {} to {}: no answer after the commit, client reset",
+                Long.toHexString(c.connId), c.peer);
         control.abort(c.peer, c.connId);
         injectReset(c, c.clientIsn + 1);
         if (c.hold != null) {
@@ -903,6 +912,8 @@ public final class Btcp {
             timers.schedule(c.slot, now + COMMIT_WAIT_FACTOR * cfg.handoffTimeoutMillis());
         }
         counters.inc(Counter.HANDOFFS_ACCEPTED);
+        if (LOG.isDebugEnabled()) LOG.debug("handoff {} from {}: taken, our kernel answered", Long.toHexString(c.connId),
+                c.peer);
         control.handoffAck(c.peer, c.connId, mine, cfg.forwardPortBase() + ConnKeys.local(c.key));
     }
 
@@ -1192,7 +1203,10 @@ public final class Btcp {
         c.hold = null;
         state(c, Conn.FORWARDING);
         counters.inc(Counter.HANDOFFS_COMPLETED);
-        handoffLatency.accept(System.nanoTime() - c.handoffSentNanos);
+        long took = System.nanoTime() - c.handoffSentNanos;
+        handoffLatency.accept(took);
+        if (LOG.isDebugEnabled()) LOG.debug("handoff {} to {}: completed in {} us", Long.toHexString(c.connId), c.peer,
+                took / 1000);
         c.lastSeen = now;
         timers.schedule(c.slot, now + quietLimit(c));
     }

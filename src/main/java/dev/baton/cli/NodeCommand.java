@@ -81,6 +81,11 @@ public final class NodeCommand implements Callable<Integer> {
             + " /metrics answers for Prometheus, on every address (default ${DEFAULT-VALUE}; 0: nowhere).")
     int metricsPort;
 
+    @Option(names = "--log-level", defaultValue = "info", paramLabel = "LEVEL", description = "error, warn, info"
+            + " (default) or debug: one line per handoff on each node (entry: completed with its latency, fell back;"
+            + " chosen: taken). Warnings of one kind are held to 5 per 10 s; nothing is logged per packet.")
+    String logLevel;
+
     @Option(names = "--ready-file", description = "Written with our pid once the TUN devices exist.")
     Path readyFile;
 
@@ -119,6 +124,14 @@ public final class NodeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Resolved r = resolve();
         if (r == null) return 2;
+        ch.qos.logback.classic.Level level = ch.qos.logback.classic.Level.toLevel(logLevel, null);
+        if (level == null || !List.of("ERROR", "WARN", "INFO", "DEBUG").contains(level.toString())) {
+            spec.commandLine().getErr().println("baton node: --log-level must be error, warn, info or debug, not " + logLevel);
+            return 2;
+        }
+        if (org.slf4j.LoggerFactory.getLogger("dev.baton") instanceof ch.qos.logback.classic.Logger logger) {
+            logger.setLevel(level);
+        }
         Node.Config cfg = r.config();
         Node node = new Node(cfg, r.tuning());
         Runtime.getRuntime().addShutdownHook(new Thread(node::close, "shutdown"));

@@ -87,7 +87,7 @@ import java.util.function.Supplier;
  * is noticed.
  */
 public final class ControlPlane implements AutoCloseable {
-    private static final System.Logger LOG = System.getLogger(ControlPlane.class.getName());
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ControlPlane.class);
     /** How long {@link #close()} waits for its threads to end. */
     private static final Duration CLOSE_WAIT = Duration.ofSeconds(3);
     /**
@@ -417,7 +417,7 @@ public final class ControlPlane implements AutoCloseable {
         try {
             if (started.get() && Thread.currentThread() != driver
                     && !linksClosed.await(CLOSE_WAIT.toNanos(), TimeUnit.NANOSECONDS)) {
-                LOG.log(System.Logger.Level.WARNING, "the control links' driver did not close them in time");
+                LOG.warn("the control links' driver did not close them in time");
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -432,7 +432,7 @@ public final class ControlPlane implements AutoCloseable {
             try {
                 long left = deadline - System.nanoTime();
                 if (left <= 0 || !t.join(Duration.ofNanos(left))) {
-                    LOG.log(System.Logger.Level.WARNING, "{0} did not stop in time", t.getName());
+                    LOG.warn("{} did not stop in time", t.getName());
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -528,7 +528,7 @@ public final class ControlPlane implements AutoCloseable {
                 serviceLinks(poller, 1, System.nanoTime());
             }
         } catch (SysException e) {
-            LOG.log(System.Logger.Level.ERROR, "control links' poll failed", e);
+            LOG.error("control links' poll failed", e);
         } finally {
             closeAllLinks();
             events.close();
@@ -562,7 +562,7 @@ public final class ControlPlane implements AutoCloseable {
             teardown(l); // reset or failed: the peer is gone
         } catch (FrameException e) {
             malformed.get(e.reason()).incrementAndGet();
-            LOG.log(System.Logger.Level.INFO, "closing control link to {0}: {1}", l.peer.spec.name(), e.getMessage());
+            LOG.info("closing control link to {}: {}", l.peer.spec.name(), e.getMessage());
             teardown(l);
         }
     }
@@ -582,7 +582,7 @@ public final class ControlPlane implements AutoCloseable {
             if (!l.inMac.verify(l.in, at, size, l.in, at + size)) {
                 // Forged, altered, replayed, reordered or from another connection: never decoded.
                 badMac.incrementAndGet();
-                LOG.log(System.Logger.Level.WARNING, "control frame {0} from {1} has a bad tag: closing the link",
+                LOG.warn("control frame {} from {} has a bad tag: closing the link",
                         l.inMac.count() - 1, peer.spec.name());
                 return false;
             }
@@ -710,7 +710,7 @@ public final class ControlPlane implements AutoCloseable {
                 }
             } catch (SysException e) {
                 if (!closed) {
-                    LOG.log(System.Logger.Level.WARNING, "accept failed: {0}", e.toString());
+                    LOG.warn("accept failed: {}", e.toString());
                     pause(cfg.backoffMin());
                 }
                 continue;
@@ -809,8 +809,8 @@ public final class ControlPlane implements AutoCloseable {
             if (!(second instanceof Auth auth)
                     || !LinkAuth.authMatches(LinkAuth.authMac(key, !weDial, helloD, helloA), auth.mac())) {
                 authFailed.incrementAndGet();
-                LOG.log(System.Logger.Level.WARNING, "control connection from {0} claiming to be {1} failed to"
-                        + " authenticate (sent {2}): wrong cluster key, or not a member", s.remoteAddress(),
+                LOG.warn("control connection from {} claiming to be {} failed to"
+                        + " authenticate (sent {}): wrong cluster key, or not a member", s.remoteAddress(),
                         peer.spec.name(), second instanceof Auth ? "a wrong MAC" : second.getClass().getSimpleName());
                 return null;
             }
@@ -825,7 +825,7 @@ public final class ControlPlane implements AutoCloseable {
         } catch (FrameException e) {
             malformed.get(e.reason()).incrementAndGet();
             countFailedAuth(helloIn);
-            LOG.log(System.Logger.Level.INFO, "closing control connection from {0}: {1}", s.remoteAddress(),
+            LOG.info("closing control connection from {}: {}", s.remoteAddress(),
                     e.getMessage());
             return null;
         } catch (SocketTimeoutException e) {
@@ -893,7 +893,7 @@ public final class ControlPlane implements AutoCloseable {
 
     private void listenerError(RuntimeException e) {
         listenerErrors.incrementAndGet();
-        LOG.log(System.Logger.Level.WARNING, "control listener failed", e);
+        LOG.warn("control listener failed", e);
     }
 
     // ---- helpers

@@ -19,6 +19,7 @@ import java.util.concurrent.TimeUnit;
  * one command line ({@code stats}, {@code content}) and reads one JSON line back.
  */
 final class AdminServer implements AutoCloseable {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(AdminServer.class);
     /** Answers one command line with one line of JSON. */
     interface Handler {
         String handle(String command) throws IOException;
@@ -56,7 +57,7 @@ final class AdminServer implements AutoCloseable {
                 SocketChannel c = server.accept();
                 Thread.ofVirtual().start(() -> serve(c));
             } catch (IOException e) {
-                if (!closed) System.err.println("baton: admin socket: " + e);
+                if (!closed) LOG.warn("admin socket: {}", e.toString());
                 return;
             }
         }

@@ -34,6 +34,7 @@ import java.util.Map;
  * to every other node, the routing policy, optionally the built-in web server, and an admin socket.
  */
 public final class Node implements AutoCloseable {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Node.class);
     /**
      * Everything a node needs to start.
      *
@@ -139,7 +140,7 @@ public final class Node implements AutoCloseable {
             try {
                 kernel.offload(Tun.OFFLOAD_CSUM | Tun.OFFLOAD_TSO4);
             } catch (SysException e) { // a kernel without TUN offloads: plain segments, slower, still right
-                System.err.println("baton: " + e.getMessage() + "; going on without TUN offloads");
+                LOG.warn("{}; going on without TUN offloads", e.getMessage());
             }
         }
         loop = new PacketLoop(wire, kernel);
@@ -476,7 +477,7 @@ public final class Node implements AutoCloseable {
             try {
                 server.close();
             } catch (IOException e) {
-                System.err.println("baton: closing the built-in server: " + e);
+                LOG.warn("closing the built-in server: {}", e.toString());
             }
         }
         loop.stop();

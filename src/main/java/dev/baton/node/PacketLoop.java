@@ -30,6 +30,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * when the fault module keeps a copy, or when one arrives from the network side.
  */
 final class PacketLoop implements Runnable, Btcp.Output {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(PacketLoop.class);
     private static final int BATCH = 64;
     private static final int POLL_MILLIS = 10;
     private static final int INBOX = 65_536;
@@ -195,17 +196,14 @@ final class PacketLoop implements Runnable, Btcp.Output {
             }
         } catch (Throwable t) {
             failure = t;
-            System.err.println("baton: packet loop failed: " + t);
-            t.printStackTrace();
+            LOG.error("packet loop failed: the node stops", t);
         }
     }
 
-    /** A bug must cost one packet, not the node: count it, report the first few, go on. */
+    /** A bug must cost one packet, not the node: count it, report it (rate-limited), go on. */
     private void internalError(RuntimeException e) {
-        if (internalErrors.incrementAndGet() <= 10) {
-            System.err.println("baton: internal error on the packet path (packet dropped): " + e);
-            e.printStackTrace();
-        }
+        internalErrors.incrementAndGet();
+        LOG.error("internal error on the packet path (packet dropped)", e);
     }
 
     long internalErrors() {

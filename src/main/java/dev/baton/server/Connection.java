@@ -61,7 +61,7 @@ import java.util.concurrent.TimeUnit;
  * refuses ({@link RequestParser#pathRefused()}) is a 400 whatever the method.
  */
 final class Connection implements Runnable {
-    private static final System.Logger LOG = System.getLogger(Connection.class.getName());
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Connection.class);
 
     private static final int BUFFER_BYTES = 16 * 1024;
     /** Longest chunk-size line, trailer line or back-end header line. */
@@ -150,9 +150,9 @@ final class Connection implements Runnable {
             }
             lingeringClose();
         } catch (IOException e) {
-            LOG.log(System.Logger.Level.DEBUG, "connection ended: {0}", e.toString());
+            LOG.debug("connection ended: {}", e.toString());
         } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.WARNING, "connection failed", e);
+            LOG.warn("connection failed", e);
         } finally {
             StaticServer.closeQuietly(ch); // graceful: data already queued still reaches the client
         }
@@ -459,7 +459,7 @@ final class Connection implements Runnable {
             return stay;
         } catch (IOException | IllegalArgumentException e) {
             counters.forwardFailed.increment();
-            LOG.log(System.Logger.Level.DEBUG, "forwarding to {0} failed: {1}", holder, e.toString());
+            LOG.debug("forwarding to {} failed: {}", holder, e.toString());
             if (relaying || !ch.isOpen()) return false; // framing toward the client is broken: close
             sendSimple(502, keepAlive, headOnly, "");
             return keepAlive;

@@ -33,7 +33,8 @@ class MetricsIT {
     @BeforeAll
     void up() {
         EndToEnd.requireRoot();
-        bed = Testbed.up(Spec.defaults().withNodes(2).withStateDir(STATE));
+        // --log-level debug: each handoff also logs one line on each node (checked below).
+        bed = Testbed.up(Spec.defaults().withNodes(2).withStateDir(STATE).withNodeArgs("--log-level", "debug"));
         client = EndToEnd.client(bed);
     }
 
@@ -43,7 +44,7 @@ class MetricsIT {
     }
 
     @Test
-    void everyNodeServesMetricsThatMoveWithHandoffs() {
+    void everyNodeServesMetricsThatMoveWithHandoffs() throws Exception {
         String n1Before = scrape(bed.node(1));
         String n2Before = scrape(bed.node(2));
         assertThat(value(n1Before, "baton_peer_up", "node=\"n1\"", "peer=\"n2\"")).isEqualTo(1.0);
@@ -71,6 +72,15 @@ class MetricsIT {
         assertThat(value(n1, "baton_peer_frames_total", "peer=\"n2\"", "direction=\"out\""))
                 .isGreaterThan(value(n1Before, "baton_peer_frames_total", "peer=\"n2\"", "direction=\"out\""));
         assertThat(value(n1, "baton_drops_total", "reason=\"internalError\"")).isZero();
+        // One debug line per handoff on each side, none per packet.
+        String entryLog = java.nio.file.Files.readString(bed.node(1).log());
+        String chosenLog = java.nio.file.Files.readString(bed.node(2).log());
+        assertThat(entryLog.lines().filter(l -> l.contains("DEBUG Btcp") && l.contains("to n2: completed in")).count())
+                .isGreaterThanOrEqualTo(HANDOFFS);
+        assertThat(chosenLog.lines().filter(l -> l.contains("DEBUG Btcp") && l.contains("from n1: taken")).count())
+                .isGreaterThanOrEqualTo(HANDOFFS);
+        assertThat(entryLog.lines().filter(l -> l.contains("DEBUG Btcp")).count())
+                .as("a line per handoff, not per packet").isLessThan(4L * HANDOFFS);
     }
 
     @Test
