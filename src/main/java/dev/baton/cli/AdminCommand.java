@@ -10,7 +10,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
@@ -25,11 +25,8 @@ public final class AdminCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--config", paramLabel = "FILE", description = "The node's config file: its adminSocket is asked.")
-    Path config;
-
-    @Option(names = "--admin-socket", paramLabel = "PATH", description = "The node's admin socket (instead of --config).")
-    Path socket;
+    @Mixin
+    AdminTarget target;
 
     @Parameters(arity = "1..*", paramLabel = "COMMAND", description = "The command and its arguments.")
     List<String> command = new ArrayList<>();
@@ -38,7 +35,7 @@ public final class AdminCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        Path path = StatusCommand.adminSocket(config, socket, "baton admin", err);
+        Path path = target.resolve("baton admin", err);
         if (path == null) return 2;
         String answer;
         try {

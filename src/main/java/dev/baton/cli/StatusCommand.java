@@ -2,8 +2,6 @@ package dev.baton.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.baton.config.ConfigException;
-import dev.baton.config.NodeConfig;
 import dev.baton.testbed.AdminClient;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -15,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -29,11 +28,8 @@ public final class StatusCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--config", paramLabel = "FILE", description = "The node's config file: its adminSocket is asked.")
-    Path config;
-
-    @Option(names = "--admin-socket", paramLabel = "PATH", description = "The node's admin socket (instead of --config).")
-    Path socket;
+    @Mixin
+    AdminTarget target;
 
     @Option(names = "--json", description = "Print the node's stats as they come, one JSON object.")
     boolean json;
@@ -42,7 +38,7 @@ public final class StatusCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        Path path = adminSocket(config, socket, "baton status", err);
+        Path path = target.resolve("baton status", err);
         if (path == null) {
             return 2;
         }
@@ -64,25 +60,6 @@ public final class StatusCommand implements Callable<Integer> {
         } catch (IOException | RuntimeException e) {
             err.println("baton status: the node's answer is not its stats: " + e.getMessage());
             return 1;
-        }
-    }
-
-    /** The admin socket named by {@code config} or given as {@code socket}; null (said why) if none. */
-    static Path adminSocket(Path config, Path socket, String who, PrintWriter err) {
-        if ((config == null) == (socket == null)) {
-            err.println(who + ": give --config FILE or --admin-socket PATH");
-            return null;
-        }
-        if (socket != null) {
-            return socket;
-        }
-        try {
-            Path path = NodeConfig.load(config).node().adminSocket();
-            if (path == null) err.println(who + ": " + config + " names no node.adminSocket");
-            return path;
-        } catch (ConfigException e) {
-            err.println(who + ": " + e.getMessage());
-            return null;
         }
     }
 

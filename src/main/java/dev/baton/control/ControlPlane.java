@@ -308,12 +308,8 @@ public final class ControlPlane implements AutoCloseable {
      * @throws IllegalArgumentException for a peer not in the configuration, or a Hello or Auth
      */
     public boolean send(String peer, ControlMessage m) {
-        if (m instanceof Hello || m instanceof Auth) {
-            throw new IllegalArgumentException(m.getClass().getSimpleName() + " is sent by the control plane itself");
-        }
-        Link link = peerOrThrow(peer).link;
-        if (link == null || !link.queue.offer(m)) {
-            sendDropped.incrementAndGet();
+        Link link = enqueue(peer, m);
+        if (link == null) {
             return false;
         }
         link.urgent = true;
@@ -334,18 +330,27 @@ public final class ControlPlane implements AutoCloseable {
         if (Thread.currentThread() != driver) {
             return send(peer, m);
         }
-        if (m instanceof Hello || m instanceof Auth) {
-            throw new IllegalArgumentException(m.getClass().getSimpleName() + " is sent by the control plane itself");
-        }
-        Link link = peerOrThrow(peer).link;
-        if (link == null || !link.queue.offer(m)) {
-            sendDropped.incrementAndGet();
+        Link link = enqueue(peer, m);
+        if (link == null) {
             return false;
         }
         if (link.lazySince == 0) {
             link.lazySince = Math.max(1, System.nanoTime());
         }
         return true;
+    }
+
+    /** Puts {@code m} on {@code peer}'s link queue: the link, or null (counted) if down or full. */
+    private Link enqueue(String peer, ControlMessage m) {
+        if (m instanceof Hello || m instanceof Auth) {
+            throw new IllegalArgumentException(m.getClass().getSimpleName() + " is sent by the control plane itself");
+        }
+        Link link = peerOrThrow(peer).link;
+        if (link == null || !link.queue.offer(m)) {
+            sendDropped.incrementAndGet();
+            return null;
+        }
+        return link;
     }
 
     /** A snapshot of {@code peer}'s link. */
