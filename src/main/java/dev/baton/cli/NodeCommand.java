@@ -178,10 +178,7 @@ public final class NodeCommand implements Callable<Integer> {
                 err.println("baton node: " + e.getMessage());
                 return null;
             }
-            Node.Config c = file.node();
-            cfg = readyFile == null ? c : new Node.Config(c.name(), c.address(), c.servicePort(), c.controlPort(),
-                    c.kernelTun(), c.wireTun(), c.peers(), c.docroot(), c.builtinServer(), c.policy(), c.adminSocket(),
-                    readyFile, c.clusterKey(), c.peerControlPorts(), c.metricsPort());
+            cfg = readyFile == null ? file.node() : file.node().withReadyFile(readyFile);
             Node.Tuning t = file.tuning();
             List<FaultRule> all = new ArrayList<>(t.faults());
             all.addAll(rules);

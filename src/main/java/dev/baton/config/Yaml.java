@@ -100,14 +100,7 @@ final class Yaml {
         }
 
         int integer(int min, int max) throws ConfigException {
-            String s = string();
-            try {
-                long v = Long.parseLong(s.replace("_", ""));
-                if (v < min || v > max) throw error(s + " is out of range " + min + ".." + max);
-                return (int) v;
-            } catch (NumberFormatException e) {
-                throw error("'" + s + "' is not a whole number");
-            }
+            return (int) longValue(min, max);
         }
 
         long longValue(long min, long max) throws ConfigException {

@@ -54,6 +54,12 @@ public final class Node implements AutoCloseable {
             peerControlPorts = Map.copyOf(peerControlPorts);
         }
 
+        /** The same node, writing its pid to {@code file} once its TUNs exist. */
+        public Config withReadyFile(Path file) {
+            return new Config(name, address, servicePort, controlPort, kernelTun, wireTun, peers, docroot,
+                    builtinServer, policy, adminSocket, file, clusterKey, peerControlPorts, metricsPort);
+        }
+
         /** The port {@code peer} listens on for control links. */
         public int controlPortOf(String peer) {
             return peerControlPorts.getOrDefault(peer, controlPort);
@@ -96,9 +102,11 @@ public final class Node implements AutoCloseable {
     private final PacketLoop loop;
     private final Btcp btcp;
     private final ClusterState cluster;
-    /** Swapped whole at run time ({@code policy NAME}); read once per routed connection. */
-    private volatile RoutingPolicy policy;
-    private volatile String policyName;
+    /** The routing policy in force, by name: swapped whole at run time ({@code policy NAME}). */
+    private record Policy(String name, RoutingPolicy policy) {}
+
+    /** Read once per routed connection. */
+    private volatile Policy policy;
     private final ControlPlane control;
     private final StaticServer server;
     private final AdminServer admin;
@@ -125,8 +133,7 @@ public final class Node implements AutoCloseable {
 
     public Node(Config cfg, Tuning tuning) throws IOException {
         this.cfg = cfg;
-        this.policy = RoutingPolicy.load(cfg.policy());
-        this.policyName = cfg.policy();
+        this.policy = new Policy(cfg.policy(), RoutingPolicy.load(cfg.policy()));
         List<String> paths = DocumentRoot.scan(cfg.docroot());
         List<Member> members = Members.indexed(new Member(cfg.name(), cfg.address()), cfg.peers());
         Member self = members.getFirst();
@@ -205,7 +212,7 @@ public final class Node implements AutoCloseable {
         if (info == null) return null;
         String chosen;
         try {
-            chosen = policy.choose(info, cluster);
+            chosen = policy.policy().choose(info, cluster);
         } catch (RuntimeException e) {
             policyErrors.incrementAndGet();
             return null;
@@ -302,9 +309,7 @@ public final class Node implements AutoCloseable {
             cluster.peerUp(peer);
             // The incarnation tells a peer that restarted (its connections are gone) from a link that was cut.
             btcp.onPeerUp(peer, hello.incarnation());
-            for (ControlMessage.Content c : ControlMessage.Content.chunked(cluster.ownPaths())) {
-                control.send(peer, c);
-            }
+            announceTo(peer);
         }
 
         @Override
@@ -352,7 +357,9 @@ public final class Node implements AutoCloseable {
     /**
      * {@code content rescan}: reads the document root again and announces the new set to every peer
      * (an announcement replaces the previous one whole). Connections in flight are not touched: a
-     * routing decision is taken once per connection, against the index of its moment.
+     * routing decision is taken once per connection, against the index of its moment. The set
+     * changes and leaves on the packet loop's thread, as a peer-up announcement does, so the chunks
+     * of two announcements never interleave on a link.
      */
     private synchronized String rescan() throws IOException {
         List<String> paths;
@@ -361,14 +368,25 @@ public final class Node implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             return error("cannot scan " + cfg.docroot() + ": " + e.getMessage());
         }
-        int before = cluster.ownPaths().size();
-        cluster.ownPaths(paths);
-        for (String peer : control.upPeers()) {
-            for (ControlMessage.Content c : ControlMessage.Content.chunked(paths)) {
-                control.send(peer, c);
-            }
+        int before;
+        try {
+            before = loop.call(() -> {
+                int was = cluster.ownPaths().size();
+                cluster.ownPaths(paths);
+                for (String peer : control.upPeers()) announceTo(peer);
+                return was;
+            }, ADMIN_WAIT_MILLIS);
+        } catch (Exception e) {
+            return error("the packet loop did not answer: " + e);
         }
         return JSON.writeValueAsString(Map.of("paths", paths.size(), "before", before));
+    }
+
+    /** Tells {@code peer} which paths this node holds: the whole set, in chunks (loop thread). */
+    private void announceTo(String peer) {
+        for (ControlMessage.Content c : ControlMessage.Content.chunked(cluster.ownPaths())) {
+            control.send(peer, c);
+        }
     }
 
     /** {@code policy NAME}: routes new connections with another policy from now on. */
@@ -379,9 +397,8 @@ public final class Node implements AutoCloseable {
         } catch (IllegalArgumentException e) {
             return error(e.getMessage());
         }
-        String was = policyName;
-        policy = next;
-        policyName = name;
+        String was = policy.name();
+        policy = new Policy(name, next);
         return JSON.writeValueAsString(Map.of("policy", name, "was", was));
     }
 
@@ -455,7 +472,7 @@ public final class Node implements AutoCloseable {
         m.put("halfOpenConnections", btcp.halfOpenConnections());
         m.put("freeHoldBuffers", btcp.freeHoldBuffers());
         m.put("contentPaths", cluster.ownPaths().size());
-        m.put("policy", policyName);
+        m.put("policy", policy.name());
         m.put("droppedAnnouncements", cluster.droppedAnnouncements());
         m.put("control", control.counters());
         // How long this JVM's JIT compilers have worked: a benchmark waits for it to level off.
