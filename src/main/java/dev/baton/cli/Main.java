@@ -9,7 +9,23 @@ import picocli.CommandLine.Command;
         description = "Content-aware TCP connection handoff for web clusters.")
 public final class Main implements Runnable {
     public static void main(String[] args) {
-        System.exit(new CommandLine(new Main()).execute(args));
+        System.exit(commandLine().execute(args));
+    }
+
+    /**
+     * The command line, with failures that carry their own explanation (a host that is not set up, a
+     * file that cannot be read) told in one line, {@code baton node: ...}; anything else is a bug and
+     * keeps its stack trace.
+     */
+    static CommandLine commandLine() {
+        return new CommandLine(new Main()).setExecutionExceptionHandler((e, line, parsed) -> {
+            line.getErr().println(line.getCommandSpec().qualifiedName() + ": " + e.getMessage());
+            if (!(e instanceof java.io.IOException || e instanceof java.io.UncheckedIOException
+                    || e instanceof IllegalArgumentException || e instanceof IllegalStateException)) {
+                e.printStackTrace(line.getErr());
+            }
+            return 1;
+        });
     }
 
     @Override

@@ -4,6 +4,7 @@ import dev.baton.config.Yaml.Mapping;
 import dev.baton.config.Yaml.Value;
 import dev.baton.control.ClusterKey;
 import dev.baton.fault.FaultRule;
+import dev.baton.node.HostLayout;
 import dev.baton.node.Node;
 import dev.baton.route.Member;
 import dev.baton.route.RoutingPolicy;
@@ -30,7 +31,8 @@ import java.util.Set;
  *   policy: content               # optional, content
  *   members:
  *     - name: n1
- *       address: 10.0.0.1         # the service address; control links use it too
+ *       address: 10.0.0.1         # the service address; control links use it too unless:
+ *       controlAddress: 10.1.0.1  # optional: the host's own address, for control links
  *     - name: n2
  *       address: 10.0.0.2
  *       controlPort: 7071         # optional, the cluster's controlPort
@@ -43,6 +45,9 @@ import java.util.Set;
  *   adminSocket: /run/baton/admin.sock   # optional
  *   readyFile: /run/baton/ready  # optional: written with the pid once the TUNs exist
  *   metricsPort: 9180             # optional, 9180: GET /metrics (Prometheus); 0: none
+ *   serverNamespace: baton-srv    # optional: a real host (HostLayout): the server's namespace
+ *   uplink: eth0                  # optional, with serverNamespace: answer ARP for the address here
+ *   mtu: 1500                     # optional, with serverNamespace: the uplink's, else 1500
  *   tuning:                       # optional
  *     lingerMs: 10000
  *     timeWaitMs: 60000
@@ -89,6 +94,8 @@ public record NodeConfig(Path file, Node.Config node, Node.Tuning tuning) {
         if (memberList.isEmpty()) throw membersValue.error("names no member");
         Map<String, Member> members = new LinkedHashMap<>();
         Map<String, Integer> controlPorts = new LinkedHashMap<>();
+        Map<String, Integer> controlAddresses = new LinkedHashMap<>();
+        Map<String, Value> controlAddressValues = new LinkedHashMap<>();
         Set<Integer> addresses = new HashSet<>();
         for (Value item : memberList) {
             Mapping m = item.mapping();
@@ -102,6 +109,13 @@ public record NodeConfig(Path file, Node.Config node, Node.Tuning tuning) {
             int address = ipv4(addressValue);
             if (!addresses.add(address)) throw addressValue.error(addressValue.string() + " is another member's too");
             controlPorts.put(name, port(m.optional("controlPort"), controlPort));
+            Value controlValue = m.optional("controlAddress");
+            if (controlValue != null) {
+                int control = ipv4(controlValue);
+                if (!addresses.add(control)) throw controlValue.error(controlValue.string() + " is another address too");
+                controlAddresses.put(name, control);
+                controlAddressValues.put(name, controlValue);
+            }
             m.done();
             if (members.size() == 254) throw item.error("more than 254 members");
             members.put(name, new Member(name, address));
@@ -127,20 +141,67 @@ public record NodeConfig(Path file, Node.Config node, Node.Tuning tuning) {
         Path readyFile = optionalPath(file, node.optional("readyFile"));
         Value metricsValue = node.optional("metricsPort");
         int metricsPort = metricsValue == null ? Node.Config.DEFAULT_METRICS_PORT : metricsValue.integer(0, 65535);
+        HostLayout host = hostLayout(node, selfValue, self, controlAddresses.containsKey(self));
         Node.Tuning tuning = tuning(node.optional("tuning"), node.optional("faults"));
         node.done();
+        if (host == null && controlAddressValues.containsKey(self)) {
+            throw controlAddressValues.get(self).error("a separate control address needs node.serverNamespace"
+                    + " (in the server's namespace baton has only the service address)");
+        }
 
         List<Member> peers = new ArrayList<>();
         Map<String, Integer> peerPorts = new LinkedHashMap<>();
+        Map<String, Integer> peerAddresses = new LinkedHashMap<>();
         for (Member m : members.values()) {
             if (!m.name().equals(self)) {
                 peers.add(m);
                 peerPorts.put(m.name(), controlPorts.get(m.name()));
+                if (controlAddresses.containsKey(m.name())) peerAddresses.put(m.name(), controlAddresses.get(m.name()));
             }
         }
         Node.Config cfg = new Node.Config(self, me.address(), servicePort, controlPorts.get(self), kernelTun, wireTun,
-                peers, docroot, server.equals("builtin"), policy, adminSocket, readyFile, key, peerPorts, metricsPort);
+                peers, docroot, server.equals("builtin"), policy, adminSocket, readyFile, key, peerPorts, metricsPort,
+                controlAddresses.getOrDefault(self, me.address()), peerAddresses, host);
         return new NodeConfig(file, cfg, tuning);
+    }
+
+    /** The real-host layout, when {@code serverNamespace} names one; null otherwise. */
+    private static HostLayout hostLayout(Mapping node, Value selfValue, String self, boolean hasControlAddress)
+            throws ConfigException {
+        Value nsValue = node.optional("serverNamespace");
+        Value uplinkValue = node.optional("uplink");
+        Value mtuValue = node.optional("mtu");
+        if (nsValue == null) {
+            Value stray = uplinkValue != null ? uplinkValue : mtuValue;
+            if (stray != null) throw stray.error("is for a real host: it needs serverNamespace");
+            return null;
+        }
+        String ns = nsValue.string();
+        if (!ns.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,62}")) {
+            throw nsValue.error("'" + ns + "' is not a namespace name (letters, digits, '.', '_', '-'; 1-63)");
+        }
+        if (!hasControlAddress) {
+            throw selfValue.error("member " + self + " needs a controlAddress (this host's own address) when"
+                    + " serverNamespace is set: the service address lives in the server's namespace");
+        }
+        String uplink = device(uplinkValue, null);
+        int mtu;
+        if (mtuValue != null) {
+            mtu = mtuValue.integer(576, 65535);
+        } else {
+            mtu = uplink == null ? 1500 : uplinkMtu(uplinkValue, uplink);
+        }
+        return new HostLayout(ns, uplink, mtu);
+    }
+
+    private static int uplinkMtu(Value v, String uplink) throws ConfigException {
+        try {
+            java.net.NetworkInterface nic = java.net.NetworkInterface.getByName(uplink);
+            if (nic != null) return nic.getMTU();
+        } catch (java.net.SocketException e) {
+            // reported below
+        }
+        throw v.error(uplink + " is not an interface of this host");
     }
 
     private static Node.Tuning tuning(Value tuningValue, Value faultsValue) throws ConfigException {

@@ -22,9 +22,15 @@ final class IpCommand {
      * which matters when a node restarts and every millisecond until it serves counts.
      */
     static void batch(List<List<String>> commands) throws IOException {
+        batch(null, commands);
+    }
+
+    /** {@link #batch(List)} in network namespace {@code netns} ({@code ip -n}); null: this process's. */
+    static void batch(String netns, List<List<String>> commands) throws IOException {
         StringBuilder input = new StringBuilder();
         for (List<String> c : commands) input.append(String.join(" ", c)).append('\n');
-        exec(List.of("ip", "-batch", "-"), "ip -batch: " + input.toString().replace('\n', ';'), input.toString());
+        List<String> argv = netns == null ? List.of("ip", "-batch", "-") : List.of("ip", "-n", netns, "-batch", "-");
+        exec(argv, String.join(" ", argv) + ": " + input.toString().replace('\n', ';'), input.toString());
     }
 
     private static void exec(List<String> argv, String line, String input) throws IOException {

@@ -38,40 +38,59 @@ public final class Node implements AutoCloseable {
     /**
      * Everything a node needs to start.
      *
+     * @param address the service address: clients connect to it, the kernel TUN carries it
      * @param controlPort where this node listens for control links, and every peer's unless
      *     {@code peerControlPorts} names another
      * @param metricsPort where {@code GET /metrics} answers (Prometheus), on every address; 0: nowhere
+     * @param controlAddress where this node's control links start and end: its service address when
+     *     baton runs in the server's namespace, the host's own address on a real host
+     * @param peerControlAddresses peers whose control address is not their service address
+     * @param host how baton sits under the server on a real host; null: baton runs in the server's
+     *     namespace and whoever started it wires the TUNs (the testbed)
      */
     public record Config(String name, int address, int servicePort, int controlPort, String kernelTun,
                          String wireTun, List<Member> peers, Path docroot, boolean builtinServer,
                          String policy, Path adminSocket, Path readyFile, ClusterKey clusterKey,
-                         Map<String, Integer> peerControlPorts, int metricsPort) {
+                         Map<String, Integer> peerControlPorts, int metricsPort, int controlAddress,
+                         Map<String, Integer> peerControlAddresses, HostLayout host) {
         /** The metrics port unless told otherwise (the Prometheus node exporter's neighbour). */
         public static final int DEFAULT_METRICS_PORT = 9180;
 
         public Config {
             peers = List.copyOf(peers);
             peerControlPorts = Map.copyOf(peerControlPorts);
+            peerControlAddresses = Map.copyOf(peerControlAddresses);
+        }
+
+        /** A node in the server's namespace, its control links on its service address. */
+        public Config(String name, int address, int servicePort, int controlPort, String kernelTun, String wireTun,
+                      List<Member> peers, Path docroot, boolean builtinServer, String policy, Path adminSocket,
+                      Path readyFile, ClusterKey clusterKey, Map<String, Integer> peerControlPorts, int metricsPort) {
+            this(name, address, servicePort, controlPort, kernelTun, wireTun, peers, docroot, builtinServer, policy,
+                    adminSocket, readyFile, clusterKey, peerControlPorts, metricsPort, address, Map.of(), null);
         }
 
         /** The same node, writing its pid to {@code file} once its TUNs exist. */
         public Config withReadyFile(Path file) {
             return new Config(name, address, servicePort, controlPort, kernelTun, wireTun, peers, docroot,
-                    builtinServer, policy, adminSocket, file, clusterKey, peerControlPorts, metricsPort);
+                    builtinServer, policy, adminSocket, file, clusterKey, peerControlPorts, metricsPort,
+                    controlAddress, peerControlAddresses, host);
         }
 
         /** The port {@code peer} listens on for control links. */
         public int controlPortOf(String peer) {
             return peerControlPorts.getOrDefault(peer, controlPort);
         }
+
+        /** The address {@code peer} is reached at for control links. */
+        public int controlAddressOf(Member peer) {
+            return peerControlAddresses.getOrDefault(peer.name(), peer.address());
+        }
     }
 
     /**
-     * Settings tests and rehearsals change: the close-down timers of the BTCP (short ones let a test
-     * see tables drain), and fault rules in force from the start.
-     */
-    /**
-     * Node options.
+     * Node options: the close-down timers of the BTCP (short ones let a test see tables drain), fault
+     * rules in force from the start, and how packets cross the TUNs.
      *
      * @param offload TUNs with a virtio-net header, and the kernel side's offloads on (partial
      *     checksums, 64 KiB TCP super-packets): a bulk transfer crosses user space in a fraction of
@@ -133,6 +152,7 @@ public final class Node implements AutoCloseable {
 
     public Node(Config cfg, Tuning tuning) throws IOException {
         this.cfg = cfg;
+        if (cfg.host() != null) cfg.host().check(cfg); // before anything changes on the host
         this.policy = new Policy(cfg.policy(), RoutingPolicy.load(cfg.policy()));
         List<String> paths = DocumentRoot.scan(cfg.docroot());
         List<Member> members = Members.indexed(new Member(cfg.name(), cfg.address()), cfg.peers());
@@ -158,26 +178,35 @@ public final class Node implements AutoCloseable {
         loop.attach(btcp);
         for (FaultRule r : tuning.faults()) loop.faults().add(r); // the loop has not started: no race
         cluster = new ClusterState(self, peers, paths, btcp::activeConnections);
-        List<List<String>> setup = new ArrayList<>(Members.shadowAddressCommands(cfg.kernelTun(), btcp.config(), peers));
-        // The kernel queues packets for us on each TUN; 500 (the default) overflows in the bursts of
-        // many concurrent transfers whenever our loop waits for a CPU, and every drop costs TCP a
-        // retransmission. Control frames still overtake bulk data (they ride pfifo_fast's first band).
-        for (String device : List.of(cfg.kernelTun(), cfg.wireTun())) {
-            setup.add(List.of("link", "set", "dev", device, "txqueuelen", Integer.toString(TUN_QUEUE_LENGTH)));
+        List<List<String>> shadows = Members.shadowAddressCommands(cfg.kernelTun(), btcp.config(), peers);
+        if (cfg.host() != null) {
+            cfg.host().wire(cfg, shadows, TUN_QUEUE_LENGTH);
+        } else {
+            List<List<String>> setup = new ArrayList<>(shadows);
+            // The kernel queues packets for us on each TUN; 500 (the default) overflows in the bursts of
+            // many concurrent transfers whenever our loop waits for a CPU, and every drop costs TCP a
+            // retransmission. Control frames still overtake bulk data (they ride pfifo_fast's first band).
+            for (String device : List.of(cfg.kernelTun(), cfg.wireTun())) {
+                setup.add(List.of("link", "set", "dev", device, "txqueuelen", Integer.toString(TUN_QUEUE_LENGTH)));
+            }
+            IpCommand.batch(setup);
         }
-        IpCommand.batch(setup);
         List<ControlPlane.PeerSpec> specs = new ArrayList<>();
         for (Member m : peers) {
-            specs.add(new ControlPlane.PeerSpec(m.name(), inet(m.address()), cfg.controlPortOf(m.name())));
+            specs.add(new ControlPlane.PeerSpec(m.name(), inet(cfg.controlAddressOf(m)), cfg.controlPortOf(m.name())));
         }
-        control = new ControlPlane(ControlPlane.Config.of(cfg.name(), inet(cfg.address()), specs)
-                .withListen(inet(0), cfg.controlPort())
+        // In the server's namespace the links listen on every address (the testbed's nodes have one);
+        // on a real host only on the host's control address, not on every interface it has.
+        InetAddress listen = cfg.host() == null ? inet(0) : inet(cfg.controlAddress());
+        control = new ControlPlane(ControlPlane.Config.of(cfg.name(), inet(cfg.controlAddress()), specs)
+                .withListen(listen, cfg.controlPort())
                 .withServicePort(cfg.servicePort())
                 .withLoad(() -> new ControlMessage.Heartbeat(btcp.activeConnections(), 0)), cfg.clusterKey(),
                 new ControlIn());
         server = cfg.builtinServer()
                 ? new StaticServer(StaticServer.Config.of(new InetSocketAddress(inet(0), cfg.servicePort()),
-                        cfg.docroot(), cfg.name()).withLocator(this::holderOf))
+                        cfg.docroot(), cfg.name()).withLocator(this::holderOf)
+                        .withNamespace(cfg.host() == null ? null : cfg.host().serverNamespace()))
                 : null;
         loop.drive(control);
         metrics = new NodeMetrics(cfg.name(), btcp, loop, control, peers.stream().map(Member::name).toList(),
@@ -456,6 +485,8 @@ public final class Node implements AutoCloseable {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("node", cfg.name());
         m.put("address", Bytes.ipv4ToString(cfg.address()));
+        m.put("controlAddress", Bytes.ipv4ToString(cfg.controlAddress()));
+        if (cfg.host() != null) m.put("serverNamespace", cfg.host().serverNamespace());
         m.put("peers", cfg.peers().stream().map(Member::name).toList());
         m.put("peersUp", cluster.peersUp());
         m.put("counters", btcp.counters().counters());
@@ -505,6 +536,7 @@ public final class Node implements AutoCloseable {
         }
         wire.close();
         kernel.close();
+        if (cfg.host() != null) cfg.host().unwire(cfg);
     }
 
     static InetAddress inet(int address) {

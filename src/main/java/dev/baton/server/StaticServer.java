@@ -1,5 +1,6 @@
 package dev.baton.server;
 
+import dev.baton.sys.Netns;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
@@ -56,9 +57,11 @@ public final class StaticServer implements AutoCloseable {
      * @param headTimeout    how long a request head may take once its first byte arrived
      * @param ioTimeout      bound on each body read, response write and back-end read without progress
      * @param maxConnections open connections at most; further accepts are closed and counted
+     * @param namespace      the network namespace to listen in ({@link Netns}); null: this process's
      */
     public record Config(InetSocketAddress bindAddress, Path docroot, String nodeName, BackendLocator locator,
-                         Duration idleTimeout, Duration headTimeout, Duration ioTimeout, int maxConnections) {
+                         Duration idleTimeout, Duration headTimeout, Duration ioTimeout, int maxConnections,
+                         String namespace) {
         public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofSeconds(15);
         public static final Duration DEFAULT_HEAD_TIMEOUT = Duration.ofSeconds(10);
         public static final Duration DEFAULT_IO_TIMEOUT = Duration.ofSeconds(30);
@@ -87,27 +90,32 @@ public final class StaticServer implements AutoCloseable {
         /** Defaults: no locator, idle 15 s, head 10 s, I/O 30 s, 4096 connections. */
         public static Config of(InetSocketAddress bindAddress, Path docroot, String nodeName) {
             return new Config(bindAddress, docroot, nodeName, null, DEFAULT_IDLE_TIMEOUT, DEFAULT_HEAD_TIMEOUT,
-                    DEFAULT_IO_TIMEOUT, DEFAULT_MAX_CONNECTIONS);
+                    DEFAULT_IO_TIMEOUT, DEFAULT_MAX_CONNECTIONS, null);
         }
 
         public Config withLocator(BackendLocator l) {
-            return new Config(bindAddress, docroot, nodeName, l, idleTimeout, headTimeout, ioTimeout, maxConnections);
+            return new Config(bindAddress, docroot, nodeName, l, idleTimeout, headTimeout, ioTimeout, maxConnections, namespace);
         }
 
         public Config withIdleTimeout(Duration d) {
-            return new Config(bindAddress, docroot, nodeName, locator, d, headTimeout, ioTimeout, maxConnections);
+            return new Config(bindAddress, docroot, nodeName, locator, d, headTimeout, ioTimeout, maxConnections, namespace);
         }
 
         public Config withHeadTimeout(Duration d) {
-            return new Config(bindAddress, docroot, nodeName, locator, idleTimeout, d, ioTimeout, maxConnections);
+            return new Config(bindAddress, docroot, nodeName, locator, idleTimeout, d, ioTimeout, maxConnections, namespace);
         }
 
         public Config withIoTimeout(Duration d) {
-            return new Config(bindAddress, docroot, nodeName, locator, idleTimeout, headTimeout, d, maxConnections);
+            return new Config(bindAddress, docroot, nodeName, locator, idleTimeout, headTimeout, d, maxConnections, namespace);
         }
 
         public Config withMaxConnections(int n) {
-            return new Config(bindAddress, docroot, nodeName, locator, idleTimeout, headTimeout, ioTimeout, n);
+            return new Config(bindAddress, docroot, nodeName, locator, idleTimeout, headTimeout, ioTimeout, n, namespace);
+        }
+
+        public Config withNamespace(String n) {
+            return new Config(bindAddress, docroot, nodeName, locator, idleTimeout, headTimeout, ioTimeout,
+                    maxConnections, n);
         }
     }
 
@@ -153,7 +161,8 @@ public final class StaticServer implements AutoCloseable {
     public synchronized void start() throws IOException {
         if (listener != null) throw new IllegalStateException("already started");
         docroot = cfg.docroot().toRealPath();
-        listener = ServerSocketChannel.open();
+        // A socket lives in the namespace it was made in, whichever thread uses it later.
+        listener = cfg.namespace() == null ? ServerSocketChannel.open() : Netns.call(cfg.namespace(), ServerSocketChannel::open);
         listener.setOption(StandardSocketOptions.SO_REUSEADDR, true);
         listener.bind(cfg.bindAddress(), 1024);
         acceptor = Thread.ofPlatform().name("baton-http-accept-" + cfg.nodeName()).daemon().start(this::acceptLoop);

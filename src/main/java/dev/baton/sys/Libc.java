@@ -17,6 +17,7 @@ import java.lang.invoke.VarHandle;
  * This is the only class in the project that touches the foreign linker.
  */
 final class Libc {
+    static final int O_RDONLY = 0x0;
     static final int O_RDWR = 0x2;
     static final int O_NONBLOCK = 0x800;
     static final int O_CLOEXEC = 0x80000;
@@ -42,6 +43,8 @@ final class Libc {
     static final int MSG_NOSIGNAL = 0x4000;
     static final int EFD_NONBLOCK = 0x800;
     static final int EFD_CLOEXEC = 0x80000;
+    /** setns(2): the descriptor must name a network namespace. */
+    static final int CLONE_NEWNET = 0x40000000;
 
     private static final Linker LINKER = Linker.nativeLinker();
     private static final SymbolLookup LIBC = LINKER.defaultLookup();
@@ -98,6 +101,8 @@ final class Libc {
     private static final MethodHandle SEND = bind("send",
             FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.ADDRESS,
                     ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
+    private static final MethodHandle SETNS = bind("setns",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
     private static final MethodHandle SHUTDOWN = bind("shutdown",
             FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
     private static final MethodHandle STRERROR = LINKER.downcallHandle(LIBC.find("strerror").orElseThrow(),
@@ -127,6 +132,15 @@ final class Libc {
     static int open(CallState st, MemorySegment path, int flags) {
         try {
             return (int) OPEN.invokeExact(st.segment, path, flags);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /** Moves the calling thread (only it) into the namespace {@code fd} names. */
+    static int setns(CallState st, int fd, int nstype) {
+        try {
+            return (int) SETNS.invokeExact(st.segment, fd, nstype);
         } catch (Throwable t) {
             throw new AssertionError(t);
         }

@@ -15,10 +15,10 @@ import java.time.Duration;
  * {@code flock}-style lock on a file in /run) until it takes it down or exits, so two test runs on
  * one machine take turns instead of tearing down each other's namespaces.
  */
-final class MachineLock {
-    static final Path FILE = Path.of("/run/baton-testbed.lock");
+public final class MachineLock {
+    public static final Path FILE = Path.of("/run/baton-testbed.lock");
     /** How long {@link #acquire} waits for another process's testbed: long enough for a full test run. */
-    static final Duration WAIT = Duration.ofMinutes(45);
+    public static final Duration WAIT = Duration.ofMinutes(45);
 
     private static FileChannel channel;
     private static FileLock lock;
@@ -27,7 +27,7 @@ final class MachineLock {
     }
 
     /** Takes the lock (a no-op if this process holds it), waiting at most {@code timeout}. */
-    static synchronized void acquire(Duration timeout) {
+    public static synchronized void acquire(Duration timeout) {
         if (lock != null) return;
         long deadline = System.nanoTime() + timeout.toNanos();
         boolean told = false;
@@ -60,7 +60,7 @@ final class MachineLock {
         }
     }
 
-    static synchronized void release() {
+    public static synchronized void release() {
         try {
             if (lock != null) lock.release();
             if (channel != null) channel.close();

@@ -761,7 +761,7 @@ public final class Testbed implements AutoCloseable {
      * The system property {@code baton.testbed.nodeCommand} (words separated by spaces) replaces all
      * of it, to try the testbed with a stand-in for the node process.
      */
-    static List<String> javaCommand() {
+    public static List<String> javaCommand() {
         String override = System.getProperty("baton.testbed.nodeCommand");
         if (override != null && !override.isBlank()) {
             return List.of(override.strip().split("\\s+"));

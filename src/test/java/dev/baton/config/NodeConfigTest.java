@@ -111,6 +111,52 @@ class NodeConfigTest {
         assertThat(c.tuning()).isEqualTo(Node.Tuning.DEFAULT);
     }
 
+    private static final String HOST = """
+            cluster:
+              key: cluster.key
+              members:
+                - name: a
+                  address: 192.0.2.10
+                  controlAddress: 10.1.0.10
+                - name: b
+                  address: 192.0.2.11
+                  controlAddress: 10.1.0.11
+                - name: c
+                  address: 192.0.2.12
+            node:
+              name: a
+              docroot: www
+              serverNamespace: baton-srv
+            """;
+
+    @Test
+    void aRealHostHasItsServersNamespaceAndControlAddresses() throws Exception {
+        Node.Config n = NodeConfig.load(write(HOST)).node();
+        assertThat(n.host()).isEqualTo(new dev.baton.node.HostLayout("baton-srv", null, 1500));
+        assertThat(n.address()).isEqualTo(Bytes.parseIpv4("192.0.2.10"));
+        assertThat(n.controlAddress()).isEqualTo(Bytes.parseIpv4("10.1.0.10"));
+        assertThat(n.controlAddressOf(n.peers().get(0))).isEqualTo(Bytes.parseIpv4("10.1.0.11"));
+        assertThat(n.controlAddressOf(n.peers().get(1))).as("no controlAddress: its service address")
+                .isEqualTo(Bytes.parseIpv4("192.0.2.12"));
+        Node.Config withMtu = NodeConfig.load(write(HOST + "  mtu: 9000\n")).node();
+        assertThat(withMtu.host().mtu()).isEqualTo(9000);
+        // In the server's namespace (no serverNamespace) the node's control address is its service address.
+        assertThat(NodeConfig.load(write(GOOD)).node().controlAddress()).isEqualTo(Bytes.parseIpv4("10.0.0.2"));
+    }
+
+    @Test
+    void aRealHostsFieldsAreCheckedTogether() throws IOException {
+        rejects(HOST.replace("      controlAddress: 10.1.0.10\n", ""), 12, "node.name", "needs a controlAddress");
+        rejects(HOST.replace("  serverNamespace: baton-srv\n", ""), 6, "cluster.members[0].controlAddress",
+                "needs node.serverNamespace");
+        rejects(HOST.replace("  serverNamespace: baton-srv\n", "  uplink: eth0\n"), 15, "node.uplink",
+                "needs serverNamespace");
+        rejects(HOST.replace("10.1.0.11", "192.0.2.10"), 9, "cluster.members[1].controlAddress", "another address");
+        rejects(HOST + "  uplink: baton-none-such\n", 16, "node.uplink", "not an interface of this host");
+        rejects(HOST + "  mtu: 100\n", 16, "node.mtu", "out of range");
+        rejects(HOST.replace("baton-srv", "no/slash"), 15, "node.serverNamespace", "not a namespace name");
+    }
+
     /** Loads {@code yaml} and expects an error at {@code line} naming {@code field}, saying {@code what}. */
     private void rejects(String yaml, int line, String field, String what) throws IOException {
         Path f = write(yaml);
