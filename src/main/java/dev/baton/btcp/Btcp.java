@@ -195,6 +195,8 @@ public final class Btcp {
     private long now;
     /** Written by the loop on state changes (not per packet), read by the heartbeat thread. */
     private volatile int served;
+    /** Connections that still carry data ({@link #openConnections}). */
+    private volatile int open;
 
     private java.util.function.LongConsumer handoffLatency = nanos -> { };
 
@@ -239,6 +241,15 @@ public final class Btcp {
     /** Connections this node's own server is serving (its load, reported to the cluster). */
     public int activeConnections() {
         return served;
+    }
+
+    /**
+     * Connections that still carry data: served here (locally or handed in), handed off through here
+     * as entry, or not yet decided. Entries kept only to absorb late retransmissions (linger,
+     * TIME-WAIT, reset) are not counted: a draining node with none open has finished its work.
+     */
+    public int openConnections() {
+        return open;
     }
 
     /** Entries in the connection table. */
@@ -1113,7 +1124,7 @@ public final class Btcp {
             control.handoffRefuse(peer, connId, RefuseReason.TABLE_FULL);
             return;
         }
-        c.state = Conn.INJECTED;
+        state(c, Conn.INJECTED);
         c.peer = peer;
         c.peerIncarnation = peerLink(peer).incarnation;
         c.connId = connId;
@@ -1535,9 +1546,16 @@ public final class Btcp {
         boolean before = c.state == Conn.LOCAL || c.state == Conn.SERVING;
         boolean after = s == Conn.LOCAL || s == Conn.SERVING;
         if (before != after) served += after ? 1 : -1;
+        boolean wasOpen = carriesData(c.state);
+        boolean isOpen = carriesData(s);
+        if (wasOpen != isOpen) open += isOpen ? 1 : -1;
         if (c.state == Conn.SYN_RCVD && s != Conn.SYN_RCVD) unlinkHalfOpen(c.slot);
         else if (c.state != Conn.SYN_RCVD && s == Conn.SYN_RCVD) linkHalfOpen(c.slot);
         c.state = s;
+    }
+
+    private static boolean carriesData(byte state) {
+        return state != Conn.FREE && state != Conn.LINGER && state != Conn.CLOSED && state != Conn.RESET;
     }
 
     /** Appends a slot to the half-open list (the newest end). */

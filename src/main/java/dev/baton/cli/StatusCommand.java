@@ -73,6 +73,14 @@ public final class StatusCommand implements Callable<Integer> {
         b.append(String.format("node %s (%s)%n", s.path("node").asText("?"), s.path("address").asText("?")));
         b.append(String.format("  control links  up: %s%s%n", up.isEmpty() ? "none" : String.join(", ", up),
                 down.isEmpty() ? "" : "; DOWN: " + String.join(", ", down)));
+        JsonNode drain = s.path("drain");
+        List<String> peersDraining = strings(drain.path("peersDraining"));
+        if (!drain.path("state").asText("off").equals("off") || !peersDraining.isEmpty()) {
+            b.append("  drain          ").append(drain.path("state").asText("off").equals("off") ? "this node: off"
+                    : DrainCommand.describe(drain));
+            if (!peersDraining.isEmpty()) b.append("; peers draining: ").append(String.join(", ", peersDraining));
+            b.append('\n');
+        }
         b.append(String.format("  connections    %,d active, %,d tracked, %,d half-open; hold buffers free %,d%n",
                 s.path("activeConnections").asLong(), s.path("trackedConnections").asLong(),
                 s.path("halfOpenConnections").asLong(), s.path("freeHoldBuffers").asLong()));

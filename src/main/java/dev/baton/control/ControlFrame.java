@@ -135,7 +135,7 @@ public final class ControlFrame {
                         .putLong(h.incarnation()).put(h.nonce());
             }
             case Auth a -> dst.put(a.mac());
-            case Heartbeat h -> dst.putInt(h.activeConnections()).putLong(h.handoffsInFlight());
+            case Heartbeat h -> dst.putInt(h.activeConnections()).putLong(h.flags());
             case HandoffRequest r -> {
                 putInitialState(dst, r.entryIsn(), r.entryTsVal(), r.entryWindowScale(), r.entryMss(),
                         r.timestamps(), r.sackPermitted());

@@ -129,12 +129,27 @@ public sealed interface ControlMessage {
         }
     }
 
-    /** Liveness and load report: the routing policy prefers the least-loaded holder of a path. */
-    record Heartbeat(int activeConnections, long handoffsInFlight) implements ControlMessage {
+    /**
+     * Liveness, load and state: the routing policy prefers the least-loaded holder of a path, and one
+     * that is not draining. {@code flags} is a bit set ({@link #DRAINING}); bits this version does
+     * not know are ignored, so a later one may add its own.
+     */
+    record Heartbeat(int activeConnections, long flags) implements ControlMessage {
+        /** The sender is draining: it takes a handoff only for a path no other node can serve. */
+        public static final long DRAINING = 1;
+
         public Heartbeat {
-            if (activeConnections < 0 || handoffsInFlight < 0) {
-                throw new IllegalArgumentException("negative load: " + activeConnections + ", " + handoffsInFlight);
+            if (activeConnections < 0 || flags < 0) {
+                throw new IllegalArgumentException("negative load or flags: " + activeConnections + ", " + flags);
             }
+        }
+
+        public static Heartbeat of(int activeConnections, boolean draining) {
+            return new Heartbeat(activeConnections, draining ? DRAINING : 0);
+        }
+
+        public boolean draining() {
+            return (flags & DRAINING) != 0;
         }
     }
 

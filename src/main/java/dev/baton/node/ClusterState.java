@@ -28,6 +28,8 @@ public final class ClusterState implements ClusterView {
     private final AtomicLong droppedAnnouncements = new AtomicLong();
     private final Map<String, Integer> loads = new ConcurrentHashMap<>();
     private final Map<String, Boolean> up = new ConcurrentHashMap<>();
+    private final Set<String> drainingPeers = ConcurrentHashMap.newKeySet();
+    private volatile boolean draining;
     private volatile ContentIndex index = ContentIndex.empty();
 
     public ClusterState(Member self, Collection<Member> peers, List<String> ownPaths, IntSupplier ownLoad) {
@@ -78,6 +80,23 @@ public final class ClusterState implements ClusterView {
         return loads.getOrDefault(node, Integer.MAX_VALUE / 2);
     }
 
+    @Override
+    public boolean isDraining(String node) {
+        return node.equals(self.name()) ? draining : drainingPeers.contains(node);
+    }
+
+    /** This node starts or stops draining ({@code drain}, {@code drain off}). */
+    void draining(boolean on) {
+        draining = on;
+    }
+
+    /** Peers that said (in their last heartbeat) they are draining. */
+    public List<String> peersDraining() {
+        List<String> l = new ArrayList<>(drainingPeers);
+        l.sort(null);
+        return l;
+    }
+
     /** This node's own content changed (a rescan of its document root): the index follows at once. */
     void ownPaths(List<String> paths) {
         announced.put(self.name(), List.copyOf(paths));
@@ -99,8 +118,10 @@ public final class ClusterState implements ClusterView {
         up.put(peer, false);
     }
 
-    void load(String peer, int activeConnections) {
+    void load(String peer, int activeConnections, boolean draining) {
         loads.put(peer, activeConnections);
+        if (draining) drainingPeers.add(peer);
+        else drainingPeers.remove(peer);
     }
 
     /**

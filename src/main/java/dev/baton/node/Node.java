@@ -132,18 +132,24 @@ public final class Node implements AutoCloseable {
     private final Thread loopThread;
     private final NodeMetrics metrics;
     private final java.util.concurrent.atomic.AtomicLong policyErrors = new java.util.concurrent.atomic.AtomicLong();
-    private ScheduledExecutorService delayedMessages;
+    private ScheduledExecutorService scheduler;
+    /** How often a draining node looks whether it has finished. */
+    private static final long DRAIN_CHECK_MILLIS = 100;
+    private long drainStartNanos;
+    private boolean drainedLogged;
+    /** Which drain a watch belongs to: a watch of a drain turned off (and on again) stops. */
+    private int drainGeneration;
 
-    /** A thread for control messages a fault rule delays; made when first needed. */
-    private synchronized ScheduledExecutorService delayedMessages() {
-        if (delayedMessages == null) {
-            delayedMessages = Executors.newSingleThreadScheduledExecutor(r -> {
-                Thread t = new Thread(r, "delayed-control-messages");
+    /** A thread for control messages a fault rule delays and for the drain's watch; made when first needed. */
+    private synchronized ScheduledExecutorService scheduler() {
+        if (scheduler == null) {
+            scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "node-scheduler");
                 t.setDaemon(true);
                 return t;
             });
         }
-        return delayedMessages;
+        return scheduler;
     }
 
     public Node(Config cfg) throws IOException {
@@ -201,7 +207,8 @@ public final class Node implements AutoCloseable {
         control = new ControlPlane(ControlPlane.Config.of(cfg.name(), inet(cfg.controlAddress()), specs)
                 .withListen(listen, cfg.controlPort())
                 .withServicePort(cfg.servicePort())
-                .withLoad(() -> new ControlMessage.Heartbeat(btcp.activeConnections(), 0)), cfg.clusterKey(),
+                .withLoad(() -> ControlMessage.Heartbeat.of(btcp.activeConnections(), cluster.isDraining(cfg.name()))),
+                cfg.clusterKey(),
                 new ControlIn());
         server = cfg.builtinServer()
                 ? new StaticServer(StaticServer.Config.of(new InetSocketAddress(inet(0), cfg.servicePort()),
@@ -291,7 +298,7 @@ public final class Node implements AutoCloseable {
                     return control.send(peer, m);
                 }
                 default -> {
-                    delayedMessages().schedule(() -> control.send(peer, m), hit.millis(), TimeUnit.MILLISECONDS);
+                    scheduler().schedule(() -> control.send(peer, m), hit.millis(), TimeUnit.MILLISECONDS);
                     return true;
                 }
             }
@@ -350,7 +357,7 @@ public final class Node implements AutoCloseable {
         @Override
         public void onMessage(String peer, ControlMessage m) {
             switch (m) {
-                case ControlMessage.Heartbeat h -> cluster.load(peer, h.activeConnections());
+                case ControlMessage.Heartbeat h -> cluster.load(peer, h.activeConnections(), h.draining());
                 case ControlMessage.Content c -> cluster.content(peer, c.first(), c.last(), c.paths());
                 case ControlMessage.HandoffRequest r -> btcp.onHandoffRequest(cluster.member(peer), r.connId(),
                         new HandshakeInit(r.entryIsn(), r.entryTsVal(), r.entryWindowScale(), r.entryMss(),
@@ -378,9 +385,61 @@ public final class Node implements AutoCloseable {
             case "stats" -> JSON.writeValueAsString(stats());
             case "content" -> JSON.writeValueAsString(cluster.index().paths());
             case "content rescan" -> rescan();
-            default -> error("unknown command; try stats, content, content rescan, policy NAME,"
-                    + " fault list|add RULE|remove ID|clear");
+            case "drain" -> drain(true);
+            case "drain off" -> drain(false);
+            case "drain status" -> JSON.writeValueAsString(drainState());
+            default -> error("unknown command; try stats, content, content rescan, policy NAME, drain,"
+                    + " drain off, drain status, fault list|add RULE|remove ID|clear");
         };
+    }
+
+    /**
+     * {@code drain}: this node takes no new work it can pass on. Its heartbeats say so, and its peers
+     * hand it a connection only for a path no other node can serve; a connection that enters here is
+     * handed to another holder whenever one is up (served here only when this node alone holds the
+     * path: a drain never turns a request away). Connections in flight go on. Once none is open the
+     * node logs that it is drained, and {@code drain status} (and {@code baton drain --wait}) says so.
+     * {@code drain off} takes work again. Clients keep coming as long as they are sent here: take the
+     * node out of DNS or the switch first.
+     */
+    private synchronized String drain(boolean on) throws IOException {
+        boolean was = cluster.isDraining(cfg.name());
+        if (on && !was) {
+            drainStartNanos = System.nanoTime();
+            drainedLogged = false;
+            int generation = ++drainGeneration;
+            LOG.info("draining: {} connections open", btcp.openConnections());
+            scheduler().schedule(() -> watchDrain(generation), DRAIN_CHECK_MILLIS, TimeUnit.MILLISECONDS);
+        } else if (!on && was) {
+            LOG.info("drain off: taking new connections and handoffs again");
+        }
+        cluster.draining(on);
+        return JSON.writeValueAsString(drainState());
+    }
+
+    /** Checks (every 100 ms while draining) whether anything is still open, and says once when not. */
+    private void watchDrain(int generation) {
+        synchronized (this) {
+            if (!cluster.isDraining(cfg.name()) || generation != drainGeneration) return;
+            if (!drainedLogged && btcp.openConnections() == 0) {
+                drainedLogged = true;
+                LOG.info("drained: no connection open, {} ms after the drain began",
+                        (System.nanoTime() - drainStartNanos) / 1_000_000);
+            }
+        }
+        scheduler().schedule(() -> watchDrain(generation), DRAIN_CHECK_MILLIS, TimeUnit.MILLISECONDS);
+    }
+
+    /** {@code off}, {@code draining} (connections still open) or {@code drained}. */
+    private synchronized Map<String, Object> drainState() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        int open = btcp.openConnections();
+        boolean draining = cluster.isDraining(cfg.name());
+        m.put("state", !draining ? "off" : open == 0 ? "drained" : "draining");
+        m.put("openConnections", open);
+        if (draining) m.put("millis", (System.nanoTime() - drainStartNanos) / 1_000_000);
+        m.put("peersDraining", cluster.peersDraining());
+        return m;
     }
 
     /**
@@ -489,6 +548,10 @@ public final class Node implements AutoCloseable {
         if (cfg.host() != null) m.put("serverNamespace", cfg.host().serverNamespace());
         m.put("peers", cfg.peers().stream().map(Member::name).toList());
         m.put("peersUp", cluster.peersUp());
+        Map<String, Integer> loads = new LinkedHashMap<>();
+        for (Member p : cfg.peers()) if (cluster.isUp(p.name())) loads.put(p.name(), cluster.load(p.name()));
+        m.put("peerLoads", loads); // as each peer last reported: what the policy weighs
+
         m.put("counters", btcp.counters().counters());
         Map<String, Long> drops = new LinkedHashMap<>(btcp.counters().drops());
         drops.put("inboxFull", loop.inboxDropped());
@@ -504,6 +567,8 @@ public final class Node implements AutoCloseable {
         m.put("freeHoldBuffers", btcp.freeHoldBuffers());
         m.put("contentPaths", cluster.ownPaths().size());
         m.put("policy", policy.name());
+        m.put("drain", drainState());
+        m.put("openConnections", btcp.openConnections());
         m.put("droppedAnnouncements", cluster.droppedAnnouncements());
         m.put("control", control.counters());
         // How long this JVM's JIT compilers have worked: a benchmark waits for it to level off.
@@ -518,7 +583,7 @@ public final class Node implements AutoCloseable {
         admin.close();
         metrics.close();
         synchronized (this) {
-            if (delayedMessages != null) delayedMessages.shutdownNow(); // delayed messages die with the node
+            if (scheduler != null) scheduler.shutdownNow(); // delayed messages and the drain watch die with the node
         }
         control.close();
         if (server != null) {

@@ -15,4 +15,12 @@ public interface ClusterView {
 
     /** Active connections {@code node} last reported (this node's own count for {@link #self()}). */
     int load(String node);
+
+    /**
+     * True if {@code node} is draining (its operator asked it to finish what it has and take nothing
+     * new): a policy sends it a connection only when no other node can serve the path.
+     */
+    default boolean isDraining(String node) {
+        return false;
+    }
 }

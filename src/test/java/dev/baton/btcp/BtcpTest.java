@@ -512,6 +512,7 @@ class BtcpTest {
         assertThat(fwd.ip().destinationAddress()).isEqualTo(B);
         assertThat(fwd.tcp().acknowledgmentNumber()).isEqualTo(ISN_B + 1);
         assertThat(entry.btcp.counters().get(Drop.DUPLICATE_SYN)).isEqualTo(1);
+        assertThat(entry.btcp.openConnections()).as("forwarding").isEqualTo(1);
     }
 
     @Test
@@ -521,8 +522,10 @@ class BtcpTest {
         Object[] req = entry.control.getFirst();
         long connId = (long) req[2];
         chosen.btcp.onHandoffRequest(N1, connId, (HandshakeInit) req[3], (byte[]) req[4], (byte[]) req[5]);
+        assertThat(chosen.btcp.openConnections()).as("a handoff being taken is open work").isEqualTo(1);
         chosen.fromKernel(chosenSynAck());
         chosen.btcp.onAbort(N1, connId);
+        assertThat(chosen.btcp.openConnections()).isZero();
         var rst = chosen.lastKernel();
         assertThat(rst.tcp().rst()).isTrue();
         assertThat(rst.tcp().sequenceNumber()).as("no request was injected before a commit").isEqualTo(CLIENT_ISN + 1);
@@ -620,11 +623,13 @@ class BtcpTest {
         handshakeAtEntry();
         sendRequest(LOCAL_REQUEST);
         int end = CLIENT_ISN + 1 + LOCAL_REQUEST.length();
+        assertThat(entry.btcp.openConnections()).isEqualTo(1);
         entry.fromKernel(fromServer(A).flags(TcpHeader.FIN).seq(ISN_A + 1).ack(end).ts(TS_A + 5, 102).build());
         assertThat(entry.btcp.trackedConnections()).isEqualTo(1);
         entry.fromWire(fromClient(A).flags(TcpHeader.FIN).seq(end).ack(ISN_A + 2).ts(104, TS_A + 5).build());
         assertThat(entry.btcp.trackedConnections()).isZero();
         assertThat(entry.btcp.activeConnections()).isZero();
+        assertThat(entry.btcp.openConnections()).isZero();
         assertThat(entry.kernel).hasSize(4);
         assertThat(entry.wire).hasSize(2);
     }

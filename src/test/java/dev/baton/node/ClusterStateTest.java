@@ -124,10 +124,25 @@ class ClusterStateTest {
     void reportedLoadsFlowIntoLoad() {
         ClusterState s = state(List.of());
 
-        s.load("n2", 17);
+        s.load("n2", 17, false);
         assertThat(s.load("n2")).isEqualTo(17);
-        s.load("n2", 4);
+        s.load("n2", 4, false);
         assertThat(s.load("n2")).isEqualTo(4);
+    }
+
+    @Test
+    void drainingFollowsEachPeersLastHeartbeatAndThisNodesCommand() {
+        ClusterState s = state(List.of());
+        assertThat(s.isDraining("n2")).isFalse();
+        s.load("n2", 3, true);
+        assertThat(s.isDraining("n2")).isTrue();
+        assertThat(s.peersDraining()).containsExactly("n2");
+        s.load("n2", 3, false);
+        assertThat(s.isDraining("n2")).isFalse();
+        assertThat(s.isDraining("n1")).isFalse();
+        s.draining(true);
+        assertThat(s.isDraining("n1")).isTrue();
+        assertThat(s.peersDraining()).as("only peers").isEmpty();
     }
 
     @Test
@@ -142,7 +157,7 @@ class ClusterStateTest {
     @Test
     void loadOfANodeThatNeverReportedIsLargeButDoesNotOverflowWhenAdded() {
         ClusterState s = state(List.of());
-        s.load("n2", 1_000_000);
+        s.load("n2", 1_000_000, false);
 
         int unknown = s.load("n3");
         assertThat(unknown).isGreaterThan(s.load("n2")).isGreaterThan(1_000_000);

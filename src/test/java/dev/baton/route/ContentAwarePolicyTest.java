@@ -53,6 +53,37 @@ class ContentAwarePolicyTest {
     }
 
     @Test
+    void aDrainingHolderIsPassedOverForOneThatIsNot() {
+        FakeCluster c = new FakeCluster("n1").up("n2", 0).up("n3", 90).draining("n2")
+                .content(Map.of("n2", List.of("/r.bin"), "n3", List.of("/r.bin")));
+
+        assertThat(policy.choose(get("/r.bin"), c)).as("n3, though busier").isEqualTo("n3");
+    }
+
+    @Test
+    void aDrainingHolderStillGetsWhatNobodyElseCanServe() {
+        FakeCluster c = new FakeCluster("n1").up("n2", 0).up("n3", 0).draining("n2").draining("n3")
+                .content(Map.of("n2", List.of("/only-n2.bin"), "n3", List.of("/r.bin"), "n1", List.of("/mine.txt")));
+
+        assertThat(policy.choose(get("/only-n2.bin"), c)).isEqualTo("n2");
+        c.up("n2", 5).up("n3", 1).content(Map.of("n2", List.of("/r.bin"), "n3", List.of("/r.bin")));
+        assertThat(policy.choose(get("/r.bin"), c)).as("least loaded among the draining").isEqualTo("n3");
+    }
+
+    @Test
+    void aDrainingEntryHandsOffWhatAnotherHolderCanServe() {
+        FakeCluster c = new FakeCluster("n1").up("n2", 500).draining("n1")
+                .content(Map.of("n1", List.of("/r.bin", "/mine.txt"), "n2", List.of("/r.bin")));
+
+        assertThat(policy.choose(get("/r.bin"), c)).isEqualTo("n2");
+        assertThat(policy.choose(get("/mine.txt"), c)).as("only here: served here").isEqualTo("n1");
+        c.down("n2", 0);
+        assertThat(policy.choose(get("/r.bin"), c)).as("the other holder is down").isEqualTo("n1");
+        c.up("n2", 0).draining("n2");
+        assertThat(policy.choose(get("/r.bin"), c)).as("both draining: rare handoff").isEqualTo("n1");
+    }
+
+    @Test
     void skipsHoldersWhoseControlChannelIsDown() {
         FakeCluster c = new FakeCluster("n1").down("n2", 0).up("n3", 50)
                 .content(Map.of("n2", List.of("/r.bin"), "n3", List.of("/r.bin")));

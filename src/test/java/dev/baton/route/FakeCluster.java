@@ -12,6 +12,7 @@ final class FakeCluster implements ClusterView {
     private ContentIndex index = ContentIndex.empty();
     private final Set<String> up = new HashSet<>();
     private final Map<String, Integer> loads = new HashMap<>();
+    private final Set<String> draining = new HashSet<>();
 
     FakeCluster(String self) {
         this.self = self;
@@ -32,6 +33,16 @@ final class FakeCluster implements ClusterView {
         up.remove(node);
         loads.put(node, load);
         return this;
+    }
+
+    FakeCluster draining(String node) {
+        draining.add(node);
+        return this;
+    }
+
+    @Override
+    public boolean isDraining(String node) {
+        return draining.contains(node);
     }
 
     @Override
