@@ -9,8 +9,8 @@ import picocli.CommandLine.Spec;
 
 /** {@code baton completion}: a bash (and zsh, with bashcompinit) completion script for every command. */
 @Command(name = "completion", mixinStandardHelpOptions = true,
-        description = "Print a shell completion script: source <(baton completion), or save it under"
-                + " /etc/bash_completion.d/baton.")
+        description = "Print a shell completion script for bash and zsh: source <(baton completion) in either,"
+                + " or save it as /etc/bash_completion.d/baton.")
 public final class CompletionCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
