@@ -133,12 +133,7 @@ public final class Node implements AutoCloseable {
     private final NodeMetrics metrics;
     private final java.util.concurrent.atomic.AtomicLong policyErrors = new java.util.concurrent.atomic.AtomicLong();
     private ScheduledExecutorService scheduler;
-    /** How often a draining node looks whether it has finished. */
-    private static final long DRAIN_CHECK_MILLIS = 100;
-    private long drainStartNanos;
-    private boolean drainedLogged;
-    /** Which drain a watch belongs to: a watch of a drain turned off (and on again) stops. */
-    private int drainGeneration;
+    private final Drain drain;
 
     /** A thread for control messages a fault rule delays and for the drain's watch; made when first needed. */
     private synchronized ScheduledExecutorService scheduler() {
@@ -184,6 +179,7 @@ public final class Node implements AutoCloseable {
         loop.attach(btcp);
         for (FaultRule r : tuning.faults()) loop.faults().add(r); // the loop has not started: no race
         cluster = new ClusterState(self, peers, paths, btcp::activeConnections);
+        drain = new Drain(cluster, btcp::openConnections, this::scheduler);
         List<List<String>> shadows = Members.shadowAddressCommands(cfg.kernelTun(), btcp.config(), peers);
         if (cfg.host() != null) {
             cfg.host().wire(cfg, shadows, TUN_QUEUE_LENGTH);
@@ -385,61 +381,13 @@ public final class Node implements AutoCloseable {
             case "stats" -> JSON.writeValueAsString(stats());
             case "content" -> JSON.writeValueAsString(cluster.index().paths());
             case "content rescan" -> rescan();
-            case "drain" -> drain(true);
-            case "drain off" -> drain(false);
-            case "drain status" -> JSON.writeValueAsString(drainState());
+            // A draining node hands on what another holder can serve and finishes the rest (Drain).
+            case "drain" -> JSON.writeValueAsString(drain.set(true));
+            case "drain off" -> JSON.writeValueAsString(drain.set(false));
+            case "drain status" -> JSON.writeValueAsString(drain.state());
             default -> error("unknown command; try stats, content, content rescan, policy NAME, drain,"
                     + " drain off, drain status, fault list|add RULE|remove ID|clear");
         };
-    }
-
-    /**
-     * {@code drain}: this node takes no new work it can pass on. Its heartbeats say so, and its peers
-     * hand it a connection only for a path no other node can serve; a connection that enters here is
-     * handed to another holder whenever one is up (served here only when this node alone holds the
-     * path: a drain never turns a request away). Connections in flight go on. Once none is open the
-     * node logs that it is drained, and {@code drain status} (and {@code baton drain --wait}) says so.
-     * {@code drain off} takes work again. Clients keep coming as long as they are sent here: take the
-     * node out of DNS or the switch first.
-     */
-    private synchronized String drain(boolean on) throws IOException {
-        boolean was = cluster.isDraining(cfg.name());
-        if (on && !was) {
-            drainStartNanos = System.nanoTime();
-            drainedLogged = false;
-            int generation = ++drainGeneration;
-            LOG.info("draining: {} connections open", btcp.openConnections());
-            scheduler().schedule(() -> watchDrain(generation), DRAIN_CHECK_MILLIS, TimeUnit.MILLISECONDS);
-        } else if (!on && was) {
-            LOG.info("drain off: taking new connections and handoffs again");
-        }
-        cluster.draining(on);
-        return JSON.writeValueAsString(drainState());
-    }
-
-    /** Checks (every 100 ms while draining) whether anything is still open, and says once when not. */
-    private void watchDrain(int generation) {
-        synchronized (this) {
-            if (!cluster.isDraining(cfg.name()) || generation != drainGeneration) return;
-            if (!drainedLogged && btcp.openConnections() == 0) {
-                drainedLogged = true;
-                LOG.info("drained: no connection open, {} ms after the drain began",
-                        (System.nanoTime() - drainStartNanos) / 1_000_000);
-            }
-        }
-        scheduler().schedule(() -> watchDrain(generation), DRAIN_CHECK_MILLIS, TimeUnit.MILLISECONDS);
-    }
-
-    /** {@code off}, {@code draining} (connections still open) or {@code drained}. */
-    private synchronized Map<String, Object> drainState() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        int open = btcp.openConnections();
-        boolean draining = cluster.isDraining(cfg.name());
-        m.put("state", !draining ? "off" : open == 0 ? "drained" : "draining");
-        m.put("openConnections", open);
-        if (draining) m.put("millis", (System.nanoTime() - drainStartNanos) / 1_000_000);
-        m.put("peersDraining", cluster.peersDraining());
-        return m;
     }
 
     /**
@@ -551,7 +499,6 @@ public final class Node implements AutoCloseable {
         Map<String, Integer> loads = new LinkedHashMap<>();
         for (Member p : cfg.peers()) if (cluster.isUp(p.name())) loads.put(p.name(), cluster.load(p.name()));
         m.put("peerLoads", loads); // as each peer last reported: what the policy weighs
-
         m.put("counters", btcp.counters().counters());
         Map<String, Long> drops = new LinkedHashMap<>(btcp.counters().drops());
         drops.put("inboxFull", loop.inboxDropped());
@@ -567,7 +514,7 @@ public final class Node implements AutoCloseable {
         m.put("freeHoldBuffers", btcp.freeHoldBuffers());
         m.put("contentPaths", cluster.ownPaths().size());
         m.put("policy", policy.name());
-        m.put("drain", drainState());
+        m.put("drain", drain.state());
         m.put("openConnections", btcp.openConnections());
         m.put("droppedAnnouncements", cluster.droppedAnnouncements());
         m.put("control", control.counters());
