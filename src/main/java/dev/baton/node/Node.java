@@ -112,6 +112,8 @@ public final class Node implements AutoCloseable {
     private final AdminServer admin;
     private final Thread loopThread;
     private final NodeMetrics metrics;
+    /** What routing decided, per member and per path, for the dashboard. */
+    private final RouteStats routes;
     private final java.util.concurrent.atomic.AtomicLong policyErrors = new java.util.concurrent.atomic.AtomicLong();
     private ScheduledExecutorService delayedMessages;
 
@@ -158,6 +160,7 @@ public final class Node implements AutoCloseable {
         loop.attach(btcp);
         for (FaultRule r : tuning.faults()) loop.faults().add(r); // the loop has not started: no race
         cluster = new ClusterState(self, peers, paths, btcp::activeConnections);
+        routes = new RouteStats(members);
         List<List<String>> setup = new ArrayList<>(Members.shadowAddressCommands(cfg.kernelTun(), btcp.config(), peers));
         // The kernel queues packets for us on each TUN; 500 (the default) overflows in the bursts of
         // many concurrent transfers whenever our loop waits for a CPU, and every drop costs TCP a
@@ -192,7 +195,11 @@ public final class Node implements AutoCloseable {
         if (server != null) server.start();
         control.startDriven(loop::wake);
         admin.start();
-        if (cfg.metricsPort() > 0) metrics.serve(new InetSocketAddress(inet(0), cfg.metricsPort()));
+        if (cfg.metricsPort() > 0) {
+            metrics.serve(new InetSocketAddress(inet(0), cfg.metricsPort()), new Dashboard(cluster.selfMember(),
+                    cfg.peers().stream().map(p -> cluster.member(p.name())).toList(), cfg.metricsPort(),
+                    btcp.config().maxConnections(), this::stats, routes, control));
+        }
         if (cfg.readyFile() != null) {
             Files.writeString(cfg.readyFile(), ProcessHandle.current().pid() + "\n");
         }
@@ -217,7 +224,9 @@ public final class Node implements AutoCloseable {
             policyErrors.incrementAndGet();
             return null;
         }
-        return chosen == null || chosen.equals(cfg.name()) ? null : cluster.member(chosen);
+        Member to = chosen == null || chosen.equals(cfg.name()) ? null : cluster.member(chosen);
+        routes.record(info.path(), to == null ? cluster.selfMember() : to);
+        return to;
     }
 
     /**
