@@ -88,7 +88,9 @@ class DashboardTest {
         stats.put("counters", Map.of("handoffsCompleted", 4));
         dashboard = new Dashboard(self, peers, port, 1024, () -> stats, routes, control);
         dashboard.register(server);
-        server.setExecutor(Executors.newFixedThreadPool(4));
+        var threads = Executors.newFixedThreadPool(4);
+        open.add(threads::shutdownNow);
+        server.setExecutor(threads);
         server.start();
     }
 
