@@ -131,6 +131,8 @@ public final class Node implements AutoCloseable {
     private final AdminServer admin;
     private final Thread loopThread;
     private final NodeMetrics metrics;
+    /** What routing decided, per member and per path, for the dashboard. */
+    private final RouteStats routes;
     private final java.util.concurrent.atomic.AtomicLong policyErrors = new java.util.concurrent.atomic.AtomicLong();
     private ScheduledExecutorService scheduler;
     private final Drain drain;
@@ -180,6 +182,7 @@ public final class Node implements AutoCloseable {
         for (FaultRule r : tuning.faults()) loop.faults().add(r); // the loop has not started: no race
         cluster = new ClusterState(self, peers, paths, btcp::activeConnections);
         drain = new Drain(cluster, btcp::openConnections, this::scheduler);
+        routes = new RouteStats(members);
         List<List<String>> shadows = Members.shadowAddressCommands(cfg.kernelTun(), btcp.config(), peers);
         if (cfg.host() != null) {
             cfg.host().wire(cfg, shadows, TUN_QUEUE_LENGTH);
@@ -224,7 +227,11 @@ public final class Node implements AutoCloseable {
         if (server != null) server.start();
         control.startDriven(loop::wake);
         admin.start();
-        if (cfg.metricsPort() > 0) metrics.serve(new InetSocketAddress(inet(0), cfg.metricsPort()));
+        if (cfg.metricsPort() > 0) {
+            metrics.serve(new InetSocketAddress(inet(0), cfg.metricsPort()), new Dashboard(cluster.selfMember(),
+                    cfg.peers().stream().map(p -> cluster.member(p.name())).toList(), cfg::controlAddressOf, cfg.metricsPort(),
+                    btcp.config().maxConnections(), this::stats, routes, control));
+        }
         if (cfg.readyFile() != null) {
             Files.writeString(cfg.readyFile(), ProcessHandle.current().pid() + "\n");
         }
@@ -249,7 +256,9 @@ public final class Node implements AutoCloseable {
             policyErrors.incrementAndGet();
             return null;
         }
-        return chosen == null || chosen.equals(cfg.name()) ? null : cluster.member(chosen);
+        Member to = chosen == null || chosen.equals(cfg.name()) ? null : cluster.member(chosen);
+        routes.record(info.path(), to == null ? cluster.selfMember() : to);
+        return to;
     }
 
     /**

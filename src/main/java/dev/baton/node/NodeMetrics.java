@@ -12,7 +12,6 @@ import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -52,6 +51,8 @@ final class NodeMetrics implements AutoCloseable {
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final Timer handoff;
     private HttpServer server;
+    private Dashboard dashboard;
+    private java.util.concurrent.ExecutorService executor;
 
     NodeMetrics(String node, Btcp btcp, PacketLoop loop, ControlPlane control, List<String> peers,
                 java.util.function.LongSupplier policyErrors) {
@@ -119,31 +120,33 @@ final class NodeMetrics implements AutoCloseable {
         return registry.scrape();
     }
 
-    /** Serves {@code GET /metrics} on {@code address} from one thread of its own. */
-    void serve(InetSocketAddress address) throws IOException {
+    /**
+     * Serves {@code GET /metrics} on {@code address}, and {@code dashboard}'s page and endpoints.
+     * Four threads: a dashboard's cluster view waits up to a peer timeout for the peers, and
+     * meanwhile a scrape, or a peer asking for this node's own view (for its dashboard), must not
+     * wait behind it.
+     */
+    void serve(InetSocketAddress address, Dashboard dashboard) throws IOException {
         HttpServer s = HttpServer.create(address, 16);
         s.createContext("/metrics", exchange -> {
             try (exchange) {
-                if (!exchange.getRequestMethod().equals("GET") && !exchange.getRequestMethod().equals("HEAD")) {
-                    exchange.sendResponseHeaders(405, -1);
-                    return;
-                }
-                byte[] body = scrape().getBytes(StandardCharsets.UTF_8);
-                exchange.getResponseHeaders().set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-                boolean head = exchange.getRequestMethod().equals("HEAD");
-                exchange.sendResponseHeaders(200, head ? -1 : body.length);
-                if (!head) {
-                    try (OutputStream out = exchange.getResponseBody()) {
-                        out.write(body);
-                    }
+                if (!exchange.getRequestURI().getPath().equals("/metrics")) {
+                    Dashboard.send(exchange, 404, "text/plain; charset=utf-8", "not found\n");
+                } else if (Dashboard.readable(exchange)) {
+                    Dashboard.send(exchange, 200, "text/plain; version=0.0.4; charset=utf-8",
+                            scrape().getBytes(StandardCharsets.UTF_8));
                 }
             }
         });
-        s.setExecutor(Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "metrics");
+        dashboard.register(s);
+        this.dashboard = dashboard;
+        java.util.concurrent.atomic.AtomicInteger threads = new java.util.concurrent.atomic.AtomicInteger();
+        executor = Executors.newFixedThreadPool(4, r -> {
+            Thread t = new Thread(r, "metrics-" + threads.incrementAndGet());
             t.setDaemon(true);
             return t;
-        }));
+        });
+        s.setExecutor(executor);
         s.start();
         server = s;
     }
@@ -151,6 +154,8 @@ final class NodeMetrics implements AutoCloseable {
     @Override
     public void close() {
         if (server != null) server.stop(0);
+        if (executor != null) executor.shutdownNow();
+        if (dashboard != null) dashboard.close();
         registry.close();
     }
 }
