@@ -216,7 +216,7 @@ public final class Node implements AutoCloseable {
                 : null;
         loop.drive(control);
         metrics = new NodeMetrics(cfg.name(), btcp, loop, control, peers.stream().map(Member::name).toList(),
-                policyErrors::get);
+                policyErrors::get, () -> cluster.isDraining(cfg.name()));
         admin = new AdminServer(cfg.adminSocket(), this::command);
         loopThread = new Thread(loop, "btcp-" + cfg.name());
     }

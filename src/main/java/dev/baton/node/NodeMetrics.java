@@ -32,8 +32,8 @@ import java.util.function.ToDoubleFunction;
  *   <li>{@code baton_handoff_seconds}: a histogram of handoff latency, from the entry's handoff
  *       request to the chosen node's ack;</li>
  *   <li>{@code baton_connections{state}} and {@code baton_table_capacity{table}}: table occupancy
- *       (active, tracked and half-open connections against the connection table; free hold
- *       buffers against the pool);</li>
+ *       (active, open, tracked and half-open connections against the connection table; free hold
+ *       buffers against the pool); {@code baton_draining}: 1 during a drain;</li>
  *   <li>{@code baton_peer_up{peer}}, {@code baton_peer_frames_total{peer,direction}},
  *       {@code baton_peer_reconnects_total{peer}}: each control link; {@code baton_control_total{counter}}:
  *       the control plane's counters.</li>
@@ -53,9 +53,10 @@ final class NodeMetrics implements AutoCloseable {
     private HttpServer server;
     private Dashboard dashboard;
     private java.util.concurrent.ExecutorService executor;
+    private final java.util.function.BooleanSupplier draining;
 
     NodeMetrics(String node, Btcp btcp, PacketLoop loop, ControlPlane control, List<String> peers,
-                java.util.function.LongSupplier policyErrors) {
+                java.util.function.LongSupplier policyErrors, java.util.function.BooleanSupplier draining) {
         registry.config().commonTags("node", node);
         var counters = btcp.counters();
         for (Counter c : Counter.values()) {
@@ -83,6 +84,11 @@ final class NodeMetrics implements AutoCloseable {
         connections("active", btcp, b -> b.activeConnections());
         connections("tracked", btcp, b -> b.trackedConnections());
         connections("halfOpen", btcp, b -> b.halfOpenConnections());
+        connections("open", btcp, b -> b.openConnections());
+        // Micrometer holds a gauge's object weakly: the lambda alone would be collected (NaN).
+        this.draining = draining;
+        Gauge.builder("baton.draining", this, m -> m.draining.getAsBoolean() ? 1 : 0)
+                .description("1 while the node drains (baton drain): it finishes what it has").register(registry);
         Gauge.builder("baton.hold.buffers.free", btcp, b -> b.freeHoldBuffers())
                 .description("hold buffers free for connections whose request is being read").register(registry);
         Gauge.builder("baton.table.capacity", btcp, b -> b.config().maxConnections()).tag("table", "connections")

@@ -64,6 +64,15 @@ class DrainIT {
         await("n1 hears n2 is draining", () -> bed.admin(1, "drain status").path("peersDraining").toString()
                 .contains("n2"));
 
+        // Operators see it: n2's metrics, and the dashboard's cluster view served by n1.
+        assertThat(clientGet("http://" + bed.node(2).ip() + ":9180/metrics")).contains("baton_draining{node=\"n2\"} 1.0");
+        JsonNode view = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(clientGet("http://" + bed.node(1).ip() + ":9180/api/cluster"));
+        JsonNode n2 = null;
+        for (JsonNode n : view.path("nodes")) if (n.path("name").asText().equals("n2")) n2 = n;
+        assertThat(n2).as(view.toString()).isNotNull();
+        assertThat(n2.path("view").path("drain").path("state").asText()).isEqualTo("draining");
+
         Client.Response passedOver = client.get(bed.node(1), "/shared/rep.bin");
         assertExact(bed, passedOver, "/shared/rep.bin");
         assertThat(passedOver.servedBy()).as("n3, though busier: n2 is draining").isEqualTo("n3");
@@ -95,6 +104,12 @@ class DrainIT {
         await("n1 hears n2 takes work again", () -> bed.admin(1, "drain status").path("peersDraining").isEmpty());
         assertThat(client.get(bed.node(2), "/shared/rep.bin").servedBy()).as("served where it lands again")
                 .isEqualTo("n2");
+    }
+
+    /** A body fetched from the client's namespace (what an operator's browser or Prometheus reads). */
+    private String clientGet(String url) {
+        return Commands.check(Commands.inNetns(bed.client().netns(), List.of("curl", "-sS", "--max-time", "5", url)),
+                Duration.ofSeconds(10)).stdout();
     }
 
     /** The load {@code node} last heard {@code peer} report: read from n-th node's routing view. */
