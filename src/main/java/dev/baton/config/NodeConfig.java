@@ -44,7 +44,8 @@ import java.util.Set;
  *   wireTun: baton-w1             # optional, baton-w: TUN on the network's side
  *   adminSocket: /run/baton/admin.sock   # optional
  *   readyFile: /run/baton/ready  # optional: written with the pid once the TUNs exist
- *   metricsPort: 9180             # optional, 9180: GET /metrics (Prometheus); 0: none
+ *   metricsPort: 9180             # optional, 9180: GET /metrics (Prometheus), the dashboard; 0: none
+ *   metricsAddress: 10.1.0.1      # optional, every address: where they listen
  *   serverNamespace: baton-srv    # optional: a real host (HostLayout): the server's namespace
  *   uplink: eth0                  # optional, with serverNamespace: answer ARP for the address here
  *   mtu: 1500                     # optional, with serverNamespace: the uplink's, else 1500
@@ -141,6 +142,12 @@ public record NodeConfig(Path file, Node.Config node, Node.Tuning tuning) {
         Path readyFile = optionalPath(file, node.optional("readyFile"));
         Value metricsValue = node.optional("metricsPort");
         int metricsPort = metricsValue == null ? Node.Config.DEFAULT_METRICS_PORT : metricsValue.integer(0, 65535);
+        Value metricsAddressValue = node.optional("metricsAddress");
+        int metricsAddress = 0;
+        if (metricsAddressValue != null) {
+            if (metricsPort == 0) throw metricsAddressValue.error("there is no metrics server (metricsPort is 0)");
+            metricsAddress = listenAddress(metricsAddressValue);
+        }
         HostLayout host = hostLayout(node, selfValue, self, controlAddresses.containsKey(self));
         Node.Tuning tuning = tuning(node.optional("tuning"), node.optional("faults"));
         node.done();
@@ -161,7 +168,7 @@ public record NodeConfig(Path file, Node.Config node, Node.Tuning tuning) {
         }
         Node.Config cfg = new Node.Config(self, me.address(), servicePort, controlPorts.get(self), kernelTun, wireTun,
                 peers, docroot, server.equals("builtin"), policy, adminSocket, readyFile, key, peerPorts, metricsPort,
-                controlAddresses.getOrDefault(self, me.address()), peerAddresses, host);
+                controlAddresses.getOrDefault(self, me.address()), peerAddresses, host, metricsAddress);
         return new NodeConfig(file, cfg, tuning);
     }
 
@@ -249,6 +256,19 @@ public record NodeConfig(Path file, Node.Config node, Node.Tuning tuning) {
         } catch (IllegalArgumentException e) {
             throw v.error("'" + s + "' is not an IPv4 address");
         }
+    }
+
+    /** An address to listen on: 0.0.0.0 (every address), loopback, or one of the host's. */
+    private static int listenAddress(Value v) throws ConfigException {
+        String s = v.string();
+        int a;
+        try {
+            a = Bytes.parseIpv4(s);
+        } catch (IllegalArgumentException e) {
+            throw v.error("'" + s + "' is not an IPv4 address");
+        }
+        if ((a >>> 28) >= 14) throw v.error(s + " cannot be listened on (multicast or reserved)");
+        return a;
     }
 
     private static String device(Value v, String otherwise) throws ConfigException {

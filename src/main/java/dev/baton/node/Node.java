@@ -41,18 +41,19 @@ public final class Node implements AutoCloseable {
      * @param address the service address: clients connect to it, the kernel TUN carries it
      * @param controlPort where this node listens for control links, and every peer's unless
      *     {@code peerControlPorts} names another
-     * @param metricsPort where {@code GET /metrics} answers (Prometheus), on every address; 0: nowhere
+     * @param metricsPort where {@code GET /metrics} (Prometheus) and the dashboard answer; 0: nowhere
      * @param controlAddress where this node's control links start and end: its service address when
      *     baton runs in the server's namespace, the host's own address on a real host
      * @param peerControlAddresses peers whose control address is not their service address
      * @param host how baton sits under the server on a real host; null: baton runs in the server's
      *     namespace and whoever started it wires the TUNs (the testbed)
+     * @param metricsAddress where the metrics and the dashboard listen; 0: every address
      */
     public record Config(String name, int address, int servicePort, int controlPort, String kernelTun,
                          String wireTun, List<Member> peers, Path docroot, boolean builtinServer,
                          String policy, Path adminSocket, Path readyFile, ClusterKey clusterKey,
                          Map<String, Integer> peerControlPorts, int metricsPort, int controlAddress,
-                         Map<String, Integer> peerControlAddresses, HostLayout host) {
+                         Map<String, Integer> peerControlAddresses, HostLayout host, int metricsAddress) {
         /** The metrics port unless told otherwise (the Prometheus node exporter's neighbour). */
         public static final int DEFAULT_METRICS_PORT = 9180;
 
@@ -67,14 +68,14 @@ public final class Node implements AutoCloseable {
                       List<Member> peers, Path docroot, boolean builtinServer, String policy, Path adminSocket,
                       Path readyFile, ClusterKey clusterKey, Map<String, Integer> peerControlPorts, int metricsPort) {
             this(name, address, servicePort, controlPort, kernelTun, wireTun, peers, docroot, builtinServer, policy,
-                    adminSocket, readyFile, clusterKey, peerControlPorts, metricsPort, address, Map.of(), null);
+                    adminSocket, readyFile, clusterKey, peerControlPorts, metricsPort, address, Map.of(), null, 0);
         }
 
         /** The same node, writing its pid to {@code file} once its TUNs exist. */
         public Config withReadyFile(Path file) {
             return new Config(name, address, servicePort, controlPort, kernelTun, wireTun, peers, docroot,
                     builtinServer, policy, adminSocket, file, clusterKey, peerControlPorts, metricsPort,
-                    controlAddress, peerControlAddresses, host);
+                    controlAddress, peerControlAddresses, host, metricsAddress);
         }
 
         /** The port {@code peer} listens on for control links. */
@@ -228,7 +229,7 @@ public final class Node implements AutoCloseable {
         control.startDriven(loop::wake);
         admin.start();
         if (cfg.metricsPort() > 0) {
-            metrics.serve(new InetSocketAddress(inet(0), cfg.metricsPort()), new Dashboard(cluster.selfMember(),
+            metrics.serve(new InetSocketAddress(inet(cfg.metricsAddress()), cfg.metricsPort()), new Dashboard(cluster.selfMember(),
                     cfg.peers().stream().map(p -> cluster.member(p.name())).toList(), cfg::controlAddressOf, cfg.metricsPort(),
                     btcp.config().maxConnections(), this::stats, routes, control));
         }

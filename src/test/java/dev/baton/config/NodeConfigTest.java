@@ -138,8 +138,10 @@ class NodeConfigTest {
         assertThat(n.controlAddressOf(n.peers().get(0))).isEqualTo(Bytes.parseIpv4("10.1.0.11"));
         assertThat(n.controlAddressOf(n.peers().get(1))).as("no controlAddress: its service address")
                 .isEqualTo(Bytes.parseIpv4("192.0.2.12"));
-        Node.Config withMtu = NodeConfig.load(write(HOST + "  mtu: 9000\n")).node();
+        Node.Config withMtu = NodeConfig.load(write(HOST + "  mtu: 9000\n  metricsAddress: 10.1.0.10\n")).node();
         assertThat(withMtu.host().mtu()).isEqualTo(9000);
+        assertThat(withMtu.metricsAddress()).isEqualTo(Bytes.parseIpv4("10.1.0.10"));
+        assertThat(n.metricsAddress()).as("every address unless told").isZero();
         // In the server's namespace (no serverNamespace) the node's control address is its service address.
         assertThat(NodeConfig.load(write(GOOD)).node().controlAddress()).isEqualTo(Bytes.parseIpv4("10.0.0.2"));
     }
@@ -154,6 +156,8 @@ class NodeConfigTest {
         rejects(HOST.replace("10.1.0.11", "192.0.2.10"), 9, "cluster.members[1].controlAddress", "another address");
         rejects(HOST + "  uplink: baton-none-such\n", 16, "node.uplink", "not an interface of this host");
         rejects(HOST + "  mtu: 100\n", 16, "node.mtu", "out of range");
+        rejects(HOST + "  metricsPort: 0\n  metricsAddress: 10.1.0.10\n", 17, "node.metricsAddress", "no metrics server");
+        rejects(HOST + "  metricsAddress: 224.0.0.1\n", 16, "node.metricsAddress", "multicast");
         rejects(HOST.replace("baton-srv", "no/slash"), 15, "node.serverNamespace", "not a namespace name");
     }
 

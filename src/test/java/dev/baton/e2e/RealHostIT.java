@@ -173,6 +173,13 @@ class RealHostIT {
         assertExact(client.getUrl(h2.url("/one.bin")), h1.docroot().resolve("one.bin"), "n1");
         assertThat(counter(h2, "handoffsCompleted")).isGreaterThanOrEqualTo(1);
 
+        // The dashboard on h1's own address shows both nodes: h2's numbers asked at h2's own address.
+        String view = Commands.check(Commands.inNetns(CLIENT, List.of("curl", "-sS", "--max-time", "5",
+                "http://" + h1.ownIp() + ":9180/api/cluster")), Duration.ofSeconds(10)).stdout();
+        JsonNode seen = JSON.readTree(view).path("nodes");
+        assertThat(seen).as(view).hasSize(2);
+        for (JsonNode n : seen) assertThat(n.path("reachable").asBoolean()).as(n.path("name") + " in " + view).isTrue();
+
         // A stopped node takes back its ARP answer for the service address.
         assertThat(neighProxies(h1)).contains(h1.serviceIp());
         stop(nodes.getFirst());
@@ -195,7 +202,7 @@ class RealHostIT {
         y.append("  uplink: ").append(UPLINK).append('\n');
         y.append("  adminSocket: ").append(h.adminSocket()).append('\n');
         y.append("  readyFile: ").append(h.dir().resolve("ready")).append('\n');
-        y.append("  metricsPort: 0\n");
+        y.append("  metricsAddress: ").append(h.ownIp()).append('\n'); // not the service address: baton's own
         return y.toString();
     }
 
