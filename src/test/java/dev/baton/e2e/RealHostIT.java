@@ -30,15 +30,17 @@ import org.junit.jupiter.api.TestInstance;
  * The real-host layout (docs/DEPLOYMENT.md, "On a real host"), on two hosts played by network
  * namespaces on one LAN (a bridge) with a client: each host runs {@code baton node --config} in its
  * own namespace (standing for the host's root namespace, its {@code eth0} a veth on the LAN), and
- * baton itself makes the server's namespace, moves its kernel TUN there, routes the service address
- * to its wire TUN and answers ARP for it. Nothing else is set up for it but what the docs ask of a
- * host: forwarding on, reverse-path filtering loose. h1 runs the built-in server (baton opens its
- * listener in the server's namespace), h2 nginx, started in the namespace baton made.
+ * baton itself makes the server's namespace, moves its kernel TUN there and routes the service
+ * address to its wire TUN. Both ways a network reaches a service address: h1's is routed to h1's
+ * own address (by a route on the client and h2, as a router would), h2's sits on the LAN and h2
+ * answers ARP for it. Nothing else is set up but what the docs ask of a host: forwarding on,
+ * reverse-path filtering loose. h1 runs the built-in server (baton opens its listener in the
+ * server's namespace), h2 nginx, started in the namespace baton made.
  *
  * <p>Checked: a handed-off 1 MiB response goes from h2's uplink straight to the client (h1's uplink
- * sends a small fraction of it), the control link runs between the hosts' own addresses, a host
- * that does not forward or filters strictly is refused with the fix in the message, and a stopped
- * node takes back its ARP answer.
+ * sends a small fraction of it), and the other way; the control link runs between the hosts' own
+ * addresses; h1's dashboard, on h1's own address, shows both nodes; a host that does not forward or
+ * filters strictly is refused with the fix in the message; a stopped node takes back its ARP answer.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class RealHostIT {
@@ -50,10 +52,14 @@ class RealHostIT {
     static final int MIB = 1 << 20;
     static final ObjectMapper JSON = new ObjectMapper();
 
-    /** One host: its namespace, own address, the service address baton serves, its server's namespace. */
-    record Host(int n, String netns, String ownIp, String serviceIp, String serverNetns, Path dir) {
-        static Host of(int n) {
-            return new Host(n, "baton-h" + n, "10.201.0.1" + n, "10.201.0.2" + n, "baton-h" + n + "-srv",
+    /**
+     * One host: its namespace, own address, the service address baton serves, its server's
+     * namespace; {@code arp}: the host answers ARP for its service address on the LAN (else the
+     * network routes that address to the host's own).
+     */
+    record Host(int n, String netns, String ownIp, String serviceIp, boolean arp, String serverNetns, Path dir) {
+        static Host of(int n, String serviceIp, boolean arp) {
+            return new Host(n, "baton-h" + n, "10.201.0.1" + n, serviceIp, arp, "baton-h" + n + "-srv",
                     STATE.resolve("h" + n));
         }
 
@@ -74,8 +80,9 @@ class RealHostIT {
         }
     }
 
-    final Host h1 = Host.of(1);
-    final Host h2 = Host.of(2);
+    /** Both ways a network reaches a service address: h1's is routed to h1, h2's is on the LAN. */
+    final Host h1 = Host.of(1, "10.201.1.21", false);
+    final Host h2 = Host.of(2, "10.201.0.22", true);
     final List<Process> nodes = new ArrayList<>();
     Long nginxPid;
     Client client;
@@ -108,6 +115,8 @@ class RealHostIT {
             sysctl(h.netns(), "net.ipv4.ip_forward=1", "net.ipv4.conf.all.rp_filter=2");
             Files.createDirectories(h.docroot());
         }
+        // h1's service address is routed to h1's own, as a router (or BGP) would do it for the LAN.
+        for (String ns : List.of(CLIENT, h2.netns())) ip(ns, "route add " + h1.serviceIp() + "/32 via " + h1.ownIp());
         // The veths' checksum offloads would let a wrong checksum through to the client unchecked.
         for (String[] end : new String[][] {{CLIENT, UPLINK}, {h1.netns(), UPLINK}, {h2.netns(), UPLINK}}) {
             Commands.check(Commands.inNetns(end[0], List.of("ethtool", "-K", end[1], "rx", "off", "tx", "off")),
@@ -181,9 +190,10 @@ class RealHostIT {
         for (JsonNode n : seen) assertThat(n.path("reachable").asBoolean()).as(n.path("name") + " in " + view).isTrue();
 
         // A stopped node takes back its ARP answer for the service address.
-        assertThat(neighProxies(h1)).contains(h1.serviceIp());
-        stop(nodes.getFirst());
-        assertThat(neighProxies(h1)).doesNotContain(h1.serviceIp());
+        assertThat(neighProxies(h1)).as("routed to h1: no ARP answer").isBlank();
+        assertThat(neighProxies(h2)).contains(h2.serviceIp());
+        stop(nodes.get(1));
+        assertThat(neighProxies(h2)).doesNotContain(h2.serviceIp());
     }
 
     private String config(Host h, Path key, String server) {
@@ -199,7 +209,7 @@ class RealHostIT {
         y.append("  docroot: ").append(h.docroot()).append('\n');
         y.append("  server: ").append(server).append('\n');
         y.append("  serverNamespace: ").append(h.serverNetns()).append('\n');
-        y.append("  uplink: ").append(UPLINK).append('\n');
+        if (h.arp()) y.append("  uplink: ").append(UPLINK).append('\n');
         y.append("  adminSocket: ").append(h.adminSocket()).append('\n');
         y.append("  readyFile: ").append(h.dir().resolve("ready")).append('\n');
         y.append("  metricsAddress: ").append(h.ownIp()).append('\n'); // not the service address: baton's own
