@@ -39,8 +39,9 @@ import org.junit.jupiter.api.TestInstance;
  *
  * <p>Checked: a handed-off 1 MiB response goes from h2's uplink straight to the client (h1's uplink
  * sends a small fraction of it), and the other way; the control link runs between the hosts' own
- * addresses; h1's dashboard, on h1's own address, shows both nodes; a host that does not forward or
- * filters strictly is refused with the fix in the message; a stopped node takes back its ARP answer.
+ * addresses; h1's dashboard, on h1's own address, shows both nodes; baton killed and started again
+ * on h2 serves with the nginx that kept running; a host that does not forward or filters strictly
+ * is refused with the fix in the message; a stopped node takes back its ARP answer.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class RealHostIT {
@@ -188,6 +189,18 @@ class RealHostIT {
         JsonNode seen = JSON.readTree(view).path("nodes");
         assertThat(seen).as(view).hasSize(2);
         for (JsonNode n : seen) assertThat(n.path("reachable").asBoolean()).as(n.path("name") + " in " + view).isTrue();
+
+        // baton on h2 dies (kill -9) and is started again (systemd's Restart=on-failure): nginx, in
+        // the namespace that outlives baton, goes on with the same listener; the new TUN takes over.
+        Process crashed = nodes.remove(1);
+        crashed.destroyForcibly();
+        assertThat(crashed.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        nodes.add(start(h2));
+        awaitLinkUp(h1);
+        awaitLinkUp(h2);
+        assertExact(client.getUrl(h1.url("/two.bin")), h2.docroot().resolve("two.bin"), "n2");
+        assertExact(client.getUrl(h2.url("/two.bin")), h2.docroot().resolve("two.bin"), "n2");
+        assertThat(ProcessHandle.of(nginxPid)).as("h2's nginx, never restarted").isPresent();
 
         // A stopped node takes back its ARP answer for the service address.
         assertThat(neighProxies(h1)).as("routed to h1: no ARP answer").isBlank();
