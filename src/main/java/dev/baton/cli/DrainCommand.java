@@ -84,7 +84,13 @@ public final class DrainCommand implements Callable<Integer> {
     }
 
     private static JsonNode ask(Path socket, String command) throws IOException {
-        JsonNode answer = JSON.readTree(AdminClient.query(socket, command, ASK));
+        String text;
+        try {
+            text = AdminClient.query(socket, command, ASK);
+        } catch (IOException e) {
+            throw new IOException("no answer on " + socket + " (is the node running?): " + e.getMessage(), e);
+        }
+        JsonNode answer = JSON.readTree(text);
         if (answer.has("error")) throw new IOException(answer.path("error").asText());
         return answer;
     }

@@ -19,7 +19,8 @@ public final class Main implements Runnable {
      */
     static CommandLine commandLine() {
         return new CommandLine(new Main()).setExecutionExceptionHandler((e, line, parsed) -> {
-            line.getErr().println(line.getCommandSpec().qualifiedName() + ": " + e.getMessage());
+            line.getErr().println(line.getCommandSpec().qualifiedName() + ": "
+                    + (e.getMessage() == null ? e.toString() : e.getMessage()));
             if (!(e instanceof java.io.IOException || e instanceof java.io.UncheckedIOException
                     || e instanceof IllegalArgumentException || e instanceof IllegalStateException)) {
                 e.printStackTrace(line.getErr());
