@@ -16,7 +16,6 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.function.ToDoubleFunction;
 
@@ -147,11 +146,14 @@ final class NodeMetrics implements AutoCloseable {
         dashboard.register(s);
         this.dashboard = dashboard;
         java.util.concurrent.atomic.AtomicInteger threads = new java.util.concurrent.atomic.AtomicInteger();
-        executor = Executors.newFixedThreadPool(4, r -> {
-            Thread t = new Thread(r, "metrics-" + threads.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
+        // Bounded: past 256 waiting requests the server's own thread answers the next one itself and
+        // accepts nothing meanwhile (backpressure instead of a queue a flood could grow).
+        executor = new java.util.concurrent.ThreadPoolExecutor(4, 4, 0, TimeUnit.MILLISECONDS,
+                new java.util.concurrent.ArrayBlockingQueue<>(256), r -> {
+                    Thread t = new Thread(r, "metrics-" + threads.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                }, new java.util.concurrent.ThreadPoolExecutor.CallerRunsPolicy());
         s.setExecutor(executor);
         s.start();
         server = s;
