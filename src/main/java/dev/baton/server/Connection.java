@@ -72,7 +72,13 @@ final class Connection implements Runnable {
     private static final long TRANSFER_CHUNK = 1 << 20;
     /** Size of the piece written when the socket is full (see {@link #transfer}). */
     private static final int SPARE_BYTES = 16 * 1024;
-    private static final int FORWARD_CONNECT_TIMEOUT_MS = 2_000;
+    /**
+     * Long enough for a SYN's first three retransmissions (sent 1, 3 and 7 s after it: RFC 6298's
+     * initial RTO of 1 s, doubled). At 2 s, two lost exchanges in a row failed the fetch with a 502:
+     * "Connect timed out" 2.005 s after a fallback under FaultedLoadIT's 5% loss on every node. A
+     * holder that refuses still fails at once.
+     */
+    private static final int FORWARD_CONNECT_TIMEOUT_MS = 10_000;
     private static final int FORWARD_READ_TIMEOUT_MS = 10_000;
     /** Interim (1xx) responses skipped from a back end before giving up. */
     private static final int MAX_INTERIM = 4;
