@@ -66,7 +66,7 @@ public final class CompletionCommand implements Callable<Integer> {
                 .append("function __baton_at\n    test (__baton_path) = \"$argv\"\nend\n")
                 .append("complete -c baton -f\n");
         for (CommandLine c : all) {
-            String at = "'__baton_at " + path(c).replace("'", "") + "'";
+            String at = quote("__baton_at " + path(c));
             for (CommandLine sub : c.getSubcommands().values()) {
                 f.append("complete -c baton -n ").append(at).append(" -a ").append(quote(sub.getCommandName()))
                         .append(" -d ").append(quote(firstLine(sub.getCommandSpec().usageMessage().description())))

@@ -246,13 +246,17 @@ public record NodeConfig(Path file, Node.Config node, Node.Tuning tuning) {
     }
 
     private static int ipv4(Value v) throws ConfigException {
+        int a = parseIpv4(v);
+        if (a == 0 || (a >>> 24) == 127 || (a >>> 28) >= 14) {
+            throw v.error(v.string() + " cannot be a member's address (unspecified, loopback, multicast or reserved)");
+        }
+        return a;
+    }
+
+    private static int parseIpv4(Value v) throws ConfigException {
         String s = v.string();
         try {
-            int a = Bytes.parseIpv4(s);
-            if (a == 0 || (a >>> 24) == 127 || (a >>> 28) >= 14) {
-                throw v.error(s + " cannot be a member's address (unspecified, loopback, multicast or reserved)");
-            }
-            return a;
+            return Bytes.parseIpv4(s);
         } catch (IllegalArgumentException e) {
             throw v.error("'" + s + "' is not an IPv4 address");
         }
@@ -260,14 +264,8 @@ public record NodeConfig(Path file, Node.Config node, Node.Tuning tuning) {
 
     /** An address to listen on: 0.0.0.0 (every address), loopback, or one of the host's. */
     private static int listenAddress(Value v) throws ConfigException {
-        String s = v.string();
-        int a;
-        try {
-            a = Bytes.parseIpv4(s);
-        } catch (IllegalArgumentException e) {
-            throw v.error("'" + s + "' is not an IPv4 address");
-        }
-        if ((a >>> 28) >= 14) throw v.error(s + " cannot be listened on (multicast or reserved)");
+        int a = parseIpv4(v);
+        if ((a >>> 28) >= 14) throw v.error(v.string() + " cannot be listened on (multicast or reserved)");
         return a;
     }
 

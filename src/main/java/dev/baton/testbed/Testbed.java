@@ -385,7 +385,7 @@ public final class Testbed implements AutoCloseable {
     }
 
     /** A fresh namespace with loopback up and IPv6 off (the testbed is IPv4; no ICMPv6 chatter in the TUNs). */
-    private static void createNetns(String netns) {
+    public static void createNetns(String netns) {
         Commands.check("ip", "netns", "add", netns);
         Commands.check("ip", "-n", netns, "link", "set", "lo", "up");
         sysctl(netns, "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1");
@@ -623,7 +623,7 @@ public final class Testbed implements AutoCloseable {
      * Stops baton and nginx processes still inside the given namespaces (a namespace outlives its
      * name while a process is in it), then deletes the namespaces.
      */
-    private static void sweepNamespaces(List<String> namespaces) {
+    public static void sweepNamespaces(List<String> namespaces) {
         Set<Long> pids = new LinkedHashSet<>();
         for (String ns : namespaces) {
             ProcessResult r = Commands.run(List.of("ip", "netns", "pids", ns), Names.COMMAND_TIMEOUT);
@@ -815,7 +815,8 @@ public final class Testbed implements AutoCloseable {
                 .findFirst();
     }
 
-    private static void sysctl(String netns, String... settings) {
+    /** Sets {@code settings} ({@code key=value}) inside namespace {@code netns}. */
+    public static void sysctl(String netns, String... settings) {
         List<String> argv = new ArrayList<>(List.of("sysctl", "-q", "-w"));
         argv.addAll(List.of(settings));
         Commands.check(Commands.inNetns(netns, argv), Names.COMMAND_TIMEOUT);

@@ -282,16 +282,22 @@ class ControlPlaneTest {
         assertThat(b.counters()).containsEntry("helloRejected", 1L);
     }
 
+    /** A raw link to "b" that authenticates as "a" (it holds the key), once b's recorder sees it up. */
+    private FakePeer authenticatedAsA(Recorder rb) throws Exception {
+        FakePeer peer = FakePeer.connect(LOOPBACK, ports.get("b"), (int) WAIT.toMillis());
+        rawSockets.add(peer.socket);
+        peer.authenticate(key, "a", 1);
+        await("up", () -> rb.isUp("a"));
+        return peer;
+    }
+
     @Test
     void silentPeerIsDeclaredDeadAfterTheDeadInterval() throws Exception {
         cluster("a", "b");
         Recorder rb = new Recorder();
         ControlPlane b = start("b", rb);
         // Pretend to be "a" (with the key): authenticate, then never another word.
-        FakePeer silent = FakePeer.connect(LOOPBACK, ports.get("b"), (int) WAIT.toMillis());
-        rawSockets.add(silent.socket);
-        silent.authenticate(key, "a", 1);
-        await("up", () -> rb.isUp("a"));
+        FakePeer silent = authenticatedAsA(rb);
         long upAt = System.nanoTime();
         await("declared dead", () -> !rb.isUp("a"));
         assertThat(Duration.ofNanos(System.nanoTime() - upAt)).isGreaterThan(config("b").deadInterval().dividedBy(2));
@@ -304,10 +310,7 @@ class ControlPlaneTest {
         cluster("a", "b");
         Recorder rb = new Recorder();
         ControlPlane b = start("b", rb);
-        FakePeer peer = FakePeer.connect(LOOPBACK, ports.get("b"), (int) WAIT.toMillis());
-        rawSockets.add(peer.socket);
-        peer.authenticate(key, "a", 1);
-        await("up", () -> rb.isUp("a"));
+        FakePeer peer = authenticatedAsA(rb);
         List<ControlMessage> sent = new ArrayList<>();
         java.io.ByteArrayOutputStream stream = new java.io.ByteArrayOutputStream();
         for (int i = 0; i < 300; i++) {

@@ -118,11 +118,7 @@ class DrainIT {
         return loads.path(peer).asInt(-1);
     }
 
-    private static void await(String what, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (!condition.getAsBoolean()) {
-            assertThat(System.nanoTime()).as(what + " within 10 s").isLessThan(deadline);
-            Thread.sleep(50);
-        }
+    private static void await(String what, BooleanSupplier condition) {
+        assertThat(LoadTools.await(Duration.ofSeconds(10), condition)).as(what + " within 10 s").isNotNull();
     }
 }

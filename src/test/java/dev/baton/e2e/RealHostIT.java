@@ -100,20 +100,20 @@ class RealHostIT {
         Files.write(key, secret);
         Files.setPosixFilePermissions(key, PosixFilePermissions.fromString("rw-------"));
 
-        ns(LAN);
+        Testbed.createNetns(LAN);
         ip(LAN, "link add baton-br type bridge", "link set baton-br up");
-        ns(CLIENT);
+        Testbed.createNetns(CLIENT);
         ip(CLIENT, "link add " + UPLINK + " type veth peer name baton-lc netns " + LAN,
                 "addr add " + CLIENT_IP + "/24 dev " + UPLINK, "link set " + UPLINK + " up");
         ip(LAN, "link set baton-lc master baton-br", "link set baton-lc up");
         for (Host h : List.of(h1, h2)) {
-            ns(h.netns());
+            Testbed.createNetns(h.netns());
             String lanEnd = "baton-l" + h.n();
             ip(h.netns(), "link add " + UPLINK + " type veth peer name " + lanEnd + " netns " + LAN,
                     "addr add " + h.ownIp() + "/24 dev " + UPLINK, "link set " + UPLINK + " up");
             ip(LAN, "link set " + lanEnd + " master baton-br", "link set " + lanEnd + " up");
-            // What docs/DEPLOYMENT.md asks of a host (Ubuntu's defaults filter loosely, as here).
-            sysctl(h.netns(), "net.ipv4.ip_forward=1", "net.ipv4.conf.all.rp_filter=2");
+            // What docs/DEPLOYMENT.md asks of a host: forwarding, and loose filtering (rp_filter=2).
+            Testbed.sysctl(h.netns(), "net.ipv4.ip_forward=1", "net.ipv4.conf.all.rp_filter=2");
             Files.createDirectories(h.docroot());
         }
         // h1's service address is routed to h1's own, as a router (or BGP) would do it for the LAN.
@@ -145,11 +145,11 @@ class RealHostIT {
     @Test
     void twoHostsHandOffOverTheirLanAndAnswerDirectly() throws Exception {
         // A host that does not forward, or filters strictly, is refused before anything changes.
-        sysctl(h1.netns(), "net.ipv4.ip_forward=0");
+        Testbed.sysctl(h1.netns(), "net.ipv4.ip_forward=0");
         assertRefused(h1, "net.ipv4.ip_forward is off", "sysctl -w net.ipv4.ip_forward=1");
-        sysctl(h1.netns(), "net.ipv4.ip_forward=1", "net.ipv4.conf.all.rp_filter=1");
+        Testbed.sysctl(h1.netns(), "net.ipv4.ip_forward=1", "net.ipv4.conf.all.rp_filter=1");
         assertRefused(h1, "rp_filter is 1 (strict)", "rp_filter=2");
-        sysctl(h1.netns(), "net.ipv4.conf.all.rp_filter=2");
+        Testbed.sysctl(h1.netns(), "net.ipv4.conf.all.rp_filter=2");
         assertThat(Files.exists(Path.of("/run/netns", h1.serverNetns()))).as("nothing made by a refused start").isFalse();
 
         nodes.add(start(h1));
@@ -336,30 +336,19 @@ class RealHostIT {
     }
 
     /**
-     * Removes what this test (or a crashed run of it) made: the processes in its namespaces (nodes,
-     * nginx: only this test starts processes there), the namespaces and so their devices, its state.
+     * Removes what this test (or a crashed run of it) made: the nodes and nginx in its namespaces,
+     * the namespaces and so their devices (as the testbed sweeps its own), its state.
      */
     private void sweep() throws IOException {
-        String list = Commands.check(List.of("ip", "netns", "list"), Duration.ofSeconds(5)).stdout();
-        for (String ns : List.of(h1.serverNetns(), h2.serverNetns(), h1.netns(), h2.netns(), CLIENT, LAN)) {
-            if (list.lines().noneMatch(l -> l.split(" ")[0].equals(ns))) continue;
-            String pids = Commands.run(List.of("ip", "netns", "pids", ns), Duration.ofSeconds(5)).stdout();
-            for (String pid : pids.split("\\s+")) {
-                if (!pid.isBlank()) ProcessHandle.of(Long.parseLong(pid)).ifPresent(ProcessHandle::destroyForcibly);
-            }
-            Commands.run(List.of("ip", "netns", "delete", ns), Duration.ofSeconds(10));
-        }
+        List<String> present = Commands.check(List.of("ip", "netns", "list"), Duration.ofSeconds(5)).stdout().lines()
+                .map(l -> l.split(" ")[0]).toList();
+        Testbed.sweepNamespaces(List.of(h1.serverNetns(), h2.serverNetns(), h1.netns(), h2.netns(), CLIENT, LAN)
+                .stream().filter(present::contains).toList());
         if (Files.exists(STATE)) {
             try (var walk = Files.walk(STATE)) {
                 for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
             }
         }
-    }
-
-    private static void ns(String name) {
-        Commands.check("ip", "netns", "add", name);
-        Commands.check("ip", "-n", name, "link", "set", "lo", "up");
-        sysctl(name, "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1");
     }
 
     private static void ip(String netns, String... commands) {
@@ -368,11 +357,5 @@ class RealHostIT {
             argv.addAll(List.of(c.split(" ")));
             Commands.check(argv, Duration.ofSeconds(10));
         }
-    }
-
-    private static void sysctl(String netns, String... settings) {
-        List<String> argv = new ArrayList<>(List.of("sysctl", "-q", "-w"));
-        argv.addAll(List.of(settings));
-        Commands.check(Commands.inNetns(netns, argv), Duration.ofSeconds(10));
     }
 }
