@@ -6,8 +6,14 @@ import java.io.IOException;
 public final class SysException extends IOException {
     private final int errno;
 
-    SysException(String call, int errno) {
+    /** A failed call of {@code call} with {@code errno} (as a libbpf call returns it, negated). */
+    public SysException(String call, int errno) {
         super(call + ": " + Libc.strerror(errno) + " (errno " + errno + ")");
+        this.errno = errno;
+    }
+
+    SysException(String call, int errno, String detail) {
+        super(call + ": " + Libc.strerror(errno) + " (errno " + errno + ")" + (detail.isEmpty() ? "" : "\n" + detail));
         this.errno = errno;
     }
 

@@ -1,0 +1,530 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * baton's data path: the per-packet work of established connections, under the kernel's TCP
+ * (claim 1: "modules dynamically loadable within ... kernel levels of an existing TCP/IP protocol").
+ *
+ *   network ── uplink ─┬─ tc ingress: uplink_ingress ── a flow in the map? translate (TO_CHOSEN: out
+ *                      │                                again; FROM_ENTRY, LOCAL: up to the kernel)
+ *                      │                            ── anything else of ours: the wire TUN (user space)
+ *                      └─ tc egress:  uplink_egress  ── a flow in the map? translate (TO_CLIENT), out
+ *                                                   ── anything else of ours: the kernel TUN
+ *   user space ── writes to the kernel TUN: the kernel receives it
+ *              └─ writes to the wire TUN: wire_ingress marks it and sends it out of the uplink
+ *
+ * The programs translate what the flows map says and count; they decide nothing. A SYN, FIN or
+ * RST, a flow not in the map, options that do not parse or IPv4 options go to user space, whose
+ * engine (dev.baton.btcp.Btcp) handles every packet correctly on its own: the map only lets the
+ * common packet skip it. Packets that are not ours (other ports and addresses, IPv6, ARP) pass.
+ */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/pkt_cls.h>
+#include <linux/tcp.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "csum.h"
+#include "datapath.h"
+#include "tcp_opts.h"
+
+/* Sized by user space before load (bpf_map__set_max_entries): two per connection at most. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct flow_key);
+	__type(value, struct flow);
+} flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct datapath_config);
+} config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, C_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+#define IP_MF 0x2000
+#define IP_OFFSET 0x1fff
+#define TCP_FLAGS_OFF 13
+#define TCP_FIN 0x01
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
+#define TCP_ACK 0x10
+#define TCP_CSUM_OFF 16
+#define L3 ETH_HLEN                       /* the uplink is Ethernet */
+#define L4 (ETH_HLEN + sizeof(struct iphdr)) /* IPv4 options go to user space */
+#define NOT_TRANSLATED (-1)
+
+static __always_inline void count(__u32 counter, __u64 n)
+{
+	__u64 *v = bpf_map_lookup_elem(&counters, &counter);
+	if (v)
+		*v += n;
+}
+
+static __always_inline struct datapath_config *config_get(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&config, &zero);
+}
+
+static __always_inline __u8 tcp_flags(const struct tcphdr *tcp)
+{
+	return ((const __u8 *)tcp)[TCP_FLAGS_OFF];
+}
+
+/* Raises *field to value unless it is already after it (sequence space, RFC 793 section 3.3). */
+static __always_inline void seq_raise(__u32 *field, __u32 value)
+{
+	if ((__s32)(value - *field) > 0)
+		*field = value;
+}
+
+/* The state of one option walk, on the walker's stack; one bpf_loop() step reads one option. */
+struct opts_walk {
+	__u8 buf[64]; /* the options, zero-padded: an index masked with 63 stays inside */
+	__u32 at;     /* the next option's offset in buf */
+	__u32 len;    /* the options' length */
+	__u32 ts;     /* results, as tcp_opts_walk() packs them */
+	__u32 sack;
+	__u32 blocks;
+	int malformed;
+};
+
+/* One step of the walk: 0 to go on, 1 to stop (bpf_loop's contract). */
+static long opts_walk_step(__u32 n, void *ctx)
+{
+	struct opts_walk *w = ctx;
+	__u32 at = w->at;
+	if (at >= w->len || at >= TCP_MAX_OPTIONS)
+		return 1;
+	__u8 kind = w->buf[at & 63];
+	if (kind == TCPOPT_EOL)
+		return 1;
+	if (kind == TCPOPT_NOP) {
+		w->at = at + 1;
+		return 0;
+	}
+	__u8 len = w->buf[(at + 1) & 63];
+	if (at + 1 >= w->len || len < 2 || at + len > w->len)
+		goto malformed;
+	switch (kind) {
+	case 2: /* MSS */
+		if (len != 4)
+			goto malformed;
+		break;
+	case 3: /* window scale */
+		if (len != 3)
+			goto malformed;
+		break;
+	case 4: /* SACK permitted */
+		if (len != 2)
+			goto malformed;
+		break;
+	case TCPOPT_SACK:
+		if (len < 10 || (len - 2) % 8)
+			goto malformed;
+		w->sack = sizeof(struct tcphdr) + at + 1;
+		w->blocks = (len - 2) / 8;
+		break;
+	case TCPOPT_TIMESTAMP:
+		if (len != TCPOLEN_TIMESTAMP)
+			goto malformed;
+		w->ts = sizeof(struct tcphdr) + at + 1;
+		break;
+	}
+	w->at = at + len;
+	return 0;
+malformed:
+	w->malformed = 1;
+	return 1;
+}
+
+/*
+ * Walks the options of the TCP header at l4, any layout the RFCs allow. It reads them through
+ * bpf_skb_load_bytes() in fixed 4-byte steps (the verifier refuses a computed length) and walks
+ * them with bpf_loop(), whose step the verifier checks once: a plain loop over the options makes it
+ * follow every path of every iteration, past its million-instruction limit. Options that user space
+ * would drop and count (dev.baton.wire.TcpHeader.validate) make it return OPTS_MALFORMED.
+ */
+__noinline int tcp_opts_walk(struct __sk_buff *skb, __u32 l4, __u32 opt_len)
+{
+	struct opts_walk w;
+
+	__builtin_memset(&w, 0, sizeof(w));
+	if (opt_len > TCP_MAX_OPTIONS || (opt_len & 3))
+		return OPTS_MALFORMED;
+	w.len = opt_len;
+#pragma unroll
+	for (int i = 0; i < TCP_MAX_OPTIONS / 4; i++) {
+		if (i * 4 >= opt_len)
+			break;
+		if (bpf_skb_load_bytes(skb, l4 + sizeof(struct tcphdr) + i * 4, w.buf + i * 4, 4))
+			return OPTS_MALFORMED;
+	}
+	bpf_loop(TCP_MAX_OPTIONS, opts_walk_step, &w, 0);
+	if (w.malformed)
+		return OPTS_MALFORMED;
+	return opts_pack(w.ts, w.sack, w.blocks);
+}
+
+/*
+ * Finds the timestamp and SACK options of the TCP header at L4: Linux's own layouts matched in
+ * place, anything else walked. Packet pointers are dead after it (it may call a global function).
+ */
+static __always_inline int tcp_opts(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	struct tcphdr *tcp = data + L4;
+	if ((void *)(tcp + 1) > end)
+		return OPTS_MALFORMED;
+	__u32 opt_len = tcp->doff * 4;
+	if (opt_len < sizeof(struct tcphdr))
+		return OPTS_MALFORMED;
+	if (L4 + opt_len > skb->len)
+		return OPTS_MALFORMED; /* a data offset past the segment: user space drops it */
+	opt_len -= sizeof(struct tcphdr);
+	if (opt_len == 0)
+		return opts_pack(0, 0, 0);
+
+	__u8 *o = (__u8 *)(tcp + 1);
+	if ((void *)(o + 16) <= end) {
+		/* NOP NOP TS (12 bytes), optionally then NOP NOP SACK (4 + 8n) */
+		if (o[0] == TCPOPT_NOP && o[1] == TCPOPT_NOP && o[2] == TCPOPT_TIMESTAMP &&
+		    o[3] == TCPOLEN_TIMESTAMP) {
+			if (opt_len == 12)
+				return opts_pack(20 + 2 + 1, 0, 0);
+			if (o[12] == TCPOPT_NOP && o[13] == TCPOPT_NOP && o[14] == TCPOPT_SACK &&
+			    opt_len == 12 + 2 + (__u32)o[15] && o[15] >= 10 && ((o[15] - 2) & 7) == 0)
+				return opts_pack(20 + 2 + 1, 20 + 14 + 1, (o[15] - 2) / 8);
+		}
+		/* NOP NOP SACK, no timestamps */
+		if (o[0] == TCPOPT_NOP && o[1] == TCPOPT_NOP && o[2] == TCPOPT_SACK &&
+		    opt_len == 2 + (__u32)o[3] && o[3] >= 10 && ((o[3] - 2) & 7) == 0)
+			return opts_pack(0, 20 + 2 + 1, (o[3] - 2) / 8);
+	} else if ((void *)(o + 12) <= end && opt_len == 12 && o[0] == TCPOPT_NOP &&
+		   o[1] == TCPOPT_NOP && o[2] == TCPOPT_TIMESTAMP && o[3] == TCPOLEN_TIMESTAMP) {
+		return opts_pack(20 + 2 + 1, 0, 0);
+	}
+	return tcp_opts_walk(skb, L4, opt_len);
+}
+
+/* Adds delta to the 32-bit option field at TCP offset off (ts/SACK), folding the change into *diff. */
+static __always_inline int option_add(struct __sk_buff *skb, __u32 off, __u32 delta, __u64 *diff)
+{
+	__u32 old, new;
+	if (bpf_skb_load_bytes(skb, L4 + off, &old, 4))
+		return -1;
+	new = bpf_htonl(bpf_ntohl(old) + delta);
+	if (bpf_skb_store_bytes(skb, L4 + off, &new, 4, 0))
+		return -1;
+	csum_diff32(diff, csum_align32(old, off), csum_align32(new, off));
+	return 0;
+}
+
+/* The two checksum updates every translation ends with: header fields by difference, the address
+ * through the pseudo-header. */
+static __always_inline int finish_csum(struct __sk_buff *skb, __u64 diff, __u32 old_addr, __u32 new_addr)
+{
+	if (bpf_l4_csum_replace(skb, L4 + TCP_CSUM_OFF, 0, csum_fold64(diff), 0))
+		return -1;
+	if (bpf_l4_csum_replace(skb, L4 + TCP_CSUM_OFF, old_addr, new_addr, BPF_F_PSEUDO_HDR | 4))
+		return -1;
+	return 0;
+}
+
+/*
+ * Entry node, a client packet of a handed-off connection (claims 7, 17; dev.baton.btcp.Btcp
+ * translateToChosen): to the chosen node's address and forward port; the acknowledgment number, the
+ * SACK edges and TSecr into the chosen node's space.
+ */
+static __always_inline int to_chosen(struct __sk_buff *skb, struct flow *f)
+{
+	int opts = tcp_opts(skb);
+	if (opts < 0)
+		return NOT_TRANSLATED;
+
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	struct iphdr *ip = data + L3;
+	struct tcphdr *tcp = data + L4;
+	if ((void *)(tcp + 1) > end)
+		return NOT_TRANSLATED;
+
+	__u64 diff = 0;
+	__u32 old_addr = ip->daddr, new_addr = f->addr;
+	int ack = tcp_flags(tcp) & TCP_ACK;
+	f->last_ns = bpf_ktime_get_ns();
+	ip->check = ip_csum_replace32(ip->check, old_addr, new_addr);
+	ip->daddr = new_addr;
+	csum_diff16(&diff, tcp->dest, f->port);
+	tcp->dest = f->port;
+	if (ack) {
+		__u32 a = bpf_ntohl(tcp->ack_seq);
+		__u32 translated = bpf_htonl(a + f->seq_delta);
+		seq_raise(&f->ack, a);
+		csum_diff32(&diff, tcp->ack_seq, translated);
+		tcp->ack_seq = translated;
+		/* helpers from here on: no more direct access */
+		__u32 sack = OPTS_SACK(opts), blocks = OPTS_SACK_BLOCKS(opts);
+		if (sack) {
+#pragma unroll
+			for (__u32 b = 0; b < SACK_MAX_BLOCKS; b++) {
+				if (b >= blocks)
+					break;
+				if (option_add(skb, sack - 1 + 2 + b * 8, f->seq_delta, &diff) ||
+				    option_add(skb, sack - 1 + 6 + b * 8, f->seq_delta, &diff))
+					return TC_ACT_SHOT;
+			}
+		}
+		__u32 ts = OPTS_TS(opts);
+		if (ts && (f->flags & FLOW_F_TIMESTAMPS) &&
+		    option_add(skb, ts - 1 + 6, f->ts_delta, &diff))
+			return TC_ACT_SHOT;
+	}
+	if (finish_csum(skb, diff, old_addr, new_addr))
+		return TC_ACT_SHOT;
+	count(C_TO_CHOSEN, 1);
+	count(C_TO_CHOSEN_BYTES, skb->len - L3);
+	return 0;
+}
+
+/*
+ * Chosen node, a client packet its entry forwarded (dev.baton.btcp.Btcp toShadow): to the entry's
+ * shadow address and the service port, where our kernel has the connection. Sequence space is
+ * already ours.
+ */
+static __always_inline int from_entry(struct __sk_buff *skb, struct flow *f)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	struct iphdr *ip = data + L3;
+	struct tcphdr *tcp = data + L4;
+	if ((void *)(tcp + 1) > end)
+		return NOT_TRANSLATED;
+	__u32 hl = tcp->doff * 4;
+	if (hl < sizeof(struct tcphdr) || L4 + hl > skb->len)
+		return NOT_TRANSLATED;
+
+	__u64 diff = 0;
+	__u32 old_addr = ip->daddr, new_addr = f->addr;
+	f->last_ns = bpf_ktime_get_ns();
+	seq_raise(&f->next, bpf_ntohl(tcp->seq) + (skb->len - L4 - hl));
+	if (tcp_flags(tcp) & TCP_ACK)
+		seq_raise(&f->ack, bpf_ntohl(tcp->ack_seq));
+	ip->check = ip_csum_replace32(ip->check, old_addr, new_addr);
+	ip->daddr = new_addr;
+	csum_diff16(&diff, tcp->dest, f->port);
+	tcp->dest = f->port;
+	if (finish_csum(skb, diff, old_addr, new_addr))
+		return TC_ACT_SHOT;
+	count(C_FROM_ENTRY, 1);
+	return 0;
+}
+
+/*
+ * Chosen node, its kernel's packet to the client (claims 9, 18; dev.baton.btcp.Btcp
+ * translateToClient): from the entry's address, sequence numbers and TSval into the entry's space,
+ * the window rescaled to the entry's window scale. A GSO super-packet is rewritten once: its
+ * segments take their sequence numbers from it.
+ */
+static __always_inline int to_client(struct __sk_buff *skb, struct flow *f)
+{
+	int opts = 0;
+	if (f->flags & FLOW_F_TIMESTAMPS) {
+		opts = tcp_opts(skb);
+		if (opts < 0)
+			return NOT_TRANSLATED;
+	}
+
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	struct iphdr *ip = data + L3;
+	struct tcphdr *tcp = data + L4;
+	if ((void *)(tcp + 1) > end)
+		return NOT_TRANSLATED;
+	__u32 hl = tcp->doff * 4;
+	if (hl < sizeof(struct tcphdr) || L4 + hl > skb->len)
+		return NOT_TRANSLATED;
+
+	__u64 diff = 0;
+	__u32 old_addr = ip->saddr, new_addr = f->addr;
+	__u32 payload = skb->len - L4 - hl;
+	__u32 seq = bpf_ntohl(tcp->seq);
+	__u32 translated = bpf_htonl(seq - f->seq_delta);
+	f->last_ns = bpf_ktime_get_ns();
+	seq_raise(&f->next, seq + payload);
+	ip->check = ip_csum_replace32(ip->check, old_addr, new_addr);
+	ip->saddr = new_addr;
+	csum_diff32(&diff, tcp->seq, translated);
+	tcp->seq = translated;
+	if (f->wscale_from != f->wscale_to) {
+		__u32 bytes = (__u32)bpf_ntohs(tcp->window) << (f->wscale_from & 15);
+		bytes >>= (f->wscale_to & 15);
+		__u16 w = bpf_htons(bytes > 0xffff ? 0xffff : bytes);
+		csum_diff16(&diff, tcp->window, w);
+		tcp->window = w;
+	}
+	__u32 ts = OPTS_TS(opts);
+	if (ts && option_add(skb, ts - 1 + 2, -f->ts_delta, &diff))
+		return TC_ACT_SHOT;
+	if (finish_csum(skb, diff, old_addr, new_addr))
+		return TC_ACT_SHOT;
+	count(C_TO_CLIENT, 1);
+	count(C_TO_CLIENT_BYTES, payload);
+	return 0;
+}
+
+SEC("tc")
+int uplink_ingress(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *ip = data + L3;
+	struct tcphdr *tcp = data + L4;
+	if ((void *)(ip + 1) > end || eth->h_proto != bpf_htons(ETH_P_IP) || ip->protocol != IPPROTO_TCP)
+		return TC_ACT_OK;
+	struct datapath_config *c = config_get();
+	if (!c) {
+		count(C_NO_CONFIG, 1);
+		return TC_ACT_OK;
+	}
+	if (ip->daddr != c->local_addr)
+		return TC_ACT_OK;
+	if (ip->ihl != 5 || (ip->frag_off & bpf_htons(IP_MF | IP_OFFSET)) || (void *)(tcp + 1) > end) {
+		count(C_IP_OPTIONS, 1);
+		goto slow; /* user space knows what to do with these, ours or not */
+	}
+	int service = tcp->dest == c->service_port;
+	__u16 forward = bpf_ntohs(tcp->dest) - c->forward_base - 1;
+	if (!service && forward >= c->forward_count)
+		return TC_ACT_OK; /* the control channel, the server's own connections, ... */
+	if ((c->flags & CONFIG_F_ALL_SLOW) || (tcp_flags(tcp) & (TCP_SYN | TCP_FIN | TCP_RST)))
+		goto slow;
+
+	struct flow_key k = {
+		.remote_addr = ip->saddr,
+		.local_addr = ip->daddr,
+		.remote_port = tcp->source,
+		.local_port = tcp->dest,
+	};
+	struct flow *f = bpf_map_lookup_elem(&flows, &k);
+	if (!f)
+		goto slow;
+	int r;
+	if (service && f->action == FLOW_LOCAL) {
+		f->last_ns = bpf_ktime_get_ns();
+		count(C_LOCAL_IN, 1);
+		return TC_ACT_OK;
+	} else if (service && f->action == FLOW_TO_CHOSEN) {
+		r = to_chosen(skb, f);
+		if (r == 0) {
+			r = bpf_redirect_neigh(c->uplink_ifindex, NULL, 0, 0);
+			if (r != TC_ACT_REDIRECT)
+				count(C_REDIRECT_FAILED, 1);
+			return r;
+		}
+	} else if (!service && f->action == FLOW_FROM_ENTRY) {
+		r = from_entry(skb, f);
+		if (r == 0)
+			return TC_ACT_OK;
+	} else {
+		goto slow;
+	}
+	if (r != NOT_TRANSLATED)
+		return r; /* a failed write: the packet may be half rewritten */
+	count(C_BAD_OPTIONS, 1);
+slow:
+	count(C_SLOW_FROM_WIRE, 1);
+	return bpf_redirect(c->wire_ifindex, 0);
+}
+
+SEC("tc")
+int uplink_egress(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *ip = data + L3;
+	struct tcphdr *tcp = data + L4;
+	if ((void *)(ip + 1) > end || eth->h_proto != bpf_htons(ETH_P_IP) || ip->protocol != IPPROTO_TCP)
+		return TC_ACT_OK;
+	struct datapath_config *c = config_get();
+	if (!c) {
+		count(C_NO_CONFIG, 1);
+		return TC_ACT_OK;
+	}
+	if (c->mark && skb->mark == c->mark)
+		return TC_ACT_OK; /* user space sent it: it is what it must be */
+	int shadow = (ip->saddr & bpf_htonl(0xffffff00)) == c->shadow_net;
+	if (ip->saddr != c->local_addr && !shadow)
+		return TC_ACT_OK;
+	if (ip->ihl != 5 || (ip->frag_off & bpf_htons(IP_MF | IP_OFFSET)) || (void *)(tcp + 1) > end) {
+		if (!shadow)
+			return TC_ACT_OK; /* the kernel's own: nothing of a connection we track */
+		count(C_IP_OPTIONS, 1);
+		goto slow; /* a shadow address never leaves as it is */
+	}
+	if (tcp->source != c->service_port) {
+		if (!shadow)
+			return TC_ACT_OK;
+		goto slow;
+	}
+	if ((c->flags & CONFIG_F_ALL_SLOW) || (tcp_flags(tcp) & (TCP_SYN | TCP_FIN | TCP_RST)))
+		goto slow;
+
+	struct flow_key k = {
+		.remote_addr = ip->daddr,
+		.local_addr = ip->saddr,
+		.remote_port = tcp->dest,
+		.local_port = tcp->source,
+	};
+	struct flow *f = bpf_map_lookup_elem(&flows, &k);
+	if (!f)
+		goto slow;
+	if (!shadow && f->action == FLOW_LOCAL) {
+		f->last_ns = bpf_ktime_get_ns();
+		count(C_LOCAL_OUT, 1);
+		return TC_ACT_OK;
+	}
+	if (shadow && f->action == FLOW_TO_CLIENT) {
+		int r = to_client(skb, f);
+		if (r == 0)
+			return TC_ACT_OK;
+		if (r != NOT_TRANSLATED)
+			return r;
+		count(C_BAD_OPTIONS, 1);
+	}
+slow:
+	count(C_SLOW_FROM_KERNEL, 1);
+	return bpf_redirect(c->kernel_ifindex, 0);
+}
+
+/*
+ * tc ingress of the wire TUN: what user space writes there is for the network. Marked, so that
+ * uplink_egress lets it pass as it is, and sent out of the uplink with the next hop's address.
+ */
+SEC("tc")
+int wire_ingress(struct __sk_buff *skb)
+{
+	struct datapath_config *c = config_get();
+	if (!c) {
+		count(C_NO_CONFIG, 1);
+		return TC_ACT_SHOT;
+	}
+	skb->mark = c->mark;
+	count(C_WIRE_OUT, 1);
+	return bpf_redirect_neigh(c->uplink_ifindex, NULL, 0, 0);
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * What the data path programs and user space share: the maps' keys and values, the flow actions and
+ * the counters. Java mirrors every layout here in dev.baton.datapath (FlowKey, Flow, DatapathConfig,
+ * DatapathCounter); the loader refuses an object whose map key or value sizes differ from Java's,
+ * and the test-run tests check every field's meaning. Change both together.
+ *
+ * Addresses and ports are in network byte order, as in the packet; sequence numbers, deltas and
+ * times in host order.
+ */
+#ifndef BATON_DATAPATH_H
+#define BATON_DATAPATH_H
+
+#include <linux/types.h>
+
+/* What a flow's packets get (claims 7, 9: the per-packet work of an established connection). */
+enum flow_action {
+	/* Served by this node (claim 8): passed to and from the kernel untouched. */
+	FLOW_LOCAL = 1,
+	/* Entry node, client to chosen (claims 7, 17): daddr and dport to the chosen node's address
+	 * and forward port; ack, SACK edges += seq_delta; TSecr += ts_delta; out of the uplink. */
+	FLOW_TO_CHOSEN = 2,
+	/* Chosen node, a client packet the entry forwarded: daddr and dport to the entry's shadow
+	 * address and the service port, up to the kernel. */
+	FLOW_FROM_ENTRY = 3,
+	/* Chosen node, its kernel to the client (claims 9, 18): saddr to the entry's address;
+	 * seq -= seq_delta; TSval -= ts_delta; the window rescaled; straight out. */
+	FLOW_TO_CLIENT = 4,
+};
+
+#define FLOW_F_TIMESTAMPS 0x01 /* the connection carries timestamps: translate TSval/TSecr */
+
+/*
+ * A flow as the packet names it at this node: the remote end (the client) and the local end (this
+ * node's address and the service or forward port; at the chosen node's egress, the entry's shadow
+ * address and the service port).
+ */
+struct flow_key {
+	__be32 remote_addr;
+	__be32 local_addr;
+	__be16 remote_port;
+	__be16 local_port;
+};
+
+struct flow {
+	__u8 action;       /* enum flow_action */
+	__u8 flags;        /* FLOW_F_* */
+	__u8 wscale_from;  /* TO_CLIENT: the chosen kernel's window scale ... */
+	__u8 wscale_to;    /* ... and the entry's, which the client knows; equal: no rescaling */
+	__be32 addr;       /* the new address: chosen, shadow or entry */
+	__be16 port;       /* the new port: forward or service port (TO_CLIENT: unused) */
+	__u16 reserved;
+	__u32 seq_delta;   /* ISN(chosen) - ISN(entry) */
+	__u32 ts_delta;    /* TSval(chosen SYN/ACK) - TSval(entry SYN/ACK) */
+	/* Written by the programs, read by user space's timers (idle, orphans, RST numbers): */
+	__u32 ack;         /* the highest acknowledgment number seen, before translation */
+	__u32 next;        /* the highest sequence number + payload seen, before translation */
+	__u32 reserved2;
+	__u64 last_ns;     /* bpf_ktime_get_ns() at the last packet */
+};
+
+/* The programs' settings; one element, written by user space before any flow. */
+struct datapath_config {
+	__be32 local_addr;     /* this node's (service) address */
+	__be32 shadow_net;     /* the shadow addresses' /24 (169.254.77.0) */
+	__be16 service_port;
+	__u16 forward_base;    /* host order: forward ports are forward_base + 1 .. + forward_count */
+	__u16 forward_count;
+	__u16 reserved;
+	__u32 uplink_ifindex;  /* the network side */
+	__u32 wire_ifindex;    /* slow path TUN: packets from the network for user space */
+	__u32 kernel_ifindex;  /* slow path TUN: packets from the kernel for user space */
+	__u32 mark;            /* skb->mark of what user space sends out through the wire TUN */
+	__u32 flags;           /* CONFIG_F_* */
+};
+
+/* Every service packet through user space (the fault module is there and must see them all). */
+#define CONFIG_F_ALL_SLOW 0x01
+
+/* Per-CPU counters, summed by user space. */
+enum datapath_counter {
+	C_SLOW_FROM_WIRE = 0,  /* service packets from the network sent to user space */
+	C_SLOW_FROM_KERNEL,    /* service packets from the kernel sent to user space */
+	C_LOCAL_IN,            /* passed on a local flow, network to kernel */
+	C_LOCAL_OUT,           /* passed on a local flow, kernel to network */
+	C_TO_CHOSEN,           /* translated and sent to the chosen node */
+	C_TO_CHOSEN_BYTES,     /* their IP bytes */
+	C_FROM_ENTRY,          /* translated to a shadow address, up to the kernel */
+	C_TO_CLIENT,           /* translated and sent to the client (super-packets count once) */
+	C_TO_CLIENT_BYTES,     /* their TCP payload bytes */
+	C_WIRE_OUT,            /* user space's packets sent out of the uplink */
+	C_BAD_OPTIONS,         /* TCP options that do not parse: left to user space */
+	C_IP_OPTIONS,          /* IPv4 with options or fragments: left to user space */
+	C_NO_CONFIG,           /* no config element: passed untouched */
+	C_REDIRECT_FAILED,     /* bpf_redirect_neigh found no route or neighbour */
+	C_MAX,
+};
+
+#endif

@@ -1,0 +1,211 @@
+package dev.baton.datapath;
+
+import dev.baton.sys.BpfMap;
+import dev.baton.sys.BpfObject;
+import dev.baton.sys.BpfProgram;
+import dev.baton.sys.SysException;
+import dev.baton.sys.TcHook;
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * baton's in-kernel data path (src/main/bpf/baton.bpf.c), loaded from the jar: its three programs,
+ * its maps, and where they attach. User space owns every map write; the programs translate what the
+ * flows map says and count.
+ *
+ * <pre>
+ *   uplink ingress: uplink_ingress    uplink egress: uplink_egress    wire TUN ingress: wire_ingress
+ * </pre>
+ *
+ * <p>With a pin directory, the maps live there (on a bpffs): a process that loads the data path again
+ * with the same directory takes over the flows, the config and the counters as they were, which is
+ * what lets a restart lose no established connection. The programs are attached as tc filters,
+ * which stay when the process ends; {@link #attach} replaces them in one step.
+ */
+public final class Datapath implements AutoCloseable {
+    /** The object in the jar, compiled by src/main/bpf/build.sh. */
+    public static final String RESOURCE = "baton.bpf.o";
+    public static final String UPLINK_INGRESS = "uplink_ingress";
+    public static final String UPLINK_EGRESS = "uplink_egress";
+    public static final String WIRE_INGRESS = "wire_ingress";
+    static final String FLOWS = "flows";
+    static final String CONFIG = "config";
+    static final String COUNTERS = "counters";
+    /** Our tc filters' handle and priority: how a later process finds them. */
+    public static final int TC_HANDLE = 0xba70;
+    public static final int TC_PRIORITY = 1;
+
+    private final BpfObject object;
+    private final BpfMap flows;
+    private final BpfMap config;
+    private final BpfMap counters;
+    private final Arena arena = Arena.ofShared();
+    private final MemorySegment key;
+    private final MemorySegment value;
+    private final MemorySegment zero;
+    private final MemorySegment perCpu;
+
+    private Datapath(BpfObject object) {
+        this.object = object;
+        this.flows = object.map(FLOWS);
+        this.config = object.map(CONFIG);
+        this.counters = object.map(COUNTERS);
+        this.key = arena.allocate(FlowKey.SIZE, 8);
+        this.value = arena.allocate(Math.max(Flow.SIZE, DatapathConfig.SIZE), 8);
+        this.zero = arena.allocate(ValueLayout.JAVA_INT);
+        this.perCpu = arena.allocate(counters.perCpuValueSize(), 8);
+    }
+
+    /** The object file's bytes, from the jar. */
+    public static byte[] objectBytes() throws IOException {
+        try (InputStream in = Datapath.class.getResourceAsStream(RESOURCE)) {
+            if (in == null) throw new IOException("the jar has no " + RESOURCE + " (built by src/main/bpf/build.sh)");
+            return in.readAllBytes();
+        }
+    }
+
+    /**
+     * Loads the data path: a flows map for {@code maxFlows} flows and, with {@code pinDirectory},
+     * its maps pinned there (taken over if pinned already). Fails with the verifier's reason if the
+     * kernel refuses a program, or if a pinned map's layout is not this build's.
+     */
+    public static Datapath load(int maxFlows, Optional<Path> pinDirectory) throws IOException {
+        BpfObject o = BpfObject.open(objectBytes(), RESOURCE);
+        try {
+            o.maxEntries(FLOWS, maxFlows);
+            if (pinDirectory.isPresent()) {
+                Files.createDirectories(pinDirectory.get());
+                for (String m : new String[] {FLOWS, CONFIG, COUNTERS}) o.pin(m, pinDirectory.get().resolve(m));
+            }
+            o.load();
+            Datapath d = new Datapath(o);
+            d.checkLayouts();
+            return d;
+        } catch (IOException | RuntimeException e) {
+            o.close();
+            throw e;
+        }
+    }
+
+    private void checkLayouts() {
+        check(flows, FlowKey.SIZE, Flow.SIZE);
+        check(config, 4, DatapathConfig.SIZE);
+        check(counters, 4, 8);
+        if (counters.maxEntries() != DatapathCounter.values().length) {
+            throw new IllegalStateException("the data path counts " + counters.maxEntries() + " things, this build "
+                    + DatapathCounter.values().length);
+        }
+    }
+
+    private static void check(BpfMap m, int keySize, int valueSize) {
+        if (m.keySize() != keySize || m.valueSize() != valueSize) {
+            throw new IllegalStateException("map " + m.name() + " has " + m.keySize() + "-byte keys and "
+                    + m.valueSize() + "-byte values; this build expects " + keySize + " and " + valueSize
+                    + " (src/main/bpf/datapath.h and dev.baton.datapath disagree)");
+        }
+    }
+
+    public BpfProgram program(String name) {
+        return object.program(name);
+    }
+
+    public int maxFlows() {
+        return flows.maxEntries();
+    }
+
+    /** Writes the programs' settings; until then they pass every packet untouched. */
+    public void configure(DatapathConfig c) throws SysException {
+        zero.set(ValueLayout.JAVA_INT, 0, 0);
+        c.write(value);
+        int r = config.update(zero, value, BpfMap.ANY);
+        if (r < 0) throw new SysException("bpf_map_update_elem config", -r);
+    }
+
+    /**
+     * Adds or replaces a flow; returns 0, or {@code -errno} ({@link BpfMap#E2BIG}: the map is full),
+     * for the caller to count: the slow path then keeps the flow's packets.
+     */
+    public int put(FlowKey k, Flow f) {
+        k.write(key);
+        f.write(value);
+        return flows.update(key, value, BpfMap.ANY);
+    }
+
+    /** The flow, as the programs have left it, if it is in the map. */
+    public Optional<Flow> get(FlowKey k) {
+        k.write(key);
+        return flows.lookup(key, value) == 0 ? Optional.of(Flow.read(value)) : Optional.empty();
+    }
+
+    /** Removes a flow; false if it was not there. */
+    public boolean remove(FlowKey k) {
+        k.write(key);
+        return flows.delete(key) == 0;
+    }
+
+    /** Every flow in the map (for a process taking over; the map may change meanwhile). */
+    public Map<FlowKey, Flow> flows() {
+        Map<FlowKey, Flow> all = new java.util.LinkedHashMap<>();
+        MemorySegment next = arena.allocate(FlowKey.SIZE, 8);
+        MemorySegment at = MemorySegment.NULL;
+        while (flows.nextKey(at, next) == 0 && all.size() < flows.maxEntries()) {
+            MemorySegment.copy(next, 0, key, 0, FlowKey.SIZE);
+            if (flows.lookup(key, value) == 0) all.put(FlowKey.read(key), Flow.read(value));
+            at = key;
+        }
+        return all;
+    }
+
+    /** The counters, summed over every CPU. */
+    public Map<DatapathCounter, Long> counters() {
+        Map<DatapathCounter, Long> m = new EnumMap<>(DatapathCounter.class);
+        int cpus = perCpu.byteSize() > 0 ? (int) (perCpu.byteSize() / 8) : 0;
+        for (DatapathCounter c : DatapathCounter.values()) {
+            zero.set(ValueLayout.JAVA_INT, 0, c.ordinal());
+            long sum = 0;
+            if (counters.lookup(zero, perCpu) == 0) {
+                for (int i = 0; i < cpus; i++) sum += perCpu.getAtIndex(ValueLayout.JAVA_LONG, i);
+            }
+            m.put(c, sum);
+        }
+        return m;
+    }
+
+    /**
+     * Attaches the programs: to the uplink's ingress and egress and the wire TUN's ingress, each
+     * replacing our filter of an earlier run in one step.
+     */
+    public void attach(int uplinkIfindex, int wireTunIfindex) throws SysException {
+        TcHook.ingress(uplinkIfindex).attach(program(UPLINK_INGRESS), TC_HANDLE, TC_PRIORITY);
+        TcHook.egress(uplinkIfindex).attach(program(UPLINK_EGRESS), TC_HANDLE, TC_PRIORITY);
+        TcHook.ingress(wireTunIfindex).attach(program(WIRE_INGRESS), TC_HANDLE, TC_PRIORITY);
+    }
+
+    /** Removes our filters from the uplink (a TUN's go with the device); false if none was there. */
+    public static boolean detach(int uplinkIfindex) throws SysException {
+        boolean in = TcHook.ingress(uplinkIfindex).detach(TC_HANDLE, TC_PRIORITY);
+        boolean out = TcHook.egress(uplinkIfindex).detach(TC_HANDLE, TC_PRIORITY);
+        return in || out;
+    }
+
+    /** Unpins the maps (they go with the last program or descriptor that holds them). */
+    public void unpin() throws SysException {
+        object.unpin(FLOWS);
+        object.unpin(CONFIG);
+        object.unpin(COUNTERS);
+    }
+
+    @Override
+    public void close() {
+        object.close();
+        arena.close();
+    }
+}

@@ -1,0 +1,537 @@
+package dev.baton.datapath;
+
+import static dev.baton.datapath.Segment.ACK;
+import static dev.baton.datapath.Segment.ETH;
+import static dev.baton.datapath.Segment.FIN;
+import static dev.baton.datapath.Segment.PSH;
+import static dev.baton.datapath.Segment.RST;
+import static dev.baton.datapath.Segment.SYN;
+import static dev.baton.datapath.Segment.get16;
+import static dev.baton.datapath.Segment.get32;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.baton.sys.BpfProgram;
+import dev.baton.sys.SysException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Random;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The data path's programs run by the kernel on packets made here (BPF_PROG_TEST_RUN; root): every
+ * field each translation must change, checked against the offsets the test wrote it at and
+ * arithmetic of its own; every other byte unchanged; both checksums recomputed whole; what goes to
+ * user space and what is not ours. The kernel's verifier accepting the object is the first test.
+ */
+class DatapathProgramsIT {
+    static final int TC_ACT_OK = 0;
+    static final int TC_ACT_SHOT = 2;
+    static final int TC_ACT_REDIRECT = 7;
+    static final int SK_BUFF_SIZE = 192;
+    static final int SK_BUFF_MARK = 8;
+
+    static final int NODE = 0x0a000101;      // 10.0.1.1: this node
+    static final int CHOSEN = 0x0a000102;    // 10.0.1.2
+    static final int CLIENT = 0x0a00c80a;    // 10.0.200.10
+    static final int SHADOW_NET = 0xa9fe4d00; // 169.254.77.0
+    static final int SERVICE = 80;
+    static final int FORWARD_BASE = 61000;
+
+    static Datapath dp;
+    static Arena arena;
+    static MemorySegment in;
+    static MemorySegment out;
+    static MemorySegment ctx;
+
+    @BeforeAll
+    static void load() throws Exception {
+        assertThat(dev.baton.testbed.TestbedCommand.isRoot())
+                .as("BPF_PROG_TEST_RUN needs root (CAP_BPF, CAP_NET_ADMIN): run in the root phase").isTrue();
+        dp = Datapath.load(1024, Optional.empty());
+        arena = Arena.ofShared();
+        in = arena.allocate(70_000, 8);
+        out = arena.allocate(70_000, 8);
+        ctx = arena.allocate(SK_BUFF_SIZE, 8);
+    }
+
+    @AfterAll
+    static void unload() {
+        if (dp != null) dp.close();
+        if (arena != null) arena.close();
+    }
+
+    @BeforeEach
+    void configure() throws SysException {
+        dp.configure(new DatapathConfig(NODE, SHADOW_NET, SERVICE, FORWARD_BASE, 255, 2, 3, 4,
+                DatapathConfig.DEFAULT_MARK, false));
+        dp.flows().keySet().forEach(dp::remove);
+    }
+
+    record Run(int retval, byte[] packet, int mark) {}
+
+    static Run run(String program, byte[] packet) throws SysException {
+        return run(program, packet, 0);
+    }
+
+    static Run run(String program, byte[] packet, int mark) throws SysException {
+        MemorySegment.copy(packet, 0, in, ValueLayout.JAVA_BYTE, 0, packet.length);
+        ctx.fill((byte) 0);
+        ctx.set(ValueLayout.JAVA_INT, SK_BUFF_MARK, mark);
+        BpfProgram.TestRun r = dp.program(program).testRun(in, packet.length, out, ctx, 1);
+        byte[] o = new byte[r.outLength()];
+        MemorySegment.copy(out, ValueLayout.JAVA_BYTE, 0, o, 0, o.length);
+        return new Run(r.retval(), o, ctx.get(ValueLayout.JAVA_INT, SK_BUFF_MARK));
+    }
+
+    static long counter(DatapathCounter c) {
+        return dp.counters().get(c);
+    }
+
+    // ---- verifier -----------------------------------------------------------------------------
+
+    @Test
+    void theKernelVerifiesAndLoadsEveryProgram() throws SysException {
+        for (String p : new String[] {Datapath.UPLINK_INGRESS, Datapath.UPLINK_EGRESS, Datapath.WIRE_INGRESS}) {
+            BpfProgram.Stats s = dp.program(p).stats();
+            assertThat(s.id()).as(p + " has a kernel id").isPositive();
+            assertThat(s.verifiedInstructions()).as(p + " was verified").isPositive();
+        }
+        assertThat(dp.maxFlows()).isEqualTo(1024);
+    }
+
+    // ---- entry: client to chosen (claims 7, 17) ------------------------------------------------
+
+    static final int SEQ_DELTA = 0x9e3779b9;
+    static final int TS_DELTA = 0x7f4a7c15;
+    static final int FORWARD_PORT = FORWARD_BASE + 3;
+
+    static Flow toChosen(boolean timestamps) {
+        return new Flow(FlowAction.TO_CHOSEN, timestamps, 0, 0, CHOSEN, FORWARD_PORT, SEQ_DELTA, TS_DELTA, 0, 0, 0);
+    }
+
+    @Test
+    void translatesAClientAckWithTimestampsAndSackToTheChosenNode() throws SysException {
+        dp.put(new FlowKey(CLIENT, NODE, 40000, SERVICE), toChosen(true).withProgress(0xffffff00, 0));
+        Segment s = Segment.tcp(CLIENT, 40000, NODE, SERVICE).seq(1000).ack(0xfffffff0).flags(ACK)
+                .linuxOptions(111, 222, 0xfffffff0, 0x00000010, 5000, 6000);
+        long before = counter(DatapathCounter.TO_CHOSEN);
+        Run r = run(Datapath.UPLINK_INGRESS, s.build());
+        assertThat(r.retval()).isEqualTo(TC_ACT_REDIRECT);
+        assertThat(counter(DatapathCounter.TO_CHOSEN)).isEqualTo(before + 1);
+        int t = s.tcpOffset();
+        assertThat(get32(r.packet(), ETH + 16)).as("destination").isEqualTo(CHOSEN);
+        assertThat(get16(r.packet(), t + 2)).as("destination port").isEqualTo(FORWARD_PORT);
+        assertThat(get32(r.packet(), t + 8)).as("ack, across the wrap").isEqualTo(0xfffffff0 + SEQ_DELTA);
+        assertThat(get32(r.packet(), t + s.sackAt)).isEqualTo(0xfffffff0 + SEQ_DELTA);
+        assertThat(get32(r.packet(), t + s.sackAt + 4)).isEqualTo(0x10 + SEQ_DELTA);
+        assertThat(get32(r.packet(), t + s.sackAt + 8)).isEqualTo(5000 + SEQ_DELTA);
+        assertThat(get32(r.packet(), t + s.sackAt + 12)).isEqualTo(6000 + SEQ_DELTA);
+        assertThat(get32(r.packet(), t + s.tsAt)).as("TSval is the client's").isEqualTo(111);
+        assertThat(get32(r.packet(), t + s.tsAt + 4)).as("TSecr").isEqualTo(222 + TS_DELTA);
+        assertChecksumsCarried(s, r.packet());
+        Flow f = dp.get(new FlowKey(CLIENT, NODE, 40000, SERVICE)).orElseThrow();
+        assertThat(f.ack()).as("the client's ack, as it sent it, raised across the wrap").isEqualTo(0xfffffff0);
+        assertThat(f.lastNanos()).isPositive();
+    }
+
+    @Test
+    void leavesTimestampsAloneOnAFlowWithout() throws SysException {
+        dp.put(new FlowKey(CLIENT, NODE, 40001, SERVICE), toChosen(false));
+        Segment s = Segment.tcp(CLIENT, 40001, NODE, SERVICE).seq(7).ack(9).flags(ACK).linuxOptions(111, 222);
+        Run r = run(Datapath.UPLINK_INGRESS, s.build());
+        assertThat(r.retval()).isEqualTo(TC_ACT_REDIRECT);
+        assertThat(get32(r.packet(), s.tcpOffset() + s.tsAt + 4)).isEqualTo(222);
+        assertChecksumsCarried(s, r.packet());
+    }
+
+    @Test
+    void withoutTheAckFlagOnlyTheDestinationChanges() throws SysException {
+        dp.put(new FlowKey(CLIENT, NODE, 40002, SERVICE), toChosen(true));
+        Segment s = Segment.tcp(CLIENT, 40002, NODE, SERVICE).seq(7).ack(9).flags(PSH).linuxOptions(1, 2, 3, 4);
+        Run r = run(Datapath.UPLINK_INGRESS, s.build());
+        int t = s.tcpOffset();
+        assertThat(get32(r.packet(), t + 8)).isEqualTo(9);
+        assertThat(get32(r.packet(), t + s.sackAt)).isEqualTo(3);
+        assertThat(get32(r.packet(), t + s.tsAt + 4)).isEqualTo(2);
+        assertThat(get32(r.packet(), ETH + 16)).isEqualTo(CHOSEN);
+        assertChecksumsCarried(s, r.packet());
+    }
+
+    /**
+     * Random segments of handed-off connections: any legal option layout (NOPs anywhere, so fields at
+     * odd offsets; MSS, window scale, SACK-permitted and unknown options; 0-4 SACK blocks; EOL
+     * padding), any payload size, any numbers; some with a wrong checksum, which must stay exactly as
+     * wrong. Each checked field by field against the offsets the generator wrote.
+     */
+    @Test
+    void translatesRandomSegmentsToTheChosenNode() throws SysException {
+        Random rnd = new Random(12);
+        for (int i = 0; i < 4000; i++) {
+            int port = 1024 + rnd.nextInt(60000);
+            boolean ts = rnd.nextInt(5) > 0;
+            Flow flow = new Flow(FlowAction.TO_CHOSEN, ts, 0, 0, rnd.nextInt(), FORWARD_BASE + 1 + rnd.nextInt(255),
+                    rnd.nextInt(), rnd.nextInt(), 0, 0, 0);
+            dp.put(new FlowKey(CLIENT, NODE, port, SERVICE), flow);
+            Segment s = randomSegment(rnd, Segment.tcp(CLIENT, port, NODE, SERVICE));
+            s.flags = rnd.nextInt(4) > 0 ? ACK | (rnd.nextBoolean() ? PSH : 0) : PSH;
+            byte[] p = s.build();
+            Run r = run(Datapath.UPLINK_INGRESS, p);
+            String what = "segment " + i + ": " + s.options.length + " option bytes, TS at " + s.tsAt + ", SACK at "
+                    + s.sackAt + " x" + s.sackBlocks + ", flags " + s.flags;
+            assertThat(r.retval()).as(what).isEqualTo(TC_ACT_REDIRECT);
+            byte[] o = r.packet();
+            int t = s.tcpOffset();
+            byte[] expect = p.clone();
+            Segment.put32(expect, ETH + 16, flow.address());
+            Segment.put16(expect, t + 2, flow.port());
+            if ((s.flags & ACK) != 0) {
+                Segment.put32(expect, t + 8, s.ack + flow.seqDelta());
+                for (int b = 0; b < 2 * s.sackBlocks; b++) {
+                    Segment.put32(expect, t + s.sackAt + 4 * b, get32(p, t + s.sackAt + 4 * b) + flow.seqDelta());
+                }
+                if (ts && s.tsAt >= 0) Segment.put32(expect, t + s.tsAt + 4, get32(p, t + s.tsAt + 4) + flow.tsDelta());
+            }
+            assertSameBut(expect, o, what, ETH + 10, t + 16);
+            assertChecksumsCarried(s, p, o, what);
+            dp.remove(new FlowKey(CLIENT, NODE, port, SERVICE));
+        }
+    }
+
+    // ---- what goes to user space, and what is not ours ----------------------------------------
+
+    @Test
+    void handshakeAndClosingSegmentsGoToUserSpaceUntouched() throws SysException {
+        dp.put(new FlowKey(CLIENT, NODE, 40003, SERVICE), toChosen(true));
+        for (int flags : new int[] {SYN, SYN | ACK, FIN | ACK, RST, RST | ACK}) {
+            Segment s = Segment.tcp(CLIENT, 40003, NODE, SERVICE).seq(5).ack(6).flags(flags).linuxOptions(1, 2);
+            byte[] p = s.build();
+            long before = counter(DatapathCounter.SLOW_FROM_WIRE);
+            Run r = run(Datapath.UPLINK_INGRESS, p);
+            assertThat(r.retval()).isEqualTo(TC_ACT_REDIRECT);
+            assertThat(r.packet()).as("flags " + flags).isEqualTo(p);
+            assertThat(counter(DatapathCounter.SLOW_FROM_WIRE)).isEqualTo(before + 1);
+        }
+    }
+
+    @Test
+    void aServiceSegmentOfNoFlowGoesToUserSpace() throws SysException {
+        byte[] p = Segment.tcp(CLIENT, 40004, NODE, SERVICE).seq(5).ack(6).linuxOptions(1, 2).build();
+        long before = counter(DatapathCounter.SLOW_FROM_WIRE);
+        Run r = run(Datapath.UPLINK_INGRESS, p);
+        assertThat(r.retval()).isEqualTo(TC_ACT_REDIRECT);
+        assertThat(r.packet()).isEqualTo(p);
+        assertThat(counter(DatapathCounter.SLOW_FROM_WIRE)).isEqualTo(before + 1);
+        // a forward port with no flow: user space drops what the entry forwarded too early
+        p = Segment.tcp(CLIENT, 40004, NODE, FORWARD_BASE + 7).seq(5).ack(6).build();
+        assertThat(run(Datapath.UPLINK_INGRESS, p).retval()).isEqualTo(TC_ACT_REDIRECT);
+        assertThat(counter(DatapathCounter.SLOW_FROM_WIRE)).isEqualTo(before + 2);
+    }
+
+    @Test
+    void malformedOptionsAndIpOptionsGoToUserSpace() throws SysException {
+        dp.put(new FlowKey(CLIENT, NODE, 40005, SERVICE), toChosen(true));
+        int[][] bad = {
+            {1, 1, 8, 9, 0, 0, 0, 0, 0, 0, 0, 0},       // TS of length 9
+            {5, 11, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},      // SACK of a length no block count gives
+            {1, 1, 2, 2},                               // MSS of length 2
+            {254, 1, 0, 0},                             // length 1
+            {1, 1, 254, 9, 0, 0, 0, 0},                 // runs past the options
+            {3, 4, 7, 0},                               // window scale of length 4
+        };
+        for (int[] opts : bad) {
+            Segment s = Segment.tcp(CLIENT, 40005, NODE, SERVICE).seq(5).ack(6);
+            s.options(new Segment.OptionWriter().raw(opts));
+            byte[] p = s.build();
+            long before = counter(DatapathCounter.BAD_OPTIONS);
+            Run r = run(Datapath.UPLINK_INGRESS, p);
+            assertThat(r.retval()).as(Arrays.toString(opts)).isEqualTo(TC_ACT_REDIRECT);
+            assertThat(r.packet()).as(Arrays.toString(opts)).isEqualTo(p);
+            assertThat(counter(DatapathCounter.BAD_OPTIONS)).as(Arrays.toString(opts)).isEqualTo(before + 1);
+        }
+        Segment s = Segment.tcp(CLIENT, 40005, NODE, SERVICE).seq(5).ack(6).linuxOptions(1, 2);
+        s.ipOptionWords = 1;
+        byte[] p = s.build();
+        long before = counter(DatapathCounter.IP_OPTIONS);
+        assertThat(run(Datapath.UPLINK_INGRESS, p).packet()).isEqualTo(p);
+        assertThat(counter(DatapathCounter.IP_OPTIONS)).isEqualTo(before + 1);
+        s.ipOptionWords = 0;
+        s.ipFlags = 0x2000; // more fragments
+        p = s.build();
+        assertThat(run(Datapath.UPLINK_INGRESS, p).packet()).isEqualTo(p);
+        assertThat(counter(DatapathCounter.IP_OPTIONS)).isEqualTo(before + 2);
+    }
+
+    @Test
+    void passesWhatIsNotOursWithoutCountingIt() throws SysException {
+        Map<DatapathCounter, Long> before = dp.counters();
+        byte[][] packets = {
+            Segment.tcp(CLIENT, 40006, CHOSEN, SERVICE).build(),          // another address
+            Segment.tcp(CLIENT, 40006, NODE, 7070).build(),               // the control channel
+            Segment.tcp(CHOSEN, SERVICE, NODE, 45000).build(),            // the answer to our own fetch
+            udp(),
+            arp(),
+        };
+        for (byte[] p : packets) {
+            Run r = run(Datapath.UPLINK_INGRESS, p);
+            assertThat(r.retval()).isEqualTo(TC_ACT_OK);
+            assertThat(r.packet()).isEqualTo(p);
+        }
+        assertThat(dp.counters()).isEqualTo(before);
+    }
+
+    @Test
+    void everythingOfOursGoesToUserSpaceWhileFaultsAreOn() throws SysException {
+        dp.configure(new DatapathConfig(NODE, SHADOW_NET, SERVICE, FORWARD_BASE, 255, 2, 3, 4,
+                DatapathConfig.DEFAULT_MARK, true));
+        dp.put(new FlowKey(CLIENT, NODE, 40007, SERVICE), Flow.local());
+        byte[] p = Segment.tcp(CLIENT, 40007, NODE, SERVICE).seq(5).ack(6).build();
+        long before = counter(DatapathCounter.SLOW_FROM_WIRE);
+        Run r = run(Datapath.UPLINK_INGRESS, p);
+        assertThat(r.retval()).isEqualTo(TC_ACT_REDIRECT);
+        assertThat(counter(DatapathCounter.SLOW_FROM_WIRE)).isEqualTo(before + 1);
+    }
+
+    // ---- local flows ------------------------------------------------------------------------
+
+    @Test
+    void localFlowsPassBothWaysUntouched() throws SysException {
+        dp.put(new FlowKey(CLIENT, NODE, 40008, SERVICE), Flow.local());
+        byte[] in = Segment.tcp(CLIENT, 40008, NODE, SERVICE).seq(5).ack(6).linuxOptions(1, 2).build();
+        byte[] outbound = Segment.tcp(NODE, SERVICE, CLIENT, 40008).seq(6).ack(5).linuxOptions(3, 1)
+                .payload(1448, new Random(1)).build();
+        long localIn = counter(DatapathCounter.LOCAL_IN);
+        long localOut = counter(DatapathCounter.LOCAL_OUT);
+        Run r = run(Datapath.UPLINK_INGRESS, in);
+        assertThat(r.retval()).isEqualTo(TC_ACT_OK);
+        assertThat(r.packet()).isEqualTo(in);
+        r = run(Datapath.UPLINK_EGRESS, outbound);
+        assertThat(r.retval()).isEqualTo(TC_ACT_OK);
+        assertThat(r.packet()).isEqualTo(outbound);
+        assertThat(counter(DatapathCounter.LOCAL_IN)).isEqualTo(localIn + 1);
+        assertThat(counter(DatapathCounter.LOCAL_OUT)).isEqualTo(localOut + 1);
+    }
+
+    // ---- chosen: forwarded client packets, and the kernel's answers (claims 9, 18) -------------
+
+    static final int SHADOW = SHADOW_NET | 3;
+
+    @Test
+    void takesAForwardedSegmentToTheEntrysShadowAddress() throws SysException {
+        FlowKey k = new FlowKey(CLIENT, NODE, 40009, FORWARD_PORT);
+        dp.put(k, new Flow(FlowAction.FROM_ENTRY, true, 0, 0, SHADOW, SERVICE, SEQ_DELTA, TS_DELTA, 0, 0, 0)
+                .withProgress(100, 200));
+        Random rnd = new Random(3);
+        Segment s = Segment.tcp(CLIENT, 40009, NODE, FORWARD_PORT).seq(0xfffffff0).ack(150).flags(ACK | PSH)
+                .linuxOptions(5, 6, 1, 2).payload(300, rnd);
+        byte[] p = s.build();
+        Run r = run(Datapath.UPLINK_INGRESS, p);
+        assertThat(r.retval()).isEqualTo(TC_ACT_OK);
+        byte[] expect = p.clone();
+        Segment.put32(expect, ETH + 16, SHADOW);
+        Segment.put16(expect, s.tcpOffset() + 2, SERVICE);
+        assertSameBut(expect, r.packet(), "forwarded", ETH + 10, s.tcpOffset() + 16);
+        assertChecksumsCarried(s, p, r.packet(), "forwarded");
+        Flow f = dp.get(k).orElseThrow();
+        assertThat(f.ack()).isEqualTo(150);
+        assertThat(f.next()).as("seq + payload, across the wrap").isEqualTo(0xfffffff0 + 300);
+    }
+
+    @Test
+    void translatesTheChosenKernelsSegmentsToTheClient() throws SysException {
+        Random rnd = new Random(21);
+        for (int i = 0; i < 3000; i++) {
+            int port = 1024 + rnd.nextInt(60000);
+            boolean ts = rnd.nextInt(5) > 0;
+            int from = rnd.nextInt(15), to = rnd.nextInt(4) == 0 ? rnd.nextInt(15) : from;
+            int entry = rnd.nextInt();
+            Flow flow = new Flow(FlowAction.TO_CLIENT, ts, from, to, entry, 0, rnd.nextInt(), rnd.nextInt(), 0, 0, 0);
+            int shadow = SHADOW_NET | (1 + rnd.nextInt(254));
+            FlowKey k = new FlowKey(CLIENT, shadow, port, SERVICE);
+            Segment s = randomSegment(rnd, Segment.tcp(shadow, SERVICE, CLIENT, port));
+            s.flags = ACK | (rnd.nextBoolean() ? PSH : 0);
+            s.window = rnd.nextInt(0x10000);
+            dp.put(k, flow.withProgress(0, s.seq)); // where user space says the kernel's sending stands
+            byte[] p = s.build();
+            Run r = run(Datapath.UPLINK_EGRESS, p);
+            String what = "segment " + i + ": TS at " + s.tsAt + ", scales " + from + "->" + to;
+            assertThat(r.retval()).as(what).isEqualTo(TC_ACT_OK);
+            int t = s.tcpOffset();
+            byte[] expect = p.clone();
+            Segment.put32(expect, ETH + 12, entry);
+            Segment.put32(expect, t + 4, s.seq - flow.seqDelta());
+            if (from != to) {
+                long bytes = (long) s.window << from;
+                Segment.put16(expect, t + 14, (int) Math.min(0xffff, bytes >>> to));
+            }
+            if (ts && s.tsAt >= 0) Segment.put32(expect, t + s.tsAt, get32(p, t + s.tsAt) - flow.tsDelta());
+            assertSameBut(expect, r.packet(), what, ETH + 10, t + 16);
+            assertChecksumsCarried(s, p, r.packet(), what);
+            Flow after = dp.get(k).orElseThrow();
+            assertThat(after.next()).as(what).isEqualTo(s.seq + s.payload.length);
+            dp.remove(k);
+        }
+    }
+
+    @Test
+    void aShadowSegmentOfNoFlowGoesToUserSpaceAndNotOut() throws SysException {
+        byte[] p = Segment.tcp(SHADOW, SERVICE, CLIENT, 40010).seq(1).ack(2).build();
+        long before = counter(DatapathCounter.SLOW_FROM_KERNEL);
+        Run r = run(Datapath.UPLINK_EGRESS, p);
+        assertThat(r.retval()).isEqualTo(TC_ACT_REDIRECT);
+        assertThat(r.packet()).isEqualTo(p);
+        assertThat(counter(DatapathCounter.SLOW_FROM_KERNEL)).isEqualTo(before + 1);
+        // from a shadow address on any port: never out as it is
+        p = Segment.tcp(SHADOW, 45000, CLIENT, 40010).build();
+        assertThat(run(Datapath.UPLINK_EGRESS, p).retval()).isEqualTo(TC_ACT_REDIRECT);
+        assertThat(counter(DatapathCounter.SLOW_FROM_KERNEL)).isEqualTo(before + 2);
+    }
+
+    @Test
+    void theKernelsHandshakeGoesToUserSpace() throws SysException {
+        dp.put(new FlowKey(CLIENT, NODE, 40011, SERVICE), Flow.local());
+        byte[] synAck = Segment.tcp(NODE, SERVICE, CLIENT, 40011).flags(SYN | ACK).build();
+        long before = counter(DatapathCounter.SLOW_FROM_KERNEL);
+        assertThat(run(Datapath.UPLINK_EGRESS, synAck).retval()).isEqualTo(TC_ACT_REDIRECT);
+        byte[] fin = Segment.tcp(NODE, SERVICE, CLIENT, 40011).flags(FIN | ACK).build();
+        assertThat(run(Datapath.UPLINK_EGRESS, fin).retval()).isEqualTo(TC_ACT_REDIRECT);
+        assertThat(counter(DatapathCounter.SLOW_FROM_KERNEL)).isEqualTo(before + 2);
+    }
+
+    @Test
+    void whatUserSpaceSendsIsMarkedAndLeavesAsItIs() throws SysException {
+        // written into the wire TUN: no Ethernet header; marked and sent out of the uplink
+        byte[] frame = Segment.tcp(NODE, SERVICE, CLIENT, 40012).flags(SYN | ACK).build();
+        long before = counter(DatapathCounter.WIRE_OUT);
+        Run r = run(Datapath.WIRE_INGRESS, frame);
+        assertThat(r.retval()).isEqualTo(TC_ACT_REDIRECT);
+        assertThat(r.mark()).isEqualTo(DatapathConfig.DEFAULT_MARK);
+        assertThat(counter(DatapathCounter.WIRE_OUT)).isEqualTo(before + 1);
+        // ... which the uplink's egress then lets by, SYN/ACK or not
+        before = counter(DatapathCounter.SLOW_FROM_KERNEL);
+        r = run(Datapath.UPLINK_EGRESS, frame, DatapathConfig.DEFAULT_MARK);
+        assertThat(r.retval()).isEqualTo(TC_ACT_OK);
+        assertThat(r.packet()).isEqualTo(frame);
+        assertThat(counter(DatapathCounter.SLOW_FROM_KERNEL)).isEqualTo(before);
+    }
+
+    @Test
+    void withoutConfigEverythingPasses() throws Exception {
+        try (Datapath fresh = Datapath.load(16, Optional.empty())) {
+            byte[] p = Segment.tcp(CLIENT, 40013, NODE, SERVICE).build();
+            MemorySegment.copy(p, 0, in, ValueLayout.JAVA_BYTE, 0, p.length);
+            // an all-zero config matches no address: the programs pass
+            BpfProgram.TestRun r = fresh.program(Datapath.UPLINK_INGRESS).testRun(in, p.length, out, null, 1);
+            assertThat(r.retval()).isEqualTo(TC_ACT_OK);
+        }
+    }
+
+    // ---- helpers ------------------------------------------------------------------------------
+
+    /** A segment with random numbers, payload and a random legal option layout. */
+    static Segment randomSegment(Random rnd, Segment s) {
+        s.seq = rnd.nextInt();
+        s.ack = rnd.nextInt();
+        int payload = switch (rnd.nextInt(4)) {
+            case 0 -> 0;
+            case 1 -> 1 + rnd.nextInt(7);
+            case 2 -> rnd.nextInt(1460);
+            default -> rnd.nextInt(3000); // a test run takes at most a page
+        };
+        s.payload(payload, rnd);
+        if (rnd.nextInt(3) == 0) {
+            int blocks = rnd.nextInt(4);
+            int[] edges = new int[2 * blocks];
+            for (int i = 0; i < edges.length; i++) edges[i] = rnd.nextInt();
+            return s.linuxOptions(rnd.nextInt(), rnd.nextInt(), edges);
+        }
+        Segment.OptionWriter w = new Segment.OptionWriter();
+        boolean ts = rnd.nextInt(4) > 0;
+        int blocks = rnd.nextInt(5);
+        boolean tsFirst = rnd.nextBoolean();
+        for (int step = 0; step < 4; step++) {
+            int nops = rnd.nextInt(3);
+            for (int n = 0; n < nops && w.size() < 36; n++) w.nop();
+            switch (step) {
+                case 0 -> {
+                    if (rnd.nextInt(4) == 0 && w.size() + 4 <= 40) w.mss(1 + rnd.nextInt(9000));
+                    else if (rnd.nextInt(4) == 0 && w.size() + 3 <= 40) w.windowScale(rnd.nextInt(15));
+                    else if (rnd.nextInt(4) == 0 && w.size() + 2 <= 40) w.sackPermitted();
+                }
+                case 1, 2 -> {
+                    boolean tsNow = (step == 1) == tsFirst;
+                    if (tsNow && ts && w.size() + 10 <= 40) {
+                        w.timestamps(rnd.nextInt(), rnd.nextInt());
+                    } else if (!tsNow) {
+                        while (blocks > 0 && w.size() + 2 + 8 * blocks > 40) blocks--;
+                        if (blocks > 0) {
+                            int[] edges = new int[2 * blocks];
+                            for (int i = 0; i < edges.length; i++) edges[i] = rnd.nextInt();
+                            w.sack(edges);
+                        }
+                    }
+                }
+                default -> {
+                    if (rnd.nextInt(4) == 0 && w.size() + 4 <= 40) w.unknown(2 + rnd.nextInt(3));
+                }
+            }
+        }
+        if (rnd.nextInt(3) == 0 && w.size() < 40) w.eol();
+        return s.options(w);
+    }
+
+    /** {@code actual} equals {@code expect} everywhere but at the two checksum fields. */
+    static void assertSameBut(byte[] expect, byte[] actual, String what, int ipChecksum, int tcpChecksum) {
+        assertThat(actual.length).as(what + ": length").isEqualTo(expect.length);
+        for (int i = 0; i < expect.length; i++) {
+            if (i == ipChecksum || i == ipChecksum + 1 || i == tcpChecksum || i == tcpChecksum + 1) continue;
+            if (expect[i] != actual[i]) {
+                throw new AssertionError(what + ": byte " + i + " is " + (actual[i] & 0xff) + ", expected "
+                        + (expect[i] & 0xff));
+            }
+        }
+    }
+
+    static void assertChecksumsCarried(Segment s, byte[] after) {
+        assertChecksumsCarried(s, s.build(), after, "segment");
+    }
+
+    /**
+     * The IPv4 header checksum is right, and the TCP checksum is exactly as right (or as wrong) after
+     * as before: its residue (the sum over pseudo-header and segment, RFC 1071) is unchanged.
+     */
+    static void assertChecksumsCarried(Segment s, byte[] before, byte[] after, String what) {
+        int ipHl = 20 + s.ipOptionWords * 4;
+        assertThat(get16(after, ETH + 10)).as(what + ": IPv4 header checksum")
+                .isEqualTo(Segment.Checksums.ipv4(after, ETH, ipHl));
+        assertThat(residue(after, ipHl)).as(what + ": TCP checksum residue").isEqualTo(residue(before, ipHl));
+    }
+
+    /** One's complement sum of the pseudo-header and the whole segment, checksum included; 0xffff if right. */
+    static int residue(byte[] b, int ipHl) {
+        int t = ETH + ipHl;
+        int len = b.length - t;
+        int computed = Segment.Checksums.tcp(b, t, len, get32(b, ETH + 12), get32(b, ETH + 16));
+        long sum = (~computed & 0xffff) + get16(b, t + 16);
+        while ((sum >>> 16) != 0) sum = (sum & 0xffff) + (sum >>> 16);
+        return (int) sum;
+    }
+
+    static byte[] udp() {
+        Segment s = Segment.tcp(CLIENT, 53, NODE, SERVICE);
+        s.protocol = 17;
+        return s.build();
+    }
+
+    static byte[] arp() {
+        byte[] b = new byte[42];
+        Segment.put16(b, 12, 0x0806);
+        return b;
+    }
+}
