@@ -200,6 +200,14 @@ public final class Btcp {
 
     private java.util.function.LongConsumer handoffLatency = nanos -> { };
 
+    // Which flows of a connection the kernel's data path carries (Conn.offloaded).
+    static final byte OFFLOAD_NONE = 0;
+    static final byte OFFLOAD_LOCAL = 1;
+    static final byte OFFLOAD_TO_CHOSEN = 2;
+    static final byte OFFLOAD_HANDED_IN = 3;
+    private FastPath fast = FastPath.NONE;
+    private final FastPath.Seen seen = new FastPath.Seen();
+
     public Btcp(Config cfg, Output out, Control control, Router router, long nowMillis) {
         this.cfg = cfg;
         this.out = out;
@@ -224,6 +232,14 @@ public final class Btcp {
 
     public Counters counters() {
         return counters;
+    }
+
+    /**
+     * Lets {@code fastPath} carry the plain segments of steady connections below the kernel's TCP;
+     * before the first packet. Without one, every segment goes through this engine.
+     */
+    public void fastPath(FastPath fastPath) {
+        fast = java.util.Objects.requireNonNull(fastPath);
     }
 
     /**
@@ -637,13 +653,13 @@ public final class Btcp {
     /** Serve here: release the held ACK and request to our kernel, in arrival order (claims 8, 20). */
     private void serveHeldLocally(Conn c, Counter why) {
         counters.inc(why);
-        releaseHeld(c);
         if (c.state == Conn.PENDING) {
             counters.inc(Counter.FALLBACKS);
             if (LOG.isDebugEnabled()) LOG.debug("handoff {} to {}: fell back, served here ({})",
                     Long.toHexString(c.connId), c.peer, why.metric());
         }
-        state(c, Conn.LOCAL);
+        state(c, Conn.LOCAL); // first: the kernel's data path then carries the answer to what we release
+        releaseHeld(c);
         scheduleIdle(c);
     }
 
@@ -790,6 +806,7 @@ public final class Btcp {
             closedAtChosen(c, cfg.lingerMillis());
         } else if (tcp.fin()) {
             c.finFromClient = true;
+            syncFastPath(c);
             if (c.finFromServer) closedAtChosen(c, cfg.timeWaitMillis());
             else closing(c);
         }
@@ -956,6 +973,7 @@ public final class Btcp {
             closedAtChosen(c, cfg.lingerMillis());
         } else if (fin) {
             c.finFromServer = true;
+            syncFastPath(c); // closing: what follows needs the engine (owesClient, closedAtChosen)
             if (c.finFromClient) closedAtChosen(c, cfg.timeWaitMillis());
             else closing(c);
         }
@@ -1239,6 +1257,7 @@ public final class Btcp {
         if (c.state == Conn.INJECTED) return; // an eager commit: injected once our kernel took the ACK
         injectRequest(c);
         scheduleIdle(c);
+        syncFastPath(c);
     }
 
     /** The chosen node refused: serve here. */
@@ -1281,6 +1300,7 @@ public final class Btcp {
             control.handoffRefuse(entryNode.name(), connId, RefuseReason.ABORTED);
             return;
         }
+        refresh(c);
         boolean served = c.committed && c.state != Conn.INJECTED;
         if (served && !c.queried) {
             c.queried = true;
@@ -1344,6 +1364,7 @@ public final class Btcp {
      * client) so no client waits on a connection nobody serves, and the entry is freed.
      */
     private void settleOrphan(Conn c) {
+        refresh(c);
         c.orphaned = false;
         PeerLink l = peerLinks.get(c.peer);
         boolean alive = l != null && l.up && l.incarnation == c.peerIncarnation;
@@ -1426,6 +1447,7 @@ public final class Btcp {
 
     private void expired(int slot, long nowMillis) {
         Conn c = conns[slot];
+        refresh(c);
         if (c.orphaned) {
             settleOrphan(c);
             return;
@@ -1552,6 +1574,83 @@ public final class Btcp {
         if (c.state == Conn.SYN_RCVD && s != Conn.SYN_RCVD) unlinkHalfOpen(c.slot);
         else if (c.state != Conn.SYN_RCVD && s == Conn.SYN_RCVD) linkHalfOpen(c.slot);
         c.state = s;
+        syncFastPath(c);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // The kernel's data path (FastPath): it carries a connection's plain segments while it is steady.
+
+    /**
+     * Hands a connection's flows to the kernel's data path, or takes them back, as its state says: a
+     * local connection, and a handed-off one at the entry (through its linger), for their whole
+     * life; a handed-in one from the commit to the first FIN or RST, after which the engine must see
+     * every segment (owesClient, the termination). What the kernel saw is taken in first.
+     */
+    private void syncFastPath(Conn c) {
+        byte want = switch (c.state) {
+            case Conn.LOCAL -> OFFLOAD_LOCAL;
+            case Conn.FORWARDING, Conn.LINGER -> OFFLOAD_TO_CHOSEN;
+            case Conn.SERVING -> c.committed && !c.finFromClient && !c.finFromServer ? OFFLOAD_HANDED_IN : OFFLOAD_NONE;
+            default -> OFFLOAD_NONE;
+        };
+        if (want == c.offloaded) return;
+        if (c.offloaded != OFFLOAD_NONE) {
+            refresh(c);
+            int client = ConnKeys.address(c.key), port = ConnKeys.port(c.key);
+            if (c.offloaded == OFFLOAD_HANDED_IN) {
+                int entry = ConnKeys.local(c.key);
+                fast.withdrawHandedIn(client, port, cfg.forwardPortBase() + entry, cfg.shadowAddress(entry));
+            } else {
+                fast.withdraw(client, port);
+            }
+            c.offloaded = OFFLOAD_NONE;
+        }
+        if (want == OFFLOAD_NONE || fast == FastPath.NONE) return;
+        int client = ConnKeys.address(c.key), port = ConnKeys.port(c.key);
+        FastPath.Translation t = new FastPath.Translation(c.seqDelta, c.tsDelta, c.timestamps, c.chosenWindowScale,
+                c.entryWindowScale);
+        boolean taken = switch (want) {
+            case OFFLOAD_LOCAL -> fast.local(client, port);
+            case OFFLOAD_TO_CHOSEN -> fast.toChosen(client, port, c.peerAddress, c.forwardPort, t, c.clientAck);
+            default -> {
+                int entry = ConnKeys.local(c.key);
+                yield fast.handedIn(client, port, cfg.forwardPortBase() + entry, cfg.shadowAddress(entry),
+                        c.peerAddress, t, c.clientAck, c.clientNext, c.serverNext);
+            }
+        };
+        if (taken) {
+            c.offloaded = want;
+            counters.inc(Counter.FAST_PATH_FLOWS);
+        } else {
+            counters.inc(Counter.FAST_PATH_FULL);
+        }
+    }
+
+    /** Takes in what the kernel's data path saw of a connection: when it was last heard, how far it got. */
+    private void refresh(Conn c) {
+        if (c.offloaded == OFFLOAD_NONE) return;
+        int client = ConnKeys.address(c.key), port = ConnKeys.port(c.key);
+        if (c.offloaded == OFFLOAD_HANDED_IN) {
+            int entry = ConnKeys.local(c.key);
+            if (fast.seen(client, port, cfg.address(), cfg.forwardPortBase() + entry, seen)) {
+                heardAt(c, seen.lastNanos);
+                if (Seq.after(seen.ack, c.clientAck)) c.clientAck = seen.ack;
+                if (Seq.after(seen.next, c.clientNext)) c.clientNext = seen.next;
+            }
+            if (fast.seen(client, port, cfg.shadowAddress(entry), cfg.servicePort(), seen)) {
+                heardAt(c, seen.lastNanos);
+                if (Seq.after(seen.next, c.serverNext)) c.serverNext = seen.next;
+            }
+        } else if (fast.seen(client, port, cfg.address(), cfg.servicePort(), seen)) {
+            heardAt(c, seen.lastNanos);
+            if (c.offloaded == OFFLOAD_TO_CHOSEN && Seq.after(seen.ack, c.clientAck)) c.clientAck = seen.ack;
+        }
+    }
+
+    private void heardAt(Conn c, long monotonicNanos) {
+        if (monotonicNanos == 0) return; // nothing since it was handed down
+        long at = now - Math.max(0, System.nanoTime() - monotonicNanos) / 1_000_000;
+        if (at > c.lastSeen) c.lastSeen = at;
     }
 
     private static boolean carriesData(byte state) {

@@ -101,6 +101,8 @@ final class Conn {
     boolean finFromClient;
     boolean finFromServer;
     long lastSeen;
+    /** Which flows of this connection the kernel's data path carries (Btcp.OFFLOAD_*). */
+    byte offloaded;
 
     Conn(int slot) {
         this.slot = slot;
@@ -112,6 +114,7 @@ final class Conn {
 
     void reset() {
         state = FREE;
+        offloaded = 0;
         key = -1;
         clientIsn = 0;
         clientNext = 0;

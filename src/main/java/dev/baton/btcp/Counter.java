@@ -59,7 +59,11 @@ public enum Counter {
     /** RSTs this node sent to clients (orphaned connections, and their retransmissions after). */
     CLIENT_RESETS_SENT("clientResetsSent"),
     /** Handed-off connections the entry freed without a termination message: the client closed, then went quiet. */
-    CLOSED_WITHOUT_TERMINATION("closedWithoutTermination");
+    CLOSED_WITHOUT_TERMINATION("closedWithoutTermination"),
+    /** Connections whose flows the kernel's data path could not take (its table full): served through us. */
+    FAST_PATH_FULL("fastPathFull"),
+    /** Connections whose plain segments the kernel's data path carried for a while. */
+    FAST_PATH_FLOWS("fastPathFlows");
 
     final String metric;
 

@@ -1311,4 +1311,100 @@ class BtcpTest {
         chosen.advance(200);
         assertThat(chosen.btcp.trackedConnections()).as("a TIME-WAIT of silence after a FIN").isZero();
     }
+
+    // ---- the kernel's data path (FastPath) --------------------------------------------------
+
+    @Test
+    void handsALocalConnectionToTheKernelBeforeReleasingWhatItHeld() {
+        RecordingFastPath fast = new RecordingFastPath();
+        entry.btcp.fastPath(fast);
+        int[] releasedBefore = {-1};
+        fast.onHandDown = () -> releasedBefore[0] = entry.kernel.size();
+        handshakeAtEntry();
+        sendRequest(LOCAL_REQUEST);
+        assertThat(fast.calls).containsExactly(new RecordingFastPath.Local(CLIENT, CPORT));
+        assertThat(releasedBefore[0]).as("only the SYN had reached the kernel").isEqualTo(1);
+        assertThat(entry.kernel).as("then the ACK and the request").hasSize(3);
+        assertThat(entry.btcp.counters().get(Counter.FAST_PATH_FLOWS)).isEqualTo(1);
+        // both FINs (which the kernel's data path always sends up) end it, and it is taken back
+        entry.fromWire(fromClient(A).flags(TcpHeader.FIN).seq(CLIENT_ISN + 1 + LOCAL_REQUEST.length()).ack(ISN_A + 1)
+                .ts(103, TS_A).build());
+        entry.fromKernel(fromServer(A).flags(TcpHeader.FIN).seq(ISN_A + 1).ack(CLIENT_ISN + 2 + LOCAL_REQUEST.length())
+                .ts(TS_A + 1, 103).build());
+        assertThat(fast.calls.getLast()).isEqualTo(new RecordingFastPath.Withdraw(CLIENT, CPORT));
+        assertThat(entry.btcp.trackedConnections()).isZero();
+    }
+
+    @Test
+    void handsBothEndsOfAHandoffToTheirKernels() {
+        RecordingFastPath atEntry = new RecordingFastPath();
+        RecordingFastPath atChosen = new RecordingFastPath();
+        entry.btcp.fastPath(atEntry);
+        chosen.btcp.fastPath(atChosen);
+        handOff();
+        // the entry translates only toward the chosen node: window scales are the chosen node's business
+        FastPath.Translation atEntryT = new FastPath.Translation(ISN_B - ISN_A, TS_B - TS_A, true, 0, 0);
+        FastPath.Translation t = new FastPath.Translation(ISN_B - ISN_A, TS_B - TS_A, true, 7, 7);
+        assertThat(atEntry.calls).containsExactly(
+                new RecordingFastPath.ToChosen(CLIENT, CPORT, B, FORWARD_PORT, atEntryT, ISN_A + 1));
+        int requestEnd = CLIENT_ISN + 1 + REMOTE_REQUEST.length();
+        assertThat(atChosen.calls).as("once committed").containsExactly(new RecordingFastPath.HandedIn(CLIENT, CPORT,
+                FORWARD_PORT, SHADOW_A, A, t, ISN_B + 1, requestEnd, ISN_B + 1));
+        // the server's FIN: from then on the chosen node's engine sees every segment again
+        chosen.fromKernel(fromServer(SHADOW_A).flags(TcpHeader.FIN).seq(ISN_B + 1).ack(requestEnd).ts(TS_B + 3, 102)
+                .build());
+        assertThat(atChosen.calls.getLast())
+                .isEqualTo(new RecordingFastPath.WithdrawHandedIn(CLIENT, CPORT, FORWARD_PORT, SHADOW_A));
+        assertThat(chosen.lastWire().ip().sourceAddress()).as("the engine translated the FIN").isEqualTo(A);
+        // the entry keeps its flow through the linger, then lets it go
+        entry.btcp.onTerminate("n2", (long) handoffRequest()[2]);
+        assertThat(atEntry.calls).hasSize(1);
+        entry.advance(11_000);
+        assertThat(atEntry.calls.getLast()).isEqualTo(new RecordingFastPath.Withdraw(CLIENT, CPORT));
+    }
+
+    @Test
+    void anIdleTimerAsksTheKernelWhenTheConnectionWasLastHeard() {
+        RecordingFastPath fast = new RecordingFastPath();
+        entry.btcp.fastPath(fast);
+        handshakeAtEntry();
+        sendRequest(LOCAL_REQUEST);
+        fast.report = new FastPath.Seen();
+        fast.report.lastNanos = System.nanoTime(); // the kernel carried a segment just now
+        entry.advance(900_001);
+        assertThat(entry.btcp.trackedConnections()).as("heard from below: not idle").isEqualTo(1);
+        fast.report = null; // the kernel no longer has it: nothing heard since
+        entry.advance(900_001);
+        assertThat(entry.btcp.trackedConnections()).isZero();
+    }
+
+    @Test
+    void anOrphanIsKeptWhenTheKernelSawTheClientAcknowledgeTheChosenNode() {
+        RecordingFastPath fast = new RecordingFastPath();
+        entry.btcp.fastPath(fast);
+        entry.btcp.onPeerUp("n2", 7);
+        handOff();
+        fast.report = new FastPath.Seen();
+        fast.report.ack = ISN_A + 600; // acknowledged below, never seen by the engine
+        int sent = entry.wire.size();
+        entry.btcp.onPeerDown("n2");
+        entry.btcp.onPeerUp("n2", 7);
+        entry.advance(3_100);
+        assertThat(entry.wire).as("no RST").hasSize(sent);
+        assertThat(entry.btcp.counters().get(Counter.ORPHANS_KEPT)).isEqualTo(1);
+    }
+
+    @Test
+    void aFullKernelTableLeavesTheConnectionToTheEngine() {
+        RecordingFastPath fast = new RecordingFastPath();
+        fast.accept = false;
+        entry.btcp.fastPath(fast);
+        handshakeAtEntry();
+        sendRequest(LOCAL_REQUEST);
+        assertThat(entry.btcp.counters().get(Counter.FAST_PATH_FULL)).isEqualTo(1);
+        entry.fromWire(fromClient(A).seq(CLIENT_ISN + 1 + LOCAL_REQUEST.length()).ack(ISN_A + 50).ts(103, TS_A).build());
+        assertThat(entry.kernel).as("the engine passes its segments").hasSize(4);
+        entry.btcp.onPeerDown("nobody");
+        assertThat(fast.calls).as("nothing to take back").hasSize(1);
+    }
 }
