@@ -512,7 +512,9 @@ slow:
 
 /*
  * tc ingress of the wire TUN: what user space writes there is for the network. Marked, so that
- * uplink_egress lets it pass as it is, and sent out of the uplink with the next hop's address.
+ * uplink_egress lets it pass as it is, and sent out of the uplink with the next hop's address. A TUN
+ * packet has no Ethernet header, and bpf_redirect_neigh() drops a packet without one: an empty
+ * header goes in front (bpf_skb_change_head()), which the helper replaces with the next hop's.
  */
 SEC("tc")
 int wire_ingress(struct __sk_buff *skb)
@@ -522,6 +524,17 @@ int wire_ingress(struct __sk_buff *skb)
 		count(C_NO_CONFIG, 1);
 		return TC_ACT_SHOT;
 	}
+	if (bpf_skb_change_head(skb, ETH_HLEN, 0)) {
+		count(C_REDIRECT_FAILED, 1);
+		return TC_ACT_SHOT;
+	}
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+	if ((void *)(eth + 1) > end)
+		return TC_ACT_SHOT;
+	__builtin_memset(eth, 0, sizeof(*eth));
+	eth->h_proto = skb->protocol;
 	skb->mark = c->mark;
 	count(C_WIRE_OUT, 1);
 	return bpf_redirect_neigh(c->uplink_ifindex, NULL, 0, 0);

@@ -207,6 +207,17 @@ public final class Btcp {
     static final byte OFFLOAD_HANDED_IN = 3;
     private FastPath fast = FastPath.NONE;
     private final FastPath.Seen seen = new FastPath.Seen();
+    /**
+     * Connections waiting to be handed down until the loop has read what the TUNs queued for it
+     * ({@link #drained}): a segment still queued would otherwise be overtaken by the kernel's path.
+     */
+    private final int[] pendingOffloads;
+    private int pendingCount;
+    /** How many of them were waiting when the current turn began. */
+    private int eligibleOffloads;
+    private int pendingTurns;
+    /** Turns a hand-down waits for the TUNs to be read empty before it goes ahead all the same. */
+    static final int MAX_OFFLOAD_WAIT_TURNS = 8;
 
     public Btcp(Config cfg, Output out, Control control, Router router, long nowMillis) {
         this.cfg = cfg;
@@ -227,6 +238,7 @@ public final class Btcp {
         holds = new HoldPool(cfg.holdBuffers(), cfg.holdBytes(), MAX_HELD_PACKETS, cfg.maxHeadBytes());
         maxHalfOpen = Math.max(1, cfg.maxConnections() / 2);
         halfOpenNext = new int[cfg.maxConnections()];
+        pendingOffloads = new int[cfg.maxConnections()];
         halfOpenPrev = new int[cfg.maxConnections()];
     }
 
@@ -1587,12 +1599,7 @@ public final class Btcp {
      * every segment (owesClient, the termination). What the kernel saw is taken in first.
      */
     private void syncFastPath(Conn c) {
-        byte want = switch (c.state) {
-            case Conn.LOCAL -> OFFLOAD_LOCAL;
-            case Conn.FORWARDING, Conn.LINGER -> OFFLOAD_TO_CHOSEN;
-            case Conn.SERVING -> c.committed && !c.finFromClient && !c.finFromServer ? OFFLOAD_HANDED_IN : OFFLOAD_NONE;
-            default -> OFFLOAD_NONE;
-        };
+        byte want = offloadWanted(c);
         if (want == c.offloaded) return;
         if (c.offloaded != OFFLOAD_NONE) {
             refresh(c);
@@ -1606,6 +1613,60 @@ public final class Btcp {
             c.offloaded = OFFLOAD_NONE;
         }
         if (want == OFFLOAD_NONE || fast == FastPath.NONE) return;
+        if (want != OFFLOAD_LOCAL) {
+            // Segments of this connection may still wait in a TUN: hand it down once they are read.
+            // (A local one has none: nothing but its handshake has crossed, and what it held is
+            // released after this; its kernel then answers straight away on the kernel's path.)
+            if (!c.offloadPending && pendingCount < pendingOffloads.length) {
+                c.offloadPending = true;
+                pendingOffloads[pendingCount++] = c.slot;
+                return;
+            }
+            if (c.offloadPending) return;
+            // the list is full of freed and reused slots' leftovers: no waiting, then
+        }
+        handDown(c, want);
+    }
+
+    /**
+     * The packet loop ends a turn: {@code empty} if it has just read both TUNs to the end. Connections
+     * that were waiting before the turn began are then handed down, if they still should be: whatever
+     * of theirs was queued has been read, and from now on their segments take the kernel's path, with
+     * nothing older left behind to be overtaken (but a segment on its way into a TUN at this very
+     * moment). They go ahead all the same after {@link #MAX_OFFLOAD_WAIT_TURNS} turns (a loop that
+     * never catches up).
+     */
+    /** Whether connections wait for {@link #drained}: the loop should then read the TUNs empty. */
+    public boolean offloadsWaiting() {
+        return eligibleOffloads > 0;
+    }
+
+    public void drained(boolean empty) {
+        if (eligibleOffloads > 0 && (empty || ++pendingTurns >= MAX_OFFLOAD_WAIT_TURNS)) {
+            pendingTurns = 0;
+            for (int i = 0; i < eligibleOffloads; i++) {
+                Conn c = conns[pendingOffloads[i]];
+                if (!c.offloadPending) continue; // freed meanwhile (and maybe reused: then it is listed again)
+                c.offloadPending = false;
+                byte want = offloadWanted(c);
+                if (want != OFFLOAD_NONE && c.offloaded == OFFLOAD_NONE) handDown(c, want);
+            }
+            System.arraycopy(pendingOffloads, eligibleOffloads, pendingOffloads, 0, pendingCount - eligibleOffloads);
+            pendingCount -= eligibleOffloads;
+        }
+        eligibleOffloads = pendingCount;
+    }
+
+    private static byte offloadWanted(Conn c) {
+        return switch (c.state) {
+            case Conn.LOCAL -> OFFLOAD_LOCAL;
+            case Conn.FORWARDING, Conn.LINGER -> OFFLOAD_TO_CHOSEN;
+            case Conn.SERVING -> c.committed && !c.finFromClient && !c.finFromServer ? OFFLOAD_HANDED_IN : OFFLOAD_NONE;
+            default -> OFFLOAD_NONE;
+        };
+    }
+
+    private void handDown(Conn c, byte want) {
         int client = ConnKeys.address(c.key), port = ConnKeys.port(c.key);
         FastPath.Translation t = new FastPath.Translation(c.seqDelta, c.tsDelta, c.timestamps, c.chosenWindowScale,
                 c.entryWindowScale);

@@ -103,6 +103,8 @@ final class Conn {
     long lastSeen;
     /** Which flows of this connection the kernel's data path carries (Btcp.OFFLOAD_*). */
     byte offloaded;
+    /** Waiting in Btcp's list for the TUNs to be read empty before it is handed down. */
+    boolean offloadPending;
 
     Conn(int slot) {
         this.slot = slot;
@@ -115,6 +117,7 @@ final class Conn {
     void reset() {
         state = FREE;
         offloaded = 0;
+        offloadPending = false;
         key = -1;
         clientIsn = 0;
         clientNext = 0;

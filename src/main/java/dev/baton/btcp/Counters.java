@@ -47,8 +47,16 @@ public final class Counters {
         return m;
     }
 
+    /** What the kernel's data path counted of the same things (it carries their packets too). */
+    private volatile java.util.function.ToLongFunction<Counter> below = c -> 0;
+
+    /** Adds to each counter what {@code source} says the kernel's data path counted for it (any thread). */
+    public void alsoCountedBelow(java.util.function.ToLongFunction<Counter> source) {
+        below = java.util.Objects.requireNonNull(source);
+    }
+
     public long get(Counter c) {
-        return (long) ARRAY.getOpaque(counters, c.ordinal());
+        return (long) ARRAY.getOpaque(counters, c.ordinal()) + below.applyAsLong(c);
     }
 
     public long get(Drop d) {

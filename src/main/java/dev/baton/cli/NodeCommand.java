@@ -2,6 +2,7 @@ package dev.baton.cli;
 
 import dev.baton.fault.FaultRule;
 import dev.baton.control.ClusterKey;
+import dev.baton.node.KernelPath;
 import dev.baton.node.Node;
 import dev.baton.route.Member;
 import dev.baton.wire.Bytes;
@@ -25,7 +26,7 @@ public final class NodeCommand implements Callable<Integer> {
     /** What a config file settles: with --config these may not be given too. */
     private static final List<String> FROM_CONFIG = List.of("--name", "--ip", "--service-port", "--control-port",
             "--kernel-tun", "--wire-tun", "--peer", "--docroot", "--server", "--policy", "--cluster-key", "--admin-socket",
-            "--metrics-port");
+            "--metrics-port", "--uplink");
     /** What must be given without a config file. */
     private static final List<String> REQUIRED_WITHOUT_CONFIG = List.of("--name", "--ip", "--kernel-tun", "--wire-tun",
             "--docroot", "--cluster-key");
@@ -56,6 +57,11 @@ public final class NodeCommand implements Callable<Integer> {
 
     @Option(names = "--wire-tun", description = "TUN device on the network side.")
     String wireTun;
+
+    @Option(names = "--uplink", paramLabel = "DEV", description = "The in-kernel data path: attach its BPF programs"
+            + " to DEV, the interface with the node's address (its maps pinned under /sys/fs/bpf/baton/NAME);"
+            + " without it, every packet crosses the TUNs.")
+    String uplink;
 
     @Option(names = "--peer", description = "Another node, as NAME=IPv4 (repeatable).")
     Map<String, String> peers = new java.util.LinkedHashMap<>();
@@ -222,6 +228,9 @@ public final class NodeCommand implements Callable<Integer> {
             for (var e : peers.entrySet()) members.add(new Member(e.getKey(), Bytes.parseIpv4(e.getValue())));
             cfg = new Node.Config(name, Bytes.parseIpv4(ip), servicePort, controlPort, kernelTun, wireTun, members,
                     docroot, server.equals("builtin"), policy, adminSocket, readyFile, key, Map.of(), metricsPort);
+            if (uplink != null) {
+                cfg = cfg.withKernelPath(new KernelPath(uplink, KernelPath.BPFFS.resolve("baton").resolve(name)));
+            }
         }
         return new Resolved(cfg, tuning);
     }

@@ -5,6 +5,7 @@ import dev.baton.config.Yaml.Value;
 import dev.baton.control.ClusterKey;
 import dev.baton.fault.FaultRule;
 import dev.baton.node.HostLayout;
+import dev.baton.node.KernelPath;
 import dev.baton.node.Node;
 import dev.baton.route.Member;
 import dev.baton.route.RoutingPolicy;
@@ -49,6 +50,9 @@ import java.util.Set;
  *   serverNamespace: baton-srv    # optional: a real host (HostLayout): the server's namespace
  *   uplink: eth0                  # optional, with serverNamespace: answer ARP for the address here
  *   mtu: 1500                     # optional, with serverNamespace: the uplink's, else 1500
+ *   datapath:                     # optional: the in-kernel data path (BPF), not with serverNamespace
+ *     uplink: eth0                #   the interface with the service address; the programs attach here
+ *     pins: /sys/fs/bpf/baton/n1  #   optional, /sys/fs/bpf/baton/NAME: where its maps are pinned
  *   tuning:                       # optional
  *     lingerMs: 10000
  *     timeWaitMs: 60000
@@ -149,6 +153,7 @@ public record NodeConfig(Path file, Node.Config node, Node.Tuning tuning) {
             metricsAddress = listenAddress(metricsAddressValue);
         }
         HostLayout host = hostLayout(node, selfValue, self, controlAddresses.containsKey(self));
+        KernelPath kernelPath = kernelPath(node.optional("datapath"), self, host != null);
         Node.Tuning tuning = tuning(node.optional("tuning"), node.optional("faults"));
         node.done();
         if (host == null && controlAddressValues.containsKey(self)) {
@@ -168,8 +173,21 @@ public record NodeConfig(Path file, Node.Config node, Node.Tuning tuning) {
         }
         Node.Config cfg = new Node.Config(self, me.address(), servicePort, controlPorts.get(self), kernelTun, wireTun,
                 peers, docroot, server.equals("builtin"), policy, adminSocket, readyFile, key, peerPorts, metricsPort,
-                controlAddresses.getOrDefault(self, me.address()), peerAddresses, host, metricsAddress);
+                controlAddresses.getOrDefault(self, me.address()), peerAddresses, host, metricsAddress, kernelPath);
         return new NodeConfig(file, cfg, tuning);
+    }
+
+    /** The in-kernel data path, when {@code datapath} is given; null otherwise. */
+    private static KernelPath kernelPath(Value v, String self, boolean hostLayout) throws ConfigException {
+        if (v == null) return null;
+        if (hostLayout) throw v.error("and serverNamespace are two layouts: choose one");
+        Mapping m = v.mapping();
+        String uplink = device(m.required("uplink"), null);
+        Value pinsValue = m.optional("pins");
+        Path pins = pinsValue == null ? KernelPath.BPFFS.resolve("baton").resolve(self) : Path.of(pinsValue.string());
+        if (!pins.isAbsolute()) throw pinsValue.error("must be an absolute path on a bpffs");
+        m.done();
+        return new KernelPath(uplink, pins);
     }
 
     /** The real-host layout, when {@code serverNamespace} names one; null otherwise. */

@@ -50,7 +50,8 @@ public final class Datapath implements AutoCloseable {
     private final Arena arena = Arena.ofShared();
     private final MemorySegment key;
     private final MemorySegment value;
-    private final MemorySegment zero;
+    // The counters are read from other threads (stats, metrics): their own buffers, under a lock.
+    private final MemorySegment counterKey;
     private final MemorySegment perCpu;
 
     private Datapath(BpfObject object) {
@@ -60,7 +61,7 @@ public final class Datapath implements AutoCloseable {
         this.counters = object.map(COUNTERS);
         this.key = arena.allocate(FlowKey.SIZE, 8);
         this.value = arena.allocate(Math.max(Flow.SIZE, DatapathConfig.SIZE), 8);
-        this.zero = arena.allocate(ValueLayout.JAVA_INT);
+        this.counterKey = arena.allocate(ValueLayout.JAVA_INT);
         this.perCpu = arena.allocate(counters.perCpuValueSize(), 8);
     }
 
@@ -121,12 +122,23 @@ public final class Datapath implements AutoCloseable {
         return flows.maxEntries();
     }
 
-    /** Writes the programs' settings; until then they pass every packet untouched. */
-    public void configure(DatapathConfig c) throws SysException {
-        zero.set(ValueLayout.JAVA_INT, 0, 0);
-        c.write(value);
-        int r = config.update(zero, value, BpfMap.ANY);
-        if (r < 0) throw new SysException("bpf_map_update_elem config", -r);
+    /** Writes the programs' settings (any thread); until then they pass every packet untouched. */
+    public synchronized void configure(DatapathConfig c) throws SysException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment k = a.allocate(ValueLayout.JAVA_INT);
+            MemorySegment v = a.allocate(DatapathConfig.SIZE, 8);
+            c.write(v);
+            int r = config.update(k, v, BpfMap.ANY);
+            if (r < 0) throw new SysException("bpf_map_update_elem config", -r);
+        }
+        configured = c;
+    }
+
+    private volatile DatapathConfig configured;
+
+    /** The settings last written, if any. */
+    public Optional<DatapathConfig> configuration() {
+        return Optional.ofNullable(configured);
     }
 
     /**
@@ -164,14 +176,14 @@ public final class Datapath implements AutoCloseable {
         return all;
     }
 
-    /** The counters, summed over every CPU. */
-    public Map<DatapathCounter, Long> counters() {
+    /** The counters, summed over every CPU (any thread). */
+    public synchronized Map<DatapathCounter, Long> counters() {
         Map<DatapathCounter, Long> m = new EnumMap<>(DatapathCounter.class);
-        int cpus = perCpu.byteSize() > 0 ? (int) (perCpu.byteSize() / 8) : 0;
+        int cpus = (int) (perCpu.byteSize() / 8);
         for (DatapathCounter c : DatapathCounter.values()) {
-            zero.set(ValueLayout.JAVA_INT, 0, c.ordinal());
+            counterKey.set(ValueLayout.JAVA_INT, 0, c.ordinal());
             long sum = 0;
-            if (counters.lookup(zero, perCpu) == 0) {
+            if (counters.lookup(counterKey, perCpu) == 0) {
                 for (int i = 0; i < cpus; i++) sum += perCpu.getAtIndex(ValueLayout.JAVA_LONG, i);
             }
             m.put(c, sum);

@@ -48,12 +48,15 @@ public final class Node implements AutoCloseable {
      * @param host how baton sits under the server on a real host; null: baton runs in the server's
      *     namespace and whoever started it wires the TUNs (the testbed)
      * @param metricsAddress where the metrics and the dashboard listen; 0: every address
+     * @param kernelPath the in-kernel data path: the uplink its programs attach to, where its maps
+     *     are pinned; null: every packet crosses the TUNs (the server's namespace behind them)
      */
     public record Config(String name, int address, int servicePort, int controlPort, String kernelTun,
                          String wireTun, List<Member> peers, Path docroot, boolean builtinServer,
                          String policy, Path adminSocket, Path readyFile, ClusterKey clusterKey,
                          Map<String, Integer> peerControlPorts, int metricsPort, int controlAddress,
-                         Map<String, Integer> peerControlAddresses, HostLayout host, int metricsAddress) {
+                         Map<String, Integer> peerControlAddresses, HostLayout host, int metricsAddress,
+                         KernelPath kernelPath) {
         /** The metrics port unless told otherwise (the Prometheus node exporter's neighbour). */
         public static final int DEFAULT_METRICS_PORT = 9180;
 
@@ -68,14 +71,21 @@ public final class Node implements AutoCloseable {
                       List<Member> peers, Path docroot, boolean builtinServer, String policy, Path adminSocket,
                       Path readyFile, ClusterKey clusterKey, Map<String, Integer> peerControlPorts, int metricsPort) {
             this(name, address, servicePort, controlPort, kernelTun, wireTun, peers, docroot, builtinServer, policy,
-                    adminSocket, readyFile, clusterKey, peerControlPorts, metricsPort, address, Map.of(), null, 0);
+                    adminSocket, readyFile, clusterKey, peerControlPorts, metricsPort, address, Map.of(), null, 0, null);
         }
 
         /** The same node, writing its pid to {@code file} once its TUNs exist. */
         public Config withReadyFile(Path file) {
             return new Config(name, address, servicePort, controlPort, kernelTun, wireTun, peers, docroot,
                     builtinServer, policy, adminSocket, file, clusterKey, peerControlPorts, metricsPort,
-                    controlAddress, peerControlAddresses, host, metricsAddress);
+                    controlAddress, peerControlAddresses, host, metricsAddress, kernelPath);
+        }
+
+        /** The same node on the in-kernel data path {@code k}. */
+        public Config withKernelPath(KernelPath k) {
+            return new Config(name, address, servicePort, controlPort, kernelTun, wireTun, peers, docroot,
+                    builtinServer, policy, adminSocket, readyFile, clusterKey, peerControlPorts, metricsPort,
+                    controlAddress, peerControlAddresses, host, metricsAddress, k);
         }
 
         /** The port {@code peer} listens on for control links. */
@@ -119,6 +129,8 @@ public final class Node implements AutoCloseable {
     private final Config cfg;
     private final Tun wire;
     private final Tun kernel;
+    /** The in-kernel data path; null when every packet crosses the TUNs. */
+    private final KernelDataPath kernelPath;
     private final PacketLoop loop;
     private final Btcp btcp;
     private final ClusterState cluster;
@@ -195,7 +207,26 @@ public final class Node implements AutoCloseable {
             for (String device : List.of(cfg.kernelTun(), cfg.wireTun())) {
                 setup.add(List.of("link", "set", "dev", device, "txqueuelen", Integer.toString(TUN_QUEUE_LENGTH)));
             }
+            if (cfg.kernelPath() != null) {
+                // The TUNs are side doors now: the node's address lives on the uplink, whose MTU they share.
+                String mtu = Integer.toString(uplinkMtu(cfg.kernelPath().uplink()));
+                for (String device : List.of(cfg.kernelTun(), cfg.wireTun())) {
+                    setup.add(List.of("link", "set", "dev", device, "mtu", mtu, "up"));
+                }
+            }
             IpCommand.batch(setup);
+        }
+        if (cfg.kernelPath() != null) {
+            // What we inject comes in on the kernel TUN from addresses routed through the uplink.
+            Sysctl.deviceIpv4(cfg.kernelTun(), "rp_filter", "0");
+            Sysctl.deviceIpv6Off(cfg.kernelTun());
+            Sysctl.deviceIpv6Off(cfg.wireTun());
+            kernelPath = KernelDataPath.start(cfg, btcp.config());
+            btcp.fastPath(kernelPath.fastPath());
+            btcp.counters().alsoCountedBelow(kernelPath::counted);
+            if (!tuning.faults().isEmpty()) kernelPath.allSlow(true);
+        } else {
+            kernelPath = null;
         }
         List<ControlPlane.PeerSpec> specs = new ArrayList<>();
         for (Member m : peers) {
@@ -460,11 +491,13 @@ public final class Node implements AutoCloseable {
                 case "add" -> {
                     FaultRule rule = FaultRule.parse(w.length > 1 ? w[1] : "");
                     long id = loop.call(() -> loop.faults().add(rule), ADMIN_WAIT_MILLIS);
+                    faultsChanged();
                     yield JSON.writeValueAsString(Map.of("added", id, "rule", rule.toString()));
                 }
                 case "remove" -> {
                     long id = Long.parseLong(w.length > 1 ? w[1].trim() : "");
                     boolean removed = loop.call(() -> loop.faults().remove(id), ADMIN_WAIT_MILLIS);
+                    faultsChanged();
                     yield removed ? JSON.writeValueAsString(Map.of("removed", id)) : error("no fault rule " + id);
                 }
                 case "clear" -> {
@@ -472,6 +505,7 @@ public final class Node implements AutoCloseable {
                         loop.faults().clear();
                         return null;
                     }, ADMIN_WAIT_MILLIS);
+                    faultsChanged();
                     yield JSON.writeValueAsString(Map.of("cleared", true));
                 }
                 default -> error("fault takes list, add RULE, remove ID or clear");
@@ -483,6 +517,16 @@ public final class Node implements AutoCloseable {
         } catch (Exception e) {
             return error("the packet loop did not answer: " + e);
         }
+    }
+
+    /**
+     * The fault module sits in the engine's path: while it has rules, the in-kernel data path sends
+     * every service packet through the engine, so the rules reach every phase they reach without it.
+     */
+    private void faultsChanged() throws Exception {
+        if (kernelPath == null) return;
+        boolean rules = loop.call(() -> !loop.faults().describe().isEmpty(), ADMIN_WAIT_MILLIS);
+        kernelPath.allSlow(rules);
     }
 
     private Map<String, Object> faultState() {
@@ -532,6 +576,7 @@ public final class Node implements AutoCloseable {
         var jit = java.lang.management.ManagementFactory.getCompilationMXBean();
         m.put("jitMillis", jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : -1);
         if (server != null) m.put("server", server.stats());
+        if (kernelPath != null) m.put("datapath", kernelPath.stats());
         return m;
     }
 
@@ -556,9 +601,16 @@ public final class Node implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        if (kernelPath != null) kernelPath.close(); // before the TUNs: nothing more is sent their way
         wire.close();
         kernel.close();
         if (cfg.host() != null) cfg.host().unwire(cfg);
+    }
+
+    private static int uplinkMtu(String uplink) throws IOException {
+        java.net.NetworkInterface nic = java.net.NetworkInterface.getByName(uplink);
+        if (nic == null) throw new IOException("uplink " + uplink + " is not an interface in this network namespace");
+        return nic.getMTU();
     }
 
     static InetAddress inet(int address) {

@@ -139,7 +139,6 @@ final class PacketLoop implements Runnable, Btcp.Output {
 
     @Override
     public void run() {
-        MemorySegment rx = rxPacket;
         now = System.currentTimeMillis();
         try {
             Poller poller = new Poller(LINKS + (control == null ? 0 : control.maxLinks()));
@@ -150,31 +149,8 @@ final class PacketLoop implements Runnable, Btcp.Output {
                 int links = control == null ? 0 : control.watchLinks(poller, LINKS);
                 poller.await(LINKS + links, POLL_MILLIS);
                 if (poller.ready(2)) wakeup.drain();
-                if (poller.ready(0)) {
-                    for (int i = 0; i < BATCH; i++) {
-                        int n = wire.read(rxFrame);
-                        if (n == Tun.NOTHING) break;
-                        if ((n = fromNetwork(n)) < 0) continue;
-                        try {
-                            if (faults.active()) fromWireWithFaults(rx, n);
-                            else btcp.fromWire(rx, n);
-                        } catch (RuntimeException e) {
-                            internalError(e);
-                        }
-                    }
-                }
-                if (poller.ready(1)) {
-                    for (int i = 0; i < BATCH; i++) {
-                        int n = kernel.read(rxFrame);
-                        if (n == Tun.NOTHING) break;
-                        if ((n = fromOurKernel(n)) < 0) continue;
-                        try {
-                            btcp.fromKernel(rx, n, vnet && rxHeader.needsChecksum());
-                        } catch (RuntimeException e) {
-                            internalError(e);
-                        }
-                    }
-                }
+                if (poller.ready(0)) readWire(BATCH);
+                if (poller.ready(1)) readKernel(BATCH);
                 for (Runnable r; (r = inbox.poll()) != null; ) {
                     try {
                         r.run();
@@ -182,6 +158,9 @@ final class PacketLoop implements Runnable, Btcp.Output {
                         internalError(e);
                     }
                 }
+                // Connections waiting to be handed to the kernel's data path go as soon as both TUNs
+                // are read empty, so that nothing of theirs still queued is overtaken (Btcp.drained).
+                btcp.drained(btcp.offloadsWaiting() && readBothEmpty());
                 now = System.currentTimeMillis();
                 if (faults.active()) faults.releaseDue(now, release);
                 btcp.tick(now);
@@ -198,6 +177,50 @@ final class PacketLoop implements Runnable, Btcp.Output {
             failure = t;
             LOG.error("packet loop failed: the node stops", t);
         }
+    }
+
+    /** Reads and handles up to {@code max} packets from the network side; true if it read them all. */
+    private boolean readWire(int max) throws SysException {
+        for (int i = 0; i < max; i++) {
+            int n = wire.read(rxFrame);
+            if (n == Tun.NOTHING) return true;
+            if ((n = fromNetwork(n)) < 0) continue;
+            try {
+                if (faults.active()) fromWireWithFaults(rxPacket, n);
+                else btcp.fromWire(rxPacket, n);
+            } catch (RuntimeException e) {
+                internalError(e);
+            }
+        }
+        return false;
+    }
+
+    /** Reads and handles up to {@code max} packets from the kernel side; true if it read them all. */
+    private boolean readKernel(int max) throws SysException {
+        for (int i = 0; i < max; i++) {
+            int n = kernel.read(rxFrame);
+            if (n == Tun.NOTHING) return true;
+            if ((n = fromOurKernel(n)) < 0) continue;
+            try {
+                btcp.fromKernel(rxPacket, n, vnet && rxHeader.needsChecksum());
+            } catch (RuntimeException e) {
+                internalError(e);
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Reads both TUNs until each has nothing more (at most a few batches): true if the last read of
+     * each found nothing, just now.
+     */
+    private boolean readBothEmpty() throws SysException {
+        for (int round = 0; round < 4; round++) {
+            boolean wireEmpty = readWire(BATCH);
+            boolean kernelEmpty = readKernel(BATCH);
+            if (wireEmpty && kernelEmpty && readWire(1)) return true;
+        }
+        return false;
     }
 
     /** A bug must cost one packet, not the node: count it, report it (rate-limited), go on. */

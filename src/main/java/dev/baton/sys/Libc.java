@@ -14,7 +14,7 @@ import java.lang.invoke.VarHandle;
  * The few libc calls baton needs, bound through {@code java.lang.foreign} (no JNI). Every call that
  * can fail captures {@code errno} into a thread's {@link CallState}; the wrappers in this package turn
  * failures into {@link SysException} on the control path, or into return codes on the packet path.
- * This is the only class in the project that touches the foreign linker.
+ * With {@link Libbpf}, the only classes in the project that touch the foreign linker.
  */
 final class Libc {
     static final int O_RDONLY = 0x0;
@@ -103,6 +103,10 @@ final class Libc {
                     ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
     private static final MethodHandle SETNS = bind("setns",
             FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+    private static final MethodHandle IF_NAMETOINDEX = bind("if_nametoindex",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS));
+    private static final MethodHandle STATFS = bind("statfs",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS));
     private static final MethodHandle SHUTDOWN = bind("shutdown",
             FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
     private static final MethodHandle STRERROR = LINKER.downcallHandle(LIBC.find("strerror").orElseThrow(),
@@ -269,6 +273,24 @@ final class Libc {
     static long send(CallState st, int fd, MemorySegment buf, long count, int flags) {
         try {
             return (long) SEND.invokeExact(st.segment, fd, buf, count, flags);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /** The index of the interface {@code name} in the calling thread's network namespace; 0: none. */
+    static int ifNameToIndex(CallState st, MemorySegment name) {
+        try {
+            return (int) IF_NAMETOINDEX.invokeExact(st.segment, name);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /** statfs(2) into {@code buf} (a {@code struct statfs}, 120 bytes on x86-64: f_type first). */
+    static int statfs(CallState st, MemorySegment path, MemorySegment buf) {
+        try {
+            return (int) STATFS.invokeExact(st.segment, path, buf);
         } catch (Throwable t) {
             throw new AssertionError(t);
         }

@@ -99,6 +99,26 @@ public final class Names {
         return PREFIX + "t" + node;
     }
 
+    /** The router's address on every node's uplink, the nodes' gateway (the in-kernel data path's layout). */
+    public static final String UPLINK_GATEWAY_IP = "10.200.1.254";
+    /** Where the nodes pin their data path's maps (a directory of ours on the host's bpffs). */
+    public static final Path PIN_ROOT = Path.of("/sys/fs/bpf/baton-testbed");
+
+    /** {@code baton-u3}: node 3's uplink, the veth that carries its address (in-kernel data path). */
+    public static String uplinkDevice(int node) {
+        return PREFIX + "u" + node;
+    }
+
+    /** {@code baton-v3}: the router's end of node 3's uplink. */
+    public static String routerUplinkDevice(int node) {
+        return PREFIX + "v" + node;
+    }
+
+    /** Where node 3 pins its data path's maps. */
+    public static Path pins(int node) {
+        return PIN_ROOT.resolve(nodeName(node));
+    }
+
     /** {@code 10.200.2.3} for node 3: its direct address, which bypasses the BTCP. */
     public static String directIp(int node) {
         return DIRECT_NET_PREFIX + node;

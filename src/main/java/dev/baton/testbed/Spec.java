@@ -19,7 +19,26 @@ import java.util.Optional;
  *     against
  */
 public record Spec(int nodes, Optional<Path> contentDir, Server server, Path stateDir, List<String> nodeArgs,
-        boolean directPaths) {
+        boolean directPaths, DataPath dataPath) {
+    /** How each node's packets meet its engine. */
+    public enum DataPath {
+        /** Every packet through two TUNs and the engine (the node's address on the kernel TUN). */
+        TUN,
+        /** BPF programs on the node's uplink veth carry steady flows; the TUNs only the rest. */
+        KERNEL;
+
+        /** {@code BATON_DATAPATH=kernel} (or {@code tun}) picks the default, so every test can run on either. */
+        public static DataPath fromEnvironment() {
+            String v = System.getenv("BATON_DATAPATH");
+            if (v == null || v.isBlank()) return TUN;
+            return switch (v.strip().toLowerCase(java.util.Locale.ROOT)) {
+                case "tun" -> TUN;
+                case "kernel", "bpf" -> KERNEL;
+                default -> throw new IllegalArgumentException("BATON_DATAPATH is tun or kernel, not " + v);
+            };
+        }
+    }
+
     /** The web server on each node. */
     public enum Server {
         /** The node process serves its document root itself ({@code --server builtin}). */
@@ -37,10 +56,11 @@ public record Spec(int nodes, Optional<Path> contentDir, Server server, Path sta
         contentDir = contentDir.map(p -> p.toAbsolutePath().normalize());
         stateDir = stateDir.toAbsolutePath().normalize();
         nodeArgs = List.copyOf(nodeArgs);
+        Objects.requireNonNull(dataPath, "dataPath");
     }
 
     public Spec(int nodes, Optional<Path> contentDir, Server server, Path stateDir) {
-        this(nodes, contentDir, server, stateDir, List.of(), false);
+        this(nodes, contentDir, server, stateDir, List.of(), false, DataPath.fromEnvironment());
     }
 
     /** Three nodes, sample content, the built-in server, the default state directory. */
@@ -49,28 +69,33 @@ public record Spec(int nodes, Optional<Path> contentDir, Server server, Path sta
     }
 
     public Spec withNodes(int n) {
-        return new Spec(n, contentDir, server, stateDir, nodeArgs, directPaths);
+        return new Spec(n, contentDir, server, stateDir, nodeArgs, directPaths, dataPath);
     }
 
     public Spec withContent(Path dir) {
-        return new Spec(nodes, Optional.of(dir), server, stateDir, nodeArgs, directPaths);
+        return new Spec(nodes, Optional.of(dir), server, stateDir, nodeArgs, directPaths, dataPath);
     }
 
     public Spec withServer(Server s) {
-        return new Spec(nodes, contentDir, s, stateDir, nodeArgs, directPaths);
+        return new Spec(nodes, contentDir, s, stateDir, nodeArgs, directPaths, dataPath);
     }
 
     /** Extra options for every node, e.g. {@code --linger-ms 2000} or {@code --fault "drop p=0.01"}. */
     public Spec withNodeArgs(String... args) {
-        return new Spec(nodes, contentDir, server, stateDir, List.of(args), directPaths);
+        return new Spec(nodes, contentDir, server, stateDir, List.of(args), directPaths, dataPath);
     }
 
     public Spec withStateDir(Path dir) {
-        return new Spec(nodes, contentDir, server, dir, nodeArgs, directPaths);
+        return new Spec(nodes, contentDir, server, dir, nodeArgs, directPaths, dataPath);
+    }
+
+    /** The nodes on the TUN-only path or the in-kernel one. */
+    public Spec withDataPath(DataPath d) {
+        return new Spec(nodes, contentDir, server, stateDir, nodeArgs, directPaths, d);
     }
 
     /** With or without the direct (non-BTCP) path to every node. */
     public Spec withDirectPaths(boolean on) {
-        return new Spec(nodes, contentDir, server, stateDir, nodeArgs, on);
+        return new Spec(nodes, contentDir, server, stateDir, nodeArgs, on, dataPath);
     }
 }

@@ -55,15 +55,17 @@ public final class Testbed implements AutoCloseable {
     private final List<Started> processes = new ArrayList<>();
     private final List<String> nodeArgs;
     private final boolean directPaths;
+    private final Spec.DataPath dataPath;
     private boolean isDown;
 
     private Testbed(Path stateDir, Spec.Server server, Description description, List<String> nodeArgs,
-            boolean directPaths) {
+            boolean directPaths, Spec.DataPath dataPath) {
         this.stateDir = stateDir;
         this.server = server;
         this.description = description;
         this.nodeArgs = List.copyOf(nodeArgs);
         this.directPaths = directPaths;
+        this.dataPath = dataPath;
     }
 
     // ---------------------------------------------------------------- life cycle
@@ -88,13 +90,14 @@ public final class Testbed implements AutoCloseable {
         }
         Testbed bed = new Testbed(stateDir, spec.server(),
                 new Description(ClientInfo.standard(), Names.ROUTER_NETNS, nodes, content), spec.nodeArgs(),
-                spec.directPaths());
+                spec.directPaths(), spec.dataPath());
         try {
             bed.writeStateFile();
             bed.writeClusterKey();
             bed.buildClientAndRouter();
             for (NodeInfo node : nodes) {
                 createNetns(node.netns());
+                if (spec.dataPath() == Spec.DataPath.KERNEL) bed.buildUplink(node);
             }
             List<Process> launched = new ArrayList<>();
             for (NodeInfo node : nodes) {
@@ -105,7 +108,7 @@ public final class Testbed implements AutoCloseable {
                 bed.addProcess(new Started(nodes.get(i).name(), "node", pid));
             }
             for (NodeInfo node : nodes) {
-                bed.wireNode(node);
+                if (spec.dataPath() == Spec.DataPath.TUN) bed.wireNode(node);
                 if (spec.directPaths()) {
                     bed.wireDirectPath(node);
                 }
@@ -144,7 +147,8 @@ public final class Testbed implements AutoCloseable {
         List<String> args = new ArrayList<>();
         root.path("nodeArgs").forEach(a -> args.add(a.asText()));
         Testbed bed = new Testbed(stateDir, Spec.Server.valueOf(root.path("server").asText("BUILTIN")),
-                Description.fromJson(root, stateDir), args, root.path("directPaths").asBoolean(false));
+                Description.fromJson(root, stateDir), args, root.path("directPaths").asBoolean(false),
+                Spec.DataPath.valueOf(root.path("dataPath").asText("TUN")));
         for (JsonNode p : root.path("processes")) {
             bed.processes.add(new Started(p.path("node").asText(), p.path("kind").asText(), p.path("pid").asLong()));
         }
@@ -196,7 +200,18 @@ public final class Testbed implements AutoCloseable {
         }
         stopProcesses(pids);
         sweepNamespaces(batonNamespaces());
+        removePins();
         removeStateDir(stateDir);
+    }
+
+    /** Unpins what the nodes' data paths left pinned (a killed node cannot unpin its maps itself). */
+    static void removePins() {
+        if (!Files.isDirectory(Names.PIN_ROOT)) return;
+        try {
+            deleteRecursively(Names.PIN_ROOT);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot remove " + Names.PIN_ROOT, e);
+        }
     }
 
     // ---------------------------------------------------------------- queries
@@ -353,7 +368,7 @@ public final class Testbed implements AutoCloseable {
             processes.removeIf(p -> p.node().equals(node.name()) && p.kind().equals("node"));
         }
         addProcess(new Started(node.name(), "node", pid));
-        wireNode(node);
+        if (dataPath == Spec.DataPath.TUN) wireNode(node);
     }
 
     // ---------------------------------------------------------------- building
@@ -399,7 +414,11 @@ public final class Testbed implements AutoCloseable {
     private Process startNode(NodeInfo node) {
         Path config = stateDir.resolve("node-" + node.name() + ".yaml");
         writeString(config, nodeConfig(node));
-        List<String> argv = new ArrayList<>(List.of("setsid", "ip", "netns", "exec", node.netns()));
+        // On the in-kernel data path the node must see the host's bpffs, where its maps outlive it:
+        // nsenter joins the namespace only, where `ip netns exec` would also remount /sys.
+        List<String> argv = new ArrayList<>(dataPath == Spec.DataPath.KERNEL
+                ? List.of("setsid", "nsenter", "--net=" + dev.baton.sys.Netns.path(node.netns()))
+                : List.of("setsid", "ip", "netns", "exec", node.netns()));
         argv.addAll(javaCommand());
         argv.addAll(List.of("node", "--config", config.toString(), "--ready-file", readyFile(node).toString()));
         argv.addAll(nodeArgs);
@@ -430,6 +449,11 @@ public final class Testbed implements AutoCloseable {
         y.append("  server: ").append(server == Spec.Server.BUILTIN ? "builtin" : "external").append('\n');
         y.append("  kernelTun: ").append(node.kernelDevice()).append('\n');
         y.append("  wireTun: ").append(node.wireDevice()).append('\n');
+        if (dataPath == Spec.DataPath.KERNEL) {
+            y.append("  datapath:\n");
+            y.append("    uplink: ").append(Names.uplinkDevice(node.number())).append('\n');
+            y.append("    pins: ").append(quote(Names.pins(node.number()).toString())).append('\n');
+        }
         y.append("  adminSocket: ").append(quote(node.adminSocket().toString())).append('\n');
         return y.toString();
     }
@@ -457,6 +481,33 @@ public final class Testbed implements AutoCloseable {
         process.destroyForcibly();
         throw new IllegalStateException("node " + node.name() + " wrote no ready file " + ready + " within "
                 + Names.NODE_READY_TIMEOUT.toSeconds() + " s; its log " + node.log() + " ends:\n" + tail(node.log()));
+    }
+
+    /**
+     * Node {@code node}'s uplink on the in-kernel data path: a veth from the router into its
+     * namespace carrying the node's address, the router's end as its gateway. Checksums are really
+     * checked on the way: the router computes them in full toward the node (tx off) and the node
+     * verifies what it receives (rx off), so a wrong rewrite shows as TcpInCsumErrors (DESIGN.md 6).
+     */
+    private void buildUplink(NodeInfo node) {
+        String router = Names.ROUTER_NETNS;
+        String inRouter = Names.routerUplinkDevice(node.number());
+        String inNode = Names.uplinkDevice(node.number());
+        ipBatch(router, "link add " + inRouter + " mtu " + Names.MTU + " type veth peer name " + inNode + " mtu "
+                        + Names.MTU + " netns " + node.netns(),
+                "addr add " + Names.UPLINK_GATEWAY_IP + "/32 dev " + inRouter,
+                "link set " + inRouter + " up",
+                "route add " + node.ip() + "/32 dev " + inRouter);
+        sysctl(router, "net.ipv4.conf." + inRouter + ".rp_filter=0");
+        ipBatch(node.netns(), "addr add " + node.ip() + "/32 dev " + inNode,
+                "link set " + inNode + " up",
+                "route add " + Names.UPLINK_GATEWAY_IP + "/32 dev " + inNode,
+                "route add default via " + Names.UPLINK_GATEWAY_IP + " dev " + inNode);
+        sysctl(node.netns(), "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0",
+                "net.ipv4.conf." + inNode + ".rp_filter=0");
+        Commands.check(Commands.inNetns(router, List.of("ethtool", "-K", inRouter, "tx", "off")), Names.COMMAND_TIMEOUT);
+        Commands.check(Commands.inNetns(node.netns(), List.of("ethtool", "-K", inNode, "rx", "off")),
+                Names.COMMAND_TIMEOUT);
     }
 
     /** Moves the wire TUN into the router and gives the kernel TUN the node's address and route. */
@@ -614,6 +665,7 @@ public final class Testbed implements AutoCloseable {
         description.nodes().forEach(n -> ours.add(n.netns()));
         List<String> present = batonNamespaces();
         sweepNamespaces(ours.stream().filter(present::contains).toList());
+        removePins();
         if (removeState) {
             removeStateDir(stateDir);
         }
@@ -720,6 +772,7 @@ public final class Testbed implements AutoCloseable {
         root.put("stateDir", stateDir.toString());
         root.put("server", server.name());
         root.put("directPaths", directPaths);
+        root.put("dataPath", dataPath.name());
         ArrayNode argList = root.putArray("nodeArgs");
         nodeArgs.forEach(argList::add);
         ArrayNode list = root.putArray("processes");

@@ -45,6 +45,11 @@ public final class TestbedCommand implements Runnable {
                 + "address 10.200.2.N (what `baton bench` measures as the direct path).")
         boolean directPaths;
 
+        @Option(names = "--datapath", paramLabel = "tun|kernel", description = "kernel: BPF programs on each node's"
+                + " uplink carry established connections, the TUNs only the rest; tun: every packet crosses the TUNs"
+                + " (default: $BATON_DATAPATH, else tun).")
+        String datapath;
+
         @Option(names = "--node-arg", paramLabel = "ARG", description = "An option for every `baton node`, e.g."
                 + " --node-arg=--no-offload or --node-arg=--no-eager-commit (repeatable).")
         List<String> nodeArgs = new ArrayList<>();
@@ -64,8 +69,19 @@ public final class TestbedCommand implements Runnable {
                 return 2;
             }
             try {
-                Testbed bed = Testbed.up(new Spec(nodes, Optional.ofNullable(content), kind, stateDir)
-                        .withDirectPaths(directPaths).withNodeArgs(nodeArgs.toArray(String[]::new)));
+                Spec spec = new Spec(nodes, Optional.ofNullable(content), kind, stateDir)
+                        .withDirectPaths(directPaths).withNodeArgs(nodeArgs.toArray(String[]::new));
+                if (datapath != null) {
+                    switch (datapath) {
+                        case "tun" -> spec = spec.withDataPath(Spec.DataPath.TUN);
+                        case "kernel" -> spec = spec.withDataPath(Spec.DataPath.KERNEL);
+                        default -> {
+                            System.err.println("--datapath must be tun or kernel, not " + datapath);
+                            return 2;
+                        }
+                    }
+                }
+                Testbed bed = Testbed.up(spec);
                 System.out.print(json ? bed.description().toJsonString() + "\n" : bed.description().summary());
                 return 0;
             } catch (RuntimeException e) {

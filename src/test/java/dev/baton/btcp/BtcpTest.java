@@ -1314,6 +1314,36 @@ class BtcpTest {
 
     // ---- the kernel's data path (FastPath) --------------------------------------------------
 
+    /** Two turns of a packet loop that reads the TUNs empty: what waited before the first is handed down. */
+    static void settle(Side s) {
+        s.btcp.drained(true);
+        s.btcp.drained(true);
+    }
+
+    @Test
+    void waitsForTheTunsToBeReadBeforeHandingAConnectionDown() {
+        RecordingFastPath fast = new RecordingFastPath();
+        entry.btcp.fastPath(fast);
+        handOff();
+        entry.btcp.drained(true); // this turn saw the TUNs empty, but perhaps before the handoff completed
+        assertThat(fast.calls).isEmpty();
+        entry.btcp.drained(false); // the next turn did not read them empty
+        assertThat(fast.calls).isEmpty();
+        entry.btcp.drained(true);
+        assertThat(fast.calls).hasSize(1);
+    }
+
+    @Test
+    void handsDownAfterAFewTurnsEvenIfTheTunsAreNeverEmpty() {
+        RecordingFastPath fast = new RecordingFastPath();
+        entry.btcp.fastPath(fast);
+        handOff();
+        for (int i = 0; i < Btcp.MAX_OFFLOAD_WAIT_TURNS; i++) entry.btcp.drained(false);
+        assertThat(fast.calls).isEmpty();
+        entry.btcp.drained(false);
+        assertThat(fast.calls).hasSize(1);
+    }
+
     @Test
     void handsALocalConnectionToTheKernelBeforeReleasingWhatItHeld() {
         RecordingFastPath fast = new RecordingFastPath();
@@ -1342,6 +1372,9 @@ class BtcpTest {
         entry.btcp.fastPath(atEntry);
         chosen.btcp.fastPath(atChosen);
         handOff();
+        assertThat(atEntry.calls).as("not before the loop has read what the TUNs queued").isEmpty();
+        settle(entry);
+        settle(chosen);
         // the entry translates only toward the chosen node: window scales are the chosen node's business
         FastPath.Translation atEntryT = new FastPath.Translation(ISN_B - ISN_A, TS_B - TS_A, true, 0, 0);
         FastPath.Translation t = new FastPath.Translation(ISN_B - ISN_A, TS_B - TS_A, true, 7, 7);
@@ -1384,6 +1417,7 @@ class BtcpTest {
         entry.btcp.fastPath(fast);
         entry.btcp.onPeerUp("n2", 7);
         handOff();
+        settle(entry);
         fast.report = new FastPath.Seen();
         fast.report.ack = ISN_A + 600; // acknowledged below, never seen by the engine
         int sent = entry.wire.size();

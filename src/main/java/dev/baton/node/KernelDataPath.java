@@ -1,0 +1,168 @@
+package dev.baton.node;
+
+import dev.baton.btcp.Btcp;
+import dev.baton.btcp.Counter;
+import dev.baton.btcp.FastPath;
+import dev.baton.datapath.Datapath;
+import dev.baton.datapath.DatapathConfig;
+import dev.baton.datapath.DatapathCounter;
+import dev.baton.datapath.FlowKey;
+import dev.baton.datapath.KernelFastPath;
+import dev.baton.sys.BpfObject;
+import dev.baton.sys.NetDevices;
+import dev.baton.sys.SysException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * A node's in-kernel data path ({@link KernelPath}, dev.baton.datapath): loads the programs with
+ * their maps pinned under the node's pin directory, points them at this node's address, uplink and
+ * TUNs, attaches them to the uplink's tc hooks and the wire TUN's, and gives the engine its
+ * {@link FastPath}. On a clean stop it detaches and unpins everything; after a crash the filters and
+ * maps stay, and the next start replaces the filters in one step and clears the flows it finds (the
+ * new engine does not know their connections).
+ */
+final class KernelDataPath implements AutoCloseable {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(KernelDataPath.class);
+    /** Forward ports 61001-61255: one per possible entry member (Btcp.Config.forwardPortBase). */
+    private static final int FORWARD_PORTS = 255;
+    private static final long COUNTERS_FRESH_NANOS = 100_000_000;
+
+    private final Datapath datapath;
+    private final int uplinkIndex;
+    private final DatapathConfig config;
+    private final FastPath fast;
+    private Map<DatapathCounter, Long> counted = new EnumMap<>(DatapathCounter.class);
+    private long countedAt;
+    private boolean closed;
+
+    private KernelDataPath(Datapath datapath, int uplinkIndex, DatapathConfig config, FastPath fast) {
+        this.datapath = datapath;
+        this.uplinkIndex = uplinkIndex;
+        this.config = config;
+        this.fast = fast;
+    }
+
+    /**
+     * Starts the data path of the node {@code cfg} describes, whose engine is {@code engine} and
+     * whose TUNs exist. Fails with one line naming what is missing: libbpf, a bpffs, the uplink, the
+     * permission, or the kernel's acceptance of a program (with the verifier's reason).
+     */
+    static KernelDataPath start(Node.Config cfg, Btcp.Config engine) throws IOException {
+        KernelPath k = cfg.kernelPath();
+        if (!BpfObject.libbpfAvailable()) {
+            throw new IOException("the in-kernel data path needs libbpf (libbpf.so.1; Debian: apt-get install libbpf1)");
+        }
+        Path fs = existingAncestor(k.pins());
+        if (!NetDevices.onBpfFs(fs)) {
+            throw new IOException("the data path's pins go on a bpffs, and " + fs + " is not one"
+                    + " (mount -t bpf bpf " + KernelPath.BPFFS + ")");
+        }
+        int uplink = index(k.uplink(), "uplink");
+        int wire = index(cfg.wireTun(), "wire TUN");
+        int kernel = index(cfg.kernelTun(), "kernel TUN");
+        Files.createDirectories(k.pins());
+        Datapath d;
+        try {
+            d = Datapath.load(2 * engine.maxConnections() + 64, Optional.of(k.pins()));
+        } catch (SysException e) {
+            if (e.errno() == 1) {
+                throw new IOException("loading the data path's programs needs CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON"
+                        + " (run baton as root): " + e.getMessage(), e);
+            }
+            throw e;
+        }
+        try {
+            int stale = 0;
+            for (FlowKey f : d.flows().keySet()) {
+                if (d.remove(f)) stale++;
+            }
+            if (stale > 0) LOG.warn("removed {} flows an earlier run left in {}", stale, k.pins());
+            DatapathConfig c = new DatapathConfig(cfg.address(), engine.shadowNetwork(), cfg.servicePort(),
+                    engine.forwardPortBase(), FORWARD_PORTS, uplink, wire, kernel, DatapathConfig.DEFAULT_MARK, false);
+            d.configure(c);
+            d.attach(uplink, wire);
+            LOG.info("in-kernel data path on {} (ifindex {}), maps pinned in {}", k.uplink(), uplink, k.pins());
+            return new KernelDataPath(d, uplink, c, new KernelFastPath(d, cfg.address(), cfg.servicePort()));
+        } catch (IOException | RuntimeException e) {
+            d.close();
+            throw e;
+        }
+    }
+
+    private static int index(String device, String what) throws IOException {
+        try {
+            return NetDevices.index(device);
+        } catch (SysException e) {
+            throw new IOException(what + " " + device + " is not an interface in this network namespace", e);
+        }
+    }
+
+    private static Path existingAncestor(Path p) {
+        Path at = p;
+        while (at != null && !Files.exists(at)) at = at.getParent();
+        return at == null ? Path.of("/") : at;
+    }
+
+    FastPath fastPath() {
+        return fast;
+    }
+
+    /**
+     * Every service packet through the engine ({@code on}) or only what needs it: the fault module
+     * sits in the engine's path and must see the packets it may hit.
+     */
+    void allSlow(boolean on) throws SysException {
+        datapath.configure(config.withAllSlow(on));
+    }
+
+    /** What the programs counted of what the engine also counts, for {@link Counters#alsoCountedBelow}. */
+    long counted(Counter c) {
+        DatapathCounter below = switch (c) {
+            case PACKETS_FORWARDED -> DatapathCounter.TO_CHOSEN;
+            case BYTES_FORWARDED -> DatapathCounter.TO_CHOSEN_BYTES;
+            case PACKETS_SENT_FOR_OTHERS -> DatapathCounter.TO_CLIENT;
+            case BYTES_SENT_FOR_OTHERS -> DatapathCounter.TO_CLIENT_BYTES;
+            default -> null;
+        };
+        return below == null ? 0 : counters().getOrDefault(below, 0L);
+    }
+
+    /** The programs' counters, read at most every 100 ms (a read is a system call per counter). */
+    synchronized Map<DatapathCounter, Long> counters() {
+        long now = System.nanoTime();
+        if (!closed && (countedAt == 0 || now - countedAt > COUNTERS_FRESH_NANOS)) {
+            counted = datapath.counters();
+            countedAt = now;
+        }
+        return counted;
+    }
+
+    /** For the node's stats: the programs' counters by name, and the flows they carry. */
+    Map<String, Object> stats() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("uplink", uplinkIndex);
+        Map<String, Long> c = new LinkedHashMap<>();
+        counters().forEach((k, v) -> c.put(k.key(), v));
+        m.put("counters", c);
+        return m;
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed) return;
+        closed = true;
+        try {
+            Datapath.detach(uplinkIndex);
+            datapath.unpin();
+        } catch (SysException e) {
+            LOG.warn("removing the data path: {}", e.getMessage());
+        }
+        datapath.close();
+    }
+}
