@@ -15,6 +15,12 @@
  * RST, a flow not in the map, options that do not parse or IPv4 options go to user space, whose
  * engine (dev.baton.btcp.Btcp) handles every packet correctly on its own: the map only lets the
  * common packet skip it. Packets that are not ours (other ports and addresses, IPv6, ARP) pass.
+ *
+ * A flow is in the map from its connection's first packet on (FLOW_HOLD: everything to user space),
+ * and the programs count what they send up (progress.slow_in, slow_out). When user space hands the
+ * flow down it says how many of those it has read (flow.consumed_in, consumed_out); until it has
+ * read them all, the flow's packets still go up, so a packet waiting in a TUN is never overtaken
+ * by a later one on the kernel's path (which the receiver's PAWS check would drop, RFC 7323 5).
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -36,6 +42,14 @@ struct {
 	__type(key, struct flow_key);
 	__type(value, struct flow);
 } flows SEC(".maps");
+
+/* What the programs saw of each flow; sized like flows. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct flow_key);
+	__type(value, struct progress);
+} progress SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -81,10 +95,33 @@ static __always_inline __u8 tcp_flags(const struct tcphdr *tcp)
 	return ((const __u8 *)tcp)[TCP_FLAGS_OFF];
 }
 
-/* Raises *field to value unless it is already after it (sequence space, RFC 793 section 3.3). */
-static __always_inline void seq_raise(__u32 *field, __u32 value)
+/* The flow's progress, made on its first packet. */
+static __always_inline struct progress *progress_of(struct flow_key *k)
 {
-	if ((__s32)(value - *field) > 0)
+	struct progress *p = bpf_map_lookup_elem(&progress, k);
+	if (p)
+		return p;
+	struct progress zero = {};
+	bpf_map_update_elem(&progress, k, &zero, BPF_NOEXIST);
+	p = bpf_map_lookup_elem(&progress, k);
+	if (!p)
+		count(C_NO_PROGRESS, 1);
+	return p;
+}
+
+/* Whether user space has read every packet of the flow sent to it (sequence space: they wrap). */
+static __always_inline int caught_up(__u32 sent, __u32 consumed)
+{
+	return (__s32)(sent - consumed) <= 0;
+}
+
+/*
+ * Raises *field to value unless it is already after it (sequence space, RFC 793 section 3.3); on the
+ * flow's first packet on the kernel's path ({@code first}) there is nothing to compare with.
+ */
+static __always_inline void seq_raise(__u32 *field, __u32 value, int first)
+{
+	if (first || (__s32)(value - *field) > 0)
 		*field = value;
 }
 
@@ -247,7 +284,7 @@ static __always_inline int finish_csum(struct __sk_buff *skb, __u64 diff, __u32 
  * translateToChosen): to the chosen node's address and forward port; the acknowledgment number, the
  * SACK edges and TSecr into the chosen node's space.
  */
-static __always_inline int to_chosen(struct __sk_buff *skb, struct flow *f)
+static __always_inline int to_chosen(struct __sk_buff *skb, struct flow *f, struct progress *pr)
 {
 	int opts = tcp_opts(skb);
 	if (opts < 0)
@@ -263,7 +300,8 @@ static __always_inline int to_chosen(struct __sk_buff *skb, struct flow *f)
 	__u64 diff = 0;
 	__u32 old_addr = ip->daddr, new_addr = f->addr;
 	int ack = tcp_flags(tcp) & TCP_ACK;
-	f->last_ns = bpf_ktime_get_ns();
+	int first = pr->last_ns == 0;
+	pr->last_ns = bpf_ktime_get_ns();
 	ip->check = ip_csum_replace32(ip->check, old_addr, new_addr);
 	ip->daddr = new_addr;
 	csum_diff16(&diff, tcp->dest, f->port);
@@ -271,14 +309,13 @@ static __always_inline int to_chosen(struct __sk_buff *skb, struct flow *f)
 	if (ack) {
 		__u32 a = bpf_ntohl(tcp->ack_seq);
 		__u32 translated = bpf_htonl(a + f->seq_delta);
-		seq_raise(&f->ack, a);
+		seq_raise(&pr->ack, a, first);
 		csum_diff32(&diff, tcp->ack_seq, translated);
 		tcp->ack_seq = translated;
 		/* helpers from here on: no more direct access */
 		__u32 sack = OPTS_SACK(opts), blocks = OPTS_SACK_BLOCKS(opts);
 		if (sack) {
-#pragma unroll
-			for (__u32 b = 0; b < SACK_MAX_BLOCKS; b++) {
+			for (__u32 b = 0; b < SACK_MAX_BLOCKS; b++) { /* bounded: the verifier follows it */
 				if (b >= blocks)
 					break;
 				if (option_add(skb, sack - 1 + 2 + b * 8, f->seq_delta, &diff) ||
@@ -303,7 +340,7 @@ static __always_inline int to_chosen(struct __sk_buff *skb, struct flow *f)
  * shadow address and the service port, where our kernel has the connection. Sequence space is
  * already ours.
  */
-static __always_inline int from_entry(struct __sk_buff *skb, struct flow *f)
+static __always_inline int from_entry(struct __sk_buff *skb, struct flow *f, struct progress *pr)
 {
 	void *data = (void *)(long)skb->data;
 	void *end = (void *)(long)skb->data_end;
@@ -317,10 +354,11 @@ static __always_inline int from_entry(struct __sk_buff *skb, struct flow *f)
 
 	__u64 diff = 0;
 	__u32 old_addr = ip->daddr, new_addr = f->addr;
-	f->last_ns = bpf_ktime_get_ns();
-	seq_raise(&f->next, bpf_ntohl(tcp->seq) + (skb->len - L4 - hl));
+	int first = pr->last_ns == 0;
+	pr->last_ns = bpf_ktime_get_ns();
+	seq_raise(&pr->next, bpf_ntohl(tcp->seq) + (skb->len - L4 - hl), first);
 	if (tcp_flags(tcp) & TCP_ACK)
-		seq_raise(&f->ack, bpf_ntohl(tcp->ack_seq));
+		seq_raise(&pr->ack, bpf_ntohl(tcp->ack_seq), first);
 	ip->check = ip_csum_replace32(ip->check, old_addr, new_addr);
 	ip->daddr = new_addr;
 	csum_diff16(&diff, tcp->dest, f->port);
@@ -337,7 +375,7 @@ static __always_inline int from_entry(struct __sk_buff *skb, struct flow *f)
  * the window rescaled to the entry's window scale. A GSO super-packet is rewritten once: its
  * segments take their sequence numbers from it.
  */
-static __always_inline int to_client(struct __sk_buff *skb, struct flow *f)
+static __always_inline int to_client(struct __sk_buff *skb, struct flow *f, struct progress *pr)
 {
 	int opts = 0;
 	if (f->flags & FLOW_F_TIMESTAMPS) {
@@ -361,8 +399,9 @@ static __always_inline int to_client(struct __sk_buff *skb, struct flow *f)
 	__u32 payload = skb->len - L4 - hl;
 	__u32 seq = bpf_ntohl(tcp->seq);
 	__u32 translated = bpf_htonl(seq - f->seq_delta);
-	f->last_ns = bpf_ktime_get_ns();
-	seq_raise(&f->next, seq + payload);
+	int first = pr->last_ns == 0;
+	pr->last_ns = bpf_ktime_get_ns();
+	seq_raise(&pr->next, seq + payload, first);
 	ip->check = ip_csum_replace32(ip->check, old_addr, new_addr);
 	ip->saddr = new_addr;
 	csum_diff32(&diff, tcp->seq, translated);
@@ -409,8 +448,6 @@ int uplink_ingress(struct __sk_buff *skb)
 	__u16 forward = bpf_ntohs(tcp->dest) - c->forward_base - 1;
 	if (!service && forward >= c->forward_count)
 		return TC_ACT_OK; /* the control channel, the server's own connections, ... */
-	if ((c->flags & CONFIG_F_ALL_SLOW) || (tcp_flags(tcp) & (TCP_SYN | TCP_FIN | TCP_RST)))
-		goto slow;
 
 	struct flow_key k = {
 		.remote_addr = ip->saddr,
@@ -418,16 +455,26 @@ int uplink_ingress(struct __sk_buff *skb)
 		.remote_port = tcp->source,
 		.local_port = tcp->dest,
 	};
+	__u8 flags = tcp_flags(tcp);
 	struct flow *f = bpf_map_lookup_elem(&flows, &k);
 	if (!f)
 		goto slow;
+	struct progress *pr = progress_of(&k);
+	if (!pr)
+		goto slow;
+	if ((c->flags & CONFIG_F_ALL_SLOW) || f->action == FLOW_HOLD || (flags & (TCP_SYN | TCP_FIN | TCP_RST)))
+		goto counted;
+	if (!caught_up(pr->slow_in, f->consumed_in)) {
+		count(C_CATCHING_UP, 1);
+		goto counted;
+	}
 	int r;
 	if (service && f->action == FLOW_LOCAL) {
-		f->last_ns = bpf_ktime_get_ns();
+		pr->last_ns = bpf_ktime_get_ns();
 		count(C_LOCAL_IN, 1);
 		return TC_ACT_OK;
 	} else if (service && f->action == FLOW_TO_CHOSEN) {
-		r = to_chosen(skb, f);
+		r = to_chosen(skb, f, pr);
 		if (r == 0) {
 			r = bpf_redirect_neigh(c->uplink_ifindex, NULL, 0, 0);
 			if (r != TC_ACT_REDIRECT)
@@ -435,15 +482,17 @@ int uplink_ingress(struct __sk_buff *skb)
 			return r;
 		}
 	} else if (!service && f->action == FLOW_FROM_ENTRY) {
-		r = from_entry(skb, f);
+		r = from_entry(skb, f, pr);
 		if (r == 0)
 			return TC_ACT_OK;
 	} else {
-		goto slow;
+		goto counted;
 	}
 	if (r != NOT_TRANSLATED)
 		return r; /* a failed write: the packet may be half rewritten */
 	count(C_BAD_OPTIONS, 1);
+counted:
+	__sync_fetch_and_add(&pr->slow_in, 1);
 slow:
 	count(C_SLOW_FROM_WIRE, 1);
 	return bpf_redirect(c->wire_ifindex, 0);
@@ -480,8 +529,6 @@ int uplink_egress(struct __sk_buff *skb)
 			return TC_ACT_OK;
 		goto slow;
 	}
-	if ((c->flags & CONFIG_F_ALL_SLOW) || (tcp_flags(tcp) & (TCP_SYN | TCP_FIN | TCP_RST)))
-		goto slow;
 
 	struct flow_key k = {
 		.remote_addr = ip->daddr,
@@ -489,22 +536,34 @@ int uplink_egress(struct __sk_buff *skb)
 		.remote_port = tcp->dest,
 		.local_port = tcp->source,
 	};
+	__u8 flags = tcp_flags(tcp);
 	struct flow *f = bpf_map_lookup_elem(&flows, &k);
 	if (!f)
 		goto slow;
+	struct progress *pr = progress_of(&k);
+	if (!pr)
+		goto slow;
+	if ((c->flags & CONFIG_F_ALL_SLOW) || f->action == FLOW_HOLD || (flags & (TCP_SYN | TCP_FIN | TCP_RST)))
+		goto counted;
+	if (!caught_up(pr->slow_out, f->consumed_out)) {
+		count(C_CATCHING_UP, 1);
+		goto counted;
+	}
 	if (!shadow && f->action == FLOW_LOCAL) {
-		f->last_ns = bpf_ktime_get_ns();
+		pr->last_ns = bpf_ktime_get_ns();
 		count(C_LOCAL_OUT, 1);
 		return TC_ACT_OK;
 	}
 	if (shadow && f->action == FLOW_TO_CLIENT) {
-		int r = to_client(skb, f);
+		int r = to_client(skb, f, pr);
 		if (r == 0)
 			return TC_ACT_OK;
 		if (r != NOT_TRANSLATED)
 			return r;
 		count(C_BAD_OPTIONS, 1);
 	}
+counted:
+	__sync_fetch_and_add(&pr->slow_out, 1);
 slow:
 	count(C_SLOW_FROM_KERNEL, 1);
 	return bpf_redirect(c->kernel_ifindex, 0);

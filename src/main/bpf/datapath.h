@@ -26,6 +26,9 @@ enum flow_action {
 	/* Chosen node, its kernel to the client (claims 9, 18): saddr to the entry's address;
 	 * seq -= seq_delta; TSval -= ts_delta; the window rescaled; straight out. */
 	FLOW_TO_CLIENT = 4,
+	/* The engine has the connection (handshake, held request, handoff in progress): every packet
+	 * to user space, counted, so that the hand-down later knows when none is left behind. */
+	FLOW_HOLD = 5,
 };
 
 #define FLOW_F_TIMESTAMPS 0x01 /* the connection carries timestamps: translate TSval/TSecr */
@@ -42,6 +45,11 @@ struct flow_key {
 	__be16 local_port;
 };
 
+/*
+ * A flow's translation: written by user space only (a map update replaces the whole element, which
+ * would lose what a program wrote into it meanwhile; what the programs write goes in struct
+ * progress).
+ */
 struct flow {
 	__u8 action;       /* enum flow_action */
 	__u8 flags;        /* FLOW_F_* */
@@ -52,10 +60,18 @@ struct flow {
 	__u16 reserved;
 	__u32 seq_delta;   /* ISN(chosen) - ISN(entry) */
 	__u32 ts_delta;    /* TSval(chosen SYN/ACK) - TSval(entry SYN/ACK) */
-	/* Written by the programs, read by user space's timers (idle, orphans, RST numbers): */
+	/* How many of the packets counted in progress.slow_in / slow_out user space has read: until it
+	 * has read them all, the flow's packets keep going to it, so that none is overtaken. */
+	__u32 consumed_in;
+	__u32 consumed_out;
+};
+
+/* What the programs saw of a flow: written by them only, read by user space. */
+struct progress {
+	__u32 slow_in;     /* packets from the network sent to user space while the flow existed */
+	__u32 slow_out;    /* packets from the kernel sent to user space while the flow existed */
 	__u32 ack;         /* the highest acknowledgment number seen, before translation */
 	__u32 next;        /* the highest sequence number + payload seen, before translation */
-	__u32 reserved2;
 	__u64 last_ns;     /* bpf_ktime_get_ns() at the last packet */
 };
 
@@ -93,6 +109,8 @@ enum datapath_counter {
 	C_IP_OPTIONS,          /* IPv4 with options or fragments: left to user space */
 	C_NO_CONFIG,           /* no config element: passed untouched */
 	C_REDIRECT_FAILED,     /* bpf_redirect_neigh found no route or neighbour */
+	C_CATCHING_UP,         /* a handed-down flow's packet sent to user space: it had not read all before */
+	C_NO_PROGRESS,         /* the progress map is full: the flow's packets go to user space */
 	C_MAX,
 };
 

@@ -200,24 +200,18 @@ public final class Btcp {
 
     private java.util.function.LongConsumer handoffLatency = nanos -> { };
 
-    // Which flows of a connection the kernel's data path carries (Conn.offloaded).
+    // What the kernel's data path knows of a connection (Conn.offloaded): its flows held (every
+    // packet up to us, counted), or handed down with one of the three translations.
     static final byte OFFLOAD_NONE = 0;
-    static final byte OFFLOAD_LOCAL = 1;
-    static final byte OFFLOAD_TO_CHOSEN = 2;
-    static final byte OFFLOAD_HANDED_IN = 3;
+    static final byte OFFLOAD_HELD = 1;
+    static final byte OFFLOAD_HELD_HANDED_IN = 2;
+    static final byte OFFLOAD_LOCAL = 3;
+    static final byte OFFLOAD_TO_CHOSEN = 4;
+    static final byte OFFLOAD_HANDED_IN = 5;
+    /** The kernel could not take the connection's flows (its table was full): it stays with us. */
+    static final byte OFFLOAD_REFUSED = 6;
     private FastPath fast = FastPath.NONE;
     private final FastPath.Seen seen = new FastPath.Seen();
-    /**
-     * Connections waiting to be handed down until the loop has read what the TUNs queued for it
-     * ({@link #drained}): a segment still queued would otherwise be overtaken by the kernel's path.
-     */
-    private final int[] pendingOffloads;
-    private int pendingCount;
-    /** How many of them were waiting when the current turn began. */
-    private int eligibleOffloads;
-    private int pendingTurns;
-    /** Turns a hand-down waits for the TUNs to be read empty before it goes ahead all the same. */
-    static final int MAX_OFFLOAD_WAIT_TURNS = 8;
 
     public Btcp(Config cfg, Output out, Control control, Router router, long nowMillis) {
         this.cfg = cfg;
@@ -238,7 +232,6 @@ public final class Btcp {
         holds = new HoldPool(cfg.holdBuffers(), cfg.holdBytes(), MAX_HELD_PACKETS, cfg.maxHeadBytes());
         maxHalfOpen = Math.max(1, cfg.maxConnections() / 2);
         halfOpenNext = new int[cfg.maxConnections()];
-        pendingOffloads = new int[cfg.maxConnections()];
         halfOpenPrev = new int[cfg.maxConnections()];
     }
 
@@ -347,6 +340,9 @@ public final class Btcp {
             return;
         }
         Conn c = conns[slot];
+        readOne(c, true);
+        long key = c.key;
+        int generation = c.generation;
         switch (c.state) {
             case Conn.SYN_RCVD -> clientInHandshake(c, p, len);
             case Conn.HOLDING, Conn.PENDING -> clientWhileHeld(c, p, len);
@@ -354,6 +350,7 @@ public final class Btcp {
             case Conn.RESET -> clientAfterReset(c, p, len);
             default -> clientWhileLocal(c, p, len);
         }
+        reportRead(c, key, generation, true);
     }
 
     /** A client packet an entry node forwarded to us on its forward port: for a handed-in connection. */
@@ -363,7 +360,12 @@ public final class Btcp {
             counters.drop(Drop.UNKNOWN_CONNECTION); // a late retransmission after we forgot it
             return;
         }
-        clientAtChosen(conns[slot], p, len);
+        Conn c = conns[slot];
+        readOne(c, true);
+        long key = c.key;
+        int generation = c.generation;
+        clientAtChosen(c, p, len);
+        reportRead(c, key, generation, true);
     }
 
     private boolean validTcp() {
@@ -881,7 +883,15 @@ public final class Btcp {
             return;
         }
         Conn c = conns[slot];
+        readOne(c, false);
         if (!validTcp()) return;
+        long key = c.key;
+        int generation = c.generation;
+        fromKernelFor(c, p, len);
+        reportRead(c, key, generation, false);
+    }
+
+    private void fromKernelFor(Conn c, MemorySegment p, int len) {
         switch (c.state) {
             case Conn.SYN_RCVD -> {
                 if (tcp.syn() && tcp.ack()) {
@@ -1593,103 +1603,110 @@ public final class Btcp {
     // The kernel's data path (FastPath): it carries a connection's plain segments while it is steady.
 
     /**
-     * Hands a connection's flows to the kernel's data path, or takes them back, as its state says: a
-     * local connection, and a handed-off one at the entry (through its linger), for their whole
-     * life; a handed-in one from the commit to the first FIN or RST, after which the engine must see
-     * every segment (owesClient, the termination). What the kernel saw is taken in first.
+     * What the kernel's data path should know of a connection in its state: from its first packet
+     * its flows, held (everything comes up to us, counted); a local one, and a handed-off one at the
+     * entry (through its linger), handed down for the rest of their life; a handed-in one from the
+     * commit to the first FIN or RST, after which the engine must see every segment (owesClient, the
+     * termination); nothing once it is over.
      */
-    private void syncFastPath(Conn c) {
-        byte want = offloadWanted(c);
-        if (want == c.offloaded) return;
-        if (c.offloaded != OFFLOAD_NONE) {
-            refresh(c);
-            int client = ConnKeys.address(c.key), port = ConnKeys.port(c.key);
-            if (c.offloaded == OFFLOAD_HANDED_IN) {
-                int entry = ConnKeys.local(c.key);
-                fast.withdrawHandedIn(client, port, cfg.forwardPortBase() + entry, cfg.shadowAddress(entry));
-            } else {
-                fast.withdraw(client, port);
-            }
-            c.offloaded = OFFLOAD_NONE;
-        }
-        if (want == OFFLOAD_NONE || fast == FastPath.NONE) return;
-        if (want != OFFLOAD_LOCAL) {
-            // Segments of this connection may still wait in a TUN: hand it down once they are read.
-            // (A local one has none: nothing but its handshake has crossed, and what it held is
-            // released after this; its kernel then answers straight away on the kernel's path.)
-            if (!c.offloadPending && pendingCount < pendingOffloads.length) {
-                c.offloadPending = true;
-                pendingOffloads[pendingCount++] = c.slot;
-                return;
-            }
-            if (c.offloadPending) return;
-            // the list is full of freed and reused slots' leftovers: no waiting, then
-        }
-        handDown(c, want);
-    }
-
-    /**
-     * The packet loop ends a turn: {@code empty} if it has just read both TUNs to the end. Connections
-     * that were waiting before the turn began are then handed down, if they still should be: whatever
-     * of theirs was queued has been read, and from now on their segments take the kernel's path, with
-     * nothing older left behind to be overtaken (but a segment on its way into a TUN at this very
-     * moment). They go ahead all the same after {@link #MAX_OFFLOAD_WAIT_TURNS} turns (a loop that
-     * never catches up).
-     */
-    /** Whether connections wait for {@link #drained}: the loop should then read the TUNs empty. */
-    public boolean offloadsWaiting() {
-        return eligibleOffloads > 0;
-    }
-
-    public void drained(boolean empty) {
-        if (eligibleOffloads > 0 && (empty || ++pendingTurns >= MAX_OFFLOAD_WAIT_TURNS)) {
-            pendingTurns = 0;
-            for (int i = 0; i < eligibleOffloads; i++) {
-                Conn c = conns[pendingOffloads[i]];
-                if (!c.offloadPending) continue; // freed meanwhile (and maybe reused: then it is listed again)
-                c.offloadPending = false;
-                byte want = offloadWanted(c);
-                if (want != OFFLOAD_NONE && c.offloaded == OFFLOAD_NONE) handDown(c, want);
-            }
-            System.arraycopy(pendingOffloads, eligibleOffloads, pendingOffloads, 0, pendingCount - eligibleOffloads);
-            pendingCount -= eligibleOffloads;
-        }
-        eligibleOffloads = pendingCount;
-    }
-
     private static byte offloadWanted(Conn c) {
         return switch (c.state) {
+            case Conn.SYN_RCVD, Conn.HOLDING, Conn.PENDING -> OFFLOAD_HELD;
             case Conn.LOCAL -> OFFLOAD_LOCAL;
             case Conn.FORWARDING, Conn.LINGER -> OFFLOAD_TO_CHOSEN;
-            case Conn.SERVING -> c.committed && !c.finFromClient && !c.finFromServer ? OFFLOAD_HANDED_IN : OFFLOAD_NONE;
+            case Conn.INJECTED -> OFFLOAD_HELD_HANDED_IN;
+            case Conn.SERVING -> c.finFromClient || c.finFromServer ? OFFLOAD_NONE
+                    : c.committed ? OFFLOAD_HANDED_IN : OFFLOAD_HELD_HANDED_IN;
             default -> OFFLOAD_NONE;
         };
     }
 
-    private void handDown(Conn c, byte want) {
+    private static boolean entryKind(byte o) {
+        return o == OFFLOAD_HELD || o == OFFLOAD_LOCAL || o == OFFLOAD_TO_CHOSEN;
+    }
+
+    private static boolean handedDown(byte o) {
+        return o >= OFFLOAD_LOCAL && o <= OFFLOAD_HANDED_IN;
+    }
+
+    /** Tells the kernel's data path what it should know of {@code c} now (see {@link #offloadWanted}). */
+    private void syncFastPath(Conn c) {
+        byte want = offloadWanted(c);
+        if (want == c.offloaded || fast == FastPath.NONE || c.offloaded == OFFLOAD_REFUSED) return;
         int client = ConnKeys.address(c.key), port = ConnKeys.port(c.key);
+        int entry = ConnKeys.local(c.key);
+        boolean sameFlows = c.offloaded != OFFLOAD_NONE && want != OFFLOAD_NONE
+                && entryKind(c.offloaded) == entryKind(want);
+        if (c.offloaded != OFFLOAD_NONE && !sameFlows) {
+            refresh(c);
+            if (entryKind(c.offloaded)) fast.withdraw(client, port);
+            else fast.withdrawHandedIn(client, port, cfg.forwardPortBase() + entry, cfg.shadowAddress(entry));
+            c.offloaded = OFFLOAD_NONE;
+        }
+        if (want == OFFLOAD_NONE) return;
         FastPath.Translation t = new FastPath.Translation(c.seqDelta, c.tsDelta, c.timestamps, c.chosenWindowScale,
                 c.entryWindowScale);
         boolean taken = switch (want) {
-            case OFFLOAD_LOCAL -> fast.local(client, port);
-            case OFFLOAD_TO_CHOSEN -> fast.toChosen(client, port, c.peerAddress, c.forwardPort, t, c.clientAck);
-            default -> {
-                int entry = ConnKeys.local(c.key);
-                yield fast.handedIn(client, port, cfg.forwardPortBase() + entry, cfg.shadowAddress(entry),
-                        c.peerAddress, t, c.clientAck, c.clientNext, c.serverNext);
-            }
+            case OFFLOAD_HELD -> fast.hold(client, port);
+            case OFFLOAD_HELD_HANDED_IN -> fast.holdHandedIn(client, port, cfg.forwardPortBase() + entry,
+                    cfg.shadowAddress(entry));
+            case OFFLOAD_LOCAL -> fast.local(client, port, new FastPath.Consumed(c.readFromNetwork, c.readFromKernel));
+            case OFFLOAD_TO_CHOSEN -> fast.toChosen(client, port, c.peerAddress, c.forwardPort, t,
+                    new FastPath.Consumed(c.readFromNetwork, c.readFromKernel));
+            default -> fast.handedIn(client, port, cfg.forwardPortBase() + entry, cfg.shadowAddress(entry),
+                    c.peerAddress, t, new FastPath.Consumed(c.readFromNetwork, 0),
+                    new FastPath.Consumed(0, c.readFromKernel));
         };
+        if (want == OFFLOAD_HELD || want == OFFLOAD_HELD_HANDED_IN) {
+            c.readFromNetwork = 0; // the kernel counts from now on
+            c.readFromKernel = 0;
+        }
         if (taken) {
             c.offloaded = want;
-            counters.inc(Counter.FAST_PATH_FLOWS);
-        } else {
+            if (handedDown(want)) counters.inc(Counter.FAST_PATH_FLOWS);
+        } else if (c.offloaded == OFFLOAD_NONE || !sameFlows) {
+            c.offloaded = OFFLOAD_REFUSED; // the kernel could not take it: its packets stay with us
             counters.inc(Counter.FAST_PATH_FULL);
+        } else {
+            counters.inc(Counter.FAST_PATH_FULL); // the held flow stays: its packets keep coming up
+        }
+    }
+
+    /**
+     * A packet of {@code c} that the kernel sent up and counted: one more read. {@code fromNetwork}:
+     * it came from the network side.
+     */
+    private void readOne(Conn c, boolean fromNetwork) {
+        if (c.offloaded == OFFLOAD_NONE || c.offloaded == OFFLOAD_REFUSED) return;
+        if (fromNetwork) c.readFromNetwork++;
+        else c.readFromKernel++;
+    }
+
+    /**
+     * After a packet of a handed-down connection came up and was handled: the kernel keeps sending
+     * the flow's packets up until it hears that the engine has read all it sent.
+     */
+    private void reportRead(Conn c, long key, int generation, boolean fromNetwork) {
+        if (c.key != key || c.generation != generation || !handedDown(c.offloaded)) return;
+        int client = ConnKeys.address(c.key), port = ConnKeys.port(c.key);
+        if (entryKind(c.offloaded)) {
+            fast.consumed(client, port, cfg.address(), cfg.servicePort(),
+                    new FastPath.Consumed(c.readFromNetwork, c.readFromKernel));
+        } else {
+            int entry = ConnKeys.local(c.key);
+            if (fromNetwork) {
+                fast.consumed(client, port, cfg.address(), cfg.forwardPortBase() + entry,
+                        new FastPath.Consumed(c.readFromNetwork, 0));
+            } else {
+                fast.consumed(client, port, cfg.shadowAddress(entry), cfg.servicePort(),
+                        new FastPath.Consumed(0, c.readFromKernel));
+            }
         }
     }
 
     /** Takes in what the kernel's data path saw of a connection: when it was last heard, how far it got. */
     private void refresh(Conn c) {
-        if (c.offloaded == OFFLOAD_NONE) return;
+        if (!handedDown(c.offloaded)) return;
         int client = ConnKeys.address(c.key), port = ConnKeys.port(c.key);
         if (c.offloaded == OFFLOAD_HANDED_IN) {
             int entry = ConnKeys.local(c.key);

@@ -103,8 +103,9 @@ final class Conn {
     long lastSeen;
     /** Which flows of this connection the kernel's data path carries (Btcp.OFFLOAD_*). */
     byte offloaded;
-    /** Waiting in Btcp's list for the TUNs to be read empty before it is handed down. */
-    boolean offloadPending;
+    /** Packets of its flows the engine has read since the kernel's data path began to count them. */
+    int readFromNetwork;
+    int readFromKernel;
 
     Conn(int slot) {
         this.slot = slot;
@@ -117,7 +118,8 @@ final class Conn {
     void reset() {
         state = FREE;
         offloaded = 0;
-        offloadPending = false;
+        readFromNetwork = 0;
+        readFromKernel = 0;
         key = -1;
         clientIsn = 0;
         clientNext = 0;

@@ -8,16 +8,28 @@ package dev.baton.btcp;
  * {@link Btcp#fromWire} or {@link Btcp#fromKernel}, which handle it as they always did. Implemented by
  * {@code dev.baton.datapath.KernelFastPath}; {@link #NONE} carries nothing.
  *
- * <p>Addresses are IPv4 addresses as ints, ports 0-65535. The calls return false when the kernel
- * could not take the flow (its table is full): the engine then keeps the connection's segments.
+ * <p>A connection's flows are known to the kernel from its first packet ({@link #hold},
+ * {@link #holdHandedIn}): it sends their packets up and counts them, and each hand-down says how many
+ * of those the engine has read ({@link Consumed}), so that the kernel keeps sending them up until the
+ * engine has read every one: a packet still waiting in a TUN is never overtaken by a later one on the
+ * kernel's path (the receiver's PAWS check would drop it, RFC 7323 section 5).
+ *
+ * <p>A connection at the entry has one flow, {@code client:port → this node:service port}, both
+ * ways; a handed-in one two: {@code client:port → this node:forward port} (its client's packets)
+ * and {@code client:port ← shadow:service port} (its kernel's). Addresses are IPv4 addresses as
+ * ints, ports 0-65535. The calls that hand a flow down return false when the kernel could not take
+ * it (its table is full): the engine then keeps the connection's segments.
  */
 public interface FastPath {
     /** How a handed-off connection's numbers differ between the entry and the chosen node. */
     record Translation(int seqDelta, int tsDelta, boolean timestamps, int chosenWindowScale, int entryWindowScale) {}
 
+    /** How many of a flow's packets the engine has read since the kernel began to count them. */
+    record Consumed(int fromNetwork, int fromKernel) {}
+
     /** What the kernel saw of a flow: filled by {@link #seen}. */
     final class Seen {
-        /** {@code CLOCK_MONOTONIC} (as {@link System#nanoTime}) at its last segment. */
+        /** {@code CLOCK_MONOTONIC} (as {@link System#nanoTime}) at its last segment; 0: none carried. */
         public long lastNanos;
         /** The highest acknowledgment number, as the segment carried it. */
         public int ack;
@@ -25,50 +37,76 @@ public interface FastPath {
         public int next;
     }
 
+    /** A new connection at the entry: its packets come up, counted, until it is handed down. */
+    boolean hold(int client, int clientPort);
+
+    /** A connection being handed in: both its flows come up, counted, until it is handed down. */
+    boolean holdHandedIn(int client, int clientPort, int forwardPort, int shadow);
+
     /** A connection this node serves (claim 8): its segments pass to and from the kernel. */
-    boolean local(int client, int clientPort);
+    boolean local(int client, int clientPort, Consumed consumed);
 
     /** A connection this node handed to {@code chosen}, reached at {@code forwardPort} (claims 7, 17). */
-    boolean toChosen(int client, int clientPort, int chosen, int forwardPort, Translation t, int clientAck);
+    boolean toChosen(int client, int clientPort, int chosen, int forwardPort, Translation t, Consumed consumed);
 
     /**
      * A connection handed to this node by {@code entry}: the client's segments arrive on
      * {@code forwardPort} and go to {@code shadow}; the kernel's leave with the entry's address
-     * (claims 9, 18).
+     * (claims 9, 18). {@code fromClient} counts what the engine read of the first flow,
+     * {@code fromKernel} of the second.
      */
-    boolean handedIn(int client, int clientPort, int forwardPort, int shadow, int entry, Translation t, int clientAck,
-            int clientNext, int serverNext);
+    boolean handedIn(int client, int clientPort, int forwardPort, int shadow, int entry, Translation t,
+            Consumed fromClient, Consumed fromKernel);
 
-    /** A local or handed-off connection's segments come to the engine again. */
+    /**
+     * A handed-down connection's packet came up all the same (a FIN, a RST, one the kernel had sent
+     * up before): the engine has read these many now. {@code localAddress:localPort} names the flow.
+     */
+    void consumed(int client, int clientPort, int localAddress, int localPort, Consumed consumed);
+
+    /** A connection at the entry is over for the kernel: its packets come up uncounted. */
     void withdraw(int client, int clientPort);
 
-    /** A handed-in connection's segments come to the engine again. */
+    /** A handed-in connection is over for the kernel. */
     void withdrawHandedIn(int client, int clientPort, int forwardPort, int shadow);
 
     /**
-     * What the kernel saw of the flow of {@code client:clientPort} to {@code localAddress:localPort}
-     * (this node's address and the service or forward port, or a shadow address and the service port
-     * for what the kernel sends); false if it carries no such flow.
+     * What the kernel saw of the flow of {@code client:clientPort} to {@code localAddress:localPort};
+     * false if it has none.
      */
     boolean seen(int client, int clientPort, int localAddress, int localPort, Seen into);
 
     /** Carries nothing: every segment goes through the engine. */
     FastPath NONE = new FastPath() {
         @Override
-        public boolean local(int client, int clientPort) {
+        public boolean hold(int client, int clientPort) {
             return false;
         }
 
         @Override
-        public boolean toChosen(int client, int clientPort, int chosen, int forwardPort, Translation t, int clientAck) {
+        public boolean holdHandedIn(int client, int clientPort, int forwardPort, int shadow) {
+            return false;
+        }
+
+        @Override
+        public boolean local(int client, int clientPort, Consumed consumed) {
+            return false;
+        }
+
+        @Override
+        public boolean toChosen(int client, int clientPort, int chosen, int forwardPort, Translation t,
+                Consumed consumed) {
             return false;
         }
 
         @Override
         public boolean handedIn(int client, int clientPort, int forwardPort, int shadow, int entry, Translation t,
-                int clientAck, int clientNext, int serverNext) {
+                Consumed fromClient, Consumed fromKernel) {
             return false;
         }
+
+        @Override
+        public void consumed(int client, int clientPort, int localAddress, int localPort, Consumed consumed) { }
 
         @Override
         public void withdraw(int client, int clientPort) { }

@@ -37,14 +37,17 @@ public final class Datapath implements AutoCloseable {
     public static final String UPLINK_EGRESS = "uplink_egress";
     public static final String WIRE_INGRESS = "wire_ingress";
     static final String FLOWS = "flows";
+    static final String PROGRESS = "progress";
     static final String CONFIG = "config";
     static final String COUNTERS = "counters";
     /** Our tc filters' handle and priority: how a later process finds them. */
     public static final int TC_HANDLE = 0xba70;
     public static final int TC_PRIORITY = 1;
+    private static final String[] MAPS = {"flows", "progress", "config", "counters"};
 
     private final BpfObject object;
     private final BpfMap flows;
+    private final BpfMap progress;
     private final BpfMap config;
     private final BpfMap counters;
     private final Arena arena = Arena.ofShared();
@@ -57,10 +60,11 @@ public final class Datapath implements AutoCloseable {
     private Datapath(BpfObject object) {
         this.object = object;
         this.flows = object.map(FLOWS);
+        this.progress = object.map(PROGRESS);
         this.config = object.map(CONFIG);
         this.counters = object.map(COUNTERS);
         this.key = arena.allocate(FlowKey.SIZE, 8);
-        this.value = arena.allocate(Math.max(Flow.SIZE, DatapathConfig.SIZE), 8);
+        this.value = arena.allocate(Math.max(Math.max(Flow.SIZE, Progress.SIZE), DatapathConfig.SIZE), 8);
         this.counterKey = arena.allocate(ValueLayout.JAVA_INT);
         this.perCpu = arena.allocate(counters.perCpuValueSize(), 8);
     }
@@ -82,9 +86,10 @@ public final class Datapath implements AutoCloseable {
         BpfObject o = BpfObject.open(objectBytes(), RESOURCE);
         try {
             o.maxEntries(FLOWS, maxFlows);
+            o.maxEntries(PROGRESS, maxFlows);
             if (pinDirectory.isPresent()) {
                 Files.createDirectories(pinDirectory.get());
-                for (String m : new String[] {FLOWS, CONFIG, COUNTERS}) o.pin(m, pinDirectory.get().resolve(m));
+                for (String m : MAPS) o.pin(m, pinDirectory.get().resolve(m));
             }
             o.load();
             Datapath d = new Datapath(o);
@@ -98,6 +103,7 @@ public final class Datapath implements AutoCloseable {
 
     private void checkLayouts() {
         check(flows, FlowKey.SIZE, Flow.SIZE);
+        check(progress, FlowKey.SIZE, Progress.SIZE);
         check(config, 4, DatapathConfig.SIZE);
         check(counters, 4, 8);
         if (counters.maxEntries() != DatapathCounter.values().length) {
@@ -157,10 +163,44 @@ public final class Datapath implements AutoCloseable {
         return flows.lookup(key, value) == 0 ? Optional.of(Flow.read(value)) : Optional.empty();
     }
 
-    /** Removes a flow; false if it was not there. */
+    /** What the programs saw of a flow, if they saw any of its packets. */
+    public Optional<Progress> progress(FlowKey k) {
+        k.write(key);
+        return progress.lookup(key, value) == 0 ? Optional.of(Progress.read(value)) : Optional.empty();
+    }
+
+    /** Drops what the programs counted of a flow no longer in the map (a new connection starts at 0). */
+    public void forgetProgress(FlowKey k) {
+        k.write(key);
+        progress.delete(key);
+    }
+
+    /** Removes every flow and its progress (a start after a crash); returns how many flows there were. */
+    public int clear() {
+        int n = 0;
+        for (FlowKey k : flows().keySet()) {
+            if (remove(k)) n++;
+        }
+        MemorySegment next = arena.allocate(FlowKey.SIZE, 8);
+        for (int i = 0; i < progress.maxEntries() && progress.nextKey(MemorySegment.NULL, next) == 0; i++) {
+            progress.delete(next);
+        }
+        return n;
+    }
+
+    /** For tests: sets a flow's progress as the programs would. */
+    public int putProgress(FlowKey k, Progress p) {
+        k.write(key);
+        p.write(value);
+        return progress.update(key, value, BpfMap.ANY);
+    }
+
+    /** Removes a flow and its progress; false if the flow was not there. */
     public boolean remove(FlowKey k) {
         k.write(key);
-        return flows.delete(key) == 0;
+        boolean was = flows.delete(key) == 0;
+        progress.delete(key); // after the flow: the programs make progress only for flows in the map
+        return was;
     }
 
     /** Every flow in the map (for a process taking over; the map may change meanwhile). */
@@ -210,9 +250,7 @@ public final class Datapath implements AutoCloseable {
 
     /** Unpins the maps (they go with the last program or descriptor that holds them). */
     public void unpin() throws SysException {
-        object.unpin(FLOWS);
-        object.unpin(CONFIG);
-        object.unpin(COUNTERS);
+        for (String m : MAPS) object.unpin(m);
     }
 
     @Override

@@ -15,7 +15,9 @@ public enum DatapathCounter {
     BAD_OPTIONS("badOptions"),
     IP_OPTIONS("ipOptionsOrFragments"),
     NO_CONFIG("noConfig"),
-    REDIRECT_FAILED("redirectFailed");
+    REDIRECT_FAILED("redirectFailed"),
+    CATCHING_UP("catchingUp"),
+    NO_PROGRESS("noProgress");
 
     private final String key;
 

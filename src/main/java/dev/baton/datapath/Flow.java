@@ -4,25 +4,25 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /**
- * What the data path knows of one flow ({@code struct flow}, 40 bytes): how to translate its packets,
- * written by user space, and what the programs saw of it, written by them.
+ * How the data path translates one flow's packets ({@code struct flow}, 28 bytes), written by user
+ * space only; what the programs see of it is its {@link Progress}.
  *
  * @param action what its packets get
  * @param timestamps whether TSval/TSecr are translated (the connection negotiated timestamps)
  * @param windowScaleFrom TO_CLIENT: the chosen kernel's window scale ...
  * @param windowScaleTo ... and the entry's, which the client knows (equal: no rescaling)
  * @param address the new address: the chosen node's (TO_CHOSEN), the entry's shadow (FROM_ENTRY),
- *     the entry's (TO_CLIENT); unused for LOCAL
+ *     the entry's (TO_CLIENT); unused for LOCAL and HOLD
  * @param port the new port: the forward port (TO_CHOSEN), the service port (FROM_ENTRY)
  * @param seqDelta ISN(chosen) - ISN(entry)
  * @param tsDelta TSval(chosen SYN/ACK) - TSval(entry SYN/ACK)
- * @param ack the highest acknowledgment number the programs saw, before translation
- * @param next the highest sequence number + payload they saw, before translation
- * @param lastNanos {@code bpf_ktime_get_ns()} (CLOCK_MONOTONIC) at the last packet they saw
+ * @param consumedIn how many of the packets from the network the programs sent up user space has
+ *     read ({@link Progress#slowIn}): until it has read them all, they keep going up
+ * @param consumedOut the same for packets from the kernel ({@link Progress#slowOut})
  */
 public record Flow(FlowAction action, boolean timestamps, int windowScaleFrom, int windowScaleTo, int address, int port,
-        int seqDelta, int tsDelta, int ack, int next, long lastNanos) {
-    public static final int SIZE = 40;
+        int seqDelta, int tsDelta, int consumedIn, int consumedOut) {
+    public static final int SIZE = 28;
     private static final int F_TIMESTAMPS = 0x01;
 
     public Flow {
@@ -33,14 +33,19 @@ public record Flow(FlowAction action, boolean timestamps, int windowScaleFrom, i
         if ((port & ~0xffff) != 0) throw new IllegalArgumentException("ports are 16 bits: " + port);
     }
 
-    public static Flow local() {
-        return new Flow(FlowAction.LOCAL, false, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    /** A flow the engine holds: everything to user space, counted. */
+    public static Flow hold() {
+        return new Flow(FlowAction.HOLD, false, 0, 0, 0, 0, 0, 0, 0, 0);
     }
 
-    /** The flow with what the programs track set to where user space knows it stands. */
-    public Flow withProgress(int ack, int next) {
-        return new Flow(action, timestamps, windowScaleFrom, windowScaleTo, address, port, seqDelta, tsDelta, ack, next,
-                lastNanos);
+    /** A flow served here, once user space has read {@code consumedIn} and {@code consumedOut} of its packets. */
+    public static Flow local(int consumedIn, int consumedOut) {
+        return new Flow(FlowAction.LOCAL, false, 0, 0, 0, 0, 0, 0, consumedIn, consumedOut);
+    }
+
+    /** The same flow, user space having read these many of its packets. */
+    public Flow withConsumed(int in, int out) {
+        return new Flow(action, timestamps, windowScaleFrom, windowScaleTo, address, port, seqDelta, tsDelta, in, out);
     }
 
     public void write(MemorySegment s) {
@@ -53,10 +58,8 @@ public record Flow(FlowAction action, boolean timestamps, int windowScaleFrom, i
         s.set(ValueLayout.JAVA_SHORT_UNALIGNED, 10, (short) 0);
         s.set(ValueLayout.JAVA_INT_UNALIGNED, 12, seqDelta);
         s.set(ValueLayout.JAVA_INT_UNALIGNED, 16, tsDelta);
-        s.set(ValueLayout.JAVA_INT_UNALIGNED, 20, ack);
-        s.set(ValueLayout.JAVA_INT_UNALIGNED, 24, next);
-        s.set(ValueLayout.JAVA_INT_UNALIGNED, 28, 0);
-        s.set(ValueLayout.JAVA_LONG_UNALIGNED, 32, lastNanos);
+        s.set(ValueLayout.JAVA_INT_UNALIGNED, 20, consumedIn);
+        s.set(ValueLayout.JAVA_INT_UNALIGNED, 24, consumedOut);
     }
 
     public static Flow read(MemorySegment s) {
@@ -65,7 +68,6 @@ public record Flow(FlowAction action, boolean timestamps, int windowScaleFrom, i
                 s.get(ValueLayout.JAVA_BYTE, 2), s.get(ValueLayout.JAVA_BYTE, 3),
                 s.get(FlowKey.BE32, 4), Short.toUnsignedInt(s.get(FlowKey.BE16, 8)),
                 s.get(ValueLayout.JAVA_INT_UNALIGNED, 12), s.get(ValueLayout.JAVA_INT_UNALIGNED, 16),
-                s.get(ValueLayout.JAVA_INT_UNALIGNED, 20), s.get(ValueLayout.JAVA_INT_UNALIGNED, 24),
-                s.get(ValueLayout.JAVA_LONG_UNALIGNED, 32));
+                s.get(ValueLayout.JAVA_INT_UNALIGNED, 20), s.get(ValueLayout.JAVA_INT_UNALIGNED, 24));
     }
 }

@@ -9,7 +9,9 @@ public enum FlowAction {
     /** Chosen node, a forwarded client packet: to the entry's shadow address and the service port. */
     FROM_ENTRY(3),
     /** Chosen node, its kernel to the client (claims 9, 18): source, seq, TSval, window; straight out. */
-    TO_CLIENT(4);
+    TO_CLIENT(4),
+    /** The engine has the connection: every packet to user space, counted (the hand-down waits for them). */
+    HOLD(5);
 
     private final int code;
 

@@ -5,8 +5,8 @@ import java.util.Optional;
 
 /**
  * The engine's {@link FastPath} on the kernel's data path: each call is one or two writes to, or a
- * read of, the flows map ({@code bpf(2)} through libbpf, about 2 µs each). Called on the packet
- * loop's thread only, once or twice per connection, never per packet.
+ * read of, the flows and progress maps ({@code bpf(2)} through libbpf, about 2 µs each). Called on
+ * the packet loop's thread only, a few times per connection, never per packet the kernel carries.
  */
 public final class KernelFastPath implements FastPath {
     private final Datapath datapath;
@@ -20,28 +20,25 @@ public final class KernelFastPath implements FastPath {
         this.servicePort = servicePort;
     }
 
-    @Override
-    public boolean local(int client, int clientPort) {
-        return datapath.put(new FlowKey(client, address, clientPort, servicePort), Flow.local()) == 0;
+    private FlowKey entryKey(int client, int clientPort) {
+        return new FlowKey(client, address, clientPort, servicePort);
     }
 
     @Override
-    public boolean toChosen(int client, int clientPort, int chosen, int forwardPort, Translation t, int clientAck) {
-        Flow f = new Flow(FlowAction.TO_CHOSEN, t.timestamps(), 0, 0, chosen, forwardPort, t.seqDelta(), t.tsDelta(),
-                clientAck, 0, 0);
-        return datapath.put(new FlowKey(client, address, clientPort, servicePort), f) == 0;
+    public boolean hold(int client, int clientPort) {
+        FlowKey k = entryKey(client, clientPort);
+        datapath.forgetProgress(k); // what the programs counted for an earlier connection on this port
+        return datapath.put(k, Flow.hold()) == 0;
     }
 
     @Override
-    public boolean handedIn(int client, int clientPort, int forwardPort, int shadow, int entry, Translation t,
-            int clientAck, int clientNext, int serverNext) {
+    public boolean holdHandedIn(int client, int clientPort, int forwardPort, int shadow) {
         FlowKey in = new FlowKey(client, address, clientPort, forwardPort);
-        Flow fromEntry = new Flow(FlowAction.FROM_ENTRY, t.timestamps(), 0, 0, shadow, servicePort, t.seqDelta(),
-                t.tsDelta(), clientAck, clientNext, 0);
-        Flow toClient = new Flow(FlowAction.TO_CLIENT, t.timestamps(), t.chosenWindowScale(), t.entryWindowScale(),
-                entry, 0, t.seqDelta(), t.tsDelta(), clientAck, serverNext, 0);
-        if (datapath.put(in, fromEntry) != 0) return false;
-        if (datapath.put(new FlowKey(client, shadow, clientPort, servicePort), toClient) != 0) {
+        FlowKey out = new FlowKey(client, shadow, clientPort, servicePort);
+        datapath.forgetProgress(in);
+        datapath.forgetProgress(out);
+        if (datapath.put(in, Flow.hold()) != 0) return false;
+        if (datapath.put(out, Flow.hold()) != 0) {
             datapath.remove(in); // both directions or neither
             return false;
         }
@@ -49,8 +46,41 @@ public final class KernelFastPath implements FastPath {
     }
 
     @Override
+    public boolean local(int client, int clientPort, Consumed c) {
+        return datapath.put(entryKey(client, clientPort), Flow.local(c.fromNetwork(), c.fromKernel())) == 0;
+    }
+
+    @Override
+    public boolean toChosen(int client, int clientPort, int chosen, int forwardPort, Translation t, Consumed c) {
+        Flow f = new Flow(FlowAction.TO_CHOSEN, t.timestamps(), 0, 0, chosen, forwardPort, t.seqDelta(), t.tsDelta(),
+                c.fromNetwork(), c.fromKernel());
+        return datapath.put(entryKey(client, clientPort), f) == 0;
+    }
+
+    @Override
+    public boolean handedIn(int client, int clientPort, int forwardPort, int shadow, int entry, Translation t,
+            Consumed fromClient, Consumed fromKernel) {
+        Flow fromEntry = new Flow(FlowAction.FROM_ENTRY, t.timestamps(), 0, 0, shadow, servicePort, t.seqDelta(),
+                t.tsDelta(), fromClient.fromNetwork(), fromClient.fromKernel());
+        Flow toClient = new Flow(FlowAction.TO_CLIENT, t.timestamps(), t.chosenWindowScale(), t.entryWindowScale(),
+                entry, 0, t.seqDelta(), t.tsDelta(), fromKernel.fromNetwork(), fromKernel.fromKernel());
+        // The kernel's side first: the client's segments it carries are answered on the kernel's path.
+        if (datapath.put(new FlowKey(client, shadow, clientPort, servicePort), toClient) != 0) return false;
+        return datapath.put(new FlowKey(client, address, clientPort, forwardPort), fromEntry) == 0;
+    }
+
+    @Override
+    public void consumed(int client, int clientPort, int localAddress, int localPort, Consumed c) {
+        FlowKey k = new FlowKey(client, localAddress, clientPort, localPort);
+        Optional<Flow> f = datapath.get(k);
+        if (f.isPresent() && f.get().action() != FlowAction.HOLD) {
+            datapath.put(k, f.get().withConsumed(c.fromNetwork(), c.fromKernel()));
+        }
+    }
+
+    @Override
     public void withdraw(int client, int clientPort) {
-        datapath.remove(new FlowKey(client, address, clientPort, servicePort));
+        datapath.remove(entryKey(client, clientPort));
     }
 
     @Override
@@ -61,11 +91,11 @@ public final class KernelFastPath implements FastPath {
 
     @Override
     public boolean seen(int client, int clientPort, int localAddress, int localPort, Seen into) {
-        Optional<Flow> f = datapath.get(new FlowKey(client, localAddress, clientPort, localPort));
-        if (f.isEmpty()) return false;
-        into.lastNanos = f.get().lastNanos();
-        into.ack = f.get().ack();
-        into.next = f.get().next();
+        Optional<Progress> p = datapath.progress(new FlowKey(client, localAddress, clientPort, localPort));
+        if (p.isEmpty()) return false;
+        into.lastNanos = p.get().lastNanos();
+        into.ack = p.get().ack();
+        into.next = p.get().next();
         return true;
     }
 }

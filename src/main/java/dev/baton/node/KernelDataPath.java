@@ -6,7 +6,6 @@ import dev.baton.btcp.FastPath;
 import dev.baton.datapath.Datapath;
 import dev.baton.datapath.DatapathConfig;
 import dev.baton.datapath.DatapathCounter;
-import dev.baton.datapath.FlowKey;
 import dev.baton.datapath.KernelFastPath;
 import dev.baton.sys.BpfObject;
 import dev.baton.sys.NetDevices;
@@ -78,10 +77,7 @@ final class KernelDataPath implements AutoCloseable {
             throw e;
         }
         try {
-            int stale = 0;
-            for (FlowKey f : d.flows().keySet()) {
-                if (d.remove(f)) stale++;
-            }
+            int stale = d.clear();
             if (stale > 0) LOG.warn("removed {} flows an earlier run left in {}", stale, k.pins());
             DatapathConfig c = new DatapathConfig(cfg.address(), engine.shadowNetwork(), cfg.servicePort(),
                     engine.forwardPortBase(), FORWARD_PORTS, uplink, wire, kernel, DatapathConfig.DEFAULT_MARK, false);

@@ -158,9 +158,6 @@ final class PacketLoop implements Runnable, Btcp.Output {
                         internalError(e);
                     }
                 }
-                // Connections waiting to be handed to the kernel's data path go as soon as both TUNs
-                // are read empty, so that nothing of theirs still queued is overtaken (Btcp.drained).
-                btcp.drained(btcp.offloadsWaiting() && readBothEmpty());
                 now = System.currentTimeMillis();
                 if (faults.active()) faults.releaseDue(now, release);
                 btcp.tick(now);
@@ -179,11 +176,11 @@ final class PacketLoop implements Runnable, Btcp.Output {
         }
     }
 
-    /** Reads and handles up to {@code max} packets from the network side; true if it read them all. */
-    private boolean readWire(int max) throws SysException {
+    /** Reads and handles up to {@code max} packets from the network side. */
+    private void readWire(int max) throws SysException {
         for (int i = 0; i < max; i++) {
             int n = wire.read(rxFrame);
-            if (n == Tun.NOTHING) return true;
+            if (n == Tun.NOTHING) return;
             if ((n = fromNetwork(n)) < 0) continue;
             try {
                 if (faults.active()) fromWireWithFaults(rxPacket, n);
@@ -192,14 +189,13 @@ final class PacketLoop implements Runnable, Btcp.Output {
                 internalError(e);
             }
         }
-        return false;
     }
 
-    /** Reads and handles up to {@code max} packets from the kernel side; true if it read them all. */
-    private boolean readKernel(int max) throws SysException {
+    /** Reads and handles up to {@code max} packets from the kernel side. */
+    private void readKernel(int max) throws SysException {
         for (int i = 0; i < max; i++) {
             int n = kernel.read(rxFrame);
-            if (n == Tun.NOTHING) return true;
+            if (n == Tun.NOTHING) return;
             if ((n = fromOurKernel(n)) < 0) continue;
             try {
                 btcp.fromKernel(rxPacket, n, vnet && rxHeader.needsChecksum());
@@ -207,20 +203,6 @@ final class PacketLoop implements Runnable, Btcp.Output {
                 internalError(e);
             }
         }
-        return false;
-    }
-
-    /**
-     * Reads both TUNs until each has nothing more (at most a few batches): true if the last read of
-     * each found nothing, just now.
-     */
-    private boolean readBothEmpty() throws SysException {
-        for (int round = 0; round < 4; round++) {
-            boolean wireEmpty = readWire(BATCH);
-            boolean kernelEmpty = readKernel(BATCH);
-            if (wireEmpty && kernelEmpty && readWire(1)) return true;
-        }
-        return false;
     }
 
     /** A bug must cost one packet, not the node: count it, report it (rate-limited), go on. */

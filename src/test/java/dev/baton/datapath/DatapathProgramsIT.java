@@ -71,7 +71,7 @@ class DatapathProgramsIT {
     void configure() throws SysException {
         dp.configure(new DatapathConfig(NODE, SHADOW_NET, SERVICE, FORWARD_BASE, 255, 2, 3, 4,
                 DatapathConfig.DEFAULT_MARK, false));
-        dp.flows().keySet().forEach(dp::remove);
+        dp.clear();
     }
 
     record Run(int retval, byte[] packet, int mark) {}
@@ -113,12 +113,14 @@ class DatapathProgramsIT {
     static final int FORWARD_PORT = FORWARD_BASE + 3;
 
     static Flow toChosen(boolean timestamps) {
-        return new Flow(FlowAction.TO_CHOSEN, timestamps, 0, 0, CHOSEN, FORWARD_PORT, SEQ_DELTA, TS_DELTA, 0, 0, 0);
+        return new Flow(FlowAction.TO_CHOSEN, timestamps, 0, 0, CHOSEN, FORWARD_PORT, SEQ_DELTA, TS_DELTA, 0, 0);
     }
 
     @Test
     void translatesAClientAckWithTimestampsAndSackToTheChosenNode() throws SysException {
-        dp.put(new FlowKey(CLIENT, NODE, 40000, SERVICE), toChosen(true).withProgress(0xffffff00, 0));
+        FlowKey key = new FlowKey(CLIENT, NODE, 40000, SERVICE);
+        dp.put(key, toChosen(true));
+        dp.putProgress(key, new Progress(0, 0, 0xffffff00, 0, 1)); // seen before: raised from here
         Segment s = Segment.tcp(CLIENT, 40000, NODE, SERVICE).seq(1000).ack(0xfffffff0).flags(ACK)
                 .linuxOptions(111, 222, 0xfffffff0, 0x00000010, 5000, 6000);
         long before = counter(DatapathCounter.TO_CHOSEN);
@@ -136,9 +138,10 @@ class DatapathProgramsIT {
         assertThat(get32(r.packet(), t + s.tsAt)).as("TSval is the client's").isEqualTo(111);
         assertThat(get32(r.packet(), t + s.tsAt + 4)).as("TSecr").isEqualTo(222 + TS_DELTA);
         assertChecksumsCarried(s, r.packet());
-        Flow f = dp.get(new FlowKey(CLIENT, NODE, 40000, SERVICE)).orElseThrow();
-        assertThat(f.ack()).as("the client's ack, as it sent it, raised across the wrap").isEqualTo(0xfffffff0);
-        assertThat(f.lastNanos()).isPositive();
+        Progress p = dp.progress(key).orElseThrow();
+        assertThat(p.ack()).as("the client's ack, as it sent it, raised across the wrap").isEqualTo(0xfffffff0);
+        assertThat(p.lastNanos()).isGreaterThan(1);
+        assertThat(p.slowIn()).as("nothing sent up").isZero();
     }
 
     @Test
@@ -177,7 +180,7 @@ class DatapathProgramsIT {
             int port = 1024 + rnd.nextInt(60000);
             boolean ts = rnd.nextInt(5) > 0;
             Flow flow = new Flow(FlowAction.TO_CHOSEN, ts, 0, 0, rnd.nextInt(), FORWARD_BASE + 1 + rnd.nextInt(255),
-                    rnd.nextInt(), rnd.nextInt(), 0, 0, 0);
+                    rnd.nextInt(), rnd.nextInt(), 0, 0);
             dp.put(new FlowKey(CLIENT, NODE, port, SERVICE), flow);
             Segment s = randomSegment(rnd, Segment.tcp(CLIENT, port, NODE, SERVICE));
             s.flags = rnd.nextInt(4) > 0 ? ACK | (rnd.nextBoolean() ? PSH : 0) : PSH;
@@ -246,6 +249,9 @@ class DatapathProgramsIT {
             {3, 4, 7, 0},                               // window scale of length 4
         };
         for (int[] opts : bad) {
+            // each with a fresh flow: once one went up, the flow's next ones follow it until user space read it
+            dp.remove(new FlowKey(CLIENT, NODE, 40005, SERVICE));
+            dp.put(new FlowKey(CLIENT, NODE, 40005, SERVICE), toChosen(true));
             Segment s = Segment.tcp(CLIENT, 40005, NODE, SERVICE).seq(5).ack(6);
             s.options(new Segment.OptionWriter().raw(opts));
             byte[] p = s.build();
@@ -290,7 +296,7 @@ class DatapathProgramsIT {
     void everythingOfOursGoesToUserSpaceWhileFaultsAreOn() throws SysException {
         dp.configure(new DatapathConfig(NODE, SHADOW_NET, SERVICE, FORWARD_BASE, 255, 2, 3, 4,
                 DatapathConfig.DEFAULT_MARK, true));
-        dp.put(new FlowKey(CLIENT, NODE, 40007, SERVICE), Flow.local());
+        dp.put(new FlowKey(CLIENT, NODE, 40007, SERVICE), Flow.local(0, 0));
         byte[] p = Segment.tcp(CLIENT, 40007, NODE, SERVICE).seq(5).ack(6).build();
         long before = counter(DatapathCounter.SLOW_FROM_WIRE);
         Run r = run(Datapath.UPLINK_INGRESS, p);
@@ -302,7 +308,7 @@ class DatapathProgramsIT {
 
     @Test
     void localFlowsPassBothWaysUntouched() throws SysException {
-        dp.put(new FlowKey(CLIENT, NODE, 40008, SERVICE), Flow.local());
+        dp.put(new FlowKey(CLIENT, NODE, 40008, SERVICE), Flow.local(0, 0));
         byte[] in = Segment.tcp(CLIENT, 40008, NODE, SERVICE).seq(5).ack(6).linuxOptions(1, 2).build();
         byte[] outbound = Segment.tcp(NODE, SERVICE, CLIENT, 40008).seq(6).ack(5).linuxOptions(3, 1)
                 .payload(1448, new Random(1)).build();
@@ -325,8 +331,8 @@ class DatapathProgramsIT {
     @Test
     void takesAForwardedSegmentToTheEntrysShadowAddress() throws SysException {
         FlowKey k = new FlowKey(CLIENT, NODE, 40009, FORWARD_PORT);
-        dp.put(k, new Flow(FlowAction.FROM_ENTRY, true, 0, 0, SHADOW, SERVICE, SEQ_DELTA, TS_DELTA, 0, 0, 0)
-                .withProgress(100, 200));
+        dp.put(k, new Flow(FlowAction.FROM_ENTRY, true, 0, 0, SHADOW, SERVICE, SEQ_DELTA, TS_DELTA, 0, 0));
+        dp.putProgress(k, new Progress(0, 0, 100, 200, 1));
         Random rnd = new Random(3);
         Segment s = Segment.tcp(CLIENT, 40009, NODE, FORWARD_PORT).seq(0xfffffff0).ack(150).flags(ACK | PSH)
                 .linuxOptions(5, 6, 1, 2).payload(300, rnd);
@@ -338,9 +344,9 @@ class DatapathProgramsIT {
         Segment.put16(expect, s.tcpOffset() + 2, SERVICE);
         assertSameBut(expect, r.packet(), "forwarded", ETH + 10, s.tcpOffset() + 16);
         assertChecksumsCarried(s, p, r.packet(), "forwarded");
-        Flow f = dp.get(k).orElseThrow();
-        assertThat(f.ack()).isEqualTo(150);
-        assertThat(f.next()).as("seq + payload, across the wrap").isEqualTo(0xfffffff0 + 300);
+        Progress seen = dp.progress(k).orElseThrow();
+        assertThat(seen.ack()).isEqualTo(150);
+        assertThat(seen.next()).as("seq + payload, across the wrap").isEqualTo(0xfffffff0 + 300);
     }
 
     @Test
@@ -351,13 +357,13 @@ class DatapathProgramsIT {
             boolean ts = rnd.nextInt(5) > 0;
             int from = rnd.nextInt(15), to = rnd.nextInt(4) == 0 ? rnd.nextInt(15) : from;
             int entry = rnd.nextInt();
-            Flow flow = new Flow(FlowAction.TO_CLIENT, ts, from, to, entry, 0, rnd.nextInt(), rnd.nextInt(), 0, 0, 0);
+            Flow flow = new Flow(FlowAction.TO_CLIENT, ts, from, to, entry, 0, rnd.nextInt(), rnd.nextInt(), 0, 0);
             int shadow = SHADOW_NET | (1 + rnd.nextInt(254));
             FlowKey k = new FlowKey(CLIENT, shadow, port, SERVICE);
             Segment s = randomSegment(rnd, Segment.tcp(shadow, SERVICE, CLIENT, port));
             s.flags = ACK | (rnd.nextBoolean() ? PSH : 0);
             s.window = rnd.nextInt(0x10000);
-            dp.put(k, flow.withProgress(0, s.seq)); // where user space says the kernel's sending stands
+            dp.put(k, flow);
             byte[] p = s.build();
             Run r = run(Datapath.UPLINK_EGRESS, p);
             String what = "segment " + i + ": TS at " + s.tsAt + ", scales " + from + "->" + to;
@@ -373,8 +379,8 @@ class DatapathProgramsIT {
             if (ts && s.tsAt >= 0) Segment.put32(expect, t + s.tsAt, get32(p, t + s.tsAt) - flow.tsDelta());
             assertSameBut(expect, r.packet(), what, ETH + 10, t + 16);
             assertChecksumsCarried(s, p, r.packet(), what);
-            Flow after = dp.get(k).orElseThrow();
-            assertThat(after.next()).as(what).isEqualTo(s.seq + s.payload.length);
+            Progress after = dp.progress(k).orElseThrow();
+            assertThat(after.next()).as(what + ": the first segment sets it").isEqualTo(s.seq + s.payload.length);
             dp.remove(k);
         }
     }
@@ -395,7 +401,7 @@ class DatapathProgramsIT {
 
     @Test
     void theKernelsHandshakeGoesToUserSpace() throws SysException {
-        dp.put(new FlowKey(CLIENT, NODE, 40011, SERVICE), Flow.local());
+        dp.put(new FlowKey(CLIENT, NODE, 40011, SERVICE), Flow.local(0, 0));
         byte[] synAck = Segment.tcp(NODE, SERVICE, CLIENT, 40011).flags(SYN | ACK).build();
         long before = counter(DatapathCounter.SLOW_FROM_KERNEL);
         assertThat(run(Datapath.UPLINK_EGRESS, synAck).retval()).isEqualTo(TC_ACT_REDIRECT);
@@ -430,6 +436,76 @@ class DatapathProgramsIT {
             BpfProgram.TestRun r = fresh.program(Datapath.UPLINK_INGRESS).testRun(in, p.length, out, null, 1);
             assertThat(r.retval()).isEqualTo(TC_ACT_OK);
         }
+    }
+
+    // ---- holding, counting and catching up ------------------------------------------------------
+
+    @Test
+    void aHeldFlowGoesUpCountedBothWays() throws SysException {
+        FlowKey k = new FlowKey(CLIENT, NODE, 40014, SERVICE);
+        dp.put(k, Flow.hold());
+        byte[] in = Segment.tcp(CLIENT, 40014, NODE, SERVICE).seq(5).ack(6).build();
+        byte[] out = Segment.tcp(NODE, SERVICE, CLIENT, 40014).seq(6).ack(5).build();
+        for (int i = 0; i < 3; i++) assertThat(run(Datapath.UPLINK_INGRESS, in).packet()).isEqualTo(in);
+        assertThat(run(Datapath.UPLINK_EGRESS, out).retval()).isEqualTo(TC_ACT_REDIRECT);
+        Progress p = dp.progress(k).orElseThrow();
+        assertThat(p.slowIn()).isEqualTo(3);
+        assertThat(p.slowOut()).isEqualTo(1);
+        // a SYN, FIN or RST of a handed-down flow goes up counted too
+        dp.put(k, Flow.local(3, 1));
+        assertThat(run(Datapath.UPLINK_INGRESS, in).retval()).as("caught up: passed").isEqualTo(TC_ACT_OK);
+        byte[] fin = Segment.tcp(CLIENT, 40014, NODE, SERVICE).seq(5).ack(6).flags(FIN | ACK).build();
+        assertThat(run(Datapath.UPLINK_INGRESS, fin).retval()).isEqualTo(TC_ACT_REDIRECT);
+        assertThat(dp.progress(k).orElseThrow().slowIn()).isEqualTo(4);
+    }
+
+    /**
+     * A flow handed down before user space read everything sent up: its packets keep going up
+     * (counted) until user space says it has read them all, so none is overtaken.
+     */
+    @Test
+    void aHandedDownFlowCatchesUpBeforeItsPacketsSkipUserSpace() throws SysException {
+        FlowKey k = new FlowKey(CLIENT, NODE, 40015, SERVICE);
+        dp.put(k, Flow.hold());
+        byte[] in = Segment.tcp(CLIENT, 40015, NODE, SERVICE).seq(5).ack(6).linuxOptions(1, 2).build();
+        run(Datapath.UPLINK_INGRESS, in);
+        run(Datapath.UPLINK_INGRESS, in); // two up; user space has read one when it hands the flow down
+        dp.put(k, toChosen(true).withConsumed(1, 0));
+        long catching = counter(DatapathCounter.CATCHING_UP);
+        Run r = run(Datapath.UPLINK_INGRESS, in);
+        assertThat(r.retval()).isEqualTo(TC_ACT_REDIRECT);
+        assertThat(r.packet()).as("untouched: it goes up").isEqualTo(in);
+        assertThat(counter(DatapathCounter.CATCHING_UP)).isEqualTo(catching + 1);
+        assertThat(dp.progress(k).orElseThrow().slowIn()).isEqualTo(3);
+        dp.put(k, toChosen(true).withConsumed(3, 0)); // it read all three
+        long toChosen = counter(DatapathCounter.TO_CHOSEN);
+        r = run(Datapath.UPLINK_INGRESS, in);
+        assertThat(get32(r.packet(), ETH + 16)).as("translated now").isEqualTo(CHOSEN);
+        assertThat(counter(DatapathCounter.TO_CHOSEN)).isEqualTo(toChosen + 1);
+        assertThat(dp.progress(k).orElseThrow().slowIn()).isEqualTo(3);
+    }
+
+    @Test
+    void theCountsWrapAround() throws SysException {
+        FlowKey k = new FlowKey(CLIENT, NODE, 40016, SERVICE);
+        dp.put(k, Flow.local(0xffffffff, 0));
+        dp.putProgress(k, new Progress(0xfffffffe, 0, 0, 0, 0));
+        byte[] in = Segment.tcp(CLIENT, 40016, NODE, SERVICE).seq(5).ack(6).build();
+        assertThat(run(Datapath.UPLINK_INGRESS, in).retval()).as("user space is ahead: caught up").isEqualTo(TC_ACT_OK);
+        dp.putProgress(k, new Progress(1, 0, 0, 0, 0)); // sent up past the wrap, not all read
+        assertThat(run(Datapath.UPLINK_INGRESS, in).retval()).isEqualTo(TC_ACT_REDIRECT);
+        assertThat(dp.progress(k).orElseThrow().slowIn()).isEqualTo(2);
+    }
+
+    @Test
+    void removingAFlowRemovesItsProgress() throws SysException {
+        FlowKey k = new FlowKey(CLIENT, NODE, 40017, SERVICE);
+        dp.put(k, Flow.hold());
+        run(Datapath.UPLINK_INGRESS, Segment.tcp(CLIENT, 40017, NODE, SERVICE).seq(5).ack(6).build());
+        assertThat(dp.progress(k)).isPresent();
+        assertThat(dp.remove(k)).isTrue();
+        assertThat(dp.progress(k)).isEmpty();
+        assertThat(dp.get(k)).isEmpty();
     }
 
     // ---- helpers ------------------------------------------------------------------------------

@@ -36,17 +36,25 @@ class FlowLayoutTest {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment s = a.allocate(Flow.SIZE).fill((byte) 0xa5);
             Flow f = new Flow(FlowAction.TO_CLIENT, true, 7, 2, 0x0a000102, 61003, 0x11223344, 0x55667788, 0x99aabbcc,
-                    0xddeeff00, 0x0102030405060708L);
+                    0xddeeff00);
             f.write(s);
             assertThat(hex(s, Flow.SIZE)).isEqualTo(
                     "04" + "01" + "07" + "02"      // action, flags, scales
                     + "0a000102"                   // address, network order
                     + "ee4b" + "0000"              // port 61003, network order; reserved
                     + "44332211" + "88776655"      // deltas, host order
-                    + "ccbbaa99" + "00ffeedd"      // ack, next
-                    + "00000000"                   // reserved
-                    + "0807060504030201");         // last_ns
+                    + "ccbbaa99" + "00ffeedd");    // consumed in, out
             assertThat(Flow.read(s)).isEqualTo(f);
+        }
+    }
+
+    @Test
+    void readsTheProgressTheProgramsWrite() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment s = a.allocate(Progress.SIZE);
+            s.copyFrom(MemorySegment.ofArray(HexFormat.of().parseHex(
+                    "03000000" + "02000000" + "ccbbaa99" + "00ffeedd" + "0807060504030201")));
+            assertThat(Progress.read(s)).isEqualTo(new Progress(3, 2, 0x99aabbcc, 0xddeeff00, 0x0102030405060708L));
         }
     }
 
@@ -64,7 +72,7 @@ class FlowLayoutTest {
 
     @Test
     void refusesWhatTheProgramsCouldNotMeanToDo() {
-        assertThatThrownBy(() -> new Flow(FlowAction.TO_CLIENT, true, 15, 0, 0, 0, 0, 0, 0, 0, 0))
+        assertThatThrownBy(() -> new Flow(FlowAction.TO_CLIENT, true, 15, 0, 0, 0, 0, 0, 0, 0))
                 .hasMessageContaining("window scales");
         assertThatThrownBy(() -> new FlowKey(0, 0, 70000, 80)).hasMessageContaining("16 bits");
         assertThatThrownBy(() -> new DatapathConfig(0, 0, 80, 0, 0, 0, 0, 0, 0, false)).hasMessageContaining("mark");
@@ -74,9 +82,10 @@ class FlowLayoutTest {
 
     @Test
     void countersFollowTheProgramsOrder() {
-        // enum datapath_counter: C_SLOW_FROM_WIRE = 0 ... C_REDIRECT_FAILED, C_MAX = 14
+        // enum datapath_counter: C_SLOW_FROM_WIRE = 0 ... C_NO_PROGRESS, C_MAX = 16
         assertThat(DatapathCounter.SLOW_FROM_WIRE.ordinal()).isZero();
         assertThat(DatapathCounter.WIRE_OUT.ordinal()).isEqualTo(9);
-        assertThat(DatapathCounter.values()).hasSize(14);
+        assertThat(DatapathCounter.NO_PROGRESS.ordinal()).isEqualTo(15);
+        assertThat(DatapathCounter.values()).hasSize(16);
     }
 }
