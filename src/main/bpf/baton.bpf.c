@@ -16,9 +16,10 @@
  * engine (dev.baton.btcp.Btcp) handles every packet correctly on its own: the map only lets the
  * common packet skip it. Packets that are not ours (other ports and addresses, IPv6, ARP) pass.
  *
- * A flow is in the map from its connection's first packet on (FLOW_HOLD: everything to user space),
- * and the programs count what they send up (progress.slow_in, slow_out). When user space hands the
- * flow down it says how many of those it has read (flow.consumed_in, consumed_out); until it has
+ * The programs count what they send up of each flow from its first packet on (progress.slow_in,
+ * slow_out): a connection to the service from its SYN, which starts its progress; a handed-in one
+ * from the moment user space holds it (FLOW_HOLD: everything to user space). When user space hands
+ * a flow down it says how many of those it has read (flow.consumed_in, consumed_out); until it has
  * read them all, the flow's packets still go up, so a packet waiting in a TUN is never overtaken
  * by a later one on the kernel's path (which the receiver's PAWS check would drop, RFC 7323 5).
  */
@@ -45,7 +46,7 @@ struct {
 
 /* What the programs saw of each flow; sized like flows. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
 	__type(key, struct flow_key);
 	__type(value, struct progress);
@@ -107,6 +108,19 @@ static __always_inline struct progress *progress_of(struct flow_key *k)
 	if (!p)
 		count(C_NO_PROGRESS, 1);
 	return p;
+}
+
+/* A connection's SYN: its progress starts afresh, this SYN the first packet counted. */
+static __always_inline void progress_start(struct flow_key *k, __u32 isn)
+{
+	struct progress *p = bpf_map_lookup_elem(&progress, k);
+	if (p && p->isn == isn) {
+		__sync_fetch_and_add(&p->slow_in, 1); /* a retransmitted SYN */
+		return;
+	}
+	struct progress fresh = {.slow_in = 1, .isn = isn};
+	if (bpf_map_update_elem(&progress, k, &fresh, BPF_ANY))
+		count(C_NO_PROGRESS, 1);
 }
 
 /* Whether user space has read every packet of the flow sent to it (sequence space: they wrap). */
@@ -446,8 +460,12 @@ int uplink_ingress(struct __sk_buff *skb)
 	}
 	int service = tcp->dest == c->service_port;
 	__u16 forward = bpf_ntohs(tcp->dest) - c->forward_base - 1;
-	if (!service && forward >= c->forward_count)
-		return TC_ACT_OK; /* the control channel, the server's own connections, ... */
+	if (!service && forward >= c->forward_count) {
+		/* the control channel, the server's own connections, ...: through the fault module too */
+		if (c->flags & CONFIG_F_ALL_SLOW)
+			goto slow;
+		return TC_ACT_OK;
+	}
 
 	struct flow_key k = {
 		.remote_addr = ip->saddr,
@@ -456,10 +474,20 @@ int uplink_ingress(struct __sk_buff *skb)
 		.local_port = tcp->dest,
 	};
 	__u8 flags = tcp_flags(tcp);
-	struct flow *f = bpf_map_lookup_elem(&flows, &k);
-	if (!f)
+	if (service && (flags & (TCP_SYN | TCP_ACK)) == TCP_SYN) {
+		progress_start(&k, bpf_ntohl(tcp->seq));
 		goto slow;
-	struct progress *pr = progress_of(&k);
+	}
+	struct flow *f = bpf_map_lookup_elem(&flows, &k);
+	struct progress *pr;
+	if (!f) {
+		/* in the engine's hands: counted if its SYN started a progress */
+		pr = service ? bpf_map_lookup_elem(&progress, &k) : NULL;
+		if (pr)
+			goto counted;
+		goto slow;
+	}
+	pr = progress_of(&k);
 	if (!pr)
 		goto slow;
 	if ((c->flags & CONFIG_F_ALL_SLOW) || f->action == FLOW_HOLD || (flags & (TCP_SYN | TCP_FIN | TCP_RST)))
@@ -519,14 +547,14 @@ int uplink_egress(struct __sk_buff *skb)
 	if (ip->saddr != c->local_addr && !shadow)
 		return TC_ACT_OK;
 	if (ip->ihl != 5 || (ip->frag_off & bpf_htons(IP_MF | IP_OFFSET)) || (void *)(tcp + 1) > end) {
-		if (!shadow)
+		if (!shadow && !(c->flags & CONFIG_F_ALL_SLOW))
 			return TC_ACT_OK; /* the kernel's own: nothing of a connection we track */
 		count(C_IP_OPTIONS, 1);
 		goto slow; /* a shadow address never leaves as it is */
 	}
 	if (tcp->source != c->service_port) {
-		if (!shadow)
-			return TC_ACT_OK;
+		if (!shadow && !(c->flags & CONFIG_F_ALL_SLOW))
+			return TC_ACT_OK; /* the control channel, the server's own connections, ... */
 		goto slow;
 	}
 
@@ -538,9 +566,14 @@ int uplink_egress(struct __sk_buff *skb)
 	};
 	__u8 flags = tcp_flags(tcp);
 	struct flow *f = bpf_map_lookup_elem(&flows, &k);
-	if (!f)
+	struct progress *pr;
+	if (!f) {
+		pr = shadow ? NULL : bpf_map_lookup_elem(&progress, &k);
+		if (pr)
+			goto counted;
 		goto slow;
-	struct progress *pr = progress_of(&k);
+	}
+	pr = progress_of(&k);
 	if (!pr)
 		goto slow;
 	if ((c->flags & CONFIG_F_ALL_SLOW) || f->action == FLOW_HOLD || (flags & (TCP_SYN | TCP_FIN | TCP_RST)))

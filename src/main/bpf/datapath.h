@@ -66,13 +66,20 @@ struct flow {
 	__u32 consumed_out;
 };
 
-/* What the programs saw of a flow: written by them only, read by user space. */
+/*
+ * What the programs saw of a flow: written by them only, read by user space. A connection to the
+ * service gets one at its SYN, made by the programs (no work for user space per SYN, which a SYN
+ * flood would make costly); an LRU map, so that those of connections that never finished their
+ * handshake give way.
+ */
 struct progress {
-	__u32 slow_in;     /* packets from the network sent to user space while the flow existed */
-	__u32 slow_out;    /* packets from the kernel sent to user space while the flow existed */
+	__u32 slow_in;     /* packets from the network sent to user space since the flow began */
+	__u32 slow_out;    /* packets from the kernel sent to user space since the flow began */
 	__u32 ack;         /* the highest acknowledgment number seen, before translation */
 	__u32 next;        /* the highest sequence number + payload seen, before translation */
-	__u64 last_ns;     /* bpf_ktime_get_ns() at the last packet */
+	__u64 last_ns;     /* bpf_ktime_get_ns() at the last packet carried; 0: none yet */
+	__u32 isn;         /* the client's initial sequence number: a SYN with another starts afresh */
+	__u32 reserved;
 };
 
 /* The programs' settings; one element, written by user space before any flow. */
@@ -90,7 +97,8 @@ struct datapath_config {
 	__u32 flags;           /* CONFIG_F_* */
 };
 
-/* Every service packet through user space (the fault module is there and must see them all). */
+/* Every TCP packet of this node through user space (the fault module is there and must see them
+ * all, the control channel's included). */
 #define CONFIG_F_ALL_SLOW 0x01
 
 /* Per-CPU counters, summed by user space. */

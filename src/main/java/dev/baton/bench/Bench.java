@@ -250,7 +250,7 @@ public final class Bench {
                 // What the entry sent toward the client (the holder, for (a) and (b)) over what the client got.
                 int entryNode = p == BenchPath.DIRECT || p == BenchPath.LOCAL ? BenchContent.HOLDER : ENTRY;
                 entry = Names.nodeName(entryNode);
-                entryBytes = delta(before, after, p == BenchPath.LOCAL ? Names.wireDevice(entryNode)
+                entryBytes = delta(before, after, p == BenchPath.LOCAL ? bed.routerDeviceOf(entryNode)
                         : Names.directRouterDevice(entryNode));
                 clientBytes = delta(before, after, "client");
             }

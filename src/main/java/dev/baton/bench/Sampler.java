@@ -47,9 +47,11 @@ final class Sampler {
         List<String> routerFiles = new ArrayList<>();
         List<String> routerKeys = new ArrayList<>();
         for (NodeInfo n : bed.nodes()) {
-            // What node N's BTCP wrote into its wire TUN arrives at the router: rx of baton-wN there.
-            routerFiles.add(stat(n.wireDevice(), "rx_bytes"));
-            routerKeys.add(n.wireDevice());
+            // What node N's baton path sent arrives at the router: rx of its wire TUN (baton-wN) or,
+            // on the in-kernel data path, of its uplink's router end (baton-vN) there.
+            String device = bed.routerDeviceOf(n.number());
+            routerFiles.add(stat(device, "rx_bytes"));
+            routerKeys.add(device);
             // What node N sent on its direct veth arrives at the router's end, baton-dN.
             routerFiles.add(stat(Names.directRouterDevice(n.number()), "rx_bytes"));
             routerKeys.add(Names.directRouterDevice(n.number()));

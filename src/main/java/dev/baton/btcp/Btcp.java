@@ -212,6 +212,17 @@ public final class Btcp {
     static final byte OFFLOAD_REFUSED = 6;
     private FastPath fast = FastPath.NONE;
     private final FastPath.Seen seen = new FastPath.Seen();
+    /**
+     * How long a handed-off connection's flow stays with the engine after the entry forwarded what it
+     * held: those packets' TSvals are as old as the handoff, and one overtaken by a newer packet on the
+     * kernel's path (another CPU's queue at the next hop) would fail the chosen node's PAWS check
+     * (RFC 7323 section 5): two timestamp ticks of Linux (1 ms each), and one for the clock's grain.
+     */
+    static final long HAND_DOWN_DELAY_MILLIS = 3;
+    /** Connections waiting for {@link #HAND_DOWN_DELAY_MILLIS}, oldest first (a ring of slots). */
+    private final int[] waitingHandDowns;
+    private int waitingHead;
+    private int waitingCount;
 
     public Btcp(Config cfg, Output out, Control control, Router router, long nowMillis) {
         this.cfg = cfg;
@@ -232,6 +243,7 @@ public final class Btcp {
         holds = new HoldPool(cfg.holdBuffers(), cfg.holdBytes(), MAX_HELD_PACKETS, cfg.maxHeadBytes());
         maxHalfOpen = Math.max(1, cfg.maxConnections() / 2);
         halfOpenNext = new int[cfg.maxConnections()];
+        waitingHandDowns = new int[cfg.maxConnections()];
         halfOpenPrev = new int[cfg.maxConnections()];
     }
 
@@ -292,6 +304,15 @@ public final class Btcp {
     public void tick(long nowMillis) {
         now = nowMillis;
         timers.advance(nowMillis, onExpiry);
+        while (waitingCount > 0) {
+            Conn c = conns[waitingHandDowns[waitingHead]];
+            if (c.handDownAt > now) break;
+            waitingHead = (waitingHead + 1) % waitingHandDowns.length;
+            waitingCount--;
+            if (c.handDownAt == 0) continue; // freed, or handed down, meanwhile
+            c.handDownAt = 0;
+            syncFastPath(c);
+        }
     }
 
     // ------------------------------------------------------------------------------------------
@@ -410,6 +431,7 @@ public final class Btcp {
         }
         counters.inc(Counter.CONNECTIONS_SEEN);
         state(c, Conn.SYN_RCVD);
+        readOne(c, true); // the kernel's data path counts a connection from its SYN
         c.clientIsn = tcp.sequenceNumber();
         c.clientNext = c.clientIsn + 1;
         MemorySegment.copy(p, ValueLayout.JAVA_BYTE, 0, c.syn, 0, synLen);
@@ -1252,6 +1274,10 @@ public final class Btcp {
         }
         holds.release(h);
         c.hold = null;
+        if (fast != FastPath.NONE && waitingCount < waitingHandDowns.length) {
+            c.handDownAt = now + HAND_DOWN_DELAY_MILLIS; // see HAND_DOWN_DELAY_MILLIS
+            waitingHandDowns[(waitingHead + waitingCount++) % waitingHandDowns.length] = c.slot;
+        }
         state(c, Conn.FORWARDING);
         counters.inc(Counter.HANDOFFS_COMPLETED);
         long took = System.nanoTime() - c.handoffSentNanos;
@@ -1613,7 +1639,7 @@ public final class Btcp {
         return switch (c.state) {
             case Conn.SYN_RCVD, Conn.HOLDING, Conn.PENDING -> OFFLOAD_HELD;
             case Conn.LOCAL -> OFFLOAD_LOCAL;
-            case Conn.FORWARDING, Conn.LINGER -> OFFLOAD_TO_CHOSEN;
+            case Conn.FORWARDING, Conn.LINGER -> c.handDownAt != 0 ? OFFLOAD_HELD : OFFLOAD_TO_CHOSEN;
             case Conn.INJECTED -> OFFLOAD_HELD_HANDED_IN;
             case Conn.SERVING -> c.finFromClient || c.finFromServer ? OFFLOAD_NONE
                     : c.committed ? OFFLOAD_HANDED_IN : OFFLOAD_HELD_HANDED_IN;
@@ -1639,8 +1665,11 @@ public final class Btcp {
                 && entryKind(c.offloaded) == entryKind(want);
         if (c.offloaded != OFFLOAD_NONE && !sameFlows) {
             refresh(c);
-            if (entryKind(c.offloaded)) fast.withdraw(client, port);
-            else fast.withdrawHandedIn(client, port, cfg.forwardPortBase() + entry, cfg.shadowAddress(entry));
+            // a connection at the entry held only since its SYN has nothing in the flows map
+            if (handedDown(c.offloaded) && entryKind(c.offloaded)) fast.withdraw(client, port);
+            else if (!entryKind(c.offloaded)) {
+                fast.withdrawHandedIn(client, port, cfg.forwardPortBase() + entry, cfg.shadowAddress(entry));
+            }
             c.offloaded = OFFLOAD_NONE;
         }
         if (want == OFFLOAD_NONE) return;

@@ -106,6 +106,8 @@ final class Conn {
     /** Packets of its flows the engine has read since the kernel's data path began to count them. */
     int readFromNetwork;
     int readFromKernel;
+    /** When a handed-off connection may go down to the kernel (Btcp.HAND_DOWN_DELAY_MILLIS); 0: not waiting. */
+    long handDownAt;
 
     Conn(int slot) {
         this.slot = slot;
@@ -120,6 +122,7 @@ final class Conn {
         offloaded = 0;
         readFromNetwork = 0;
         readFromKernel = 0;
+        handDownAt = 0;
         key = -1;
         clientIsn = 0;
         clientNext = 0;

@@ -37,7 +37,10 @@ public interface FastPath {
         public int next;
     }
 
-    /** A new connection at the entry: its packets come up, counted, until it is handed down. */
+    /**
+     * A new connection at the entry, at its SYN: its packets come up, counted from that SYN on, until
+     * it is handed down.
+     */
     boolean hold(int client, int clientPort);
 
     /** A connection being handed in: both its flows come up, counted, until it is handed down. */

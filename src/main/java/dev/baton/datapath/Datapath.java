@@ -175,15 +175,16 @@ public final class Datapath implements AutoCloseable {
         progress.delete(key);
     }
 
-    /** Removes every flow and its progress (a start after a crash); returns how many flows there were. */
+    /**
+     * Removes every flow and its progress (a start after a crash); returns how many flows there were.
+     * The progress of flows no longer in the map may stay: a SYN starts its connection's afresh, a
+     * hold forgets it, and the map is an LRU.
+     */
     public int clear() {
         int n = 0;
         for (FlowKey k : flows().keySet()) {
             if (remove(k)) n++;
-        }
-        MemorySegment next = arena.allocate(FlowKey.SIZE, 8);
-        for (int i = 0; i < progress.maxEntries() && progress.nextKey(MemorySegment.NULL, next) == 0; i++) {
-            progress.delete(next);
+            forgetProgress(k);
         }
         return n;
     }
@@ -195,12 +196,13 @@ public final class Datapath implements AutoCloseable {
         return progress.update(key, value, BpfMap.ANY);
     }
 
-    /** Removes a flow and its progress; false if the flow was not there. */
+    /**
+     * Removes a flow; false if it was not there. Its progress stays: the programs start it afresh at
+     * the next SYN on the same ports, and the map is an LRU.
+     */
     public boolean remove(FlowKey k) {
         k.write(key);
-        boolean was = flows.delete(key) == 0;
-        progress.delete(key); // after the flow: the programs make progress only for flows in the map
-        return was;
+        return flows.delete(key) == 0;
     }
 
     /** Every flow in the map (for a process taking over; the map may change meanwhile). */

@@ -16,7 +16,7 @@ import java.lang.foreign.ValueLayout;
  * @param wireIfindex the slow path's TUN for packets from the network
  * @param kernelIfindex the slow path's TUN for packets from the kernel
  * @param mark the mark of what user space sends out (never 0)
- * @param allSlow every service packet through user space (the fault module must see them all)
+ * @param allSlow every TCP packet of this node through user space (the fault module must see them all)
  */
 public record DatapathConfig(int localAddress, int shadowNetwork, int servicePort, int forwardBase, int forwardCount,
         int uplinkIfindex, int wireIfindex, int kernelIfindex, int mark, boolean allSlow) {

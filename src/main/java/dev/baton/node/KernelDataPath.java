@@ -48,12 +48,53 @@ final class KernelDataPath implements AutoCloseable {
     }
 
     /**
-     * Starts the data path of the node {@code cfg} describes, whose engine is {@code engine} and
-     * whose TUNs exist. Fails with one line naming what is missing: libbpf, a bpffs, the uplink, the
-     * permission, or the kernel's acceptance of a program (with the verifier's reason).
+     * Begins loading the data path of the node {@code cfg} describes, on a thread of its own (the
+     * first load pays for binding libbpf, about half a second here, which the rest of the node's
+     * start need not wait for); {@link Loading#start} finishes once the TUNs exist. Either fails with
+     * one line naming what is missing: libbpf, a bpffs, the uplink, the permission, or the kernel's
+     * acceptance of a program (with the verifier's reason).
      */
-    static KernelDataPath start(Node.Config cfg, Btcp.Config engine) throws IOException {
-        KernelPath k = cfg.kernelPath();
+    static Loading load(Node.Config cfg, int maxConnections) {
+        java.util.concurrent.CompletableFuture<Datapath> f = new java.util.concurrent.CompletableFuture<>();
+        Thread.ofPlatform().name("datapath-load").daemon().start(() -> {
+            try {
+                f.complete(loadNow(cfg.kernelPath(), maxConnections));
+            } catch (Throwable t) {
+                f.completeExceptionally(t);
+            }
+        });
+        return new Loading(f);
+    }
+
+    /** A data path being loaded. */
+    static final class Loading {
+        private static final long TIMEOUT_SECONDS = 30;
+        private final java.util.concurrent.CompletableFuture<Datapath> loaded;
+
+        private Loading(java.util.concurrent.CompletableFuture<Datapath> loaded) {
+            this.loaded = loaded;
+        }
+
+        /** Waits for the load, then points the programs at this node and attaches them. */
+        KernelDataPath start(Node.Config cfg, Btcp.Config engine) throws IOException {
+            Datapath d;
+            try {
+                d = loaded.get(TIMEOUT_SECONDS, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (java.util.concurrent.ExecutionException e) {
+                if (e.getCause() instanceof IOException io) throw io;
+                if (e.getCause() instanceof RuntimeException re) throw re;
+                throw new IOException(e.getCause());
+            } catch (java.util.concurrent.TimeoutException e) {
+                throw new IOException("loading the data path took over " + TIMEOUT_SECONDS + " s");
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while loading the data path");
+            }
+            return attach(cfg, engine, d);
+        }
+    }
+
+    private static Datapath loadNow(KernelPath k, int maxConnections) throws IOException {
         if (!BpfObject.libbpfAvailable()) {
             throw new IOException("the in-kernel data path needs libbpf (libbpf.so.1; Debian: apt-get install libbpf1)");
         }
@@ -62,13 +103,10 @@ final class KernelDataPath implements AutoCloseable {
             throw new IOException("the data path's pins go on a bpffs, and " + fs + " is not one"
                     + " (mount -t bpf bpf " + KernelPath.BPFFS + ")");
         }
-        int uplink = index(k.uplink(), "uplink");
-        int wire = index(cfg.wireTun(), "wire TUN");
-        int kernel = index(cfg.kernelTun(), "kernel TUN");
+        index(k.uplink(), "uplink");
         Files.createDirectories(k.pins());
-        Datapath d;
         try {
-            d = Datapath.load(2 * engine.maxConnections() + 64, Optional.of(k.pins()));
+            return Datapath.load(2 * maxConnections + 64, Optional.of(k.pins()));
         } catch (SysException e) {
             if (e.errno() == 1) {
                 throw new IOException("loading the data path's programs needs CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON"
@@ -76,7 +114,14 @@ final class KernelDataPath implements AutoCloseable {
             }
             throw e;
         }
+    }
+
+    private static KernelDataPath attach(Node.Config cfg, Btcp.Config engine, Datapath d) throws IOException {
+        KernelPath k = cfg.kernelPath();
         try {
+            int uplink = index(k.uplink(), "uplink");
+            int wire = index(cfg.wireTun(), "wire TUN");
+            int kernel = index(cfg.kernelTun(), "kernel TUN");
             int stale = d.clear();
             if (stale > 0) LOG.warn("removed {} flows an earlier run left in {}", stale, k.pins());
             DatapathConfig c = new DatapathConfig(cfg.address(), engine.shadowNetwork(), cfg.servicePort(),

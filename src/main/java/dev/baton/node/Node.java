@@ -169,6 +169,9 @@ public final class Node implements AutoCloseable {
     public Node(Config cfg, Tuning tuning) throws IOException {
         this.cfg = cfg;
         if (cfg.host() != null) cfg.host().check(cfg); // before anything changes on the host
+        // The data path loads while the rest is made (it needs the TUNs only to attach).
+        KernelDataPath.Loading loading = cfg.kernelPath() == null ? null
+                : KernelDataPath.load(cfg, Btcp.Config.defaults(cfg.address(), cfg.servicePort()).maxConnections());
         this.policy = new Policy(cfg.policy(), RoutingPolicy.load(cfg.policy()));
         List<String> paths = DocumentRoot.scan(cfg.docroot());
         List<Member> members = Members.indexed(new Member(cfg.name(), cfg.address()), cfg.peers());
@@ -221,7 +224,7 @@ public final class Node implements AutoCloseable {
             Sysctl.deviceIpv4(cfg.kernelTun(), "rp_filter", "0");
             Sysctl.deviceIpv6Off(cfg.kernelTun());
             Sysctl.deviceIpv6Off(cfg.wireTun());
-            kernelPath = KernelDataPath.start(cfg, btcp.config());
+            kernelPath = loading.start(cfg, btcp.config());
             btcp.fastPath(kernelPath.fastPath());
             btcp.counters().alsoCountedBelow(kernelPath::counted);
             if (!tuning.faults().isEmpty()) kernelPath.allSlow(true);

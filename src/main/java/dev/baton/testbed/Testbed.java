@@ -99,6 +99,10 @@ public final class Testbed implements AutoCloseable {
                 createNetns(node.netns());
                 if (spec.dataPath() == Spec.DataPath.KERNEL) bed.buildUplink(node);
             }
+            if (spec.dataPath() == Spec.DataPath.KERNEL) {
+                steerFlows(Names.CLIENT_NETNS, Names.CLIENT_VETH);
+                steerFlows(Names.ROUTER_NETNS, Names.ROUTER_VETH);
+            }
             List<Process> launched = new ArrayList<>();
             for (NodeInfo node : nodes) {
                 launched.add(bed.startNode(node));
@@ -252,6 +256,19 @@ public final class Testbed implements AutoCloseable {
     /** The web server kind the nodes run. */
     public Spec.Server server() {
         return server;
+    }
+
+    /** How the nodes' packets meet their engines. */
+    public Spec.DataPath dataPath() {
+        return dataPath;
+    }
+
+    /**
+     * The router's device toward node {@code number}'s baton path: its wire TUN, or on the
+     * in-kernel data path the router's end of its uplink. What it receives is what the node sent.
+     */
+    public String routerDeviceOf(int number) {
+        return dataPath == Spec.DataPath.KERNEL ? Names.routerUplinkDevice(number) : Names.wireDevice(number);
     }
 
     /** True when every node also has its direct (non-BTCP) path ({@link Spec#directPaths()}). */
@@ -508,6 +525,23 @@ public final class Testbed implements AutoCloseable {
         Commands.check(Commands.inNetns(router, List.of("ethtool", "-K", inRouter, "tx", "off")), Names.COMMAND_TIMEOUT);
         Commands.check(Commands.inNetns(node.netns(), List.of("ethtool", "-K", inNode, "rx", "off")),
                 Names.COMMAND_TIMEOUT);
+        steerFlows(router, inRouter);
+        steerFlows(node.netns(), inNode);
+    }
+
+    /**
+     * Receive packet steering on {@code device} over every CPU: each flow's packets are queued on
+     * one CPU, as a NIC's receive-side scaling does. Without it a veth queues a packet on the
+     * sender's CPU, so two packets of one connection sent from two CPUs (the engine's thread and a
+     * softirq on the kernel's path) can swap by as long as one CPU's backlog waits, and a swap of
+     * two timestamp ticks fails the receiver's PAWS check (seen: 45 PAWSEstab in 200 concurrent
+     * connections on the in-kernel data path).
+     */
+    private static void steerFlows(String netns, String device) {
+        int cpus = Runtime.getRuntime().availableProcessors();
+        String mask = Long.toHexString(cpus >= 64 ? -1L : (1L << cpus) - 1);
+        Commands.check(Commands.inNetns(netns, List.of("sh", "-c",
+                "echo " + mask + " > /sys/class/net/" + device + "/queues/rx-0/rps_cpus")), Names.COMMAND_TIMEOUT);
     }
 
     /** Moves the wire TUN into the router and gives the kernel TUN the node's address and route. */

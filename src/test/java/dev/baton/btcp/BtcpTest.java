@@ -1331,9 +1331,9 @@ class BtcpTest {
         fast.onHandDown = () -> releasedBefore[0] = entry.kernel.size();
         handshakeAtEntry();
         sendRequest(LOCAL_REQUEST);
-        // read since the hold: the handshake ACK and the request from the network, the SYN/ACK from the kernel
+        // read since the SYN: it, the handshake ACK and the request from the network, the SYN/ACK from the kernel
         assertThat(fast.of(RecordingFastPath.Local.class))
-                .containsExactly(new RecordingFastPath.Local(CLIENT, CPORT, new FastPath.Consumed(2, 1)));
+                .containsExactly(new RecordingFastPath.Local(CLIENT, CPORT, new FastPath.Consumed(3, 1)));
         assertThat(releasedBefore[0]).as("only the SYN had reached the kernel").isEqualTo(1);
         assertThat(entry.kernel).as("then the ACK and the request").hasSize(3);
         assertThat(entry.btcp.counters().get(Counter.FAST_PATH_FLOWS)).isEqualTo(1);
@@ -1341,7 +1341,7 @@ class BtcpTest {
         entry.fromWire(fromClient(A).flags(TcpHeader.FIN).seq(CLIENT_ISN + 1 + LOCAL_REQUEST.length()).ack(ISN_A + 1)
                 .ts(103, TS_A).build());
         assertThat(fast.calls.getLast())
-                .isEqualTo(new RecordingFastPath.Read(CLIENT, CPORT, A, 80, new FastPath.Consumed(3, 1)));
+                .isEqualTo(new RecordingFastPath.Read(CLIENT, CPORT, A, 80, new FastPath.Consumed(4, 1)));
         entry.fromKernel(fromServer(A).flags(TcpHeader.FIN).seq(ISN_A + 1).ack(CLIENT_ISN + 2 + LOCAL_REQUEST.length())
                 .ts(TS_A + 1, 103).build());
         assertThat(fast.calls.getLast()).isEqualTo(new RecordingFastPath.Withdraw(CLIENT, CPORT));
@@ -1355,11 +1355,13 @@ class BtcpTest {
         entry.btcp.fastPath(atEntry);
         chosen.btcp.fastPath(atChosen);
         handOff();
+        assertThat(atEntry.of(RecordingFastPath.ToChosen.class)).as("not while what it held may be overtaken").isEmpty();
+        entry.advance(Btcp.HAND_DOWN_DELAY_MILLIS);
         // the entry translates only toward the chosen node: window scales are the chosen node's business
         FastPath.Translation atEntryT = new FastPath.Translation(ISN_B - ISN_A, TS_B - TS_A, true, 0, 0);
         FastPath.Translation t = new FastPath.Translation(ISN_B - ISN_A, TS_B - TS_A, true, 7, 7);
         assertThat(atEntry.calls).containsExactly(new RecordingFastPath.Hold(CLIENT, CPORT),
-                new RecordingFastPath.ToChosen(CLIENT, CPORT, B, FORWARD_PORT, atEntryT, new FastPath.Consumed(2, 1)));
+                new RecordingFastPath.ToChosen(CLIENT, CPORT, B, FORWARD_PORT, atEntryT, new FastPath.Consumed(3, 1)));
         assertThat(atChosen.calls).as("held from the handoff request, handed down once committed").containsExactly(
                 new RecordingFastPath.HoldHandedIn(CLIENT, CPORT, FORWARD_PORT, SHADOW_A),
                 new RecordingFastPath.HandedIn(CLIENT, CPORT, FORWARD_PORT, SHADOW_A, A, t,
@@ -1399,6 +1401,7 @@ class BtcpTest {
         entry.btcp.fastPath(fast);
         entry.btcp.onPeerUp("n2", 7);
         handOff();
+        entry.advance(Btcp.HAND_DOWN_DELAY_MILLIS);
         fast.report = new FastPath.Seen();
         fast.report.ack = ISN_A + 600; // acknowledged below, never seen by the engine
         int sent = entry.wire.size();

@@ -120,7 +120,7 @@ class DatapathProgramsIT {
     void translatesAClientAckWithTimestampsAndSackToTheChosenNode() throws SysException {
         FlowKey key = new FlowKey(CLIENT, NODE, 40000, SERVICE);
         dp.put(key, toChosen(true));
-        dp.putProgress(key, new Progress(0, 0, 0xffffff00, 0, 1)); // seen before: raised from here
+        dp.putProgress(key, new Progress(0, 0, 0xffffff00, 0, 1, 0)); // seen before: raised from here
         Segment s = Segment.tcp(CLIENT, 40000, NODE, SERVICE).seq(1000).ack(0xfffffff0).flags(ACK)
                 .linuxOptions(111, 222, 0xfffffff0, 0x00000010, 5000, 6000);
         long before = counter(DatapathCounter.TO_CHOSEN);
@@ -251,6 +251,7 @@ class DatapathProgramsIT {
         for (int[] opts : bad) {
             // each with a fresh flow: once one went up, the flow's next ones follow it until user space read it
             dp.remove(new FlowKey(CLIENT, NODE, 40005, SERVICE));
+            dp.forgetProgress(new FlowKey(CLIENT, NODE, 40005, SERVICE));
             dp.put(new FlowKey(CLIENT, NODE, 40005, SERVICE), toChosen(true));
             Segment s = Segment.tcp(CLIENT, 40005, NODE, SERVICE).seq(5).ack(6);
             s.options(new Segment.OptionWriter().raw(opts));
@@ -332,7 +333,7 @@ class DatapathProgramsIT {
     void takesAForwardedSegmentToTheEntrysShadowAddress() throws SysException {
         FlowKey k = new FlowKey(CLIENT, NODE, 40009, FORWARD_PORT);
         dp.put(k, new Flow(FlowAction.FROM_ENTRY, true, 0, 0, SHADOW, SERVICE, SEQ_DELTA, TS_DELTA, 0, 0));
-        dp.putProgress(k, new Progress(0, 0, 100, 200, 1));
+        dp.putProgress(k, new Progress(0, 0, 100, 200, 1, 0));
         Random rnd = new Random(3);
         Segment s = Segment.tcp(CLIENT, 40009, NODE, FORWARD_PORT).seq(0xfffffff0).ack(150).flags(ACK | PSH)
                 .linuxOptions(5, 6, 1, 2).payload(300, rnd);
@@ -489,23 +490,37 @@ class DatapathProgramsIT {
     void theCountsWrapAround() throws SysException {
         FlowKey k = new FlowKey(CLIENT, NODE, 40016, SERVICE);
         dp.put(k, Flow.local(0xffffffff, 0));
-        dp.putProgress(k, new Progress(0xfffffffe, 0, 0, 0, 0));
+        dp.putProgress(k, new Progress(0xfffffffe, 0, 0, 0, 0, 0));
         byte[] in = Segment.tcp(CLIENT, 40016, NODE, SERVICE).seq(5).ack(6).build();
         assertThat(run(Datapath.UPLINK_INGRESS, in).retval()).as("user space is ahead: caught up").isEqualTo(TC_ACT_OK);
-        dp.putProgress(k, new Progress(1, 0, 0, 0, 0)); // sent up past the wrap, not all read
+        dp.putProgress(k, new Progress(1, 0, 0, 0, 0, 0)); // sent up past the wrap, not all read
         assertThat(run(Datapath.UPLINK_INGRESS, in).retval()).isEqualTo(TC_ACT_REDIRECT);
         assertThat(dp.progress(k).orElseThrow().slowIn()).isEqualTo(2);
     }
 
     @Test
-    void removingAFlowRemovesItsProgress() throws SysException {
+    void aServiceConnectionIsCountedFromItsSynWithoutAFlow() throws SysException {
         FlowKey k = new FlowKey(CLIENT, NODE, 40017, SERVICE);
-        dp.put(k, Flow.hold());
-        run(Datapath.UPLINK_INGRESS, Segment.tcp(CLIENT, 40017, NODE, SERVICE).seq(5).ack(6).build());
-        assertThat(dp.progress(k)).isPresent();
-        assertThat(dp.remove(k)).isTrue();
-        assertThat(dp.progress(k)).isEmpty();
-        assertThat(dp.get(k)).isEmpty();
+        byte[] syn = Segment.tcp(CLIENT, 40017, NODE, SERVICE).seq(1000).flags(SYN).build();
+        assertThat(run(Datapath.UPLINK_INGRESS, syn).retval()).isEqualTo(TC_ACT_REDIRECT);
+        assertThat(dp.get(k)).as("user space wrote nothing").isEmpty();
+        assertThat(dp.progress(k).orElseThrow().slowIn()).isEqualTo(1);
+        run(Datapath.UPLINK_INGRESS, syn); // retransmitted: the same connection
+        byte[] synAck = Segment.tcp(NODE, SERVICE, CLIENT, 40017).seq(7).ack(1001).flags(SYN | ACK).build();
+        run(Datapath.UPLINK_EGRESS, synAck);
+        run(Datapath.UPLINK_INGRESS, Segment.tcp(CLIENT, 40017, NODE, SERVICE).seq(1001).ack(8).build());
+        Progress p = dp.progress(k).orElseThrow();
+        assertThat(p.slowIn()).isEqualTo(3);
+        assertThat(p.slowOut()).isEqualTo(1);
+        // a new connection on the same ports (another initial sequence number) starts afresh
+        run(Datapath.UPLINK_INGRESS, Segment.tcp(CLIENT, 40017, NODE, SERVICE).seq(5000).flags(SYN).build());
+        p = dp.progress(k).orElseThrow();
+        assertThat(p.slowIn()).isEqualTo(1);
+        assertThat(p.slowOut()).isZero();
+        // a packet of no connection the programs know of goes up uncounted
+        FlowKey other = new FlowKey(CLIENT, NODE, 40018, SERVICE);
+        run(Datapath.UPLINK_INGRESS, Segment.tcp(CLIENT, 40018, NODE, SERVICE).seq(1).ack(2).build());
+        assertThat(dp.progress(other)).isEmpty();
     }
 
     // ---- helpers ------------------------------------------------------------------------------

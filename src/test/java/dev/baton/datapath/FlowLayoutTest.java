@@ -53,8 +53,9 @@ class FlowLayoutTest {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment s = a.allocate(Progress.SIZE);
             s.copyFrom(MemorySegment.ofArray(HexFormat.of().parseHex(
-                    "03000000" + "02000000" + "ccbbaa99" + "00ffeedd" + "0807060504030201")));
-            assertThat(Progress.read(s)).isEqualTo(new Progress(3, 2, 0x99aabbcc, 0xddeeff00, 0x0102030405060708L));
+                    "03000000" + "02000000" + "ccbbaa99" + "00ffeedd" + "0807060504030201" + "e8030000" + "00000000")));
+            assertThat(Progress.read(s))
+                    .isEqualTo(new Progress(3, 2, 0x99aabbcc, 0xddeeff00, 0x0102030405060708L, 1000));
         }
     }
 

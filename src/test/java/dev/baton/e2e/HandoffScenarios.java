@@ -42,6 +42,11 @@ abstract class HandoffScenarios {
     /** The web server every node runs. */
     abstract Spec.Server server();
 
+    /** How the nodes' packets meet their engines: as the environment says, unless a subclass says. */
+    Spec.DataPath dataPath() {
+        return Spec.DataPath.fromEnvironment();
+    }
+
     /** Uploads {@code body} through {@code entry} to a path held by n2 and proves n2's server got it all. */
     abstract void uploadThroughHandoff(NodeInfo entry, byte[] body) throws Exception;
 
@@ -54,7 +59,7 @@ abstract class HandoffScenarios {
     @BeforeAll
     void up() {
         EndToEnd.requireRoot();
-        bed = Testbed.up(Spec.defaults().withNodes(3).withServer(server()).withStateDir(STATE));
+        bed = Testbed.up(Spec.defaults().withNodes(3).withServer(server()).withStateDir(STATE).withDataPath(dataPath()));
         client = EndToEnd.client(bed);
         before = EndToEnd.troubleCounters(bed);
     }

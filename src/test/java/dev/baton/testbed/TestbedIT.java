@@ -2,6 +2,7 @@ package dev.baton.testbed;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -47,11 +48,12 @@ class TestbedIT {
     @Order(2)
     void routesEveryNodeAddressThroughItsWireTun() {
         String routes = run(Names.ROUTER_NETNS, "ip", "route", "show");
-        assertThat(routes).contains("10.200.1.1 dev baton-w1", "10.200.1.2 dev baton-w2",
-                "10.200.0.0/24 dev baton-r");
-        assertThat(run(Names.ROUTER_NETNS, "ip", "link", "show", "baton-w2")).contains("UP", "mtu 1500");
+        // the node's wire TUN, or on the in-kernel data path its uplink's router end
+        String w1 = bed.routerDeviceOf(1), w2 = bed.routerDeviceOf(2);
+        assertThat(routes).contains("10.200.1.1 dev " + w1, "10.200.1.2 dev " + w2, "10.200.0.0/24 dev baton-r");
+        assertThat(run(Names.ROUTER_NETNS, "ip", "link", "show", w2)).contains("UP", "mtu 1500");
         assertThat(run(Names.ROUTER_NETNS, "sysctl", "-n", "net.ipv4.ip_forward").strip()).isEqualTo("1");
-        for (String dev : List.of("all", "default", "baton-r", "baton-w1", "baton-w2")) {
+        for (String dev : List.of("all", "default", "baton-r", w1, w2)) {
             assertThat(run(Names.ROUTER_NETNS, "sysctl", "-n", "net.ipv4.conf." + dev + ".rp_filter").strip())
                     .as("rp_filter of " + dev).isEqualTo("0");
         }
@@ -62,9 +64,20 @@ class TestbedIT {
     @Order(3)
     void givesEachNodeItsAddressOnTheKernelTun() {
         for (NodeInfo node : bed.nodes()) {
-            assertThat(run(node.netns(), "ip", "addr", "show", node.kernelDevice())).contains("inet " + node.ip() + "/32",
-                    "UP");
-            assertThat(run(node.netns(), "ip", "route", "show")).contains("default dev " + node.kernelDevice());
+            if (bed.dataPath() == Spec.DataPath.TUN) {
+                assertThat(run(node.netns(), "ip", "addr", "show", node.kernelDevice()))
+                        .contains("inet " + node.ip() + "/32", "UP");
+                assertThat(run(node.netns(), "ip", "route", "show")).contains("default dev " + node.kernelDevice());
+            } else {
+                // the address on the uplink, its router end the gateway, baton's programs on both hooks
+                String uplink = Names.uplinkDevice(node.number());
+                assertThat(run(node.netns(), "ip", "addr", "show", uplink)).contains("inet " + node.ip() + "/32", "UP");
+                assertThat(run(node.netns(), "ip", "route", "show"))
+                        .contains("default via " + Names.UPLINK_GATEWAY_IP + " dev " + uplink);
+                assertThat(run(node.netns(), "tc", "filter", "show", "dev", uplink, "ingress")).contains("uplink_ingress");
+                assertThat(run(node.netns(), "tc", "filter", "show", "dev", uplink, "egress")).contains("uplink_egress");
+                assertThat(run(node.netns(), "ip", "link", "show", node.kernelDevice())).contains("UP");
+            }
             assertThat(run(node.netns(), "ip", "link", "show", "lo")).contains("UP");
         }
     }
