@@ -224,6 +224,20 @@ final class Dashboard implements AutoCloseable {
         return out;
     }
 
+    /**
+     * Asks this node's own {@code /api/node} once, in the background, and forgets the answer: the
+     * first request of an HTTP client and the first view built cost a JVM fresh from its start
+     * several hundred milliseconds here, more than a peer is given, so a fresh cluster's dashboard
+     * showed its peers unreachable (issue 12 names it); after this the first real ask is fast.
+     */
+    void warmUp(java.net.InetSocketAddress listening) {
+        String host = listening.getAddress().isAnyLocalAddress() ? "127.0.0.1"
+                : listening.getAddress().getHostAddress();
+        URI uri = URI.create("http://" + host + ":" + listening.getPort() + "/api/node");
+        http.sendAsync(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(5)).GET().build(),
+                HttpResponse.BodyHandlers.discarding());
+    }
+
     /** A peer's {@code /api/node}, completed (normally or not) within the peer timeout. */
     private CompletableFuture<JsonNode> ask(Member peer) {
         URI uri = URI.create("http://" + Bytes.ipv4ToString(reachAt.applyAsInt(peer)) + ":" + metricsPort + "/api/node");

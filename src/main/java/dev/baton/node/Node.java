@@ -270,6 +270,7 @@ public final class Node implements AutoCloseable {
         if (cfg.readyFile() != null) {
             Files.writeString(cfg.readyFile(), ProcessHandle.current().pid() + "\n");
         }
+        metrics.warmUp();
     }
 
     /** Blocks until the packet loop ends (it ends only on {@link #close()} or a fatal error). */

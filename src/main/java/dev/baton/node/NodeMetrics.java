@@ -159,6 +159,11 @@ final class NodeMetrics implements AutoCloseable {
         server = s;
     }
 
+    /** Warms the dashboard's client up (Dashboard.warmUp); after the node is ready, off its start's path. */
+    void warmUp() {
+        if (server != null && dashboard != null) dashboard.warmUp(server.getAddress());
+    }
+
     @Override
     public void close() {
         if (server != null) server.stop(0);
