@@ -101,8 +101,6 @@ public final class Names {
 
     /** The router's address on every node's uplink, the nodes' gateway (the in-kernel data path's layout). */
     public static final String UPLINK_GATEWAY_IP = "10.200.1.254";
-    /** The nodes' class-data archive (JDK's dynamic AppCDS), made and renewed by the JVM itself. */
-    public static final Path CLASS_ARCHIVE = Path.of("/var/tmp/baton-testbed-classes.jsa");
     /** Where the nodes pin their data path's maps (a directory of ours on the host's bpffs). */
     public static final Path PIN_ROOT = Path.of("/sys/fs/bpf/baton-testbed");
 

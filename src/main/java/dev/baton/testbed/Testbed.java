@@ -855,12 +855,7 @@ public final class Testbed implements AutoCloseable {
         }
         String java = ProcessHandle.current().info().command()
                 .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        List<String> argv = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx256m",
-                // A node's start is mostly the JVM's: a class-data archive, made by the first nodes
-                // that exit normally and checked against the jar by the JVM, spares the next ones
-                // the parsing of the same classes (a restarted node serves sooner).
-                "-XX:+AutoCreateSharedArchive", "-XX:SharedArchiveFile=" + Names.CLASS_ARCHIVE, "-Xlog:cds=off",
-                "-Xlog:cds+dynamic=off"));
+        List<String> argv = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx256m"));
         String jar = System.getProperty("baton.jar");
         if (jar == null) {
             jar = codeSourceJar().orElse(null);
