@@ -137,14 +137,6 @@ public final class Datapath implements AutoCloseable {
             int r = config.update(k, v, BpfMap.ANY);
             if (r < 0) throw new SysException("bpf_map_update_elem config", -r);
         }
-        configured = c;
-    }
-
-    private volatile DatapathConfig configured;
-
-    /** The settings last written, if any. */
-    public Optional<DatapathConfig> configuration() {
-        return Optional.ofNullable(configured);
     }
 
     /**

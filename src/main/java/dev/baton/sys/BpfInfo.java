@@ -3,13 +3,8 @@ package dev.baton.sys;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
-/** Offsets in {@code struct bpf_map_info} and {@code struct bpf_prog_info} (linux/bpf.h, uapi). */
+/** Offsets in {@code struct bpf_prog_info} (linux/bpf.h, uapi). */
 final class BpfInfo {
-    static final long MAP_INFO_SIZE = 88;
-    private static final long MAP_KEY_SIZE = 8;
-    private static final long MAP_VALUE_SIZE = 12;
-    private static final long MAP_MAX_ENTRIES = 16;
-
     static final long PROG_INFO_SIZE = 232;
     private static final long PROG_ID = 4;
     private static final long PROG_RUN_TIME_NS = 192;
@@ -17,18 +12,6 @@ final class BpfInfo {
     private static final long PROG_VERIFIED_INSNS = 216;
 
     private BpfInfo() {}
-
-    static int mapKeySize(MemorySegment info) {
-        return info.get(ValueLayout.JAVA_INT, MAP_KEY_SIZE);
-    }
-
-    static int mapValueSize(MemorySegment info) {
-        return info.get(ValueLayout.JAVA_INT, MAP_VALUE_SIZE);
-    }
-
-    static int mapMaxEntries(MemorySegment info) {
-        return info.get(ValueLayout.JAVA_INT, MAP_MAX_ENTRIES);
-    }
 
     static int progId(MemorySegment info) {
         return info.get(ValueLayout.JAVA_INT, PROG_ID);

@@ -6,9 +6,6 @@ import java.lang.foreign.ValueLayout;
 
 /** A loaded BPF program by its descriptor: run on given bytes, and its run statistics. */
 public final class BpfProgram {
-    /** {@code BPF_STATS_RUN_TIME}: the kernel counts runs and their time while a holder keeps it on. */
-    private static final int STATS_RUN_TIME = 0;
-
     private final String name;
     private final int fd;
 
@@ -81,15 +78,5 @@ public final class BpfProgram {
             return new Stats(BpfInfo.progId(info), BpfInfo.progRunCount(info), BpfInfo.progRunTimeNanos(info),
                     BpfInfo.progVerifiedInstructions(info));
         }
-    }
-
-    /**
-     * Turns on the kernel's run-time statistics of every BPF program ({@code BPF_ENABLE_STATS}) for
-     * as long as the returned handle is open; they cost two clock reads per run.
-     */
-    public static AutoCloseable enableStats() throws SysException {
-        int fd = Libbpf.enableStats(STATS_RUN_TIME);
-        if (fd < 0) throw new SysException("bpf_enable_stats", -fd);
-        return () -> Libc.close(Libc.state(), fd);
     }
 }

@@ -82,14 +82,10 @@ final class Libbpf {
     private static final MethodHandle DELETE = bind("bpf_map_delete_elem", FunctionDescriptor.of(INT, INT, ADDR));
     private static final MethodHandle NEXT_KEY = bind("bpf_map_get_next_key",
             FunctionDescriptor.of(INT, INT, ADDR, ADDR));
-    private static final MethodHandle OBJ_GET = bind("bpf_obj_get", FunctionDescriptor.of(INT, ADDR));
-    private static final MethodHandle OBJ_PIN = bind("bpf_obj_pin", FunctionDescriptor.of(INT, INT, ADDR));
     private static final MethodHandle TEST_RUN = bind("bpf_prog_test_run_opts", FunctionDescriptor.of(INT, INT, ADDR));
     private static final MethodHandle TC_HOOK_CREATE = bind("bpf_tc_hook_create", FunctionDescriptor.of(INT, ADDR));
     private static final MethodHandle TC_ATTACH = bind("bpf_tc_attach", FunctionDescriptor.of(INT, ADDR, ADDR));
     private static final MethodHandle TC_DETACH = bind("bpf_tc_detach", FunctionDescriptor.of(INT, ADDR, ADDR));
-    private static final MethodHandle TC_QUERY = bind("bpf_tc_query", FunctionDescriptor.of(INT, ADDR, ADDR));
-    private static final MethodHandle ENABLE_STATS = bind("bpf_enable_stats", FunctionDescriptor.of(INT, INT));
     private static final MethodHandle INFO_BY_FD = bind("bpf_obj_get_info_by_fd",
             FunctionDescriptor.of(INT, INT, ADDR, ADDR));
     private static final MethodHandle POSSIBLE_CPUS = bind("libbpf_num_possible_cpus", FunctionDescriptor.of(INT));
@@ -265,22 +261,6 @@ final class Libbpf {
         }
     }
 
-    static int objGet(MemorySegment path) {
-        try {
-            return (int) OBJ_GET.invokeExact(path);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
-    }
-
-    static int objPin(int fd, MemorySegment path) {
-        try {
-            return (int) OBJ_PIN.invokeExact(fd, path);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
-    }
-
     static int testRun(int progFd, MemorySegment opts) {
         try {
             return (int) TEST_RUN.invokeExact(progFd, opts);
@@ -313,25 +293,9 @@ final class Libbpf {
         }
     }
 
-    static int tcQuery(MemorySegment hook, MemorySegment opts) {
-        try {
-            return (int) TC_QUERY.invokeExact(hook, opts);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
-    }
-
     static int possibleCpus() {
         try {
             return (int) POSSIBLE_CPUS.invokeExact();
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
-    }
-
-    static int enableStats(int type) {
-        try {
-            return (int) ENABLE_STATS.invokeExact(type);
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -3,7 +3,6 @@ package dev.baton.sys;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.util.OptionalInt;
 
 /**
  * A BPF program as a tc filter (cls_bpf, direct action) on one side of a device: the ingress or
@@ -68,17 +67,6 @@ public final class TcHook {
             r = Libbpf.tcAttach(h, o);
             if (r < 0) throw new SysException("bpf_tc_attach " + program.name() + " " + where(), -r);
             return o.get(ValueLayout.JAVA_INT, Libbpf.TC_OPTS_PROG_ID);
-        }
-    }
-
-    /** The id of the program attached as filter {@code handle} at {@code priority}, if any. */
-    public OptionalInt query(int handle, int priority) throws SysException {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment o = opts(a, 0, 0, handle, priority);
-            int r = Libbpf.tcQuery(hook(a), o);
-            if (r == -ENOENT || r == -22 /* EINVAL: no clsact qdisc */) return OptionalInt.empty();
-            if (r < 0) throw new SysException("bpf_tc_query " + where(), -r);
-            return OptionalInt.of(o.get(ValueLayout.JAVA_INT, Libbpf.TC_OPTS_PROG_ID));
         }
     }
 
