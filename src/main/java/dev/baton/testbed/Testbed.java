@@ -44,6 +44,10 @@ public final class Testbed implements AutoCloseable {
                     + "|ip-batch-baton-[a-z0-9]+\\.txt");
     private static final Duration NGINX_START_TIMEOUT = Duration.ofSeconds(10);
     private static final int LOG_TAIL_LINES = 40;
+    /** Rounds of the AOT training run's requests (each: every node, every file, twice). */
+    private static final int TRAINING_ROUNDS = 3;
+    /** How long the training node may take to stop and assemble the AOT cache (about 8 s here). */
+    private static final Duration AOT_ASSEMBLY_TIMEOUT = Duration.ofSeconds(120);
 
     /** A process the testbed started: {@code kind} is "node" or "nginx" (or what {@link #adopt} was told). */
     public record Started(String node, String kind, long pid) {
@@ -103,19 +107,10 @@ public final class Testbed implements AutoCloseable {
                 steerFlows(Names.CLIENT_NETNS, Names.CLIENT_VETH);
                 steerFlows(Names.ROUTER_NETNS, Names.ROUTER_VETH);
             }
-            List<Process> launched = new ArrayList<>();
-            for (NodeInfo node : nodes) {
-                launched.add(bed.startNode(node));
-            }
-            for (int i = 0; i < nodes.size(); i++) {
-                long pid = bed.awaitReady(nodes.get(i), launched.get(i));
-                bed.addProcess(new Started(nodes.get(i).name(), "node", pid));
-            }
-            for (NodeInfo node : nodes) {
-                if (spec.dataPath() == Spec.DataPath.TUN) bed.wireNode(node);
-                if (spec.directPaths()) {
-                    bed.wireDirectPath(node);
-                }
+            Optional<AotCache> training = aotCache().filter(aot -> !aot.usable());
+            bed.startNodes(training.orElse(null));
+            if (spec.directPaths()) {
+                for (NodeInfo node : nodes) bed.wireDirectPath(node);
             }
             if (spec.server() == Spec.Server.NGINX) {
                 for (NodeInfo node : nodes) {
@@ -123,6 +118,11 @@ public final class Testbed implements AutoCloseable {
                 }
             }
             bed.awaitClusterReady();
+            if (training.isPresent()) {
+                bed.train(training.get());
+                bed.startNodes(null);
+                bed.awaitClusterReady();
+            }
             return bed;
         } catch (RuntimeException e) {
             try {
@@ -134,6 +134,62 @@ public final class Testbed implements AutoCloseable {
             }
             throw e;
         }
+    }
+
+    /**
+     * Starts every node and waits until each is ready, then wires its TUNs. With {@code training},
+     * n1 is the training run of the nodes' AOT cache; the others start from no cache either.
+     */
+    private void startNodes(AotCache training) {
+        List<Process> launched = new ArrayList<>();
+        for (NodeInfo node : description.nodes()) {
+            deleteReadyFile(node);
+            launched.add(startNode(node, training != null && node.number() == 1 ? training.trainOptions() : List.of()));
+        }
+        for (int i = 0; i < launched.size(); i++) {
+            NodeInfo node = description.nodes().get(i);
+            long pid = awaitReady(node, launched.get(i));
+            addProcess(new Started(node.name(), "node", pid));
+        }
+        if (dataPath == Spec.DataPath.TUN) {
+            for (NodeInfo node : description.nodes()) wireNode(node);
+        }
+    }
+
+    /**
+     * The AOT cache's training run (first start of a build): every node is asked for every file up
+     * to 2 MiB, on one keep-alive connection and on new connections, so n1 serves locally, hands
+     * off as the entry and serves as the chosen node. Then the nodes stop (n1 assembles the cache
+     * as it exits) and their stats start from zero again when they are started anew.
+     */
+    private void train(AotCache aot) {
+        Client client = new Client(Names.CLIENT_NETNS, stateDir.resolve("client"), Client.DEFAULT_MAX_TIME);
+        List<String> paths = description.content().entries().stream().filter(e -> e.bytes() <= 2L << 20)
+                .map(ContentEntry::path).toList();
+        for (int round = 0; round < TRAINING_ROUNDS; round++) {
+            for (NodeInfo node : description.nodes()) {
+                client.getKeepAlive(node, paths);
+                client.getParallel(node, paths, 4);
+            }
+        }
+        List<Started> nodes;
+        synchronized (this) {
+            nodes = processes.stream().filter(p -> p.kind().equals("node")).toList();
+            processes.removeAll(nodes);
+        }
+        for (Started p : nodes) ProcessHandle.of(p.pid()).ifPresent(ProcessHandle::destroy);
+        long deadline = System.nanoTime() + AOT_ASSEMBLY_TIMEOUT.toNanos();
+        for (Started p : nodes) {
+            Optional<ProcessHandle> h = ProcessHandle.of(p.pid());
+            while (h.isPresent() && h.get().isAlive() && System.nanoTime() < deadline) sleep(50);
+            if (h.isPresent() && h.get().isAlive()) h.get().destroyForcibly();
+        }
+        // A failed training costs speed, not correctness: say so and run without the cache.
+        if (!aot.commit()) {
+            System.err.println("baton testbed: the AOT training run wrote no cache " + aot.path()
+                    + "; the nodes start without it (n1's log: " + node(1).log() + ")");
+        }
+        writeStateFile();
     }
 
     /** The testbed described by the state file in {@code stateDir}, started by another process. */
@@ -375,12 +431,8 @@ public final class Testbed implements AutoCloseable {
      */
     public void restart(int number) {
         NodeInfo node = node(number);
-        try {
-            Files.deleteIfExists(readyFile(node));
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot remove " + readyFile(node), e);
-        }
-        long pid = awaitReady(node, startNode(node));
+        deleteReadyFile(node);
+        long pid = awaitReady(node, startNode(node, List.of()));
         synchronized (this) {
             processes.removeIf(p -> p.node().equals(node.name()) && p.kind().equals("node"));
         }
@@ -428,7 +480,7 @@ public final class Testbed implements AutoCloseable {
      * ({@code baton node --config}, dev.baton.config.NodeConfig), so the tests run what a host runs;
      * the run's ready file and any extra node options ({@code --node-arg}) go on the command line.
      */
-    private Process startNode(NodeInfo node) {
+    private Process startNode(NodeInfo node, List<String> jvmOptions) {
         Path config = stateDir.resolve("node-" + node.name() + ".yaml");
         writeString(config, nodeConfig(node));
         // On the in-kernel data path the node must see the host's bpffs, where its maps outlive it:
@@ -436,7 +488,12 @@ public final class Testbed implements AutoCloseable {
         List<String> argv = new ArrayList<>(dataPath == Spec.DataPath.KERNEL
                 ? List.of("setsid", "nsenter", "--net=" + dev.baton.sys.Netns.path(node.netns()))
                 : List.of("setsid", "ip", "netns", "exec", node.netns()));
-        argv.addAll(javaCommand());
+        List<String> java = javaCommand();
+        if (!jvmOptions.isEmpty()) {
+            java = new ArrayList<>(java.stream().filter(a -> !a.startsWith("-XX:AOTCache=")).toList());
+            java.addAll(1, jvmOptions);
+        }
+        argv.addAll(java);
         argv.addAll(List.of("node", "--config", config.toString(), "--ready-file", readyFile(node).toString()));
         argv.addAll(nodeArgs);
         try {
@@ -838,6 +895,15 @@ public final class Testbed implements AutoCloseable {
         return stateDir.resolve("cluster.key");
     }
 
+    /** Removes a stopped node's ready file, so that {@link #awaitReady} waits for its next process. */
+    private void deleteReadyFile(NodeInfo node) {
+        try {
+            Files.deleteIfExists(readyFile(node));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot remove " + readyFile(node), e);
+        }
+    }
+
     private Path readyFile(NodeInfo node) {
         return stateDir.resolve("node-" + node.name() + ".ready");
     }
@@ -856,16 +922,27 @@ public final class Testbed implements AutoCloseable {
         String java = ProcessHandle.current().info().command()
                 .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         List<String> argv = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx256m"));
-        String jar = System.getProperty("baton.jar");
-        if (jar == null) {
-            jar = codeSourceJar().orElse(null);
-        }
+        String jar = nodeJar().orElse(null);
         if (jar != null) {
+            aotCache().filter(AotCache::usable).ifPresent(aot -> argv.addAll(aot.useOptions()));
             argv.addAll(List.of("-jar", jar));
         } else {
             argv.addAll(List.of("-cp", System.getProperty("java.class.path"), "dev.baton.cli.Main"));
         }
         return argv;
+    }
+
+    /** The jar the nodes run: {@code -Dbaton.jar} if set, else the one this class came from. */
+    private static Optional<String> nodeJar() {
+        String jar = System.getProperty("baton.jar");
+        return jar != null ? Optional.of(jar) : codeSourceJar();
+    }
+
+    /** The nodes' AOT cache, where they run from a jar of the usual command. */
+    static Optional<AotCache> aotCache() {
+        String override = System.getProperty("baton.testbed.nodeCommand");
+        if (override != null && !override.isBlank()) return Optional.empty();
+        return nodeJar().flatMap(jar -> AotCache.forJar(Path.of(jar)));
     }
 
     private static Optional<String> codeSourceJar() {

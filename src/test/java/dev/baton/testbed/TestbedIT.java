@@ -61,6 +61,18 @@ class TestbedIT {
     }
 
     @Test
+    @Order(2)
+    void startsEveryNodeFromTheTrainedAotCache() {
+        AotCache aot = Testbed.aotCache().orElseThrow();
+        assertThat(aot.usable()).as("the first up of this jar trained the cache").isTrue();
+        for (Testbed.Started p : bed.processes()) {
+            if (p.kind().equals("node")) {
+                assertThat(Testbed.commandLine(p.pid())).contains("-XX:AOTCache=" + aot.path());
+            }
+        }
+    }
+
+    @Test
     @Order(3)
     void givesEachNodeItsAddressOnTheKernelTun() {
         for (NodeInfo node : bed.nodes()) {
