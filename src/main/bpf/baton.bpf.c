@@ -504,6 +504,10 @@ int uplink_ingress(struct __sk_buff *skb)
 	} else if (service && f->action == FLOW_TO_CHOSEN) {
 		r = to_chosen(skb, f, pr);
 		if (r == 0) {
+			/* The receive hash is the client's 4-tuple; steered by it, the router's RPS would
+			 * put this packet on another CPU than the engine's copies of the same flow (hashed
+			 * as written) and reorder the two: PAWS drops at the chosen node. */
+			bpf_set_hash_invalid(skb);
 			r = bpf_redirect_neigh(c->uplink_ifindex, NULL, 0, 0);
 			if (r != TC_ACT_REDIRECT)
 				count(C_REDIRECT_FAILED, 1);
@@ -589,8 +593,10 @@ int uplink_egress(struct __sk_buff *skb)
 	}
 	if (shadow && f->action == FLOW_TO_CLIENT) {
 		int r = to_client(skb, f, pr);
-		if (r == 0)
+		if (r == 0) {
+			bpf_set_hash_invalid(skb); /* the socket's hash: as in uplink_ingress */
 			return TC_ACT_OK;
+		}
 		if (r != NOT_TRANSLATED)
 			return r;
 		count(C_BAD_OPTIONS, 1);

@@ -4,6 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.baton.control.ClusterKey;
+import dev.baton.node.KernelPath;
+import dev.baton.sys.NetDevices;
+import dev.baton.sys.SysException;
 import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -99,6 +102,7 @@ public final class Testbed implements AutoCloseable {
             bed.writeStateFile();
             bed.writeClusterKey();
             bed.buildClientAndRouter();
+            if (spec.dataPath() == Spec.DataPath.KERNEL) mountBpfFs();
             for (NodeInfo node : nodes) {
                 createNetns(node.netns());
                 if (spec.dataPath() == Spec.DataPath.KERNEL) bed.buildUplink(node);
@@ -262,6 +266,22 @@ public final class Testbed implements AutoCloseable {
         sweepNamespaces(batonNamespaces());
         removePins();
         removeStateDir(stateDir);
+    }
+
+    /**
+     * Mounts the BPF file system where the nodes pin their maps, if the machine has not (systemd
+     * does at boot; a container or a minimal VM may not). It stays mounted: it is the standard
+     * mount, shared with every other BPF user of the host, and empty once the testbed is down.
+     */
+    static void mountBpfFs() {
+        Path bpffs = KernelPath.BPFFS;
+        try {
+            if (NetDevices.onBpfFs(bpffs)) return;
+        } catch (SysException e) {
+            throw new IllegalStateException("cannot tell whether " + bpffs + " is a bpffs: " + e.getMessage(), e);
+        }
+        Commands.check(List.of("mount", "-t", "bpf", "bpf", bpffs.toString()), Names.COMMAND_TIMEOUT);
+        System.err.println("baton testbed: mounted the BPF file system on " + bpffs + " (it was not)");
     }
 
     /** Unpins what the nodes' data paths left pinned (a killed node cannot unpin its maps itself). */

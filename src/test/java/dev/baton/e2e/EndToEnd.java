@@ -53,10 +53,31 @@ final class EndToEnd {
     /** Asserts a complete, byte-exact 200 for {@code path}. */
     static void assertExact(Testbed bed, Client.Response r, String path) {
         ContentEntry e = entry(bed, path);
-        assertThat(r.error()).as("curl error for " + r.url()).isEmpty();
+        if (!r.error().isEmpty()) {
+            // What the nodes counted says which of them gave up on it (a flake is otherwise a riddle).
+            throw new AssertionError("curl error for " + r.url() + ": " + r.error() + " after " + r.bytes()
+                    + " bytes, " + r.time().toMillis() + " ms; the nodes' counters now: " + countersNow(bed));
+        }
         assertThat(r.status()).as("status of " + r.url()).isEqualTo(200);
         assertThat(r.bytes()).as("bytes of " + r.url()).isEqualTo(e.bytes());
         assertThat(r.sha256()).as("sha256 of " + r.url()).isEqualTo(e.sha256());
+    }
+
+    /** Every node's non-zero counters, one line. */
+    static String countersNow(Testbed bed) {
+        StringBuilder b = new StringBuilder();
+        try {
+            for (JsonNode n : bed.stats().get("nodes")) {
+                b.append(n.path("node").asText()).append(" {");
+                n.path("counters").properties().forEach(c -> {
+                    if (c.getValue().asLong() != 0) b.append(c.getKey()).append('=').append(c.getValue().asLong()).append(' ');
+                });
+                b.append("} ");
+            }
+        } catch (RuntimeException ex) {
+            b.append("(stats failed: ").append(ex.getMessage()).append(')');
+        }
+        return b.toString().strip();
     }
 
     /** A node's counter from the admin socket. */
@@ -196,12 +217,21 @@ final class EndToEnd {
     static final String SAME_PORT_CLIENT = """
             import hashlib, random, socket, sys
             first, second, path = sys.argv[1], sys.argv[2], sys.argv[3]
-            port = random.randint(40000, 50000)
+            port = None
 
             def connect(host):
-                s = socket.socket()
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                s.bind(("10.200.0.2", port))
+                # The first connection picks a port no earlier connection of the namespace still holds.
+                global port
+                for attempt in range(50):
+                    s = socket.socket()
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                    try:
+                        s.bind(("10.200.0.2", port or random.randint(40000, 50000)))
+                        break
+                    except OSError:
+                        s.close()
+                        if port: raise
+                port = s.getsockname()[1]
                 s.connect((host, 80))
                 s.settimeout(30)
                 return s
