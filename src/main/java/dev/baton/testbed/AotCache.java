@@ -75,8 +75,15 @@ final class AotCache {
     /**
      * JVM options of the training node: it records what it loads and profiles, and at its exit
      * assembles the cache (in a child JVM, some seconds) into a file {@link #commit} then installs.
+     * What an interrupted training left is removed first: installed under this jar's stamp, an
+     * older jar's cache would run its classes.
      */
-    List<String> trainOptions() {
+    List<String> startTraining() {
+        try {
+            Files.deleteIfExists(training);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot remove " + training, e);
+        }
         return List.of("-XX:AOTCacheOutput=" + training);
     }
 

@@ -146,7 +146,7 @@ public final class Testbed implements AutoCloseable {
         List<Process> launched = new ArrayList<>();
         for (NodeInfo node : description.nodes()) {
             deleteReadyFile(node);
-            launched.add(startNode(node, training != null && node.number() == 1 ? training.trainOptions() : List.of()));
+            launched.add(startNode(node, training != null && node.number() == 1 ? training.startTraining() : List.of()));
         }
         for (int i = 0; i < launched.size(); i++) {
             NodeInfo node = description.nodes().get(i);

@@ -19,7 +19,7 @@ class AotCacheTest {
         assertThat(aot.path()).isEqualTo(dir.resolve("baton.aot"));
         assertThat(aot.usable()).as("no cache yet").isFalse();
         assertThat(aot.commit()).as("the training run wrote nothing").isFalse();
-        assertThat(aot.trainOptions()).containsExactly("-XX:AOTCacheOutput=" + dir.resolve("baton.aot.training"));
+        assertThat(aot.startTraining()).containsExactly("-XX:AOTCacheOutput=" + dir.resolve("baton.aot.training"));
 
         Files.writeString(dir.resolve("baton.aot.training"), "cache");
         assertThat(aot.commit()).isTrue();
@@ -39,6 +39,18 @@ class AotCacheTest {
         Files.writeString(jar, "version two");
         Files.setLastModifiedTime(jar, built);
         assertThat(AotCache.forJar(jar).orElseThrow().usable()).isFalse();
+    }
+
+    @Test
+    void aTrainingRunStartsWithoutWhatAnInterruptedOneLeft() throws Exception {
+        Path jar = Files.writeString(dir.resolve("baton.jar"), "version two");
+        Files.writeString(dir.resolve("baton.aot.training"), "half a cache of version one");
+        AotCache aot = AotCache.forJar(jar).orElseThrow();
+        aot.startTraining();
+        // the new training node wrote nothing (it failed): nothing of the old one is installed
+        assertThat(aot.commit()).isFalse();
+        assertThat(aot.usable()).isFalse();
+        assertThat(dir.resolve("baton.aot")).doesNotExist();
     }
 
     @Test
