@@ -82,6 +82,27 @@ struct progress {
 	__u32 reserved;
 };
 
+/*
+ * What a restarted baton process takes over (issue 12: a restart loses no connection). The programs
+ * never touch these two maps; they are here so that they are made, sized and pinned with the rest,
+ * and outlive the process as the flows do.
+ *
+ * takeover: one record per connection shared with another node (handed off from here, handed in to
+ * here, or mid-handoff), written by the engine at each change of its state (dev.baton.btcp.ConnRecord
+ * holds the layout; the key is the engine's connection key). A local connection needs none: its
+ * FLOW_LOCAL flow says all there is to know.
+ */
+#define TAKEOVER_RECORD_SIZE 136
+struct takeover_record {
+	__u8 bytes[TAKEOVER_RECORD_SIZE];
+};
+
+/* node: one element, what the process keeps across a restart for itself. */
+struct node_state {
+	__u64 incarnation;  /* told to peers in every Hello: the same one means "the link was cut" */
+	__u64 reserved;
+};
+
 /* The programs' settings; one element, written by user space before any flow. */
 struct datapath_config {
 	__be32 local_addr;     /* this node's (service) address */

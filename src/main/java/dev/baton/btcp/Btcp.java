@@ -119,7 +119,7 @@ public final class Btcp {
         public static Config defaults(int address, int servicePort) {
             return new Config(address, servicePort, DEFAULT_SHADOW_NETWORK, DEFAULT_FORWARD_PORT_BASE, 65536, 1024,
                     32 * 1024, RequestParser.DEFAULT_MAX_HEAD_BYTES, 5_000, 1_000, 30_000, 10_000, 60_000, 900_000,
-                    3_000, true);
+                    10_000, true);
         }
 
         /** The same with other close-down timers (tests shorten them to see tables drain). */
@@ -223,6 +223,10 @@ public final class Btcp {
     private final int[] waitingHandDowns;
     private int waitingHead;
     private int waitingCount;
+    /** A connection's record for the kernel to keep (FastPath#remember); written a few times per handoff. */
+    private final MemorySegment record = Arena.ofAuto().allocate(ConnRecord.SIZE, 8);
+    /** Connections taken over mid-handoff whose peer is to hear an abort once its link is up. */
+    private int abortsWaiting;
 
     public Btcp(Config cfg, Output out, Control control, Router router, long nowMillis) {
         this.cfg = cfg;
@@ -1395,6 +1399,15 @@ public final class Btcp {
         l.up = true;
         l.known = true;
         l.incarnation = incarnation;
+        if (abortsWaiting > 0) {
+            for (Conn c : conns) {
+                if (c.abortWhenUp && peer.equals(c.peer)) {
+                    c.abortWhenUp = false;
+                    abortsWaiting--;
+                    control.abort(c.peer, c.connId);
+                }
+            }
+        }
         if (!restarted) return;
         for (Conn c : conns) {
             if (peer.equals(c.peer) && c.peerIncarnation != incarnation
@@ -1576,6 +1589,7 @@ public final class Btcp {
 
     /** A FIN was seen on a connection still open the other way: silence now ends it sooner. */
     private void closing(Conn c) {
+        remember(c);
         if (!c.orphaned) timers.schedule(c.slot, now + quietLimit(c));
     }
 
@@ -1602,6 +1616,7 @@ public final class Btcp {
 
     private void free(Conn c) {
         timers.cancel(c.slot);
+        if (c.abortWhenUp) abortsWaiting--;
         if (c.hold != null) holds.release(c.hold);
         table.remove(c.key);
         state(c, Conn.FREE);
@@ -1623,6 +1638,142 @@ public final class Btcp {
         else if (c.state != Conn.SYN_RCVD && s == Conn.SYN_RCVD) linkHalfOpen(c.slot);
         c.state = s;
         syncFastPath(c);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // A restart (issue 12: a restart loses no connection). The kernel's data path outlives the
+    // process: its flows carry the connections on while no process runs, and the records the engine
+    // kept (FastPath#remember) say what the next process needs of each one shared with a peer.
+
+    /**
+     * What a shared connection's record must say, or nothing: a connection handed off from here
+     * (being handed off, forwarding, lingering) or handed in and committed. A local one needs no
+     * record (its flow says it all), nor one that is not steady yet.
+     */
+    private void remember(Conn c) {
+        if (fast == FastPath.NONE) return;
+        boolean shared = switch (c.state) {
+            case Conn.PENDING, Conn.FORWARDING, Conn.LINGER -> true;
+            case Conn.SERVING -> c.committed;
+            default -> false;
+        };
+        if (shared && ConnRecord.fits(c)) {
+            ConnRecord.write(c, record);
+            c.remembered = fast.remember(c.key, record);
+        } else if (c.remembered) {
+            fast.forget(c.key);
+            c.remembered = false;
+        }
+    }
+
+    /**
+     * At start, before the first packet: takes over what an earlier process of this node left in the
+     * kernel. Local connections and handed-off ones go on as they were, in the kernel as before. The
+     * ones shared with a peer wait, as after a cut control link, to hear the peer again with the
+     * incarnation they began with ({@link #settleOrphan} after the peer grace): the peer may have
+     * given them up meanwhile. A handoff that was in flight cannot go on (its held request died with
+     * the process): its client is reset, so is our kernel's half-open entry, and the peer hears an
+     * abort once its link is up. Returns how many connections were taken over.
+     */
+    public int takeOver() {
+        long before = counters.get(Counter.TAKEN_OVER);
+        fast.recall(new FastPath.Recalled() {
+            @Override
+            public void record(MemorySegment r) {
+                adopt(r);
+            }
+
+            @Override
+            public void local(int client, int clientPort) {
+                adoptLocal(client, clientPort);
+            }
+        });
+        fast.endTakeOver();
+        return (int) (counters.get(Counter.TAKEN_OVER) - before);
+    }
+
+    private void adopt(MemorySegment r) {
+        long key = ConnRecord.key(r);
+        byte state = ConnRecord.state(r);
+        Conn c = (key >>> 56) == 0 && table.get(key) == LongIntMap.MISSING ? allocate(key) : null;
+        if (c == null) { // a table full, or a record that is no key of ours: it cannot be taken over
+            fast.forget(key);
+            return;
+        }
+        ConnRecord.read(r, c);
+        c.remembered = true;
+        c.lastSeen = now;
+        int client = ConnKeys.address(key), port = ConnKeys.port(key), local = ConnKeys.local(key);
+        switch (state) {
+            case Conn.FORWARDING, Conn.LINGER -> {
+                FastPath.Consumed read = local == ConnKeys.SERVICE
+                        ? fast.resume(client, port, cfg.address(), cfg.servicePort()) : null;
+                if (read == null) { // the kernel no longer carries it: nothing left to take over
+                    free(c);
+                    return;
+                }
+                c.readFromNetwork = read.fromNetwork();
+                c.readFromKernel = read.fromKernel();
+                c.offloaded = OFFLOAD_TO_CHOSEN;
+                state(c, state);
+                if (state == Conn.LINGER) timers.schedule(c.slot, now + cfg.lingerMillis());
+                else waitForPeer(c);
+            }
+            case Conn.SERVING -> {
+                if (local == ConnKeys.SERVICE) {
+                    free(c);
+                    return;
+                }
+                if (!c.finFromClient && !c.finFromServer) { // handed down: both its flows
+                    FastPath.Consumed in = fast.resume(client, port, cfg.address(), cfg.forwardPortBase() + local);
+                    FastPath.Consumed out = fast.resume(client, port, cfg.shadowAddress(local), cfg.servicePort());
+                    if (in == null || out == null) {
+                        free(c);
+                        return;
+                    }
+                    c.readFromNetwork = in.fromNetwork();
+                    c.readFromKernel = out.fromKernel();
+                    c.offloaded = OFFLOAD_HANDED_IN;
+                }
+                state(c, Conn.SERVING);
+                waitForPeer(c);
+            }
+            case Conn.PENDING -> {
+                counters.inc(Counter.TAKEOVER_RESETS);
+                injectReset(c, c.clientIsn + 1);
+                resetClient(c, c.local.isn() + 1);
+                c.abortWhenUp = true;
+                abortsWaiting++;
+                state(c, Conn.RESET);
+                timers.schedule(c.slot, now + cfg.lingerMillis());
+                return;
+            }
+            default -> {
+                free(c);
+                return;
+            }
+        }
+        counters.inc(Counter.TAKEN_OVER);
+    }
+
+    /** A connection shared with a peer, taken over: settled once the peer grace is over. */
+    private void waitForPeer(Conn c) {
+        c.orphaned = true;
+        timers.schedule(c.slot, now + cfg.peerGraceMillis());
+    }
+
+    private void adoptLocal(int client, int clientPort) {
+        long key = ConnKeys.key(client, clientPort, ConnKeys.SERVICE);
+        if (table.get(key) != LongIntMap.MISSING) return;
+        FastPath.Consumed read = fast.resume(client, clientPort, cfg.address(), cfg.servicePort());
+        Conn c = read == null ? null : allocate(key);
+        if (c == null) return; // its flow is removed at the end: its packets pass untracked, to the kernel
+        c.readFromNetwork = read.fromNetwork();
+        c.readFromKernel = read.fromKernel();
+        c.offloaded = OFFLOAD_LOCAL;
+        state(c, Conn.LOCAL);
+        scheduleIdle(c);
+        counters.inc(Counter.TAKEN_OVER);
     }
 
     // ------------------------------------------------------------------------------------------
@@ -1657,6 +1808,7 @@ public final class Btcp {
 
     /** Tells the kernel's data path what it should know of {@code c} now (see {@link #offloadWanted}). */
     private void syncFastPath(Conn c) {
+        remember(c);
         byte want = offloadWanted(c);
         if (want == c.offloaded || fast == FastPath.NONE || c.offloaded == OFFLOAD_REFUSED) return;
         int client = ConnKeys.address(c.key), port = ConnKeys.port(c.key);

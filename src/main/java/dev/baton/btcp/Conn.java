@@ -108,6 +108,10 @@ final class Conn {
     int readFromKernel;
     /** When a handed-off connection may go down to the kernel (Btcp.HAND_DOWN_DELAY_MILLIS); 0: not waiting. */
     long handDownAt;
+    /** The kernel keeps a record of it for a restarted process (Btcp.remember). */
+    boolean remembered;
+    /** Taken over mid-handoff and reset: its peer hears an abort once its link is up. */
+    boolean abortWhenUp;
 
     Conn(int slot) {
         this.slot = slot;
@@ -123,6 +127,8 @@ final class Conn {
         readFromNetwork = 0;
         readFromKernel = 0;
         handDownAt = 0;
+        remembered = false;
+        abortWhenUp = false;
         key = -1;
         clientIsn = 0;
         clientNext = 0;

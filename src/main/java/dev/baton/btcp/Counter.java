@@ -63,7 +63,11 @@ public enum Counter {
     /** Connections whose flows the kernel's data path could not take (its table full): served through us. */
     FAST_PATH_FULL("fastPathFull"),
     /** Connections whose plain segments the kernel's data path carried for a while. */
-    FAST_PATH_FLOWS("fastPathFlows");
+    FAST_PATH_FLOWS("fastPathFlows"),
+    /** Connections a restarted node took over from its earlier process (local, handed off, handed in). */
+    TAKEN_OVER("connectionsTakenOver"),
+    /** Handoffs in flight when the earlier process ended: their clients were reset at the takeover. */
+    TAKEOVER_RESETS("takeoverResets");
 
     final String metric;
 

@@ -1,5 +1,7 @@
 package dev.baton.btcp;
 
+import java.lang.foreign.MemorySegment;
+
 /**
  * The in-kernel data path as the engine sees it: flows the engine hands down while a connection is
  * steady, so that their plain segments (no SYN, FIN or RST) are translated below the kernel's TCP
@@ -21,6 +23,9 @@ package dev.baton.btcp;
  * it (its table is full): the engine then keeps the connection's segments.
  */
 public interface FastPath {
+    /** Bytes of a connection's record ({@link #remember}; src/main/bpf/datapath.h). */
+    int RECORD_SIZE = 136;
+
     /** How a handed-off connection's numbers differ between the entry and the chosen node. */
     record Translation(int seqDelta, int tsDelta, boolean timestamps, int chosenWindowScale, int entryWindowScale) {}
 
@@ -79,6 +84,41 @@ public interface FastPath {
      */
     boolean seen(int client, int clientPort, int localAddress, int localPort, Seen into);
 
+    /**
+     * Keeps {@code record} ({@link #RECORD_SIZE} bytes) for the connection {@code key} where a
+     * restarted process finds it (replacing an earlier one); false if it could not (a full table).
+     */
+    boolean remember(long key, MemorySegment record);
+
+    /** Drops the record of {@code key}, if any. */
+    void forget(long key);
+
+    /** What an earlier process of this node left in the kernel: {@link #recall}. */
+    interface Recalled {
+        /** A connection's record, as {@link #remember} kept it (valid during the call only). */
+        void record(MemorySegment record);
+
+        /** A connection served here, handed down as {@link #local}. */
+        void local(int client, int clientPort);
+    }
+
+    /**
+     * At start, before the first packet: tells {@code into} what an earlier process left, every
+     * record and every local flow. Nothing, if there was no earlier process.
+     */
+    void recall(Recalled into);
+
+    /**
+     * At a takeover: the flow {@code client:clientPort → localAddress:localPort} goes on as it was
+     * handed down. The packets the kernel sent up that no one read (they went to the process that is
+     * gone, and TCP sends them again) count as read from now, so that the kernel carries the flow
+     * again. Returns what the engine has read of it now, or null if the kernel has no such flow.
+     */
+    Consumed resume(int client, int clientPort, int localAddress, int localPort);
+
+    /** The takeover is over: every flow not resumed since {@link #recall} is removed. */
+    void endTakeOver();
+
     /** Carries nothing: every segment goes through the engine. */
     FastPath NONE = new FastPath() {
         @Override
@@ -121,5 +161,24 @@ public interface FastPath {
         public boolean seen(int client, int clientPort, int localAddress, int localPort, Seen into) {
             return false;
         }
+
+        @Override
+        public boolean remember(long key, MemorySegment record) {
+            return false;
+        }
+
+        @Override
+        public void forget(long key) { }
+
+        @Override
+        public void recall(Recalled into) { }
+
+        @Override
+        public Consumed resume(int client, int clientPort, int localAddress, int localPort) {
+            return null;
+        }
+
+        @Override
+        public void endTakeOver() { }
     };
 }

@@ -108,7 +108,7 @@ public final class NodeCommand implements Callable<Integer> {
             + " rewriting after a handed-in connection closed (default ${DEFAULT-VALUE}).")
     long timeWaitMillis;
 
-    @Option(names = "--peer-grace-ms", defaultValue = "3000", description = "How long connections shared with"
+    @Option(names = "--peer-grace-ms", defaultValue = "10000", description = "How long connections shared with"
             + " a peer whose control link went down wait for it before they are reset (default ${DEFAULT-VALUE}).")
     long peerGraceMillis;
 

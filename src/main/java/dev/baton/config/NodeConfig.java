@@ -56,7 +56,7 @@ import java.util.Set;
  *   tuning:                       # optional
  *     lingerMs: 10000
  *     timeWaitMs: 60000
- *     peerGraceMs: 3000
+ *     peerGraceMs: 10000
  *     offload: true
  *     eagerCommit: true
  *   faults: []                    # optional: fault rules from the start (docs/RELIABILITY.md)

@@ -200,7 +200,7 @@ public final class ControlPlane implements AutoCloseable {
     private final ClusterKey key;
     private final ControlListener listener;
     private final SecureRandom random = new SecureRandom();
-    private final long incarnation = random.nextLong();
+    private final long incarnation;
     private final Map<String, Peer> peers = new LinkedHashMap<>();
     private final Set<InetAddress> dialingAddresses = new HashSet<>();
     /** Bounds the connections that have not yet authenticated. */
@@ -240,6 +240,18 @@ public final class ControlPlane implements AutoCloseable {
 
     /** A control plane whose links authenticate with {@code key}, which every member must share. */
     public ControlPlane(Config cfg, ClusterKey key, ControlListener listener) {
+        this(cfg, key, listener, 0);
+    }
+
+    /**
+     * A plane that goes on with {@code incarnation} (0: a new one, drawn at random): a restarted node
+     * that took over its earlier process's connections keeps its incarnation, so that its peers read
+     * the gap as a cut link and keep what they shared with it (Btcp.takeOver).
+     */
+    public ControlPlane(Config cfg, ClusterKey key, ControlListener listener, long incarnation) {
+        long drawn = incarnation;
+        while (drawn == 0) drawn = random.nextLong();
+        this.incarnation = drawn;
         this.cfg = cfg;
         this.key = Objects.requireNonNull(key, "key");
         this.listener = listener;

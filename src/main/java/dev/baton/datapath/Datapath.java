@@ -40,16 +40,22 @@ public final class Datapath implements AutoCloseable {
     static final String PROGRESS = "progress";
     static final String CONFIG = "config";
     static final String COUNTERS = "counters";
+    static final String TAKEOVER = "takeover";
+    static final String NODE = "node";
+    /** Bytes of a record in the takeover map (src/main/bpf/datapath.h, dev.baton.btcp.ConnRecord). */
+    public static final int RECORD_SIZE = 136;
     /** Our tc filters' handle and priority: how a later process finds them. */
     public static final int TC_HANDLE = 0xba70;
     public static final int TC_PRIORITY = 1;
-    private static final String[] MAPS = {"flows", "progress", "config", "counters"};
+    private static final String[] MAPS = {FLOWS, PROGRESS, CONFIG, COUNTERS, TAKEOVER, NODE};
 
     private final BpfObject object;
     private final BpfMap flows;
     private final BpfMap progress;
     private final BpfMap config;
     private final BpfMap counters;
+    private final BpfMap takeover;
+    private final BpfMap node;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment key;
     private final MemorySegment value;
@@ -63,8 +69,11 @@ public final class Datapath implements AutoCloseable {
         this.progress = object.map(PROGRESS);
         this.config = object.map(CONFIG);
         this.counters = object.map(COUNTERS);
+        this.takeover = object.map(TAKEOVER);
+        this.node = object.map(NODE);
         this.key = arena.allocate(FlowKey.SIZE, 8);
-        this.value = arena.allocate(Math.max(Math.max(Flow.SIZE, Progress.SIZE), DatapathConfig.SIZE), 8);
+        this.value = arena.allocate(Math.max(Math.max(Flow.SIZE, Progress.SIZE),
+                Math.max(DatapathConfig.SIZE, RECORD_SIZE)), 8);
         this.counterKey = arena.allocate(ValueLayout.JAVA_INT);
         this.perCpu = arena.allocate(counters.perCpuValueSize(), 8);
     }
@@ -78,15 +87,17 @@ public final class Datapath implements AutoCloseable {
     }
 
     /**
-     * Loads the data path: a flows map for {@code maxFlows} flows and, with {@code pinDirectory},
-     * its maps pinned there (taken over if pinned already). Fails with the verifier's reason if the
-     * kernel refuses a program, or if a pinned map's layout is not this build's.
+     * Loads the data path: a flows map for {@code maxFlows} flows, a takeover map for as many
+     * records, and, with {@code pinDirectory}, its maps pinned there (taken over if pinned already).
+     * Fails with the verifier's reason if the kernel refuses a program, or if a pinned map's layout
+     * is not this build's.
      */
     public static Datapath load(int maxFlows, Optional<Path> pinDirectory) throws IOException {
         BpfObject o = BpfObject.open(objectBytes(), RESOURCE);
         try {
             o.maxEntries(FLOWS, maxFlows);
             o.maxEntries(PROGRESS, maxFlows);
+            o.maxEntries(TAKEOVER, maxFlows);
             if (pinDirectory.isPresent()) {
                 Files.createDirectories(pinDirectory.get());
                 for (String m : MAPS) o.pin(m, pinDirectory.get().resolve(m));
@@ -106,6 +117,8 @@ public final class Datapath implements AutoCloseable {
         check(progress, FlowKey.SIZE, Progress.SIZE);
         check(config, 4, DatapathConfig.SIZE);
         check(counters, 4, 8);
+        check(takeover, 8, RECORD_SIZE);
+        check(node, 4, 16);
         if (counters.maxEntries() != DatapathCounter.values().length) {
             throw new IllegalStateException("the data path counts " + counters.maxEntries() + " things, this build "
                     + DatapathCounter.values().length);
@@ -208,6 +221,47 @@ public final class Datapath implements AutoCloseable {
             at = key;
         }
         return all;
+    }
+
+    /** Keeps a connection's record ({@link #RECORD_SIZE} bytes); 0, or {@code -errno} (full: E2BIG). */
+    public int putRecord(long connection, MemorySegment record) {
+        key.set(ValueLayout.JAVA_LONG, 0, connection);
+        MemorySegment.copy(record, 0, value, 0, RECORD_SIZE);
+        return takeover.update(key, value, BpfMap.ANY);
+    }
+
+    /** Drops a connection's record; false if there was none. */
+    public boolean removeRecord(long connection) {
+        key.set(ValueLayout.JAVA_LONG, 0, connection);
+        return takeover.delete(key) == 0;
+    }
+
+    /** Every record kept, each a copy (for a process taking over). */
+    public java.util.List<byte[]> records() {
+        java.util.List<byte[]> all = new java.util.ArrayList<>();
+        MemorySegment next = arena.allocate(8, 8);
+        MemorySegment at = MemorySegment.NULL;
+        while (takeover.nextKey(at, next) == 0 && all.size() < takeover.maxEntries()) {
+            MemorySegment.copy(next, 0, key, 0, 8);
+            if (takeover.lookup(key, value) == 0) all.add(value.asSlice(0, RECORD_SIZE).toArray(ValueLayout.JAVA_BYTE));
+            at = key;
+        }
+        return all;
+    }
+
+    /** The incarnation an earlier process of this node kept here; 0 if none. */
+    public long incarnation() {
+        key.set(ValueLayout.JAVA_INT, 0, 0);
+        return node.lookup(key, value) == 0 ? value.get(ValueLayout.JAVA_LONG, 0) : 0;
+    }
+
+    /** Keeps this process's incarnation for the next one. */
+    public void incarnation(long incarnation) throws SysException {
+        key.set(ValueLayout.JAVA_INT, 0, 0);
+        value.set(ValueLayout.JAVA_LONG, 0, incarnation);
+        value.set(ValueLayout.JAVA_LONG, 8, 0);
+        int r = node.update(key, value, BpfMap.ANY);
+        if (r < 0) throw new SysException("bpf_map_update_elem node", -r);
     }
 
     /** The counters, summed over every CPU (any thread). */

@@ -1,7 +1,10 @@
 package dev.baton.datapath;
 
 import dev.baton.btcp.FastPath;
+import java.lang.foreign.MemorySegment;
+import java.util.HashSet;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * The engine's {@link FastPath} on the kernel's data path: each call is one or two writes to, or a
@@ -12,9 +15,15 @@ public final class KernelFastPath implements FastPath {
     private final Datapath datapath;
     private final int address;
     private final int servicePort;
+    /** Between {@link #recall} and {@link #endTakeOver}: the flows that go on; null otherwise. */
+    private Set<FlowKey> resumed;
 
-    /** For a node at {@code address} whose service listens on {@code servicePort}. */
+    /**
+     * For a node at {@code address} whose service listens on {@code servicePort}. Maps pinned by an
+     * earlier process of the node hold what it left: {@link #recall} tells it.
+     */
     public KernelFastPath(Datapath datapath, int address, int servicePort) {
+        if (Datapath.RECORD_SIZE != FastPath.RECORD_SIZE) throw new IllegalStateException("record sizes differ");
         this.datapath = datapath;
         this.address = address;
         this.servicePort = servicePort;
@@ -86,6 +95,54 @@ public final class KernelFastPath implements FastPath {
     public void withdrawHandedIn(int client, int clientPort, int forwardPort, int shadow) {
         datapath.remove(new FlowKey(client, address, clientPort, forwardPort));
         datapath.remove(new FlowKey(client, shadow, clientPort, servicePort));
+    }
+
+    @Override
+    public boolean remember(long key, MemorySegment record) {
+        return datapath.putRecord(key, record) == 0;
+    }
+
+    @Override
+    public void forget(long key) {
+        datapath.removeRecord(key);
+    }
+
+    @Override
+    public void recall(Recalled into) {
+        resumed = new HashSet<>();
+        MemorySegment r = MemorySegment.ofArray(new byte[Datapath.RECORD_SIZE]);
+        for (byte[] record : datapath.records()) {
+            MemorySegment.copy(MemorySegment.ofArray(record), 0, r, 0, record.length);
+            into.record(r);
+        }
+        datapath.flows().forEach((k, f) -> {
+            if (f.action() == FlowAction.LOCAL && k.localAddress() == address && k.localPort() == servicePort) {
+                into.local(k.remoteAddress(), k.remotePort());
+            }
+        });
+    }
+
+    @Override
+    public Consumed resume(int client, int clientPort, int localAddress, int localPort) {
+        FlowKey k = new FlowKey(client, localAddress, clientPort, localPort);
+        Optional<Flow> f = datapath.get(k);
+        if (f.isEmpty() || f.get().action() == FlowAction.HOLD || resumed == null) return null;
+        Consumed read = datapath.progress(k).map(p -> new Consumed(p.slowIn(), p.slowOut()))
+                .orElse(new Consumed(f.get().consumedIn(), f.get().consumedOut()));
+        if (datapath.put(k, f.get().withConsumed(read.fromNetwork(), read.fromKernel())) != 0) return null;
+        resumed.add(k);
+        return read;
+    }
+
+    @Override
+    public void endTakeOver() {
+        if (resumed == null) return;
+        for (FlowKey k : datapath.flows().keySet()) {
+            if (resumed.contains(k)) continue;
+            datapath.remove(k);
+            datapath.forgetProgress(k);
+        }
+        resumed = null;
     }
 
     @Override

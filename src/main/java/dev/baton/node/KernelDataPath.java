@@ -22,9 +22,10 @@ import java.util.Optional;
  * A node's in-kernel data path ({@link KernelPath}, dev.baton.datapath): loads the programs with
  * their maps pinned under the node's pin directory, points them at this node's address, uplink and
  * TUNs, attaches them to the uplink's tc hooks and the wire TUN's, and gives the engine its
- * {@link FastPath}. On a clean stop it detaches and unpins everything; after a crash the filters and
- * maps stay, and the next start replaces the filters in one step and clears the flows it finds (the
- * new engine does not know their connections).
+ * {@link FastPath}. On a clean stop it detaches and unpins everything; after a crash (or a kill) the
+ * filters and maps stay, the flows carry their connections on, and the next start replaces the
+ * filters in one step and takes over what the maps hold ({@link Btcp#takeOver}), incarnation
+ * included ({@link #incarnation}).
  */
 final class KernelDataPath implements AutoCloseable {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(KernelDataPath.class);
@@ -122,8 +123,6 @@ final class KernelDataPath implements AutoCloseable {
             int uplink = index(k.uplink(), "uplink");
             int wire = index(cfg.wireTun(), "wire TUN");
             int kernel = index(cfg.kernelTun(), "kernel TUN");
-            int stale = d.clear();
-            if (stale > 0) LOG.warn("removed {} flows an earlier run left in {}", stale, k.pins());
             DatapathConfig c = new DatapathConfig(cfg.address(), engine.shadowNetwork(), cfg.servicePort(),
                     engine.forwardPortBase(), FORWARD_PORTS, uplink, wire, kernel, DatapathConfig.DEFAULT_MARK, false);
             d.configure(c);
@@ -152,6 +151,20 @@ final class KernelDataPath implements AutoCloseable {
 
     FastPath fastPath() {
         return fast;
+    }
+
+    /**
+     * The control channel's incarnation: the one an earlier process of this node kept in the maps
+     * (its connections are taken over, so its peers must read the gap as a cut link, not a restart),
+     * or a new one, kept there for the next.
+     */
+    long incarnation() throws SysException {
+        long kept = datapath.incarnation();
+        long mine = kept;
+        java.security.SecureRandom random = new java.security.SecureRandom();
+        while (mine == 0) mine = random.nextLong();
+        if (mine != kept) datapath.incarnation(mine);
+        return mine;
     }
 
     /**
@@ -192,6 +205,17 @@ final class KernelDataPath implements AutoCloseable {
         counters().forEach((k, v) -> c.put(k.key(), v));
         m.put("counters", c);
         return m;
+    }
+
+    /**
+     * Ends this process's part and leaves the programs attached and the maps pinned: the kernel
+     * carries the handed-down flows on, and the next process takes them over.
+     */
+    synchronized void leave() {
+        if (closed) return;
+        closed = true;
+        datapath.close();
+        LOG.info("data path left attached, its maps pinned, for the next process");
     }
 
     @Override

@@ -110,7 +110,7 @@ public final class Node implements AutoCloseable {
      */
     public record Tuning(long lingerMillis, long timeWaitMillis, long peerGraceMillis, List<FaultRule> faults,
                          boolean offload, boolean eagerCommit) {
-        public static final Tuning DEFAULT = new Tuning(10_000, 60_000, 3_000, List.of(), true, true);
+        public static final Tuning DEFAULT = new Tuning(10_000, 60_000, 10_000, List.of(), true, true);
 
         public Tuning {
             faults = List.copyOf(faults);
@@ -131,6 +131,8 @@ public final class Node implements AutoCloseable {
     private final Tun kernel;
     /** The in-kernel data path; null when every packet crosses the TUNs. */
     private final KernelDataPath kernelPath;
+    /** Set by the admin command {@code handover}: the stop leaves the data path to the next process. */
+    private volatile boolean handingOver;
     private final PacketLoop loop;
     private final Btcp btcp;
     private final ClusterState cluster;
@@ -226,6 +228,11 @@ public final class Node implements AutoCloseable {
             Sysctl.deviceIpv6Off(cfg.wireTun());
             kernelPath = loading.start(cfg, btcp.config());
             btcp.fastPath(kernelPath.fastPath());
+            int taken = btcp.takeOver(); // before the first packet: the loop has not started
+            if (taken > 0 || btcp.counters().get(dev.baton.btcp.Counter.TAKEOVER_RESETS) > 0) {
+                LOG.info("took over {} connections from this node's earlier process; reset {} handoffs in flight",
+                        taken, btcp.counters().get(dev.baton.btcp.Counter.TAKEOVER_RESETS));
+            }
             btcp.counters().alsoCountedBelow(kernelPath::counted);
             if (!tuning.faults().isEmpty()) kernelPath.allSlow(true);
         } else {
@@ -238,12 +245,13 @@ public final class Node implements AutoCloseable {
         // In the server's namespace the links listen on every address (the testbed's nodes have one);
         // on a real host only on the host's control address, not on every interface it has.
         InetAddress listen = cfg.host() == null ? inet(0) : inet(cfg.controlAddress());
+        long incarnation = kernelPath == null ? 0 : kernelPath.incarnation();
         control = new ControlPlane(ControlPlane.Config.of(cfg.name(), inet(cfg.controlAddress()), specs)
                 .withListen(listen, cfg.controlPort())
                 .withServicePort(cfg.servicePort())
                 .withLoad(() -> ControlMessage.Heartbeat.of(btcp.activeConnections(), cluster.isDraining(cfg.name()))),
                 cfg.clusterKey(),
-                new ControlIn());
+                new ControlIn(), incarnation);
         server = cfg.builtinServer()
                 ? new StaticServer(StaticServer.Config.of(new InetSocketAddress(inet(0), cfg.servicePort()),
                         cfg.docroot(), cfg.name()).withLocator(this::holderOf)
@@ -430,8 +438,9 @@ public final class Node implements AutoCloseable {
             case "drain" -> JSON.writeValueAsString(drain.set(true));
             case "drain off" -> JSON.writeValueAsString(drain.set(false));
             case "drain status" -> JSON.writeValueAsString(drain.state());
+            case "handover" -> handover();
             default -> error("unknown command; try stats, content, content rescan, policy NAME, drain,"
-                    + " drain off, drain status, fault list|add RULE|remove ID|clear");
+                    + " drain off, drain status, handover, fault list|add RULE|remove ID|clear");
         };
     }
 
@@ -584,6 +593,17 @@ public final class Node implements AutoCloseable {
         return m;
     }
 
+    /**
+     * {@code handover}: the node's next stop leaves its data path in the kernel, its flows carrying
+     * the connections on, for the next process to take over (an upgrade: stop, then start the new
+     * build). Only on the in-kernel data path; on the TUN path the connections live in this process.
+     */
+    private String handover() throws IOException {
+        if (kernelPath == null) return error("handover needs the in-kernel data path (datapath: in the config)");
+        handingOver = true;
+        return JSON.writeValueAsString(Map.of("handover", true));
+    }
+
     @Override
     public void close() {
         admin.close();
@@ -605,7 +625,10 @@ public final class Node implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        if (kernelPath != null) kernelPath.close(); // before the TUNs: nothing more is sent their way
+        if (kernelPath != null) { // before the TUNs: nothing more is sent their way
+            if (handingOver) kernelPath.leave();
+            else kernelPath.close();
+        }
         wire.close();
         kernel.close();
         if (cfg.host() != null) cfg.host().unwire(cfg);

@@ -429,15 +429,36 @@ public final class Testbed implements AutoCloseable {
      * gone (its TUN devices vanish with it). Its namespace, kernel sockets and nginx stay.
      */
     public void kill(int number) {
+        end(number, true);
+    }
+
+    /**
+     * Stops node {@code number}'s baton process as an upgrade would: on the in-kernel data path the
+     * node is told first to leave its programs and maps to the next process ({@code handover}), then
+     * it gets SIGTERM; returns once it is gone.
+     */
+    public void stop(int number) {
+        if (dataPath == Spec.DataPath.KERNEL) {
+            JsonNode r = admin(number, "handover");
+            if (!r.path("handover").asBoolean(false)) {
+                throw new IllegalStateException("node " + node(number).name() + " refused the handover: " + r);
+            }
+        }
+        end(number, false);
+    }
+
+    private void end(int number, boolean kill) {
         long pid = nodePid(number);
         ProcessHandle.of(pid).ifPresent(p -> {
             if (commandLine(pid).contains(stateDir.toString())) {
-                p.destroyForcibly();
+                if (kill) p.destroyForcibly();
+                else p.destroy();
                 try {
                     p.onExit().get(Names.STOP_GRACE.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
                 } catch (Exception e) {
                     throw new IllegalStateException("node " + node(number).name() + " (pid " + pid
-                            + ") did not die within " + Names.STOP_GRACE.toSeconds() + " s of SIGKILL");
+                            + ") did not end within " + Names.STOP_GRACE.toSeconds() + " s of "
+                            + (kill ? "SIGKILL" : "SIGTERM"));
                 }
             }
         });
@@ -456,6 +477,7 @@ public final class Testbed implements AutoCloseable {
         }
         addProcess(new Started(node.name(), "node", pid));
         if (dataPath == Spec.DataPath.TUN) wireNode(node);
+        writeStateFile(); // `testbed down` from another process must find the new pid
     }
 
     // ---------------------------------------------------------------- building

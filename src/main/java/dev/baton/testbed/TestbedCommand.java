@@ -13,7 +13,7 @@ import picocli.CommandLine.Option;
 @Command(name = "testbed", mixinStandardHelpOptions = true,
         description = "Builds, inspects and removes a baton cluster in network namespaces on this machine (root).",
         subcommands = {TestbedCommand.Up.class, TestbedCommand.Down.class, TestbedCommand.Stats.class,
-                TestbedCommand.Fault.class, TestbedCommand.Load.class})
+                TestbedCommand.Fault.class, TestbedCommand.Load.class, TestbedCommand.Restart.class})
 public final class TestbedCommand implements Runnable {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -249,6 +249,56 @@ public final class TestbedCommand implements Runnable {
                 return report.result().allOk() ? 0 : 1;
             } catch (RuntimeException e) {
                 System.err.println("baton testbed load failed: " + e.getMessage());
+                return 1;
+            }
+        }
+    }
+
+    /**
+     * {@code baton testbed restart NODE [--kill]}: an upgrade rehearsed. The node's baton process
+     * ends (SIGTERM after a handover, or SIGKILL as a crash) and starts again; on the in-kernel data
+     * path the new process takes over its connections (docs/RELIABILITY.md).
+     */
+    @Command(name = "restart", mixinStandardHelpOptions = true,
+            description = "Restarts one node's baton process, its namespace, server and connections left as they"
+                    + " are: with --kill by SIGKILL (a crash), else by SIGTERM after a handover. On the in-kernel"
+                    + " data path the new process takes over the node's connections.")
+    static final class Restart implements Callable<Integer> {
+        @picocli.CommandLine.Parameters(index = "0", paramLabel = "NODE", description = "n1, n2 ...")
+        String node;
+
+        @Option(names = "--kill", description = "End the process with SIGKILL, as a crash would.")
+        boolean kill;
+
+        @picocli.CommandLine.Mixin
+        StateDir state;
+
+        @Override
+        public Integer call() {
+            if (!requireRoot("baton testbed restart")) {
+                return 2;
+            }
+            try {
+                Testbed bed = Testbed.attach(state.dir);
+                NodeInfo n = bed.nodes().stream().filter(x -> x.name().equals(node)).findFirst().orElse(null);
+                if (n == null) {
+                    System.err.println("no node " + node + " in this testbed");
+                    return 2;
+                }
+                long t0 = System.nanoTime();
+                if (kill) bed.kill(n.number());
+                else bed.stop(n.number());
+                long ended = System.nanoTime();
+                bed.restart(n.number());
+                long ready = System.nanoTime();
+                JsonNode c = bed.admin(n.number(), "stats").path("counters");
+                System.out.printf("%s: %s after %d ms, ready %d ms later; took over %d connections, reset %d"
+                        + " handoffs in flight%n", n.name(), kill ? "killed" : "stopped", (ended - t0) / 1_000_000,
+                        (ready - ended) / 1_000_000, c.path("connectionsTakenOver").asLong(),
+                        c.path("takeoverResets").asLong());
+                return 0;
+            } catch (RuntimeException e) {
+                System.err.println("baton testbed restart failed: " + e.getMessage());
                 return 1;
             }
         }

@@ -1412,6 +1412,120 @@ class BtcpTest {
         assertThat(entry.btcp.counters().get(Counter.ORPHANS_KEPT)).isEqualTo(1);
     }
 
+    // ---- a restart: the next engine takes over what the kernel kept (issue 12) ----------------
+
+    /** The node's engine after a restart at {@code old}'s time: a new process, the same kernel. */
+    static Side restarted(Side old, int address, Member target, RecordingFastPath kernel) {
+        Side next = new Side(address, target);
+        next.advance(old.now - next.now);
+        next.btcp.fastPath(kernel);
+        return next;
+    }
+
+    @Test
+    void aRestartedEntryTakesOverItsHandedOffConnection() {
+        RecordingFastPath kernel = new RecordingFastPath();
+        entry.btcp.fastPath(kernel);
+        entry.btcp.onPeerUp("n2", 7);
+        long id = handOff();
+        entry.advance(Btcp.HAND_DOWN_DELAY_MILLIS);
+        assertThat(kernel.records).as("a record of the handed-off connection").hasSize(1);
+
+        Side next = restarted(entry, A, N2, kernel);
+        assertThat(next.btcp.takeOver()).isEqualTo(1);
+        assertThat(next.btcp.trackedConnections()).isEqualTo(1);
+        assertThat(kernel.carried).containsKey(RecordingFastPath.flow(CLIENT, CPORT, A, 80));
+        // what still comes up (a FIN) is forwarded as before: to n2's forward port, in n2's numbers
+        int requestEnd = CLIENT_ISN + 1 + REMOTE_REQUEST.length();
+        next.fromWire(fromClient(A).flags(TcpHeader.FIN).seq(requestEnd).ack(ISN_A + 1 + 500).ts(110, TS_A + 5)
+                .build());
+        TestPackets.View out = next.lastWire();
+        assertThat(out.ip().destinationAddress()).isEqualTo(B);
+        assertThat(out.tcp().destinationPort()).isEqualTo(FORWARD_PORT);
+        assertThat(out.tcp().acknowledgmentNumber()).isEqualTo(ISN_B + 1 + 500);
+        assertThat(out.tcp().tsEcr()).isEqualTo(TS_B + 5);
+        assertThat(out.checksumsValid()).isTrue();
+        assertThat(kernel.calls.getLast()).as("counted as read after what went to the dead process")
+                .isEqualTo(new RecordingFastPath.Read(CLIENT, CPORT, A, 80, new FastPath.Consumed(6, 2)));
+        // n2 heard again, the same process: the connection is kept (the client acknowledged its data)
+        next.btcp.onPeerUp("n2", 7);
+        next.advance(3_100);
+        assertThat(next.btcp.counters().get(Counter.ORPHANS_KEPT)).isEqualTo(1);
+        assertThat(next.wire).as("no RST").hasSize(1);
+        next.btcp.onTerminate("n2", id);
+        assertThat(next.btcp.counters().get(Counter.TERMINATIONS)).as("the same connection id").isEqualTo(1);
+    }
+
+    @Test
+    void aRestartedChosenNodeTakesOverItsHandedInConnectionAndResetsItIfTheEntryNeverReturns() {
+        RecordingFastPath kernel = new RecordingFastPath();
+        chosen.btcp.fastPath(kernel);
+        chosen.btcp.onPeerUp("n1", 9);
+        handOff();
+        assertThat(kernel.records).hasSize(1);
+
+        Side next = restarted(chosen, B, null, kernel);
+        assertThat(next.btcp.takeOver()).isEqualTo(1);
+        int requestEnd = CLIENT_ISN + 1 + REMOTE_REQUEST.length();
+        next.fromKernel(fromServer(SHADOW_A).flags(TcpHeader.FIN).seq(ISN_B + 1 + 1400).ack(requestEnd)
+                .ts(TS_B + 9, 102).build());
+        TestPackets.View out = next.lastWire();
+        assertThat(out.ip().sourceAddress()).as("the entry's address").isEqualTo(A);
+        assertThat(out.tcp().sequenceNumber()).isEqualTo(ISN_A + 1 + 1400);
+        assertThat(out.tcp().tsVal()).isEqualTo(TS_A + 9);
+        assertThat(out.checksumsValid()).isTrue();
+        // n1 is not heard again within the peer grace: both ends are reset, as for any orphan
+        next.advance(3_100);
+        assertThat(next.btcp.counters().get(Counter.ORPHANS_RESET)).isEqualTo(1);
+        assertThat(next.lastKernel().tcp().rst()).as("our kernel's end").isTrue();
+        assertThat(next.btcp.trackedConnections()).isZero();
+        assertThat(kernel.records).isEmpty();
+    }
+
+    @Test
+    void aRestartedNodeTakesOverItsLocalConnectionsFromTheirFlows() {
+        RecordingFastPath kernel = new RecordingFastPath();
+        entry.btcp.fastPath(kernel);
+        handshakeAtEntry();
+        sendRequest(LOCAL_REQUEST);
+        assertThat(kernel.records).as("a local connection's flow says it all").isEmpty();
+
+        Side next = restarted(entry, A, N2, kernel);
+        assertThat(next.btcp.takeOver()).isEqualTo(1);
+        assertThat(next.btcp.activeConnections()).isEqualTo(1);
+        next.fromWire(fromClient(A).flags(TcpHeader.FIN).seq(CLIENT_ISN + 1 + LOCAL_REQUEST.length())
+                .ack(ISN_A + 1).ts(110, TS_A).build());
+        assertThat(next.kernel).as("to our kernel, untouched").hasSize(1);
+        assertThat(kernel.calls.getLast())
+                .isEqualTo(new RecordingFastPath.Read(CLIENT, CPORT, A, 80, new FastPath.Consumed(6, 2)));
+    }
+
+    @Test
+    void aHandoffInFlightAtTheRestartIsResetAndItsPeerToldOnceUp() {
+        RecordingFastPath kernel = new RecordingFastPath();
+        entry.btcp.fastPath(kernel);
+        handshakeAtEntry();
+        sendRequest(REMOTE_REQUEST); // the handoff request is out, no answer yet
+        long id = (long) handoffRequest()[2];
+        assertThat(kernel.records).hasSize(1);
+
+        Side next = restarted(entry, A, N2, kernel);
+        assertThat(next.btcp.takeOver()).isZero();
+        assertThat(next.btcp.counters().get(Counter.TAKEOVER_RESETS)).isEqualTo(1);
+        TestPackets.View toClient = next.lastWire();
+        assertThat(toClient.tcp().rst()).isTrue();
+        assertThat(toClient.ip().destinationAddress()).isEqualTo(CLIENT);
+        assertThat(toClient.tcp().sequenceNumber()).isEqualTo(ISN_A + 1);
+        TestPackets.View toKernel = next.lastKernel();
+        assertThat(toKernel.tcp().rst()).as("our kernel's half-open entry").isTrue();
+        assertThat(toKernel.tcp().sequenceNumber()).isEqualTo(CLIENT_ISN + 1);
+        assertThat(next.control).isEmpty();
+        next.btcp.onPeerUp("n2", 7);
+        assertThat(next.control).hasSize(1);
+        assertThat(next.control.getFirst()).containsExactly("abort", "n2", id);
+        assertThat(kernel.carried).as("its held flow is gone").isEmpty();
+    }
+
     @Test
     void aFullKernelTableLeavesTheConnectionToTheEngine() {
         RecordingFastPath fast = new RecordingFastPath();

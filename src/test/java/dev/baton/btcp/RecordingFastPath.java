@@ -1,11 +1,19 @@
 package dev.baton.btcp;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 
 /**
  * A kernel data path in memory for the engine's tests: records what the engine tells it, as typed
- * records, and reports what a test says the kernel saw.
+ * records, and reports what a test says the kernel saw. Like the kernel's maps it outlives an
+ * engine: the flows it carries and the records it keeps are there for the next one
+ * ({@link Btcp#takeOver}).
  */
 final class RecordingFastPath implements FastPath {
     sealed interface Call {}
@@ -27,6 +35,17 @@ final class RecordingFastPath implements FastPath {
     Seen report;
     /** Called when a flow is handed down, so a test can look at the engine's state right then. */
     Runnable onHandDown = () -> { };
+    /** The flows handed down (client, client port, local address, local port), by their kind. */
+    final Map<List<Integer>, String> carried = new LinkedHashMap<>();
+    /** The records kept, by connection key. */
+    final Map<Long, byte[]> records = new LinkedHashMap<>();
+    /** What {@link #resume} says the engine has read of a flow. */
+    Consumed readAtResume = new Consumed(5, 2);
+    private Set<List<Integer>> resumed;
+
+    static List<Integer> flow(int client, int port, int localAddress, int localPort) {
+        return List.of(client, port, localAddress, localPort);
+    }
 
     /** The calls of one kind. */
     <T extends Call> List<T> of(Class<T> kind) {
@@ -49,6 +68,7 @@ final class RecordingFastPath implements FastPath {
     public boolean local(int client, int clientPort, Consumed consumed) {
         calls.add(new Local(client, clientPort, consumed));
         onHandDown.run();
+        if (accept) carried.put(flow(client, clientPort, BtcpTest.A, 80), "local");
         return accept;
     }
 
@@ -56,6 +76,7 @@ final class RecordingFastPath implements FastPath {
     public boolean toChosen(int client, int clientPort, int chosen, int forwardPort, Translation t, Consumed consumed) {
         calls.add(new ToChosen(client, clientPort, chosen, forwardPort, t, consumed));
         onHandDown.run();
+        if (accept) carried.put(flow(client, clientPort, BtcpTest.A, 80), "toChosen");
         return accept;
     }
 
@@ -64,6 +85,10 @@ final class RecordingFastPath implements FastPath {
             Consumed fromClient, Consumed fromKernel) {
         calls.add(new HandedIn(client, clientPort, forwardPort, shadow, entry, t, fromClient, fromKernel));
         onHandDown.run();
+        if (accept) {
+            carried.put(flow(client, clientPort, BtcpTest.B, forwardPort), "fromEntry");
+            carried.put(flow(client, clientPort, shadow, 80), "toClient");
+        }
         return accept;
     }
 
@@ -75,11 +100,49 @@ final class RecordingFastPath implements FastPath {
     @Override
     public void withdraw(int client, int clientPort) {
         calls.add(new Withdraw(client, clientPort));
+        carried.remove(flow(client, clientPort, BtcpTest.A, 80));
     }
 
     @Override
     public void withdrawHandedIn(int client, int clientPort, int forwardPort, int shadow) {
         calls.add(new WithdrawHandedIn(client, clientPort, forwardPort, shadow));
+        carried.remove(flow(client, clientPort, BtcpTest.B, forwardPort));
+        carried.remove(flow(client, clientPort, shadow, 80));
+    }
+
+    @Override
+    public boolean remember(long key, MemorySegment record) {
+        if (!accept) return false;
+        records.put(key, record.asSlice(0, RECORD_SIZE).toArray(ValueLayout.JAVA_BYTE));
+        return true;
+    }
+
+    @Override
+    public void forget(long key) {
+        records.remove(key);
+    }
+
+    @Override
+    public void recall(Recalled into) {
+        resumed = new HashSet<>();
+        for (byte[] r : List.copyOf(records.values())) into.record(MemorySegment.ofArray(r.clone()));
+        carried.forEach((f, kind) -> {
+            if (kind.equals("local")) into.local(f.get(0), f.get(1));
+        });
+    }
+
+    @Override
+    public Consumed resume(int client, int clientPort, int localAddress, int localPort) {
+        List<Integer> f = flow(client, clientPort, localAddress, localPort);
+        if (resumed == null || !carried.containsKey(f)) return null;
+        resumed.add(f);
+        return readAtResume;
+    }
+
+    @Override
+    public void endTakeOver() {
+        carried.keySet().retainAll(resumed);
+        resumed = null;
     }
 
     @Override

@@ -61,8 +61,8 @@ class ControlPlaneAuthTest {
 
     @Test
     void membersWithTheSameKeyLinkUpAndDeliver() throws Exception {
-        ControlPlane a = start(config("a", portA, "b", portB), key, ra);
         ControlPlane b = start(config("b", portB, "a", portA), key, rb);
+        ControlPlane a = start(config("a", portA, "b", portB), key, ra);
         await("link up", () -> ra.isUp("b") && rb.isUp("a"));
         HandoffRequest req = request(7);
         assertThat(a.send("b", req)).isTrue();
@@ -78,8 +78,8 @@ class ControlPlaneAuthTest {
 
     @Test
     void differentKeysNeverLinkUpAndBothSidesCount() throws Exception {
-        ControlPlane a = start(config("a", portA, "b", portB), key, ra);
         ControlPlane b = start(config("b", portB, "a", portA), ClusterKey.random(), rb);
+        ControlPlane a = start(config("a", portA, "b", portB), key, ra);
         await("both refused at least twice", () -> a.counters().get("authFailed") >= 2
                 && b.counters().get("authFailed") >= 2);
         assertThat(ra.events).isEmpty();
@@ -100,8 +100,8 @@ class ControlPlaneAuthTest {
             }
             return f;
         });
-        ControlPlane a = start(config("a", portA, "b", relay.port()), key, ra);
         ControlPlane b = start(config("b", portB, "a", portA), key, rb);
+        ControlPlane a = start(config("a", portA, "b", relay.port()), key, ra);
         await("link up", () -> rb.isUp("a") && ra.isUp("b"));
         HandoffRequest req = request(21);
         assertThat(a.send("b", req)).isTrue();
@@ -166,8 +166,8 @@ class ControlPlaneAuthTest {
     @Test
     void aRecordedSessionReplayedToTheAcceptorIsRefused() throws Exception {
         Relay relay = relay((i, f) -> f);
-        ControlPlane a = start(config("a", portA, "b", relay.port()), key, ra);
         ControlPlane b = start(config("b", portB, "a", portA), key, rb);
+        ControlPlane a = start(config("a", portA, "b", relay.port()), key, ra);
         await("link up", () -> rb.isUp("a") && ra.isUp("b"));
         HandoffRequest req = request(33);
         assertThat(a.send("b", req)).isTrue();
@@ -196,8 +196,8 @@ class ControlPlaneAuthTest {
 
     @Test
     void strangersFromAMembersAddressAreRefusedAndCannotCutTheRealLink() throws Exception {
-        ControlPlane a = start(config("a", portA, "b", portB), key, ra);
         ControlPlane b = start(config("b", portB, "a", portA), key, rb);
+        ControlPlane a = start(config("a", portA, "b", portB), key, ra);
         await("link up", () -> ra.isUp("b") && rb.isUp("a"));
         byte[] request = FakePeer.encode(request(66));
         byte[] fakeTag = new byte[TAG];
@@ -284,10 +284,13 @@ class ControlPlaneAuthTest {
     private record Duplex(ControlPlane a, ControlPlane b) {
     }
 
-    /** "a" dials "b" through {@code relay}; waits for the link. */
+    /**
+     * "a" dials "b" through {@code relay}; waits for the link. (Everywhere here "b", which is dialed,
+     * starts first: its port, free when picked, could otherwise go to a socket "a" dials from.)
+     */
     private Duplex link(Relay relay) throws Exception {
-        ControlPlane a = start(config("a", portA, "b", relay.port()), key, ra);
         ControlPlane b = start(config("b", portB, "a", portA), key, rb);
+        ControlPlane a = start(config("a", portA, "b", relay.port()), key, ra);
         await("link up", () -> rb.isUp("a") && ra.isUp("b"));
         return new Duplex(a, b);
     }

@@ -4,23 +4,14 @@ import static dev.baton.e2e.EndToEnd.assertExact;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.baton.testbed.ContentEntry;
-import dev.baton.testbed.LoadRun;
 import dev.baton.testbed.NodeInfo;
 import dev.baton.testbed.Spec;
 import dev.baton.testbed.Testbed;
-import java.io.IOException;
-import java.io.InputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.time.Duration;
-import java.util.HexFormat;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -46,7 +37,9 @@ class CrashIT {
     @BeforeAll
     void up() {
         EndToEnd.requireRoot();
-        bed = Testbed.up(Spec.defaults().withNodes(3).withStateDir(STATE)
+        // A crash loses what the process held: on the TUN path, every connection through it. On the
+        // in-kernel path a restarted node takes its connections over instead (KernelRestartIT).
+        bed = Testbed.up(Spec.defaults().withNodes(3).withStateDir(STATE).withDataPath(Spec.DataPath.TUN)
                 .withNodeArgs("--linger-ms", "1000", "--time-wait-ms", "2000", "--peer-grace-ms", "5000"));
     }
 
@@ -65,15 +58,15 @@ class CrashIT {
 
     @Test
     void aKilledChosenNodesClientsAreResetAndNobodyElseIsTouched() throws Exception {
-        Slow doomed = startHandedOff(1, "/video/big.bin", "2M");
-        Slow toN3 = startHandedOff(1, "/img/photo.jpg", "150K");
-        Slow local = Slow.start(bed, 1, "/img/logo.png", "12K");
-        Slow elsewhere = Slow.start(bed, 3, "/img/photo.jpg", "150K");
+        SlowClient doomed = startHandedOff(1, "/video/big.bin", "2M");
+        SlowClient toN3 = startHandedOff(1, "/img/photo.jpg", "150K");
+        SlowClient local = SlowClient.start(bed, 1, "/img/logo.png", "12K");
+        SlowClient elsewhere = SlowClient.start(bed, 3, "/img/photo.jpg", "150K");
         Thread.sleep(1_000);
 
         long killedAt = System.nanoTime();
         bed.kill(2);
-        Slow.Result r;
+        SlowClient.Result r;
         try {
             r = doomed.await();
         } finally {
@@ -87,7 +80,7 @@ class CrashIT {
         assertThat(EndToEnd.counter(bed, "n1", "orphansReset")).isPositive();
         assertThat(EndToEnd.counter(bed, "n1", "clientResetsSent")).isPositive();
 
-        for (Slow s : List.of(toN3, local, elsewhere)) s.assertExact(bed);
+        for (SlowClient s : List.of(toN3, local, elsewhere)) s.assertExact(bed);
         awaitTracked(1, 0, 10_000); // the entry freed its forwarding entries for n2, and the rest closed
 
         awaitPeers(1, Set.of("n2", "n3"));
@@ -99,8 +92,8 @@ class CrashIT {
 
     @Test
     void aKilledEntryNodeServesAgainWithinTwoSecondsOfItsRestart() throws Exception {
-        Slow doomed = startHandedOff(1, "/video/big.bin", "2M");
-        Slow elsewhere = Slow.start(bed, 3, "/img/photo.jpg", "150K");
+        SlowClient doomed = startHandedOff(1, "/video/big.bin", "2M");
+        SlowClient elsewhere = SlowClient.start(bed, 3, "/img/photo.jpg", "150K");
         Thread.sleep(1_000);
         long resetsBefore = EndToEnd.counter(bed, "n2", "orphansReset");
         long killedAt = System.nanoTime();
@@ -137,7 +130,7 @@ class CrashIT {
         assertThat(servedAt).as("n1 serves again").isPositive();
         assertThat(toServe).as("within 2 s of the restart").isLessThan(2_000);
 
-        Slow.Result r = doomed.await();
+        SlowClient.Result r = doomed.await();
         long toReset = (r.exitedAt() - killedAt) / 1_000_000;
         System.out.println("CrashIT: n1 killed; the client of its handed-off connection ended " + toReset
                 + " ms later: exit " + r.exit() + "; n2 orphans reset " + EndToEnd.counter(bed, "n2", "orphansReset")
@@ -154,7 +147,7 @@ class CrashIT {
     @Test
     void aCutControlChannelResetsTheHandoffInFlightThenServesLocallyThenResumes() throws Exception {
         // 2 MiB at 150 KB/s: still running when the peer grace ends and its connection is settled.
-        Slow survivor = startHandedOff(1, "/shared/rep.bin", "150K");
+        SlowClient survivor = startHandedOff(1, "/shared/rep.bin", "150K");
         long abandoned = EndToEnd.counter(bed, "n1", "handoffsAbandoned");
         bed.admin(1, "fault add drop port=7070"); // every control packet of n1, both ways
         // Within the dead interval the link still looks up: the handoff and its eager commit go out
@@ -187,30 +180,8 @@ class CrashIT {
 
     // ---------------------------------------------------------------- helpers
 
-    /**
-     * Starts a slow transfer through entry {@code node} and waits until that node has handed it off.
-     * A handoff may legitimately fall back (its 1 s timeout on a loaded machine), and then the test
-     * would be about something else: such a transfer is stopped and started again, at most 3 times.
-     */
-    private Slow startHandedOff(int node, String path, String rate) throws Exception {
-        String entry = "n" + node;
-        for (int attempt = 1; attempt <= 3; attempt++) {
-            LoadRun.settledStats(bed); // no earlier handoff's ack still on its way to count now
-            long completed = EndToEnd.counter(bed, entry, "handoffsCompleted");
-            long fallbacks = EndToEnd.counter(bed, entry, "fallbacks");
-            Slow s = Slow.start(bed, node, path, rate);
-            long deadline = System.nanoTime() + 3_000_000_000L;
-            while (System.nanoTime() < deadline) {
-                if (EndToEnd.counter(bed, entry, "fallbacks") > fallbacks) break;
-                if (EndToEnd.counter(bed, entry, "handoffsCompleted") > completed) return s;
-                Thread.sleep(50);
-            }
-            System.out.println("CrashIT: " + path + " through " + entry + " was not handed off (attempt " + attempt
-                    + "); starting it again");
-            s.process().destroyForcibly();
-            s.await();
-        }
-        throw new AssertionError(path + " through " + entry + " fell back three times");
+    private SlowClient startHandedOff(int node, String path, String rate) throws Exception {
+        return SlowClient.handedOff(bed, node, path, rate);
     }
 
     private void awaitPeers(int node, Set<String> expected) {
@@ -244,42 +215,5 @@ class CrashIT {
             EndToEnd.sleep(200);
         }
         throw new AssertionError("n" + node + " tracks " + t + " connections, expected " + expected);
-    }
-
-    /** A client reading at a fixed rate in the client namespace (slow_get.py), running while the test strikes. */
-    record Slow(String path, Process process, Path body, CompletableFuture<Long> exited) {
-        record Result(int exit, long bytes, long exitedAt) {}
-
-        static Slow start(Testbed bed, int node, String path, String rate) throws IOException {
-            Path dir = Files.createDirectories(bed.stateDir().resolve("client")); // the testbed removes it
-            Path body = Files.createTempFile(dir, "slow-", ".body");
-            Process p = new ProcessBuilder("ip", "netns", "exec", bed.client().netns(), "python3",
-                    LoadTools.script(bed, "slow_get.py").toString(), bed.node(node).ip(), path, rate, body.toString())
-                    .redirectErrorStream(true).start();
-            CompletableFuture<Long> exited = p.onExit().thenApply(x -> System.nanoTime());
-            return new Slow(path, p, body, exited);
-        }
-
-        Result await() throws Exception {
-            long at = exited.get(70, TimeUnit.SECONDS);
-            return new Result(process.exitValue(), Files.size(body), at);
-        }
-
-        void assertExact(Testbed bed) throws Exception {
-            Result r = await();
-            String out;
-            try (InputStream in = process.getInputStream()) {
-                out = new String(in.readAllBytes());
-            }
-            assertThat(r.exit()).as("slow_get " + path + ": " + out).isZero();
-            ContentEntry e = EndToEnd.entry(bed, path);
-            assertThat(r.bytes()).as(path).isEqualTo(e.bytes());
-            MessageDigest sha = MessageDigest.getInstance("SHA-256");
-            try (InputStream in = Files.newInputStream(body)) {
-                byte[] buf = new byte[1 << 16];
-                for (int n; (n = in.read(buf)) > 0; ) sha.update(buf, 0, n);
-            }
-            assertThat(HexFormat.of().formatHex(sha.digest())).as("sha256 of " + path).isEqualTo(e.sha256());
-        }
     }
 }

@@ -49,10 +49,10 @@ class DrainIT {
     void aDrainingNodeFinishesWhatItHasAndTakesOnlyWhatNobodyElseCan() throws Exception {
         // /shared/rep.bin is held by n2 and n3. Two slow transfers make n3 busier than n2 (one), so
         // n1 chooses n2 for it: what the drain must change.
-        List<CrashIT.Slow> inFlight = new ArrayList<>();
-        inFlight.add(CrashIT.Slow.start(bed, 1, "/video/big.bin", "5M")); // to n2, about 7 s
-        inFlight.add(CrashIT.Slow.start(bed, 1, "/mix/8m.bin", "1M")); // to n3, about 8 s
-        inFlight.add(CrashIT.Slow.start(bed, 1, "/mix/8m.bin", "1M"));
+        List<SlowClient> inFlight = new ArrayList<>();
+        inFlight.add(SlowClient.start(bed, 1, "/video/big.bin", "5M")); // to n2, about 7 s
+        inFlight.add(SlowClient.start(bed, 1, "/mix/8m.bin", "1M")); // to n3, about 8 s
+        inFlight.add(SlowClient.start(bed, 1, "/mix/8m.bin", "1M"));
         await("n1 sees n3 busier than n2", () -> load(1, "n3") == 2 && load(1, "n2") == 1);
         Client.Response before = client.get(bed.node(1), "/shared/rep.bin");
         assertExact(bed, before, "/shared/rep.bin");
@@ -92,7 +92,7 @@ class DrainIT {
         ProcessResult waited = Commands.run(argv, Duration.ofSeconds(90));
         assertThat(waited.exitCode()).as(waited.stdout() + waited.stderr()).isZero();
         assertThat(waited.stdout()).contains("draining: ").contains("drained: no connection open");
-        for (CrashIT.Slow s : inFlight) s.assertExact(bed);
+        for (SlowClient s : inFlight) s.assertExact(bed);
         assertThat(inFlight.getFirst().exited().isDone()).isTrue();
         assertThat(Files.readString(bed.node(2).log())).contains("drained: no connection open");
         JsonNode stats = bed.admin(2, "stats");

@@ -40,7 +40,7 @@ class LiveChangesIT {
 
     @Test
     void contentAndPolicyChangeOnARunningClusterWithoutDroppingAConnection() throws Exception {
-        CrashIT.Slow inFlight = CrashIT.Slow.start(bed, 1, "/video/big.bin", "2M"); // handed off, slowly
+        SlowClient inFlight = SlowClient.start(bed, 1, "/video/big.bin", "2M"); // handed off, slowly
         Thread.sleep(500);
 
         // A file new on n2 is nobody's until n2 rescans: n1 serves the request and has no such file.
