@@ -100,7 +100,7 @@ struct takeover_record {
 /* node: one element, what the process keeps across a restart for itself. */
 struct node_state {
 	__u64 incarnation;  /* told to peers in every Hello: the same one means "the link was cut" */
-	__u64 reserved;
+	__u64 alive_ns;     /* CLOCK_MONOTONIC when the process last said it was alive (every second) */
 };
 
 /* The programs' settings; one element, written by user space before any flow. */

@@ -1658,8 +1658,13 @@ public final class Btcp {
             default -> false;
         };
         if (shared && ConnRecord.fits(c)) {
+            // What moves on its own (acks, sequence numbers) the next process reads from the kernel's
+            // progress: a record changes only with the state and the flags.
+            int as = ConnRecord.version(c);
+            if (c.remembered && c.recordedAs == as) return;
             ConnRecord.write(c, record);
             c.remembered = fast.remember(c.key, record);
+            c.recordedAs = as;
         } else if (c.remembered) {
             fast.forget(c.key);
             c.remembered = false;
@@ -1673,14 +1678,17 @@ public final class Btcp {
      * incarnation they began with ({@link #settleOrphan} after the peer grace): the peer may have
      * given them up meanwhile. A handoff that was in flight cannot go on (its held request died with
      * the process): its client is reset, so is our kernel's half-open entry, and the peer hears an
-     * abort once its link is up. Returns how many connections were taken over.
+     * abort once its link is up. With {@code withPeers} false (the earlier process ended longer ago
+     * than the peers wait: they have given up what they shared with it) only the local connections
+     * are taken over. Returns how many connections were.
      */
-    public int takeOver() {
+    public int takeOver(boolean withPeers) {
         long before = counters.get(Counter.TAKEN_OVER);
         fast.recall(new FastPath.Recalled() {
             @Override
             public void record(MemorySegment r) {
-                adopt(r);
+                if (withPeers) adopt(r);
+                else fast.forget(ConnRecord.key(r));
             }
 
             @Override
@@ -1702,6 +1710,7 @@ public final class Btcp {
         }
         ConnRecord.read(r, c);
         c.remembered = true;
+        c.recordedAs = ConnRecord.version(r);
         c.lastSeen = now;
         int client = ConnKeys.address(key), port = ConnKeys.port(key), local = ConnKeys.local(key);
         switch (state) {
@@ -1764,10 +1773,13 @@ public final class Btcp {
 
     private void adoptLocal(int client, int clientPort) {
         long key = ConnKeys.key(client, clientPort, ConnKeys.SERVICE);
-        if (table.get(key) != LongIntMap.MISSING) return;
-        FastPath.Consumed read = fast.resume(client, clientPort, cfg.address(), cfg.servicePort());
-        Conn c = read == null ? null : allocate(key);
+        Conn c = table.get(key) == LongIntMap.MISSING ? allocate(key) : null;
         if (c == null) return; // its flow is removed at the end: its packets pass untracked, to the kernel
+        FastPath.Consumed read = fast.resume(client, clientPort, cfg.address(), cfg.servicePort());
+        if (read == null) {
+            free(c);
+            return;
+        }
         c.readFromNetwork = read.fromNetwork();
         c.readFromKernel = read.fromKernel();
         c.offloaded = OFFLOAD_LOCAL;

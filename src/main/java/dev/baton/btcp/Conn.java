@@ -108,8 +108,10 @@ final class Conn {
     int readFromKernel;
     /** When a handed-off connection may go down to the kernel (Btcp.HAND_DOWN_DELAY_MILLIS); 0: not waiting. */
     long handDownAt;
-    /** The kernel keeps a record of it for a restarted process (Btcp.remember). */
+    /** The kernel keeps a record of it for a restarted process (Btcp.remember) ... */
     boolean remembered;
+    /** ... written in this state and with these flags (ConnRecord.version). */
+    int recordedAs;
     /** Taken over mid-handoff and reset: its peer hears an abort once its link is up. */
     boolean abortWhenUp;
 
@@ -128,6 +130,7 @@ final class Conn {
         readFromKernel = 0;
         handDownAt = 0;
         remembered = false;
+        recordedAs = 0;
         abortWhenUp = false;
         key = -1;
         clientIsn = 0;

@@ -37,14 +37,27 @@ final class ConnRecord {
                 && c.peer.getBytes(StandardCharsets.UTF_8).length <= MAX_PEER_NAME;
     }
 
+    private static int flags(Conn c) {
+        return (c.timestamps ? TIMESTAMPS : 0) | (c.finFromClient ? FIN_FROM_CLIENT : 0)
+                | (c.finFromServer ? FIN_FROM_SERVER : 0) | (c.committed ? COMMITTED : 0)
+                | (c.committedEarly ? COMMITTED_EARLY : 0);
+    }
+
+    /** What a record of {@code c} would say that changes over its life: its state and flags. */
+    static int version(Conn c) {
+        return (c.state & 0xff) << 8 | flags(c);
+    }
+
+    /** The same of a record. */
+    static int version(MemorySegment s) {
+        return (s.get(ValueLayout.JAVA_BYTE, 8) & 0xff) << 8 | (s.get(ValueLayout.JAVA_BYTE, 9) & 0xff);
+    }
+
     static void write(Conn c, MemorySegment s) {
         s.fill((byte) 0);
         s.set(LONG, 0, c.key);
         s.set(ValueLayout.JAVA_BYTE, 8, c.state);
-        int flags = (c.timestamps ? TIMESTAMPS : 0) | (c.finFromClient ? FIN_FROM_CLIENT : 0)
-                | (c.finFromServer ? FIN_FROM_SERVER : 0) | (c.committed ? COMMITTED : 0)
-                | (c.committedEarly ? COMMITTED_EARLY : 0);
-        s.set(ValueLayout.JAVA_BYTE, 9, (byte) flags);
+        s.set(ValueLayout.JAVA_BYTE, 9, (byte) flags(c));
         s.set(ValueLayout.JAVA_BYTE, 10, (byte) c.chosenWindowScale);
         s.set(ValueLayout.JAVA_BYTE, 11, (byte) c.entryWindowScale);
         s.set(SHORT, 12, (short) c.forwardPort);

@@ -249,19 +249,32 @@ public final class Datapath implements AutoCloseable {
         return all;
     }
 
-    /** The incarnation an earlier process of this node kept here; 0 if none. */
-    public long incarnation() {
-        key.set(ValueLayout.JAVA_INT, 0, 0);
-        return node.lookup(key, value) == 0 ? value.get(ValueLayout.JAVA_LONG, 0) : 0;
+    /**
+     * What the node's process keeps here for the next one ({@code struct node_state}): its control
+     * channel's incarnation (0: none kept) and when it last said it was alive ({@link System#nanoTime}).
+     */
+    public record NodeState(long incarnation, long aliveNanos) {}
+
+    /** What an earlier process of this node kept (zeros if nothing). Any thread. */
+    public synchronized NodeState nodeState() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment k = a.allocate(ValueLayout.JAVA_INT);
+            MemorySegment v = a.allocate(16, 8);
+            return node.lookup(k, v) == 0 ? new NodeState(v.get(ValueLayout.JAVA_LONG, 0), v.get(ValueLayout.JAVA_LONG, 8))
+                    : new NodeState(0, 0);
+        }
     }
 
-    /** Keeps this process's incarnation for the next one. */
-    public void incarnation(long incarnation) throws SysException {
-        key.set(ValueLayout.JAVA_INT, 0, 0);
-        value.set(ValueLayout.JAVA_LONG, 0, incarnation);
-        value.set(ValueLayout.JAVA_LONG, 8, 0);
-        int r = node.update(key, value, BpfMap.ANY);
-        if (r < 0) throw new SysException("bpf_map_update_elem node", -r);
+    /** Keeps {@code s} for the next process. Any thread. */
+    public synchronized void nodeState(NodeState s) throws SysException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment k = a.allocate(ValueLayout.JAVA_INT);
+            MemorySegment v = a.allocate(16, 8);
+            v.set(ValueLayout.JAVA_LONG, 0, s.incarnation());
+            v.set(ValueLayout.JAVA_LONG, 8, s.aliveNanos());
+            int r = node.update(k, v, BpfMap.ANY);
+            if (r < 0) throw new SysException("bpf_map_update_elem node", -r);
+        }
     }
 
     /** The counters, summed over every CPU (any thread). */

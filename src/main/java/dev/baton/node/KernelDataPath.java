@@ -32,6 +32,7 @@ final class KernelDataPath implements AutoCloseable {
     /** Forward ports 61001-61255: one per possible entry member (Btcp.Config.forwardPortBase). */
     private static final int FORWARD_PORTS = 255;
     private static final long COUNTERS_FRESH_NANOS = 100_000_000;
+    static final long ALIVE_EVERY_MILLIS = 1_000;
 
     private final Datapath datapath;
     private final int uplinkIndex;
@@ -154,17 +155,42 @@ final class KernelDataPath implements AutoCloseable {
     }
 
     /**
-     * The control channel's incarnation: the one an earlier process of this node kept in the maps
-     * (its connections are taken over, so its peers must read the gap as a cut link, not a restart),
-     * or a new one, kept there for the next.
+     * How this process goes on from an earlier one of the node, if one left the maps.
+     *
+     * @param incarnation the control channel's: the earlier process's if its peers still wait for
+     *     it (its shared connections are taken over, so they must read the gap as a cut link, not a
+     *     restart), else a new one; kept in the maps for the next
+     * @param withPeers whether the connections shared with peers are taken over: the earlier process
+     *     said it was alive less than the peer grace ago (less a second, its beat), so the peers still
+     *     wait for what they share with it ({@link Btcp#takeOver})
      */
-    long incarnation() throws SysException {
-        long kept = datapath.incarnation();
-        long mine = kept;
+    record Succession(long incarnation, boolean withPeers) {}
+
+    /** Decides the {@link Succession}, given how long peers wait for a lost peer. */
+    Succession succeed(long peerGraceMillis) throws SysException {
+        Datapath.NodeState kept = datapath.nodeState();
+        long now = System.nanoTime();
+        boolean withPeers = kept.incarnation() != 0
+                && now - kept.aliveNanos() < (peerGraceMillis - ALIVE_EVERY_MILLIS) * 1_000_000;
+        long mine = withPeers ? kept.incarnation() : 0;
         java.security.SecureRandom random = new java.security.SecureRandom();
         while (mine == 0) mine = random.nextLong();
-        if (mine != kept) datapath.incarnation(mine);
-        return mine;
+        datapath.nodeState(new Datapath.NodeState(mine, now));
+        if (kept.incarnation() != 0 && !withPeers) {
+            LOG.warn("the earlier process of this node ended {} ms ago, longer than its peers wait: only its local"
+                    + " connections are taken over", (now - kept.aliveNanos()) / 1_000_000);
+        }
+        return new Succession(mine, withPeers);
+    }
+
+    /** Says this process is alive (the node calls it every {@link #ALIVE_EVERY_MILLIS}). */
+    void alive() {
+        try {
+            Datapath.NodeState s = datapath.nodeState();
+            datapath.nodeState(new Datapath.NodeState(s.incarnation(), System.nanoTime()));
+        } catch (SysException e) {
+            LOG.warn("keeping the node's state in the data path: {}", e.getMessage());
+        }
     }
 
     /**

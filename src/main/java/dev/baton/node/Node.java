@@ -131,6 +131,8 @@ public final class Node implements AutoCloseable {
     private final Tun kernel;
     /** The in-kernel data path; null when every packet crosses the TUNs. */
     private final KernelDataPath kernelPath;
+    /** How this process goes on from the node's earlier one (in-kernel data path only, else null). */
+    private final KernelDataPath.Succession succession;
     /** Set by the admin command {@code handover}: the stop leaves the data path to the next process. */
     private volatile boolean handingOver;
     private final PacketLoop loop;
@@ -228,7 +230,8 @@ public final class Node implements AutoCloseable {
             Sysctl.deviceIpv6Off(cfg.wireTun());
             kernelPath = loading.start(cfg, btcp.config());
             btcp.fastPath(kernelPath.fastPath());
-            int taken = btcp.takeOver(); // before the first packet: the loop has not started
+            succession = kernelPath.succeed(tuning.peerGraceMillis());
+            int taken = btcp.takeOver(succession.withPeers()); // before the first packet: the loop has not started
             if (taken > 0 || btcp.counters().get(dev.baton.btcp.Counter.TAKEOVER_RESETS) > 0) {
                 LOG.info("took over {} connections from this node's earlier process; reset {} handoffs in flight",
                         taken, btcp.counters().get(dev.baton.btcp.Counter.TAKEOVER_RESETS));
@@ -237,6 +240,7 @@ public final class Node implements AutoCloseable {
             if (!tuning.faults().isEmpty()) kernelPath.allSlow(true);
         } else {
             kernelPath = null;
+            succession = null;
         }
         List<ControlPlane.PeerSpec> specs = new ArrayList<>();
         for (Member m : peers) {
@@ -245,7 +249,7 @@ public final class Node implements AutoCloseable {
         // In the server's namespace the links listen on every address (the testbed's nodes have one);
         // on a real host only on the host's control address, not on every interface it has.
         InetAddress listen = cfg.host() == null ? inet(0) : inet(cfg.controlAddress());
-        long incarnation = kernelPath == null ? 0 : kernelPath.incarnation();
+        long incarnation = succession == null ? 0 : succession.incarnation();
         control = new ControlPlane(ControlPlane.Config.of(cfg.name(), inet(cfg.controlAddress()), specs)
                 .withListen(listen, cfg.controlPort())
                 .withServicePort(cfg.servicePort())
@@ -270,6 +274,10 @@ public final class Node implements AutoCloseable {
         if (server != null) server.start();
         control.startDriven(loop::wake);
         admin.start();
+        if (kernelPath != null) { // so that the next process knows whether our peers still wait for us
+            scheduler().scheduleAtFixedRate(kernelPath::alive, KernelDataPath.ALIVE_EVERY_MILLIS,
+                    KernelDataPath.ALIVE_EVERY_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);
+        }
         if (cfg.metricsPort() > 0) {
             metrics.serve(new InetSocketAddress(inet(cfg.metricsAddress()), cfg.metricsPort()), new Dashboard(cluster.selfMember(),
                     cfg.peers().stream().map(p -> cluster.member(p.name())).toList(), cfg::controlAddressOf, cfg.metricsPort(),

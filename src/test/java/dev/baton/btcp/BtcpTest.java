@@ -1430,9 +1430,10 @@ class BtcpTest {
         long id = handOff();
         entry.advance(Btcp.HAND_DOWN_DELAY_MILLIS);
         assertThat(kernel.records).as("a record of the handed-off connection").hasSize(1);
+        assertThat(kernel.recordWrites).as("written as it changed state: pending, forwarding").isEqualTo(2);
 
         Side next = restarted(entry, A, N2, kernel);
-        assertThat(next.btcp.takeOver()).isEqualTo(1);
+        assertThat(next.btcp.takeOver(true)).isEqualTo(1);
         assertThat(next.btcp.trackedConnections()).isEqualTo(1);
         assertThat(kernel.carried).containsKey(RecordingFastPath.flow(CLIENT, CPORT, A, 80));
         // what still comes up (a FIN) is forwarded as before: to n2's forward port, in n2's numbers
@@ -1465,7 +1466,7 @@ class BtcpTest {
         assertThat(kernel.records).hasSize(1);
 
         Side next = restarted(chosen, B, null, kernel);
-        assertThat(next.btcp.takeOver()).isEqualTo(1);
+        assertThat(next.btcp.takeOver(true)).isEqualTo(1);
         int requestEnd = CLIENT_ISN + 1 + REMOTE_REQUEST.length();
         next.fromKernel(fromServer(SHADOW_A).flags(TcpHeader.FIN).seq(ISN_B + 1 + 1400).ack(requestEnd)
                 .ts(TS_B + 9, 102).build());
@@ -1483,6 +1484,22 @@ class BtcpTest {
     }
 
     @Test
+    void aProcessThatEndedLongerAgoThanItsPeersWaitTakesOverOnlyWhatItServes() {
+        RecordingFastPath kernel = new RecordingFastPath();
+        entry.btcp.fastPath(kernel);
+        entry.btcp.onPeerUp("n2", 7);
+        handOff();
+        entry.advance(Btcp.HAND_DOWN_DELAY_MILLIS);
+        assertThat(kernel.carried).hasSize(1);
+
+        Side next = restarted(entry, A, N2, kernel);
+        assertThat(next.btcp.takeOver(false)).isZero();
+        assertThat(kernel.records).as("n2 has given it up").isEmpty();
+        assertThat(kernel.carried).isEmpty();
+        assertThat(next.btcp.trackedConnections()).isZero();
+    }
+
+    @Test
     void aRestartedNodeTakesOverItsLocalConnectionsFromTheirFlows() {
         RecordingFastPath kernel = new RecordingFastPath();
         entry.btcp.fastPath(kernel);
@@ -1491,7 +1508,7 @@ class BtcpTest {
         assertThat(kernel.records).as("a local connection's flow says it all").isEmpty();
 
         Side next = restarted(entry, A, N2, kernel);
-        assertThat(next.btcp.takeOver()).isEqualTo(1);
+        assertThat(next.btcp.takeOver(true)).isEqualTo(1);
         assertThat(next.btcp.activeConnections()).isEqualTo(1);
         next.fromWire(fromClient(A).flags(TcpHeader.FIN).seq(CLIENT_ISN + 1 + LOCAL_REQUEST.length())
                 .ack(ISN_A + 1).ts(110, TS_A).build());
@@ -1510,7 +1527,7 @@ class BtcpTest {
         assertThat(kernel.records).hasSize(1);
 
         Side next = restarted(entry, A, N2, kernel);
-        assertThat(next.btcp.takeOver()).isZero();
+        assertThat(next.btcp.takeOver(true)).isZero();
         assertThat(next.btcp.counters().get(Counter.TAKEOVER_RESETS)).isEqualTo(1);
         TestPackets.View toClient = next.lastWire();
         assertThat(toClient.tcp().rst()).isTrue();

@@ -37,8 +37,9 @@ final class RecordingFastPath implements FastPath {
     Runnable onHandDown = () -> { };
     /** The flows handed down (client, client port, local address, local port), by their kind. */
     final Map<List<Integer>, String> carried = new LinkedHashMap<>();
-    /** The records kept, by connection key. */
+    /** The records kept, by connection key, and how many times one was written. */
     final Map<Long, byte[]> records = new LinkedHashMap<>();
+    int recordWrites;
     /** What {@link #resume} says the engine has read of a flow. */
     Consumed readAtResume = new Consumed(5, 2);
     private Set<List<Integer>> resumed;
@@ -113,6 +114,7 @@ final class RecordingFastPath implements FastPath {
     @Override
     public boolean remember(long key, MemorySegment record) {
         if (!accept) return false;
+        recordWrites++;
         records.put(key, record.asSlice(0, RECORD_SIZE).toArray(ValueLayout.JAVA_BYTE));
         return true;
     }
