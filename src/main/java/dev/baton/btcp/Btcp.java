@@ -11,7 +11,9 @@ import dev.baton.wire.TcpPacketWriter;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * The bottom-TCP (BTCP) module of one node: it sits between the network ("wire") and the node's
@@ -302,6 +304,56 @@ public final class Btcp {
     /** Hold buffers not in use (a connection needs one from its handshake ACK to its decision). */
     public int freeHoldBuffers() {
         return holds.available();
+    }
+
+    /**
+     * One tracked connection as an operator reads it ({@link #connections}).
+     *
+     * @param client the client's address and port, as {@code a.b.c.d:port}
+     * @param local 0: to this node's service address; else the index of the entry that handed it in
+     * @param state its state ({@code SYN_RCVD} ... {@code RESET})
+     * @param peer the other node of its handoff, or null
+     * @param kernel what the kernel's data path carries of it ({@code none}, {@code held}, {@code local},
+     *     {@code toChosen}, {@code handedIn}, {@code refused})
+     * @param quietMillis since its last packet the engine saw
+     */
+    public record ConnectionView(String client, int local, String state, String peer, boolean finFromClient,
+            boolean finFromServer, boolean orphaned, String kernel, long quietMillis) {}
+
+    /** Up to {@code limit} tracked connections, for the admin command {@code connections} (loop thread). */
+    public List<ConnectionView> connections(int limit) {
+        List<ConnectionView> all = new ArrayList<>();
+        for (Conn c : conns) {
+            if (all.size() >= limit) break;
+            if (c.state == Conn.FREE) continue;
+            all.add(new ConnectionView(Bytes.ipv4ToString(ConnKeys.address(c.key)) + ":" + ConnKeys.port(c.key),
+                    ConnKeys.local(c.key), stateName(c.state), c.peer, c.finFromClient, c.finFromServer, c.orphaned,
+                    switch (c.offloaded) {
+                        case OFFLOAD_HELD, OFFLOAD_HELD_HANDED_IN -> "held";
+                        case OFFLOAD_LOCAL -> "local";
+                        case OFFLOAD_TO_CHOSEN -> "toChosen";
+                        case OFFLOAD_HANDED_IN -> "handedIn";
+                        case OFFLOAD_REFUSED -> "refused";
+                        default -> "none";
+                    }, Math.max(0, now - c.lastSeen)));
+        }
+        return all;
+    }
+
+    private static String stateName(byte state) {
+        return switch (state) {
+            case Conn.SYN_RCVD -> "SYN_RCVD";
+            case Conn.HOLDING -> "HOLDING";
+            case Conn.PENDING -> "PENDING";
+            case Conn.FORWARDING -> "FORWARDING";
+            case Conn.LINGER -> "LINGER";
+            case Conn.LOCAL -> "LOCAL";
+            case Conn.INJECTED -> "INJECTED";
+            case Conn.SERVING -> "SERVING";
+            case Conn.CLOSED -> "CLOSED";
+            case Conn.RESET -> "RESET";
+            default -> "FREE";
+        };
     }
 
     /** Advances the clock and fires due timers; the loop calls this every iteration. */

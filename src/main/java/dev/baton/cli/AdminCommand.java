@@ -18,7 +18,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "admin", mixinStandardHelpOptions = true,
         description = "Send one command to a running node and print its answer: stats | content | content rescan"
                 + " (announce the docroot again) | policy NAME (route new connections with another policy) |"
-                + " drain | drain status | drain off | handover | fault list|add RULE|remove ID|clear.")
+                + " drain | drain status | drain off | connections | handover | fault list|add RULE|remove ID|clear.")
 public final class AdminCommand implements Callable<Integer> {
     private static final Duration WAIT = Duration.ofSeconds(5);
 

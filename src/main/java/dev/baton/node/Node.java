@@ -125,6 +125,8 @@ public final class Node implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
     /** How long an admin command waits for the packet loop. */
     private static final long ADMIN_WAIT_MILLIS = 2_000;
+    /** At most this many connections in an answer to {@code connections}. */
+    private static final int CONNECTIONS_SHOWN = 1_000;
 
     private final Config cfg;
     private final Tun wire;
@@ -447,8 +449,10 @@ public final class Node implements AutoCloseable {
             case "drain off" -> JSON.writeValueAsString(drain.set(false));
             case "drain status" -> JSON.writeValueAsString(drain.state());
             case "handover" -> handover();
+            // What the engine tracks, for an operator asking why a table has not drained.
+            case "connections" -> connections();
             default -> error("unknown command; try stats, content, content rescan, policy NAME, drain,"
-                    + " drain off, drain status, handover, fault list|add RULE|remove ID|clear");
+                    + " drain off, drain status, connections, handover, fault list|add RULE|remove ID|clear");
         };
     }
 
@@ -599,6 +603,15 @@ public final class Node implements AutoCloseable {
         if (server != null) m.put("server", server.stats());
         if (kernelPath != null) m.put("datapath", kernelPath.stats());
         return m;
+    }
+
+    /** {@code connections}: what the engine tracks (at most {@link #CONNECTIONS_SHOWN}). */
+    private String connections() throws IOException {
+        try {
+            return JSON.writeValueAsString(loop.call(() -> btcp.connections(CONNECTIONS_SHOWN), ADMIN_WAIT_MILLIS));
+        } catch (Exception e) {
+            return error("the packet loop did not answer: " + e);
+        }
     }
 
     /**

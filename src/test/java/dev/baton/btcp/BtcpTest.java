@@ -1500,6 +1500,16 @@ class BtcpTest {
     }
 
     @Test
+    void listsWhatItTracksForAnOperator() {
+        entry.btcp.fastPath(new RecordingFastPath());
+        handOff();
+        entry.advance(Btcp.HAND_DOWN_DELAY_MILLIS);
+        assertThat(entry.btcp.connections(10)).containsExactly(new Btcp.ConnectionView("10.200.0.2:40000", 0,
+                "FORWARDING", "n2", false, false, false, "toChosen", Btcp.HAND_DOWN_DELAY_MILLIS));
+        assertThat(entry.btcp.connections(0)).isEmpty();
+    }
+
+    @Test
     void aRestartedNodeTakesOverItsLocalConnectionsFromTheirFlows() {
         RecordingFastPath kernel = new RecordingFastPath();
         entry.btcp.fastPath(kernel);
