@@ -316,9 +316,11 @@ public final class Btcp {
      * @param kernel what the kernel's data path carries of it ({@code none}, {@code held}, {@code local},
      *     {@code toChosen}, {@code handedIn}, {@code refused})
      * @param quietMillis since its last packet the engine saw
+     * @param unacknowledged at the chosen node, how much of what our server sent (its FIN counted) the
+     *     client has not acknowledged as far as the engine knows; 0 elsewhere
      */
     public record ConnectionView(String client, int local, String state, String peer, boolean finFromClient,
-            boolean finFromServer, boolean orphaned, String kernel, long quietMillis) {}
+            boolean finFromServer, boolean orphaned, String kernel, long quietMillis, long unacknowledged) {}
 
     /** Up to {@code limit} tracked connections, for the admin command {@code connections} (loop thread). */
     public List<ConnectionView> connections(int limit) {
@@ -335,7 +337,8 @@ public final class Btcp {
                         case OFFLOAD_HANDED_IN -> "handedIn";
                         case OFFLOAD_REFUSED -> "refused";
                         default -> "none";
-                    }, Math.max(0, now - c.lastSeen)));
+                    }, Math.max(0, now - c.lastSeen),
+                    c.state == Conn.SERVING && owesClient(c) ? Integer.toUnsignedLong(c.serverNext - c.clientAck) : 0));
         }
         return all;
     }
@@ -1949,31 +1952,34 @@ public final class Btcp {
         }
     }
 
-    /** Takes in what the kernel's data path saw of a connection: when it was last heard, how far it got. */
+    /**
+     * Takes in what the kernel's data path saw of a connection: when it was last heard, how far it
+     * got. A flow it carried nothing of (every segment came up: the fault module, catching up) has
+     * numbers that mean nothing: zeros, which would look like a sequence number half the space away.
+     */
     private void refresh(Conn c) {
         if (!handedDown(c.offloaded)) return;
         int client = ConnKeys.address(c.key), port = ConnKeys.port(c.key);
         if (c.offloaded == OFFLOAD_HANDED_IN) {
             int entry = ConnKeys.local(c.key);
-            if (fast.seen(client, port, cfg.address(), cfg.forwardPortBase() + entry, seen)) {
-                heardAt(c, seen.lastNanos);
+            if (carried(client, port, cfg.address(), cfg.forwardPortBase() + entry, c)) {
                 if (Seq.after(seen.ack, c.clientAck)) c.clientAck = seen.ack;
                 if (Seq.after(seen.next, c.clientNext)) c.clientNext = seen.next;
             }
-            if (fast.seen(client, port, cfg.shadowAddress(entry), cfg.servicePort(), seen)) {
-                heardAt(c, seen.lastNanos);
+            if (carried(client, port, cfg.shadowAddress(entry), cfg.servicePort(), c)) {
                 if (Seq.after(seen.next, c.serverNext)) c.serverNext = seen.next;
             }
-        } else if (fast.seen(client, port, cfg.address(), cfg.servicePort(), seen)) {
-            heardAt(c, seen.lastNanos);
+        } else if (carried(client, port, cfg.address(), cfg.servicePort(), c)) {
             if (c.offloaded == OFFLOAD_TO_CHOSEN && Seq.after(seen.ack, c.clientAck)) c.clientAck = seen.ack;
         }
     }
 
-    private void heardAt(Conn c, long monotonicNanos) {
-        if (monotonicNanos == 0) return; // nothing since it was handed down
-        long at = now - Math.max(0, System.nanoTime() - monotonicNanos) / 1_000_000;
+    /** Whether the kernel carried a segment of this flow of {@code c} ({@link #seen}), and when it was heard. */
+    private boolean carried(int client, int port, int localAddress, int localPort, Conn c) {
+        if (!fast.seen(client, port, localAddress, localPort, seen) || seen.lastNanos == 0) return false;
+        long at = now - Math.max(0, System.nanoTime() - seen.lastNanos) / 1_000_000;
         if (at > c.lastSeen) c.lastSeen = at;
+        return true;
     }
 
     private static boolean carriesData(byte state) {

@@ -1380,6 +1380,31 @@ class BtcpTest {
         assertThat(atEntry.calls.getLast()).isEqualTo(new RecordingFastPath.Withdraw(CLIENT, CPORT));
     }
 
+    /**
+     * A flow whose every segment came up (the fault module on, or the kernel still catching up)
+     * has a progress of zeros: its numbers say nothing. Taken as numbers, the server's end looked
+     * unacknowledged forever (the client side's progress, in an LRU map, gone) and the connection
+     * outlived its TIME-WAIT by the idle time (issue 12, FaultedLoadIT on the kernel path).
+     */
+    @Test
+    void numbersOfAFlowTheKernelNeverCarriedAreIgnored() {
+        RecordingFastPath atChosen = new RecordingFastPath();
+        entry.btcp.fastPath(new RecordingFastPath());
+        chosen.btcp.fastPath(atChosen);
+        handOff();
+        entry.advance(Btcp.HAND_DOWN_DELAY_MILLIS);
+        // the kernel's side carried nothing (lastNanos 0); the client side's progress is gone
+        atChosen.reports.put(RecordingFastPath.flow(CLIENT, CPORT, SHADOW_A, 80), new FastPath.Seen());
+        int requestEnd = CLIENT_ISN + 1 + REMOTE_REQUEST.length();
+        chosen.fromKernel(fromServer(SHADOW_A).flags(TcpHeader.FIN).seq(ISN_B + 1).ack(requestEnd).ts(TS_B + 3, 102)
+                .build());
+        entry.fromWire(fromClient(A).seq(requestEnd).ack(ISN_A + 2).ts(104, TS_A + 3).build());
+        chosen.fromWire(entry.lastWire().bytes()); // the client has all of it, the FIN included
+        assertThat(chosen.btcp.connections(1).getFirst().unacknowledged()).isZero();
+        chosen.advance(60_001);
+        assertThat(chosen.btcp.trackedConnections()).as("gone after a quiet TIME-WAIT").isZero();
+    }
+
     @Test
     void anIdleTimerAsksTheKernelWhenTheConnectionWasLastHeard() {
         RecordingFastPath fast = new RecordingFastPath();
@@ -1403,6 +1428,7 @@ class BtcpTest {
         handOff();
         entry.advance(Btcp.HAND_DOWN_DELAY_MILLIS);
         fast.report = new FastPath.Seen();
+        fast.report.lastNanos = System.nanoTime();
         fast.report.ack = ISN_A + 600; // acknowledged below, never seen by the engine
         int sent = entry.wire.size();
         entry.btcp.onPeerDown("n2");
@@ -1505,7 +1531,7 @@ class BtcpTest {
         handOff();
         entry.advance(Btcp.HAND_DOWN_DELAY_MILLIS);
         assertThat(entry.btcp.connections(10)).containsExactly(new Btcp.ConnectionView("10.200.0.2:40000", 0,
-                "FORWARDING", "n2", false, false, false, "toChosen", Btcp.HAND_DOWN_DELAY_MILLIS));
+                "FORWARDING", "n2", false, false, false, "toChosen", Btcp.HAND_DOWN_DELAY_MILLIS, 0));
         assertThat(entry.btcp.connections(0)).isEmpty();
     }
 

@@ -33,6 +33,8 @@ final class RecordingFastPath implements FastPath {
     boolean accept = true;
     /** What {@link #seen} reports for every flow, if set. */
     Seen report;
+    /** What {@link #seen} reports for one flow ({@link #flow}); before {@link #report}. */
+    final Map<List<Integer>, Seen> reports = new LinkedHashMap<>();
     /** Called when a flow is handed down, so a test can look at the engine's state right then. */
     Runnable onHandDown = () -> { };
     /** The flows handed down (client, client port, local address, local port), by their kind. */
@@ -149,10 +151,11 @@ final class RecordingFastPath implements FastPath {
 
     @Override
     public boolean seen(int client, int clientPort, int localAddress, int localPort, Seen into) {
-        if (report == null) return false;
-        into.lastNanos = report.lastNanos;
-        into.ack = report.ack;
-        into.next = report.next;
+        Seen r = reports.getOrDefault(flow(client, clientPort, localAddress, localPort), report);
+        if (r == null) return false;
+        into.lastNanos = r.lastNanos;
+        into.ack = r.ack;
+        into.next = r.next;
         return true;
     }
 }
