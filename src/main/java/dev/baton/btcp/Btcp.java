@@ -1772,13 +1772,7 @@ public final class Btcp {
             case Conn.FORWARDING, Conn.LINGER -> {
                 FastPath.Consumed read = local == ConnKeys.SERVICE
                         ? fast.resume(client, port, cfg.address(), cfg.servicePort()) : null;
-                if (read == null) { // the kernel no longer carries it: nothing left to take over
-                    free(c);
-                    return;
-                }
-                c.readFromNetwork = read.fromNetwork();
-                c.readFromKernel = read.fromKernel();
-                c.offloaded = OFFLOAD_TO_CHOSEN;
+                if (!resumed(c, read, read, OFFLOAD_TO_CHOSEN)) return;
                 state(c, state);
                 if (state == Conn.LINGER) timers.schedule(c.slot, now + cfg.lingerMillis());
                 else waitForPeer(c);
@@ -1791,13 +1785,7 @@ public final class Btcp {
                 if (!c.finFromClient && !c.finFromServer) { // handed down: both its flows
                     FastPath.Consumed in = fast.resume(client, port, cfg.address(), cfg.forwardPortBase() + local);
                     FastPath.Consumed out = fast.resume(client, port, cfg.shadowAddress(local), cfg.servicePort());
-                    if (in == null || out == null) {
-                        free(c);
-                        return;
-                    }
-                    c.readFromNetwork = in.fromNetwork();
-                    c.readFromKernel = out.fromKernel();
-                    c.offloaded = OFFLOAD_HANDED_IN;
+                    if (!resumed(c, in, out, OFFLOAD_HANDED_IN)) return;
                 }
                 state(c, Conn.SERVING);
                 waitForPeer(c);
@@ -1820,6 +1808,22 @@ public final class Btcp {
         counters.inc(Counter.TAKEN_OVER);
     }
 
+    /**
+     * The kernel carries {@code c}'s flows again ({@link FastPath#resume}), counting what it sent the
+     * dead process as read: from the network on {@code in}, from the kernel on {@code out}. If it no
+     * longer carries one of them there is nothing left to take over: {@code c} is freed.
+     */
+    private boolean resumed(Conn c, FastPath.Consumed in, FastPath.Consumed out, byte offload) {
+        if (in == null || out == null) {
+            free(c);
+            return false;
+        }
+        c.readFromNetwork = in.fromNetwork();
+        c.readFromKernel = out.fromKernel();
+        c.offloaded = offload;
+        return true;
+    }
+
     /** A connection shared with a peer, taken over: settled once the peer grace is over. */
     private void waitForPeer(Conn c) {
         c.orphaned = true;
@@ -1831,13 +1835,7 @@ public final class Btcp {
         Conn c = table.get(key) == LongIntMap.MISSING ? allocate(key) : null;
         if (c == null) return; // its flow is removed at the end: its packets pass untracked, to the kernel
         FastPath.Consumed read = fast.resume(client, clientPort, cfg.address(), cfg.servicePort());
-        if (read == null) {
-            free(c);
-            return;
-        }
-        c.readFromNetwork = read.fromNetwork();
-        c.readFromKernel = read.fromKernel();
-        c.offloaded = OFFLOAD_LOCAL;
+        if (!resumed(c, read, read, OFFLOAD_LOCAL)) return;
         state(c, Conn.LOCAL);
         scheduleIdle(c);
         counters.inc(Counter.TAKEN_OVER);

@@ -159,7 +159,7 @@ final class KernelDataPath implements AutoCloseable {
      *
      * @param incarnation the control channel's: the earlier process's if its peers still wait for
      *     it (its shared connections are taken over, so they must read the gap as a cut link, not a
-     *     restart), else a new one; kept in the maps for the next
+     *     restart), else 0 (the control plane draws a new one, kept with {@link #incarnation})
      * @param withPeers whether the connections shared with peers are taken over: the earlier process
      *     said it was alive less than the peer grace ago (less a second, its beat), so the peers still
      *     wait for what they share with it ({@link Btcp#takeOver})
@@ -172,15 +172,16 @@ final class KernelDataPath implements AutoCloseable {
         long now = System.nanoTime();
         boolean withPeers = kept.incarnation() != 0
                 && now - kept.aliveNanos() < (peerGraceMillis - ALIVE_EVERY_MILLIS) * 1_000_000;
-        long mine = withPeers ? kept.incarnation() : 0;
-        java.security.SecureRandom random = new java.security.SecureRandom();
-        while (mine == 0) mine = random.nextLong();
-        datapath.nodeState(new Datapath.NodeState(mine, now));
         if (kept.incarnation() != 0 && !withPeers) {
             LOG.warn("the earlier process of this node ended {} ms ago, longer than its peers wait: only its local"
                     + " connections are taken over", (now - kept.aliveNanos()) / 1_000_000);
         }
-        return new Succession(mine, withPeers);
+        return new Succession(withPeers ? kept.incarnation() : 0, withPeers);
+    }
+
+    /** Keeps this process's control-plane incarnation for the next process, and says it is alive. */
+    void incarnation(long incarnation) throws SysException {
+        datapath.nodeState(new Datapath.NodeState(incarnation, System.nanoTime()));
     }
 
     /** Says this process is alive (the node calls it every {@link #ALIVE_EVERY_MILLIS}). */

@@ -258,6 +258,7 @@ public final class Node implements AutoCloseable {
                 .withLoad(() -> ControlMessage.Heartbeat.of(btcp.activeConnections(), cluster.isDraining(cfg.name()))),
                 cfg.clusterKey(),
                 new ControlIn(), incarnation);
+        if (kernelPath != null) kernelPath.incarnation(control.incarnation());
         server = cfg.builtinServer()
                 ? new StaticServer(StaticServer.Config.of(new InetSocketAddress(inet(0), cfg.servicePort()),
                         cfg.docroot(), cfg.name()).withLocator(this::holderOf)

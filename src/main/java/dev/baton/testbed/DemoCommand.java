@@ -63,8 +63,10 @@ public final class DemoCommand implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(hook);
         try {
             installMissingTools(kind);
-            System.out.println("starting 3 nodes (" + server + " server) ...");
-            bed = Testbed.up(new Spec(3, Optional.empty(), kind, stateDir));
+            Spec spec = new Spec(3, Optional.empty(), kind, stateDir);
+            System.out.println("starting 3 nodes (" + server + " server, " + (spec.dataPath() == Spec.DataPath.KERNEL
+                    ? "in-kernel data path" : "TUN path") + ") ...");
+            bed = Testbed.up(spec);
             System.out.println(bed.description().summary());
             NetCounters before = NetCounters.read(bed.client().netns());
             List<Row> rows = fetchAll(bed);

@@ -27,10 +27,13 @@ public record Spec(int nodes, Optional<Path> contentDir, Server server, Path sta
         /** BPF programs on the node's uplink veth carry steady flows; the TUNs only the rest. */
         KERNEL;
 
-        /** {@code BATON_DATAPATH=kernel} (or {@code tun}) picks the default, so every test can run on either. */
+        /**
+         * The in-kernel data path, unless {@code BATON_DATAPATH=tun} says the TUN path (the fallback
+         * for a kernel without BPF), so every test can run on either.
+         */
         public static DataPath fromEnvironment() {
             String v = System.getenv("BATON_DATAPATH");
-            if (v == null || v.isBlank()) return TUN;
+            if (v == null || v.isBlank()) return KERNEL;
             return switch (v.strip().toLowerCase(java.util.Locale.ROOT)) {
                 case "tun" -> TUN;
                 case "kernel", "bpf" -> KERNEL;

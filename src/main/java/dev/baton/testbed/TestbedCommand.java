@@ -47,7 +47,7 @@ public final class TestbedCommand implements Runnable {
 
         @Option(names = "--datapath", paramLabel = "tun|kernel", description = "kernel: BPF programs on each node's"
                 + " uplink carry established connections, the TUNs only the rest; tun: every packet crosses the TUNs"
-                + " (default: $BATON_DATAPATH, else tun).")
+                + " (default: $BATON_DATAPATH, else kernel).")
         String datapath;
 
         @Option(names = "--node-arg", paramLabel = "ARG", description = "An option for every `baton node`, e.g."

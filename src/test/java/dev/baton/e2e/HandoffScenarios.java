@@ -4,6 +4,7 @@ import static dev.baton.e2e.EndToEnd.assertExact;
 import static dev.baton.e2e.EndToEnd.counter;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.baton.testbed.Client;
 import dev.baton.testbed.NetCounters;
 import dev.baton.testbed.NodeInfo;
@@ -218,6 +219,38 @@ abstract class HandoffScenarios {
         String sha = EndToEnd.entry(bed, "/data/1k.bin").sha256();
         // via n1 (handed off), direct to n2, via n1 again on the same kept-alive connection
         assertThat(r.stdout().strip().split("\n")).containsExactly("200 n2 " + sha, "200 n2 " + sha, "200 n2 " + sha);
+    }
+
+    /**
+     * The data path did what it is for. In the kernel: the programs' counters show they carried the
+     * bulk of every role, and user space only the handful of packets per connection it must see. On
+     * the TUN path: no programs, and the engines themselves sent the handed-off bytes.
+     */
+    @Test
+    @Order(99)
+    void theDataPathCarriedTheBulk() {
+        long toChosen = 0, toClient = 0, toClientBytes = 0, localOut = 0, sentForOthers = 0;
+        for (JsonNode n : bed.stats().get("nodes")) {
+            JsonNode c = n.path("datapath").path("counters");
+            assertThat(c.isObject()).as("datapath counters of " + n.path("node").asText() + " on the " + dataPath()
+                    + " path").isEqualTo(dataPath() == Spec.DataPath.KERNEL);
+            toChosen += c.path("toChosen").asLong();
+            toClient += c.path("toClient").asLong();
+            toClientBytes += c.path("toClientBytes").asLong();
+            localOut += c.path("localOut").asLong();
+            sentForOthers += n.path("counters").path("bytesSentForOthers").asLong();
+        }
+        // the 33 MiB file handed off twice alone
+        assertThat(sentForOthers).as("bytes the chosen nodes sent for others").isGreaterThan(2 * 33L << 20);
+        if (dataPath() == Spec.DataPath.TUN) return;
+        assertThat(toChosen).as("client packets an entry forwarded in the kernel").isPositive();
+        assertThat(toClient).as("packets a chosen node sent the client in the kernel").isPositive();
+        assertThat(localOut).as("packets of local connections passed in the kernel").isPositive();
+        assertThat(toClientBytes).as("payload bytes sent for other nodes in the kernel").isGreaterThan(33L << 20);
+        assertThat(sentForOthers).as("the engine's counter includes the kernel's").isGreaterThanOrEqualTo(toClientBytes);
+        // what the chosen nodes' engines still sent for others (handshakes, closes) is a sliver
+        assertThat(toClientBytes).as("share of the bytes sent for others that the kernel translated")
+                .isGreaterThan(sentForOthers * 95 / 100);
     }
 
     @Test
