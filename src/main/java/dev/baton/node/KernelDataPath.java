@@ -97,6 +97,13 @@ final class KernelDataPath implements AutoCloseable {
     }
 
     private static Datapath loadNow(KernelPath k, int maxConnections) throws IOException {
+        // The engine passes its kernel client packets (a replayed handshake, a held request) through
+        // the kernel TUN, while the route back to a client is the uplink: strict filtering drops them.
+        if (Files.readString(Path.of("/proc/sys/net/ipv4/conf/all/rp_filter")).strip().equals("1")) {
+            throw new IOException("net.ipv4.conf.all.rp_filter is 1 (strict): it would drop the client packets baton"
+                    + " passes to this host's kernel through its kernel TUN; set it to 2 (loose) or 0"
+                    + " (sysctl -w net.ipv4.conf.all.rp_filter=2)");
+        }
         if (!BpfObject.libbpfAvailable()) {
             throw new IOException("the in-kernel data path needs libbpf (libbpf.so.1; Debian: apt-get install libbpf1)");
         }

@@ -271,7 +271,7 @@ public final class Testbed implements AutoCloseable {
      * does at boot; a container or a minimal VM may not). It stays mounted: it is the standard
      * mount, shared with every other BPF user of the host, and empty once the testbed is down.
      */
-    static void mountBpfFs() {
+    public static void mountBpfFs() {
         Path bpffs = KernelPath.BPFFS;
         try {
             if (NetDevices.onBpfFs(bpffs)) return;

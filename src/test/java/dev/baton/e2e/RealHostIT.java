@@ -1,26 +1,33 @@
 package dev.baton.e2e;
 
+import static dev.baton.e2e.LanHosts.CLIENT;
+import static dev.baton.e2e.LanHosts.JSON;
+import static dev.baton.e2e.LanHosts.MIB;
+import static dev.baton.e2e.LanHosts.UPLINK;
+import static dev.baton.e2e.LanHosts.assertExact;
+import static dev.baton.e2e.LanHosts.assertRefused;
+import static dev.baton.e2e.LanHosts.awaitLinkUp;
+import static dev.baton.e2e.LanHosts.counter;
+import static dev.baton.e2e.LanHosts.ip;
+import static dev.baton.e2e.LanHosts.start;
+import static dev.baton.e2e.LanHosts.startNginx;
+import static dev.baton.e2e.LanHosts.stop;
+import static dev.baton.e2e.LanHosts.txBytes;
+import static dev.baton.e2e.LanHosts.write;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.baton.e2e.LanHosts.Host;
 import dev.baton.testbed.Client;
 import dev.baton.testbed.Commands;
 import dev.baton.testbed.MachineLock;
-import dev.baton.testbed.NginxConfig;
-import dev.baton.testbed.ProcessResult;
 import dev.baton.testbed.Testbed;
-import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
-import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
-import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -46,44 +53,10 @@ import org.junit.jupiter.api.TestInstance;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class RealHostIT {
     static final Path STATE = Path.of("/run/baton-hosts");
-    static final String LAN = "baton-lan";
-    static final String CLIENT = "baton-hc";
-    static final String UPLINK = "baton-up"; // each host's "eth0"
-    static final String CLIENT_IP = "10.201.0.100";
-    static final int MIB = 1 << 20;
-    static final ObjectMapper JSON = new ObjectMapper();
-
-    /**
-     * One host: its namespace, own address, the service address baton serves, its server's
-     * namespace; {@code arp}: the host answers ARP for its service address on the LAN (else the
-     * network routes that address to the host's own).
-     */
-    record Host(int n, String netns, String ownIp, String serviceIp, boolean arp, String serverNetns, Path dir) {
-        static Host of(int n, String serviceIp, boolean arp) {
-            return new Host(n, "baton-h" + n, "10.201.0.1" + n, serviceIp, arp, "baton-h" + n + "-srv",
-                    STATE.resolve("h" + n));
-        }
-
-        Path docroot() {
-            return dir.resolve("www");
-        }
-
-        Path config() {
-            return dir.resolve("baton.yaml");
-        }
-
-        Path adminSocket() {
-            return dir.resolve("admin.sock");
-        }
-
-        String url(String path) {
-            return "http://" + serviceIp + path;
-        }
-    }
 
     /** Both ways a network reaches a service address: h1's is routed to h1, h2's is on the LAN. */
-    final Host h1 = Host.of(1, "10.201.1.21", false);
-    final Host h2 = Host.of(2, "10.201.0.22", true);
+    final Host h1 = host(1, "10.201.1.21", false);
+    final Host h2 = host(2, "10.201.0.22", true);
     final List<Process> nodes = new ArrayList<>();
     Long nginxPid;
     Client client;
@@ -93,36 +66,13 @@ class RealHostIT {
         EndToEnd.requireRoot();
         MachineLock.acquire(MachineLock.WAIT);
         sweep();
-        Files.createDirectories(STATE);
-        Path key = STATE.resolve("cluster.key");
-        byte[] secret = new byte[32];
-        new java.security.SecureRandom().nextBytes(secret);
-        Files.write(key, secret);
-        Files.setPosixFilePermissions(key, PosixFilePermissions.fromString("rw-------"));
-
-        Testbed.createNetns(LAN);
-        ip(LAN, "link add baton-br type bridge", "link set baton-br up");
-        Testbed.createNetns(CLIENT);
-        ip(CLIENT, "link add " + UPLINK + " type veth peer name baton-lc netns " + LAN,
-                "addr add " + CLIENT_IP + "/24 dev " + UPLINK, "link set " + UPLINK + " up");
-        ip(LAN, "link set baton-lc master baton-br", "link set baton-lc up");
+        Path key = LanHosts.build(STATE, List.of(h1, h2));
+        // What docs/DEPLOYMENT.md asks of a host: forwarding, and loose filtering (rp_filter=2).
         for (Host h : List.of(h1, h2)) {
-            Testbed.createNetns(h.netns());
-            String lanEnd = "baton-l" + h.n();
-            ip(h.netns(), "link add " + UPLINK + " type veth peer name " + lanEnd + " netns " + LAN,
-                    "addr add " + h.ownIp() + "/24 dev " + UPLINK, "link set " + UPLINK + " up");
-            ip(LAN, "link set " + lanEnd + " master baton-br", "link set " + lanEnd + " up");
-            // What docs/DEPLOYMENT.md asks of a host: forwarding, and loose filtering (rp_filter=2).
             Testbed.sysctl(h.netns(), "net.ipv4.ip_forward=1", "net.ipv4.conf.all.rp_filter=2");
-            Files.createDirectories(h.docroot());
         }
         // h1's service address is routed to h1's own, as a router (or BGP) would do it for the LAN.
         for (String ns : List.of(CLIENT, h2.netns())) ip(ns, "route add " + h1.serviceIp() + "/32 via " + h1.ownIp());
-        // The veths' checksum offloads would let a wrong checksum through to the client unchecked.
-        for (String[] end : new String[][] {{CLIENT, UPLINK}, {h1.netns(), UPLINK}, {h2.netns(), UPLINK}}) {
-            Commands.check(Commands.inNetns(end[0], List.of("ethtool", "-K", end[1], "rx", "off", "tx", "off")),
-                    Duration.ofSeconds(10));
-        }
         write(h1.docroot().resolve("one.bin"), MIB, 1);
         write(h2.docroot().resolve("two.bin"), MIB, 2);
         Files.writeString(h1.docroot().resolve("index.html"), "<h1>h1</h1>\n");
@@ -154,7 +104,7 @@ class RealHostIT {
 
         nodes.add(start(h1));
         nodes.add(start(h2));
-        startNginx(h2); // in the namespace baton made for h2's server
+        nginxPid = startNginx(h2, h2.serverNetns()); // in the namespace baton made for h2's server
         awaitLinkUp(h1);
         awaitLinkUp(h2);
 
@@ -229,133 +179,15 @@ class RealHostIT {
         return y.toString();
     }
 
-    private Process start(Host h) throws Exception {
-        Files.deleteIfExists(h.dir().resolve("ready"));
-        // nsenter, not ip netns exec: a daemon on a real host runs in the host's mount namespace, where
-        // the server namespace it makes stays visible (ip netns exec would give it a private one).
-        List<String> argv = new ArrayList<>(List.of("setsid", "nsenter", "--net=/run/netns/" + h.netns()));
-        argv.addAll(Testbed.javaCommand());
-        argv.addAll(List.of("node", "--config", h.config().toString()));
-        Process p = new ProcessBuilder(argv).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(h.dir().resolve("node.log").toFile()))
-                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
-        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        while (!Files.exists(h.dir().resolve("ready"))) {
-            assertThat(p.isAlive()).as("node of " + h.netns() + " alive; log: " + log(h)).isTrue();
-            assertThat(System.nanoTime()).as("node of " + h.netns() + " ready in 20 s; log: " + log(h))
-                    .isLessThan(deadline);
-            Thread.sleep(50);
-        }
-        return p;
+    private static Host host(int n, String serviceIp, boolean arp) {
+        return new Host(n, "baton-h" + n, "10.201.0.1" + n, serviceIp, arp, "baton-h" + n + "-srv", STATE.resolve("h" + n));
     }
 
-    private void assertRefused(Host h, String... says) throws Exception {
-        List<String> argv = new ArrayList<>(Testbed.javaCommand());
-        argv.addAll(List.of("node", "--config", h.config().toString()));
-        argv.addAll(0, List.of("nsenter", "--net=/run/netns/" + h.netns()));
-        ProcessResult r = Commands.run(argv, Duration.ofSeconds(30));
-        assertThat(r.exitCode()).as("exit of a refused node; stderr " + r.stderr()).isEqualTo(1);
-        for (String s : says) assertThat(r.stderr()).contains(s);
-        assertThat(r.stderr()).as("one line, no stack trace").doesNotContain("\tat ");
-    }
-
-    private void startNginx(Host h) throws IOException {
-        Path conf = h.dir().resolve("nginx.conf");
-        Path pid = h.dir().resolve("nginx.pid");
-        Files.createDirectories(h.dir().resolve("nginx"));
-        Files.writeString(conf, "user root;\nworker_processes 1;\ndaemon on;\npid " + pid + ";\nerror_log "
-                + h.dir().resolve("nginx-error.log") + ";\nevents { worker_connections 256; }\nhttp {\n"
-                + "    access_log off;\n    sendfile on;\n" + NginxConfig.tempPaths(h.dir().resolve("nginx"))
-                + "    server {\n        listen 80;\n        root " + h.docroot() + ";\n"
-                + "        add_header X-Baton-Node n" + h.n() + " always;\n    }\n}\n");
-        Commands.check(Commands.inNetns(h.serverNetns(), List.of("nginx", "-c", conf.toString())), Duration.ofSeconds(10));
-        nginxPid = Long.parseLong(Files.readString(pid).strip());
-    }
-
-    private void awaitLinkUp(Host h) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        while (true) {
-            JsonNode up = stats(h).path("peersUp");
-            if (up.size() == 1) return;
-            assertThat(System.nanoTime()).as("the control link up at " + h.netns() + ": " + up + "; log: " + log(h))
-                    .isLessThan(deadline);
-            Thread.sleep(100);
-        }
-    }
-
-    private JsonNode stats(Host h) throws IOException {
-        List<String> argv = new ArrayList<>(Testbed.javaCommand());
-        argv.addAll(List.of("status", "--admin-socket", h.adminSocket().toString(), "--json"));
-        return JSON.readTree(Commands.check(argv, Duration.ofSeconds(20)).stdout());
-    }
-
-    private long counter(Host h, String name) throws IOException {
-        return stats(h).path("counters").path(name).asLong(-1);
-    }
-
-    private static long txBytes(Host h) throws IOException {
-        String json = Commands.check(List.of("ip", "-n", h.netns(), "-s", "-j", "link", "show", UPLINK),
-                Duration.ofSeconds(5)).stdout();
-        return JSON.readTree(json).get(0).path("stats64").path("tx").path("bytes").asLong();
-    }
-
-    private static String neighProxies(Host h) {
+    private String neighProxies(Host h) {
         return Commands.check(List.of("ip", "-n", h.netns(), "neigh", "show", "proxy"), Duration.ofSeconds(5)).stdout();
     }
 
-    private static void assertExact(Client.Response r, Path file, String servedBy) throws Exception {
-        byte[] expected = Files.readAllBytes(file);
-        assertThat(r.error()).as("curl error for " + r.url()).isEmpty();
-        assertThat(r.status()).as("status of " + r.url()).isEqualTo(200);
-        assertThat(r.bytes()).isEqualTo(expected.length);
-        assertThat(r.sha256()).isEqualTo(HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(expected)));
-        assertThat(r.servedBy()).as("served by").isEqualTo(servedBy);
-    }
-
-    private static void stop(Process p) {
-        p.destroy(); // SIGTERM: the node's shutdown hook undoes what it did to the host
-        try {
-            if (!p.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) p.destroyForcibly();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    private static String log(Host h) {
-        try {
-            return Files.readString(h.dir().resolve("node.log"));
-        } catch (IOException e) {
-            return "(no log)";
-        }
-    }
-
-    private static void write(Path file, int size, long seed) throws IOException {
-        byte[] b = new byte[size];
-        new Random(seed).nextBytes(b);
-        Files.write(file, b);
-    }
-
-    /**
-     * Removes what this test (or a crashed run of it) made: the nodes and nginx in its namespaces,
-     * the namespaces and so their devices (as the testbed sweeps its own), its state.
-     */
     private void sweep() throws IOException {
-        List<String> present = Commands.check(List.of("ip", "netns", "list"), Duration.ofSeconds(5)).stdout().lines()
-                .map(l -> l.split(" ")[0]).toList();
-        Testbed.sweepNamespaces(List.of(h1.serverNetns(), h2.serverNetns(), h1.netns(), h2.netns(), CLIENT, LAN)
-                .stream().filter(present::contains).toList());
-        if (Files.exists(STATE)) {
-            try (var walk = Files.walk(STATE)) {
-                for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
-            }
-        }
-    }
-
-    private static void ip(String netns, String... commands) {
-        for (String c : commands) {
-            List<String> argv = new ArrayList<>(List.of("ip", "-n", netns));
-            argv.addAll(List.of(c.split(" ")));
-            Commands.check(argv, Duration.ofSeconds(10));
-        }
+        LanHosts.sweep(STATE, List.of(h1.serverNetns(), h2.serverNetns(), h1.netns(), h2.netns()));
     }
 }
