@@ -8,6 +8,7 @@ import dev.baton.datapath.DatapathConfig;
 import dev.baton.datapath.DatapathCounter;
 import dev.baton.datapath.KernelFastPath;
 import dev.baton.sys.BpfObject;
+import dev.baton.sys.BpfProgram;
 import dev.baton.sys.NetDevices;
 import dev.baton.sys.SysException;
 import java.io.IOException;
@@ -238,6 +239,21 @@ final class KernelDataPath implements AutoCloseable {
         Map<String, Long> c = new LinkedHashMap<>();
         counters().forEach((k, v) -> c.put(k.key(), v));
         m.put("counters", c);
+        // The kernel times its programs only while kernel.bpf_stats_enabled is 1 (it costs two clock
+        // reads a run): then runNanos / runs is a program's cost per packet under the real load.
+        Map<String, Object> programs = new LinkedHashMap<>();
+        for (String name : new String[] {Datapath.UPLINK_INGRESS, Datapath.UPLINK_EGRESS, Datapath.WIRE_INGRESS}) {
+            try {
+                BpfProgram.Stats s = datapath.program(name).stats();
+                Map<String, Long> p = new LinkedHashMap<>();
+                p.put("runs", s.runs());
+                p.put("runNanos", s.runNanos());
+                programs.put(name, p);
+            } catch (SysException e) {
+                LOG.warn("the statistics of program {}: {}", name, e.getMessage());
+            }
+        }
+        m.put("programs", programs);
         return m;
     }
 

@@ -238,6 +238,10 @@ abstract class HandoffScenarios {
             toClient += c.path("toClient").asLong();
             toClientBytes += c.path("toClientBytes").asLong();
             localOut += c.path("localOut").asLong();
+            for (String program : List.of("uplink_ingress", "uplink_egress", "wire_ingress")) {
+                assertThat(n.path("datapath").path("programs").path(program).path("runs").isNumber())
+                        .as("the kernel's statistics of " + program).isEqualTo(dataPath() == Spec.DataPath.KERNEL);
+            }
             sentForOthers += n.path("counters").path("bytesSentForOthers").asLong();
         }
         // the 33 MiB file handed off twice alone
