@@ -203,8 +203,9 @@ public final class Bench {
             long requests, bytes;
             double seconds, p50, p99;
             if (w.usesWrk()) {
-                List<LoadGenerator.WrkRun> runs = load.wrk(urls(p, w, options.nodes()), cyclePaths(p, w, options.nodes()), options.connections() / CLIENTS,
-                        options.duration(), !w.keepAlive());
+                int connections = w.connections() > 0 ? w.connections() : options.connections();
+                List<LoadGenerator.WrkRun> runs = load.wrk(urls(p, w, options.nodes()), cyclePaths(p, w, options.nodes()),
+                        connections / CLIENTS, options.duration(), !w.keepAlive());
                 List<WrkResult> results = new ArrayList<>();
                 for (LoadGenerator.WrkRun r : runs) {
                     if (!r.error().isEmpty()) errors.add(r.url() + ": " + r.error());

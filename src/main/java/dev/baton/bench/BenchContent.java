@@ -32,7 +32,7 @@ final class BenchContent {
         String dir = "/bench/" + Names.nodeName(HOLDER) + "/";
         return switch (w) {
             case SMALL_CLOSE, SMALL_KEEP_ALIVE -> dir + "1k-00.bin";
-            case LARGE_KEEP_ALIVE -> dir + "1m-0.bin";
+            case LARGE_KEEP_ALIVE, LARGE_CONCURRENT -> dir + "1m-0.bin";
             case HUGE_SINGLE -> dir + "64m.bin";
         };
     }
@@ -52,7 +52,7 @@ final class BenchContent {
     static long size(Workload w) {
         return switch (w) {
             case SMALL_CLOSE, SMALL_KEEP_ALIVE -> SMALL;
-            case LARGE_KEEP_ALIVE -> LARGE;
+            case LARGE_KEEP_ALIVE, LARGE_CONCURRENT -> LARGE;
             case HUGE_SINGLE -> HUGE;
         };
     }

@@ -17,8 +17,18 @@ class TargetsTest {
     @Test
     void computesEveryTargetFromTheCells() {
         List<Targets.Target> t = Targets.compute(BenchResult.cells(Cells.all()));
-        // 2 latency + 3 wrk workloads x 3 req/s + 1 transfer + 4 shares
-        assertThat(t).hasSize(2 + 9 + 1 + 4);
+        // issue 4: 2 latency + 4 wrk workloads x 3 req/s + 5 shares;
+        // issue 12: 5 local vs direct + 2 bulk handoffs vs direct + the transfer vs 2 proxies + 128 x 1 MiB
+        assertThat(t).hasSize(2 + 12 + 5 + 5 + 2 + 2 + 1);
+        Targets.Target local = find(t, "req/s (b) / (a), 1 KiB, new connection");
+        assertThat(local.value()).isCloseTo(10_000.0 / 15_000, within(1e-9));
+        assertThat(local.goal()).isEqualTo(">= 0.950x");
+        assertThat(find(t, "MB/s (b) / (a), one 64 MiB").value()).isCloseTo(10_000.0 / 15_000, within(1e-9));
+        Targets.Target many = find(t, "req/s (c) / (a), 128 concurrent 1 MiB");
+        assertThat(many.value()).isCloseTo(0.4, within(1e-9));
+        assertThat(many.goal()).isEqualTo(">= 0.800x");
+        assertThat(find(t, "req/s (c) / (a), 1 MiB, keep-alive").goal()).isEqualTo(">= 0.900x");
+        assertThat(find(t, "MB/s (c) / (d), one 64 MiB").value()).isCloseTo(0.75, within(1e-9));
         Targets.Target p50 = find(t, "handoff overhead, p50");
         assertThat(p50.value()).isCloseTo(150, within(1e-9));
         assertThat(p50.pass()).isFalse();
@@ -40,6 +50,7 @@ class TargetsTest {
         assertThat(vsNginx.gapText()).isEqualTo("0.200x to spare");
         Targets.Target bulk = find(t, "MB/s (c) / (a), one 64 MiB");
         assertThat(bulk.value()).isCloseTo(0.4, within(1e-9));
+        assertThat(bulk.goal()).isEqualTo(">= 0.900x");
         Targets.Target share = find(t, "entry node's share of response bytes, (c), 1 MiB");
         assertThat(share.value()).isCloseTo(0.2, within(1e-6));
         assertThat(share.valueText()).isEqualTo("20.0%");
@@ -54,7 +65,7 @@ class TargetsTest {
         for (Workload w : Workload.values()) {
             cells.add(Cells.cell(BenchPath.DIRECT, w, 10_000, 1000, 3000, 1.0));
             cells.add(Cells.cell(BenchPath.LOCAL, w, 10_000, 1000, 3000, 1.0));
-            cells.add(Cells.cell(BenchPath.HANDOFF, w, 9_000, 1080, 3400, 0.02));
+            cells.add(Cells.cell(BenchPath.HANDOFF, w, 9_500, 1080, 3400, 0.02));
             cells.add(Cells.cell(BenchPath.HAPROXY, w, 8_000, 2000, 5000, 1.0));
             cells.add(Cells.cell(BenchPath.NGINX, w, 8_500, 2000, 5000, 1.0));
         }

@@ -48,7 +48,7 @@ class BenchIT {
         // The JIT warm-up: rounds of (c) until the quick run's limit, each reported.
         assertThat(progress).filteredOn(l -> l.startsWith("warm-up round")).hasSizeBetween(1, 3)
                 .allMatch(l -> l.contains("req/s") && l.contains("JIT compiled"));
-        assertThat(progress).filteredOn(l -> l.startsWith("[")).hasSize(20);
+        assertThat(progress).filteredOn(l -> l.startsWith("[")).hasSize(25);
         for (Measurement m : r.measurements()) {
             String cell = m.path().label() + ", " + m.workload().label();
             assertThat(m.requests()).as("requests of " + cell).isPositive();
@@ -82,7 +82,7 @@ class BenchIT {
             }
             assertThat(r.cell(BenchPath.HANDOFF, w).entryShare()).as("(c), " + w.label()).isBetween(0.0, 0.2);
         }
-        assertThat(r.targets()).hasSize(16).allSatisfy(t -> assertThat(t.measured()).as(t.name()).isTrue());
+        assertThat(r.targets()).hasSize(29).allSatisfy(t -> assertThat(t.measured()).as(t.name()).isTrue());
 
         for (String f : List.of("bench.md", "bench.json", "requests.png", "throughput.png", "latency.png")) {
             assertThat(out.resolve(f)).as(f).isNotEmptyFile();
@@ -90,7 +90,7 @@ class BenchIT {
         String md = Files.readString(out.resolve("bench.md"));
         assertThat(md).contains("| (c) baton, handoff |").contains("## Targets").contains("No errors.");
         JsonNode json = new ObjectMapper().readTree(out.resolve("bench.json").toFile());
-        assertThat(json.path("measurements").size()).isEqualTo(20);
+        assertThat(json.path("measurements").size()).isEqualTo(25);
         for (String png : List.of("requests.png", "throughput.png", "latency.png")) {
             BufferedImage image = ImageIO.read(out.resolve(png).toFile());
             assertThat(image).as(png + " decodes").isNotNull();
@@ -101,7 +101,7 @@ class BenchIT {
     static long sizeOf(Workload w) {
         return switch (w) {
             case SMALL_CLOSE, SMALL_KEEP_ALIVE -> 1024;
-            case LARGE_KEEP_ALIVE -> 1 << 20;
+            case LARGE_KEEP_ALIVE, LARGE_CONCURRENT -> 1 << 20;
             case HUGE_SINGLE -> HUGE;
         };
     }
