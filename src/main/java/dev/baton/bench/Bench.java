@@ -330,11 +330,13 @@ public final class Bench {
         s.put("date", Instant.now().truncatedTo(ChronoUnit.SECONDS).toString());
         s.put("kernel", firstLine(List.of("uname", "-r")));
         s.put("CPUs", Integer.toString(Runtime.getRuntime().availableProcessors()));
+        s.put("data path", Spec.DataPath.fromEnvironment() == Spec.DataPath.KERNEL
+                ? "in the kernel (BPF programs on each node's uplink)" : "TUN (every packet through the engine)");
         s.put("testbed", options.nodes() + " nodes, nginx origins (worker_processes 1, sendfile on, access_log off); every file "
                 + "asked for is held by n2 only; proxies on n1's direct address");
         s.put("client", CLIENTS + " wrk processes side by side, 1 thread and " + options.connections() / CLIENTS
                 + " connections each (" + options.connections() + " in all), " + options.duration().toSeconds()
-                + " s, --timeout " + LoadGenerator.WRK_TIMEOUT + "; (c)'s processes enter at n1, n2 ... in turn (of " + options.nodes() + " nodes); "
+                + " s (128 connections in all for 128 concurrent 1 MiB), --timeout " + LoadGenerator.WRK_TIMEOUT + "; (c)'s processes enter at n1, n2 ... in turn (of " + options.nodes() + " nodes); "
                 + "the 64 MiB transfer is one curl ((c): entering at n" + ENTRY + ")");
         s.put("nginx", firstLine(List.of("nginx", "-v")));
         s.put("haproxy", firstLine(List.of("haproxy", "-v")));

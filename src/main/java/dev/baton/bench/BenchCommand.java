@@ -13,10 +13,11 @@ import picocli.CommandLine.Option;
                 + "baton), starts HAProxy and an nginx proxy on n1, and measures the same workloads through "
                 + "(a) the direct path, (b) baton entering at the holder, (c) baton entering at each of the 4 nodes "
                 + "(3 in 4 handed off), (d) HAProxy and (e) nginx on n1: 1 KiB files on new and on kept-alive "
-                + "connections and 1 MiB files (wrk), and one 64 MiB transfer (curl).",
+                + "connections, 1 MiB files on kept-alive connections and 128 at once on new ones (wrk), and one 64 MiB"
+                + " transfer (curl); on the data path of $BATON_DATAPATH (tun or kernel, the default).",
                 "Prints one line per measurement, then the issue's targets with pass/MISS and the gap; writes "
                         + "bench.md, bench.json and PNG bar charts into --out. Exits 1 if any request failed.",
-                "Runs about 4 minutes with the defaults; tears the testbed down at the end."})
+                "Runs about 5 minutes with the defaults; tears the testbed down at the end."})
 public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--out", defaultValue = "bench-out", paramLabel = "DIR",
             description = "Where bench.md, bench.json and the PNGs go (default ${DEFAULT-VALUE}).")
@@ -59,7 +60,7 @@ public final class BenchCommand implements Callable<Integer> {
         try {
             BenchResult r = Bench.run(options, System.out::println);
             System.out.println();
-            System.out.println("targets (issue 4):");
+            System.out.println("targets (issues 4 and 12):");
             for (Targets.Target t : r.targets()) {
                 System.out.printf("  %-4s %-70s %14s  goal %-9s %s%n", t.verdict(), t.name(),
                         t.valueText(), t.goal(), t.gapText());

@@ -26,7 +26,7 @@ public final class MarkdownReport {
                     .append(" | ").append(handedOff(m)).append(" | ")
                     .append(m.ok() ? "0" : "**" + String.join("; ", m.errors()).replace("|", "/") + "**").append(" |\n");
         }
-        s.append("\n## Targets (issue 4)\n\n| target | measured | goal | verdict | gap |\n|---|---:|---|---|---|\n");
+        s.append("\n## Targets (issues 4 and 12)\n\n| target | measured | goal | verdict | gap |\n|---|---:|---|---|---|\n");
         for (Targets.Target t : r.targets()) {
             s.append("| ").append(t.name()).append(" | ").append(t.valueText())
                     .append(t.note().isEmpty() ? "" : " (" + t.note() + ")").append(" | ").append(t.goal()).append(" | ")
