@@ -49,6 +49,9 @@ class BenchIT {
         assertThat(progress).filteredOn(l -> l.startsWith("warm-up round")).hasSizeBetween(1, 3)
                 .allMatch(l -> l.contains("req/s") && l.contains("JIT compiled"));
         assertThat(progress).filteredOn(l -> l.startsWith("[")).hasSize(25);
+        // (c)'s rate in the first 5 s of the cluster's life, measured and said (issue 12)
+        assertThat(r.setup().get("first 5 s")).matches("\\(c\\) on new connections: [1-9][0-9,]* req/s over the first"
+                + " 5 s of load, begun [0-9.]+ s after the nodes were up.*");
         for (Measurement m : r.measurements()) {
             String cell = m.path().label() + ", " + m.workload().label();
             assertThat(m.requests()).as("requests of " + cell).isPositive();
