@@ -119,7 +119,7 @@ public final class Bench {
             Run run = new Run(bed, new Sampler(bed), new LoadGenerator(bed.client().netns(), script, cycle), up);
             run.warmUp();
             setup.put("warm-up", run.warmUp);
-            setup.put("first 5 s", run.firstRounds);
+            setup.put("first 5 s", run.firstSeconds);
             int total = Workload.values().length * BenchPath.values().length;
             for (Workload w : Workload.values()) {
                 for (BenchPath p : BenchPath.values()) {
@@ -146,7 +146,7 @@ public final class Bench {
         /** What the warm-up did, for the report. */
         String warmUp = "none";
         /** (c)'s rate in the warm-up's first round, and how soon after the nodes were up it began. */
-        String firstRounds = "not measured";
+        String firstSeconds = "not measured";
         private final long upNanos;
 
         Run(Testbed bed, Sampler sampler, LoadGenerator load, long upNanos) {
@@ -191,7 +191,7 @@ public final class Bench {
                     if (r.result() != null) rate += r.result().requestsPerSecond();
                 }
                 if (first) {
-                    firstRounds = String.format("(c) on new connections: %,.0f req/s over the first %d s of load, begun"
+                    firstSeconds = String.format("(c) on new connections: %,.0f req/s over the first %d s of load, begun"
                             + " %.1f s after the nodes were up (and had served one request per path)", rate,
                             FIRST_ROUND.toSeconds(), after);
                 }

@@ -107,6 +107,9 @@ public final class Targets {
             t.add(new Target("MB/s (c) / " + (proxy == BenchPath.HAPROXY ? "(d), " : "(e), ") + Workload.HUGE_SINGLE.label(),
                     ratio(cells, BenchPath.HANDOFF, proxy, Workload.HUGE_SINGLE, true), 1.0, false, true, "x", ""));
         }
+        t.add(new Target("entry nodes' CPU per handed-off request / the server's, (c), "
+                + Workload.LARGE_KEEP_ALIVE.label(), entryCpuShare(cell(cells, BenchPath.HANDOFF, Workload.LARGE_KEEP_ALIVE)),
+                0.05, true, false, "%", ""));
         t.add(new Target("req/s (c) / (a), " + Workload.LARGE_CONCURRENT.label(),
                 ratio(cells, BenchPath.HANDOFF, BenchPath.DIRECT, Workload.LARGE_CONCURRENT, false), 0.8, false, false,
                 "x", ""));
@@ -118,6 +121,24 @@ public final class Targets {
                     c == null ? Double.NaN : c.entryShare(), 0.03, true, false, "%", note));
         }
         return t;
+    }
+
+    /**
+     * What the entries spent on a request they handed off, over what the holder spent serving one.
+     * The CPU column is per request of the whole run; the entries (every node but the holder)
+     * handed off the share of the connections the engines counted as handed off, so their sum over
+     * that share is their cost per handed-off request. NaN if not measured.
+     */
+    static double entryCpuShare(Measurement c) {
+        if (c == null || c.connectionsSeen() <= 0 || c.handedOff() <= 0) return Double.NaN;
+        String holder = dev.baton.testbed.Names.nodeName(BenchContent.HOLDER);
+        Double server = c.cpuMicrosPerRequest().get(holder);
+        if (server == null || server <= 0) return Double.NaN;
+        double entries = 0;
+        for (var e : c.cpuMicrosPerRequest().entrySet()) {
+            if (!e.getKey().equals(holder)) entries += e.getValue();
+        }
+        return entries / ((double) c.handedOff() / c.connectionsSeen()) / server;
     }
 
     /** A cell that was measured without errors, else null. */

@@ -11,10 +11,15 @@ final class Cells {
 
     /** A cell with the given rate, latency and entry share, no errors, CPU 10 us per request on n1..n4. */
     static Measurement cell(BenchPath p, Workload w, double requestsPerSecond, double p50, double p99, double share) {
+        return cell(p, w, requestsPerSecond, p50, p99, share, Map.of("n1", 10.0, "n2", 20.0, "n3", 30.0, "n4", 40.0));
+    }
+
+    /** As above, with the CPU per request of each node. */
+    static Measurement cell(BenchPath p, Workload w, double requestsPerSecond, double p50, double p99, double share,
+            Map<String, Double> cpu) {
         long requests = Math.round(requestsPerSecond * 8);
         long bytes = requests * (w == Workload.LARGE_KEEP_ALIVE ? 1 << 20 : 1300);
-        return new Measurement(p, w, requests, bytes, 8.0, p50, p99,
-                Map.of("n1", 10.0, "n2", 20.0, "n3", 30.0, "n4", 40.0), "n1", Math.round(bytes * share), bytes,
+        return new Measurement(p, w, requests, bytes, 8.0, p50, p99, cpu, "n1", Math.round(bytes * share), bytes,
                 p == BenchPath.HANDOFF ? requests * 3 / 4 : 0, p == BenchPath.HANDOFF ? requests : 0, List.of());
     }
 

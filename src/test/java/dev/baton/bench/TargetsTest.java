@@ -19,7 +19,12 @@ class TargetsTest {
         List<Targets.Target> t = Targets.compute(BenchResult.cells(Cells.all()));
         // issue 4: 2 latency + 4 wrk workloads x 3 req/s + 5 shares;
         // issue 12: 5 local vs direct + 2 bulk handoffs vs direct + the transfer vs 2 proxies + 128 x 1 MiB
-        assertThat(t).hasSize(2 + 12 + 5 + 5 + 2 + 2 + 1);
+        // and the entries' CPU per handed-off request against the server's
+        assertThat(t).hasSize(2 + 12 + 5 + 5 + 2 + 2 + 1 + 1);
+        Targets.Target cpu = find(t, "entry nodes' CPU per handed-off request");
+        // (n1 10 + n3 30 + n4 40 us per request of the run) / 3 in 4 handed off / n2's 20 us
+        assertThat(cpu.value()).isCloseTo(80 / 0.75 / 20, within(1e-9));
+        assertThat(cpu.goal()).isEqualTo("<= 5.0%");
         Targets.Target local = find(t, "req/s (b) / (a), 1 KiB, new connection");
         assertThat(local.value()).isCloseTo(10_000.0 / 15_000, within(1e-9));
         assertThat(local.goal()).isEqualTo(">= 0.950x");
@@ -65,7 +70,8 @@ class TargetsTest {
         for (Workload w : Workload.values()) {
             cells.add(Cells.cell(BenchPath.DIRECT, w, 10_000, 1000, 3000, 1.0));
             cells.add(Cells.cell(BenchPath.LOCAL, w, 10_000, 1000, 3000, 1.0));
-            cells.add(Cells.cell(BenchPath.HANDOFF, w, 9_500, 1080, 3400, 0.02));
+            cells.add(Cells.cell(BenchPath.HANDOFF, w, 9_500, 1080, 3400, 0.02,
+                    Map.of("n1", 10.0, "n2", 1_000.0, "n3", 10.0, "n4", 10.0)));
             cells.add(Cells.cell(BenchPath.HAPROXY, w, 8_000, 2000, 5000, 1.0));
             cells.add(Cells.cell(BenchPath.NGINX, w, 8_500, 2000, 5000, 1.0));
         }
