@@ -177,6 +177,12 @@ final class LanHosts {
         assertThat(r.servedBy()).as("served by").isEqualTo(servedBy);
     }
 
+    /** Stops the nodes and the nginx ({@code nginxPid}, may be null) a test started. */
+    static void stopAll(List<Process> nodes, Long nginxPid) {
+        for (Process p : nodes) stop(p);
+        if (nginxPid != null) ProcessHandle.of(nginxPid).ifPresent(ProcessHandle::destroy);
+    }
+
     /** SIGTERM (the node's shutdown hook undoes what it did to the host), SIGKILL after 10 s. */
     static void stop(Process p) {
         p.destroy();

@@ -84,8 +84,7 @@ class RealHostIT {
     @AfterAll
     void down() throws IOException {
         try {
-            for (Process p : nodes) stop(p);
-            if (nginxPid != null) ProcessHandle.of(nginxPid).ifPresent(ProcessHandle::destroy);
+            LanHosts.stopAll(nodes, nginxPid);
             sweep();
         } finally {
             MachineLock.release();

@@ -74,8 +74,7 @@ class RealHostKernelIT {
     @AfterAll
     void down() throws IOException {
         try {
-            for (Process p : nodes) stop(p);
-            if (nginxPid != null) ProcessHandle.of(nginxPid).ifPresent(ProcessHandle::destroy);
+            LanHosts.stopAll(nodes, nginxPid);
             sweep();
         } finally {
             MachineLock.release();
