@@ -3,42 +3,14 @@ package dev.baton.btcp;
 /**
  * One tracked connection. Objects are preallocated per table slot and reused; the fields that matter
  * depend on {@link #state}. "Entry" is the node the client connected to, "chosen" the node serving
- * it after a handoff; {@link #seqDelta} and {@link #tsDelta} translate between their spaces.
+ * it after a handoff; {@link #translation} carries packets between their spaces.
  */
 final class Conn {
     /** Largest SYN or pure ACK kept: an IPv4 header and a TCP header, each at most 60 bytes. */
     static final int MAX_HANDSHAKE_PACKET = 120;
 
-    // States of an entry-role connection.
-    static final byte FREE = 0;
-    /** SYN passed to our kernel; waiting for the client's ACK. */
-    static final byte SYN_RCVD = 1;
-    /** Handshake ACK and request bytes held; our kernel has only a SYN-RECV entry (claims 6, 16). */
-    static final byte HOLDING = 2;
-    /** Handoff request sent; client packets are queued. */
-    static final byte PENDING = 3;
-    /** Handed off: client packets are translated and forwarded to the chosen node (claim 7). */
-    static final byte FORWARDING = 4;
-    /** The chosen node reported the close; late retransmissions are still forwarded (claim 10). */
-    static final byte LINGER = 5;
-    /** Served by our kernel; watched only to count active connections. */
-    static final byte LOCAL = 6;
-    // States of a chosen-role connection.
-    /** The client's SYN was injected into our kernel; waiting for its SYN/ACK (claim 3). */
-    static final byte INJECTED = 7;
-    /** Our kernel's packets are rewritten and sent directly to the client (claim 9). */
-    static final byte SERVING = 8;
-    /** Closed (both FINs or a RST); still rewriting while our kernel sits in TIME-WAIT. */
-    static final byte CLOSED = 9;
-    /**
-     * Entry role again: the chosen node was lost, the client was sent a RST; its later packets are
-     * answered with RSTs (RFC 5961 §3.2: a RST is taken only at exactly RCV.NXT, which each of the
-     * client's ACKs states) until the entry is freed.
-     */
-    static final byte RESET = 10;
-
     final int slot;
-    byte state;
+    State state = State.FREE;
     long key;
     int generation;
 
@@ -59,12 +31,8 @@ final class Conn {
     /** At the entry: the chosen node's port for this connection's forwarded packets. */
     int forwardPort;
 
-    int seqDelta;
-    int tsDelta;
-    boolean timestamps;
-    /** Window scale shifts (chosen node's, entry node's) when they differ; otherwise equal. */
-    int chosenWindowScale;
-    int entryWindowScale;
+    /** Between the entry's sequence space and the chosen node's, once both SYN/ACKs are known. */
+    final Translation translation = new Translation();
 
     final byte[] syn = new byte[MAX_HANDSHAKE_PACKET];
     int synLength;
@@ -101,14 +69,14 @@ final class Conn {
     boolean finFromClient;
     boolean finFromServer;
     long lastSeen;
-    /** Which flows of this connection the kernel's data path carries (Btcp.OFFLOAD_*). */
-    byte offloaded;
+    /** What the kernel's data path knows of this connection's flows. */
+    Offload offloaded = Offload.NONE;
     /** Packets of its flows the engine has read since the kernel's data path began to count them. */
     int readFromNetwork;
     int readFromKernel;
-    /** When a handed-off connection may go down to the kernel (Btcp.HAND_DOWN_DELAY_MILLIS); 0: not waiting. */
+    /** When a handed-off connection may go down to the kernel (KernelPath.HAND_DOWN_DELAY_MILLIS); 0: not waiting. */
     long handDownAt;
-    /** The kernel keeps a record of it for a restarted process (Btcp.remember) ... */
+    /** The kernel keeps a record of it for a restarted process (KernelPath#remember) ... */
     boolean remembered;
     /** ... written in this state and with these flags (ConnRecord.version). */
     int recordedAs;
@@ -119,13 +87,9 @@ final class Conn {
         this.slot = slot;
     }
 
-    boolean isChosenRole() {
-        return state == INJECTED || state == SERVING || state == CLOSED;
-    }
-
     void reset() {
-        state = FREE;
-        offloaded = 0;
+        state = State.FREE;
+        offloaded = Offload.NONE;
         readFromNetwork = 0;
         readFromKernel = 0;
         handDownAt = 0;
@@ -145,11 +109,7 @@ final class Conn {
         waitedLong = false;
         queried = false;
         forwardPort = 0;
-        seqDelta = 0;
-        tsDelta = 0;
-        timestamps = false;
-        chosenWindowScale = 0;
-        entryWindowScale = 0;
+        translation.clear();
         synLength = 0;
         ackLength = 0;
         synAckWindow = 0;

@@ -38,14 +38,14 @@ final class ConnRecord {
     }
 
     private static int flags(Conn c) {
-        return (c.timestamps ? TIMESTAMPS : 0) | (c.finFromClient ? FIN_FROM_CLIENT : 0)
+        return (c.translation.timestamps ? TIMESTAMPS : 0) | (c.finFromClient ? FIN_FROM_CLIENT : 0)
                 | (c.finFromServer ? FIN_FROM_SERVER : 0) | (c.committed ? COMMITTED : 0)
                 | (c.committedEarly ? COMMITTED_EARLY : 0);
     }
 
     /** What a record of {@code c} would say that changes over its life: its state and flags. */
     static int version(Conn c) {
-        return (c.state & 0xff) << 8 | flags(c);
+        return (c.state.code & 0xff) << 8 | flags(c);
     }
 
     /** The same of a record. */
@@ -56,14 +56,14 @@ final class ConnRecord {
     static void write(Conn c, MemorySegment s) {
         s.fill((byte) 0);
         s.set(LONG, 0, c.key);
-        s.set(ValueLayout.JAVA_BYTE, 8, c.state);
+        s.set(ValueLayout.JAVA_BYTE, 8, c.state.code);
         s.set(ValueLayout.JAVA_BYTE, 9, (byte) flags(c));
-        s.set(ValueLayout.JAVA_BYTE, 10, (byte) c.chosenWindowScale);
-        s.set(ValueLayout.JAVA_BYTE, 11, (byte) c.entryWindowScale);
+        s.set(ValueLayout.JAVA_BYTE, 10, (byte) c.translation.chosenWindowScale);
+        s.set(ValueLayout.JAVA_BYTE, 11, (byte) c.translation.entryWindowScale);
         s.set(SHORT, 12, (short) c.forwardPort);
         s.set(INT, 16, c.peerAddress);
-        s.set(INT, 20, c.seqDelta);
-        s.set(INT, 24, c.tsDelta);
+        s.set(INT, 20, c.translation.seqDelta);
+        s.set(INT, 24, c.translation.tsDelta);
         s.set(LONG, 32, c.connId);
         s.set(LONG, 40, c.peerIncarnation);
         s.set(INT, 48, c.clientIsn);
@@ -85,24 +85,25 @@ final class ConnRecord {
         return s.get(LONG, 0);
     }
 
-    static byte state(MemorySegment s) {
-        return s.get(ValueLayout.JAVA_BYTE, 8);
+    /** The record's state, or null if its number names none. */
+    static State state(MemorySegment s) {
+        return State.ofCode(s.get(ValueLayout.JAVA_BYTE, 8));
     }
 
     /** Fills {@code c} (freshly allocated under the record's key) from the record; not its state. */
     static void read(MemorySegment s, Conn c) {
         int flags = s.get(ValueLayout.JAVA_BYTE, 9);
-        c.timestamps = (flags & TIMESTAMPS) != 0;
+        c.translation.timestamps = (flags & TIMESTAMPS) != 0;
         c.finFromClient = (flags & FIN_FROM_CLIENT) != 0;
         c.finFromServer = (flags & FIN_FROM_SERVER) != 0;
         c.committed = (flags & COMMITTED) != 0;
         c.committedEarly = (flags & COMMITTED_EARLY) != 0;
-        c.chosenWindowScale = s.get(ValueLayout.JAVA_BYTE, 10);
-        c.entryWindowScale = s.get(ValueLayout.JAVA_BYTE, 11);
+        c.translation.chosenWindowScale = s.get(ValueLayout.JAVA_BYTE, 10);
+        c.translation.entryWindowScale = s.get(ValueLayout.JAVA_BYTE, 11);
         c.forwardPort = Short.toUnsignedInt(s.get(SHORT, 12));
         c.peerAddress = s.get(INT, 16);
-        c.seqDelta = s.get(INT, 20);
-        c.tsDelta = s.get(INT, 24);
+        c.translation.seqDelta = s.get(INT, 20);
+        c.translation.tsDelta = s.get(INT, 24);
         c.connId = s.get(LONG, 32);
         c.peerIncarnation = s.get(LONG, 40);
         c.clientIsn = s.get(INT, 48);

@@ -1,5 +1,7 @@
 package dev.baton.btcp;
 
+import dev.baton.wire.TcpHeader;
+
 /**
  * A node's initial TCP state for one connection, parsed from the SYN/ACK its kernel sent (claims 2,
  * 4-5, 12, 14-15, 28, 30, 35: "parsing said initial TCP state from said SYN/ACK packet, including
@@ -13,6 +15,12 @@ package dev.baton.btcp;
  */
 public record HandshakeInit(int isn, int tsVal, int windowScale, int mss, boolean timestamps,
                             boolean sackPermitted) {
+    /** Parsed from a SYN/ACK's header. */
+    static HandshakeInit of(TcpHeader synAck) {
+        return new HandshakeInit(synAck.sequenceNumber(), synAck.hasTimestamps() ? synAck.tsVal() : 0,
+                synAck.windowScale(), synAck.mss(), synAck.hasTimestamps(), synAck.sackPermitted());
+    }
+
     /** The same with another TSval. */
     public HandshakeInit withTsVal(int ts) {
         return new HandshakeInit(isn, ts, windowScale, mss, timestamps, sackPermitted);

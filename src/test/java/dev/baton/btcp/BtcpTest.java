@@ -1038,6 +1038,27 @@ class BtcpTest {
     }
 
     @Test
+    void ourKernelsPacketsForAResetConnectionNeverReachTheClientNorComeBack() {
+        eager();
+        handshakeAtEntry();
+        sendRequest(REMOTE_REQUEST);
+        entry.advance(1_000);
+        entry.advance(2_000); // abandoned: the client reset, the connection RESET
+        assertThat(entry.btcp.connections(10)).extracting(Btcp.ConnectionView::state).containsExactly("RESET");
+        int kernelBefore = entry.kernel.size();
+        int wireBefore = entry.wire.size();
+        // A SYN/ACK retransmission our kernel had queued before the reset, then a stray ACK. Before the
+        // states were an enum, RESET fell into the chosen role's default branch, which took the SYN/ACK
+        // as its own kernel's and injected the held ACK back into the kernel.
+        entry.fromKernel(fromServer(A).flags(TcpHeader.SYN).seq(ISN_A).ack(CLIENT_ISN + 1).mss(1460).sackOk()
+                .ts(TS_A + 5, 100).wscale(7).build());
+        entry.fromKernel(fromServer(A).seq(ISN_A + 1).ack(CLIENT_ISN + 1).ts(TS_A + 6, 101).build());
+        assertThat(entry.kernel).as("nothing injected").hasSize(kernelBefore);
+        assertThat(entry.wire).as("nothing of our kernel's reaches the client").hasSize(wireBefore);
+        assertThat(entry.btcp.counters().get(Drop.STRAY_KERNEL_PACKET)).isEqualTo(2);
+    }
+
+    @Test
     void aLostEagerHandoffRequestIsAskedAboutThenServedLocally() {
         eager();
         handshakeAtEntry();
@@ -1356,7 +1377,7 @@ class BtcpTest {
         chosen.btcp.fastPath(atChosen);
         handOff();
         assertThat(atEntry.of(RecordingFastPath.ToChosen.class)).as("not while what it held may be overtaken").isEmpty();
-        entry.advance(Btcp.HAND_DOWN_DELAY_MILLIS);
+        entry.advance(KernelPath.HAND_DOWN_DELAY_MILLIS);
         // the entry translates only toward the chosen node: window scales are the chosen node's business
         FastPath.Translation atEntryT = new FastPath.Translation(ISN_B - ISN_A, TS_B - TS_A, true, 0, 0);
         FastPath.Translation t = new FastPath.Translation(ISN_B - ISN_A, TS_B - TS_A, true, 7, 7);
@@ -1392,7 +1413,7 @@ class BtcpTest {
         entry.btcp.fastPath(new RecordingFastPath());
         chosen.btcp.fastPath(atChosen);
         handOff();
-        entry.advance(Btcp.HAND_DOWN_DELAY_MILLIS);
+        entry.advance(KernelPath.HAND_DOWN_DELAY_MILLIS);
         // the kernel's side carried nothing (lastNanos 0); the client side's progress is gone
         atChosen.reports.put(RecordingFastPath.flow(CLIENT, CPORT, SHADOW_A, 80), new FastPath.Seen());
         int requestEnd = CLIENT_ISN + 1 + REMOTE_REQUEST.length();
@@ -1426,7 +1447,7 @@ class BtcpTest {
         entry.btcp.fastPath(fast);
         entry.btcp.onPeerUp("n2", 7);
         handOff();
-        entry.advance(Btcp.HAND_DOWN_DELAY_MILLIS);
+        entry.advance(KernelPath.HAND_DOWN_DELAY_MILLIS);
         fast.report = new FastPath.Seen();
         fast.report.lastNanos = System.nanoTime();
         fast.report.ack = ISN_A + 600; // acknowledged below, never seen by the engine
@@ -1454,7 +1475,7 @@ class BtcpTest {
         entry.btcp.fastPath(kernel);
         entry.btcp.onPeerUp("n2", 7);
         long id = handOff();
-        entry.advance(Btcp.HAND_DOWN_DELAY_MILLIS);
+        entry.advance(KernelPath.HAND_DOWN_DELAY_MILLIS);
         assertThat(kernel.records).as("a record of the handed-off connection").hasSize(1);
         assertThat(kernel.recordWrites).as("written as it changed state: pending, forwarding").isEqualTo(2);
 
@@ -1515,7 +1536,7 @@ class BtcpTest {
         entry.btcp.fastPath(kernel);
         entry.btcp.onPeerUp("n2", 7);
         handOff();
-        entry.advance(Btcp.HAND_DOWN_DELAY_MILLIS);
+        entry.advance(KernelPath.HAND_DOWN_DELAY_MILLIS);
         assertThat(kernel.carried).hasSize(1);
 
         Side next = restarted(entry, A, N2, kernel);
@@ -1529,9 +1550,9 @@ class BtcpTest {
     void listsWhatItTracksForAnOperator() {
         entry.btcp.fastPath(new RecordingFastPath());
         handOff();
-        entry.advance(Btcp.HAND_DOWN_DELAY_MILLIS);
+        entry.advance(KernelPath.HAND_DOWN_DELAY_MILLIS);
         assertThat(entry.btcp.connections(10)).containsExactly(new Btcp.ConnectionView("10.200.0.2:40000", 0,
-                "FORWARDING", "n2", false, false, false, "toChosen", Btcp.HAND_DOWN_DELAY_MILLIS, 0));
+                "FORWARDING", "n2", false, false, false, "toChosen", KernelPath.HAND_DOWN_DELAY_MILLIS, 0));
         assertThat(entry.btcp.connections(0)).isEmpty();
     }
 
