@@ -11,8 +11,9 @@
  *   user space ── writes to the kernel TUN: the kernel receives it
  *              └─ writes to the wire TUN: wire_ingress marks it and sends it out of the uplink
  *
- * The programs translate what the flows map says and count; they decide nothing. A SYN, FIN or
- * RST, a flow not in the map, options that do not parse or IPv4 options go to user space, whose
+ * The programs translate what the flows map says and count; they decide nothing. A SYN, a FIN or
+ * RST (but a local flow's, which passes and is told to user space in the "closes" ring), a flow
+ * not in the map, options that do not parse or IPv4 options go to user space, whose
  * engine (dev.baton.btcp.Btcp) handles every packet correctly on its own: the map only lets the
  * common packet skip it. Packets that are not ours (other ports and addresses, IPv6, ARP) pass.
  *
@@ -73,6 +74,13 @@ struct {
 	__type(key, __u32);
 	__type(value, struct node_state);
 } node SEC(".maps");
+
+/* Local flows' FINs and RSTs, passed by the programs (struct close_event); read by user space
+ * every turn of its loop, so no wake-up is asked for. 24 bytes each with its header: 10922 fit. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} closes SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -136,6 +144,29 @@ static __always_inline void progress_start(struct flow_key *k, __u32 isn)
 	struct progress fresh = {.slow_in = 1, .isn = isn};
 	if (bpf_map_update_elem(&progress, k, &fresh, BPF_ANY))
 		count(C_NO_PROGRESS, 1);
+}
+
+/*
+ * A local flow's FIN or RST, about to pass: tells user space (struct close_event). False if the ring
+ * is full: the segment then goes to user space, which learns of the close from it as before.
+ */
+static __always_inline int close_passed(const struct flow_key *k, const struct flow *f, __u8 flags,
+					__u8 from_kernel)
+{
+	struct close_event *e = bpf_ringbuf_reserve(&closes, sizeof(*e), 0);
+	if (!e) {
+		count(C_CLOSES_FULL, 1);
+		return 0;
+	}
+	e->remote_addr = k->remote_addr;
+	e->remote_port = k->remote_port;
+	e->cookie = f->cookie;
+	e->tcp_flags = flags;
+	e->from_kernel = from_kernel;
+	e->reserved = 0;
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+	count(C_CLOSES_PASSED, 1);
+	return 1;
 }
 
 /* Whether user space has read every packet of the flow sent to it (sequence space: they wrap). */
@@ -505,7 +536,7 @@ int uplink_ingress(struct __sk_buff *skb)
 	pr = progress_of(&k);
 	if (!pr)
 		goto slow;
-	if ((c->flags & CONFIG_F_ALL_SLOW) || f->action == FLOW_HOLD || (flags & (TCP_SYN | TCP_FIN | TCP_RST)))
+	if ((c->flags & CONFIG_F_ALL_SLOW) || f->action == FLOW_HOLD || (flags & TCP_SYN))
 		goto counted;
 	if (!caught_up(pr->slow_in, f->consumed_in)) {
 		count(C_CATCHING_UP, 1);
@@ -513,9 +544,13 @@ int uplink_ingress(struct __sk_buff *skb)
 	}
 	int r;
 	if (service && f->action == FLOW_LOCAL) {
+		if ((flags & (TCP_FIN | TCP_RST)) && !close_passed(&k, f, flags, 0))
+			goto counted;
 		pr->last_ns = bpf_ktime_get_ns();
 		count(C_LOCAL_IN, 1);
 		return TC_ACT_OK;
+	} else if (flags & (TCP_FIN | TCP_RST)) {
+		goto counted; /* a handoff's close: the engine must see it (termination, linger) */
 	} else if (service && f->action == FLOW_TO_CHOSEN) {
 		r = to_chosen(skb, f, pr);
 		if (r == 0) {
@@ -595,17 +630,21 @@ int uplink_egress(struct __sk_buff *skb)
 	pr = progress_of(&k);
 	if (!pr)
 		goto slow;
-	if ((c->flags & CONFIG_F_ALL_SLOW) || f->action == FLOW_HOLD || (flags & (TCP_SYN | TCP_FIN | TCP_RST)))
+	if ((c->flags & CONFIG_F_ALL_SLOW) || f->action == FLOW_HOLD || (flags & TCP_SYN))
 		goto counted;
 	if (!caught_up(pr->slow_out, f->consumed_out)) {
 		count(C_CATCHING_UP, 1);
 		goto counted;
 	}
 	if (!shadow && f->action == FLOW_LOCAL) {
+		if ((flags & (TCP_FIN | TCP_RST)) && !close_passed(&k, f, flags, 1))
+			goto counted;
 		pr->last_ns = bpf_ktime_get_ns();
 		count(C_LOCAL_OUT, 1);
 		return TC_ACT_OK;
 	}
+	if (flags & (TCP_FIN | TCP_RST))
+		goto counted;
 	if (shadow && f->action == FLOW_TO_CLIENT) {
 		int r = to_client(skb, f, pr);
 		if (r == 0) {

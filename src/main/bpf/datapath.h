@@ -57,7 +57,7 @@ struct flow {
 	__u8 wscale_to;    /* ... and the entry's, which the client knows; equal: no rescaling */
 	__be32 addr;       /* the new address: chosen, shadow or entry */
 	__be16 port;       /* the new port: forward or service port (TO_CLIENT: unused) */
-	__u16 reserved;
+	__u16 cookie;      /* LOCAL: user space's name for the connection, echoed in its close events */
 	__u32 seq_delta;   /* ISN(chosen) - ISN(entry) */
 	__u32 ts_delta;    /* TSval(chosen SYN/ACK) - TSval(entry SYN/ACK) */
 	/* How many of the packets counted in progress.slow_in / slow_out user space has read: until it
@@ -103,6 +103,20 @@ struct node_state {
 	__u64 alive_ns;     /* CLOCK_MONOTONIC when the process last said it was alive (every second) */
 };
 
+/*
+ * A local flow's FIN or RST, which the programs passed themselves (ring buffer "closes"): user space
+ * needs only to know of it, to forget the connection, and the packet need not cross user space
+ * twice for that. Written by the programs only; one per FIN or RST.
+ */
+struct close_event {
+	__be32 remote_addr;  /* the client */
+	__be16 remote_port;
+	__u16 cookie;        /* the flow's (struct flow): which connection on these ports it was */
+	__u8 tcp_flags;      /* the segment's flags: FIN, RST (and ACK, ...) */
+	__u8 from_kernel;    /* 1: our server's segment (egress), 0: the client's */
+	__u16 reserved;
+};
+
 /* The programs' settings; one element, written by user space before any flow. */
 struct datapath_config {
 	__be32 local_addr;     /* this node's (service) address */
@@ -140,6 +154,8 @@ enum datapath_counter {
 	C_REDIRECT_FAILED,     /* bpf_redirect_neigh found no route or neighbour */
 	C_CATCHING_UP,         /* a handed-down flow's packet sent to user space: it had not read all before */
 	C_NO_PROGRESS,         /* the progress map is full: the flow's packets go to user space */
+	C_CLOSES_PASSED,       /* a local flow's FIN or RST passed, user space told in "closes" */
+	C_CLOSES_FULL,         /* ... the ring was full: the segment went to user space instead */
 	C_MAX,
 };
 

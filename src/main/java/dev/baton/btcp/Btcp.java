@@ -142,6 +142,7 @@ public final class Btcp {
     private final ChosenRole chosen;
     private final Takeover takeover;
     private final TimerWheel.Expiry onExpiry = this::expired;
+    private final FastPath.Closes onKernelClose = this::closedInKernel;
     /** For {@link #phaseOfWirePacket}, which runs ahead of the packet's handling. */
     private final Ipv4Header phaseIp = new Ipv4Header();
     private final TcpHeader phaseTcp = new TcpHeader();
@@ -328,6 +329,27 @@ public final class Btcp {
             case null -> throw new IllegalStateException("no state");
         }
         e.kernel.reportRead(c, key, generation, true);
+    }
+
+    /**
+     * Takes in the closes of local connections that the kernel's data path passed itself since the
+     * last call (their FINs and RSTs need not cross user space); the loop calls this every turn,
+     * before it reads packets. Returns how many.
+     */
+    public int kernelCloses() {
+        return e.kernel.fast().drainCloses(onKernelClose);
+    }
+
+    private void closedInKernel(int client, int port, int cookie, int tcpFlags, boolean fromKernel) {
+        Conn c = table.get(ConnKeys.key(client, port, ConnKeys.SERVICE));
+        // The cookie is the generation the flow was handed down with: not this connection's, then
+        // one before it on the same ports (already freed), whose close means nothing now.
+        if (c == null || c.state != State.LOCAL || c.generation != cookie) {
+            counters.drop(Drop.STALE_CLOSE);
+            return;
+        }
+        c.lastSeen = e.now;
+        entry.localClose(c, tcpFlags, fromKernel);
     }
 
     // ------------------------------------------------------------------------------------------

@@ -24,7 +24,12 @@ public enum Drop {
      * already forwarded (the answer to an entry's question after an eager commit): ignored.
      */
     DUPLICATE_HANDOFF("duplicateHandoff"),
-    WRITE_FAILED("writeFailed");
+    WRITE_FAILED("writeFailed"),
+    /**
+     * A close the kernel's data path passed for a local connection no longer in the table, or an
+     * earlier one on the same ports (its cookie differs): ignored.
+     */
+    STALE_CLOSE("staleClose");
 
     final String metric;
 

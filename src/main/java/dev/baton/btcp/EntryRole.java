@@ -462,11 +462,21 @@ final class EntryRole {
         }
         c.lastSeen = e.now;
         io.toKernel(p, len);
-        if (tcp.rst()) {
+        localClose(c, tcp.flags(), false);
+    }
+
+    /**
+     * {@code LOCAL}: a FIN or RST, seen here or passed by the kernel's data path (which then tells
+     * of it, {@link FastPath#drainCloses}): once both sides sent their FIN, or either a RST, the
+     * connection is over for us (claim 8: nothing of it is ours to do).
+     */
+    void localClose(Conn c, int tcpFlags, boolean fromKernel) {
+        if ((tcpFlags & TcpHeader.RST) != 0) {
             e.free(c);
-        } else if (tcp.fin()) {
-            c.finFromClient = true;
-            if (c.finFromServer) e.free(c);
+        } else if ((tcpFlags & TcpHeader.FIN) != 0) {
+            if (fromKernel) c.finFromServer = true;
+            else c.finFromClient = true;
+            if (c.finFromClient && c.finFromServer) e.free(c);
             else e.closing(c);
         }
     }
@@ -497,13 +507,7 @@ final class EntryRole {
     void kernelWhileLocal(Conn c, MemorySegment p, int len) {
         c.lastSeen = e.now;
         io.toWire(p, len, Phase.LOCAL);
-        if (tcp.rst()) {
-            e.free(c);
-        } else if (tcp.fin()) {
-            c.finFromServer = true;
-            if (c.finFromClient) e.free(c);
-            else e.closing(c);
-        }
+        localClose(c, tcp.flags(), true);
     }
 
     // ------------------------------------------------------------------------------------------

@@ -16,6 +16,9 @@ import java.lang.foreign.MemorySegment;
  * engine has read every one: a packet still waiting in a TUN is never overtaken by a later one on the
  * kernel's path (the receiver's PAWS check would drop it, RFC 7323 section 5).
  *
+ * <p>A local connection's FIN and RST pass in the kernel too: the engine only needs to know of them,
+ * and hears of them from {@link #drainCloses}, not from the packets.
+ *
  * <p>A connection at the entry has one flow, {@code client:port → this node:service port}, both
  * ways; a handed-in one two: {@code client:port → this node:forward port} (its client's packets)
  * and {@code client:port ← shadow:service port} (its kernel's). Addresses are IPv4 addresses as
@@ -51,8 +54,11 @@ public interface FastPath {
     /** A connection being handed in: both its flows come up, counted, until it is handed down. */
     boolean holdHandedIn(int client, int clientPort, int forwardPort, int shadow);
 
-    /** A connection this node serves (claim 8): its segments pass to and from the kernel. */
-    boolean local(int client, int clientPort, Consumed consumed);
+    /**
+     * A connection this node serves (claim 8): its segments pass to and from the kernel, its FIN and
+     * RST too, which the kernel then tells of ({@link #drainCloses}) with {@code cookie} (16 bits).
+     */
+    boolean local(int client, int clientPort, int cookie, Consumed consumed);
 
     /** A connection this node handed to {@code chosen}, reached at {@code forwardPort} (claims 7, 17). */
     boolean toChosen(int client, int clientPort, int chosen, int forwardPort, Translation t, Consumed consumed);
@@ -98,8 +104,8 @@ public interface FastPath {
         /** A connection's record, as {@link #remember} kept it (valid during the call only). */
         void record(MemorySegment record);
 
-        /** A connection served here, handed down as {@link #local}. */
-        void local(int client, int clientPort);
+        /** A connection served here, handed down as {@link #local} with {@code cookie}. */
+        void local(int client, int clientPort, int cookie);
     }
 
     /**
@@ -119,6 +125,21 @@ public interface FastPath {
     /** The takeover is over: every flow not resumed since {@link #recall} is removed. */
     void endTakeOver();
 
+    /** A local connection's FIN or RST that the kernel passed ({@link #local}). */
+    interface Closes {
+        /**
+         * {@code tcpFlags}: the segment's; {@code fromKernel}: our server sent it (else the client).
+         * {@code cookie} names the connection as {@link #local} was told.
+         */
+        void closed(int client, int clientPort, int cookie, int tcpFlags, boolean fromKernel);
+    }
+
+    /**
+     * Tells {@code into} of every close the kernel passed since the last call, oldest first (the
+     * packet loop calls this each turn, before it reads packets). Returns how many.
+     */
+    int drainCloses(Closes into);
+
     /** Carries nothing: every segment goes through the engine. */
     FastPath NONE = new FastPath() {
         @Override
@@ -132,7 +153,7 @@ public interface FastPath {
         }
 
         @Override
-        public boolean local(int client, int clientPort, Consumed consumed) {
+        public boolean local(int client, int clientPort, int cookie, Consumed consumed) {
             return false;
         }
 
@@ -180,5 +201,10 @@ public interface FastPath {
 
         @Override
         public void endTakeOver() { }
+
+        @Override
+        public int drainCloses(Closes into) {
+            return 0;
+        }
     };
 }

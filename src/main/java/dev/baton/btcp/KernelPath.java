@@ -91,7 +91,8 @@ final class KernelPath {
             case HELD -> fast.hold(client, port);
             case HELD_HANDED_IN -> fast.holdHandedIn(client, port, e.cfg.forwardPortBase() + entry,
                     e.cfg.shadowAddress(entry));
-            case LOCAL -> fast.local(client, port, new FastPath.Consumed(c.readFromNetwork, c.readFromKernel));
+            case LOCAL -> fast.local(client, port, c.generation,
+                    new FastPath.Consumed(c.readFromNetwork, c.readFromKernel));
             case TO_CHOSEN -> fast.toChosen(client, port, c.peerAddress, c.forwardPort, c.translation.forKernel(),
                     new FastPath.Consumed(c.readFromNetwork, c.readFromKernel));
             case HANDED_IN -> fast.handedIn(client, port, e.cfg.forwardPortBase() + entry,

@@ -30,8 +30,8 @@ final class Takeover {
             }
 
             @Override
-            public void local(int client, int clientPort) {
-                adoptLocal(client, clientPort);
+            public void local(int client, int clientPort, int cookie) {
+                adoptLocal(client, clientPort, cookie);
             }
         });
         fast.endTakeOver();
@@ -119,10 +119,12 @@ final class Takeover {
         e.schedule(c, e.now + cfg.peerGraceMillis());
     }
 
-    private void adoptLocal(int client, int clientPort) {
+    private void adoptLocal(int client, int clientPort, int cookie) {
         long key = ConnKeys.key(client, clientPort, ConnKeys.SERVICE);
         Conn c = e.table.get(key) == null ? e.table.allocate(key) : null;
         if (c == null) return; // its flow is removed at the end: its packets pass untracked, to the kernel
+        // The name its flow and its close events carry, those the kernel passed in the gap included.
+        c.generation = cookie & 0xffff;
         FastPath.Consumed read = e.kernel.fast().resume(client, clientPort, cfg.address(), cfg.servicePort());
         if (!resumed(c, read, read, Offload.LOCAL)) return;
         e.state(c, State.LOCAL);

@@ -1,6 +1,7 @@
 package dev.baton.datapath;
 
 import dev.baton.sys.BpfMap;
+import dev.baton.sys.BpfRingBuffer;
 import dev.baton.sys.BpfObject;
 import dev.baton.sys.BpfProgram;
 import dev.baton.sys.SysException;
@@ -42,12 +43,15 @@ public final class Datapath implements AutoCloseable {
     static final String COUNTERS = "counters";
     static final String TAKEOVER = "takeover";
     static final String NODE = "node";
+    static final String CLOSES = "closes";
+    /** Bytes of a record in the closes ring ({@code struct close_event}). */
+    static final int CLOSE_EVENT_SIZE = 12;
     /** Bytes of a record in the takeover map (src/main/bpf/datapath.h, dev.baton.btcp.ConnRecord). */
     public static final int RECORD_SIZE = 136;
     /** Our tc filters' handle and priority: how a later process finds them. */
     public static final int TC_HANDLE = 0xba70;
     public static final int TC_PRIORITY = 1;
-    private static final String[] MAPS = {FLOWS, PROGRESS, CONFIG, COUNTERS, TAKEOVER, NODE};
+    private static final String[] MAPS = {FLOWS, PROGRESS, CONFIG, COUNTERS, TAKEOVER, NODE, CLOSES};
 
     private final BpfObject object;
     private final BpfMap flows;
@@ -56,6 +60,8 @@ public final class Datapath implements AutoCloseable {
     private final BpfMap counters;
     private final BpfMap takeover;
     private final BpfMap node;
+    private final BpfMap closesMap;
+    private BpfRingBuffer closes;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment key;
     private final MemorySegment value;
@@ -71,6 +77,7 @@ public final class Datapath implements AutoCloseable {
         this.counters = object.map(COUNTERS);
         this.takeover = object.map(TAKEOVER);
         this.node = object.map(NODE);
+        this.closesMap = object.map(CLOSES);
         this.key = arena.allocate(FlowKey.SIZE, 8);
         this.value = arena.allocate(Math.max(Math.max(Flow.SIZE, Progress.SIZE),
                 Math.max(DatapathConfig.SIZE, RECORD_SIZE)), 8);
@@ -119,6 +126,7 @@ public final class Datapath implements AutoCloseable {
         check(counters, 4, 8);
         check(takeover, 8, RECORD_SIZE);
         check(node, 4, 16);
+        check(closesMap, 0, 0);
         if (counters.maxEntries() != DatapathCounter.values().length) {
             throw new IllegalStateException("the data path counts " + counters.maxEntries() + " things, this build "
                     + DatapathCounter.values().length);
@@ -277,6 +285,16 @@ public final class Datapath implements AutoCloseable {
         }
     }
 
+    /**
+     * The ring in which the programs tell of the local flows' FINs and RSTs they passed
+     * ({@code struct close_event}, {@link #CLOSE_EVENT_SIZE} bytes; {@link KernelFastPath#drainCloses}).
+     * Mapped on first use; read by one thread.
+     */
+    public BpfRingBuffer closes() throws SysException {
+        if (closes == null) closes = BpfRingBuffer.open(closesMap);
+        return closes;
+    }
+
     /** The counters, summed over every CPU (any thread). */
     public synchronized Map<DatapathCounter, Long> counters() {
         Map<DatapathCounter, Long> m = new EnumMap<>(DatapathCounter.class);
@@ -316,6 +334,7 @@ public final class Datapath implements AutoCloseable {
 
     @Override
     public void close() {
+        if (closes != null) closes.close();
         object.close();
         arena.close();
     }

@@ -17,7 +17,9 @@ public enum DatapathCounter {
     NO_CONFIG("noConfig"),
     REDIRECT_FAILED("redirectFailed"),
     CATCHING_UP("catchingUp"),
-    NO_PROGRESS("noProgress");
+    NO_PROGRESS("noProgress"),
+    CLOSES_PASSED("closesPassed"),
+    CLOSES_FULL("closesRingFull");
 
     private final String key;
 

@@ -19,9 +19,11 @@ import java.lang.foreign.ValueLayout;
  * @param consumedIn how many of the packets from the network the programs sent up user space has
  *     read ({@link Progress#slowIn}): until it has read them all, they keep going up
  * @param consumedOut the same for packets from the kernel ({@link Progress#slowOut})
+ * @param cookie LOCAL: user space's 16-bit name for the connection, which the programs echo in its
+ *     close events (so that an event of an earlier connection on the same ports is told apart)
  */
 public record Flow(FlowAction action, boolean timestamps, int windowScaleFrom, int windowScaleTo, int address, int port,
-        int seqDelta, int tsDelta, int consumedIn, int consumedOut) {
+        int seqDelta, int tsDelta, int consumedIn, int consumedOut, int cookie) {
     public static final int SIZE = 28;
     private static final int F_TIMESTAMPS = 0x01;
 
@@ -31,6 +33,14 @@ public record Flow(FlowAction action, boolean timestamps, int windowScaleFrom, i
                     + ", " + windowScaleTo);
         }
         if ((port & ~0xffff) != 0) throw new IllegalArgumentException("ports are 16 bits: " + port);
+        if ((cookie & ~0xffff) != 0) throw new IllegalArgumentException("cookies are 16 bits: " + cookie);
+    }
+
+    /** A flow with no cookie (every action but LOCAL). */
+    public Flow(FlowAction action, boolean timestamps, int windowScaleFrom, int windowScaleTo, int address, int port,
+            int seqDelta, int tsDelta, int consumedIn, int consumedOut) {
+        this(action, timestamps, windowScaleFrom, windowScaleTo, address, port, seqDelta, tsDelta, consumedIn,
+                consumedOut, 0);
     }
 
     /** A flow the engine holds: everything to user space, counted. */
@@ -38,14 +48,18 @@ public record Flow(FlowAction action, boolean timestamps, int windowScaleFrom, i
         return new Flow(FlowAction.HOLD, false, 0, 0, 0, 0, 0, 0, 0, 0);
     }
 
-    /** A flow served here, once user space has read {@code consumedIn} and {@code consumedOut} of its packets. */
-    public static Flow local(int consumedIn, int consumedOut) {
-        return new Flow(FlowAction.LOCAL, false, 0, 0, 0, 0, 0, 0, consumedIn, consumedOut);
+    /**
+     * A flow served here, once user space has read {@code consumedIn} and {@code consumedOut} of its
+     * packets; its close events carry {@code cookie}.
+     */
+    public static Flow local(int consumedIn, int consumedOut, int cookie) {
+        return new Flow(FlowAction.LOCAL, false, 0, 0, 0, 0, 0, 0, consumedIn, consumedOut, cookie);
     }
 
     /** The same flow, user space having read these many of its packets. */
     public Flow withConsumed(int in, int out) {
-        return new Flow(action, timestamps, windowScaleFrom, windowScaleTo, address, port, seqDelta, tsDelta, in, out);
+        return new Flow(action, timestamps, windowScaleFrom, windowScaleTo, address, port, seqDelta, tsDelta, in, out,
+                cookie);
     }
 
     public void write(MemorySegment s) {
@@ -55,7 +69,7 @@ public record Flow(FlowAction action, boolean timestamps, int windowScaleFrom, i
         s.set(ValueLayout.JAVA_BYTE, 3, (byte) windowScaleTo);
         s.set(FlowKey.BE32, 4, address);
         s.set(FlowKey.BE16, 8, (short) port);
-        s.set(ValueLayout.JAVA_SHORT_UNALIGNED, 10, (short) 0);
+        s.set(ValueLayout.JAVA_SHORT_UNALIGNED, 10, (short) cookie);
         s.set(ValueLayout.JAVA_INT_UNALIGNED, 12, seqDelta);
         s.set(ValueLayout.JAVA_INT_UNALIGNED, 16, tsDelta);
         s.set(ValueLayout.JAVA_INT_UNALIGNED, 20, consumedIn);
@@ -68,6 +82,7 @@ public record Flow(FlowAction action, boolean timestamps, int windowScaleFrom, i
                 s.get(ValueLayout.JAVA_BYTE, 2), s.get(ValueLayout.JAVA_BYTE, 3),
                 s.get(FlowKey.BE32, 4), Short.toUnsignedInt(s.get(FlowKey.BE16, 8)),
                 s.get(ValueLayout.JAVA_INT_UNALIGNED, 12), s.get(ValueLayout.JAVA_INT_UNALIGNED, 16),
-                s.get(ValueLayout.JAVA_INT_UNALIGNED, 20), s.get(ValueLayout.JAVA_INT_UNALIGNED, 24));
+                s.get(ValueLayout.JAVA_INT_UNALIGNED, 20), s.get(ValueLayout.JAVA_INT_UNALIGNED, 24),
+                Short.toUnsignedInt(s.get(ValueLayout.JAVA_SHORT_UNALIGNED, 10)));
     }
 }

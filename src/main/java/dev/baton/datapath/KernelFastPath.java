@@ -1,7 +1,10 @@
 package dev.baton.datapath;
 
 import dev.baton.btcp.FastPath;
+import dev.baton.sys.BpfRingBuffer;
+import dev.baton.sys.SysException;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.HashSet;
 import java.util.Optional;
 import java.util.Set;
@@ -15,6 +18,10 @@ public final class KernelFastPath implements FastPath {
     private final Datapath datapath;
     private final int address;
     private final int servicePort;
+    private final BpfRingBuffer closes;
+    /** The engine's sink during {@link #drainCloses} (a field: no capture, no allocation per call). */
+    private Closes closesInto;
+    private final BpfRingBuffer.Records closeRecord = this::closeRecord;
     /** Between {@link #recall} and {@link #endTakeOver}: the flows that go on; null otherwise. */
     private Set<FlowKey> resumed;
 
@@ -22,11 +29,12 @@ public final class KernelFastPath implements FastPath {
      * For a node at {@code address} whose service listens on {@code servicePort}. Maps pinned by an
      * earlier process of the node hold what it left: {@link #recall} tells it.
      */
-    public KernelFastPath(Datapath datapath, int address, int servicePort) {
+    public KernelFastPath(Datapath datapath, int address, int servicePort) throws SysException {
         if (Datapath.RECORD_SIZE != FastPath.RECORD_SIZE) throw new IllegalStateException("record sizes differ");
         this.datapath = datapath;
         this.address = address;
         this.servicePort = servicePort;
+        this.closes = datapath.closes();
     }
 
     private FlowKey entryKey(int client, int clientPort) {
@@ -54,8 +62,26 @@ public final class KernelFastPath implements FastPath {
     }
 
     @Override
-    public boolean local(int client, int clientPort, Consumed c) {
-        return datapath.put(entryKey(client, clientPort), Flow.local(c.fromNetwork(), c.fromKernel())) == 0;
+    public boolean local(int client, int clientPort, int cookie, Consumed c) {
+        return datapath.put(entryKey(client, clientPort), Flow.local(c.fromNetwork(), c.fromKernel(), cookie)) == 0;
+    }
+
+    @Override
+    public int drainCloses(Closes into) {
+        closesInto = into;
+        try {
+            return closes.drain(closeRecord);
+        } finally {
+            closesInto = null;
+        }
+    }
+
+    /** One {@code struct close_event} (src/main/bpf/datapath.h). */
+    private void closeRecord(MemorySegment data, long at, int length) {
+        if (length < Datapath.CLOSE_EVENT_SIZE) return; // not this build's: nothing to take from it
+        closesInto.closed(data.get(FlowKey.BE32, at), Short.toUnsignedInt(data.get(FlowKey.BE16, at + 4)),
+                Short.toUnsignedInt(data.get(ValueLayout.JAVA_SHORT_UNALIGNED, at + 6)),
+                data.get(ValueLayout.JAVA_BYTE, at + 8) & 0xff, data.get(ValueLayout.JAVA_BYTE, at + 9) != 0);
     }
 
     @Override
@@ -117,7 +143,7 @@ public final class KernelFastPath implements FastPath {
         }
         datapath.flows().forEach((k, f) -> {
             if (f.action() == FlowAction.LOCAL && k.localAddress() == address && k.localPort() == servicePort) {
-                into.local(k.remoteAddress(), k.remotePort());
+                into.local(k.remoteAddress(), k.remotePort(), f.cookie());
             }
         });
     }

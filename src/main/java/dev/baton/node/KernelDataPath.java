@@ -132,12 +132,13 @@ final class KernelDataPath implements AutoCloseable {
             int uplink = index(k.uplink(), "uplink");
             int wire = index(cfg.wireTun(), "wire TUN");
             int kernel = index(cfg.kernelTun(), "kernel TUN");
+            KernelFastPath fast = new KernelFastPath(d, cfg.address(), cfg.servicePort()); // maps its ring first
             DatapathConfig c = new DatapathConfig(cfg.address(), engine.shadowNetwork(), cfg.servicePort(),
                     engine.forwardPortBase(), FORWARD_PORTS, uplink, wire, kernel, DatapathConfig.DEFAULT_MARK, false);
             d.configure(c);
             d.attach(uplink, wire);
             LOG.info("in-kernel data path on {} (ifindex {}), maps pinned in {}", k.uplink(), uplink, k.pins());
-            return new KernelDataPath(d, uplink, c, new KernelFastPath(d, cfg.address(), cfg.servicePort()));
+            return new KernelDataPath(d, uplink, c, fast);
         } catch (IOException | RuntimeException e) {
             d.close();
             throw e;

@@ -149,6 +149,8 @@ final class PacketLoop implements Runnable, Btcp.Output {
                 int links = control == null ? 0 : control.watchLinks(poller, LINKS);
                 poller.await(LINKS + links, POLL_MILLIS);
                 if (poller.ready(2)) wakeup.drain();
+                // Before the packets: a close the kernel passed precedes any later SYN on its ports.
+                btcp.kernelCloses();
                 if (poller.ready(0)) readWire(BATCH);
                 if (poller.ready(1)) readKernel(BATCH);
                 for (Runnable r; (r = inbox.poll()) != null; ) {

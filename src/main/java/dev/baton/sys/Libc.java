@@ -101,6 +101,12 @@ final class Libc {
     private static final MethodHandle SEND = bind("send",
             FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.ADDRESS,
                     ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
+    private static final MethodHandle MMAP = bind("mmap",
+            FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
+                    ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG));
+    private static final MethodHandle MUNMAP = bind("munmap",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG));
+    private static final MethodHandle GETPAGESIZE = bind("getpagesize", FunctionDescriptor.of(ValueLayout.JAVA_INT));
     private static final MethodHandle SETNS = bind("setns",
             FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
     private static final MethodHandle IF_NAMETOINDEX = bind("if_nametoindex",
@@ -185,6 +191,35 @@ final class Libc {
     static long write(CallState st, int fd, MemorySegment buf, long count) {
         try {
             return (long) WRITE.invokeExact(st.segment, fd, buf, count);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    static final int PROT_READ = 0x1;
+    static final int PROT_WRITE = 0x2;
+    static final int MAP_SHARED = 0x1;
+
+    /** mmap(2); the result's address is -1 (MAP_FAILED) on failure, with errno in {@code st}. */
+    static MemorySegment mmap(CallState st, long length, int prot, int flags, int fd, long offset) {
+        try {
+            return (MemorySegment) MMAP.invokeExact(st.segment, MemorySegment.NULL, length, prot, flags, fd, offset);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    static int munmap(CallState st, MemorySegment addr, long length) {
+        try {
+            return (int) MUNMAP.invokeExact(st.segment, addr, length);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    static int pageSize() {
+        try {
+            return (int) GETPAGESIZE.invokeExact(state().segment);
         } catch (Throwable t) {
             throw new AssertionError(t);
         }

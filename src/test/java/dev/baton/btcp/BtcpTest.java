@@ -1354,7 +1354,7 @@ class BtcpTest {
         sendRequest(LOCAL_REQUEST);
         // read since the SYN: it, the handshake ACK and the request from the network, the SYN/ACK from the kernel
         assertThat(fast.of(RecordingFastPath.Local.class))
-                .containsExactly(new RecordingFastPath.Local(CLIENT, CPORT, new FastPath.Consumed(3, 1)));
+                .containsExactly(new RecordingFastPath.Local(CLIENT, CPORT, 1, new FastPath.Consumed(3, 1)));
         assertThat(releasedBefore[0]).as("only the SYN had reached the kernel").isEqualTo(1);
         assertThat(entry.kernel).as("then the ACK and the request").hasSize(3);
         assertThat(entry.btcp.counters().get(Counter.FAST_PATH_FLOWS)).isEqualTo(1);
@@ -1367,6 +1367,45 @@ class BtcpTest {
                 .ts(TS_A + 1, 103).build());
         assertThat(fast.calls.getLast()).isEqualTo(new RecordingFastPath.Withdraw(CLIENT, CPORT));
         assertThat(entry.btcp.trackedConnections()).isZero();
+    }
+
+    @Test
+    void aLocalConnectionEndsOnTheClosesTheKernelPassedWithoutTheirPackets() {
+        RecordingFastPath fast = new RecordingFastPath();
+        entry.btcp.fastPath(fast);
+        handshakeAtEntry();
+        sendRequest(LOCAL_REQUEST);
+        int kernelBefore = entry.kernel.size();
+        int wireBefore = entry.wire.size();
+        fast.passClose(CLIENT, CPORT, TcpHeader.FIN | TcpHeader.ACK, true); // our server closes first
+        assertThat(entry.btcp.kernelCloses()).isEqualTo(1);
+        assertThat(entry.btcp.trackedConnections()).as("one side still open").isEqualTo(1);
+        assertThat(entry.btcp.connections(1).getFirst().finFromServer()).isTrue();
+        fast.passClose(CLIENT, CPORT, TcpHeader.FIN | TcpHeader.ACK, false);
+        entry.btcp.kernelCloses();
+        assertThat(entry.btcp.trackedConnections()).isZero();
+        assertThat(fast.calls.getLast()).isEqualTo(new RecordingFastPath.Withdraw(CLIENT, CPORT));
+        assertThat(entry.btcp.activeConnections()).isZero();
+        assertThat(entry.kernel).as("the FINs went their way in the kernel").hasSize(kernelBefore);
+        assertThat(entry.wire).hasSize(wireBefore);
+    }
+
+    @Test
+    void aResetTheKernelPassedEndsALocalConnectionAndACloseOfAnEarlierOneIsIgnored() {
+        RecordingFastPath fast = new RecordingFastPath();
+        entry.btcp.fastPath(fast);
+        handshakeAtEntry();
+        sendRequest(LOCAL_REQUEST);
+        fast.closes.add(new RecordingFastPath.Close(CLIENT, CPORT, 7, TcpHeader.RST, false)); // another cookie
+        entry.btcp.kernelCloses();
+        assertThat(entry.btcp.counters().get(Drop.STALE_CLOSE)).isEqualTo(1);
+        assertThat(entry.btcp.trackedConnections()).isEqualTo(1);
+        fast.passClose(CLIENT, CPORT, TcpHeader.RST, false);
+        entry.btcp.kernelCloses();
+        assertThat(entry.btcp.trackedConnections()).isZero();
+        fast.passClose(CLIENT, CPORT, TcpHeader.FIN, true); // late: nothing is left of it
+        entry.btcp.kernelCloses();
+        assertThat(entry.btcp.counters().get(Drop.STALE_CLOSE)).isEqualTo(2);
     }
 
     @Test
@@ -1572,6 +1611,11 @@ class BtcpTest {
         assertThat(next.kernel).as("to our kernel, untouched").hasSize(1);
         assertThat(kernel.calls.getLast())
                 .isEqualTo(new RecordingFastPath.Read(CLIENT, CPORT, A, 80, new FastPath.Consumed(6, 2)));
+        // a close the kernel passed in the gap, named as the earlier process handed the flow down
+        kernel.passClose(CLIENT, CPORT, TcpHeader.RST, true);
+        next.btcp.kernelCloses();
+        assertThat(next.btcp.trackedConnections()).isZero();
+        assertThat(next.btcp.counters().get(Drop.STALE_CLOSE)).isZero();
     }
 
     @Test

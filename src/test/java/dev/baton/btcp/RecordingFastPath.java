@@ -2,7 +2,9 @@ package dev.baton.btcp;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -19,7 +21,7 @@ final class RecordingFastPath implements FastPath {
     sealed interface Call {}
     record Hold(int client, int port) implements Call {}
     record HoldHandedIn(int client, int port, int forwardPort, int shadow) implements Call {}
-    record Local(int client, int port, Consumed consumed) implements Call {}
+    record Local(int client, int port, int cookie, Consumed consumed) implements Call {}
     record ToChosen(int client, int port, int chosen, int forwardPort, Translation t, Consumed consumed)
             implements Call {}
     record HandedIn(int client, int port, int forwardPort, int shadow, int entry, Translation t, Consumed fromClient,
@@ -39,6 +41,8 @@ final class RecordingFastPath implements FastPath {
     Runnable onHandDown = () -> { };
     /** The flows handed down (client, client port, local address, local port), by their kind. */
     final Map<List<Integer>, String> carried = new LinkedHashMap<>();
+    /** The cookies local flows were handed down with. */
+    final Map<List<Integer>, Integer> cookies = new LinkedHashMap<>();
     /** The records kept, by connection key, and how many times one was written. */
     final Map<Long, byte[]> records = new LinkedHashMap<>();
     int recordWrites;
@@ -68,11 +72,33 @@ final class RecordingFastPath implements FastPath {
     }
 
     @Override
-    public boolean local(int client, int clientPort, Consumed consumed) {
-        calls.add(new Local(client, clientPort, consumed));
+    public boolean local(int client, int clientPort, int cookie, Consumed consumed) {
+        calls.add(new Local(client, clientPort, cookie, consumed));
         onHandDown.run();
-        if (accept) carried.put(flow(client, clientPort, BtcpTest.A, 80), "local");
+        if (accept) {
+            carried.put(flow(client, clientPort, BtcpTest.A, 80), "local");
+            cookies.put(flow(client, clientPort, BtcpTest.A, 80), cookie);
+        }
         return accept;
+    }
+
+    /** A close the kernel passed, as the programs would tell of it ({@link #drainCloses}). */
+    record Close(int client, int port, int cookie, int tcpFlags, boolean fromKernel) {}
+
+    /** Closes not yet drained. */
+    final Deque<Close> closes = new ArrayDeque<>();
+
+    /** The kernel passes a FIN or RST of a local flow: told with the cookie the flow was handed down with. */
+    void passClose(int client, int port, int tcpFlags, boolean fromKernel) {
+        closes.add(new Close(client, port, cookies.getOrDefault(flow(client, port, BtcpTest.A, 80), -1), tcpFlags,
+                fromKernel));
+    }
+
+    @Override
+    public int drainCloses(Closes into) {
+        int n = 0;
+        for (Close c; (c = closes.poll()) != null; n++) into.closed(c.client, c.port, c.cookie, c.tcpFlags, c.fromKernel);
+        return n;
     }
 
     @Override
@@ -131,7 +157,7 @@ final class RecordingFastPath implements FastPath {
         resumed = new HashSet<>();
         for (byte[] r : List.copyOf(records.values())) into.record(MemorySegment.ofArray(r.clone()));
         carried.forEach((f, kind) -> {
-            if (kind.equals("local")) into.local(f.get(0), f.get(1));
+            if (kind.equals("local")) into.local(f.get(0), f.get(1), cookies.getOrDefault(f, 0));
         });
     }
 

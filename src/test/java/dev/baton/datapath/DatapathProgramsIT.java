@@ -297,7 +297,7 @@ class DatapathProgramsIT {
     void everythingOfOursGoesToUserSpaceWhileFaultsAreOn() throws SysException {
         dp.configure(new DatapathConfig(NODE, SHADOW_NET, SERVICE, FORWARD_BASE, 255, 2, 3, 4,
                 DatapathConfig.DEFAULT_MARK, true));
-        dp.put(new FlowKey(CLIENT, NODE, 40007, SERVICE), Flow.local(0, 0));
+        dp.put(new FlowKey(CLIENT, NODE, 40007, SERVICE), Flow.local(0, 0, 0));
         byte[] p = Segment.tcp(CLIENT, 40007, NODE, SERVICE).seq(5).ack(6).build();
         long before = counter(DatapathCounter.SLOW_FROM_WIRE);
         Run r = run(Datapath.UPLINK_INGRESS, p);
@@ -309,7 +309,7 @@ class DatapathProgramsIT {
 
     @Test
     void localFlowsPassBothWaysUntouched() throws SysException {
-        dp.put(new FlowKey(CLIENT, NODE, 40008, SERVICE), Flow.local(0, 0));
+        dp.put(new FlowKey(CLIENT, NODE, 40008, SERVICE), Flow.local(0, 0, 0));
         byte[] in = Segment.tcp(CLIENT, 40008, NODE, SERVICE).seq(5).ack(6).linuxOptions(1, 2).build();
         byte[] outbound = Segment.tcp(NODE, SERVICE, CLIENT, 40008).seq(6).ack(5).linuxOptions(3, 1)
                 .payload(1448, new Random(1)).build();
@@ -323,6 +323,58 @@ class DatapathProgramsIT {
         assertThat(r.packet()).isEqualTo(outbound);
         assertThat(counter(DatapathCounter.LOCAL_IN)).isEqualTo(localIn + 1);
         assertThat(counter(DatapathCounter.LOCAL_OUT)).isEqualTo(localOut + 1);
+    }
+
+    record Closed(int client, int port, int cookie, int flags, boolean fromKernel) {}
+
+    static java.util.List<Closed> drainCloses() throws SysException {
+        java.util.List<Closed> all = new java.util.ArrayList<>();
+        new KernelFastPath(dp, NODE, SERVICE).drainCloses((c, port, cookie, flags, fromKernel) ->
+                all.add(new Closed(c, port, cookie, flags, fromKernel)));
+        return all;
+    }
+
+    @Test
+    void aLocalFlowsFinsAndResetsPassAndAreToldToUserSpace() throws SysException {
+        drainCloses(); // what earlier tests left
+        dp.put(new FlowKey(CLIENT, NODE, 40012, SERVICE), Flow.local(0, 0, 0xbeef));
+        byte[] fin = Segment.tcp(CLIENT, 40012, NODE, SERVICE).seq(5).ack(6).flags(FIN | ACK).linuxOptions(1, 2)
+                .build();
+        byte[] serverFin = Segment.tcp(NODE, SERVICE, CLIENT, 40012).seq(6).ack(6).flags(FIN | ACK)
+                .linuxOptions(2, 1).build();
+        byte[] rst = Segment.tcp(CLIENT, 40012, NODE, SERVICE).seq(6).flags(RST).build();
+        long slow = counter(DatapathCounter.SLOW_FROM_WIRE) + counter(DatapathCounter.SLOW_FROM_KERNEL);
+        long passed = counter(DatapathCounter.CLOSES_PASSED);
+        Run r = run(Datapath.UPLINK_INGRESS, fin);
+        assertThat(r.retval()).isEqualTo(TC_ACT_OK);
+        assertThat(r.packet()).isEqualTo(fin);
+        r = run(Datapath.UPLINK_EGRESS, serverFin);
+        assertThat(r.retval()).isEqualTo(TC_ACT_OK);
+        assertThat(r.packet()).isEqualTo(serverFin);
+        assertThat(run(Datapath.UPLINK_INGRESS, rst).retval()).isEqualTo(TC_ACT_OK);
+        assertThat(drainCloses()).containsExactly(
+                new Closed(CLIENT, 40012, 0xbeef, FIN | ACK, false),
+                new Closed(CLIENT, 40012, 0xbeef, FIN | ACK, true),
+                new Closed(CLIENT, 40012, 0xbeef, RST, false));
+        assertThat(drainCloses()).as("each told once").isEmpty();
+        assertThat(counter(DatapathCounter.CLOSES_PASSED)).isEqualTo(passed + 3);
+        assertThat(counter(DatapathCounter.SLOW_FROM_WIRE) + counter(DatapathCounter.SLOW_FROM_KERNEL))
+                .as("none crossed user space").isEqualTo(slow);
+    }
+
+    @Test
+    void aLocalFlowsFinGoesUpWhileFaultsAreOnOrBeforeUserSpaceCaughtUp() throws SysException {
+        drainCloses();
+        FlowKey k = new FlowKey(CLIENT, NODE, 40013, SERVICE);
+        dp.put(k, Flow.local(1, 0, 3)); // user space read one packet; the programs sent up two
+        dp.putProgress(k, new Progress(2, 0, 0, 0, 0, 0));
+        byte[] fin = Segment.tcp(CLIENT, 40013, NODE, SERVICE).seq(5).ack(6).flags(FIN | ACK).build();
+        assertThat(run(Datapath.UPLINK_INGRESS, fin).retval()).as("not caught up").isEqualTo(TC_ACT_REDIRECT);
+        dp.configure(new DatapathConfig(NODE, SHADOW_NET, SERVICE, FORWARD_BASE, 255, 2, 3, 4,
+                DatapathConfig.DEFAULT_MARK, true));
+        dp.put(k, Flow.local(3, 0, 3)); // caught up now (the FIN above counted), but faults are on
+        assertThat(run(Datapath.UPLINK_INGRESS, fin).retval()).isEqualTo(TC_ACT_REDIRECT);
+        assertThat(drainCloses()).isEmpty();
     }
 
     // ---- chosen: forwarded client packets, and the kernel's answers (claims 9, 18) -------------
@@ -402,7 +454,7 @@ class DatapathProgramsIT {
 
     @Test
     void theKernelsHandshakeGoesToUserSpace() throws SysException {
-        dp.put(new FlowKey(CLIENT, NODE, 40011, SERVICE), Flow.local(0, 0));
+        dp.put(new FlowKey(CLIENT, NODE, 40011, SERVICE), Flow.local(0, 0, 0));
         byte[] synAck = Segment.tcp(NODE, SERVICE, CLIENT, 40011).flags(SYN | ACK).build();
         long before = counter(DatapathCounter.SLOW_FROM_KERNEL);
         assertThat(run(Datapath.UPLINK_EGRESS, synAck).retval()).isEqualTo(TC_ACT_REDIRECT);
@@ -452,9 +504,10 @@ class DatapathProgramsIT {
         Progress p = dp.progress(k).orElseThrow();
         assertThat(p.slowIn()).isEqualTo(3);
         assertThat(p.slowOut()).isEqualTo(1);
-        // a SYN, FIN or RST of a handed-down flow goes up counted too
-        dp.put(k, Flow.local(3, 1));
+        // a FIN or RST of a handed-down flow that is not local goes up counted too
+        dp.put(k, Flow.local(3, 1, 0));
         assertThat(run(Datapath.UPLINK_INGRESS, in).retval()).as("caught up: passed").isEqualTo(TC_ACT_OK);
+        dp.put(k, toChosen(true).withConsumed(3, 1));
         byte[] fin = Segment.tcp(CLIENT, 40014, NODE, SERVICE).seq(5).ack(6).flags(FIN | ACK).build();
         assertThat(run(Datapath.UPLINK_INGRESS, fin).retval()).isEqualTo(TC_ACT_REDIRECT);
         assertThat(dp.progress(k).orElseThrow().slowIn()).isEqualTo(4);
@@ -489,7 +542,7 @@ class DatapathProgramsIT {
     @Test
     void theCountsWrapAround() throws SysException {
         FlowKey k = new FlowKey(CLIENT, NODE, 40016, SERVICE);
-        dp.put(k, Flow.local(0xffffffff, 0));
+        dp.put(k, Flow.local(0xffffffff, 0, 0));
         dp.putProgress(k, new Progress(0xfffffffe, 0, 0, 0, 0, 0));
         byte[] in = Segment.tcp(CLIENT, 40016, NODE, SERVICE).seq(5).ack(6).build();
         assertThat(run(Datapath.UPLINK_INGRESS, in).retval()).as("user space is ahead: caught up").isEqualTo(TC_ACT_OK);
