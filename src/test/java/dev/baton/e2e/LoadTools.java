@@ -22,7 +22,11 @@ final class LoadTools {
 
     /** Copies test resource {@code e2e/<name>} into the testbed's client folder; returns its path. */
     static Path script(Testbed bed, String name) {
-        Path dir = bed.stateDir().resolve("client");
+        return script(bed.stateDir().resolve("client"), name);
+    }
+
+    /** The test resource e2e/{@code name}, copied into {@code dir} for a client namespace to run. */
+    static Path script(Path dir, String name) {
         try (InputStream in = LoadTools.class.getResourceAsStream("/e2e/" + name)) {
             assertThat(in).as("test resource e2e/" + name).isNotNull();
             Files.createDirectories(dir);

@@ -41,10 +41,11 @@ import org.junit.jupiter.api.TestInstance;
  * stock Ubuntu one is: loose reverse-path filtering (rp_filter=2), forwarding off.
  *
  * <p>Checked: a host that filters strictly is refused with the fix in one line; h2's nginx serves
- * before baton starts; a handed-off 8 MiB response goes from h2's uplink straight to the client
+ * before baton starts, and a transfer it began then ends byte-exact after baton attached; a handed-off 8 MiB response goes from h2's uplink straight to the client
  * (h1's uplink sends a small fraction of it), and the other way, translated by the programs;
- * baton makes no namespace; a stopped node leaves no program on the uplink, and its host goes on
- * serving its own content with no part of baton in the path.
+ * baton makes no namespace; a stopped node leaves no program on the uplink, a transfer under way
+ * when it stopped ends byte-exact, and its host goes on serving its own content with no part of
+ * baton in the path.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class RealHostKernelIT {
@@ -92,10 +93,16 @@ class RealHostKernelIT {
         nginxPid = startNginx(h2, h2.netns());
         assertExact(client.getUrl(h2.url("/two.bin")), h2.docroot().resolve("two.bin"), "n2");
 
+        // A connection the host's server has before baton starts goes on once baton attaches: its
+        // packets are no flow of baton's, which passes them as they are (8 MiB at 1 MiB/s, 8 s).
+        SlowClient before = SlowClient.start(CLIENT, STATE.resolve("client"), h2.serviceIp(), "/two.bin", "1M");
+        awaitReading(before);
         nodes.add(start(h1));
         nodes.add(start(h2));
         awaitLinkUp(h1);
         awaitLinkUp(h2);
+        assertThat(before.exited()).as("still under way when baton was up").isNotDone();
+        before.assertExact(h2.docroot().resolve("two.bin"));
         assertThat(tcFilters(h1)).as("h1's programs on its uplink").contains("uplink_ingress");
 
         assertExact(client.getUrl(h1.url("/one.bin")), h1.docroot().resolve("one.bin"), "n1");
@@ -122,11 +129,26 @@ class RealHostKernelIT {
                 .lines().map(l -> l.split(" ")[0]).filter(n -> n.startsWith("baton-h")).sorted().toList();
         assertThat(namespaces).as("baton made no namespace").containsExactly("baton-h1", "baton-h2", "baton-hc");
 
-        // Stopped, baton leaves the host as it found it: no program on the uplink, nginx serving.
+        // Stopped, baton leaves the host as it found it: no program on the uplink, nginx serving, and
+        // a connection its programs carried (local, handed down) goes on without them.
+        SlowClient during = SlowClient.start(CLIENT, STATE.resolve("client"), h2.serviceIp(), "/two.bin", "1M");
+        awaitReading(during);
         stop(nodes.remove(1));
+        assertThat(during.exited()).as("still under way when baton stopped").isNotDone();
+        during.assertExact(h2.docroot().resolve("two.bin"));
         assertThat(tcFilters(h2)).as("h2's programs detached").isBlank();
         assertExact(client.getUrl(h2.url("/two.bin")), h2.docroot().resolve("two.bin"), "n2");
         assertThat(ProcessHandle.of(nginxPid)).as("h2's nginx, never restarted").isPresent();
+    }
+
+    /** Until the slow client's body has its first bytes (the connection is established and serving). */
+    private static void awaitReading(SlowClient s) throws Exception {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (Files.size(s.body()) < 64 * 1024) {
+            assertThat(s.exited()).as("slow_get ended before it read").isNotDone();
+            assertThat(System.nanoTime()).as("slow_get reading within 10 s").isLessThan(deadline);
+            Thread.sleep(20);
+        }
     }
 
     private static Host host(int n) {

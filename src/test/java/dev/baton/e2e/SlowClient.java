@@ -19,10 +19,16 @@ record SlowClient(String path, Process process, Path body, CompletableFuture<Lon
     record Result(int exit, long bytes, long exitedAt) {}
 
     static SlowClient start(Testbed bed, int node, String path, String rate) throws IOException {
-        Path dir = Files.createDirectories(bed.stateDir().resolve("client")); // the testbed removes it
+        // in the testbed's state directory, which the testbed removes
+        return start(bed.client().netns(), bed.stateDir().resolve("client"), bed.node(node).ip(), path, rate);
+    }
+
+    /** From namespace {@code netns} to {@code host}; its script and the body it reads go in {@code dir}. */
+    static SlowClient start(String netns, Path dir, String host, String path, String rate) throws IOException {
+        Files.createDirectories(dir);
         Path body = Files.createTempFile(dir, "slow-", ".body");
-        Process p = new ProcessBuilder("ip", "netns", "exec", bed.client().netns(), "python3",
-                LoadTools.script(bed, "slow_get.py").toString(), bed.node(node).ip(), path, rate, body.toString())
+        Process p = new ProcessBuilder("ip", "netns", "exec", netns, "python3",
+                LoadTools.script(dir, "slow_get.py").toString(), host, path, rate, body.toString())
                 .redirectErrorStream(true).start();
         CompletableFuture<Long> exited = p.onExit().thenApply(x -> System.nanoTime());
         return new SlowClient(path, p, body, exited);
@@ -34,20 +40,33 @@ record SlowClient(String path, Process process, Path body, CompletableFuture<Lon
     }
 
     void assertExact(Testbed bed) throws Exception {
+        ContentEntry e = EndToEnd.entry(bed, path);
+        assertExact(e.bytes(), e.sha256());
+    }
+
+    /** Read whole and exactly: {@code file}'s bytes. */
+    void assertExact(Path file) throws Exception {
+        assertExact(Files.size(file), sha256(file));
+    }
+
+    private void assertExact(long bytes, String sha256) throws Exception {
         Result r = await();
         String out;
         try (InputStream in = process.getInputStream()) {
             out = new String(in.readAllBytes());
         }
         assertThat(r.exit()).as("slow_get " + path + ": " + out).isZero();
-        ContentEntry e = EndToEnd.entry(bed, path);
-        assertThat(r.bytes()).as(path).isEqualTo(e.bytes());
+        assertThat(r.bytes()).as(path).isEqualTo(bytes);
+        assertThat(sha256(body)).as("sha256 of " + path).isEqualTo(sha256);
+    }
+
+    private static String sha256(Path file) throws Exception {
         MessageDigest sha = MessageDigest.getInstance("SHA-256");
-        try (InputStream in = Files.newInputStream(body)) {
+        try (InputStream in = Files.newInputStream(file)) {
             byte[] buf = new byte[1 << 16];
             for (int n; (n = in.read(buf)) > 0; ) sha.update(buf, 0, n);
         }
-        assertThat(HexFormat.of().formatHex(sha.digest())).as("sha256 of " + path).isEqualTo(e.sha256());
+        return HexFormat.of().formatHex(sha.digest());
     }
 
     /**
