@@ -271,7 +271,8 @@ public final class Bench {
                 clientBytes = delta(before, after, "client");
             }
             boolean baton = p == BenchPath.LOCAL || p == BenchPath.HANDOFF;
-            return new Measurement(p, w, requests, bytes, seconds, p50, p99, cpu, entry, entryBytes,
+            double machine = sampler.machineSeconds(before, after) * 1e6 / n;
+            return new Measurement(p, w, requests, bytes, seconds, p50, p99, cpu, machine, entry, entryBytes,
                     clientBytes, baton ? after.handedOff() - before.handedOff() : 0,
                     baton ? after.connectionsSeen() - before.connectionsSeen() : 0, errors);
         }

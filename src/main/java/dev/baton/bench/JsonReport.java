@@ -35,6 +35,7 @@ public final class JsonReport {
             c.put("p99Micros", m.p99Micros());
             ObjectNode cpu = c.putObject("cpuMicrosPerRequest");
             new TreeMap<>(m.cpuMicrosPerRequest()).forEach(cpu::put);
+            c.put("machineCpuMicrosPerRequest", m.machineCpuMicrosPerRequest());
             c.put("entryNode", m.entryNode());
             c.put("entryBytes", m.entryBytes());
             c.put("clientBytes", m.clientBytes());

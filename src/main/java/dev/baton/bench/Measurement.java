@@ -15,6 +15,8 @@ import java.util.Map;
  * @param p99Micros 99th percentile likewise
  * @param cpuMicrosPerRequest per node (n1 ...): user + system CPU time of the processes in its
  *     namespace (baton node, nginx, proxies) over the run, divided by {@code requests}
+ * @param machineCpuMicrosPerRequest the whole machine's busy CPU time over the run ({@code /proc/stat}:
+ *     every node, the router, the client, softirq wherever it ran), divided by {@code requests}
  * @param entryNode the node whose outgoing bytes are counted: where the client entered (n1 for the
  *     proxies and the handed-off paths, the holder for direct and local)
  * @param entryBytes bytes that node sent toward the network on the measured device
@@ -25,7 +27,8 @@ import java.util.Map;
  *     empty when there was none
  */
 public record Measurement(BenchPath path, Workload workload, long requests, long bytes, double seconds,
-        double p50Micros, double p99Micros, Map<String, Double> cpuMicrosPerRequest, String entryNode,
+        double p50Micros, double p99Micros, Map<String, Double> cpuMicrosPerRequest, double machineCpuMicrosPerRequest,
+        String entryNode,
         long entryBytes, long clientBytes, long handedOff, long connectionsSeen, List<String> errors) {
     public Measurement {
         cpuMicrosPerRequest = Map.copyOf(cpuMicrosPerRequest);

@@ -28,8 +28,8 @@ final class Sampler {
     private final double ticksPerSecond;
 
     /** One snapshot. */
-    record Sample(Map<String, Long> cpuTicks, Map<String, Long> deviceBytes, long handedOff, long connectionsSeen,
-                  long bytesForwarded, long bytesSentForOthers) {
+    record Sample(Map<String, Long> cpuTicks, long machineTicks, Map<String, Long> deviceBytes, long handedOff,
+                  long connectionsSeen, long bytesForwarded, long bytesSentForOthers) {
     }
 
     Sampler(Testbed bed) {
@@ -69,7 +69,7 @@ final class Sampler {
             forwarded += c.path("bytesForwarded").asLong();
             forOthers += c.path("bytesSentForOthers").asLong();
         }
-        return new Sample(cpu, bytes, handedOff, seen, forwarded, forOthers);
+        return new Sample(cpu, machineTicks(), bytes, handedOff, seen, forwarded, forOthers);
     }
 
     /** How long each node's JIT compilers have worked, in ms, by node name. */
@@ -79,6 +79,29 @@ final class Sampler {
             jit.put(n.path("node").asText(), n.path("jitMillis").asLong());
         }
         return jit;
+    }
+
+    /** The whole machine's busy CPU seconds between two snapshots. */
+    double machineSeconds(Sample before, Sample after) {
+        return (after.machineTicks() - before.machineTicks()) / ticksPerSecond;
+    }
+
+    /** Busy ticks of every CPU since boot: the first line of {@code /proc/stat}, all but idle and iowait. */
+    private static long machineTicks() {
+        try {
+            return busyTicksOfProcStat(Files.readAllLines(Path.of("/proc/stat")).getFirst());
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /** {@code cpu user nice system idle iowait irq softirq steal ...}: user + nice + system + irq + softirq + steal. */
+    static long busyTicksOfProcStat(String cpuLine) {
+        String[] f = cpuLine.strip().split("\\s+");
+        if (f.length < 9 || !f[0].equals("cpu")) throw new IllegalArgumentException("not /proc/stat's cpu line: " + cpuLine);
+        long busy = 0;
+        for (int i : new int[] {1, 2, 3, 6, 7, 8}) busy += Long.parseLong(f[i]);
+        return busy;
     }
 
     /** CPU seconds between two snapshots, per node. */

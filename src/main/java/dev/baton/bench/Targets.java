@@ -110,6 +110,10 @@ public final class Targets {
         t.add(new Target("entry nodes' CPU per handed-off request / the server's, (c), "
                 + Workload.LARGE_KEEP_ALIVE.label(), entryCpuShare(cell(cells, BenchPath.HANDOFF, Workload.LARGE_KEEP_ALIVE)),
                 0.05, true, false, "%", ""));
+        t.add(new Target("machine CPU the handoff adds per handed-off request / the server's, (c) - (a), "
+                + Workload.LARGE_KEEP_ALIVE.label(), handoffCpuShare(cell(cells, BenchPath.HANDOFF, Workload.LARGE_KEEP_ALIVE),
+                cell(cells, BenchPath.DIRECT, Workload.LARGE_KEEP_ALIVE)), 0.05, true, false, "%",
+                "bounds the entries' own: every node's, the router's"));
         t.add(new Target("req/s (c) / (a), " + Workload.LARGE_CONCURRENT.label(),
                 ratio(cells, BenchPath.HANDOFF, BenchPath.DIRECT, Workload.LARGE_CONCURRENT, false), 0.8, false, false,
                 "x", ""));
@@ -139,6 +143,20 @@ public final class Targets {
             if (!e.getKey().equals(holder)) entries += e.getValue();
         }
         return entries / ((double) c.handedOff() / c.connectionsSeen()) / server;
+    }
+
+    /**
+     * What the handoff adds to the whole machine's CPU per handed-off request, over what the holder
+     * spent serving one: (c)'s machine CPU per request less (a)'s, over the handed-off share. The
+     * entries' own cost is part of it (their softirq work included, which the per-process measure
+     * of {@link #entryCpuShare} charges to whatever ran). NaN if not measured.
+     */
+    static double handoffCpuShare(Measurement c, Measurement a) {
+        if (c == null || a == null || c.connectionsSeen() <= 0 || c.handedOff() <= 0) return Double.NaN;
+        Double server = c.cpuMicrosPerRequest().get(dev.baton.testbed.Names.nodeName(BenchContent.HOLDER));
+        if (server == null || server <= 0 || c.machineCpuMicrosPerRequest() <= 0) return Double.NaN;
+        double added = c.machineCpuMicrosPerRequest() - a.machineCpuMicrosPerRequest();
+        return Math.max(0, added) / ((double) c.handedOff() / c.connectionsSeen()) / server;
     }
 
     /** A cell that was measured without errors, else null. */

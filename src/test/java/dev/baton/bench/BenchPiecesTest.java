@@ -19,6 +19,10 @@ class BenchPiecesTest {
         String odd = "77 (we ird) (x) R 1 77 77 0 -1 0 0 0 0 0 7 8 0 0 20 0 1 0 5 0 0";
         assertThat(Sampler.cpuTicksOfStat(odd)).isEqualTo(15);
         assertThatThrownBy(() -> Sampler.cpuTicksOfStat("garbage")).isInstanceOf(IllegalArgumentException.class);
+        // cpu user nice system idle iowait irq softirq steal guest guest_nice: idle and iowait are not busy
+        assertThat(Sampler.busyTicksOfProcStat("cpu  100 2 30 9000 50 4 60 7 0 0")).isEqualTo(100 + 2 + 30 + 4 + 60 + 7);
+        assertThatThrownBy(() -> Sampler.busyTicksOfProcStat("cpu0 1 2 3 4 5 6 7 8"))
+                .isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> Sampler.cpuTicksOfStat("1 (x) S 1 2")).isInstanceOf(IllegalArgumentException.class);
     }
 
@@ -94,7 +98,7 @@ class BenchPiecesTest {
         Measurement ok = Cells.cell(BenchPath.HANDOFF, Workload.SMALL_CLOSE, 6000, 1650, 4600, 0.2);
         assertThat(Bench.line(3, 20, ok)).contains("[ 3/20]").contains("(c) baton, handoff").contains("6,000 req/s")
                 .contains("p50   1.65 ms").contains("entry  20.0%").endsWith("errors 0");
-        Measurement bad = new Measurement(BenchPath.NGINX, Workload.HUGE_SINGLE, 0, 0, 0, 0, 0, java.util.Map.of(), "n1",
+        Measurement bad = new Measurement(BenchPath.NGINX, Workload.HUGE_SINGLE, 0, 0, 0, 0, 0, java.util.Map.of(), 0, "n1",
                 0, 0, 0, 0, List.of("status 502"));
         assertThat(Bench.line(20, 20, bad)).endsWith("ERRORS: status 502");
     }

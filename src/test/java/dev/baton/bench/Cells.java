@@ -19,7 +19,8 @@ final class Cells {
             Map<String, Double> cpu) {
         long requests = Math.round(requestsPerSecond * 8);
         long bytes = requests * (w == Workload.LARGE_KEEP_ALIVE ? 1 << 20 : 1300);
-        return new Measurement(p, w, requests, bytes, 8.0, p50, p99, cpu, "n1", Math.round(bytes * share), bytes,
+        double machine = cpu.values().stream().mapToDouble(Double::doubleValue).sum() + (p == BenchPath.HANDOFF ? 8 : 0);
+        return new Measurement(p, w, requests, bytes, 8.0, p50, p99, cpu, machine, "n1", Math.round(bytes * share), bytes,
                 p == BenchPath.HANDOFF ? requests * 3 / 4 : 0, p == BenchPath.HANDOFF ? requests : 0, List.of());
     }
 

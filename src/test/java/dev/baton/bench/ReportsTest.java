@@ -26,7 +26,7 @@ class ReportsTest {
     static List<Measurement> withAnError() {
         List<Measurement> cells = new ArrayList<>(Cells.all());
         Measurement h = cells.removeLast();
-        cells.add(new Measurement(h.path(), h.workload(), 0, 0, 0, 0, 0, Map.of(), "n1", 0, 0, 0, 0,
+        cells.add(new Measurement(h.path(), h.workload(), 0, 0, 0, 0, 0, Map.of(), 0, "n1", 0, 0, 0, 0,
                 List.of("status 502", "received 0 bytes, expected 67108864")));
         return cells;
     }

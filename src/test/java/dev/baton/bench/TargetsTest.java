@@ -19,8 +19,12 @@ class TargetsTest {
         List<Targets.Target> t = Targets.compute(BenchResult.cells(Cells.all()));
         // issue 4: 2 latency + 4 wrk workloads x 3 req/s + 5 shares;
         // issue 12: 5 local vs direct + 2 bulk handoffs vs direct + the transfer vs 2 proxies + 128 x 1 MiB
-        // and the entries' CPU per handed-off request against the server's
-        assertThat(t).hasSize(2 + 12 + 5 + 5 + 2 + 2 + 1 + 1);
+        // and the entries' CPU per handed-off request against the server's, by process and by the machine
+        assertThat(t).hasSize(2 + 12 + 5 + 5 + 2 + 2 + 1 + 1 + 1);
+        Targets.Target machine = find(t, "machine CPU the handoff adds");
+        // (c) 100 + 8 us of machine CPU per request against (a)'s 100: 8 / (3 in 4 handed off) / n2's 20
+        assertThat(machine.value()).isCloseTo(8 / 0.75 / 20, within(1e-9));
+        assertThat(machine.goal()).isEqualTo("<= 5.0%");
         Targets.Target cpu = find(t, "entry nodes' CPU per handed-off request");
         // (n1 10 + n3 30 + n4 40 us per request of the run) / 3 in 4 handed off / n2's 20 us
         assertThat(cpu.value()).isCloseTo(80 / 0.75 / 20, within(1e-9));
@@ -68,7 +72,8 @@ class TargetsTest {
     void passesWhenTheNumbersAreGood() {
         List<Measurement> cells = new ArrayList<>();
         for (Workload w : Workload.values()) {
-            cells.add(Cells.cell(BenchPath.DIRECT, w, 10_000, 1000, 3000, 1.0));
+            cells.add(Cells.cell(BenchPath.DIRECT, w, 10_000, 1000, 3000, 1.0,
+                    Map.of("n1", 10.0, "n2", 1_000.0, "n3", 10.0, "n4", 10.0)));
             cells.add(Cells.cell(BenchPath.LOCAL, w, 10_000, 1000, 3000, 1.0));
             cells.add(Cells.cell(BenchPath.HANDOFF, w, 9_500, 1080, 3400, 0.02,
                     Map.of("n1", 10.0, "n2", 1_000.0, "n3", 10.0, "n4", 10.0)));
@@ -88,7 +93,7 @@ class TargetsTest {
                 .findFirst().orElseThrow();
         cells.remove(h);
         cells.add(new Measurement(h.path(), h.workload(), h.requests(), h.bytes(), h.seconds(), h.p50Micros(),
-                h.p99Micros(), Map.of(), "n1", 0, 0, 0, 0, List.of("received 5 bytes, expected 67108864")));
+                h.p99Micros(), Map.of(), 0, "n1", 0, 0, 0, 0, List.of("received 5 bytes, expected 67108864")));
         List<Targets.Target> t = Targets.compute(BenchResult.cells(cells));
         Targets.Target p50 = find(t, "handoff overhead, p50");
         assertThat(p50.measured()).isFalse();

@@ -85,7 +85,7 @@ class BenchIT {
             }
             assertThat(r.cell(BenchPath.HANDOFF, w).entryShare()).as("(c), " + w.label()).isBetween(0.0, 0.2);
         }
-        assertThat(r.targets()).hasSize(30).allSatisfy(t -> assertThat(t.measured()).as(t.name()).isTrue());
+        assertThat(r.targets()).hasSize(31).allSatisfy(t -> assertThat(t.measured()).as(t.name()).isTrue());
 
         for (String f : List.of("bench.md", "bench.json", "requests.png", "throughput.png", "latency.png")) {
             assertThat(out.resolve(f)).as(f).isNotEmptyFile();
