@@ -69,9 +69,14 @@ class DatapathProgramsIT {
 
     @BeforeEach
     void configure() throws SysException {
-        dp.configure(new DatapathConfig(NODE, SHADOW_NET, SERVICE, FORWARD_BASE, 255, 2, 3, 4,
-                DatapathConfig.DEFAULT_MARK, false));
+        faults(false);
         dp.clear();
+    }
+
+    /** The programs' settings of these tests, with every packet of ours to user space or not. */
+    static void faults(boolean on) throws SysException {
+        dp.configure(new DatapathConfig(NODE, SHADOW_NET, SERVICE, FORWARD_BASE, 255, 2, 3, 4,
+                DatapathConfig.DEFAULT_MARK, on));
     }
 
     record Run(int retval, byte[] packet, int mark) {}
@@ -295,8 +300,7 @@ class DatapathProgramsIT {
 
     @Test
     void everythingOfOursGoesToUserSpaceWhileFaultsAreOn() throws SysException {
-        dp.configure(new DatapathConfig(NODE, SHADOW_NET, SERVICE, FORWARD_BASE, 255, 2, 3, 4,
-                DatapathConfig.DEFAULT_MARK, true));
+        faults(true);
         dp.put(new FlowKey(CLIENT, NODE, 40007, SERVICE), Flow.local(0, 0, 0));
         byte[] p = Segment.tcp(CLIENT, 40007, NODE, SERVICE).seq(5).ack(6).build();
         long before = counter(DatapathCounter.SLOW_FROM_WIRE);
@@ -370,8 +374,7 @@ class DatapathProgramsIT {
         dp.putProgress(k, new Progress(2, 0, 0, 0, 0, 0));
         byte[] fin = Segment.tcp(CLIENT, 40013, NODE, SERVICE).seq(5).ack(6).flags(FIN | ACK).build();
         assertThat(run(Datapath.UPLINK_INGRESS, fin).retval()).as("not caught up").isEqualTo(TC_ACT_REDIRECT);
-        dp.configure(new DatapathConfig(NODE, SHADOW_NET, SERVICE, FORWARD_BASE, 255, 2, 3, 4,
-                DatapathConfig.DEFAULT_MARK, true));
+        faults(true);
         dp.put(k, Flow.local(3, 0, 3)); // caught up now (the FIN above counted), but faults are on
         assertThat(run(Datapath.UPLINK_INGRESS, fin).retval()).isEqualTo(TC_ACT_REDIRECT);
         assertThat(drainCloses()).isEmpty();
