@@ -147,10 +147,26 @@ final class EndToEnd {
         for (var e : before.entrySet()) {
             // A misspelt name would read as 0 and prove nothing: each must exist on this kernel.
             assertThat(e.getValue().values()).as("counters of " + e.getKey()).containsKeys(trouble.toArray(String[]::new));
+            NetCounters moved = now.get(e.getKey()).minus(e.getValue());
             for (String key : trouble) {
-                assertThat(now.get(e.getKey()).get(key) - e.getValue().get(key)).as(key + " in " + e.getKey()).isZero();
+                if (moved.get(key) != 0) {
+                    // Which kind of SACK, retransmission or reordering came with it tells a kernel's
+                    // own reaction (a dubious D-SACK, a reordered ACK) from a wrong rewrite.
+                    throw new AssertionError(key + " in " + e.getKey() + " moved by " + moved.get(key)
+                            + "; its loss and SACK counters that moved: " + lossCounters(moved)
+                            + "; the nodes' counters now: " + countersNow(bed));
+                }
             }
         }
+    }
+
+    /** The moved TCP counters of SACK, D-SACK, retransmission, loss and reordering, one line. */
+    static String lossCounters(NetCounters moved) {
+        StringBuilder b = new StringBuilder();
+        moved.values().entrySet().stream().sorted(Map.Entry.comparingByKey())
+                .filter(c -> c.getValue() != 0 && c.getKey().matches(".*(SACK|Retrans|Reorder|Lost|Loss|Spurious|Undo|Timeouts|Probe|PAWS|OFO|TSEcr|Csum).*"))
+                .forEach(c -> b.append(c.getKey()).append('=').append(c.getValue()).append(' '));
+        return b.toString().strip();
     }
 
     /**
