@@ -11,9 +11,12 @@
  *   user space ── writes to the kernel TUN: the kernel receives it
  *              └─ writes to the wire TUN: wire_ingress marks it and sends it out of the uplink
  *
- * The programs translate what the flows map says and count; they decide nothing. A SYN, a FIN or
- * RST (but a local flow's, which passes and is told to user space in the "closes" ring), a flow
- * not in the map, options that do not parse or IPv4 options go to user space, whose
+ * The programs translate what the flows map says and count; the one thing they decide is a new
+ * connection's (CONFIG_F_LOCAL_DECISION, struct handshake): its handshake passes, its bare ACK is
+ * held back, and a request for a path user space listed in local_paths is served here with no
+ * trip through user space; any other request goes up with the handshake kept for it. A SYN
+ * otherwise, a FIN or RST (but a local flow's, which passes and is told to user space in the
+ * "closes" ring), a flow not in the map, options that do not parse or IPv4 options go to user space, whose
  * engine (dev.baton.btcp.Btcp) handles every packet correctly on its own: the map only lets the
  * common packet skip it. Packets that are not ours (other ports and addresses, IPv6, ARP) pass.
  *
@@ -81,6 +84,39 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 * 1024);
 } closes SEC(".maps");
+
+/* Handshakes the programs took (struct handshake); sized by user space like flows. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct flow_key);
+	__type(value, struct handshake);
+} handshakes SEC(".maps");
+
+/* Paths served here without asking user space (struct path_key); sized by user space. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct path_key);
+	__type(value, __u64);
+} local_paths SEC(".maps");
+
+/* A request line's first bytes and the path read from them: too big for the stack. */
+#define REQUEST_SCAN 160
+struct request_scratch {
+	__u8 line[256]; /* REQUEST_SCAN used: an index masked with 255 stays inside */
+	struct path_key key;
+	__u32 n, method, len, slash; /* the scan (line_scan_step): in the map, not on the stack */
+	int done;
+	struct handshake fresh;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct request_scratch);
+} scratch SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -483,6 +519,234 @@ static __always_inline int to_client(struct __sk_buff *skb, struct flow *f, stru
 	return 0;
 }
 
+
+/* ---------------------------------------------------------------------------------------------
+ * New connections served here without user space (struct handshake, CONFIG_F_LOCAL_DECISION).
+ */
+
+#define HANDSHAKE_UP (-2) /* the packet goes to user space, counted: it has the connection now */
+
+/* Characters a path may have to be decided here: with them, and with no "//", "/." or "%", the
+ * path as sent is the path dev.baton.http.RequestParser routes on (nothing to decode or normalise);
+ * dev.baton.datapath.LocalPaths puts only such paths in the map. */
+static __always_inline int path_char(__u8 ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '/' ||
+	       ch == '-' || ch == '.' || ch == '_' || ch == '~';
+}
+
+/* One bpf_loop() step of the request line scan: reads one byte. Its state lives in the scratch
+ * map, whose values the verifier reads back as any number: on the stack each path length would be
+ * a state of its own, and the callback's verification would not converge. */
+static long line_scan_step(__u32 i, void *ctx)
+{
+	__u32 zero = 0;
+	struct request_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!s)
+		return 1;
+	if (i >= s->n) /* s->n <= REQUEST_SCAN */
+		goto refuse;
+	__u8 ch = s->line[i & 255];
+	if (s->method) {
+		if (ch == ' ' && i > 0)
+			s->method = 0;
+		else if (ch < 'A' || ch > 'Z')
+			goto refuse;
+		return 0;
+	}
+	__u32 len = s->len;
+	if (len > 0 && (ch == ' ' || ch == '?')) {
+		s->done = 1;
+		return 1;
+	}
+	if ((len == 0 && ch != '/') || (s->slash && (ch == '/' || ch == '.')) || !path_char(ch) ||
+	    len >= PATH_KEY_SIZE - 1)
+		goto refuse;
+	s->key.path[len & (PATH_KEY_SIZE - 1)] = ch;
+	s->len = len + 1;
+	s->slash = ch == '/';
+	return 0;
+refuse:
+	s->done = -1;
+	return 1;
+}
+
+/*
+ * Whether the request that starts in this segment's payload (at off, payload bytes) asks for a
+ * path in local_paths: "METHOD /path" then a space or "?". Anything else, a line longer than the
+ * segment or REQUEST_SCAN included, is left to user space, which parses every request. The bytes
+ * are walked with bpf_loop() (a plain loop makes the verifier follow every path length apart).
+ */
+__noinline int request_is_local(struct __sk_buff *skb, __u32 off, __u32 payload)
+{
+	__u32 zero = 0;
+	struct request_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!s || payload == 0)
+		return 0;
+	/* 1 .. REQUEST_SCAN bytes, said so that the verifier sees it (clang drops a plain mask) */
+	__u32 last = (payload < REQUEST_SCAN ? payload : REQUEST_SCAN) - 1;
+	asm volatile("%0 &= 0xff" : "+r"(last));
+	__u32 n = last + 1;
+	if (bpf_skb_load_bytes(skb, off, s->line, n))
+		return 0;
+	__builtin_memset(&s->key, 0, sizeof(s->key));
+	s->n = n;
+	s->method = 1;
+	s->len = 0;
+	s->slash = 0;
+	s->done = 0;
+	bpf_loop(REQUEST_SCAN, line_scan_step, NULL, 0);
+	if (s->done != 1)
+		return 0;
+	__u64 *hits = bpf_map_lookup_elem(&local_paths, &s->key);
+	if (!hits)
+		return 0;
+	__sync_fetch_and_add(hits, 1);
+	return 1;
+}
+
+/* A connection decided here: its first FIN or RST, counted once (the node's load, user space). */
+static __always_inline void local_ended(struct handshake *h, __u8 flags)
+{
+	if ((flags & (TCP_FIN | TCP_RST)) && !h->ended) {
+		h->ended = 1;
+		count(C_DECIDED_LOCAL_ENDED, 1);
+	}
+}
+
+/*
+ * Whether a SYN (syn_len bytes from its IPv4 header, which has no options) sums to its TCP
+ * checksum with its pseudo-header (RFC 793 section 3.1): one that does not is not the kernel's to
+ * answer before user space has counted it. A GSO packet is never a SYN, so none is partial here
+ * but one a local sender left so, which user space finishes.
+ */
+static __always_inline int syn_csum_ok(__u8 *syn, __u32 syn_len)
+{
+	struct iphdr *ip = (void *)syn;
+	__u32 tcp_len = syn_len - sizeof(struct iphdr);
+	struct {
+		__u32 saddr, daddr;
+		__u16 proto, len;
+	} pseudo = {ip->saddr, ip->daddr, bpf_htons(IPPROTO_TCP), bpf_htons(tcp_len)};
+	__s64 sum = bpf_csum_diff(NULL, 0, (__be32 *)&pseudo, sizeof(pseudo), 0);
+	if (sum < 0 || tcp_len > HANDSHAKE_PACKET_MAX - sizeof(struct iphdr))
+		return 0;
+	sum = bpf_csum_diff(NULL, 0, (__be32 *)(syn + sizeof(struct iphdr)), tcp_len, (__u32)sum);
+	return sum >= 0 && csum_fold32((__u32)sum) == 0xffff;
+}
+
+/*
+ * A client's SYN to the service with no flow: its handshake passes in the kernel, kept in
+ * handshakes (the SYN itself, for a handoff). TC_ACT_OK, or -1: to user space as before (a SYN with
+ * data, a connection user space has, no room).
+ */
+static __always_inline int handshake_syn(struct __sk_buff *skb, struct flow_key *k, __u32 isn, __u32 syn_len)
+{
+	if (syn_len > HANDSHAKE_PACKET_MAX || syn_len < sizeof(struct iphdr) + sizeof(struct tcphdr))
+		return -1;
+	if (tcp_opts(skb) < 0)
+		return -1; /* user space drops and counts it (badTcpOptions), as before */
+	__u32 zero = 0;
+	struct request_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!s)
+		return -1;
+	__builtin_memset(&s->fresh, 0, sizeof(s->fresh));
+	if (bpf_skb_load_bytes(skb, L3, s->fresh.syn, syn_len) || !syn_csum_ok(s->fresh.syn, syn_len))
+		return -1; /* user space drops and counts a bad one (badChecksum), or finishes a partial one */
+	struct handshake *h = bpf_map_lookup_elem(&handshakes, k);
+	if (h && h->state == HS_UP)
+		return -1; /* user space has this port's connection: it decides what a new SYN means */
+	if (h && h->isn == isn && (h->state == HS_SYN || h->state == HS_SYNACK)) {
+		/* a retransmission: keep the latest copy, the one the kernel answers */
+		__builtin_memcpy(h->syn, s->fresh.syn, sizeof(h->syn));
+		return TC_ACT_OK;
+	}
+	struct progress *p = h ? NULL : bpf_map_lookup_elem(&progress, k);
+	if (p && p->isn == isn)
+		return -1; /* a retransmission of a SYN user space has (its port's entry went meanwhile) */
+	s->fresh.state = HS_SYN;
+	s->fresh.syn_len = syn_len;
+	s->fresh.isn = isn;
+	if (bpf_map_update_elem(&handshakes, k, &s->fresh, BPF_ANY))
+		return -1;
+	/* counted from here on, as a SYN that user space read would be, less the SYN */
+	struct progress fresh = {.isn = isn};
+	if (bpf_map_update_elem(&progress, k, &fresh, BPF_ANY))
+		count(C_NO_PROGRESS, 1);
+	count(C_HANDSHAKES, 1);
+	return TC_ACT_OK;
+}
+
+/* A client packet of a handshake the programs took (not HS_UP): TC_ACT_OK, TC_ACT_SHOT or HANDSHAKE_UP. */
+static __always_inline int handshake_in(struct __sk_buff *skb, struct handshake *h, __u8 flags)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	struct iphdr *ip = data + L3;
+	struct tcphdr *tcp = data + L4;
+	if ((void *)(tcp + 1) > end)
+		return TC_ACT_OK;
+	__u32 hl = tcp->doff * 4;
+	__u32 ip_len = bpf_ntohs(ip->tot_len);
+	if (hl < sizeof(struct tcphdr) || ip_len < sizeof(struct iphdr) + hl)
+		return TC_ACT_OK; /* the kernel drops it */
+	__u32 payload = ip_len - sizeof(struct iphdr) - hl;
+	__u32 seq = bpf_ntohl(tcp->seq), ack = bpf_ntohl(tcp->ack_seq);
+	switch (h->state) {
+	case HS_LOCAL:
+		local_ended(h, flags);
+		count(C_LOCAL_IN, 1);
+		return TC_ACT_OK;
+	case HS_SYNACK:
+		break;
+	default:
+		return TC_ACT_OK; /* no SYN/ACK yet: whatever it is, the kernel's to answer */
+	}
+	if ((flags & (TCP_ACK | TCP_RST | TCP_SYN)) != TCP_ACK || ack != h->server_isn + 1)
+		return TC_ACT_OK; /* a reset or a stray segment: the kernel's */
+	if (payload == 0 && !(flags & TCP_FIN)) {
+		count(C_HANDSHAKE_ACKS, 1); /* held: the request carries the same ACK (claims 6, 16) */
+		return TC_ACT_SHOT;
+	}
+	if (payload == 0 || (seq == h->isn + 1 && request_is_local(skb, L4 + hl, payload))) {
+		h->state = HS_LOCAL; /* a FIN before any request: nothing to hand off, the server sees it */
+		count(C_DECIDED_LOCAL, 1);
+		local_ended(h, flags);
+		count(C_LOCAL_IN, 1);
+		return TC_ACT_OK;
+	}
+	h->state = HS_UP;
+	count(C_REQUESTS_UP, 1);
+	return HANDSHAKE_UP;
+}
+
+/* Our kernel's packet of a handshake the programs took (not HS_UP): keeps its SYN/ACK; passes. */
+static __always_inline int handshake_out(struct __sk_buff *skb, struct handshake *h, __u8 flags)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	struct tcphdr *tcp = data + L4;
+	if ((void *)(tcp + 1) > end)
+		return TC_ACT_OK;
+	if (h->state == HS_SYN && (flags & (TCP_SYN | TCP_ACK | TCP_RST)) == (TCP_SYN | TCP_ACK) &&
+	    bpf_ntohl(tcp->ack_seq) == h->isn + 1) {
+		__u32 len = sizeof(struct iphdr) + tcp->doff * 4;
+		__u32 seq = bpf_ntohl(tcp->seq);
+		if (len <= HANDSHAKE_PACKET_MAX && len >= sizeof(struct iphdr) + sizeof(struct tcphdr) &&
+		    !bpf_skb_load_bytes(skb, L3, h->synack, len)) {
+			h->synack_len = len;
+			h->server_isn = seq;
+			h->state = HS_SYNACK;
+		}
+		return TC_ACT_OK;
+	}
+	if (h->state == HS_LOCAL) {
+		local_ended(h, flags);
+		count(C_LOCAL_OUT, 1);
+	}
+	return TC_ACT_OK;
+}
+
 SEC("tc")
 int uplink_ingress(struct __sk_buff *skb)
 {
@@ -520,13 +784,30 @@ int uplink_ingress(struct __sk_buff *skb)
 		.local_port = tcp->dest,
 	};
 	__u8 flags = tcp_flags(tcp);
-	if (service && (flags & (TCP_SYN | TCP_ACK)) == TCP_SYN) {
-		progress_start(&k, bpf_ntohl(tcp->seq));
-		goto slow;
-	}
 	struct flow *f = bpf_map_lookup_elem(&flows, &k);
 	struct progress *pr;
+	if (service && (flags & (TCP_SYN | TCP_ACK)) == TCP_SYN) {
+		__u32 isn = bpf_ntohl(tcp->seq);
+		__u32 syn_len = sizeof(struct iphdr) + tcp->doff * 4;
+		if (!f && (c->flags & (CONFIG_F_LOCAL_DECISION | CONFIG_F_ALL_SLOW)) == CONFIG_F_LOCAL_DECISION &&
+		    bpf_ntohs(ip->tot_len) == syn_len && handshake_syn(skb, &k, isn, syn_len) == TC_ACT_OK)
+			return TC_ACT_OK; /* (a SYN with data, TCP Fast Open, goes up: user space passes it) */
+		progress_start(&k, isn);
+		goto slow;
+	}
 	if (!f) {
+		if (service && !(c->flags & CONFIG_F_ALL_SLOW)) {
+			struct handshake *h = bpf_map_lookup_elem(&handshakes, &k);
+			if (h && h->state != HS_UP) {
+				int r = handshake_in(skb, h, flags);
+				if (r != HANDSHAKE_UP)
+					return r;
+				pr = progress_of(&k);
+				if (!pr)
+					goto slow;
+				goto counted;
+			}
+		}
 		/* in the engine's hands: counted if its SYN started a progress */
 		pr = service ? bpf_map_lookup_elem(&progress, &k) : NULL;
 		if (pr)
@@ -622,6 +903,11 @@ int uplink_egress(struct __sk_buff *skb)
 	struct flow *f = bpf_map_lookup_elem(&flows, &k);
 	struct progress *pr;
 	if (!f) {
+		if (!shadow && !(c->flags & CONFIG_F_ALL_SLOW)) {
+			struct handshake *h = bpf_map_lookup_elem(&handshakes, &k);
+			if (h && h->state != HS_UP)
+				return handshake_out(skb, h, flags);
+		}
 		pr = shadow ? NULL : bpf_map_lookup_elem(&progress, &k);
 		if (pr)
 			goto counted;

@@ -117,6 +117,44 @@ struct close_event {
 	__u16 reserved;
 };
 
+/*
+ * A connection the programs took through its handshake themselves (CONFIG_F_LOCAL_DECISION): the
+ * engine need not see a connection this node serves ("rare handoff" in user space too). The SYN
+ * and the kernel's SYN/ACK pass; the client's bare ACK is dropped, so that the kernel keeps a
+ * SYN-RECV entry and the server sees no connection (the held "connection indication" of claims 6,
+ * 16: the request segment completes the kernel's handshake, since it carries the same ACK); a
+ * request whose path is in local_paths passes (claim 8); any other goes to user space, which
+ * finds the SYN and the SYN/ACK here and holds the connection as if it had seen them.
+ * Written by the programs only; an LRU map, so that the entries of connections long over give way.
+ */
+enum handshake_state {
+	HS_SYN = 1,     /* the SYN passed to the kernel */
+	HS_SYNACK = 2,  /* ... and the kernel's SYN/ACK to the client: its bare ACK is dropped */
+	HS_LOCAL = 3,   /* the request is served here: the kernel has the connection, both ways */
+	HS_UP = 4,      /* the request went to user space, which has the connection now */
+};
+
+#define HANDSHAKE_PACKET_MAX 80 /* an IPv4 header without options and the longest TCP header */
+
+struct handshake {
+	__u8 state;       /* enum handshake_state */
+	__u8 syn_len;     /* bytes of syn: its IPv4 and TCP headers (a SYN with data goes up) */
+	__u8 synack_len;  /* bytes of synack, 0 until HS_SYNACK */
+	__u8 ended;       /* HS_LOCAL: a FIN or RST passed (counted once: C_LOCAL_ENDED) */
+	__u32 isn;        /* the client's initial sequence number */
+	__u32 server_isn; /* the kernel's, from its SYN/ACK */
+	__u32 reserved;
+	__u8 syn[HANDSHAKE_PACKET_MAX];
+	__u8 synack[HANDSHAKE_PACKET_MAX];
+};
+
+/* local_paths: the request paths this node serves whatever the cluster says, zero-padded; the value
+ * counts the connections the programs decided with it. Written by user space. */
+#define PATH_KEY_SIZE 128
+struct path_key {
+	__u8 path[PATH_KEY_SIZE];
+};
+
 /* The programs' settings; one element, written by user space before any flow. */
 struct datapath_config {
 	__be32 local_addr;     /* this node's (service) address */
@@ -135,6 +173,9 @@ struct datapath_config {
 /* Every TCP packet of this node through user space (the fault module is there and must see them
  * all, the control channel's included). */
 #define CONFIG_F_ALL_SLOW 0x01
+/* New connections' handshakes pass in the kernel and a request for a path in local_paths is served
+ * here without user space (struct handshake). Off: every handshake goes to user space. */
+#define CONFIG_F_LOCAL_DECISION 0x02
 
 /* Per-CPU counters, summed by user space. */
 enum datapath_counter {
@@ -156,6 +197,11 @@ enum datapath_counter {
 	C_NO_PROGRESS,         /* the progress map is full: the flow's packets go to user space */
 	C_CLOSES_PASSED,       /* a local flow's FIN or RST passed, user space told in "closes" */
 	C_CLOSES_FULL,         /* ... the ring was full: the segment went to user space instead */
+	C_HANDSHAKES,          /* SYNs passed to the kernel, their handshake taken by the programs */
+	C_HANDSHAKE_ACKS,      /* ... the client's bare ACK dropped: its request brings it */
+	C_DECIDED_LOCAL,       /* ... the request's path is served here: passed, user space not told */
+	C_DECIDED_LOCAL_ENDED, /* ... such a connection's first FIN or RST */
+	C_REQUESTS_UP,         /* ... the request went to user space to be decided */
 	C_MAX,
 };
 

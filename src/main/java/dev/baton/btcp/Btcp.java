@@ -290,10 +290,15 @@ public final class Btcp {
         if (c == null) {
             if ((tcp.flags() & (TcpHeader.SYN | TcpHeader.ACK | TcpHeader.RST)) == TcpHeader.SYN) {
                 entry.newConnection(p, len);
-            } else {
-                io.toKernel(p, len);
+                return;
             }
-            return;
+            // the kernel passed the handshake and sent the request up: it is ours to decide
+            c = tcp.payloadLength() > 0 && tcp.ack() && !tcp.syn() && !tcp.rst() && e.kernel.present()
+                    ? entry.adopt() : null;
+            if (c == null) {
+                io.toKernel(p, len);
+                return;
+            }
         }
         e.kernel.readOne(c, true);
         long key = c.key;

@@ -78,6 +78,11 @@ final class Conn {
     long handDownAt;
     /** The kernel keeps a record of it for a restarted process (KernelPath#remember) ... */
     boolean remembered;
+    /**
+     * Taken in from a handshake the kernel passed ({@link FastPath#handshake}), or taken over, when it
+     * may have been: its handshake is forgotten there at the end.
+     */
+    boolean adopted;
     /** ... written in this state and with these flags (ConnRecord.version). */
     int recordedAs;
     /** Taken over mid-handoff and reset: its peer hears an abort once its link is up. */
@@ -89,6 +94,7 @@ final class Conn {
 
     void reset() {
         state = State.FREE;
+        adopted = false;
         offloaded = Offload.NONE;
         readFromNetwork = 0;
         readFromKernel = 0;

@@ -53,6 +53,8 @@ final class Engine {
     void free(Conn c) {
         if (c.abortWhenUp) abortsWaiting--;
         if (c.hold != null) holds.release(c.hold);
+        // the kernel sends a new SYN on these ports up while it keeps the handshake: let it go
+        if (c.adopted) kernel.fast().forgetHandshake(ConnKeys.address(c.key), ConnKeys.port(c.key));
         state(c, State.FREE);
         table.release(c);
     }

@@ -40,6 +40,8 @@ final class EntryRole {
     private final Ipv4Header ip;
     private final TcpHeader tcp;
     private LongConsumer handoffLatency = nanos -> { };
+    /** What {@link #adopt} reads from the kernel: one, reused. */
+    private final FastPath.Handshake handshake = new FastPath.Handshake();
 
     EntryRole(Engine e, Btcp.Router router) {
         this.e = e;
@@ -90,6 +92,63 @@ final class EntryRole {
         c.synLength = synLen;
         e.schedule(c, e.now + cfg.synTimeoutMillis());
         io.toKernel(p, len);
+    }
+
+    /**
+     * A segment with data for a key with no connection: if the kernel passed its handshake itself and
+     * sent its request up to be decided ({@link FastPath#handshake}), the connection is taken in as
+     * {@link #newConnection} and {@link #kernelInHandshake} would have taken it, from the SYN and the
+     * SYN/ACK the kernel kept, and the caller hands the segment on as the handshake's ACK (the kernel
+     * dropped the bare one: this segment carries the same). Returns the connection, or null: none, or
+     * its copies do not hold together, or no room (the segment is then the kernel's, as before).
+     */
+    Conn adopt() {
+        FastPath.Handshake h = handshake;
+        if (!e.kernel.fast().handshake(ip.sourceAddress(), tcp.sourcePort(), h)) return null;
+        Ipv4Header auxIp = io.auxIp;
+        TcpHeader auxTcp = io.auxTcp;
+        MemorySegment syn = MemorySegment.ofArray(h.syn).asSlice(0, h.synLength);
+        if (!auxIp.wrap(syn, 0, h.synLength).isValid() || auxIp.totalLength() != h.synLength) return null;
+        auxTcp.wrap(syn, auxIp.headerLength(), h.synLength - auxIp.headerLength());
+        if (auxTcp.validate() != TcpHeader.OK) return null;
+        int clientIsn = auxTcp.sequenceNumber();
+        if ((auxTcp.flags() & (TcpHeader.SYN | TcpHeader.ACK)) != TcpHeader.SYN
+                || auxIp.sourceAddress() != ip.sourceAddress() || auxTcp.sourcePort() != tcp.sourcePort()
+                || !auxIp.headerChecksumValid() || !auxTcp.checksumValid(auxIp.sourceAddress(), auxIp.destinationAddress())) {
+            counters.drop(Drop.BAD_CHECKSUM); // the kernel answered a later copy; we cannot hand this one off
+            return null;
+        }
+        MemorySegment synAck = MemorySegment.ofArray(h.synAck).asSlice(0, h.synAckLength);
+        if (!auxIp.wrap(synAck, 0, h.synAckLength).isValid()) return null;
+        auxTcp.wrap(synAck, auxIp.headerLength(), h.synAckLength - auxIp.headerLength());
+        if (auxTcp.validate() != TcpHeader.OK) return null; // and its options parsed, for HandshakeInit
+        if ((auxTcp.flags() & (TcpHeader.SYN | TcpHeader.ACK)) != (TcpHeader.SYN | TcpHeader.ACK)
+                || auxTcp.acknowledgmentNumber() != clientIsn + 1) {
+            return null;
+        }
+        Conn oldest = e.table.halfOpenToEvict();
+        if (oldest != null) {
+            counters.inc(Counter.HALF_OPEN_EVICTED);
+            e.free(oldest);
+        }
+        Conn c = e.table.allocate(ConnKeys.key(ip.sourceAddress(), tcp.sourcePort(), ConnKeys.SERVICE));
+        if (c == null) {
+            counters.drop(Drop.TABLE_FULL);
+            return null;
+        }
+        counters.inc(Counter.CONNECTIONS_SEEN);
+        c.adopted = true;
+        e.state(c, State.SYN_RCVD);
+        c.clientIsn = clientIsn;
+        c.clientNext = clientIsn + 1;
+        System.arraycopy(h.syn, 0, c.syn, 0, h.synLength);
+        c.synLength = h.synLength;
+        c.local = HandshakeInit.of(auxTcp);
+        c.synAckWindow = auxTcp.window();
+        c.heldAcked = auxTcp.acknowledgmentNumber();
+        c.synAckSeen = true;
+        e.schedule(c, e.now + cfg.synTimeoutMillis());
+        return c;
     }
 
     /** The packet at hand reuses the port of a connection just freed: as if it were the first. */

@@ -46,6 +46,28 @@ public interface FastPath {
     }
 
     /**
+     * A connection whose handshake the kernel passed itself (the engine never saw its SYN), and
+     * whose request it sent up to be decided: filled by {@link #handshake}.
+     */
+    final class Handshake {
+        /** The client's SYN and the kernel's SYN/ACK, IPv4 headers on (an IPv4 header without
+         * options and the longest TCP header fit). */
+        public final byte[] syn = new byte[80];
+        public int synLength;
+        public final byte[] synAck = new byte[80];
+        public int synAckLength;
+    }
+
+    /**
+     * The handshake the kernel passed for {@code client:clientPort}, whose request it sent up; false if
+     * it has none: the connection is not the engine's to hold.
+     */
+    boolean handshake(int client, int clientPort, Handshake into);
+
+    /** The engine is done with a connection {@link #handshake} gave it: the kernel forgets the handshake. */
+    void forgetHandshake(int client, int clientPort);
+
+    /**
      * A new connection at the entry, at its SYN: its packets come up, counted from that SYN on, until
      * it is handed down.
      */
@@ -142,6 +164,14 @@ public interface FastPath {
 
     /** Carries nothing: every segment goes through the engine. */
     FastPath NONE = new FastPath() {
+        @Override
+        public boolean handshake(int client, int clientPort, Handshake into) {
+            return false;
+        }
+
+        @Override
+        public void forgetHandshake(int client, int clientPort) { }
+
         @Override
         public boolean hold(int client, int clientPort) {
             return false;

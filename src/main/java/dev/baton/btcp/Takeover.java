@@ -52,6 +52,8 @@ final class Takeover {
         c.recordedAs = ConnRecord.version(r);
         c.lastSeen = e.now;
         int client = ConnKeys.address(key), port = ConnKeys.port(key), local = ConnKeys.local(key);
+        // Its record does not say whether the kernel passed its handshake: forget one at its end.
+        c.adopted = local == ConnKeys.SERVICE;
         switch (state) {
             case FORWARDING, LINGER -> {
                 FastPath.Consumed read = local == ConnKeys.SERVICE
@@ -125,6 +127,7 @@ final class Takeover {
         if (c == null) return; // its flow is removed at the end: its packets pass untracked, to the kernel
         // The name its flow and its close events carry, those the kernel passed in the gap included.
         c.generation = cookie & 0xffff;
+        c.adopted = true; // as in adopt(MemorySegment)
         FastPath.Consumed read = e.kernel.fast().resume(client, clientPort, cfg.address(), cfg.servicePort());
         if (!resumed(c, read, read, Offload.LOCAL)) return;
         e.state(c, State.LOCAL);

@@ -44,6 +44,18 @@ public final class Datapath implements AutoCloseable {
     static final String TAKEOVER = "takeover";
     static final String NODE = "node";
     static final String CLOSES = "closes";
+    static final String HANDSHAKES = "handshakes";
+    static final String LOCAL_PATHS = "local_paths";
+    /** Bytes of a handshake the programs took ({@code struct handshake}) and of a path's key. */
+    static final int HANDSHAKE_SIZE = 176;
+    /** {@code HANDSHAKE_PACKET_MAX}: an IPv4 header without options and the longest TCP header. */
+    public static final int HANDSHAKE_PACKET_MAX = 80;
+    /** {@code HS_UP}: the request went to user space, which has the connection now. */
+    private static final byte HS_UP = 4;
+    public static final int PATH_KEY_SIZE = 128;
+    /** Paths the programs may decide themselves (local_paths): the rest goes to user space. */
+    public static final int MAX_LOCAL_PATHS = 16384;
+    private static final int EEXIST = 17;
     /** Bytes of a record in the closes ring ({@code struct close_event}). */
     static final int CLOSE_EVENT_SIZE = 12;
     /** Bytes of a record in the takeover map (src/main/bpf/datapath.h, dev.baton.btcp.ConnRecord). */
@@ -51,7 +63,8 @@ public final class Datapath implements AutoCloseable {
     /** Our tc filters' handle and priority: how a later process finds them. */
     public static final int TC_HANDLE = 0xba70;
     public static final int TC_PRIORITY = 1;
-    private static final String[] MAPS = {FLOWS, PROGRESS, CONFIG, COUNTERS, TAKEOVER, NODE, CLOSES};
+    private static final String[] MAPS = {FLOWS, PROGRESS, CONFIG, COUNTERS, TAKEOVER, NODE, CLOSES, HANDSHAKES,
+        LOCAL_PATHS};
 
     private final BpfObject object;
     private final BpfMap flows;
@@ -61,6 +74,8 @@ public final class Datapath implements AutoCloseable {
     private final BpfMap takeover;
     private final BpfMap node;
     private final BpfMap closesMap;
+    private final BpfMap handshakes;
+    private final BpfMap localPaths;
     private BpfRingBuffer closes;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment key;
@@ -68,6 +83,9 @@ public final class Datapath implements AutoCloseable {
     // The counters are read from other threads (stats, metrics): their own buffers, under a lock.
     private final MemorySegment counterKey;
     private final MemorySegment perCpu;
+    // local_paths is written from the admin and scheduler threads while the loop uses key and value.
+    private final MemorySegment pathKey;
+    private final MemorySegment pathHits;
 
     private Datapath(BpfObject object) {
         this.object = object;
@@ -78,11 +96,15 @@ public final class Datapath implements AutoCloseable {
         this.takeover = object.map(TAKEOVER);
         this.node = object.map(NODE);
         this.closesMap = object.map(CLOSES);
-        this.key = arena.allocate(FlowKey.SIZE, 8);
+        this.handshakes = object.map(HANDSHAKES);
+        this.localPaths = object.map(LOCAL_PATHS);
+        this.key = arena.allocate(PATH_KEY_SIZE, 8);
         this.value = arena.allocate(Math.max(Math.max(Flow.SIZE, Progress.SIZE),
-                Math.max(DatapathConfig.SIZE, RECORD_SIZE)), 8);
+                Math.max(DatapathConfig.SIZE, Math.max(RECORD_SIZE, HANDSHAKE_SIZE))), 8);
         this.counterKey = arena.allocate(ValueLayout.JAVA_INT);
         this.perCpu = arena.allocate(counters.perCpuValueSize(), 8);
+        this.pathKey = arena.allocate(PATH_KEY_SIZE, 8);
+        this.pathHits = arena.allocate(ValueLayout.JAVA_LONG);
     }
 
     /** The object file's bytes, from the jar. */
@@ -105,6 +127,7 @@ public final class Datapath implements AutoCloseable {
             o.maxEntries(FLOWS, maxFlows);
             o.maxEntries(PROGRESS, maxFlows);
             o.maxEntries(TAKEOVER, maxFlows);
+            o.maxEntries(HANDSHAKES, maxFlows);
             if (pinDirectory.isPresent()) {
                 Files.createDirectories(pinDirectory.get());
                 for (String m : MAPS) o.pin(m, pinDirectory.get().resolve(m));
@@ -127,6 +150,8 @@ public final class Datapath implements AutoCloseable {
         check(takeover, 8, RECORD_SIZE);
         check(node, 4, 16);
         check(closesMap, 0, 0);
+        check(handshakes, FlowKey.SIZE, HANDSHAKE_SIZE);
+        check(localPaths, PATH_KEY_SIZE, 8);
         if (counters.maxEntries() != DatapathCounter.values().length) {
             throw new IllegalStateException("the data path counts " + counters.maxEntries() + " things, this build "
                     + DatapathCounter.values().length);
@@ -229,6 +254,56 @@ public final class Datapath implements AutoCloseable {
             at = key;
         }
         return all;
+    }
+
+    /**
+     * A handshake the programs took themselves and whose request they sent up ({@code HS_UP}): its
+     * SYN and SYN/ACK, IPv4 headers on, copied into {@code syn} and {@code synAck} (each at least
+     * {@link #HANDSHAKE_PACKET_MAX} bytes). Returns {@code synLength << 8 | synAckLength}, or -1 if
+     * there is none in that state. The engine asks once per connection it did not see begin.
+     */
+    public int handshake(FlowKey k, byte[] syn, byte[] synAck) {
+        k.write(key);
+        if (handshakes.lookup(key, value) != 0 || value.get(ValueLayout.JAVA_BYTE, 0) != HS_UP) return -1;
+        int synLength = Byte.toUnsignedInt(value.get(ValueLayout.JAVA_BYTE, 1));
+        int synAckLength = Byte.toUnsignedInt(value.get(ValueLayout.JAVA_BYTE, 2));
+        if (synLength > HANDSHAKE_PACKET_MAX || synAckLength > HANDSHAKE_PACKET_MAX) return -1;
+        MemorySegment.copy(value, ValueLayout.JAVA_BYTE, 16, syn, 0, synLength);
+        MemorySegment.copy(value, ValueLayout.JAVA_BYTE, 16 + HANDSHAKE_PACKET_MAX, synAck, 0, synAckLength);
+        return synLength << 8 | synAckLength;
+    }
+
+    /** Removes a handshake the programs kept; false if there was none. */
+    public boolean removeHandshake(FlowKey k) {
+        k.write(key);
+        return handshakes.delete(key) == 0;
+    }
+
+    /** Puts {@code path} (ASCII, {@link LocalPaths#decidable}) in local_paths; 0 or {@code -errno}. */
+    public synchronized int putLocalPath(String path) {
+        writePath(path);
+        pathHits.set(ValueLayout.JAVA_LONG, 0, 0);
+        int r = localPaths.update(pathKey, pathHits, BpfMap.NOEXIST); // one already there keeps its count
+        return r == -EEXIST ? 0 : r;
+    }
+
+    /** Removes {@code path} from local_paths; false if it was not there. */
+    public synchronized boolean removeLocalPath(String path) {
+        writePath(path);
+        return localPaths.delete(pathKey) == 0;
+    }
+
+    /** How many connections the programs decided with {@code path}; -1 if it is not in the map. */
+    public synchronized long localPathHits(String path) {
+        writePath(path);
+        return localPaths.lookup(pathKey, pathHits) == 0 ? pathHits.get(ValueLayout.JAVA_LONG, 0) : -1;
+    }
+
+    private void writePath(String path) {
+        byte[] b = path.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        if (b.length >= PATH_KEY_SIZE) throw new IllegalArgumentException("path too long for the map: " + path);
+        pathKey.fill((byte) 0);
+        MemorySegment.copy(b, 0, pathKey, ValueLayout.JAVA_BYTE, 0, b.length);
     }
 
     /** Keeps a connection's record ({@link #RECORD_SIZE} bytes); 0, or {@code -errno} (full: E2BIG). */

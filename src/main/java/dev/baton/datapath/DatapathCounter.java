@@ -19,7 +19,12 @@ public enum DatapathCounter {
     CATCHING_UP("catchingUp"),
     NO_PROGRESS("noProgress"),
     CLOSES_PASSED("closesPassed"),
-    CLOSES_FULL("closesRingFull");
+    CLOSES_FULL("closesRingFull"),
+    HANDSHAKES("handshakesInKernel"),
+    HANDSHAKE_ACKS("handshakeAcksHeld"),
+    DECIDED_LOCAL("decidedLocalInKernel"),
+    DECIDED_LOCAL_ENDED("decidedLocalEnded"),
+    REQUESTS_UP("requestsUp");
 
     private final String key;
 

@@ -41,6 +41,20 @@ public final class KernelFastPath implements FastPath {
         return new FlowKey(client, address, clientPort, servicePort);
     }
 
+    @Override
+    public boolean handshake(int client, int clientPort, Handshake into) {
+        int lengths = datapath.handshake(entryKey(client, clientPort), into.syn, into.synAck);
+        if (lengths < 0) return false;
+        into.synLength = lengths >>> 8;
+        into.synAckLength = lengths & 0xff;
+        return true;
+    }
+
+    @Override
+    public void forgetHandshake(int client, int clientPort) {
+        datapath.removeHandshake(entryKey(client, clientPort));
+    }
+
     /** Nothing to write: the programs start counting a service connection at its SYN by themselves. */
     @Override
     public boolean hold(int client, int clientPort) {

@@ -60,34 +60,42 @@ final class HeavyHitters {
 
     /** Counts one occurrence of {@code key}, with {@code tag} (0 to tags - 1). */
     void add(String key, int tag) {
+        add(key, tag, 1);
+    }
+
+    /**
+     * Counts {@code n} occurrences of {@code key} at once (what the kernel's data path decided since
+     * the last look), with {@code tag}: space-saving with weights, as {@code n} single adds.
+     */
+    void add(String key, int tag, long n) {
         if (tag < 0 || tag >= tags) throw new IllegalArgumentException("tag " + tag + " not in [0, " + tags + ")");
-        total++;
+        if (n <= 0) throw new IllegalArgumentException("count " + n + " not positive");
+        total += n;
         Integer known = index.get(key);
         int slot;
         if (known != null) {
             slot = known;
-            counts[slot]++;
+            counts[slot] += n;
         } else if (size < capacity) {
             slot = size;
             heap[size] = slot;
             position[slot] = size;
             size++;
             keys[slot] = key;
-            counts[slot] = 1;
+            counts[slot] = n;
             errors[slot] = 0;
             index.put(key, slot);
-            // A count of 1 is the smallest there is: it belongs at the top of the heap.
             siftUp(position[slot]);
         } else {
             slot = heap[0]; // the smallest count: its key makes way
             index.remove(keys[slot]);
             keys[slot] = key;
             errors[slot] = counts[slot];
-            counts[slot]++;
+            counts[slot] += n;
             Arrays.fill(tagCounts, slot * tags, slot * tags + tags, 0);
             index.put(key, slot);
         }
-        tagCounts[slot * tags + tag]++;
+        tagCounts[slot * tags + tag] += n;
         siftDown(position[slot]);
     }
 

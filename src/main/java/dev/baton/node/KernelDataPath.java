@@ -7,6 +7,7 @@ import dev.baton.datapath.Datapath;
 import dev.baton.datapath.DatapathConfig;
 import dev.baton.datapath.DatapathCounter;
 import dev.baton.datapath.KernelFastPath;
+import dev.baton.datapath.LocalPaths;
 import dev.baton.sys.BpfObject;
 import dev.baton.sys.BpfProgram;
 import dev.baton.sys.NetDevices;
@@ -32,7 +33,8 @@ final class KernelDataPath implements AutoCloseable {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(KernelDataPath.class);
     /** Forward ports 61001-61255: one per possible entry member (Btcp.Config.forwardPortBase). */
     private static final int FORWARD_PORTS = 255;
-    private static final long COUNTERS_FRESH_NANOS = 100_000_000;
+    /** One stats answer reads them once; a request after it sees what happened since. */
+    private static final long COUNTERS_FRESH_NANOS = 1_000_000;
     static final long ALIVE_EVERY_MILLIS = 1_000;
 
     private final Datapath datapath;
@@ -42,6 +44,11 @@ final class KernelDataPath implements AutoCloseable {
     private Map<DatapathCounter, Long> counted = new EnumMap<>(DatapathCounter.class);
     private long countedAt;
     private boolean closed;
+    private boolean allSlow;
+    /** The paths in the programs' local_paths map, as this process wrote them. */
+    private final java.util.Set<String> localPaths = new java.util.HashSet<>();
+    /** Each local path's count of decisions at the last look ({@link #newLocalDecisions}). */
+    private final Map<String, Long> seenHits = new java.util.HashMap<>();
 
     private KernelDataPath(Datapath datapath, int uplinkIndex, DatapathConfig config, FastPath fast) {
         this.datapath = datapath;
@@ -134,7 +141,7 @@ final class KernelDataPath implements AutoCloseable {
             int kernel = index(cfg.kernelTun(), "kernel TUN");
             KernelFastPath fast = new KernelFastPath(d, cfg.address(), cfg.servicePort()); // maps its ring first
             DatapathConfig c = new DatapathConfig(cfg.address(), engine.shadowNetwork(), cfg.servicePort(),
-                    engine.forwardPortBase(), FORWARD_PORTS, uplink, wire, kernel, DatapathConfig.DEFAULT_MARK, false);
+                    engine.forwardPortBase(), FORWARD_PORTS, uplink, wire, kernel, DatapathConfig.DEFAULT_MARK, false, true);
             d.configure(c);
             d.attach(uplink, wire);
             LOG.info("in-kernel data path on {} (ifindex {}), maps pinned in {}", k.uplink(), uplink, k.pins());
@@ -207,23 +214,84 @@ final class KernelDataPath implements AutoCloseable {
      * Every service packet through the engine ({@code on}) or only what needs it: the fault module
      * sits in the engine's path and must see the packets it may hit.
      */
-    void allSlow(boolean on) throws SysException {
-        datapath.configure(config.withAllSlow(on));
+    synchronized void allSlow(boolean on) throws SysException {
+        allSlow = on;
+        datapath.configure(config.withAllSlow(on).withLocalDecision(true));
+    }
+
+    /**
+     * The paths the programs serve here without asking the engine (issue 12: "rare handoff" in user
+     * space too): this node's own files, when whatever the cluster says they are served here (the
+     * routing policy is "content" and this node is not draining); else none, and every request goes
+     * to the engine. Those the programs cannot read as the parser would ({@link LocalPaths#decidable})
+     * and any past {@link Datapath#MAX_LOCAL_PATHS} go to the engine too. Returns how many are in.
+     */
+    synchronized int localPaths(java.util.Collection<String> paths) {
+        java.util.Set<String> want = new java.util.LinkedHashSet<>();
+        for (String p : paths) {
+            if (want.size() == Datapath.MAX_LOCAL_PATHS) break;
+            if (LocalPaths.decidable(p)) want.add(p);
+        }
+        for (java.util.Iterator<String> i = localPaths.iterator(); i.hasNext();) {
+            String p = i.next();
+            if (!want.contains(p)) {
+                datapath.removeLocalPath(p);
+                i.remove();
+            }
+        }
+        for (String p : want) {
+            if (localPaths.contains(p)) continue;
+            int r = datapath.putLocalPath(p);
+            if (r == 0) localPaths.add(p);
+            else LOG.warn("the data path took {} of {} paths to serve here: {}", localPaths.size(), want.size(), -r);
+            if (r != 0) break;
+        }
+        return localPaths.size();
+    }
+
+    /**
+     * Tells {@code sink} how many connections the programs decided with each path since the last
+     * call (the routing statistics, which the engine would have fed one by one). The counts live in
+     * local_paths and survive a restart: the first look after a start only learns where they are.
+     */
+    synchronized void newLocalDecisions(java.util.function.ObjLongConsumer<String> sink) {
+        if (closed) return;
+        for (String p : localPaths) {
+            long hits = datapath.localPathHits(p);
+            if (hits < 0) continue;
+            Long was = seenHits.put(p, hits);
+            if (was != null && hits > was) sink.accept(p, hits - was);
+        }
+        seenHits.keySet().retainAll(localPaths);
+    }
+
+    /** Connections the programs decided to serve here and that have not closed yet (the node's load). */
+    long servedInKernel() {
+        Map<DatapathCounter, Long> c = counters();
+        return Math.max(0, c.getOrDefault(DatapathCounter.DECIDED_LOCAL, 0L)
+                - c.getOrDefault(DatapathCounter.DECIDED_LOCAL_ENDED, 0L));
     }
 
     /** What the programs counted of what the engine also counts, for {@link Counters#alsoCountedBelow}. */
     long counted(Counter c) {
+        if (c == Counter.CONNECTIONS_SEEN) {
+            // Every handshake the programs took, less those whose request went up: the engine
+            // counted those as it adopted them.
+            Map<DatapathCounter, Long> n = counters();
+            return Math.max(0, n.getOrDefault(DatapathCounter.HANDSHAKES, 0L) - n.getOrDefault(DatapathCounter.REQUESTS_UP, 0L));
+        }
         DatapathCounter below = switch (c) {
             case PACKETS_FORWARDED -> DatapathCounter.TO_CHOSEN;
             case BYTES_FORWARDED -> DatapathCounter.TO_CHOSEN_BYTES;
             case PACKETS_SENT_FOR_OTHERS -> DatapathCounter.TO_CLIENT;
             case BYTES_SENT_FOR_OTHERS -> DatapathCounter.TO_CLIENT_BYTES;
+            case SERVED_LOCALLY -> DatapathCounter.DECIDED_LOCAL; // never seen by the engine
             default -> null;
         };
         return below == null ? 0 : counters().getOrDefault(below, 0L);
     }
 
-    /** The programs' counters, read at most every 100 ms (a read is a system call per counter). */
+    /** The programs' counters, read at most every millisecond (a read is a system call per counter). */
     synchronized Map<DatapathCounter, Long> counters() {
         long now = System.nanoTime();
         if (!closed && (countedAt == 0 || now - countedAt > COUNTERS_FRESH_NANOS)) {

@@ -202,8 +202,8 @@ public final class Node implements AutoCloseable {
                 loop, new ControlOut(), this::route, System.currentTimeMillis());
         loop.attach(btcp);
         for (FaultRule r : tuning.faults()) loop.faults().add(r); // the loop has not started: no race
-        cluster = new ClusterState(self, peers, paths, btcp::activeConnections);
-        drain = new Drain(cluster, btcp::openConnections, this::scheduler);
+        cluster = new ClusterState(self, peers, paths, this::servedConnections);
+        drain = new Drain(cluster, this::openConnections, this::scheduler);
         routes = new RouteStats(members);
         List<List<String>> shadows = Members.shadowAddressCommands(cfg.kernelTun(), btcp.config(), peers);
         if (cfg.host() != null) {
@@ -240,6 +240,7 @@ public final class Node implements AutoCloseable {
             }
             btcp.counters().alsoCountedBelow(kernelPath::counted);
             if (!tuning.faults().isEmpty()) kernelPath.allSlow(true);
+            syncLocalPaths();
         } else {
             kernelPath = null;
             succession = null;
@@ -255,7 +256,7 @@ public final class Node implements AutoCloseable {
         control = new ControlPlane(ControlPlane.Config.of(cfg.name(), inet(cfg.controlAddress()), specs)
                 .withListen(listen, cfg.controlPort())
                 .withServicePort(cfg.servicePort())
-                .withLoad(() -> ControlMessage.Heartbeat.of(btcp.activeConnections(), cluster.isDraining(cfg.name()))),
+                .withLoad(() -> ControlMessage.Heartbeat.of(servedConnections(), cluster.isDraining(cfg.name()))),
                 cfg.clusterKey(),
                 new ControlIn(), incarnation);
         if (kernelPath != null) kernelPath.incarnation(control.incarnation());
@@ -280,6 +281,8 @@ public final class Node implements AutoCloseable {
         if (kernelPath != null) { // so that the next process knows whether our peers still wait for us
             scheduler().scheduleAtFixedRate(kernelPath::alive, KernelDataPath.ALIVE_EVERY_MILLIS,
                     KernelDataPath.ALIVE_EVERY_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);
+            // What the programs decided goes into the routing statistics, as the engine's decisions do.
+            scheduler().scheduleWithFixedDelay(this::countLocalDecisions, 0, 1, java.util.concurrent.TimeUnit.SECONDS);
         }
         if (cfg.metricsPort() > 0) {
             metrics.serve(new InetSocketAddress(inet(cfg.metricsAddress()), cfg.metricsPort()), new Dashboard(cluster.selfMember(),
@@ -295,6 +298,38 @@ public final class Node implements AutoCloseable {
     /** Blocks until the packet loop ends (it ends only on {@link #close()} or a fatal error). */
     public void awaitTermination() throws InterruptedException {
         loopThread.join();
+    }
+
+    /** Connections this node's server serves: those the engine tracks and those the programs decided. */
+    private int servedConnections() {
+        long n = btcp.activeConnections() + (kernelPath == null ? 0 : kernelPath.servedInKernel());
+        return (int) Math.min(Integer.MAX_VALUE, n);
+    }
+
+    /** Connections that still carry data, the programs' own included: a drain waits for them too. */
+    private int openConnections() {
+        long n = btcp.openConnections() + (kernelPath == null ? 0 : kernelPath.servedInKernel());
+        return (int) Math.min(Integer.MAX_VALUE, n);
+    }
+
+    /**
+     * Tells the programs which paths they may serve here without the engine: this node's own, while
+     * the policy would serve them here whatever the cluster says ("content", not draining); none
+     * otherwise (KernelDataPath#localPaths). After each change of the policy, the drain or the paths.
+     */
+    private void countLocalDecisions() {
+        try {
+            kernelPath.newLocalDecisions((path, n) -> routes.record(path, cluster.selfMember(), n));
+        } catch (RuntimeException e) { // a failed run would cancel the later ones
+            LOG.warn("reading the data path's local decisions: {}", e.toString());
+        }
+    }
+
+    private synchronized void syncLocalPaths() {
+        if (kernelPath == null) return;
+        boolean here = policy.policy() instanceof dev.baton.route.ContentAwarePolicy && !cluster.isDraining(cfg.name());
+        int n = kernelPath.localPaths(here ? cluster.ownPaths() : List.of());
+        LOG.debug("the data path serves {} paths here on its own", n);
     }
 
     /**
@@ -446,8 +481,8 @@ public final class Node implements AutoCloseable {
             case "content" -> JSON.writeValueAsString(cluster.index().paths());
             case "content rescan" -> rescan();
             // A draining node hands on what another holder can serve and finishes the rest (Drain).
-            case "drain" -> JSON.writeValueAsString(drain.set(true));
-            case "drain off" -> JSON.writeValueAsString(drain.set(false));
+            case "drain" -> drainCommand(true);
+            case "drain off" -> drainCommand(false);
             case "drain status" -> JSON.writeValueAsString(drain.state());
             case "handover" -> handover();
             // What the engine tracks, for an operator asking why a table has not drained.
@@ -482,6 +517,7 @@ public final class Node implements AutoCloseable {
         } catch (Exception e) {
             return error("the packet loop did not answer: " + e);
         }
+        syncLocalPaths();
         return JSON.writeValueAsString(Map.of("paths", paths.size(), "before", before));
     }
 
@@ -490,6 +526,13 @@ public final class Node implements AutoCloseable {
         for (ControlMessage.Content c : ControlMessage.Content.chunked(cluster.ownPaths())) {
             control.send(peer, c);
         }
+    }
+
+    /** {@code drain}, {@code drain off}: the programs stop or resume serving this node's paths on their own. */
+    private String drainCommand(boolean on) throws IOException {
+        Map<String, Object> state = drain.set(on);
+        syncLocalPaths();
+        return JSON.writeValueAsString(state);
     }
 
     /** {@code policy NAME}: routes new connections with another policy from now on. */
@@ -502,6 +545,7 @@ public final class Node implements AutoCloseable {
         }
         String was = policy.name();
         policy = new Policy(name, next);
+        syncLocalPaths();
         return JSON.writeValueAsString(Map.of("policy", name, "was", was));
     }
 
@@ -588,7 +632,7 @@ public final class Node implements AutoCloseable {
         drops.put("policyError", policyErrors.get());
         m.put("drops", drops);
         m.put("refusals", btcp.counters().refusals());
-        m.put("activeConnections", btcp.activeConnections());
+        m.put("activeConnections", servedConnections());
         m.put("trackedConnections", btcp.trackedConnections());
         m.put("halfOpenConnections", btcp.halfOpenConnections());
         m.put("freeHoldBuffers", btcp.freeHoldBuffers());

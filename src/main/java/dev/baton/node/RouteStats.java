@@ -12,8 +12,9 @@ import java.util.Map;
  * and the busiest paths with the member each was sent to ({@link HeavyHitters}, bounded).
  *
  * <p>{@link #record} runs once per routed connection on the packet loop's thread, never per
- * packet; {@link #snapshot} runs on an HTTP thread. Both take this object's lock, which the loop
- * finds free but for the instant a snapshot copies a few hundred numbers.
+ * packet, and every second for what the kernel's data path decided (on the node's scheduler);
+ * {@link #snapshot} runs on an HTTP thread. All take this object's lock, which the loop finds free
+ * but for the instant a snapshot copies a few hundred numbers.
  */
 final class RouteStats {
     /** Paths tracked per node: the top of a skewed workload, in a few kilobytes. */
@@ -43,9 +44,14 @@ final class RouteStats {
 
     /** One routing decision: {@code path} (null when the head had none) goes to {@code to}. */
     synchronized void record(String path, Member to) {
-        routed++;
-        routedTo[to.index()]++;
-        if (path != null) paths.add(path, to.index());
+        record(path, to, 1);
+    }
+
+    /** {@code n} connections to {@code path} routed to {@code to} (the kernel decides in bulk). */
+    synchronized void record(String path, Member to, long n) {
+        routed += n;
+        routedTo[to.index()] += n;
+        if (path != null) paths.add(path, to.index(), n);
     }
 
     /** The counts now, with the {@code topPaths} busiest paths. */

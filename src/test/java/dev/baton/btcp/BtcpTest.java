@@ -1369,6 +1369,67 @@ class BtcpTest {
         assertThat(entry.btcp.trackedConnections()).isZero();
     }
 
+    /** The kernel passed the handshake itself (the engine saw nothing of it) and kept its SYN and SYN/ACK. */
+    RecordingFastPath kernelPassedTheHandshake() {
+        RecordingFastPath fast = new RecordingFastPath();
+        entry.btcp.fastPath(fast);
+        byte[] synAck = fromServer(A).flags(TcpHeader.SYN).seq(ISN_A).ack(CLIENT_ISN + 1).mss(1460).sackOk()
+                .ts(TS_A, 100).wscale(7).build();
+        fast.handshakes.put(List.of(CLIENT, CPORT), new byte[][] {clientSyn(), synAck});
+        return fast;
+    }
+
+    @Test
+    void takesInARequestWhoseHandshakeTheKernelPassedAndHandsItOff() {
+        kernelPassedTheHandshake();
+        sendRequest(REMOTE_REQUEST);
+        assertThat(entry.kernel).as("nothing reached the kernel: its SYN-RECV waits").isEmpty();
+        Object[] req = handoffRequest();
+        HandshakeInit init = (HandshakeInit) req[3];
+        assertThat(init.isn()).isEqualTo(ISN_A);
+        assertThat(init.windowScale()).isEqualTo(7);
+        assertThat(init.tsVal()).as("the SYN/ACK's the client echoed").isEqualTo(TS_A);
+        assertThat((byte[]) req[4]).as("the SYN the kernel kept").isEqualTo(clientSyn());
+        TestPackets.View ack = TestPackets.View.of((byte[]) req[5]);
+        assertThat(ack.tcp().payloadLength()).as("the ACK rebuilt from the request").isZero();
+        assertThat(ack.tcp().acknowledgmentNumber()).isEqualTo(ISN_A + 1);
+        assertThat(ack.checksumsValid()).isTrue();
+        assertThat(entry.btcp.counters().get(Counter.CONNECTIONS_SEEN)).isEqualTo(1);
+        // the rest of the handoff goes as for a connection whose SYN the engine saw
+        deliverRequest(req);
+        chosen.fromKernel(chosenSynAck());
+        entry.btcp.onHandoffAck("n2", (long) req[2], (HandshakeInit) chosen.control.getFirst()[3], FORWARD_PORT);
+        deliverCommit();
+        assertThat(chosen.lastKernel().payload()).isEqualTo(REMOTE_REQUEST);
+        assertThat(entry.btcp.connections(1).getFirst().state()).isEqualTo("FORWARDING");
+    }
+
+    @Test
+    void servesATakenInRequestLocallyByReleasingItAlone() {
+        kernelPassedTheHandshake();
+        sendRequest(LOCAL_REQUEST);
+        assertThat(entry.kernel).as("the request completes the kernel's handshake").hasSize(1);
+        assertThat(entry.lastKernel().payload()).isEqualTo(LOCAL_REQUEST);
+        assertThat(entry.control).isEmpty();
+        assertThat(entry.btcp.counters().get(Counter.SERVED_LOCALLY)).isEqualTo(1);
+    }
+
+    @Test
+    void aSegmentOfAHandshakeTheKernelDoesNotHaveIsTheKernels() {
+        RecordingFastPath fast = kernelPassedTheHandshake();
+        fast.handshakes.clear();
+        sendRequest(REMOTE_REQUEST);
+        assertThat(entry.kernel).hasSize(1);
+        assertThat(entry.btcp.trackedConnections()).isZero();
+        // a SYN the kernel kept that does not hold together (corrupted on its way) is not taken in either
+        byte[] syn = clientSyn();
+        syn[syn.length - 1] ^= 1;
+        fast.handshakes.put(List.of(CLIENT, CPORT), new byte[][] {syn, clientSyn()});
+        sendRequest(REMOTE_REQUEST);
+        assertThat(entry.kernel).hasSize(2);
+        assertThat(entry.btcp.trackedConnections()).isZero();
+    }
+
     @Test
     void aLocalConnectionEndsOnTheClosesTheKernelPassedWithoutTheirPackets() {
         RecordingFastPath fast = new RecordingFastPath();
@@ -1603,6 +1664,8 @@ class BtcpTest {
         sendRequest(LOCAL_REQUEST);
         assertThat(kernel.records).as("a local connection's flow says it all").isEmpty();
 
+        // The kernel may have kept its handshake (it went up): no record says so.
+        kernel.handshakes.put(List.of(CLIENT, CPORT), new byte[][] {clientSyn(), clientSyn()});
         Side next = restarted(entry, A, N2, kernel);
         assertThat(next.btcp.takeOver(true)).isEqualTo(1);
         assertThat(next.btcp.activeConnections()).isEqualTo(1);
@@ -1616,6 +1679,7 @@ class BtcpTest {
         next.btcp.kernelCloses();
         assertThat(next.btcp.trackedConnections()).isZero();
         assertThat(next.btcp.counters().get(Drop.STALE_CLOSE)).isZero();
+        assertThat(kernel.handshakes).as("forgotten with it: the port's next SYN is the kernel's").isEmpty();
     }
 
     @Test

@@ -49,6 +49,24 @@ final class RecordingFastPath implements FastPath {
     /** What {@link #resume} says the engine has read of a flow. */
     Consumed readAtResume = new Consumed(5, 2);
     private Set<List<Integer>> resumed;
+    /** Handshakes the kernel passed itself and whose request it sends up, by (client, port). */
+    final Map<List<Integer>, byte[][]> handshakes = new LinkedHashMap<>();
+
+    @Override
+    public boolean handshake(int client, int clientPort, Handshake into) {
+        byte[][] h = handshakes.get(List.of(client, clientPort));
+        if (h == null) return false;
+        System.arraycopy(h[0], 0, into.syn, 0, h[0].length);
+        into.synLength = h[0].length;
+        System.arraycopy(h[1], 0, into.synAck, 0, h[1].length);
+        into.synAckLength = h[1].length;
+        return true;
+    }
+
+    @Override
+    public void forgetHandshake(int client, int clientPort) {
+        handshakes.remove(List.of(client, clientPort));
+    }
 
     static List<Integer> flow(int client, int port, int localAddress, int localPort) {
         return List.of(client, port, localAddress, localPort);

@@ -75,8 +75,12 @@ class DatapathProgramsIT {
 
     /** The programs' settings of these tests, with every packet of ours to user space or not. */
     static void faults(boolean on) throws SysException {
+        settings(on, false);
+    }
+
+    static void settings(boolean faults, boolean localDecision) throws SysException {
         dp.configure(new DatapathConfig(NODE, SHADOW_NET, SERVICE, FORWARD_BASE, 255, 2, 3, 4,
-                DatapathConfig.DEFAULT_MARK, on));
+                DatapathConfig.DEFAULT_MARK, faults, localDecision));
     }
 
     record Run(int retval, byte[] packet, int mark) {}
@@ -577,6 +581,132 @@ class DatapathProgramsIT {
         FlowKey other = new FlowKey(CLIENT, NODE, 40018, SERVICE);
         run(Datapath.UPLINK_INGRESS, Segment.tcp(CLIENT, 40018, NODE, SERVICE).seq(1).ack(2).build());
         assertThat(dp.progress(other)).isEmpty();
+    }
+
+    // ---- new connections decided in the kernel (CONFIG_F_LOCAL_DECISION) ----------------------
+
+    /** Client port {@code port}'s handshake through the programs, up to the held ACK; returns SYN, SYN/ACK. */
+    static byte[][] handshake(int port) throws SysException {
+        byte[] syn = Segment.tcp(CLIENT, port, NODE, SERVICE).seq(1000).flags(SYN)
+                .options(new Segment.OptionWriter().mss(1460).sackPermitted().timestamps(77, 0).nop().windowScale(7))
+                .build();
+        long handshakes = counter(DatapathCounter.HANDSHAKES);
+        assertThat(run(Datapath.UPLINK_INGRESS, syn).retval()).as("the SYN passes").isEqualTo(TC_ACT_OK);
+        assertThat(counter(DatapathCounter.HANDSHAKES)).isEqualTo(handshakes + 1);
+        byte[] synAck = Segment.tcp(NODE, SERVICE, CLIENT, port).seq(5000).ack(1001).flags(SYN | ACK)
+                .options(new Segment.OptionWriter().mss(1460).sackPermitted().timestamps(9, 77).nop().windowScale(9))
+                .build();
+        assertThat(run(Datapath.UPLINK_EGRESS, synAck).retval()).as("the SYN/ACK passes").isEqualTo(TC_ACT_OK);
+        long acks = counter(DatapathCounter.HANDSHAKE_ACKS);
+        byte[] ack = Segment.tcp(CLIENT, port, NODE, SERVICE).seq(1001).ack(5001).linuxOptions(78, 9).build();
+        assertThat(run(Datapath.UPLINK_INGRESS, ack).retval()).as("the bare ACK is held").isEqualTo(TC_ACT_SHOT);
+        assertThat(counter(DatapathCounter.HANDSHAKE_ACKS)).isEqualTo(acks + 1);
+        return new byte[][] {syn, synAck};
+    }
+
+    static byte[] request(int port, String head) {
+        return Segment.tcp(CLIENT, port, NODE, SERVICE).seq(1001).ack(5001).flags(ACK | PSH).linuxOptions(79, 9)
+                .payload(head).build();
+    }
+
+    @Test
+    void aRequestForALocalPathIsServedInTheKernelToItsEnd() throws SysException {
+        settings(false, true);
+        dp.removeLocalPath("/n1/a.bin"); // its count starts at 0
+        assertThat(dp.putLocalPath("/n1/a.bin")).isZero();
+        handshake(40100);
+        long decided = counter(DatapathCounter.DECIDED_LOCAL);
+        byte[] req = request(40100, "GET /n1/a.bin HTTP/1.1\r\nHost: n1\r\n\r\n");
+        Run r = run(Datapath.UPLINK_INGRESS, req);
+        assertThat(r.retval()).isEqualTo(TC_ACT_OK);
+        assertThat(r.packet()).as("untouched").isEqualTo(req);
+        assertThat(counter(DatapathCounter.DECIDED_LOCAL)).isEqualTo(decided + 1);
+        assertThat(dp.localPathHits("/n1/a.bin")).isEqualTo(1);
+        assertThat(dp.progress(new FlowKey(CLIENT, NODE, 40100, SERVICE)).orElseThrow().slowIn())
+                .as("nothing went up").isZero();
+        // the rest of the connection passes both ways; its first FIN is counted as its end, once
+        byte[] data = Segment.tcp(NODE, SERVICE, CLIENT, 40100).seq(5001).ack(1040).linuxOptions(10, 79).build();
+        assertThat(run(Datapath.UPLINK_EGRESS, data).retval()).isEqualTo(TC_ACT_OK);
+        long ended = counter(DatapathCounter.DECIDED_LOCAL_ENDED);
+        byte[] fin = Segment.tcp(CLIENT, 40100, NODE, SERVICE).seq(1040).ack(6000).flags(FIN | ACK).build();
+        assertThat(run(Datapath.UPLINK_INGRESS, fin).retval()).isEqualTo(TC_ACT_OK);
+        byte[] finBack = Segment.tcp(NODE, SERVICE, CLIENT, 40100).seq(6000).ack(1041).flags(FIN | ACK).build();
+        assertThat(run(Datapath.UPLINK_EGRESS, finBack).retval()).isEqualTo(TC_ACT_OK);
+        assertThat(counter(DatapathCounter.DECIDED_LOCAL_ENDED)).isEqualTo(ended + 1);
+        // a query does not change the path; another method neither
+        handshake(40101);
+        assertThat(run(Datapath.UPLINK_INGRESS, request(40101, "HEAD /n1/a.bin?x=1 HTTP/1.1\r\n")).retval())
+                .isEqualTo(TC_ACT_OK);
+        assertThat(dp.localPathHits("/n1/a.bin")).isEqualTo(2);
+    }
+
+    @Test
+    void anyOtherRequestGoesUpAndItsHandshakeWithIt() throws SysException {
+        settings(false, true);
+        dp.removeLocalPath("/n1/a.bin"); // its count starts at 0
+        assertThat(dp.putLocalPath("/n1/a.bin")).isZero();
+        String[] others = {
+            "GET /n2/b.bin HTTP/1.1\r\n",   // not served here
+            "GET /n1/%61.bin HTTP/1.1\r\n", // the parser decodes it: the programs do not
+            "GET /n1//a.bin HTTP/1.1\r\n",
+            "GET /n1/./a.bin HTTP/1.1\r\n",
+            "GET http://n1/n1/a.bin HTTP/1.1\r\n",
+            "get /n1/a.bin HTTP/1.1\r\n",
+            "GET /n1/a.bin",                  // the line goes on in the next segment
+            "GET /n1/a.bi",
+            " GET /n1/a.bin HTTP/1.1\r\n",
+            "\u0000\u0001\u0002garbage",
+        };
+        int port = 40200;
+        for (String head : others) {
+            byte[][] hs = handshake(port);
+            long up = counter(DatapathCounter.REQUESTS_UP);
+            assertThat(run(Datapath.UPLINK_INGRESS, request(port, head)).retval()).as(head).isEqualTo(TC_ACT_REDIRECT);
+            assertThat(counter(DatapathCounter.REQUESTS_UP)).isEqualTo(up + 1);
+            FlowKey k = new FlowKey(CLIENT, NODE, port, SERVICE);
+            assertThat(dp.progress(k).orElseThrow().slowIn()).as("counted for the hand-down").isEqualTo(1);
+            byte[] syn = new byte[Datapath.HANDSHAKE_PACKET_MAX];
+            byte[] synAck = new byte[Datapath.HANDSHAKE_PACKET_MAX];
+            int lengths = dp.handshake(k, syn, synAck);
+            assertThat(lengths).isPositive();
+            assertThat(Arrays.copyOf(syn, lengths >>> 8)).isEqualTo(Arrays.copyOfRange(hs[0], ETH, hs[0].length));
+            assertThat(Arrays.copyOf(synAck, lengths & 0xff)).isEqualTo(Arrays.copyOfRange(hs[1], ETH, hs[1].length));
+            // from now on user space has it: everything goes up, the kernel's packets too
+            byte[] more = Segment.tcp(CLIENT, port, NODE, SERVICE).seq(1001).ack(5001).build();
+            assertThat(run(Datapath.UPLINK_INGRESS, more).retval()).isEqualTo(TC_ACT_REDIRECT);
+            byte[] back = Segment.tcp(NODE, SERVICE, CLIENT, port).seq(5000).ack(1001).flags(SYN | ACK).build();
+            assertThat(run(Datapath.UPLINK_EGRESS, back).retval()).isEqualTo(TC_ACT_REDIRECT);
+            port++;
+        }
+        assertThat(dp.localPathHits("/n1/a.bin")).isZero();
+    }
+
+    @Test
+    void aHandshakeGoesUpWithoutTheLocalDecisionOrWhileFaultsAreOn() throws SysException {
+        byte[] syn = Segment.tcp(CLIENT, 40300, NODE, SERVICE).seq(1000).flags(SYN).build();
+        assertThat(run(Datapath.UPLINK_INGRESS, syn).retval()).as("off").isEqualTo(TC_ACT_REDIRECT);
+        settings(true, true);
+        assertThat(run(Datapath.UPLINK_INGRESS, syn).retval()).as("faults on").isEqualTo(TC_ACT_REDIRECT);
+        settings(false, true);
+        byte[] fastOpen = Segment.tcp(CLIENT, 40301, NODE, SERVICE).seq(1000).flags(SYN).payload("GET / HTTP/1.1\r\n")
+                .build();
+        assertThat(run(Datapath.UPLINK_INGRESS, fastOpen).retval()).as("a SYN with data").isEqualTo(TC_ACT_REDIRECT);
+        // what the engine drops and counts: options that do not parse, a wrong checksum
+        Segment badOptions = Segment.tcp(CLIENT, 40303, NODE, SERVICE).seq(1000).flags(SYN);
+        badOptions.options = new byte[] {8, 3, 0, 1}; // timestamps of length 3
+        assertThat(run(Datapath.UPLINK_INGRESS, badOptions.build()).retval()).as("bad options").isEqualTo(TC_ACT_REDIRECT);
+        Segment badSum = Segment.tcp(CLIENT, 40304, NODE, SERVICE).seq(1000).flags(SYN);
+        badSum.checksumError = 1;
+        assertThat(run(Datapath.UPLINK_INGRESS, badSum.build()).retval()).as("bad checksum").isEqualTo(TC_ACT_REDIRECT);
+        // the SYN that went up with the decision off, again: user space has that handshake
+        assertThat(run(Datapath.UPLINK_INGRESS, syn).retval()).as("user space's SYN again").isEqualTo(TC_ACT_REDIRECT);
+        byte[] another = Segment.tcp(CLIENT, 40300, NODE, SERVICE).seq(5000).flags(SYN).build();
+        assertThat(run(Datapath.UPLINK_INGRESS, another).retval()).as("a new SYN on its ports").isEqualTo(TC_ACT_OK);
+        // a new SYN on the ports of a connection decided here starts afresh
+        assertThat(dp.putLocalPath("/x")).isZero();
+        handshake(40302);
+        assertThat(run(Datapath.UPLINK_INGRESS, request(40302, "GET /x HTTP/1.0\r\n")).retval()).isEqualTo(TC_ACT_OK);
+        handshake(40302);
     }
 
     // ---- helpers ------------------------------------------------------------------------------

@@ -69,11 +69,11 @@ class FlowLayoutTest {
     void writesTheConfig() {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment s = a.allocate(DatapathConfig.SIZE).fill((byte) 0xa5);
-            new DatapathConfig(0x0a000101, 0xa9fe4d00, 80, 61000, 255, 5, 6, 7, 0xba70, true).write(s);
+            new DatapathConfig(0x0a000101, 0xa9fe4d00, 80, 61000, 255, 5, 6, 7, 0xba70, true, true).write(s);
             assertThat(hex(s, DatapathConfig.SIZE)).isEqualTo(
                     "0a000101" + "a9fe4d00" + "0050"   // addresses and the service port, network order
                     + "48ee" + "ff00" + "0000"         // forward base 61000 and count 255, host order
-                    + "05000000" + "06000000" + "07000000" + "70ba0000" + "01000000");
+                    + "05000000" + "06000000" + "07000000" + "70ba0000" + "03000000"); // both flags
         }
     }
 
@@ -82,7 +82,7 @@ class FlowLayoutTest {
         assertThatThrownBy(() -> new Flow(FlowAction.TO_CLIENT, true, 15, 0, 0, 0, 0, 0, 0, 0))
                 .hasMessageContaining("window scales");
         assertThatThrownBy(() -> new FlowKey(0, 0, 70000, 80)).hasMessageContaining("16 bits");
-        assertThatThrownBy(() -> new DatapathConfig(0, 0, 80, 0, 0, 0, 0, 0, 0, false)).hasMessageContaining("mark");
+        assertThatThrownBy(() -> new DatapathConfig(0, 0, 80, 0, 0, 0, 0, 0, 0, false, false)).hasMessageContaining("mark");
         assertThat(FlowAction.of(3)).isEqualTo(FlowAction.FROM_ENTRY);
         assertThatThrownBy(() -> FlowAction.of(9)).isInstanceOf(IllegalArgumentException.class);
     }

@@ -39,6 +39,7 @@ final class Segment {
     Segment flags(int f) { flags = f; return this; }
     Segment window(int w) { window = w; return this; }
     Segment payload(int n, Random r) { payload = new byte[n]; r.nextBytes(payload); return this; }
+    Segment payload(String ascii) { payload = ascii.getBytes(java.nio.charset.StandardCharsets.US_ASCII); return this; }
 
     /** Linux's layout on an established connection: NOP NOP TS, then NOP NOP SACK if edges are given. */
     Segment linuxOptions(int tsVal, int tsEcr, int... edges) {

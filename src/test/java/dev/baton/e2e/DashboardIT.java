@@ -125,6 +125,12 @@ class DashboardIT {
                     .as("the busiest path").isEqualTo("/data/1k.bin");
             assertThat(browser.eval("[...document.querySelectorAll('#paths tr[data-path=\"/data/1k.bin\"] [data-served]')]"
                     + ".map(c => c.dataset.served).join(',')").asText()).isEqualTo("n2");
+            // Connections served where they land count too, those the kernel decided included:
+            // /empty.txt is asked only of n2, which holds it.
+            browser.await("a row for /empty.txt", "!!document.querySelector('#paths tr[data-path=\"/empty.txt\"]')",
+                    Duration.ofSeconds(10));
+            assertThat(browser.eval("[...document.querySelectorAll('#paths tr[data-path=\"/empty.txt\"] [data-served]')]"
+                    + ".map(c => c.dataset.served).join(',')").asText()).isEqualTo("n2");
             assertThat(browser.eval("+document.querySelector('#nodes tr[data-node-row=n2] [data-field=handedInRate]').dataset.value")
                     .asDouble()).as("n2 takes handoffs").isPositive();
 

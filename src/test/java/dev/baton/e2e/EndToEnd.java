@@ -88,6 +88,14 @@ final class EndToEnd {
         throw new AssertionError("no stats for " + node);
     }
 
+    /** A counter of a node's BPF programs (stats {@code datapath.counters}), 0 on the TUN path. */
+    static long datapathCounter(Testbed bed, String node, String name) {
+        for (JsonNode n : bed.stats().get("nodes")) {
+            if (n.path("node").asText().equals(node)) return n.path("datapath").path("counters").path(name).asLong();
+        }
+        throw new AssertionError("no stats for " + node);
+    }
+
     /**
      * A counter once it reached {@code atLeast}, or its value after {@code limit}. With the eager
      * commit the chosen node's answer can reach the client before its ack reaches the entry, so the

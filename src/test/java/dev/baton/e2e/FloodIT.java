@@ -173,17 +173,29 @@ class FloodIT {
                 assertThat(a.at("/counters/handoffsCompleted").asLong() - b.at("/counters/handoffsCompleted").asLong())
                         .as(n.name() + ": the handoffs it completed as entry are the probes handed off")
                         .isEqualTo((long) handoffs.getOrDefault(n.number(), 0));
+                // What is left are the probes' handoffs, lingering at their entries and in TIME-WAIT
+                // at their chosen nodes: at most one entry per probe.
                 assertThat(a.path("trackedConnections").asLong()).as(n.name() + " tracked after the drain")
-                        .isLessThan(200);
+                        .isLessThanOrEqualTo(warm.size() + during.size());
                 assertThat(a.path("freeHoldBuffers").asLong()).isEqualTo(1024);
             }
             assertThat(seen).as("SYNs that reached the nodes").isGreaterThanOrEqualTo(MIN_SYNS);
             assertThat(handoffs.getOrDefault(1, 0)).as("requests handed off by n1 during the flood").isPositive();
             JsonNode a1 = LoadTools.nodeStats(after, bed.node(1));
             JsonNode b1 = LoadTools.nodeStats(before, bed.node(1));
-            assertThat(sampler.maxHalfOpen[0]).as("n1 reached the half-open bound").isGreaterThan(MAX_HALF_OPEN - 1000);
-            assertThat(a1.at("/counters/halfOpenEvicted").asLong() - b1.at("/counters/halfOpenEvicted").asLong())
-                    .as("n1 evicted its oldest half-open entries").isPositive();
+            if (bed.dataPath() == Spec.DataPath.KERNEL) {
+                // The programs pass a SYN to the kernel and keep it in their LRU handshakes map; only
+                // a request to hand off brings one up: the flood never reaches the engine.
+                long inKernel = a1.at("/datapath/counters/handshakesInKernel").asLong()
+                        - b1.at("/datapath/counters/handshakesInKernel").asLong();
+                assertThat(inKernel).as("n1's handshakes taken in the kernel (half the flood's SYNs)")
+                        .isGreaterThan(MIN_SYNS / 2);
+                assertThat(sampler.maxHalfOpen[0]).as("n1's engine half-open peak").isLessThan(100);
+            } else {
+                assertThat(sampler.maxHalfOpen[0]).as("n1 reached the half-open bound").isGreaterThan(MAX_HALF_OPEN - 1000);
+                assertThat(a1.at("/counters/halfOpenEvicted").asLong() - b1.at("/counters/halfOpenEvicted").asLong())
+                        .as("n1 evicted its oldest half-open entries").isPositive();
+            }
             // Kernel SYN cookies keep working with the handoff: n1's kernel completed local
             // connections from cookies, n2's kernel accepted handed-in ones from cookies.
             assertThat(NetCounters.read(bed.node(1).netns()).minus(kernelBefore.get("n1")).get("TcpExt.SyncookiesRecv"))

@@ -115,6 +115,27 @@ class HeavyHittersTest {
     }
 
     @Test
+    void aWeightedAddCountsAsThatManySingleOnes() {
+        SplittableRandom rnd = new SplittableRandom(7);
+        HeavyHitters single = new HeavyHitters(64, 3), weighted = new HeavyHitters(64, 3);
+        for (int i = 0; i < 2_000; i++) {
+            String key = "/p" + (int) Math.abs(rnd.nextGaussian() * 6);
+            int tag = rnd.nextInt(3);
+            int n = 1 + rnd.nextInt(5);
+            for (int j = 0; j < n; j++) single.add(key, tag);
+            weighted.add(key, tag, n);
+        }
+        assertThat(weighted.total()).isEqualTo(single.total());
+        // Every key fits: both tables count exactly, the same numbers by key and tag.
+        assertThat(weighted.size()).isEqualTo(single.size()).isLessThan(64);
+        Map<String, List<Long>> a = new HashMap<>(), b = new HashMap<>();
+        for (var e : single.top(64)) a.put(e.key(), List.of(e.count(), e.byTag()[0], e.byTag()[1], e.byTag()[2]));
+        for (var e : weighted.top(64)) b.put(e.key(), List.of(e.count(), e.byTag()[0], e.byTag()[1], e.byTag()[2]));
+        assertThat(b).isEqualTo(a);
+        assertThatThrownBy(() -> weighted.add("/x", 0, 0)).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
     void refusesTagsOutOfRangeAndEmptyTables() {
         HeavyHitters h = new HeavyHitters(4, 2);
         assertThatThrownBy(() -> h.add("/a", 2)).isInstanceOf(IllegalArgumentException.class);
