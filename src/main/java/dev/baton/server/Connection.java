@@ -465,7 +465,7 @@ final class Connection implements Runnable {
             return stay;
         } catch (IOException | IllegalArgumentException e) {
             counters.forwardFailed.increment();
-            LOG.debug("forwarding to {} failed: {}", holder, e.toString());
+            LOG.warn("forwarding to {} failed: {}", holder, e.toString()); // the client gets a 502
             if (relaying || !ch.isOpen()) return false; // framing toward the client is broken: close
             sendSimple(502, keepAlive, headOnly, "");
             return keepAlive;

@@ -88,6 +88,22 @@ final class EndToEnd {
         throw new AssertionError("no stats for " + node);
     }
 
+    /** The last {@code max} warnings and errors of every node's log, for a failure's message. */
+    static String nodeWarnings(Testbed bed, int max) {
+        StringBuilder b = new StringBuilder();
+        for (NodeInfo n : bed.nodes()) {
+            b.append("--- ").append(n.name()).append('\n');
+            try {
+                List<String> lines = java.nio.file.Files.readAllLines(n.log()).stream()
+                        .filter(l -> l.contains(" WARN ") || l.contains(" ERROR ")).toList();
+                lines.subList(Math.max(0, lines.size() - max), lines.size()).forEach(l -> b.append(l).append('\n'));
+            } catch (java.io.IOException | RuntimeException e) {
+                b.append("(log not read: ").append(e).append(")\n");
+            }
+        }
+        return b.toString();
+    }
+
     /** A counter of a node's BPF programs (stats {@code datapath.counters}), 0 on the TUN path. */
     static long datapathCounter(Testbed bed, String node, String name) {
         for (JsonNode n : bed.stats().get("nodes")) {

@@ -96,7 +96,12 @@ class FaultedLoadIT {
         }
         System.out.println("FaultedLoadIT " + rules + ": the rules hit " + hits + " of " + matched + " packets");
         var r = report.result();
-        assertThat(r.firstFailures()).as("failed requests").isEmpty();
+        if (!r.firstFailures().isEmpty()) {
+            // Why a request failed is in the nodes' counters and warnings (a refusal, a lost link,
+            // a back-end fetch that failed): say it before the testbed and its logs go.
+            throw new AssertionError("failed requests " + r.firstFailures() + "; the nodes' counters now: "
+                    + EndToEnd.countersNow(bed) + "\nthe nodes' last warnings:\n" + EndToEnd.nodeWarnings(bed, 12));
+        }
         assertThat(r.ok()).isEqualTo(2000);
         assertThat(r.bytes()).isEqualTo(report.plannedBytes());
         assertThat(hits).as("the faults were real").isGreaterThan(matched / 200);
