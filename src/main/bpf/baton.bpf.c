@@ -704,12 +704,25 @@ static __always_inline int handshake_in(struct __sk_buff *skb, struct handshake 
 	}
 	if ((flags & (TCP_ACK | TCP_RST | TCP_SYN)) != TCP_ACK || ack != h->server_isn + 1)
 		return TC_ACT_OK; /* a reset or a stray segment: the kernel's */
+	int silent = 0;
 	if (payload == 0 && !(flags & TCP_FIN)) {
-		count(C_HANDSHAKE_ACKS, 1); /* held: the request carries the same ACK (claims 6, 16) */
-		return TC_ACT_SHOT;
+		/* Held: the request carries the same ACK (claims 6, 16). A client silent past the engine's
+		 * request timeout is given to the server as the engine would (its ACK of a retransmitted
+		 * SYN/ACK passes): else the kernel's half-open entry would die and the client with it. */
+		__u32 now_ms = (__u32)(bpf_ktime_get_ns() / 1000000) | 1;
+		if (!h->held_ms)
+			h->held_ms = now_ms;
+		silent = now_ms - h->held_ms >= HELD_ACK_TIMEOUT_MS; /* wraps after 49 days: a difference */
+		if (!silent) {
+			count(C_HANDSHAKE_ACKS, 1);
+			return TC_ACT_SHOT;
+		}
 	}
 	if (payload == 0 || (seq == h->isn + 1 && request_is_local(skb, L4 + hl, payload))) {
-		h->state = HS_LOCAL; /* a FIN before any request: nothing to hand off, the server sees it */
+		/* a FIN before any request, or silence: nothing to hand off, the server sees it */
+		h->state = HS_LOCAL;
+		if (silent)
+			count(C_SILENT_RELEASED, 1);
 		count(C_DECIDED_LOCAL, 1);
 		local_ended(h, flags);
 		count(C_LOCAL_IN, 1);

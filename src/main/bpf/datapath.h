@@ -135,6 +135,9 @@ enum handshake_state {
 };
 
 #define HANDSHAKE_PACKET_MAX 80 /* an IPv4 header without options and the longest TCP header */
+/* dev.baton.btcp.Btcp.Config's default request timeout: a client silent this long after its ACK
+ * gets its connection from the kernel, as the engine serves a held one locally then. */
+#define HELD_ACK_TIMEOUT_MS 5000
 
 struct handshake {
 	__u8 state;       /* enum handshake_state */
@@ -143,7 +146,7 @@ struct handshake {
 	__u8 ended;       /* HS_LOCAL: a FIN or RST passed (counted once: C_LOCAL_ENDED) */
 	__u32 isn;        /* the client's initial sequence number */
 	__u32 server_isn; /* the kernel's, from its SYN/ACK */
-	__u32 reserved;
+	__u32 held_ms;    /* bpf_ktime_get_ns() / 1e6 | 1 at the first ACK held, 0: none yet */
 	__u8 syn[HANDSHAKE_PACKET_MAX];
 	__u8 synack[HANDSHAKE_PACKET_MAX];
 };
@@ -202,6 +205,7 @@ enum datapath_counter {
 	C_DECIDED_LOCAL,       /* ... the request's path is served here: passed, user space not told */
 	C_DECIDED_LOCAL_ENDED, /* ... such a connection's first FIN or RST */
 	C_REQUESTS_UP,         /* ... the request went to user space to be decided */
+	C_SILENT_RELEASED,     /* ... decided here: no request within HELD_ACK_TIMEOUT_MS */
 	C_MAX,
 };
 

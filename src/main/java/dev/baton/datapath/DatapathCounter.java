@@ -24,7 +24,8 @@ public enum DatapathCounter {
     HANDSHAKE_ACKS("handshakeAcksHeld"),
     DECIDED_LOCAL("decidedLocalInKernel"),
     DECIDED_LOCAL_ENDED("decidedLocalEnded"),
-    REQUESTS_UP("requestsUp");
+    REQUESTS_UP("requestsUp"),
+    SILENT_RELEASED("silentReleased");
 
     private final String key;
 

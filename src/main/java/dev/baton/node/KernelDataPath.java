@@ -274,21 +274,22 @@ final class KernelDataPath implements AutoCloseable {
 
     /** What the programs counted of what the engine also counts, for {@link Counters#alsoCountedBelow}. */
     long counted(Counter c) {
-        if (c == Counter.CONNECTIONS_SEEN) {
+        Map<DatapathCounter, Long> n = counters();
+        return switch (c) {
+            case PACKETS_FORWARDED -> n.getOrDefault(DatapathCounter.TO_CHOSEN, 0L);
+            case BYTES_FORWARDED -> n.getOrDefault(DatapathCounter.TO_CHOSEN_BYTES, 0L);
+            case PACKETS_SENT_FOR_OTHERS -> n.getOrDefault(DatapathCounter.TO_CLIENT, 0L);
+            case BYTES_SENT_FOR_OTHERS -> n.getOrDefault(DatapathCounter.TO_CLIENT_BYTES, 0L);
             // Every handshake the programs took, less those whose request went up: the engine
             // counted those as it adopted them.
-            Map<DatapathCounter, Long> n = counters();
-            return Math.max(0, n.getOrDefault(DatapathCounter.HANDSHAKES, 0L) - n.getOrDefault(DatapathCounter.REQUESTS_UP, 0L));
-        }
-        DatapathCounter below = switch (c) {
-            case PACKETS_FORWARDED -> DatapathCounter.TO_CHOSEN;
-            case BYTES_FORWARDED -> DatapathCounter.TO_CHOSEN_BYTES;
-            case PACKETS_SENT_FOR_OTHERS -> DatapathCounter.TO_CLIENT;
-            case BYTES_SENT_FOR_OTHERS -> DatapathCounter.TO_CLIENT_BYTES;
-            case SERVED_LOCALLY -> DatapathCounter.DECIDED_LOCAL; // never seen by the engine
-            default -> null;
+            case CONNECTIONS_SEEN -> Math.max(0, n.getOrDefault(DatapathCounter.HANDSHAKES, 0L)
+                    - n.getOrDefault(DatapathCounter.REQUESTS_UP, 0L));
+            // Decided here, never seen by the engine; the silent ones as the engine's timeouts.
+            case SERVED_LOCALLY -> Math.max(0, n.getOrDefault(DatapathCounter.DECIDED_LOCAL, 0L)
+                    - n.getOrDefault(DatapathCounter.SILENT_RELEASED, 0L));
+            case REQUEST_TIMEOUT -> n.getOrDefault(DatapathCounter.SILENT_RELEASED, 0L);
+            default -> 0;
         };
-        return below == null ? 0 : counters().getOrDefault(below, 0L);
     }
 
     /** The programs' counters, read at most every millisecond (a read is a system call per counter). */

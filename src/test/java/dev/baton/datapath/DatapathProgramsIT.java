@@ -586,6 +586,9 @@ class DatapathProgramsIT {
     // ---- new connections decided in the kernel (CONFIG_F_LOCAL_DECISION) ----------------------
 
     /** Client port {@code port}'s handshake through the programs, up to the held ACK; returns SYN, SYN/ACK. */
+    /** {@code HELD_ACK_TIMEOUT_MS} in datapath.h: Btcp.Config's default request timeout. */
+    static final long HELD_ACK_TIMEOUT_MILLIS = 5_000;
+
     static byte[][] handshake(int port) throws SysException {
         byte[] syn = Segment.tcp(CLIENT, port, NODE, SERVICE).seq(1000).flags(SYN)
                 .options(new Segment.OptionWriter().mss(1460).sackPermitted().timestamps(77, 0).nop().windowScale(7))
@@ -607,6 +610,24 @@ class DatapathProgramsIT {
     static byte[] request(int port, String head) {
         return Segment.tcp(CLIENT, port, NODE, SERVICE).seq(1001).ack(5001).flags(ACK | PSH).linuxOptions(79, 9)
                 .payload(head).build();
+    }
+
+    @Test
+    void aClientSilentPastTheRequestTimeoutGetsItsConnectionFromTheKernel() throws Exception {
+        settings(false, true);
+        handshake(40110); // its first ACK held
+        byte[] ack = Segment.tcp(CLIENT, 40110, NODE, SERVICE).seq(1001).ack(5001).linuxOptions(80, 9).build();
+        assertThat(run(Datapath.UPLINK_INGRESS, ack).retval()).as("an ACK again, at once").isEqualTo(TC_ACT_SHOT);
+        long decided = counter(DatapathCounter.DECIDED_LOCAL);
+        long silent = counter(DatapathCounter.SILENT_RELEASED);
+        Thread.sleep(HELD_ACK_TIMEOUT_MILLIS + 200); // the engine's request timeout, in the programs' clock
+        // the client's ACK of the kernel's retransmitted SYN/ACK: the kernel's half-open entry lives
+        assertThat(run(Datapath.UPLINK_INGRESS, ack).retval()).as("an ACK after the timeout").isEqualTo(TC_ACT_OK);
+        assertThat(counter(DatapathCounter.SILENT_RELEASED)).isEqualTo(silent + 1);
+        assertThat(counter(DatapathCounter.DECIDED_LOCAL)).isEqualTo(decided + 1);
+        // and its request, when it comes, passes as on a local connection, whatever its path
+        assertThat(run(Datapath.UPLINK_INGRESS, request(40110, "GET /elsewhere HTTP/1.1\r\n")).retval())
+                .isEqualTo(TC_ACT_OK);
     }
 
     @Test

@@ -97,4 +97,12 @@ class FlowLayoutTest {
         assertThat(Arrays.stream(DatapathCounter.values()).map(Enum::name).toList()).isEqualTo(names);
         assertThat(names).hasSizeGreaterThan(15);
     }
+
+    @Test
+    void theProgramsReleaseASilentClientAfterTheEnginesRequestTimeout() throws IOException {
+        String h = Files.readString(Path.of("src/main/bpf/datapath.h"));
+        var m = Pattern.compile("#define HELD_ACK_TIMEOUT_MS (\\d+)").matcher(h);
+        assertThat(m.find()).as("HELD_ACK_TIMEOUT_MS in datapath.h").isTrue();
+        assertThat(Long.parseLong(m.group(1))).isEqualTo(dev.baton.btcp.Btcp.Config.defaults(1, 80).requestTimeoutMillis());
+    }
 }
