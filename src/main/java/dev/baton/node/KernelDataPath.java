@@ -44,7 +44,6 @@ final class KernelDataPath implements AutoCloseable {
     private Map<DatapathCounter, Long> counted = new EnumMap<>(DatapathCounter.class);
     private long countedAt;
     private boolean closed;
-    private boolean allSlow;
     /** The paths in the programs' local_paths map, as this process wrote them. */
     private final java.util.Set<String> localPaths = new java.util.HashSet<>();
     /** Each local path's count of decisions at the last look ({@link #newLocalDecisions}). */
@@ -214,9 +213,8 @@ final class KernelDataPath implements AutoCloseable {
      * Every service packet through the engine ({@code on}) or only what needs it: the fault module
      * sits in the engine's path and must see the packets it may hit.
      */
-    synchronized void allSlow(boolean on) throws SysException {
-        allSlow = on;
-        datapath.configure(config.withAllSlow(on).withLocalDecision(true));
+    void allSlow(boolean on) throws SysException {
+        datapath.configure(config.withAllSlow(on)); // the local decision stays on: config has it
     }
 
     /**

@@ -302,21 +302,19 @@ public final class Node implements AutoCloseable {
 
     /** Connections this node's server serves: those the engine tracks and those the programs decided. */
     private int servedConnections() {
-        long n = btcp.activeConnections() + (kernelPath == null ? 0 : kernelPath.servedInKernel());
-        return (int) Math.min(Integer.MAX_VALUE, n);
+        return withKernels(btcp.activeConnections());
     }
 
     /** Connections that still carry data, the programs' own included: a drain waits for them too. */
     private int openConnections() {
-        long n = btcp.openConnections() + (kernelPath == null ? 0 : kernelPath.servedInKernel());
+        return withKernels(btcp.openConnections());
+    }
+
+    private int withKernels(long engines) {
+        long n = engines + (kernelPath == null ? 0 : kernelPath.servedInKernel());
         return (int) Math.min(Integer.MAX_VALUE, n);
     }
 
-    /**
-     * Tells the programs which paths they may serve here without the engine: this node's own, while
-     * the policy would serve them here whatever the cluster says ("content", not draining); none
-     * otherwise (KernelDataPath#localPaths). After each change of the policy, the drain or the paths.
-     */
     private void countLocalDecisions() {
         try {
             kernelPath.newLocalDecisions((path, n) -> routes.record(path, cluster.selfMember(), n));
@@ -325,6 +323,11 @@ public final class Node implements AutoCloseable {
         }
     }
 
+    /**
+     * Tells the programs which paths they may serve here without the engine: this node's own, while
+     * the policy would serve them here whatever the cluster says ("content", not draining); none
+     * otherwise (KernelDataPath#localPaths). After each change of the policy, the drain or the paths.
+     */
     private synchronized void syncLocalPaths() {
         if (kernelPath == null) return;
         boolean here = policy.policy() instanceof dev.baton.route.ContentAwarePolicy && !cluster.isDraining(cfg.name());
