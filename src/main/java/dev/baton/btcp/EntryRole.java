@@ -411,8 +411,12 @@ final class EntryRole {
             if (LOG.isDebugEnabled()) LOG.debug("handoff {} to {}: fell back, served here ({})",
                     Long.toHexString(c.connId), c.peer, why.metric());
         }
-        e.state(c, State.LOCAL); // first: the kernel's data path then carries the answer to what we release
+        // Released before the kernel's data path takes the connection: a client segment it passed
+        // meanwhile would reach our kernel ahead of what we release, which the client saw us
+        // acknowledge, and the kernel would SACK it below the client's acknowledged edge
+        // (TCPSACKDiscard at the client: HostileRequestsIT's dripping heads, 1 run in 4).
         releaseHeld(c);
+        e.state(c, State.LOCAL);
         e.scheduleIdle(c);
     }
 
