@@ -677,6 +677,19 @@ static __always_inline int handshake_syn(struct __sk_buff *skb, struct flow_key 
 	return TC_ACT_OK;
 }
 
+/*
+ * Whether a SYN with isn on a flow's ports starts a new connection the programs may take: the flow
+ * is a handoff's that lingers (FLOW_F_LINGER) and isn is not its connection's (a retransmission of
+ * that SYN is the engine's, which drops it).
+ */
+static __always_inline int lingered(const struct flow *f, struct flow_key *k, __u32 isn)
+{
+	if (f->action != FLOW_TO_CHOSEN || !(f->flags & FLOW_F_LINGER))
+		return 0;
+	struct progress *p = bpf_map_lookup_elem(&progress, k);
+	return p && p->isn != isn;
+}
+
 /* A client packet of a handshake the programs took (not HS_UP): TC_ACT_OK, TC_ACT_SHOT or HANDSHAKE_UP. */
 static __always_inline int handshake_in(struct __sk_buff *skb, struct handshake *h, __u8 flags)
 {
@@ -802,9 +815,16 @@ int uplink_ingress(struct __sk_buff *skb)
 	if (service && (flags & (TCP_SYN | TCP_ACK)) == TCP_SYN) {
 		__u32 isn = bpf_ntohl(tcp->seq);
 		__u32 syn_len = sizeof(struct iphdr) + tcp->doff * 4;
-		if (!f && (c->flags & (CONFIG_F_LOCAL_DECISION | CONFIG_F_ALL_SLOW)) == CONFIG_F_LOCAL_DECISION &&
-		    bpf_ntohs(ip->tot_len) == syn_len && handshake_syn(skb, &k, isn, syn_len) == TC_ACT_OK)
+		if ((!f || lingered(f, &k, isn)) &&
+		    (c->flags & (CONFIG_F_LOCAL_DECISION | CONFIG_F_ALL_SLOW)) == CONFIG_F_LOCAL_DECISION &&
+		    bpf_ntohs(ip->tot_len) == syn_len && handshake_syn(skb, &k, isn, syn_len) == TC_ACT_OK) {
+			if (f) {
+				/* the old connection is over: user space learns it from the request */
+				bpf_map_delete_elem(&flows, &k);
+				count(C_AFTER_LINGER, 1);
+			}
 			return TC_ACT_OK; /* (a SYN with data, TCP Fast Open, goes up: user space passes it) */
+		}
 		progress_start(&k, isn);
 		goto slow;
 	}

@@ -287,6 +287,13 @@ public final class Btcp {
         if (!io.validTcp()) return;
 
         Conn c = table.get(ConnKeys.key(ip.sourceAddress(), tcp.sourcePort(), ConnKeys.SERVICE));
+        if (c != null && c.offloaded == Offload.LINGERING && entry.takenAnew(c)) { // c is freed
+            c = entry.adoptFetched();
+            if (c == null) {
+                io.toKernel(p, len);
+                return;
+            }
+        }
         if (c == null) {
             if ((tcp.flags() & (TcpHeader.SYN | TcpHeader.ACK | TcpHeader.RST)) == TcpHeader.SYN) {
                 entry.newConnection(p, len);

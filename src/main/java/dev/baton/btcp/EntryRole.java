@@ -103,8 +103,31 @@ final class EntryRole {
      * its copies do not hold together, or no room (the segment is then the kernel's, as before).
      */
     Conn adopt() {
+        return e.kernel.fast().handshake(ip.sourceAddress(), tcp.sourcePort(), handshake) ? adoptFetched() : null;
+    }
+
+    /**
+     * {@code LINGER}, its flow {@link Offload#LINGERING}: whether the segment at hand is the request of
+     * a new connection on {@code old}'s ports whose handshake the kernel took itself (dropping the
+     * old flow). Then {@code old} is freed, and {@link #adoptFetched} takes the new one in.
+     */
+    boolean takenAnew(Conn old) {
+        if (tcp.payloadLength() == 0 || !tcp.ack() || tcp.syn() || tcp.rst()
+                || !e.kernel.fast().handshake(ip.sourceAddress(), tcp.sourcePort(), handshake)) {
+            return false;
+        }
+        byte[] syn = handshake.syn;
+        int isn = handshake.synLength < Ipv4Header.MIN_LENGTH + TcpHeader.MIN_LENGTH ? old.clientIsn
+                : (syn[24] & 0xff) << 24 | (syn[25] & 0xff) << 16 | (syn[26] & 0xff) << 8 | (syn[27] & 0xff);
+        if (isn == old.clientIsn) return false; // the kernel takes a SYN only from a 20-byte IPv4 header
+        old.offloaded = Offload.NONE; // the kernel dropped its flow; the handshake is the new one's
+        e.free(old);
+        return true;
+    }
+
+    /** {@link #adopt}, the handshake fetched already ({@link #takenAnew}). */
+    Conn adoptFetched() {
         FastPath.Handshake h = handshake;
-        if (!e.kernel.fast().handshake(ip.sourceAddress(), tcp.sourcePort(), h)) return null;
         Ipv4Header auxIp = io.auxIp;
         TcpHeader auxTcp = io.auxTcp;
         MemorySegment syn = MemorySegment.ofArray(h.syn).asSlice(0, h.synLength);

@@ -82,8 +82,14 @@ public interface FastPath {
      */
     boolean local(int client, int clientPort, int cookie, Consumed consumed);
 
-    /** A connection this node handed to {@code chosen}, reached at {@code forwardPort} (claims 7, 17). */
-    boolean toChosen(int client, int clientPort, int chosen, int forwardPort, Translation t, Consumed consumed);
+    /**
+     * A connection this node handed to {@code chosen}, reached at {@code forwardPort} (claims 7, 17).
+     * {@code lingering}: it is over, its late packets still go on; a SYN with another initial
+     * sequence number on its ports is a new connection, whose handshake the kernel takes as if it had
+     * no flow (and drops this one): the engine hears of it from the request ({@link #handshake}).
+     */
+    boolean toChosen(int client, int clientPort, int chosen, int forwardPort, Translation t, Consumed consumed,
+            boolean lingering);
 
     /**
      * A connection handed to this node by {@code entry}: the client's segments arrive on
@@ -189,7 +195,7 @@ public interface FastPath {
 
         @Override
         public boolean toChosen(int client, int clientPort, int chosen, int forwardPort, Translation t,
-                Consumed consumed) {
+                Consumed consumed, boolean lingering) {
             return false;
         }
 

@@ -59,7 +59,8 @@ final class KernelPath {
         return switch (c.state) {
             case SYN_RCVD, HOLDING, PENDING -> Offload.HELD;
             case LOCAL -> Offload.LOCAL;
-            case FORWARDING, LINGER -> c.handDownAt != 0 ? Offload.HELD : Offload.TO_CHOSEN;
+            case FORWARDING -> c.handDownAt != 0 ? Offload.HELD : Offload.TO_CHOSEN;
+            case LINGER -> c.handDownAt != 0 ? Offload.HELD : Offload.LINGERING;
             case INJECTED -> Offload.HELD_HANDED_IN;
             case SERVING -> c.finFromClient || c.finFromServer ? Offload.NONE
                     : c.committed ? Offload.HANDED_IN : Offload.HELD_HANDED_IN;
@@ -94,7 +95,17 @@ final class KernelPath {
             case LOCAL -> fast.local(client, port, c.generation,
                     new FastPath.Consumed(c.readFromNetwork, c.readFromKernel));
             case TO_CHOSEN -> fast.toChosen(client, port, c.peerAddress, c.forwardPort, c.translation.forKernel(),
-                    new FastPath.Consumed(c.readFromNetwork, c.readFromKernel));
+                    new FastPath.Consumed(c.readFromNetwork, c.readFromKernel), false);
+            case LINGERING -> {
+                // The kernel may take the next SYN on these ports from now on: the handshake the
+                // engine adopted this connection with goes first, not at its end (it may be the new one's).
+                if (c.adopted) {
+                    fast.forgetHandshake(client, port);
+                    c.adopted = false;
+                }
+                yield fast.toChosen(client, port, c.peerAddress, c.forwardPort, c.translation.forKernel(),
+                        new FastPath.Consumed(c.readFromNetwork, c.readFromKernel), true);
+            }
             case HANDED_IN -> fast.handedIn(client, port, e.cfg.forwardPortBase() + entry,
                     e.cfg.shadowAddress(entry), c.peerAddress, c.translation.forKernel(),
                     new FastPath.Consumed(c.readFromNetwork, 0), new FastPath.Consumed(0, c.readFromKernel));
@@ -104,8 +115,8 @@ final class KernelPath {
             c.readFromKernel = 0;
         }
         if (taken) {
+            if (want.handedDown() && !(sameFlows && c.offloaded.handedDown())) e.counters.inc(Counter.FAST_PATH_FLOWS);
             c.offloaded = want;
-            if (want.handedDown()) e.counters.inc(Counter.FAST_PATH_FLOWS);
         } else if (c.offloaded == Offload.NONE || !sameFlows) {
             c.offloaded = Offload.REFUSED; // the kernel could not take it: its packets stay with us
             e.counters.inc(Counter.FAST_PATH_FULL);
@@ -185,7 +196,10 @@ final class KernelPath {
                 if (Seq.after(seen.next, c.serverNext)) c.serverNext = seen.next;
             }
         } else if (carried(client, port, e.cfg.address(), e.cfg.servicePort(), c)) {
-            if (c.offloaded == Offload.TO_CHOSEN && Seq.after(seen.ack, c.clientAck)) c.clientAck = seen.ack;
+            if ((c.offloaded == Offload.TO_CHOSEN || c.offloaded == Offload.LINGERING)
+                    && Seq.after(seen.ack, c.clientAck)) {
+                c.clientAck = seen.ack;
+            }
         }
     }
 

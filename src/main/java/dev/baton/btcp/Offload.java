@@ -15,6 +15,11 @@ enum Offload {
     LOCAL("local"),
     /** Handed off from here: the client's packets go to the chosen node (claims 7, 17). */
     TO_CHOSEN("toChosen"),
+    /**
+     * Handed off from here and over ({@code LINGER}): as {@link #TO_CHOSEN}, and the kernel takes a new
+     * connection's SYN on its ports itself, dropping the flow.
+     */
+    LINGERING("lingering"),
     /** Handed in: the client's packets come in, our kernel's leave as the entry's (claims 9, 18). */
     HANDED_IN("handedIn"),
     /** The kernel could not take the connection's flows (its table was full): it stays with us. */
@@ -29,12 +34,12 @@ enum Offload {
 
     /** The entry's one flow ({@code client → service port}), not a handed-in connection's two. */
     boolean entrySide() {
-        return this == HELD || this == LOCAL || this == TO_CHOSEN;
+        return this == HELD || this == LOCAL || this == TO_CHOSEN || this == LINGERING;
     }
 
     /** The kernel carries its plain segments. */
     boolean handedDown() {
-        return this == LOCAL || this == TO_CHOSEN || this == HANDED_IN;
+        return this == LOCAL || this == TO_CHOSEN || this == LINGERING || this == HANDED_IN;
     }
 
     /** The kernel counts what it sends up of it. */

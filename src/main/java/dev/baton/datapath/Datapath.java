@@ -195,6 +195,13 @@ public final class Datapath implements AutoCloseable {
         return flows.update(key, value, BpfMap.ANY);
     }
 
+    /** Replaces a flow that is in the map; 0, {@link BpfMap#ENOENT} if it is not, or {@code -errno}. */
+    public int replace(FlowKey k, Flow f) {
+        k.write(key);
+        f.write(value);
+        return flows.update(key, value, BpfMap.EXIST);
+    }
+
     /** The flow, as the programs have left it, if it is in the map. */
     public Optional<Flow> get(FlowKey k) {
         k.write(key);

@@ -25,7 +25,8 @@ public enum DatapathCounter {
     DECIDED_LOCAL("decidedLocalInKernel"),
     DECIDED_LOCAL_ENDED("decidedLocalEnded"),
     REQUESTS_UP("requestsUp"),
-    SILENT_RELEASED("silentReleased");
+    SILENT_RELEASED("silentReleased"),
+    AFTER_LINGER("handshakesAfterLinger");
 
     private final String key;
 

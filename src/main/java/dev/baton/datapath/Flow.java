@@ -21,11 +21,14 @@ import java.lang.foreign.ValueLayout;
  * @param consumedOut the same for packets from the kernel ({@link Progress#slowOut})
  * @param cookie LOCAL: user space's 16-bit name for the connection, which the programs echo in its
  *     close events (so that an event of an earlier connection on the same ports is told apart)
+ * @param lingers TO_CHOSEN: the connection is over and the entry lingers; a SYN with another ISN on
+ *     its ports is a new connection, whose handshake the programs take after dropping this flow
  */
 public record Flow(FlowAction action, boolean timestamps, int windowScaleFrom, int windowScaleTo, int address, int port,
-        int seqDelta, int tsDelta, int consumedIn, int consumedOut, int cookie) {
+        int seqDelta, int tsDelta, int consumedIn, int consumedOut, int cookie, boolean lingers) {
     public static final int SIZE = 28;
     private static final int F_TIMESTAMPS = 0x01;
+    private static final int F_LINGER = 0x02;
 
     public Flow {
         if (windowScaleFrom < 0 || windowScaleFrom > 14 || windowScaleTo < 0 || windowScaleTo > 14) {
@@ -40,7 +43,7 @@ public record Flow(FlowAction action, boolean timestamps, int windowScaleFrom, i
     public Flow(FlowAction action, boolean timestamps, int windowScaleFrom, int windowScaleTo, int address, int port,
             int seqDelta, int tsDelta, int consumedIn, int consumedOut) {
         this(action, timestamps, windowScaleFrom, windowScaleTo, address, port, seqDelta, tsDelta, consumedIn,
-                consumedOut, 0);
+                consumedOut, 0, false);
     }
 
     /** A flow the engine holds: everything to user space, counted. */
@@ -53,18 +56,24 @@ public record Flow(FlowAction action, boolean timestamps, int windowScaleFrom, i
      * packets; its close events carry {@code cookie}.
      */
     public static Flow local(int consumedIn, int consumedOut, int cookie) {
-        return new Flow(FlowAction.LOCAL, false, 0, 0, 0, 0, 0, 0, consumedIn, consumedOut, cookie);
+        return new Flow(FlowAction.LOCAL, false, 0, 0, 0, 0, 0, 0, consumedIn, consumedOut, cookie, false);
     }
 
     /** The same flow, user space having read these many of its packets. */
     public Flow withConsumed(int in, int out) {
         return new Flow(action, timestamps, windowScaleFrom, windowScaleTo, address, port, seqDelta, tsDelta, in, out,
-                cookie);
+                cookie, lingers);
+    }
+
+    /** The same flow of a connection that is over, lingering ({@link #lingers}). */
+    public Flow lingering() {
+        return new Flow(action, timestamps, windowScaleFrom, windowScaleTo, address, port, seqDelta, tsDelta,
+                consumedIn, consumedOut, cookie, true);
     }
 
     public void write(MemorySegment s) {
         s.set(ValueLayout.JAVA_BYTE, 0, (byte) action.code());
-        s.set(ValueLayout.JAVA_BYTE, 1, (byte) (timestamps ? F_TIMESTAMPS : 0));
+        s.set(ValueLayout.JAVA_BYTE, 1, (byte) ((timestamps ? F_TIMESTAMPS : 0) | (lingers ? F_LINGER : 0)));
         s.set(ValueLayout.JAVA_BYTE, 2, (byte) windowScaleFrom);
         s.set(ValueLayout.JAVA_BYTE, 3, (byte) windowScaleTo);
         s.set(FlowKey.BE32, 4, address);
@@ -83,6 +92,7 @@ public record Flow(FlowAction action, boolean timestamps, int windowScaleFrom, i
                 s.get(FlowKey.BE32, 4), Short.toUnsignedInt(s.get(FlowKey.BE16, 8)),
                 s.get(ValueLayout.JAVA_INT_UNALIGNED, 12), s.get(ValueLayout.JAVA_INT_UNALIGNED, 16),
                 s.get(ValueLayout.JAVA_INT_UNALIGNED, 20), s.get(ValueLayout.JAVA_INT_UNALIGNED, 24),
-                Short.toUnsignedInt(s.get(ValueLayout.JAVA_SHORT_UNALIGNED, 10)));
+                Short.toUnsignedInt(s.get(ValueLayout.JAVA_SHORT_UNALIGNED, 10)),
+                (s.get(ValueLayout.JAVA_BYTE, 1) & F_LINGER) != 0);
     }
 }

@@ -99,10 +99,11 @@ public final class KernelFastPath implements FastPath {
     }
 
     @Override
-    public boolean toChosen(int client, int clientPort, int chosen, int forwardPort, Translation t, Consumed c) {
+    public boolean toChosen(int client, int clientPort, int chosen, int forwardPort, Translation t, Consumed c,
+            boolean lingering) {
         Flow f = new Flow(FlowAction.TO_CHOSEN, t.timestamps(), 0, 0, chosen, forwardPort, t.seqDelta(), t.tsDelta(),
                 c.fromNetwork(), c.fromKernel());
-        return datapath.put(entryKey(client, clientPort), f) == 0;
+        return datapath.put(entryKey(client, clientPort), lingering ? f.lingering() : f) == 0;
     }
 
     @Override
@@ -122,7 +123,8 @@ public final class KernelFastPath implements FastPath {
         FlowKey k = new FlowKey(client, localAddress, clientPort, localPort);
         Optional<Flow> f = datapath.get(k);
         if (f.isPresent() && f.get().action() != FlowAction.HOLD) {
-            datapath.put(k, f.get().withConsumed(c.fromNetwork(), c.fromKernel()));
+            // only if it is still there: the programs drop a lingering flow at a new SYN
+            datapath.replace(k, f.get().withConsumed(c.fromNetwork(), c.fromKernel()));
         }
     }
 

@@ -1498,8 +1498,53 @@ class BtcpTest {
         // the entry keeps its flow through the linger, then lets it go
         entry.btcp.onTerminate("n2", (long) handoffRequest()[2]);
         assertThat(atEntry.of(RecordingFastPath.Withdraw.class)).isEmpty();
+        assertThat(atEntry.calls.getLast()).as("over: the kernel may take the next SYN on its ports")
+                .isEqualTo(new RecordingFastPath.Lingering(CLIENT, CPORT));
         entry.advance(11_000);
         assertThat(atEntry.calls.getLast()).isEqualTo(new RecordingFastPath.Withdraw(CLIENT, CPORT));
+        assertThat(entry.btcp.counters().get(Counter.FAST_PATH_FLOWS)).as("lingering is no new flow").isEqualTo(1);
+    }
+
+    /**
+     * A client reuses its port within the entry's linger (wrk did for 91% of its connections): the
+     * kernel takes the new SYN's handshake itself and drops the lingering flow; the engine hears of
+     * the new connection from its request, lets the old one go without touching the kernel's state
+     * (the new one's now), and takes the new one in.
+     */
+    @Test
+    void aNewConnectionTheKernelTookOnALingeringPortIsTakenInAndTheOldOneLetGo() {
+        RecordingFastPath atEntry = kernelPassedTheHandshake();
+        chosen.btcp.fastPath(new RecordingFastPath());
+        sendRequest(REMOTE_REQUEST);
+        Object[] req = handoffRequest();
+        deliverRequest(req);
+        chosen.fromKernel(chosenSynAck());
+        entry.btcp.onHandoffAck("n2", (long) req[2], (HandshakeInit) chosen.control.getFirst()[3], FORWARD_PORT);
+        entry.advance(KernelPath.HAND_DOWN_DELAY_MILLIS);
+        entry.btcp.onTerminate("n2", (long) req[2]);
+        assertThat(atEntry.handshakes).as("the adopted handshake goes when it lingers, not at its end").isEmpty();
+        assertThat(atEntry.calls.getLast()).isEqualTo(new RecordingFastPath.Lingering(CLIENT, CPORT));
+        // a late segment of the old connection with data still goes to the chosen node
+        int requestEnd = CLIENT_ISN + 1 + REMOTE_REQUEST.length();
+        entry.fromWire(fromClient(A).flags(TcpHeader.PSH).seq(requestEnd).ack(ISN_A + 1).ts(103, TS_A).payload("x")
+                .build());
+        assertThat(entry.lastWire().ip().destinationAddress()).isEqualTo(B);
+        // the kernel took a new SYN on the same ports and sent its request up
+        int newIsn = CLIENT_ISN + 1_000_000;
+        byte[] syn = fromClient(A).flags(TcpHeader.SYN).seq(newIsn).mss(1460).sackOk().ts(200, 0).wscale(7).build();
+        byte[] synAck = fromServer(A).flags(TcpHeader.SYN).seq(ISN_A + 77).ack(newIsn + 1).mss(1460).sackOk()
+                .ts(TS_A + 9, 200).wscale(7).build();
+        atEntry.handshakes.put(List.of(CLIENT, CPORT), new byte[][] {syn, synAck});
+        int calls = atEntry.calls.size();
+        int wire = entry.wire.size();
+        entry.fromWire(fromClient(A).flags(TcpHeader.PSH).seq(newIsn + 1).ack(ISN_A + 78).ts(201, TS_A + 9)
+                .payload(LOCAL_REQUEST).build());
+        assertThat(entry.wire).as("nothing of it went to the old chosen node").hasSize(wire);
+        assertThat(entry.lastKernel().payload()).as("served here").isEqualTo(LOCAL_REQUEST);
+        assertThat(entry.btcp.connections(2)).singleElement().satisfies(v -> assertThat(v.state()).isEqualTo("LOCAL"));
+        assertThat(atEntry.calls.subList(calls, atEntry.calls.size())).as("the old flow was the kernel's to drop")
+                .noneMatch(RecordingFastPath.Withdraw.class::isInstance);
+        assertThat(entry.btcp.counters().get(Counter.CONNECTIONS_SEEN)).isEqualTo(2);
     }
 
     /**

@@ -26,6 +26,8 @@ final class RecordingFastPath implements FastPath {
             implements Call {}
     record HandedIn(int client, int port, int forwardPort, int shadow, int entry, Translation t, Consumed fromClient,
             Consumed fromKernel) implements Call {}
+    /** {@link #toChosen} of a connection that is over. */
+    record Lingering(int client, int port) implements Call {}
     record Read(int client, int port, int localAddress, int localPort, Consumed consumed) implements Call {}
     record Withdraw(int client, int port) implements Call {}
     record WithdrawHandedIn(int client, int port, int forwardPort, int shadow) implements Call {}
@@ -120,8 +122,10 @@ final class RecordingFastPath implements FastPath {
     }
 
     @Override
-    public boolean toChosen(int client, int clientPort, int chosen, int forwardPort, Translation t, Consumed consumed) {
-        calls.add(new ToChosen(client, clientPort, chosen, forwardPort, t, consumed));
+    public boolean toChosen(int client, int clientPort, int chosen, int forwardPort, Translation t, Consumed consumed,
+            boolean lingering) {
+        calls.add(lingering ? new Lingering(client, clientPort) : new ToChosen(client, clientPort, chosen, forwardPort, t,
+                consumed));
         onHandDown.run();
         if (accept) carried.put(flow(client, clientPort, BtcpTest.A, 80), "toChosen");
         return accept;

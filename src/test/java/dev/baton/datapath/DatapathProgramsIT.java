@@ -730,6 +730,58 @@ class DatapathProgramsIT {
         handshake(40302);
     }
 
+    /**
+     * A client reuses its port while the entry lingers on a handoff over on it (FLOW_F_LINGER): the
+     * new SYN's handshake is taken as on ports with no flow, and the lingering flow goes; a SYN
+     * again with the old ISN, or on a flow still forwarding, is the engine's.
+     */
+    @Test
+    void aNewSynOnALingeringHandoffsPortsIsTakenAndItsFlowDropped() throws SysException {
+        settings(false, true);
+        int port = 40400;
+        FlowKey k = new FlowKey(CLIENT, NODE, port, SERVICE);
+        byte[] oldSyn = Segment.tcp(CLIENT, port, NODE, SERVICE).seq(700).flags(SYN).build();
+        dp.put(k, toChosen(true));
+        assertThat(run(Datapath.UPLINK_INGRESS, oldSyn).retval()).as("the SYN of a flow's connection")
+                .isEqualTo(TC_ACT_REDIRECT); // its progress starts with this ISN
+        assertThat(run(Datapath.UPLINK_INGRESS, Segment.tcp(CLIENT, port, NODE, SERVICE).seq(9000).flags(SYN).build())
+                .retval()).as("a new SYN while it still forwards").isEqualTo(TC_ACT_REDIRECT);
+        dp.put(k, toChosen(true).lingering());
+        assertThat(run(Datapath.UPLINK_INGRESS, Segment.tcp(CLIENT, port, NODE, SERVICE).seq(9000).flags(SYN).build())
+                .retval()).as("that SYN again").isEqualTo(TC_ACT_REDIRECT);
+        assertThat(dp.get(k)).isPresent();
+        long after = counter(DatapathCounter.AFTER_LINGER);
+        long handshakes = counter(DatapathCounter.HANDSHAKES);
+        byte[] syn = Segment.tcp(CLIENT, port, NODE, SERVICE).seq(1000).flags(SYN)
+                .options(new Segment.OptionWriter().mss(1460).sackPermitted().timestamps(77, 0).nop().windowScale(7))
+                .build();
+        assertThat(run(Datapath.UPLINK_INGRESS, syn).retval()).as("a new connection's SYN passes").isEqualTo(TC_ACT_OK);
+        assertThat(dp.get(k)).as("the lingering flow is gone").isEmpty();
+        assertThat(counter(DatapathCounter.AFTER_LINGER)).isEqualTo(after + 1);
+        assertThat(counter(DatapathCounter.HANDSHAKES)).isEqualTo(handshakes + 1);
+        assertThat(dp.progress(k).orElseThrow().slowIn()).as("counted afresh").isZero();
+        // from here on it is any handshake the programs took: SYN/ACK kept, bare ACK held, request up
+        byte[] synAck = Segment.tcp(NODE, SERVICE, CLIENT, port).seq(5000).ack(1001).flags(SYN | ACK)
+                .options(new Segment.OptionWriter().mss(1460).sackPermitted().timestamps(9, 77).nop().windowScale(9))
+                .build();
+        assertThat(run(Datapath.UPLINK_EGRESS, synAck).retval()).isEqualTo(TC_ACT_OK);
+        byte[] ack = Segment.tcp(CLIENT, port, NODE, SERVICE).seq(1001).ack(5001).linuxOptions(78, 9).build();
+        assertThat(run(Datapath.UPLINK_INGRESS, ack).retval()).isEqualTo(TC_ACT_SHOT);
+        assertThat(run(Datapath.UPLINK_INGRESS, request(port, "GET /elsewhere HTTP/1.1\r\n")).retval())
+                .isEqualTo(TC_ACT_REDIRECT);
+        byte[] kept = new byte[Datapath.HANDSHAKE_PACKET_MAX];
+        int lengths = dp.handshake(k, kept, new byte[Datapath.HANDSHAKE_PACKET_MAX]);
+        assertThat(Arrays.copyOf(kept, lengths >>> 8)).isEqualTo(Arrays.copyOfRange(syn, ETH, syn.length));
+        // without the local decision (or with faults on) nothing of this happens
+        settings(true, true);
+        FlowKey k2 = new FlowKey(CLIENT, NODE, port + 1, SERVICE);
+        dp.put(k2, toChosen(true).lingering());
+        run(Datapath.UPLINK_INGRESS, Segment.tcp(CLIENT, port + 1, NODE, SERVICE).seq(700).flags(SYN).build());
+        assertThat(run(Datapath.UPLINK_INGRESS, Segment.tcp(CLIENT, port + 1, NODE, SERVICE).seq(800).flags(SYN).build())
+                .retval()).isEqualTo(TC_ACT_REDIRECT);
+        assertThat(dp.get(k2)).isPresent();
+    }
+
     // ---- helpers ------------------------------------------------------------------------------
 
     /** A segment with random numbers, payload and a random legal option layout. */

@@ -51,6 +51,13 @@ class FlowLayoutTest {
                     + "44332211" + "88776655"      // deltas, host order
                     + "ccbbaa99" + "00ffeedd");    // consumed in, out
             assertThat(Flow.read(s)).isEqualTo(f);
+            // FLOW_F_LINGER beside FLOW_F_TIMESTAMPS
+            Flow over = new Flow(FlowAction.TO_CHOSEN, false, 0, 0, 1, 2, 3, 4, 5, 6).lingering();
+            over.write(s);
+            assertThat(hex(s, 2)).isEqualTo("02" + "02");
+            assertThat(Flow.read(s)).isEqualTo(over);
+            over.withConsumed(7, 8).write(s);
+            assertThat(Flow.read(s).lingers()).as("kept by withConsumed").isTrue();
         }
     }
 
