@@ -114,8 +114,13 @@ final class ChosenRole {
         c.serverNext = mine.isn() + 1;
         c.clientAck = mine.isn() + 1;
         c.translation.atChosen(entry, mine);
-        completeHandshake(c);
+        // The flows go down first (committed eagerly: handed in), so that our server's answer to
+        // the request we inject leaves on the kernel's path; on a new connection it would
+        // otherwise all come up behind the SYN/ACK. Nothing the entry forwards can overtake the
+        // injection: it forwards only after our ack, below. (A late commit injects first: the
+        // entry may be forwarding by then, onCommit.)
         e.state(c, State.SERVING);
+        completeHandshake(c);
         if (c.committed) { // the commit came with the request (eager): our server may answer now
             e.scheduleIdle(c);
         } else {

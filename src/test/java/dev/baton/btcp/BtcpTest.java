@@ -1548,6 +1548,30 @@ class BtcpTest {
     }
 
     /**
+     * An eager commit is in before our kernel's SYN/ACK: the flows go down before the request is
+     * injected, so that the server's answer to it leaves on the kernel's path (on a new connection it
+     * came up behind the SYN/ACK, all of it). A late commit injects first, as the entry may be
+     * forwarding by then.
+     */
+    @Test
+    void aChosenNodeHandsAnEagerlyCommittedConnectionInBeforeInjectingItsRequest() {
+        eager();
+        RecordingFastPath atChosen = new RecordingFastPath();
+        chosen.btcp.fastPath(atChosen);
+        List<byte[]> inKernel = new ArrayList<>();
+        atChosen.onHandDown = () -> inKernel.addAll(chosen.kernel);
+        handshakeAtEntry();
+        sendRequest(REMOTE_REQUEST);
+        deliverRequest(handoffRequest());
+        deliverCommit();
+        chosen.fromKernel(chosenSynAck());
+        assertThat(atChosen.of(RecordingFastPath.HandedIn.class)).hasSize(1);
+        assertThat(inKernel).as("only the SYN had reached our kernel")
+                .singleElement().satisfies(p -> assertThat(TestPackets.View.of(p).tcp().syn()).isTrue());
+        assertThat(chosen.lastKernel().payload()).isEqualTo(REMOTE_REQUEST);
+    }
+
+    /**
      * A flow whose every segment came up (the fault module on, or the kernel still catching up)
      * has a progress of zeros: its numbers say nothing. Taken as numbers, the server's end looked
      * unacknowledged forever (the client side's progress, in an LRU map, gone) and the connection
