@@ -78,7 +78,7 @@ struct {
 	__type(value, struct node_state);
 } node SEC(".maps");
 
-/* Local flows' FINs and RSTs, passed by the programs (struct close_event); read by user space
+/* Local and handed-in flows' FINs and RSTs, passed by the programs (struct close_event); read by user space
  * every turn of its loop, so no wake-up is asked for. 24 bytes each with its header: 10922 fit. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -183,11 +183,12 @@ static __always_inline void progress_start(struct flow_key *k, __u32 isn)
 }
 
 /*
- * A local flow's FIN or RST, about to pass: tells user space (struct close_event). False if the ring
- * is full: the segment then goes to user space, which learns of the close from it as before.
+ * A local or handed-in flow's FIN or RST, about to pass: tells user space (struct close_event). False
+ * if the ring is full: the segment then goes to user space, which learns of the close from it as
+ * before.
  */
 static __always_inline int close_passed(const struct flow_key *k, const struct flow *f, __u8 flags,
-					__u8 from_kernel)
+					__u8 from_kernel, __u16 entry)
 {
 	struct close_event *e = bpf_ringbuf_reserve(&closes, sizeof(*e), 0);
 	if (!e) {
@@ -199,7 +200,7 @@ static __always_inline int close_passed(const struct flow_key *k, const struct f
 	e->cookie = f->cookie;
 	e->tcp_flags = flags;
 	e->from_kernel = from_kernel;
-	e->reserved = 0;
+	e->entry = entry;
 	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 	count(C_CLOSES_PASSED, 1);
 	return 1;
@@ -452,7 +453,7 @@ static __always_inline int from_entry(struct __sk_buff *skb, struct flow *f, str
 	__u32 old_addr = ip->daddr, new_addr = f->addr;
 	int first = pr->last_ns == 0;
 	pr->last_ns = bpf_ktime_get_ns();
-	seq_raise(&pr->next, bpf_ntohl(tcp->seq) + (skb->len - L4 - hl), first);
+	seq_raise(&pr->next, bpf_ntohl(tcp->seq) + (skb->len - L4 - hl) + !!(tcp_flags(tcp) & TCP_FIN), first);
 	if (tcp_flags(tcp) & TCP_ACK)
 		seq_raise(&pr->ack, bpf_ntohl(tcp->ack_seq), first);
 	ip->check = ip_csum_replace32(ip->check, old_addr, new_addr);
@@ -497,7 +498,7 @@ static __always_inline int to_client(struct __sk_buff *skb, struct flow *f, stru
 	__u32 translated = bpf_htonl(seq - f->seq_delta);
 	int first = pr->last_ns == 0;
 	pr->last_ns = bpf_ktime_get_ns();
-	seq_raise(&pr->next, seq + payload, first);
+	seq_raise(&pr->next, seq + payload + !!(tcp_flags(tcp) & TCP_FIN), first); /* a FIN takes one */
 	ip->check = ip_csum_replace32(ip->check, old_addr, new_addr);
 	ip->saddr = new_addr;
 	csum_diff32(&diff, tcp->seq, translated);
@@ -858,13 +859,13 @@ int uplink_ingress(struct __sk_buff *skb)
 	}
 	int r;
 	if (service && f->action == FLOW_LOCAL) {
-		if ((flags & (TCP_FIN | TCP_RST)) && !close_passed(&k, f, flags, 0))
+		if ((flags & (TCP_FIN | TCP_RST)) && !close_passed(&k, f, flags, 0, 0))
 			goto counted;
 		pr->last_ns = bpf_ktime_get_ns();
 		count(C_LOCAL_IN, 1);
 		return TC_ACT_OK;
-	} else if (flags & (TCP_FIN | TCP_RST)) {
-		goto counted; /* a handoff's close: the engine must see it (termination, linger) */
+	} else if (service && (flags & (TCP_FIN | TCP_RST))) {
+		goto counted; /* a handoff's close at the entry: the engine must see it (linger) */
 	} else if (service && f->action == FLOW_TO_CHOSEN) {
 		r = to_chosen(skb, f, pr);
 		if (r == 0) {
@@ -878,6 +879,9 @@ int uplink_ingress(struct __sk_buff *skb)
 			return r;
 		}
 	} else if (!service && f->action == FLOW_FROM_ENTRY) {
+		/* the client's close passes too, told (its entry hears of the end from user space) */
+		if ((flags & (TCP_FIN | TCP_RST)) && !close_passed(&k, f, flags, 0, forward + 1))
+			goto counted;
 		r = from_entry(skb, f, pr);
 		if (r == 0)
 			return TC_ACT_OK;
@@ -956,15 +960,18 @@ int uplink_egress(struct __sk_buff *skb)
 		goto counted;
 	}
 	if (!shadow && f->action == FLOW_LOCAL) {
-		if ((flags & (TCP_FIN | TCP_RST)) && !close_passed(&k, f, flags, 1))
+		if ((flags & (TCP_FIN | TCP_RST)) && !close_passed(&k, f, flags, 1, 0))
 			goto counted;
 		pr->last_ns = bpf_ktime_get_ns();
 		count(C_LOCAL_OUT, 1);
 		return TC_ACT_OK;
 	}
-	if (flags & (TCP_FIN | TCP_RST))
+	if (!shadow && (flags & (TCP_FIN | TCP_RST)))
 		goto counted;
 	if (shadow && f->action == FLOW_TO_CLIENT) {
+		/* our server's close passes too, told (the entry hears of the end from user space) */
+		if ((flags & (TCP_FIN | TCP_RST)) && !close_passed(&k, f, flags, 1, bpf_ntohl(ip->saddr) & 0xff))
+			goto counted;
 		int r = to_client(skb, f, pr);
 		if (r == 0) {
 			bpf_set_hash_invalid(skb); /* the socket's hash: as in uplink_ingress */

@@ -80,7 +80,7 @@ struct progress {
 	__u32 slow_in;     /* packets from the network sent to user space since the flow began */
 	__u32 slow_out;    /* packets from the kernel sent to user space since the flow began */
 	__u32 ack;         /* the highest acknowledgment number seen, before translation */
-	__u32 next;        /* the highest sequence number + payload seen, before translation */
+	__u32 next;        /* the highest sequence number + payload (+ 1 for a FIN) seen, before translation */
 	__u64 last_ns;     /* bpf_ktime_get_ns() at the last packet carried; 0: none yet */
 	__u32 isn;         /* the client's initial sequence number: a SYN with another starts afresh */
 	__u32 reserved;
@@ -108,9 +108,10 @@ struct node_state {
 };
 
 /*
- * A local flow's FIN or RST, which the programs passed themselves (ring buffer "closes"): user space
- * needs only to know of it, to forget the connection, and the packet need not cross user space
- * twice for that. Written by the programs only; one per FIN or RST.
+ * A FIN or RST of a local or a handed-in flow, which the programs passed themselves (ring buffer
+ * "closes"): user space needs only to know of it (to forget a local connection, to tell a handed-in
+ * one's entry that it ended), and the packet need not cross user space twice for that. Written by
+ * the programs only; one per FIN or RST.
  */
 struct close_event {
 	__be32 remote_addr;  /* the client */
@@ -118,7 +119,8 @@ struct close_event {
 	__u16 cookie;        /* the flow's (struct flow): which connection on these ports it was */
 	__u8 tcp_flags;      /* the segment's flags: FIN, RST (and ACK, ...) */
 	__u8 from_kernel;    /* 1: our server's segment (egress), 0: the client's */
-	__u16 reserved;
+	__u16 entry;         /* 0: a local flow; else the handed-in connection's entry, by its index
+			      * (shadow address .N, forward port forward_base + N) */
 };
 
 /*

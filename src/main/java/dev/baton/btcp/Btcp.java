@@ -352,16 +352,20 @@ public final class Btcp {
         return e.kernel.fast().drainCloses(onKernelClose);
     }
 
-    private void closedInKernel(int client, int port, int cookie, int tcpFlags, boolean fromKernel) {
-        Conn c = table.get(ConnKeys.key(client, port, ConnKeys.SERVICE));
+    private void closedInKernel(int client, int port, int entryIndex, int cookie, int tcpFlags, boolean fromKernel) {
+        boolean local = entryIndex == ConnKeys.SERVICE;
+        Conn c = entryIndex > 0xff ? null : table.get(ConnKeys.key(client, port, entryIndex));
         // The cookie is the generation the flow was handed down with: not this connection's, then
         // one before it on the same ports (already freed), whose close means nothing now.
-        if (c == null || c.state != State.LOCAL || c.generation != cookie) {
+        boolean ours = c != null && c.generation == cookie
+                && (local ? c.state == State.LOCAL : c.state == State.SERVING || c.state == State.CLOSED);
+        if (!ours) {
             counters.drop(Drop.STALE_CLOSE);
             return;
         }
         c.lastSeen = e.now;
-        entry.localClose(c, tcpFlags, fromKernel);
+        if (local) entry.localClose(c, tcpFlags, fromKernel);
+        else chosen.closedInKernel(c, tcpFlags, fromKernel);
     }
 
     // ------------------------------------------------------------------------------------------

@@ -83,7 +83,6 @@ final class ChosenRole {
             closed(c, cfg.lingerMillis());
         } else if (tcp.fin()) {
             c.finFromClient = true;
-            e.kernel.sync(c);
             if (c.finFromServer) closed(c, cfg.timeWaitMillis());
             else e.closing(c);
         }
@@ -162,9 +161,31 @@ final class ChosenRole {
             closed(c, cfg.lingerMillis());
         } else if (fin) {
             c.finFromServer = true;
-            e.kernel.sync(c); // closing: what follows needs the engine (owesClient, closed)
             if (c.finFromClient) closed(c, cfg.timeWaitMillis());
             else e.closing(c);
+        }
+    }
+
+    /**
+     * {@code SERVING} or {@code CLOSED}: a FIN or RST the kernel's data path passed on the handed-in
+     * flows ({@link FastPath#drainCloses}), as {@link #served} and {@link #forwarded} take one that
+     * comes up: the kernel rewrites on through the close and TIME-WAIT, so none of its packets
+     * need cross user space.
+     */
+    void closedInKernel(Conn c, int tcpFlags, boolean fromKernel) {
+        if (c.state != State.SERVING) return; // CLOSED already: the kernel's TIME-WAIT goes on alone
+        if ((tcpFlags & TcpHeader.RST) != 0) {
+            closed(c, cfg.lingerMillis());
+            return;
+        }
+        if ((tcpFlags & TcpHeader.FIN) == 0) return;
+        if (fromKernel) c.finFromServer = true;
+        else c.finFromClient = true;
+        if (c.finFromClient && c.finFromServer) {
+            closed(c, cfg.timeWaitMillis());
+        } else {
+            e.kernel.refresh(c); // how far the client got: owesClient, for how long silence may last
+            e.closing(c);
         }
     }
 

@@ -95,10 +95,11 @@ public interface FastPath {
      * A connection handed to this node by {@code entry}: the client's segments arrive on
      * {@code forwardPort} and go to {@code shadow}; the kernel's leave with the entry's address
      * (claims 9, 18). {@code fromClient} counts what the engine read of the first flow,
-     * {@code fromKernel} of the second.
+     * {@code fromKernel} of the second. Their FINs and RSTs pass too, which the kernel tells of
+     * ({@link #drainCloses}) with {@code cookie} (16 bits).
      */
     boolean handedIn(int client, int clientPort, int forwardPort, int shadow, int entry, Translation t,
-            Consumed fromClient, Consumed fromKernel);
+            Consumed fromClient, Consumed fromKernel, int cookie);
 
     /**
      * A handed-down connection's packet came up all the same (a FIN, a RST, one the kernel had sent
@@ -150,16 +151,23 @@ public interface FastPath {
      */
     Consumed resume(int client, int clientPort, int localAddress, int localPort);
 
+    /**
+     * The cookie the flow {@code client:clientPort → localAddress:localPort} was handed down with
+     * (16 bits; {@link #local}, {@link #handedIn}), or -1 if the kernel has no such flow.
+     */
+    int cookie(int client, int clientPort, int localAddress, int localPort);
+
     /** The takeover is over: every flow not resumed since {@link #recall} is removed. */
     void endTakeOver();
 
-    /** A local connection's FIN or RST that the kernel passed ({@link #local}). */
+    /** A FIN or RST that the kernel passed on a local ({@link #local}) or handed-in ({@link #handedIn}) flow. */
     interface Closes {
         /**
          * {@code tcpFlags}: the segment's; {@code fromKernel}: our server sent it (else the client).
-         * {@code cookie} names the connection as {@link #local} was told.
+         * {@code entry}: 0 for a local connection, else the index of a handed-in one's entry.
+         * {@code cookie} names the connection as {@link #local} or {@link #handedIn} was told.
          */
-        void closed(int client, int clientPort, int cookie, int tcpFlags, boolean fromKernel);
+        void closed(int client, int clientPort, int entry, int cookie, int tcpFlags, boolean fromKernel);
     }
 
     /**
@@ -201,7 +209,7 @@ public interface FastPath {
 
         @Override
         public boolean handedIn(int client, int clientPort, int forwardPort, int shadow, int entry, Translation t,
-                Consumed fromClient, Consumed fromKernel) {
+                Consumed fromClient, Consumed fromKernel, int cookie) {
             return false;
         }
 
@@ -233,6 +241,11 @@ public interface FastPath {
         @Override
         public Consumed resume(int client, int clientPort, int localAddress, int localPort) {
             return null;
+        }
+
+        @Override
+        public int cookie(int client, int clientPort, int localAddress, int localPort) {
+            return -1;
         }
 
         @Override

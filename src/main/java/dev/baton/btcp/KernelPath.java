@@ -52,7 +52,7 @@ final class KernelPath {
      * What the kernel's data path should know of a connection in its state: from its first packet
      * its flows, held (everything comes up to us, counted); a local one, and a handed-off one at the
      * entry (through its linger), handed down for the rest of their life; a handed-in one from the
-     * commit to the first FIN or RST, after which the engine must see every segment (owesClient, the
+     * commit through its TIME-WAIT, its closes told by the kernel ({@link FastPath#drainCloses}: the
      * termination); nothing once it is over.
      */
     private static Offload wanted(Conn c) {
@@ -62,9 +62,9 @@ final class KernelPath {
             case FORWARDING -> c.handDownAt != 0 ? Offload.HELD : Offload.TO_CHOSEN;
             case LINGER -> c.handDownAt != 0 ? Offload.HELD : Offload.LINGERING;
             case INJECTED -> Offload.HELD_HANDED_IN;
-            case SERVING -> c.finFromClient || c.finFromServer ? Offload.NONE
-                    : c.committed ? Offload.HANDED_IN : Offload.HELD_HANDED_IN;
-            case FREE, CLOSED, RESET -> Offload.NONE;
+            case SERVING -> c.committed ? Offload.HANDED_IN : Offload.HELD_HANDED_IN;
+            case CLOSED -> c.offloaded == Offload.HANDED_IN ? Offload.HANDED_IN : Offload.NONE; // through TIME-WAIT
+            case FREE, RESET -> Offload.NONE;
         };
     }
 
@@ -108,7 +108,8 @@ final class KernelPath {
             }
             case HANDED_IN -> fast.handedIn(client, port, e.cfg.forwardPortBase() + entry,
                     e.cfg.shadowAddress(entry), c.peerAddress, c.translation.forKernel(),
-                    new FastPath.Consumed(c.readFromNetwork, 0), new FastPath.Consumed(0, c.readFromKernel));
+                    new FastPath.Consumed(c.readFromNetwork, 0), new FastPath.Consumed(0, c.readFromKernel),
+                    c.generation);
         };
         if (want == Offload.HELD || want == Offload.HELD_HANDED_IN) {
             c.readFromNetwork = 0; // the kernel counts from now on

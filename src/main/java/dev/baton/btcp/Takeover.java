@@ -68,11 +68,12 @@ final class Takeover {
                     e.free(c);
                     return;
                 }
-                if (!c.finFromClient && !c.finFromServer) { // handed down: both its flows
-                    FastPath.Consumed in = fast.resume(client, port, cfg.address(), cfg.forwardPortBase() + local);
-                    FastPath.Consumed out = fast.resume(client, port, cfg.shadowAddress(local), cfg.servicePort());
-                    if (!resumed(c, in, out, Offload.HANDED_IN)) return;
-                }
+                // handed down, both its flows, through its closes
+                FastPath.Consumed in = fast.resume(client, port, cfg.address(), cfg.forwardPortBase() + local);
+                FastPath.Consumed out = fast.resume(client, port, cfg.shadowAddress(local), cfg.servicePort());
+                if (!resumed(c, in, out, Offload.HANDED_IN)) return;
+                // the name its closes are told with, those the kernel passed in the gap included
+                c.generation = fast.cookie(client, port, cfg.address(), cfg.forwardPortBase() + local) & 0xffff;
                 e.state(c, State.SERVING);
                 waitForPeer(c);
             }

@@ -94,6 +94,7 @@ public final class KernelFastPath implements FastPath {
     private void closeRecord(MemorySegment data, long at, int length) {
         if (length < Datapath.CLOSE_EVENT_SIZE) return; // not this build's: nothing to take from it
         closesInto.closed(data.get(FlowKey.BE32, at), Short.toUnsignedInt(data.get(FlowKey.BE16, at + 4)),
+                Short.toUnsignedInt(data.get(ValueLayout.JAVA_SHORT_UNALIGNED, at + 10)),
                 Short.toUnsignedInt(data.get(ValueLayout.JAVA_SHORT_UNALIGNED, at + 6)),
                 data.get(ValueLayout.JAVA_BYTE, at + 8) & 0xff, data.get(ValueLayout.JAVA_BYTE, at + 9) != 0);
     }
@@ -108,11 +109,11 @@ public final class KernelFastPath implements FastPath {
 
     @Override
     public boolean handedIn(int client, int clientPort, int forwardPort, int shadow, int entry, Translation t,
-            Consumed fromClient, Consumed fromKernel) {
+            Consumed fromClient, Consumed fromKernel, int cookie) {
         Flow fromEntry = new Flow(FlowAction.FROM_ENTRY, t.timestamps(), 0, 0, shadow, servicePort, t.seqDelta(),
-                t.tsDelta(), fromClient.fromNetwork(), fromClient.fromKernel());
+                t.tsDelta(), fromClient.fromNetwork(), fromClient.fromKernel(), cookie, false);
         Flow toClient = new Flow(FlowAction.TO_CLIENT, t.timestamps(), t.chosenWindowScale(), t.entryWindowScale(),
-                entry, 0, t.seqDelta(), t.tsDelta(), fromKernel.fromNetwork(), fromKernel.fromKernel());
+                entry, 0, t.seqDelta(), t.tsDelta(), fromKernel.fromNetwork(), fromKernel.fromKernel(), cookie, false);
         // The kernel's side first: the client's segments it carries are answered on the kernel's path.
         if (datapath.put(new FlowKey(client, shadow, clientPort, servicePort), toClient) != 0) return false;
         return datapath.put(new FlowKey(client, address, clientPort, forwardPort), fromEntry) == 0;
@@ -174,6 +175,11 @@ public final class KernelFastPath implements FastPath {
         if (datapath.put(k, f.get().withConsumed(read.fromNetwork(), read.fromKernel())) != 0) return null;
         resumed.add(k);
         return read;
+    }
+
+    @Override
+    public int cookie(int client, int clientPort, int localAddress, int localPort) {
+        return datapath.get(new FlowKey(client, localAddress, clientPort, localPort)).map(Flow::cookie).orElse(-1);
     }
 
     @Override

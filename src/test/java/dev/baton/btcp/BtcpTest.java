@@ -1458,7 +1458,7 @@ class BtcpTest {
         entry.btcp.fastPath(fast);
         handshakeAtEntry();
         sendRequest(LOCAL_REQUEST);
-        fast.closes.add(new RecordingFastPath.Close(CLIENT, CPORT, 7, TcpHeader.RST, false)); // another cookie
+        fast.closes.add(new RecordingFastPath.Close(CLIENT, CPORT, 0, 7, TcpHeader.RST, false)); // another cookie
         entry.btcp.kernelCloses();
         assertThat(entry.btcp.counters().get(Drop.STALE_CLOSE)).isEqualTo(1);
         assertThat(entry.btcp.trackedConnections()).isEqualTo(1);
@@ -1488,13 +1488,12 @@ class BtcpTest {
                 new RecordingFastPath.HoldHandedIn(CLIENT, CPORT, FORWARD_PORT, SHADOW_A),
                 new RecordingFastPath.HandedIn(CLIENT, CPORT, FORWARD_PORT, SHADOW_A, A, t,
                         new FastPath.Consumed(0, 0), new FastPath.Consumed(0, 1)));
-        // the server's FIN: from then on the chosen node's engine sees every segment again
+        // the server's FIN, come up all the same (catching up): translated, and the flows stay down
         int requestEnd = CLIENT_ISN + 1 + REMOTE_REQUEST.length();
         chosen.fromKernel(fromServer(SHADOW_A).flags(TcpHeader.FIN).seq(ISN_B + 1).ack(requestEnd).ts(TS_B + 3, 102)
                 .build());
-        assertThat(atChosen.of(RecordingFastPath.WithdrawHandedIn.class))
-                .containsExactly(new RecordingFastPath.WithdrawHandedIn(CLIENT, CPORT, FORWARD_PORT, SHADOW_A));
         assertThat(chosen.lastWire().ip().sourceAddress()).as("the engine translated the FIN").isEqualTo(A);
+        assertThat(atChosen.of(RecordingFastPath.WithdrawHandedIn.class)).isEmpty();
         // the entry keeps its flow through the linger, then lets it go
         entry.btcp.onTerminate("n2", (long) handoffRequest()[2]);
         assertThat(atEntry.of(RecordingFastPath.Withdraw.class)).isEmpty();
@@ -1545,6 +1544,54 @@ class BtcpTest {
         assertThat(atEntry.calls.subList(calls, atEntry.calls.size())).as("the old flow was the kernel's to drop")
                 .noneMatch(RecordingFastPath.Withdraw.class::isInstance);
         assertThat(entry.btcp.counters().get(Counter.CONNECTIONS_SEEN)).isEqualTo(2);
+    }
+
+    /**
+     * The kernel's data path passes a handed-in connection's FINs and RSTs and tells of them: the
+     * chosen node ends it as if they had come up (the termination message to the entry), and the
+     * kernel rewrites on through TIME-WAIT; a close told with another cookie is an earlier
+     * connection's.
+     */
+    @Test
+    void aHandedInConnectionEndsOnTheClosesTheKernelPassed() {
+        RecordingFastPath atChosen = new RecordingFastPath();
+        chosen.btcp.fastPath(atChosen);
+        long id = handOff();
+        assertThat(atChosen.of(RecordingFastPath.HandedIn.class)).hasSize(1);
+        int wire = chosen.wire.size();
+        int kernel = chosen.kernel.size();
+        atChosen.closes.add(new RecordingFastPath.Close(CLIENT, CPORT, 1, 12345, TcpHeader.FIN, true));
+        chosen.btcp.kernelCloses();
+        assertThat(chosen.btcp.counters().get(Drop.STALE_CLOSE)).isEqualTo(1);
+        atChosen.passHandedInClose(CLIENT, CPORT, 1, FORWARD_PORT, TcpHeader.FIN | TcpHeader.ACK, true);
+        assertThat(chosen.btcp.kernelCloses()).isEqualTo(1);
+        assertThat(chosen.btcp.connections(1).getFirst().finFromServer()).isTrue();
+        assertThat(chosen.control).noneMatch(m -> m[0].equals("terminate"));
+        atChosen.passHandedInClose(CLIENT, CPORT, 1, FORWARD_PORT, TcpHeader.FIN | TcpHeader.ACK, false);
+        chosen.btcp.kernelCloses();
+        assertThat(chosen.control.getLast()).containsExactly("terminate", "n1", id);
+        assertThat(chosen.btcp.connections(1).getFirst().state()).isEqualTo("CLOSED");
+        assertThat(chosen.btcp.counters().get(Counter.TERMINATIONS)).isEqualTo(1);
+        assertThat(chosen.wire).as("the FINs went their way in the kernel").hasSize(wire);
+        assertThat(chosen.kernel).hasSize(kernel);
+        assertThat(atChosen.of(RecordingFastPath.WithdrawHandedIn.class)).as("the kernel rewrites through TIME-WAIT")
+                .isEmpty();
+        chosen.advance(60_000 + 1);
+        assertThat(atChosen.of(RecordingFastPath.WithdrawHandedIn.class))
+                .containsExactly(new RecordingFastPath.WithdrawHandedIn(CLIENT, CPORT, FORWARD_PORT, SHADOW_A));
+        assertThat(chosen.btcp.trackedConnections()).isZero();
+    }
+
+    /** A RST the kernel passed on a handed-in connection ends it at once. */
+    @Test
+    void aResetTheKernelPassedEndsAHandedInConnection() {
+        RecordingFastPath atChosen = new RecordingFastPath();
+        chosen.btcp.fastPath(atChosen);
+        long id = handOff();
+        atChosen.passHandedInClose(CLIENT, CPORT, 1, FORWARD_PORT, TcpHeader.RST, false);
+        chosen.btcp.kernelCloses();
+        assertThat(chosen.control.getLast()).containsExactly("terminate", "n1", id);
+        assertThat(chosen.btcp.connections(1).getFirst().state()).isEqualTo("CLOSED");
     }
 
     /**
@@ -1698,6 +1745,30 @@ class BtcpTest {
         assertThat(next.lastKernel().tcp().rst()).as("our kernel's end").isTrue();
         assertThat(next.btcp.trackedConnections()).isZero();
         assertThat(kernel.records).isEmpty();
+    }
+
+    /** The closes the kernel passed while no process ran, and after, end a taken-over handed-in connection. */
+    @Test
+    void aRestartedChosenNodeEndsATakenOverConnectionOnTheClosesTheKernelPassed() {
+        RecordingFastPath kernel = new RecordingFastPath();
+        chosen.btcp.fastPath(kernel);
+        chosen.btcp.onPeerUp("n1", 9);
+        // a connection of its own first: the handed-in one's slot is in its second generation, and
+        // the next process's table starts at the first
+        chosen.fromWire(fromClient(B).flags(TcpHeader.SYN).seq(1).mss(1460).build());
+        chosen.fromWire(fromClient(B).flags(TcpHeader.RST).seq(2).build());
+        assertThat(chosen.btcp.trackedConnections()).isZero();
+        long id = handOff();
+        kernel.passHandedInClose(CLIENT, CPORT, 1, FORWARD_PORT, TcpHeader.FIN | TcpHeader.ACK, true); // in the gap
+        Side next = restarted(chosen, B, null, kernel);
+        assertThat(next.btcp.takeOver(true)).isEqualTo(1);
+        next.btcp.onPeerUp("n1", 9);
+        next.btcp.kernelCloses();
+        assertThat(next.btcp.connections(1).getFirst().finFromServer()).as("the close in the gap").isTrue();
+        kernel.passHandedInClose(CLIENT, CPORT, 1, FORWARD_PORT, TcpHeader.FIN | TcpHeader.ACK, false);
+        next.btcp.kernelCloses();
+        assertThat(next.control.getLast()).containsExactly("terminate", "n1", id);
+        assertThat(next.btcp.counters().get(Drop.STALE_CLOSE)).isZero();
     }
 
     @Test

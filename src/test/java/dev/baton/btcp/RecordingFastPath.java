@@ -103,21 +103,27 @@ final class RecordingFastPath implements FastPath {
     }
 
     /** A close the kernel passed, as the programs would tell of it ({@link #drainCloses}). */
-    record Close(int client, int port, int cookie, int tcpFlags, boolean fromKernel) {}
+    record Close(int client, int port, int entry, int cookie, int tcpFlags, boolean fromKernel) {}
 
     /** Closes not yet drained. */
     final Deque<Close> closes = new ArrayDeque<>();
 
     /** The kernel passes a FIN or RST of a local flow: told with the cookie the flow was handed down with. */
     void passClose(int client, int port, int tcpFlags, boolean fromKernel) {
-        closes.add(new Close(client, port, cookies.getOrDefault(flow(client, port, BtcpTest.A, 80), -1), tcpFlags,
+        closes.add(new Close(client, port, 0, cookies.getOrDefault(flow(client, port, BtcpTest.A, 80), -1), tcpFlags,
                 fromKernel));
+    }
+
+    /** The kernel passes a FIN or RST of a handed-in connection from entry {@code entry} (its index). */
+    void passHandedInClose(int client, int port, int entry, int forwardPort, int tcpFlags, boolean fromKernel) {
+        closes.add(new Close(client, port, entry, cookies.getOrDefault(flow(client, port, BtcpTest.B, forwardPort), -1),
+                tcpFlags, fromKernel));
     }
 
     @Override
     public int drainCloses(Closes into) {
         int n = 0;
-        for (Close c; (c = closes.poll()) != null; n++) into.closed(c.client, c.port, c.cookie, c.tcpFlags, c.fromKernel);
+        for (Close c; (c = closes.poll()) != null; n++) into.closed(c.client, c.port, c.entry, c.cookie, c.tcpFlags, c.fromKernel);
         return n;
     }
 
@@ -133,10 +139,11 @@ final class RecordingFastPath implements FastPath {
 
     @Override
     public boolean handedIn(int client, int clientPort, int forwardPort, int shadow, int entry, Translation t,
-            Consumed fromClient, Consumed fromKernel) {
+            Consumed fromClient, Consumed fromKernel, int cookie) {
         calls.add(new HandedIn(client, clientPort, forwardPort, shadow, entry, t, fromClient, fromKernel));
         onHandDown.run();
         if (accept) {
+            cookies.put(flow(client, clientPort, BtcpTest.B, forwardPort), cookie);
             carried.put(flow(client, clientPort, BtcpTest.B, forwardPort), "fromEntry");
             carried.put(flow(client, clientPort, shadow, 80), "toClient");
         }
@@ -181,6 +188,11 @@ final class RecordingFastPath implements FastPath {
         carried.forEach((f, kind) -> {
             if (kind.equals("local")) into.local(f.get(0), f.get(1), cookies.getOrDefault(f, 0));
         });
+    }
+
+    @Override
+    public int cookie(int client, int clientPort, int localAddress, int localPort) {
+        return cookies.getOrDefault(flow(client, clientPort, localAddress, localPort), -1);
     }
 
     @Override

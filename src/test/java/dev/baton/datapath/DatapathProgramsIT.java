@@ -333,12 +333,17 @@ class DatapathProgramsIT {
         assertThat(counter(DatapathCounter.LOCAL_OUT)).isEqualTo(localOut + 1);
     }
 
-    record Closed(int client, int port, int cookie, int flags, boolean fromKernel) {}
+    record Closed(int client, int port, int entry, int cookie, int flags, boolean fromKernel) {
+        /** A local flow's. */
+        Closed(int client, int port, int cookie, int flags, boolean fromKernel) {
+            this(client, port, 0, cookie, flags, fromKernel);
+        }
+    }
 
     static java.util.List<Closed> drainCloses() throws SysException {
         java.util.List<Closed> all = new java.util.ArrayList<>();
-        new KernelFastPath(dp, NODE, SERVICE).drainCloses((c, port, cookie, flags, fromKernel) ->
-                all.add(new Closed(c, port, cookie, flags, fromKernel)));
+        new KernelFastPath(dp, NODE, SERVICE).drainCloses((c, port, entry, cookie, flags, fromKernel) ->
+                all.add(new Closed(c, port, entry, cookie, flags, fromKernel)));
         return all;
     }
 
@@ -443,6 +448,58 @@ class DatapathProgramsIT {
             assertThat(after.next()).as(what + ": the first segment sets it").isEqualTo(s.seq + s.payload.length);
             dp.remove(k);
         }
+    }
+
+    /**
+     * A handed-in connection's FINs and RSTs are translated and pass, told to user space with the
+     * entry's index and the flows' cookie; its FIN counts in the progress (the engine's owesClient).
+     * While user space has not caught up, or faults are on, they go up as before.
+     */
+    @Test
+    void aHandedInFlowsClosesPassTranslatedAndAreToldToUserSpace() throws SysException {
+        drainCloses();
+        int port = 40500;
+        FlowKey in = new FlowKey(CLIENT, NODE, port, FORWARD_PORT);
+        FlowKey out = new FlowKey(CLIENT, SHADOW, port, SERVICE);
+        dp.put(in, new Flow(FlowAction.FROM_ENTRY, true, 0, 0, SHADOW, SERVICE, SEQ_DELTA, TS_DELTA, 0, 0, 0x1234,
+                false));
+        dp.put(out, new Flow(FlowAction.TO_CLIENT, true, 7, 7, NODE, 0, SEQ_DELTA, TS_DELTA, 0, 0, 0x1234, false));
+        long slow = counter(DatapathCounter.SLOW_FROM_WIRE) + counter(DatapathCounter.SLOW_FROM_KERNEL);
+        Segment serverFin = Segment.tcp(SHADOW, SERVICE, CLIENT, port).seq(9000).ack(700).flags(FIN | ACK)
+                .linuxOptions(11, 22);
+        byte[] p = serverFin.build();
+        Run r = run(Datapath.UPLINK_EGRESS, p);
+        assertThat(r.retval()).isEqualTo(TC_ACT_OK);
+        byte[] expect = p.clone();
+        Segment.put32(expect, ETH + 12, NODE);
+        Segment.put32(expect, serverFin.tcpOffset() + 4, 9000 - SEQ_DELTA);
+        Segment.put32(expect, serverFin.tcpOffset() + serverFin.tsAt, 11 - TS_DELTA);
+        assertSameBut(expect, r.packet(), "server FIN", ETH + 10, serverFin.tcpOffset() + 16);
+        assertChecksumsCarried(serverFin, p, r.packet(), "server FIN");
+        assertThat(dp.progress(out).orElseThrow().next()).as("a FIN takes one").isEqualTo(9001);
+        Segment clientFin = Segment.tcp(CLIENT, port, NODE, FORWARD_PORT).seq(700).ack(9001).flags(FIN | ACK)
+                .linuxOptions(23, 12);
+        r = run(Datapath.UPLINK_INGRESS, clientFin.build());
+        assertThat(r.retval()).isEqualTo(TC_ACT_OK);
+        assertThat(get32(r.packet(), ETH + 16)).as("to the shadow address").isEqualTo(SHADOW);
+        assertThat(dp.progress(in).orElseThrow().next()).isEqualTo(701);
+        byte[] lastAck = Segment.tcp(SHADOW, SERVICE, CLIENT, port).seq(9001).ack(701).linuxOptions(12, 23).build();
+        assertThat(run(Datapath.UPLINK_EGRESS, lastAck).retval()).as("and on through TIME-WAIT").isEqualTo(TC_ACT_OK);
+        byte[] rst = Segment.tcp(CLIENT, port, NODE, FORWARD_PORT).seq(701).flags(RST).build();
+        assertThat(run(Datapath.UPLINK_INGRESS, rst).retval()).isEqualTo(TC_ACT_OK);
+        int entry = FORWARD_PORT - FORWARD_BASE;
+        assertThat(drainCloses()).containsExactly(
+                new Closed(CLIENT, port, SHADOW & 0xff, 0x1234, FIN | ACK, true),
+                new Closed(CLIENT, port, entry, 0x1234, FIN | ACK, false),
+                new Closed(CLIENT, port, entry, 0x1234, RST, false));
+        assertThat(counter(DatapathCounter.SLOW_FROM_WIRE) + counter(DatapathCounter.SLOW_FROM_KERNEL))
+                .as("none crossed user space").isEqualTo(slow);
+        // not caught up, or faults on: up, untold
+        dp.putProgress(out, new Progress(0, 2, 0, 0, 0, 0));
+        assertThat(run(Datapath.UPLINK_EGRESS, p).retval()).isEqualTo(TC_ACT_REDIRECT);
+        faults(true);
+        assertThat(run(Datapath.UPLINK_INGRESS, clientFin.build()).retval()).isEqualTo(TC_ACT_REDIRECT);
+        assertThat(drainCloses()).isEmpty();
     }
 
     @Test
