@@ -864,9 +864,10 @@ int uplink_ingress(struct __sk_buff *skb)
 		pr->last_ns = bpf_ktime_get_ns();
 		count(C_LOCAL_IN, 1);
 		return TC_ACT_OK;
-	} else if (service && (flags & (TCP_FIN | TCP_RST))) {
-		goto counted; /* a handoff's close at the entry: the engine must see it (linger) */
 	} else if (service && f->action == FLOW_TO_CHOSEN) {
+		/* the client's close passes too, told (the engine's linger starts there) */
+		if ((flags & (TCP_FIN | TCP_RST)) && !close_passed(&k, f, flags, 0, 0))
+			goto counted;
 		r = to_chosen(skb, f, pr);
 		if (r == 0) {
 			/* The receive hash is the client's 4-tuple; steered by it, the router's RPS would

@@ -357,15 +357,23 @@ public final class Btcp {
         Conn c = entryIndex > 0xff ? null : table.get(ConnKeys.key(client, port, entryIndex));
         // The cookie is the generation the flow was handed down with: not this connection's, then
         // one before it on the same ports (already freed), whose close means nothing now.
-        boolean ours = c != null && c.generation == cookie
-                && (local ? c.state == State.LOCAL : c.state == State.SERVING || c.state == State.CLOSED);
+        boolean ours = c != null && c.generation == cookie && switch (c.state) {
+            case LOCAL, FORWARDING, LINGER -> local;
+            case SERVING, CLOSED -> !local;
+            case FREE, SYN_RCVD, HOLDING, PENDING, INJECTED, RESET -> false;
+        };
         if (!ours) {
             counters.drop(Drop.STALE_CLOSE);
             return;
         }
         c.lastSeen = e.now;
-        if (local) entry.localClose(c, tcpFlags, fromKernel);
-        else chosen.closedInKernel(c, tcpFlags, fromKernel);
+        switch (c.state) {
+            case LOCAL -> entry.localClose(c, tcpFlags, fromKernel);
+            case FORWARDING -> entry.closedInKernelWhileForwarding(c, tcpFlags);
+            case SERVING -> chosen.closedInKernel(c, tcpFlags, fromKernel);
+            case LINGER, CLOSED -> { } // over already: the kernel carries its last packets alone
+            case FREE, SYN_RCVD, HOLDING, PENDING, INJECTED, RESET -> throw new AssertionError(c.state);
+        }
     }
 
     // ------------------------------------------------------------------------------------------

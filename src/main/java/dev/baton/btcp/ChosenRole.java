@@ -167,13 +167,12 @@ final class ChosenRole {
     }
 
     /**
-     * {@code SERVING} or {@code CLOSED}: a FIN or RST the kernel's data path passed on the handed-in
+     * {@code SERVING}: a FIN or RST the kernel's data path passed on the handed-in
      * flows ({@link FastPath#drainCloses}), as {@link #served} and {@link #forwarded} take one that
      * comes up: the kernel rewrites on through the close and TIME-WAIT, so none of its packets
      * need cross user space.
      */
     void closedInKernel(Conn c, int tcpFlags, boolean fromKernel) {
-        if (c.state != State.SERVING) return; // CLOSED already: the kernel's TIME-WAIT goes on alone
         if ((tcpFlags & TcpHeader.RST) != 0) {
             closed(c, cfg.lingerMillis());
             return;

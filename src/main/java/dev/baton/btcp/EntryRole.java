@@ -502,6 +502,12 @@ final class EntryRole {
         if (c.state == State.FORWARDING && (rst || (fin && !c.finFromClient))) closedWhileForwarding(c, rst);
     }
 
+    /** {@code FORWARDING}: the client's FIN or RST, passed on to the chosen node by the kernel's data path. */
+    void closedInKernelWhileForwarding(Conn c, int tcpFlags) {
+        boolean rst = (tcpFlags & TcpHeader.RST) != 0;
+        if (rst || ((tcpFlags & TcpHeader.FIN) != 0 && !c.finFromClient)) closedWhileForwarding(c, rst);
+    }
+
     /**
      * The client closed a handed-off connection. The chosen node reports the close with a termination
      * message (claims 10, 19); should that never come, the entry must not keep the entry for the
@@ -621,6 +627,7 @@ final class EntryRole {
         c.translation.atEntry(c.local, chosen);
         e.injectReset(c, c.clientIsn + 1);
         HoldBuffer h = c.hold;
+        int forwarded = 0;
         for (int i = 0; i < h.count; i++) {
             MemorySegment.copy(h.data, h.offsets[i], io.tx, 0, h.lengths[i]);
             ip.wrap(io.tx, 0, h.lengths[i]);
@@ -635,10 +642,11 @@ final class EntryRole {
             counters.inc(Counter.PACKETS_FORWARDED);
             counters.add(Counter.BYTES_FORWARDED, h.lengths[i]);
             io.toWire(io.tx, h.lengths[i], Phase.FORWARDED);
+            forwarded++;
         }
         e.holds.release(h);
         c.hold = null;
-        e.kernel.handDownLater(c);
+        if (forwarded > 0) e.kernel.handDownLater(c); // else nothing of ours can be overtaken: at once
         e.state(c, State.FORWARDING);
         counters.inc(Counter.HANDOFFS_COMPLETED);
         long took = System.nanoTime() - c.handoffSentNanos;

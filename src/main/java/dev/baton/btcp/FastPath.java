@@ -84,12 +84,13 @@ public interface FastPath {
 
     /**
      * A connection this node handed to {@code chosen}, reached at {@code forwardPort} (claims 7, 17).
-     * {@code lingering}: it is over, its late packets still go on; a SYN with another initial
+     * The client's FIN and RST pass too, which the kernel tells of ({@link #drainCloses}) with
+     * {@code cookie} (16 bits). {@code lingering}: it is over, its late packets still go on; a SYN with another initial
      * sequence number on its ports is a new connection, whose handshake the kernel takes as if it had
      * no flow (and drops this one): the engine hears of it from the request ({@link #handshake}).
      */
     boolean toChosen(int client, int clientPort, int chosen, int forwardPort, Translation t, Consumed consumed,
-            boolean lingering);
+            int cookie, boolean lingering);
 
     /**
      * A connection handed to this node by {@code entry}: the client's segments arrive on
@@ -160,12 +161,13 @@ public interface FastPath {
     /** The takeover is over: every flow not resumed since {@link #recall} is removed. */
     void endTakeOver();
 
-    /** A FIN or RST that the kernel passed on a local ({@link #local}) or handed-in ({@link #handedIn}) flow. */
+    /** A FIN or RST that the kernel passed on a local, handed-off or handed-in flow ({@link #local}, ...). */
     interface Closes {
         /**
          * {@code tcpFlags}: the segment's; {@code fromKernel}: our server sent it (else the client).
          * {@code entry}: 0 for a local connection, else the index of a handed-in one's entry.
-         * {@code cookie} names the connection as {@link #local} or {@link #handedIn} was told.
+         * {@code cookie} names the connection as {@link #local}, {@link #toChosen} or {@link #handedIn}
+         * was told.
          */
         void closed(int client, int clientPort, int entry, int cookie, int tcpFlags, boolean fromKernel);
     }
@@ -203,7 +205,7 @@ public interface FastPath {
 
         @Override
         public boolean toChosen(int client, int clientPort, int chosen, int forwardPort, Translation t,
-                Consumed consumed, boolean lingering) {
+                Consumed consumed, int cookie, boolean lingering) {
             return false;
         }
 

@@ -18,6 +18,9 @@ final class KernelPath {
      * held: those packets' TSvals are as old as the handoff, and one overtaken by a newer packet on the
      * kernel's path (another CPU's queue at the next hop) would fail the chosen node's PAWS check
      * (RFC 7323 section 5): two timestamp ticks of Linux (1 ms each), and one for the clock's grain.
+     * An entry that forwarded nothing it held hands down at once ({@code EntryRole.onHandoffAck}):
+     * what still comes up is forwarded before the kernel's path takes a later packet (the counts),
+     * and both leave hashed alike (bpf_set_hash_invalid), so the next hop queues them in order.
      */
     static final long HAND_DOWN_DELAY_MILLIS = 3;
 
@@ -95,7 +98,7 @@ final class KernelPath {
             case LOCAL -> fast.local(client, port, c.generation,
                     new FastPath.Consumed(c.readFromNetwork, c.readFromKernel));
             case TO_CHOSEN -> fast.toChosen(client, port, c.peerAddress, c.forwardPort, c.translation.forKernel(),
-                    new FastPath.Consumed(c.readFromNetwork, c.readFromKernel), false);
+                    new FastPath.Consumed(c.readFromNetwork, c.readFromKernel), c.generation, false);
             case LINGERING -> {
                 // The kernel may take the next SYN on these ports from now on: the handshake the
                 // engine adopted this connection with goes first, not at its end (it may be the new one's).
@@ -104,7 +107,7 @@ final class KernelPath {
                     c.adopted = false;
                 }
                 yield fast.toChosen(client, port, c.peerAddress, c.forwardPort, c.translation.forKernel(),
-                        new FastPath.Consumed(c.readFromNetwork, c.readFromKernel), true);
+                        new FastPath.Consumed(c.readFromNetwork, c.readFromKernel), c.generation, true);
             }
             case HANDED_IN -> fast.handedIn(client, port, e.cfg.forwardPortBase() + entry,
                     e.cfg.shadowAddress(entry), c.peerAddress, c.translation.forKernel(),

@@ -59,6 +59,7 @@ final class Takeover {
                 FastPath.Consumed read = local == ConnKeys.SERVICE
                         ? fast.resume(client, port, cfg.address(), cfg.servicePort()) : null;
                 if (!resumed(c, read, read, Offload.TO_CHOSEN)) return;
+                c.generation = fast.cookie(client, port, cfg.address(), cfg.servicePort()) & 0xffff; // its closes' name
                 e.state(c, state);
                 if (state == State.LINGER) e.schedule(c, e.now + cfg.lingerMillis());
                 else waitForPeer(c);

@@ -101,10 +101,10 @@ public final class KernelFastPath implements FastPath {
 
     @Override
     public boolean toChosen(int client, int clientPort, int chosen, int forwardPort, Translation t, Consumed c,
-            boolean lingering) {
+            int cookie, boolean lingering) {
         Flow f = new Flow(FlowAction.TO_CHOSEN, t.timestamps(), 0, 0, chosen, forwardPort, t.seqDelta(), t.tsDelta(),
-                c.fromNetwork(), c.fromKernel());
-        return datapath.put(entryKey(client, clientPort), lingering ? f.lingering() : f) == 0;
+                c.fromNetwork(), c.fromKernel(), cookie, lingering);
+        return datapath.put(entryKey(client, clientPort), f) == 0;
     }
 
     @Override

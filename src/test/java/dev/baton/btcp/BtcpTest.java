@@ -998,6 +998,8 @@ class BtcpTest {
     @Test
     void anEagerEntryForwardsTheClientsAcksOfAResponseThatOvertookTheAck() {
         eager();
+        RecordingFastPath fast = new RecordingFastPath();
+        entry.btcp.fastPath(fast);
         handshakeAtEntry();
         sendRequest(REMOTE_REQUEST);
         int reqLen = REMOTE_REQUEST.length();
@@ -1011,6 +1013,10 @@ class BtcpTest {
         assertThat(fwd.ip().destinationAddress()).isEqualTo(B);
         assertThat(fwd.tcp().acknowledgmentNumber()).isEqualTo(ISN_B + 101);
         assertThat(fwd.checksumsValid()).isTrue();
+        // what we forwarded could be overtaken on the kernel's path: handed down a while later
+        assertThat(fast.of(RecordingFastPath.ToChosen.class)).isEmpty();
+        entry.advance(KernelPath.HAND_DOWN_DELAY_MILLIS);
+        assertThat(fast.of(RecordingFastPath.ToChosen.class)).hasSize(1);
     }
 
     @Test
@@ -1477,8 +1483,8 @@ class BtcpTest {
         entry.btcp.fastPath(atEntry);
         chosen.btcp.fastPath(atChosen);
         handOff();
-        assertThat(atEntry.of(RecordingFastPath.ToChosen.class)).as("not while what it held may be overtaken").isEmpty();
-        entry.advance(KernelPath.HAND_DOWN_DELAY_MILLIS);
+        // the entry forwarded nothing it held: nothing of its own can be overtaken, so at once
+        assertThat(atEntry.of(RecordingFastPath.ToChosen.class)).hasSize(1);
         // the entry translates only toward the chosen node: window scales are the chosen node's business
         FastPath.Translation atEntryT = new FastPath.Translation(ISN_B - ISN_A, TS_B - TS_A, true, 0, 0);
         FastPath.Translation t = new FastPath.Translation(ISN_B - ISN_A, TS_B - TS_A, true, 7, 7);
@@ -1580,6 +1586,39 @@ class BtcpTest {
         assertThat(atChosen.of(RecordingFastPath.WithdrawHandedIn.class))
                 .containsExactly(new RecordingFastPath.WithdrawHandedIn(CLIENT, CPORT, FORWARD_PORT, SHADOW_A));
         assertThat(chosen.btcp.trackedConnections()).isZero();
+    }
+
+    /**
+     * At the entry the kernel passes the client's FIN and RST on a handed-off flow and tells of them:
+     * a FIN starts the wait for the termination (a quiet linger ends it without one), a RST the
+     * linger at once.
+     */
+    @Test
+    void anEntryHearsOfTheClientsClosesTheKernelPassedOnAHandedOffFlow() {
+        RecordingFastPath atEntry = new RecordingFastPath();
+        entry.btcp.fastPath(atEntry);
+        handOff();
+        entry.advance(KernelPath.HAND_DOWN_DELAY_MILLIS);
+        int wire = entry.wire.size();
+        atEntry.passClose(CLIENT, CPORT, TcpHeader.FIN | TcpHeader.ACK, false);
+        entry.btcp.kernelCloses();
+        assertThat(entry.btcp.connections(1).getFirst().finFromClient()).isTrue();
+        assertThat(entry.btcp.connections(1).getFirst().state()).isEqualTo("FORWARDING");
+        assertThat(entry.wire).as("the kernel forwarded it").hasSize(wire);
+        entry.advance(10_001); // no termination message: the linger of silence after the client's FIN
+        assertThat(entry.btcp.trackedConnections()).isZero();
+        assertThat(entry.btcp.counters().get(Drop.STALE_CLOSE)).isZero();
+    }
+
+    @Test
+    void aResetTheKernelPassedOnAHandedOffFlowStartsTheEntrysLinger() {
+        RecordingFastPath atEntry = new RecordingFastPath();
+        entry.btcp.fastPath(atEntry);
+        handOff();
+        entry.advance(KernelPath.HAND_DOWN_DELAY_MILLIS);
+        atEntry.passClose(CLIENT, CPORT, TcpHeader.RST, false);
+        entry.btcp.kernelCloses();
+        assertThat(entry.btcp.connections(1).getFirst().state()).isEqualTo("LINGER");
     }
 
     /** A RST the kernel passed on a handed-in connection ends it at once. */

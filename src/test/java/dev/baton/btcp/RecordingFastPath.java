@@ -129,7 +129,8 @@ final class RecordingFastPath implements FastPath {
 
     @Override
     public boolean toChosen(int client, int clientPort, int chosen, int forwardPort, Translation t, Consumed consumed,
-            boolean lingering) {
+            int cookie, boolean lingering) {
+        cookies.put(flow(client, clientPort, BtcpTest.A, 80), cookie);
         calls.add(lingering ? new Lingering(client, clientPort) : new ToChosen(client, clientPort, chosen, forwardPort, t,
                 consumed));
         onHandDown.run();

@@ -219,9 +219,9 @@ class DatapathProgramsIT {
     // ---- what goes to user space, and what is not ours ----------------------------------------
 
     @Test
-    void handshakeAndClosingSegmentsGoToUserSpaceUntouched() throws SysException {
+    void handshakeSegmentsGoToUserSpaceUntouched() throws SysException {
         dp.put(new FlowKey(CLIENT, NODE, 40003, SERVICE), toChosen(true));
-        for (int flags : new int[] {SYN, SYN | ACK, FIN | ACK, RST, RST | ACK}) {
+        for (int flags : new int[] {SYN, SYN | ACK}) {
             Segment s = Segment.tcp(CLIENT, 40003, NODE, SERVICE).seq(5).ack(6).flags(flags).linuxOptions(1, 2);
             byte[] p = s.build();
             long before = counter(DatapathCounter.SLOW_FROM_WIRE);
@@ -230,6 +230,25 @@ class DatapathProgramsIT {
             assertThat(r.packet()).as("flags " + flags).isEqualTo(p);
             assertThat(counter(DatapathCounter.SLOW_FROM_WIRE)).isEqualTo(before + 1);
         }
+    }
+
+    /** The client's FIN and RST on a handed-off flow go on to the chosen node, told to user space. */
+    @Test
+    void aHandedOffFlowsClosesGoOnTranslatedAndAreToldToUserSpace() throws SysException {
+        drainCloses();
+        dp.put(new FlowKey(CLIENT, NODE, 40006, SERVICE), new Flow(FlowAction.TO_CHOSEN, true, 0, 0, CHOSEN,
+                FORWARD_PORT, SEQ_DELTA, TS_DELTA, 0, 0, 0x4321, false));
+        long slow = counter(DatapathCounter.SLOW_FROM_WIRE);
+        for (int flags : new int[] {FIN | ACK, RST, RST | ACK}) {
+            Segment s = Segment.tcp(CLIENT, 40006, NODE, SERVICE).seq(5).ack(6).flags(flags).linuxOptions(1, 2);
+            Run r = run(Datapath.UPLINK_INGRESS, s.build());
+            assertThat(r.retval()).as("flags " + flags).isEqualTo(TC_ACT_REDIRECT); // bpf_redirect_neigh
+            assertThat(get32(r.packet(), ETH + 16)).as("to the chosen node").isEqualTo(CHOSEN);
+            if ((flags & ACK) != 0) assertThat(get32(r.packet(), s.tcpOffset() + 8)).isEqualTo(6 + SEQ_DELTA);
+        }
+        assertThat(drainCloses()).containsExactly(new Closed(CLIENT, 40006, 0x4321, FIN | ACK, false),
+                new Closed(CLIENT, 40006, 0x4321, RST, false), new Closed(CLIENT, 40006, 0x4321, RST | ACK, false));
+        assertThat(counter(DatapathCounter.SLOW_FROM_WIRE)).as("none went up").isEqualTo(slow);
     }
 
     @Test
@@ -568,13 +587,15 @@ class DatapathProgramsIT {
         Progress p = dp.progress(k).orElseThrow();
         assertThat(p.slowIn()).isEqualTo(3);
         assertThat(p.slowOut()).isEqualTo(1);
-        // a FIN or RST of a handed-down flow that is not local goes up counted too
         dp.put(k, Flow.local(3, 1, 0));
         assertThat(run(Datapath.UPLINK_INGRESS, in).retval()).as("caught up: passed").isEqualTo(TC_ACT_OK);
+        // a FIN of a handed-down flow passes too, told, not counted
         dp.put(k, toChosen(true).withConsumed(3, 1));
+        drainCloses();
         byte[] fin = Segment.tcp(CLIENT, 40014, NODE, SERVICE).seq(5).ack(6).flags(FIN | ACK).build();
-        assertThat(run(Datapath.UPLINK_INGRESS, fin).retval()).isEqualTo(TC_ACT_REDIRECT);
-        assertThat(dp.progress(k).orElseThrow().slowIn()).isEqualTo(4);
+        assertThat(run(Datapath.UPLINK_INGRESS, fin).retval()).as("to the chosen node").isEqualTo(TC_ACT_REDIRECT);
+        assertThat(dp.progress(k).orElseThrow().slowIn()).isEqualTo(3);
+        assertThat(drainCloses()).hasSize(1);
     }
 
     /**
