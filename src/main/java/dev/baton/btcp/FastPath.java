@@ -85,9 +85,10 @@ public interface FastPath {
     /**
      * A connection this node handed to {@code chosen}, reached at {@code forwardPort} (claims 7, 17).
      * The client's FIN and RST pass too, which the kernel tells of ({@link #drainCloses}) with
-     * {@code cookie} (16 bits). {@code lingering}: it is over, its late packets still go on; a SYN with another initial
-     * sequence number on its ports is a new connection, whose handshake the kernel takes as if it had
-     * no flow (and drops this one): the engine hears of it from the request ({@link #handshake}).
+     * {@code cookie} (16 bits). {@code lingering}: it is over, its late packets still go on; a SYN
+     * with another initial sequence number on its ports is a new connection, whose handshake the
+     * kernel takes as if it had no flow (and drops this one): the engine hears of it from the
+     * request ({@link #handshake}).
      */
     boolean toChosen(int client, int clientPort, int chosen, int forwardPort, Translation t, Consumed consumed,
             int cookie, boolean lingering);
@@ -154,7 +155,8 @@ public interface FastPath {
 
     /**
      * The cookie the flow {@code client:clientPort → localAddress:localPort} was handed down with
-     * (16 bits; {@link #local}, {@link #handedIn}), or -1 if the kernel has no such flow.
+     * (16 bits; {@link #local}, {@link #toChosen}, {@link #handedIn}), or -1 if the kernel has no such
+     * flow.
      */
     int cookie(int client, int clientPort, int localAddress, int localPort);
 
@@ -165,7 +167,8 @@ public interface FastPath {
     interface Closes {
         /**
          * {@code tcpFlags}: the segment's; {@code fromKernel}: our server sent it (else the client).
-         * {@code entry}: 0 for a local connection, else the index of a handed-in one's entry.
+         * {@code entry}: 0 for a flow at the service port (local, handed off), else the index of a
+         * handed-in connection's entry.
          * {@code cookie} names the connection as {@link #local}, {@link #toChosen} or {@link #handedIn}
          * was told.
          */
