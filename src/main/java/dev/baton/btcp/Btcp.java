@@ -243,6 +243,20 @@ public final class Btcp {
         return all;
     }
 
+    /**
+     * The loop writes each round's control messages and then calls {@link #controlSent}: an eagerly
+     * committed request injected at the chosen node waits for them, so the handoff ack leaves before
+     * the server can answer (ChosenRole). Without this call, requests are injected at once.
+     */
+    public void injectAfterControl() {
+        chosen.injectAfterControl();
+    }
+
+    /** The round's control messages are written (see {@link #injectAfterControl}). */
+    public void controlSent() {
+        chosen.controlSent();
+    }
+
     /** Advances the clock and fires due timers; the loop calls this every iteration. */
     public void tick(long nowMillis) {
         e.now = nowMillis;

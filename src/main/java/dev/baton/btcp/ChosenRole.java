@@ -32,6 +32,17 @@ final class ChosenRole {
     private final PacketIo io;
     private final Ipv4Header ip;
     private final TcpHeader tcp;
+    /**
+     * With {@link #injectAfterControl}: the eagerly committed connections whose request waits for
+     * the round's control messages (their slots and generations, in order), at most one round's.
+     */
+    private final int[] waiting = new int[MAX_WAITING];
+    private final int[] waitingGeneration = new int[MAX_WAITING];
+    private int waitingCount;
+    private boolean injectAfterControl;
+
+    /** More than one round of the packet loop reads (64 packets a side). */
+    static final int MAX_WAITING = 256;
 
     ChosenRole(Engine e) {
         this.e = e;
@@ -119,7 +130,7 @@ final class ChosenRole {
         // injection: it forwards only after our ack, below. (A late commit injects first: the
         // entry may be forwarding by then, onCommit.)
         e.state(c, State.SERVING);
-        completeHandshake(c);
+        if (!c.committed || !injectLater(c)) completeHandshake(c);
         if (c.committed) { // the commit came with the request (eager): our server may answer now
             e.scheduleIdle(c);
         } else {
@@ -130,6 +141,38 @@ final class ChosenRole {
             LOG.debug("handoff {} from {}: taken, our kernel answered", Long.toHexString(c.connId), c.peer);
         }
         control.handoffAck(c.peer, c.connId, mine, cfg.forwardPortBase() + ConnKeys.local(c.key));
+    }
+
+    /**
+     * The loop writes the control messages of a round before it calls {@link #controlSent}: from
+     * now on an eagerly committed request waits for them, so our handoff ack leaves before our
+     * server can answer. On a new connection the answer otherwise often reaches the client, and the
+     * client's ACK and FIN the entry, before the ack does: the entry then holds them, forwards them
+     * itself and hands the connection down late (3 ms, {@link KernelPath#HAND_DOWN_DELAY_MILLIS}).
+     */
+    void injectAfterControl() {
+        injectAfterControl = true;
+    }
+
+    /** Queues {@code c}'s request for {@link #controlSent}; false if it cannot wait (inject now). */
+    private boolean injectLater(Conn c) {
+        if (!injectAfterControl || waitingCount == MAX_WAITING) return false;
+        waiting[waitingCount] = c.slot;
+        waitingGeneration[waitingCount++] = c.generation;
+        return true;
+    }
+
+    /**
+     * The round's control messages are written: injects the requests that waited for them, in the
+     * order their SYN/ACKs came. Nothing else of theirs can have reached our kernel meanwhile: the
+     * entry forwards only after our ack. One freed (an abort read in the same round) is skipped.
+     */
+    void controlSent() {
+        for (int i = 0; i < waitingCount; i++) {
+            Conn c = e.table.at(waiting[i]);
+            if (c.generation == waitingGeneration[i] && c.state == State.SERVING) completeHandshake(c);
+        }
+        waitingCount = 0;
     }
 
     /** {@code SERVING} or {@code CLOSED}: our server's packets, straight to the client as the entry's (claim 9). */

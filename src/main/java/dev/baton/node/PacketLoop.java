@@ -145,6 +145,7 @@ final class PacketLoop implements Runnable, Btcp.Output {
             poller.watch(0, wire.fd(), false);
             poller.watch(1, kernel.fd(), false);
             poller.watch(2, wakeup.fd(), false);
+            if (control != null) btcp.injectAfterControl();
             while (running) {
                 int links = control == null ? 0 : control.watchLinks(poller, LINKS);
                 poller.await(LINKS + links, POLL_MILLIS);
@@ -167,6 +168,11 @@ final class PacketLoop implements Runnable, Btcp.Output {
                 if (control != null) {
                     try {
                         control.serviceLinks(poller, LINKS, System.nanoTime());
+                    } catch (RuntimeException e) {
+                        internalError(e);
+                    }
+                    try {
+                        btcp.controlSent(); // the requests that waited for this round's handoff acks
                     } catch (RuntimeException e) {
                         internalError(e);
                     }

@@ -1658,6 +1658,50 @@ class BtcpTest {
     }
 
     /**
+     * Under the packet loop an eagerly committed request waits for the round's control messages
+     * (Btcp#injectAfterControl): the handoff ack leaves before our server can answer, so the
+     * client's ACK and FIN of the answer find the entry's flow handed down, not held.
+     */
+    @Test
+    void aChosenNodeInjectsAnEagerRequestOnlyOnceItsAckIsSent() {
+        eager();
+        chosen.btcp.injectAfterControl();
+        handshakeAtEntry();
+        sendRequest(REMOTE_REQUEST);
+        deliverRequest(handoffRequest());
+        deliverCommit();
+        chosenKernelAnswers();
+        assertThat(chosen.control.getLast()[0]).as("the ack is queued").isEqualTo("ack");
+        assertThat(chosen.kernel).as("only the SYN has reached our kernel").hasSize(1);
+        chosen.btcp.controlSent();
+        assertThat(chosen.kernel).hasSize(2);
+        assertThat(chosen.lastKernel().payload()).isEqualTo(REMOTE_REQUEST);
+        chosen.btcp.controlSent();
+        assertThat(chosen.kernel).as("injected once").hasSize(2);
+    }
+
+    /** A connection freed while its request waited (an abort in the same round) is not injected. */
+    @Test
+    void aWaitingRequestOfAConnectionAbortedMeanwhileIsNeverInjected() {
+        eager();
+        chosen.btcp.injectAfterControl();
+        handshakeAtEntry();
+        sendRequest(REMOTE_REQUEST);
+        Object[] req = handoffRequest();
+        deliverRequest(req);
+        deliverCommit();
+        chosenKernelAnswers();
+        chosen.btcp.onAbort(N1, (long) req[2]);
+        chosen.btcp.onAbort(N1, (long) req[2]);
+        assertThat(chosen.btcp.trackedConnections()).isZero();
+        int before = chosen.kernel.size();
+        chosen.btcp.controlSent();
+        assertThat(chosen.kernel).as("nothing injected after the abort").hasSize(before);
+        assertThat(chosen.kernel.stream().map(TestPackets.View::of).filter(v -> !v.payload().isEmpty()))
+                .as("the request never reached our server").isEmpty();
+    }
+
+    /**
      * A flow whose every segment came up (the fault module on, or the kernel still catching up)
      * has a progress of zeros: its numbers say nothing. Taken as numbers, the server's end looked
      * unacknowledged forever (the client side's progress, in an LRU map, gone) and the connection
