@@ -63,12 +63,13 @@ struct {
 	__type(value, struct datapath_config);
 } config SEC(".maps");
 
-/* User space's only (datapath.h): sized by user space like the connection table. */
+/* User space's only (datapath.h): sized by user space like the connection table, mapped by it. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, 65536);
-	__type(key, __u64);
-	__type(value, struct takeover_record);
+	__type(key, __u32);
+	__type(value, struct takeover_slot);
 } takeover SEC(".maps");
 
 struct {

@@ -91,14 +91,22 @@ struct progress {
  * never touch these two maps; they are here so that they are made, sized and pinned with the rest,
  * and outlive the process as the flows do.
  *
- * takeover: one record per connection shared with another node (handed off from here, handed in to
- * here, or mid-handoff), written by the engine at each change of its state (dev.baton.btcp.ConnRecord
- * holds the layout; the key is the engine's connection key). A local connection needs none: its
- * FLOW_LOCAL flow says all there is to know.
+ * takeover: an array with one slot per slot of the engine's connection table, holding the record of
+ * a connection shared with another node (handed off from here, handed in to here, or mid-handoff),
+ * written at each change of its state (dev.baton.btcp.ConnRecord holds the layout; the record starts
+ * with the engine's connection key). A local connection needs none: its FLOW_LOCAL flow says all
+ * there is to know. User space writes the slots through the map's mapped pages (BPF_F_MMAPABLE),
+ * with no system call, a few times per handoff. Each slot has two copies: the engine writes the
+ * older one, so a process killed mid-write leaves the newer whole. A copy is whole when its seq is
+ * not 0; of two whole copies, the one with the higher seq is the record.
  */
 #define TAKEOVER_RECORD_SIZE 136
-struct takeover_record {
+struct takeover_copy {
+	__u64 seq;
 	__u8 bytes[TAKEOVER_RECORD_SIZE];
+};
+struct takeover_slot {
+	struct takeover_copy copy[2];
 };
 
 /* node: one element, what the process keeps across a restart for itself. */

@@ -7,7 +7,7 @@ import java.nio.charset.StandardCharsets;
 /**
  * What a restarted process needs to take over a connection shared with another node: its state,
  * its peer and connection id, the translation and how far each side got ({@link FastPath#remember};
- * src/main/bpf/datapath.h, {@code struct takeover_record}, 136 bytes, little-endian). Written at
+ * src/main/bpf/datapath.h, a copy in {@code struct takeover_slot}, 136 bytes, little-endian). Written at
  * each change of such a connection's state, a few times per handoff, never per packet.
  *
  * <pre>

@@ -17,6 +17,8 @@ package dev.baton.btcp;
 final class ConnTable {
     private final Conn[] conns;
     private final int[] freeSlots;
+    /** Where each slot is in {@link #freeSlots}, or -1 while it is in use (for {@link #claim}). */
+    private final int[] freeAt;
     private int freeTop;
     private final LongIntMap byKey;
     final TimerWheel timers;
@@ -35,10 +37,12 @@ final class ConnTable {
     ConnTable(int capacity, long nowMillis) {
         conns = new Conn[capacity];
         freeSlots = new int[capacity];
+        freeAt = new int[capacity];
         for (int i = 0; i < capacity; i++) {
             conns[i] = new Conn(i);
             conns[i].reset();
             freeSlots[i] = capacity - 1 - i;
+            freeAt[capacity - 1 - i] = i;
         }
         freeTop = capacity;
         byKey = new LongIntMap(capacity);
@@ -71,7 +75,23 @@ final class ConnTable {
     /** A free slot under {@code key} (in state FREE, a new generation), or null if the table is full. */
     Conn allocate(long key) {
         if (freeTop == 0) return null;
-        Conn c = conns[freeSlots[--freeTop]];
+        return take(conns[freeSlots[--freeTop]], key);
+    }
+
+    /**
+     * Slot {@code slot} under {@code key}, as {@link #allocate} gives one, or null if it is in use
+     * or out of the table: a connection taken over keeps the slot its record was kept for.
+     */
+    Conn claim(long key, int slot) {
+        if (slot < 0 || slot >= conns.length || freeAt[slot] < 0) return null;
+        int at = freeAt[slot], last = freeSlots[--freeTop];
+        freeSlots[at] = last;
+        freeAt[last] = at;
+        return take(conns[slot], key);
+    }
+
+    private Conn take(Conn c, long key) {
+        freeAt[c.slot] = -1;
         c.key = key;
         c.generation = (c.generation + 1) & 0xffff;
         byKey.put(key, c.slot);
@@ -85,6 +105,7 @@ final class ConnTable {
         int gen = c.generation;
         c.reset();
         c.generation = gen;
+        freeAt[c.slot] = freeTop;
         freeSlots[freeTop++] = c.slot;
     }
 

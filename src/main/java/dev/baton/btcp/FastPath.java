@@ -122,18 +122,22 @@ public interface FastPath {
     boolean seen(int client, int clientPort, int localAddress, int localPort, Seen into);
 
     /**
-     * Keeps {@code record} ({@link #RECORD_SIZE} bytes) for the connection {@code key} where a
-     * restarted process finds it (replacing an earlier one); false if it could not (a full table).
+     * Keeps {@code record} ({@link #RECORD_SIZE} bytes) of the connection in table slot
+     * {@code slot} where a restarted process finds it (replacing an earlier one); false if it could
+     * not (no such slot). Called a few times per handoff: no system call.
      */
-    boolean remember(long key, MemorySegment record);
+    boolean remember(int slot, MemorySegment record);
 
-    /** Drops the record of {@code key}, if any. */
-    void forget(long key);
+    /** Drops the record of table slot {@code slot}, if any. */
+    void forget(int slot);
 
     /** What an earlier process of this node left in the kernel: {@link #recall}. */
     interface Recalled {
-        /** A connection's record, as {@link #remember} kept it (valid during the call only). */
-        void record(MemorySegment record);
+        /**
+         * A connection's record, as {@link #remember} kept it for table slot {@code slot} (valid
+         * during the call only).
+         */
+        void record(int slot, MemorySegment record);
 
         /** A connection served here, handed down as {@link #local} with {@code cookie}. */
         void local(int client, int clientPort, int cookie);
@@ -233,12 +237,12 @@ public interface FastPath {
         }
 
         @Override
-        public boolean remember(long key, MemorySegment record) {
+        public boolean remember(int slot, MemorySegment record) {
             return false;
         }
 
         @Override
-        public void forget(long key) { }
+        public void forget(int slot) { }
 
         @Override
         public void recall(Recalled into) { }

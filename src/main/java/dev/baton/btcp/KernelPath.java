@@ -234,10 +234,10 @@ final class KernelPath {
             int as = ConnRecord.version(c);
             if (c.remembered && c.recordedAs == as) return;
             ConnRecord.write(c, record);
-            c.remembered = fast.remember(c.key, record);
+            c.remembered = fast.remember(c.slot, record);
             c.recordedAs = as;
         } else if (c.remembered) {
-            fast.forget(c.key);
+            fast.forget(c.slot);
             c.remembered = false;
         }
     }

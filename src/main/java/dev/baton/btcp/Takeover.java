@@ -24,9 +24,9 @@ final class Takeover {
         long before = e.counters.get(Counter.TAKEN_OVER);
         fast.recall(new FastPath.Recalled() {
             @Override
-            public void record(MemorySegment r) {
-                if (withPeers) adopt(r);
-                else fast.forget(ConnRecord.key(r));
+            public void record(int slot, MemorySegment r) {
+                if (withPeers) adopt(slot, r);
+                else fast.forget(slot);
             }
 
             @Override
@@ -38,13 +38,17 @@ final class Takeover {
         return (int) (e.counters.get(Counter.TAKEN_OVER) - before);
     }
 
-    private void adopt(MemorySegment r) {
+    /**
+     * Takes over the connection of {@code r}, kept for table slot {@code slot}: into the same slot,
+     * whose record it goes on writing (records come before any other connection takes a slot).
+     */
+    private void adopt(int slot, MemorySegment r) {
         FastPath fast = e.kernel.fast();
         long key = ConnRecord.key(r);
         State state = ConnRecord.state(r);
-        Conn c = (key >>> 56) == 0 && e.table.get(key) == null ? e.table.allocate(key) : null;
-        if (c == null) { // a table full, or a record that is no key of ours: it cannot be taken over
-            fast.forget(key);
+        Conn c = (key >>> 56) == 0 && e.table.get(key) == null ? e.table.claim(key, slot) : null;
+        if (c == null) { // a slot taken or out of the table, or a record that is no key of ours
+            fast.forget(slot);
             return;
         }
         ConnRecord.read(r, c);

@@ -1,6 +1,7 @@
 package dev.baton.datapath;
 
 import dev.baton.sys.BpfMap;
+import dev.baton.sys.BpfMappedArray;
 import dev.baton.sys.BpfRingBuffer;
 import dev.baton.sys.BpfObject;
 import dev.baton.sys.BpfProgram;
@@ -58,7 +59,7 @@ public final class Datapath implements AutoCloseable {
     private static final int EEXIST = 17;
     /** Bytes of a record in the closes ring ({@code struct close_event}). */
     static final int CLOSE_EVENT_SIZE = 12;
-    /** Bytes of a record in the takeover map (src/main/bpf/datapath.h, dev.baton.btcp.ConnRecord). */
+    /** Bytes of a takeover record (src/main/bpf/datapath.h, dev.baton.btcp.ConnRecord). */
     public static final int RECORD_SIZE = 136;
     /** Our tc filters' handle and priority: how a later process finds them. */
     public static final int TC_HANDLE = 0xba70;
@@ -77,6 +78,8 @@ public final class Datapath implements AutoCloseable {
     private final BpfMap handshakes;
     private final BpfMap localPaths;
     private BpfRingBuffer closes;
+    private BpfMappedArray recordPages;
+    private TakeoverRecords records;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment key;
     private final MemorySegment value;
@@ -115,18 +118,25 @@ public final class Datapath implements AutoCloseable {
         }
     }
 
+    /** The flows of a table of {@code maxConnections}: two for a handed-in one, and some slack. */
+    public static int flowsFor(int maxConnections) {
+        return 2 * maxConnections + 64;
+    }
+
     /**
-     * Loads the data path: a flows map for {@code maxFlows} flows, a takeover map for as many
-     * records, and, with {@code pinDirectory}, its maps pinned there (taken over if pinned already).
-     * Fails with the verifier's reason if the kernel refuses a program, or if a pinned map's layout
-     * is not this build's.
+     * Loads the data path for a connection table of {@code maxConnections}: a flows map for
+     * {@link #flowsFor} flows, a takeover record for each table slot, and, with
+     * {@code pinDirectory}, its maps pinned there (taken over if pinned already). Fails with the
+     * verifier's reason if the kernel refuses a program, or if a pinned map's layout is not this
+     * build's.
      */
-    public static Datapath load(int maxFlows, Optional<Path> pinDirectory) throws IOException {
+    public static Datapath load(int maxConnections, Optional<Path> pinDirectory) throws IOException {
         BpfObject o = BpfObject.open(objectBytes(), RESOURCE);
+        int maxFlows = flowsFor(maxConnections);
         try {
             o.maxEntries(FLOWS, maxFlows);
             o.maxEntries(PROGRESS, maxFlows);
-            o.maxEntries(TAKEOVER, maxFlows);
+            o.maxEntries(TAKEOVER, maxConnections);
             o.maxEntries(HANDSHAKES, maxFlows);
             if (pinDirectory.isPresent()) {
                 Files.createDirectories(pinDirectory.get());
@@ -134,7 +144,14 @@ public final class Datapath implements AutoCloseable {
             }
             o.load();
             Datapath d = new Datapath(o);
-            d.checkLayouts();
+            try {
+                d.checkLayouts();
+                d.recordPages = BpfMappedArray.open(d.takeover);
+            } catch (IOException | RuntimeException e) {
+                d.close();
+                throw e;
+            }
+            d.records = new TakeoverRecords(d.recordPages.values());
             return d;
         } catch (IOException | RuntimeException e) {
             o.close();
@@ -147,7 +164,7 @@ public final class Datapath implements AutoCloseable {
         check(progress, FlowKey.SIZE, Progress.SIZE);
         check(config, 4, DatapathConfig.SIZE);
         check(counters, 4, 8);
-        check(takeover, 8, RECORD_SIZE);
+        check(takeover, 4, TakeoverRecords.SLOT_SIZE);
         check(node, 4, 16);
         check(closesMap, 0, 0);
         check(handshakes, FlowKey.SIZE, HANDSHAKE_SIZE);
@@ -313,30 +330,27 @@ public final class Datapath implements AutoCloseable {
         MemorySegment.copy(b, 0, pathKey, ValueLayout.JAVA_BYTE, 0, b.length);
     }
 
-    /** Keeps a connection's record ({@link #RECORD_SIZE} bytes); 0, or {@code -errno} (full: E2BIG). */
-    public int putRecord(long connection, MemorySegment record) {
-        key.set(ValueLayout.JAVA_LONG, 0, connection);
-        MemorySegment.copy(record, 0, value, 0, RECORD_SIZE);
-        return takeover.update(key, value, BpfMap.ANY);
+    /** Takeover records there is room for: one per slot of the connection table. */
+    public int recordSlots() {
+        return records.capacity();
     }
 
-    /** Drops a connection's record; false if there was none. */
-    public boolean removeRecord(long connection) {
-        key.set(ValueLayout.JAVA_LONG, 0, connection);
-        return takeover.delete(key) == 0;
+    /**
+     * Keeps the record ({@link #RECORD_SIZE} bytes) of the connection in table slot {@code slot}, in
+     * the map's mapped pages (no system call; {@link TakeoverRecords}); false if there is no such slot.
+     */
+    public boolean putRecord(int slot, MemorySegment record) {
+        return records.put(slot, record);
     }
 
-    /** Every record kept, each a copy (for a process taking over). */
-    public java.util.List<byte[]> records() {
-        java.util.List<byte[]> all = new java.util.ArrayList<>();
-        MemorySegment next = arena.allocate(8, 8);
-        MemorySegment at = MemorySegment.NULL;
-        while (takeover.nextKey(at, next) == 0 && all.size() < takeover.maxEntries()) {
-            MemorySegment.copy(next, 0, key, 0, 8);
-            if (takeover.lookup(key, value) == 0) all.add(value.asSlice(0, RECORD_SIZE).toArray(ValueLayout.JAVA_BYTE));
-            at = key;
-        }
-        return all;
+    /** Drops the record of table slot {@code slot}, if any. */
+    public void removeRecord(int slot) {
+        records.remove(slot);
+    }
+
+    /** The record of table slot {@code slot}, into {@code into}; false if it has none (for a process taking over). */
+    public boolean record(int slot, MemorySegment into) {
+        return records.get(slot, into);
     }
 
     /**
@@ -417,6 +431,7 @@ public final class Datapath implements AutoCloseable {
     @Override
     public void close() {
         if (closes != null) closes.close();
+        if (recordPages != null) recordPages.close();
         object.close();
         arena.close();
     }

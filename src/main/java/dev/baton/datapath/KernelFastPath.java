@@ -141,22 +141,21 @@ public final class KernelFastPath implements FastPath {
     }
 
     @Override
-    public boolean remember(long key, MemorySegment record) {
-        return datapath.putRecord(key, record) == 0;
+    public boolean remember(int slot, MemorySegment record) {
+        return datapath.putRecord(slot, record);
     }
 
     @Override
-    public void forget(long key) {
-        datapath.removeRecord(key);
+    public void forget(int slot) {
+        datapath.removeRecord(slot);
     }
 
     @Override
     public void recall(Recalled into) {
         resumed = new HashSet<>();
         MemorySegment r = MemorySegment.ofArray(new byte[Datapath.RECORD_SIZE]);
-        for (byte[] record : datapath.records()) {
-            MemorySegment.copy(MemorySegment.ofArray(record), 0, r, 0, record.length);
-            into.record(r);
+        for (int slot = 0; slot < datapath.recordSlots(); slot++) {
+            if (datapath.record(slot, r)) into.record(slot, r);
         }
         datapath.flows().forEach((k, f) -> {
             if (f.action() == FlowAction.LOCAL && k.localAddress() == address && k.localPort() == servicePort) {

@@ -122,7 +122,7 @@ final class KernelDataPath implements AutoCloseable {
         index(k.uplink(), "uplink");
         Files.createDirectories(k.pins());
         try {
-            return Datapath.load(2 * maxConnections + 64, Optional.of(k.pins()));
+            return Datapath.load(maxConnections, Optional.of(k.pins()));
         } catch (SysException e) {
             if (e.errno() == 1) {
                 throw new IOException("loading the data path's programs needs CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON"

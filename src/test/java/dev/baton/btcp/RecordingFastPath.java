@@ -45,8 +45,8 @@ final class RecordingFastPath implements FastPath {
     final Map<List<Integer>, String> carried = new LinkedHashMap<>();
     /** The cookies local flows were handed down with. */
     final Map<List<Integer>, Integer> cookies = new LinkedHashMap<>();
-    /** The records kept, by connection key, and how many times one was written. */
-    final Map<Long, byte[]> records = new LinkedHashMap<>();
+    /** The records kept, by table slot, and how many times one was written. */
+    final Map<Integer, byte[]> records = new LinkedHashMap<>();
     int recordWrites;
     /** What {@link #resume} says the engine has read of a flow. */
     Consumed readAtResume = new Consumed(5, 2);
@@ -170,22 +170,22 @@ final class RecordingFastPath implements FastPath {
     }
 
     @Override
-    public boolean remember(long key, MemorySegment record) {
+    public boolean remember(int slot, MemorySegment record) {
         if (!accept) return false;
         recordWrites++;
-        records.put(key, record.asSlice(0, RECORD_SIZE).toArray(ValueLayout.JAVA_BYTE));
+        records.put(slot, record.asSlice(0, RECORD_SIZE).toArray(ValueLayout.JAVA_BYTE));
         return true;
     }
 
     @Override
-    public void forget(long key) {
-        records.remove(key);
+    public void forget(int slot) {
+        records.remove(slot);
     }
 
     @Override
     public void recall(Recalled into) {
         resumed = new HashSet<>();
-        for (byte[] r : List.copyOf(records.values())) into.record(MemorySegment.ofArray(r.clone()));
+        for (var r : List.copyOf(records.entrySet())) into.record(r.getKey(), MemorySegment.ofArray(r.getValue().clone()));
         carried.forEach((f, kind) -> {
             if (kind.equals("local")) into.local(f.get(0), f.get(1), cookies.getOrDefault(f, 0));
         });

@@ -15,6 +15,7 @@ import dev.baton.sys.SysException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.Optional;
@@ -112,7 +113,8 @@ class DatapathProgramsIT {
             assertThat(s.id()).as(p + " has a kernel id").isPositive();
             assertThat(s.verifiedInstructions()).as(p + " was verified").isPositive();
         }
-        assertThat(dp.maxFlows()).isEqualTo(1024);
+        assertThat(dp.maxFlows()).isEqualTo(Datapath.flowsFor(1024));
+        assertThat(dp.recordSlots()).isEqualTo(1024);
     }
 
     // ---- entry: client to chosen (claims 7, 17) ------------------------------------------------
@@ -561,6 +563,36 @@ class DatapathProgramsIT {
         assertThat(r.retval()).isEqualTo(TC_ACT_OK);
         assertThat(r.packet()).isEqualTo(frame);
         assertThat(counter(DatapathCounter.SLOW_FROM_KERNEL)).isEqualTo(before);
+    }
+
+    /**
+     * The takeover records live in the takeover map's mapped pages: a process that loads the pinned
+     * maps again (a restart) reads what the one before wrote, with no system call on either side.
+     */
+    @Test
+    void recordsWrittenToTheMappedPagesOutliveTheProcessThatWroteThem() throws Exception {
+        Path pins = Path.of("/sys/fs/bpf", "baton-test-records-" + ProcessHandle.current().pid());
+        MemorySegment r = arena.allocate(Datapath.RECORD_SIZE, 8);
+        MemorySegment back = arena.allocate(Datapath.RECORD_SIZE, 8);
+        for (int i = 0; i < Datapath.RECORD_SIZE; i++) r.set(ValueLayout.JAVA_BYTE, i, (byte) (i * 7 + 3));
+        try {
+            try (Datapath first = Datapath.load(64, Optional.of(pins))) {
+                assertThat(first.recordSlots()).isEqualTo(64);
+                assertThat(first.putRecord(63, r)).isTrue();
+                assertThat(first.putRecord(64, r)).as("no slot 64 in a table of 64").isFalse();
+                assertThat(first.putRecord(5, r)).isTrue();
+                first.removeRecord(5);
+            }
+            try (Datapath second = Datapath.load(64, Optional.of(pins))) {
+                assertThat(second.record(63, back)).isTrue();
+                assertThat(back.asByteBuffer()).isEqualTo(r.asByteBuffer());
+                assertThat(second.record(5, back)).as("removed").isFalse();
+                assertThat(second.record(0, back)).isFalse();
+                second.unpin();
+            }
+        } finally {
+            java.nio.file.Files.deleteIfExists(pins);
+        }
     }
 
     @Test
