@@ -570,18 +570,28 @@ public final class Btcp {
 
     private void expired(int slot, long nowMillis) {
         Conn c = table.at(slot);
-        e.kernel.refresh(c);
         if (c.orphaned) {
-            settleOrphan(c);
+            settleOrphan(c); // which reads what the kernel saw of it
             return;
         }
+        // What the kernel saw (a map read per flow) decides only for a connection that carries on
+        // in the kernel: the others are held (nothing seen) or over.
         switch (c.state) {
             case HOLDING -> entry.requestTimedOut(c);
             case PENDING -> entry.handoffTimedOut(c);
-            case FORWARDING -> entry.forwardingQuiet(c);
-            case LOCAL -> e.freeIfQuiet(c);
+            case FORWARDING -> {
+                e.kernel.refresh(c);
+                entry.forwardingQuiet(c);
+            }
+            case LOCAL -> {
+                e.kernel.refresh(c);
+                e.freeIfQuiet(c);
+            }
             case INJECTED -> chosen.synAckTimedOut(c);
-            case SERVING -> chosen.servingTimer(c);
+            case SERVING -> {
+                e.kernel.refresh(c);
+                chosen.servingTimer(c);
+            }
             case SYN_RCVD, LINGER, CLOSED, RESET -> e.free(c); // the handshake never completed; or it is over
             case FREE -> { } // a freed slot's timer is cancelled
             case null -> throw new IllegalStateException("no state");

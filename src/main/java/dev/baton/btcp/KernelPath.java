@@ -81,7 +81,7 @@ final class KernelPath {
         boolean sameFlows = c.offloaded != Offload.NONE && want != Offload.NONE
                 && c.offloaded.entrySide() == want.entrySide();
         if (c.offloaded != Offload.NONE && !sameFlows) {
-            refresh(c);
+            if (c.state != State.FREE) refresh(c); // a connection being forgotten needs none of it
             // a connection at the entry held only since its SYN has nothing in the flows map
             if (c.offloaded.handedDown() && c.offloaded.entrySide()) fast.withdraw(client, port);
             else if (!c.offloaded.entrySide()) {

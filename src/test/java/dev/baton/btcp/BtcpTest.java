@@ -1621,6 +1621,25 @@ class BtcpTest {
         assertThat(entry.btcp.connections(1).getFirst().state()).isEqualTo("LINGER");
     }
 
+    /**
+     * A connection that is over is freed without reading what the kernel saw of its flows: each
+     * read is a system call, and nothing of it matters once the connection is forgotten.
+     */
+    @Test
+    void aHandedInConnectionIsForgottenAfterItsCloseWithoutReadingTheKernel() {
+        RecordingFastPath atChosen = new RecordingFastPath();
+        chosen.btcp.fastPath(atChosen);
+        handOff();
+        atChosen.passHandedInClose(CLIENT, CPORT, 1, FORWARD_PORT, TcpHeader.RST, false);
+        chosen.btcp.kernelCloses();
+        assertThat(chosen.btcp.connections(1).getFirst().state()).isEqualTo("CLOSED");
+        int reads = atChosen.seenReads;
+        chosen.advance(60_001); // past the linger
+        assertThat(chosen.btcp.trackedConnections()).isZero();
+        assertThat(atChosen.of(RecordingFastPath.WithdrawHandedIn.class)).as("its flows withdrawn").hasSize(1);
+        assertThat(atChosen.seenReads).as("no map read to forget it").isEqualTo(reads);
+    }
+
     /** A RST the kernel passed on a handed-in connection ends it at once. */
     @Test
     void aResetTheKernelPassedEndsAHandedInConnection() {

@@ -48,6 +48,8 @@ final class RecordingFastPath implements FastPath {
     /** The records kept, by table slot, and how many times one was written. */
     final Map<Integer, byte[]> records = new LinkedHashMap<>();
     int recordWrites;
+    /** How many times the engine read what the kernel saw of a flow ({@link #seen}: a map read each). */
+    int seenReads;
     /** What {@link #resume} says the engine has read of a flow. */
     Consumed readAtResume = new Consumed(5, 2);
     private Set<List<Integer>> resumed;
@@ -212,6 +214,7 @@ final class RecordingFastPath implements FastPath {
 
     @Override
     public boolean seen(int client, int clientPort, int localAddress, int localPort, Seen into) {
+        seenReads++;
         Seen r = reports.getOrDefault(flow(client, clientPort, localAddress, localPort), report);
         if (r == null) return false;
         into.lastNanos = r.lastNanos;
