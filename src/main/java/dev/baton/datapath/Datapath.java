@@ -103,7 +103,7 @@ public final class Datapath implements AutoCloseable {
         this.localPaths = object.map(LOCAL_PATHS);
         this.key = arena.allocate(PATH_KEY_SIZE, 8);
         this.value = arena.allocate(Math.max(Math.max(Flow.SIZE, Progress.SIZE),
-                Math.max(DatapathConfig.SIZE, Math.max(RECORD_SIZE, HANDSHAKE_SIZE))), 8);
+                Math.max(DatapathConfig.SIZE, HANDSHAKE_SIZE)), 8);
         this.counterKey = arena.allocate(ValueLayout.JAVA_INT);
         this.perCpu = arena.allocate(counters.perCpuValueSize(), 8);
         this.pathKey = arena.allocate(PATH_KEY_SIZE, 8);
@@ -133,6 +133,7 @@ public final class Datapath implements AutoCloseable {
     public static Datapath load(int maxConnections, Optional<Path> pinDirectory) throws IOException {
         BpfObject o = BpfObject.open(objectBytes(), RESOURCE);
         int maxFlows = flowsFor(maxConnections);
+        Datapath d = null;
         try {
             o.maxEntries(FLOWS, maxFlows);
             o.maxEntries(PROGRESS, maxFlows);
@@ -143,18 +144,14 @@ public final class Datapath implements AutoCloseable {
                 for (String m : MAPS) o.pin(m, pinDirectory.get().resolve(m));
             }
             o.load();
-            Datapath d = new Datapath(o);
-            try {
-                d.checkLayouts();
-                d.recordPages = BpfMappedArray.open(d.takeover);
-            } catch (IOException | RuntimeException e) {
-                d.close();
-                throw e;
-            }
+            d = new Datapath(o);
+            d.checkLayouts();
+            d.recordPages = BpfMappedArray.open(d.takeover);
             d.records = new TakeoverRecords(d.recordPages.values());
             return d;
         } catch (IOException | RuntimeException e) {
-            o.close();
+            if (d != null) d.close(); // its maps' pages, the object and its buffers
+            else o.close();
             throw e;
         }
     }

@@ -36,13 +36,12 @@ final class TakeoverRecords {
     /** Keeps {@code record} ({@link Datapath#RECORD_SIZE} bytes) in {@code slot}; false if there is no such slot. */
     boolean put(int slot, MemorySegment record) {
         if (slot < 0 || slot >= capacity) return false;
-        long base = (long) slot * SLOT_SIZE;
-        long s0 = seq(base), s1 = seq(base + COPY_SIZE);
-        long older = s0 <= s1 ? base : base + COPY_SIZE;
+        long older = olderCopy(slot), newer = otherCopy(slot, older);
+        long next = seq(newer) + 1;
         SEQ.setOpaque(slots, older, 0L);
         VarHandle.storeStoreFence(); // the copy is not whole before its bytes are
         MemorySegment.copy(record, 0, slots, older + 8, Datapath.RECORD_SIZE);
-        SEQ.setRelease(slots, older, Math.max(s0, s1) + 1);
+        SEQ.setRelease(slots, older, next);
         return true;
     }
 
@@ -52,10 +51,7 @@ final class TakeoverRecords {
      */
     void remove(int slot) {
         if (slot < 0 || slot >= capacity) return;
-        long base = (long) slot * SLOT_SIZE;
-        long s0 = seq(base), s1 = seq(base + COPY_SIZE);
-        long older = s0 <= s1 ? base : base + COPY_SIZE;
-        long newer = older == base ? base + COPY_SIZE : base;
+        long older = olderCopy(slot), newer = otherCopy(slot, older);
         SEQ.setOpaque(slots, older, 0L);
         VarHandle.storeStoreFence();
         SEQ.setRelease(slots, newer, 0L);
@@ -64,12 +60,21 @@ final class TakeoverRecords {
     /** Copies {@code slot}'s record into {@code into}; false if it has none. */
     boolean get(int slot, MemorySegment into) {
         if (slot < 0 || slot >= capacity) return false;
-        long base = (long) slot * SLOT_SIZE;
-        long s0 = seq(base), s1 = seq(base + COPY_SIZE);
-        if (s0 == 0 && s1 == 0) return false;
-        long newer = s0 > s1 ? base : base + COPY_SIZE;
+        long newer = otherCopy(slot, olderCopy(slot));
+        if (seq(newer) == 0) return false;
         MemorySegment.copy(slots, newer + 8, into, 0, Datapath.RECORD_SIZE);
         return true;
+    }
+
+    /** Where {@code slot}'s older copy is (an empty one counts as oldest; copy 0 of two empty ones). */
+    private long olderCopy(int slot) {
+        long base = (long) slot * SLOT_SIZE;
+        return seq(base) <= seq(base + COPY_SIZE) ? base : base + COPY_SIZE;
+    }
+
+    private static long otherCopy(int slot, long copy) {
+        long base = (long) slot * SLOT_SIZE;
+        return copy == base ? base + COPY_SIZE : base;
     }
 
     private long seq(long at) {

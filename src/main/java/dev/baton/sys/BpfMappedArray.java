@@ -4,20 +4,18 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * The values of a {@code BPF_MAP_TYPE_ARRAY} made with {@code BPF_F_MMAPABLE}, mapped shared into
- * this process: element {@code i} lies at {@code i * elementSize()}, read and written as memory,
- * with no system call. The pages are the map's: what is written outlives the process as the map
+ * this process: element {@code i} lies at {@code i} times the value size rounded up to 8 bytes,
+ * read and written as memory, with no system call. The pages are the map's: what is written outlives the process as the map
  * does (pinned), and the next process that maps it reads it back.
  */
 public final class BpfMappedArray implements AutoCloseable {
     private final MemorySegment values;
     private final long length;
-    private final int elementSize;
     private boolean closed;
 
-    private BpfMappedArray(MemorySegment values, long length, int elementSize) {
+    private BpfMappedArray(MemorySegment values, long length) {
         this.values = values;
         this.length = length;
-        this.elementSize = elementSize;
     }
 
     /** Maps {@code map}'s values, read and write; fails if the map cannot be mapped (not mmapable). */
@@ -30,20 +28,12 @@ public final class BpfMappedArray implements AutoCloseable {
         Libc.CallState st = Libc.state();
         MemorySegment m = Libc.mmap(st, length, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, map.fd(), 0);
         if (m.address() == -1L) throw new SysException("mmap " + map.name(), st.errno());
-        return new BpfMappedArray(m.reinterpret(length).asSlice(0, bytes), length, elementSize);
+        return new BpfMappedArray(m.reinterpret(length).asSlice(0, bytes), length);
     }
 
-    /** Every element, back to back, {@link #elementSize} bytes each. */
+    /** Every element, back to back. */
     public MemorySegment values() {
         return values;
-    }
-
-    public int elementSize() {
-        return elementSize;
-    }
-
-    public int elements() {
-        return (int) (values.byteSize() / elementSize);
     }
 
     @Override
