@@ -124,13 +124,17 @@ final class ChosenRole {
         c.serverNext = mine.isn() + 1;
         c.clientAck = mine.isn() + 1;
         c.translation.atChosen(entry, mine);
-        // The flows go down first (committed eagerly: handed in), so that our server's answer to
-        // the request we inject leaves on the kernel's path; on a new connection it would
-        // otherwise all come up behind the SYN/ACK. Nothing the entry forwards can overtake the
-        // injection: it forwards only after our ack, below. (A late commit injects first: the
-        // entry may be forwarding by then, onCommit.)
+        // Committed eagerly: the flows go down before our server can answer the request we inject,
+        // so its answer leaves on the kernel's path; on a new connection it would otherwise all come
+        // up behind the SYN/ACK. A request that waits for our ack (injectLater) keeps the flows held
+        // until it is in: the entry forwards once it has the ack, and a segment the kernel passed
+        // ahead of the request would reach our kernel first, out of order, draw SACKs and a
+        // retransmission from the client, and move ts_recent past the request's TSval, which PAWS
+        // then drops (RFC 7323 section 5; MismatchedKernelsIT's upload, 1 run in 6). (A late
+        // commit injects at once: the entry may be forwarding by then, onCommit.)
+        c.requestWaiting = c.committed && injectLater(c);
         e.state(c, State.SERVING);
-        if (!c.committed || !injectLater(c)) completeHandshake(c);
+        if (!c.requestWaiting) completeHandshake(c);
         if (c.committed) { // the commit came with the request (eager): our server may answer now
             e.scheduleIdle(c);
         } else {
@@ -164,13 +168,19 @@ final class ChosenRole {
 
     /**
      * The round's control messages are written: injects the requests that waited for them, in the
-     * order their SYN/ACKs came. Nothing else of theirs can have reached our kernel meanwhile: the
-     * entry forwards only after our ack. One freed (an abort read in the same round) is skipped.
+     * order their SYN/ACKs came, and then hands their flows down. Nothing else of theirs can have
+     * reached our kernel meanwhile: what the entry forwarded came up (the flows were held), to be
+     * read in a later round. One freed (an abort read in the same round) is skipped.
      */
     void controlSent() {
         for (int i = 0; i < waitingCount; i++) {
             Conn c = e.table.at(waiting[i]);
-            if (c.generation == waitingGeneration[i] && c.state == State.SERVING) completeHandshake(c);
+            if (c.generation != waitingGeneration[i] || !c.requestWaiting) continue;
+            c.requestWaiting = false;
+            if (c.state == State.SERVING) {
+                completeHandshake(c);
+                e.kernel.sync(c);
+            }
         }
         waitingCount = 0;
     }
@@ -178,9 +188,9 @@ final class ChosenRole {
     /** {@code SERVING} or {@code CLOSED}: our server's packets, straight to the client as the entry's (claim 9). */
     void served(Conn c, MemorySegment p, int len) {
         if (tcp.syn()) {
-            if (tcp.ack()) { // our kernel retransmitted its SYN/ACK: the ACK was lost, and what followed
-                completeHandshake(c);
-            }
+            // our kernel retransmitted its SYN/ACK: the ACK was lost, and what followed (unless
+            // the request waits to be injected at the end of this round)
+            if (tcp.ack() && !c.requestWaiting) completeHandshake(c);
             return;                      // nothing of the handshake ever reaches the client
         }
         if (!c.committed) {

@@ -47,6 +47,11 @@ final class Conn {
     /** At the chosen node: the entry committed; its request bytes, injected after the ACK. */
     boolean committed;
     byte[] request;
+    /**
+     * At the chosen node: the committed request waits for the round's control messages
+     * (ChosenRole#injectAfterControl); its flows stay held until it is in our kernel.
+     */
+    boolean requestWaiting;
     /** At the entry: the commit went with the handoff request; we may no longer serve it ourselves. */
     boolean committedEarly;
     /** System.nanoTime() when the entry sent its handoff request (for the handoff latency). */
@@ -123,6 +128,7 @@ final class Conn {
         heldAcked = 0;
         committed = false;
         request = null;
+        requestWaiting = false;
         clientAck = 0;
         serverNext = 0;
         orphaned = false;

@@ -55,8 +55,8 @@ final class KernelPath {
      * What the kernel's data path should know of a connection in its state: from its first packet
      * its flows, held (everything comes up to us, counted); a local one, and a handed-off one at the
      * entry (through its linger), handed down for the rest of their life; a handed-in one from the
-     * commit through its TIME-WAIT, its closes told by the kernel ({@link FastPath#drainCloses}: the
-     * termination); nothing once it is over.
+     * commit (once its request is in our kernel) through its TIME-WAIT, its closes told by the kernel
+     * ({@link FastPath#drainCloses}: the termination); nothing once it is over.
      */
     private static Offload wanted(Conn c) {
         return switch (c.state) {
@@ -65,7 +65,7 @@ final class KernelPath {
             case FORWARDING -> c.handDownAt != 0 ? Offload.HELD : Offload.TO_CHOSEN;
             case LINGER -> c.handDownAt != 0 ? Offload.HELD : Offload.LINGERING;
             case INJECTED -> Offload.HELD_HANDED_IN;
-            case SERVING -> c.committed ? Offload.HANDED_IN : Offload.HELD_HANDED_IN;
+            case SERVING -> c.committed && !c.requestWaiting ? Offload.HANDED_IN : Offload.HELD_HANDED_IN;
             case CLOSED -> c.offloaded == Offload.HANDED_IN ? Offload.HANDED_IN : Offload.NONE; // through TIME-WAIT
             case FREE, RESET -> Offload.NONE;
         };

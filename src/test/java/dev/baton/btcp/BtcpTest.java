@@ -1699,6 +1699,34 @@ class BtcpTest {
         assertThat(chosen.kernel).as("injected once").hasSize(2);
     }
 
+    /**
+     * While an eagerly committed request waits for the round's control messages, its flows stay
+     * held: the entry forwards as soon as it has our ack, and a segment the kernel carried in ahead
+     * of the request reached our kernel out of order, drew a retransmission of the request from the
+     * client and made PAWS drop the injected one (MismatchedKernelsIT, 1 run in 6). They go down
+     * once the request is in.
+     */
+    @Test
+    void aWaitingRequestKeepsItsFlowsHeldUntilItIsInjected() {
+        eager();
+        RecordingFastPath fast = new RecordingFastPath();
+        chosen.btcp.fastPath(fast);
+        chosen.btcp.injectAfterControl();
+        handshakeAtEntry();
+        sendRequest(REMOTE_REQUEST);
+        deliverRequest(handoffRequest());
+        deliverCommit();
+        chosenKernelAnswers();
+        assertThat(fast.of(RecordingFastPath.HoldHandedIn.class)).hasSize(1);
+        assertThat(fast.of(RecordingFastPath.HandedIn.class)).as("held while the request waits").isEmpty();
+        List<Integer> inKernelAtHandDown = new ArrayList<>();
+        fast.onHandDown = () -> inKernelAtHandDown.add(chosen.kernel.size());
+        chosen.btcp.controlSent();
+        assertThat(fast.of(RecordingFastPath.HandedIn.class)).hasSize(1);
+        assertThat(inKernelAtHandDown).as("handed down with the SYN and the request in our kernel").containsExactly(2);
+        assertThat(chosen.lastKernel().payload()).isEqualTo(REMOTE_REQUEST);
+    }
+
     /** A connection freed while its request waited (an abort in the same round) is not injected. */
     @Test
     void aWaitingRequestOfAConnectionAbortedMeanwhileIsNeverInjected() {
