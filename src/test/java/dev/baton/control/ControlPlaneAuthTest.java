@@ -301,10 +301,16 @@ class ControlPlaneAuthTest {
         Thread.sleep(100); // let anything else that would be delivered arrive
     }
 
+    /**
+     * Sends Terminates 1 to 3. The first two must be queued; the third may find the link already
+     * gone, closed by b for a frame it refused (seen once: a loaded machine let a's driver write and
+     * b answer between two sends).
+     */
     private static void sendTerminates(ControlPlane a) {
-        for (int i = 1; i <= 3; i++) {
+        for (int i = 1; i <= 2; i++) {
             assertThat(a.send("b", new Terminate(i))).isTrue();
         }
+        if (!a.send("b", new Terminate(3))) assertThat(a.peer("b").up()).as("refused only with the link down").isFalse();
     }
 
     private static boolean isTerminate(byte[] f) {
