@@ -126,9 +126,9 @@ final class ChosenRole {
         c.translation.atChosen(entry, mine);
         // Committed eagerly: the flows go down before our server can answer the request we inject,
         // so its answer leaves on the kernel's path; on a new connection it would otherwise all come
-        // up behind the SYN/ACK. A request that waits for our ack (injectLater) keeps the flows held
-        // until it is in: the entry forwards once it has the ack, and a segment the kernel passed
-        // ahead of the request would reach our kernel first, out of order, draw SACKs and a
+        // up behind the SYN/ACK. A request that waits for our ack (injectLater) keeps the client's
+        // flow held until it is in: the entry forwards once it has the ack, and a segment the
+        // kernel passed ahead of the request would reach our kernel first, out of order, draw SACKs and a
         // retransmission from the client, and move ts_recent past the request's TSval, which PAWS
         // then drops (RFC 7323 section 5; MismatchedKernelsIT's upload, 1 run in 6). (A late
         // commit injects at once: the entry may be forwarding by then, onCommit.)
@@ -168,8 +168,8 @@ final class ChosenRole {
 
     /**
      * The round's control messages are written: injects the requests that waited for them, in the
-     * order their SYN/ACKs came, and then hands their flows down. Nothing else of theirs can have
-     * reached our kernel meanwhile: what the entry forwarded came up (the flows were held), to be
+     * order their SYN/ACKs came, and then hands their client's flows down. Nothing else of theirs
+     * can have reached our kernel meanwhile: what the entry forwarded came up (held), to be
      * read in a later round. One freed (an abort read in the same round) is skipped.
      */
     void controlSent() {

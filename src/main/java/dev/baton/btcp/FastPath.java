@@ -104,6 +104,18 @@ public interface FastPath {
             Consumed fromClient, Consumed fromKernel, int cookie);
 
     /**
+     * The kernel's half of {@link #handedIn}, for a connection whose request waits to be injected:
+     * our kernel's segments leave as the entry's, the client's still come up, counted. The client's
+     * half follows with {@link #handedInFromEntry}.
+     */
+    boolean handedInToClient(int client, int clientPort, int shadow, int entry, Translation t, Consumed fromKernel,
+            int cookie);
+
+    /** The client's half of {@link #handedIn}, after {@link #handedInToClient}. */
+    boolean handedInFromEntry(int client, int clientPort, int forwardPort, int shadow, Translation t,
+            Consumed fromClient, int cookie);
+
+    /**
      * A handed-down connection's packet came up all the same (a FIN, a RST, one the kernel had sent
      * up before): the engine has read these many now. {@code localAddress:localPort} names the flow.
      */
@@ -219,6 +231,18 @@ public interface FastPath {
         @Override
         public boolean handedIn(int client, int clientPort, int forwardPort, int shadow, int entry, Translation t,
                 Consumed fromClient, Consumed fromKernel, int cookie) {
+            return false;
+        }
+
+        @Override
+        public boolean handedInToClient(int client, int clientPort, int shadow, int entry, Translation t,
+                Consumed fromKernel, int cookie) {
+            return false;
+        }
+
+        @Override
+        public boolean handedInFromEntry(int client, int clientPort, int forwardPort, int shadow, Translation t,
+                Consumed fromClient, int cookie) {
             return false;
         }
 

@@ -55,8 +55,8 @@ final class KernelPath {
      * What the kernel's data path should know of a connection in its state: from its first packet
      * its flows, held (everything comes up to us, counted); a local one, and a handed-off one at the
      * entry (through its linger), handed down for the rest of their life; a handed-in one from the
-     * commit (once its request is in our kernel) through its TIME-WAIT, its closes told by the kernel
-     * ({@link FastPath#drainCloses}: the termination); nothing once it is over.
+     * commit through its TIME-WAIT (the client's flow once the request is in our kernel), its closes
+     * told by the kernel ({@link FastPath#drainCloses}: the termination); nothing once it is over.
      */
     private static Offload wanted(Conn c) {
         return switch (c.state) {
@@ -65,7 +65,8 @@ final class KernelPath {
             case FORWARDING -> c.handDownAt != 0 ? Offload.HELD : Offload.TO_CHOSEN;
             case LINGER -> c.handDownAt != 0 ? Offload.HELD : Offload.LINGERING;
             case INJECTED -> Offload.HELD_HANDED_IN;
-            case SERVING -> c.committed && !c.requestWaiting ? Offload.HANDED_IN : Offload.HELD_HANDED_IN;
+            case SERVING -> !c.committed ? Offload.HELD_HANDED_IN
+                    : c.requestWaiting ? Offload.HANDED_IN_TO_CLIENT : Offload.HANDED_IN;
             case CLOSED -> c.offloaded == Offload.HANDED_IN ? Offload.HANDED_IN : Offload.NONE; // through TIME-WAIT
             case FREE, RESET -> Offload.NONE;
         };
@@ -109,10 +110,15 @@ final class KernelPath {
                 yield fast.toChosen(client, port, c.peerAddress, c.forwardPort, c.translation.forKernel(),
                         new FastPath.Consumed(c.readFromNetwork, c.readFromKernel), c.generation, true);
             }
-            case HANDED_IN -> fast.handedIn(client, port, e.cfg.forwardPortBase() + entry,
-                    e.cfg.shadowAddress(entry), c.peerAddress, c.translation.forKernel(),
-                    new FastPath.Consumed(c.readFromNetwork, 0), new FastPath.Consumed(0, c.readFromKernel),
-                    c.generation);
+            case HANDED_IN_TO_CLIENT -> fast.handedInToClient(client, port, e.cfg.shadowAddress(entry), c.peerAddress,
+                    c.translation.forKernel(), new FastPath.Consumed(0, c.readFromKernel), c.generation);
+            case HANDED_IN -> c.offloaded == Offload.HANDED_IN_TO_CLIENT
+                    ? fast.handedInFromEntry(client, port, e.cfg.forwardPortBase() + entry, e.cfg.shadowAddress(entry),
+                            c.translation.forKernel(), new FastPath.Consumed(c.readFromNetwork, 0), c.generation)
+                    : fast.handedIn(client, port, e.cfg.forwardPortBase() + entry,
+                            e.cfg.shadowAddress(entry), c.peerAddress, c.translation.forKernel(),
+                            new FastPath.Consumed(c.readFromNetwork, 0), new FastPath.Consumed(0, c.readFromKernel),
+                            c.generation);
         };
         if (want == Offload.HELD || want == Offload.HELD_HANDED_IN) {
             c.readFromNetwork = 0; // the kernel counts from now on

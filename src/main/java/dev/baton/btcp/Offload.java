@@ -20,6 +20,12 @@ enum Offload {
      * connection's SYN on its ports itself, dropping the flow.
      */
     LINGERING("lingering"),
+    /**
+     * Being handed in, its request waiting to be injected (ChosenRole#injectLater): our kernel's
+     * packets leave as the entry's, the client's still come up, counted, so that none reaches our
+     * kernel ahead of the request.
+     */
+    HANDED_IN_TO_CLIENT("handedInToClient"),
     /** Handed in: the client's packets come in, our kernel's leave as the entry's (claims 9, 18). */
     HANDED_IN("handedIn"),
     /** The kernel could not take the connection's flows (its table was full): it stays with us. */

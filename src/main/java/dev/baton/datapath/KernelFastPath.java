@@ -110,12 +110,24 @@ public final class KernelFastPath implements FastPath {
     @Override
     public boolean handedIn(int client, int clientPort, int forwardPort, int shadow, int entry, Translation t,
             Consumed fromClient, Consumed fromKernel, int cookie) {
-        Flow fromEntry = new Flow(FlowAction.FROM_ENTRY, t.timestamps(), 0, 0, shadow, servicePort, t.seqDelta(),
-                t.tsDelta(), fromClient.fromNetwork(), fromClient.fromKernel(), cookie, false);
+        // The kernel's side first: the client's segments it carries are answered on the kernel's path.
+        return handedInToClient(client, clientPort, shadow, entry, t, fromKernel, cookie)
+                && handedInFromEntry(client, clientPort, forwardPort, shadow, t, fromClient, cookie);
+    }
+
+    @Override
+    public boolean handedInToClient(int client, int clientPort, int shadow, int entry, Translation t,
+            Consumed fromKernel, int cookie) {
         Flow toClient = new Flow(FlowAction.TO_CLIENT, t.timestamps(), t.chosenWindowScale(), t.entryWindowScale(),
                 entry, 0, t.seqDelta(), t.tsDelta(), fromKernel.fromNetwork(), fromKernel.fromKernel(), cookie, false);
-        // The kernel's side first: the client's segments it carries are answered on the kernel's path.
-        if (datapath.put(new FlowKey(client, shadow, clientPort, servicePort), toClient) != 0) return false;
+        return datapath.put(new FlowKey(client, shadow, clientPort, servicePort), toClient) == 0;
+    }
+
+    @Override
+    public boolean handedInFromEntry(int client, int clientPort, int forwardPort, int shadow, Translation t,
+            Consumed fromClient, int cookie) {
+        Flow fromEntry = new Flow(FlowAction.FROM_ENTRY, t.timestamps(), 0, 0, shadow, servicePort, t.seqDelta(),
+                t.tsDelta(), fromClient.fromNetwork(), fromClient.fromKernel(), cookie, false);
         return datapath.put(new FlowKey(client, address, clientPort, forwardPort), fromEntry) == 0;
     }
 

@@ -1700,14 +1700,15 @@ class BtcpTest {
     }
 
     /**
-     * While an eagerly committed request waits for the round's control messages, its flows stay
-     * held: the entry forwards as soon as it has our ack, and a segment the kernel carried in ahead
-     * of the request reached our kernel out of order, drew a retransmission of the request from the
-     * client and made PAWS drop the injected one (MismatchedKernelsIT, 1 run in 6). They go down
-     * once the request is in.
+     * While an eagerly committed request waits for the round's control messages, the client's flow
+     * stays held: the entry forwards as soon as it has our ack, and a segment the kernel carried in
+     * ahead of the request reached our kernel out of order, drew a retransmission of the request
+     * from the client and made PAWS drop the injected one (MismatchedKernelsIT, 1 run in 6). It goes
+     * down once the request is in. Our kernel's flow goes down before, so that the kernel's ACK of
+     * the request and the server's answer leave on the kernel's path.
      */
     @Test
-    void aWaitingRequestKeepsItsFlowsHeldUntilItIsInjected() {
+    void aWaitingRequestKeepsTheClientsFlowHeldUntilItIsInjected() {
         eager();
         RecordingFastPath fast = new RecordingFastPath();
         chosen.btcp.fastPath(fast);
@@ -1716,15 +1717,19 @@ class BtcpTest {
         sendRequest(REMOTE_REQUEST);
         deliverRequest(handoffRequest());
         deliverCommit();
-        chosenKernelAnswers();
-        assertThat(fast.of(RecordingFastPath.HoldHandedIn.class)).hasSize(1);
-        assertThat(fast.of(RecordingFastPath.HandedIn.class)).as("held while the request waits").isEmpty();
         List<Integer> inKernelAtHandDown = new ArrayList<>();
         fast.onHandDown = () -> inKernelAtHandDown.add(chosen.kernel.size());
+        chosenKernelAnswers();
+        assertThat(fast.of(RecordingFastPath.HoldHandedIn.class)).hasSize(1);
+        assertThat(fast.of(RecordingFastPath.HandedInToClient.class)).hasSize(1);
+        assertThat(fast.of(RecordingFastPath.HandedInFromEntry.class)).as("held while the request waits").isEmpty();
         chosen.btcp.controlSent();
-        assertThat(fast.of(RecordingFastPath.HandedIn.class)).hasSize(1);
-        assertThat(inKernelAtHandDown).as("handed down with the SYN and the request in our kernel").containsExactly(2);
+        assertThat(fast.of(RecordingFastPath.HandedInFromEntry.class)).hasSize(1);
+        assertThat(fast.of(RecordingFastPath.HandedIn.class)).as("each half once").isEmpty();
+        assertThat(inKernelAtHandDown).as("our kernel's half with the SYN in, the client's with the request")
+                .containsExactly(1, 2);
         assertThat(chosen.lastKernel().payload()).isEqualTo(REMOTE_REQUEST);
+        assertThat(chosen.btcp.connections(1).getFirst().kernel()).isEqualTo("handedIn");
     }
 
     /** A connection freed while its request waited (an abort in the same round) is not injected. */

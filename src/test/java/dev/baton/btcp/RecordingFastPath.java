@@ -26,6 +26,8 @@ final class RecordingFastPath implements FastPath {
             implements Call {}
     record HandedIn(int client, int port, int forwardPort, int shadow, int entry, Translation t, Consumed fromClient,
             Consumed fromKernel) implements Call {}
+    record HandedInToClient(int client, int port, int shadow, int entry, Consumed fromKernel) implements Call {}
+    record HandedInFromEntry(int client, int port, int forwardPort, int shadow, Consumed fromClient) implements Call {}
     /** {@link #toChosen} of a connection that is over. */
     record Lingering(int client, int port) implements Call {}
     record Read(int client, int port, int localAddress, int localPort, Consumed consumed) implements Call {}
@@ -149,6 +151,27 @@ final class RecordingFastPath implements FastPath {
             cookies.put(flow(client, clientPort, BtcpTest.B, forwardPort), cookie);
             carried.put(flow(client, clientPort, BtcpTest.B, forwardPort), "fromEntry");
             carried.put(flow(client, clientPort, shadow, 80), "toClient");
+        }
+        return accept;
+    }
+
+    @Override
+    public boolean handedInToClient(int client, int clientPort, int shadow, int entry, Translation t,
+            Consumed fromKernel, int cookie) {
+        calls.add(new HandedInToClient(client, clientPort, shadow, entry, fromKernel));
+        onHandDown.run();
+        if (accept) carried.put(flow(client, clientPort, shadow, 80), "toClient");
+        return accept;
+    }
+
+    @Override
+    public boolean handedInFromEntry(int client, int clientPort, int forwardPort, int shadow, Translation t,
+            Consumed fromClient, int cookie) {
+        calls.add(new HandedInFromEntry(client, clientPort, forwardPort, shadow, fromClient));
+        onHandDown.run();
+        if (accept) {
+            cookies.put(flow(client, clientPort, BtcpTest.B, forwardPort), cookie);
+            carried.put(flow(client, clientPort, BtcpTest.B, forwardPort), "fromEntry");
         }
         return accept;
     }
