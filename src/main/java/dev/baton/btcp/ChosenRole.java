@@ -128,10 +128,10 @@ final class ChosenRole {
         // so its answer leaves on the kernel's path; on a new connection it would otherwise all come
         // up behind the SYN/ACK. A request that waits for our ack (injectLater) keeps the client's
         // flow held until it is in: the entry forwards once it has the ack, and a segment the
-        // kernel passed ahead of the request would reach our kernel first, out of order, draw SACKs and a
-        // retransmission from the client, and move ts_recent past the request's TSval, which PAWS
-        // then drops (RFC 7323 section 5; MismatchedKernelsIT's upload, 1 run in 6). (A late
-        // commit injects at once: the entry may be forwarding by then, onCommit.)
+        // kernel passed ahead of the request would reach our kernel first, out of order, draw
+        // SACKs and a retransmission from the client, and move ts_recent past the request's TSval,
+        // which PAWS then drops (RFC 7323 section 5; MismatchedKernelsIT's upload, 1 run in 6).
+        // (A late commit injects at once: the entry may be forwarding by then, onCommit.)
         c.requestWaiting = c.committed && injectLater(c);
         e.state(c, State.SERVING);
         if (!c.requestWaiting) completeHandshake(c);

@@ -49,7 +49,7 @@ final class Conn {
     byte[] request;
     /**
      * At the chosen node: the committed request waits for the round's control messages
-     * (ChosenRole#injectAfterControl); its flows stay held until it is in our kernel.
+     * (ChosenRole#injectAfterControl); the client's flow stays held until it is in our kernel.
      */
     boolean requestWaiting;
     /** At the entry: the commit went with the handoff request; we may no longer serve it ourselves. */
