@@ -145,35 +145,37 @@ final class RecordingFastPath implements FastPath {
     @Override
     public boolean handedIn(int client, int clientPort, int forwardPort, int shadow, int entry, Translation t,
             Consumed fromClient, Consumed fromKernel, int cookie) {
-        calls.add(new HandedIn(client, clientPort, forwardPort, shadow, entry, t, fromClient, fromKernel));
-        onHandDown.run();
-        if (accept) {
-            cookies.put(flow(client, clientPort, BtcpTest.B, forwardPort), cookie);
-            carried.put(flow(client, clientPort, BtcpTest.B, forwardPort), "fromEntry");
+        return handDown(new HandedIn(client, clientPort, forwardPort, shadow, entry, t, fromClient, fromKernel), () -> {
+            carryFromEntry(client, clientPort, forwardPort, cookie);
             carried.put(flow(client, clientPort, shadow, 80), "toClient");
-        }
-        return accept;
+        });
     }
 
     @Override
     public boolean handedInToClient(int client, int clientPort, int shadow, int entry, Translation t,
             Consumed fromKernel, int cookie) {
-        calls.add(new HandedInToClient(client, clientPort, shadow, entry, fromKernel));
-        onHandDown.run();
-        if (accept) carried.put(flow(client, clientPort, shadow, 80), "toClient");
-        return accept;
+        return handDown(new HandedInToClient(client, clientPort, shadow, entry, fromKernel),
+                () -> carried.put(flow(client, clientPort, shadow, 80), "toClient"));
     }
 
     @Override
     public boolean handedInFromEntry(int client, int clientPort, int forwardPort, int shadow, Translation t,
             Consumed fromClient, int cookie) {
-        calls.add(new HandedInFromEntry(client, clientPort, forwardPort, shadow, fromClient));
+        return handDown(new HandedInFromEntry(client, clientPort, forwardPort, shadow, fromClient),
+                () -> carryFromEntry(client, clientPort, forwardPort, cookie));
+    }
+
+    /** Records a hand-down {@code call}; if the kernel takes it, {@code carry} notes the flows it carries. */
+    private boolean handDown(Call call, Runnable carry) {
+        calls.add(call);
         onHandDown.run();
-        if (accept) {
-            cookies.put(flow(client, clientPort, BtcpTest.B, forwardPort), cookie);
-            carried.put(flow(client, clientPort, BtcpTest.B, forwardPort), "fromEntry");
-        }
+        if (accept) carry.run();
         return accept;
+    }
+
+    private void carryFromEntry(int client, int clientPort, int forwardPort, int cookie) {
+        cookies.put(flow(client, clientPort, BtcpTest.B, forwardPort), cookie);
+        carried.put(flow(client, clientPort, BtcpTest.B, forwardPort), "fromEntry");
     }
 
     @Override
