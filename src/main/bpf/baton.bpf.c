@@ -80,11 +80,21 @@ struct {
 } node SEC(".maps");
 
 /* Local and handed-in flows' FINs and RSTs, passed by the programs (struct close_event); read by user space
- * every turn of its loop, so no wake-up is asked for. 24 bytes each with its header: 10922 fit. */
+ * every turn of its loop, so no wake-up is asked for while it turns (struct engine_state: while it
+ * sleeps). 24 bytes each with its header: 10922 fit. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 * 1024);
 } closes SEC(".maps");
+
+/* struct engine_state: written by user space through its mapped page, read here. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct engine_state);
+} engine SEC(".maps");
 
 /* Handshakes the programs took (struct handshake); sized by user space like flows. */
 struct {
@@ -204,6 +214,14 @@ static __always_inline int close_passed(const struct flow_key *k, const struct f
 	e->entry = entry;
 	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 	count(C_CLOSES_PASSED, 1);
+	/* Read after the commit, whose xchg is a full barrier: either this sees user space asleep, or
+	 * user space's poll, which it enters after saying so, sees the record (engine_state). */
+	__u32 zero = 0;
+	struct engine_state *s = bpf_map_lookup_elem(&engine, &zero);
+	if (s && *(volatile __u32 *)&s->asleep) {
+		bpf_ringbuf_output(&closes, &zero, 0, BPF_RB_FORCE_WAKEUP);
+		count(C_ENGINE_WOKEN, 1);
+	}
 	return 1;
 }
 

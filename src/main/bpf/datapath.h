@@ -116,6 +116,17 @@ struct node_state {
 };
 
 /*
+ * engine: one element, what the engine's loop tells the programs of itself. asleep: 1 while it waits
+ * in poll(2) for longer than a turn (the closes ring's descriptor among what it polls): a close
+ * told meanwhile then adds an empty record with a wake-up, which the reader skips. 0 while it
+ * turns: the ring is read every turn, and a wake-up (an irq_work) would cost each close.
+ */
+struct engine_state {
+	__u32 asleep;
+	__u32 reserved;
+};
+
+/*
  * A FIN or RST of a local or a handed-in flow, which the programs passed themselves (ring buffer
  * "closes"): user space needs only to know of it (to forget a local connection, to tell a handed-in
  * one's entry that it ended), and the packet need not cross user space twice for that. Written by
@@ -221,6 +232,7 @@ enum datapath_counter {
 	C_REQUESTS_UP,         /* ... the request went to user space to be decided */
 	C_SILENT_RELEASED,     /* ... decided here: no request within HELD_ACK_TIMEOUT_MS */
 	C_AFTER_LINGER,        /* handshakes taken on the ports of a handoff that lingered (FLOW_F_LINGER) */
+	C_ENGINE_WOKEN,        /* closes told while the engine slept, with a wake-up (struct engine_state) */
 	C_MAX,
 };
 

@@ -257,6 +257,32 @@ public final class Btcp {
         chosen.controlSent();
     }
 
+    /**
+     * Sets the clock alone, as the loop wakes: the packets of the turn arm their timers from the
+     * time they came, however long the loop slept ({@link #tick} fires timers after them).
+     */
+    public void clock(long nowMillis) {
+        e.now = nowMillis;
+    }
+
+    /**
+     * The time (ms) at or before which {@link #tick} next has work, {@link Long#MAX_VALUE} if
+     * nothing waits on time: the loop may sleep until then unless packets come.
+     */
+    public long nextDeadlineMillis() {
+        return Math.min(table.timers.earliestBound(), e.kernel.nextHandDownMillis());
+    }
+
+    /** The descriptor the loop watches for the kernel's closes ({@link FastPath#closesFd}); -1: none. */
+    public int closesFd() {
+        return e.kernel.fast().closesFd();
+    }
+
+    /** Around a wait longer than a turn: the kernel's closes then wake the loop ({@link FastPath#asleep}). */
+    public void asleep(boolean asleep) {
+        e.kernel.fast().asleep(asleep);
+    }
+
     /** Advances the clock and fires due timers; the loop calls this every iteration. */
     public void tick(long nowMillis) {
         e.now = nowMillis;

@@ -197,6 +197,21 @@ public interface FastPath {
      */
     int drainCloses(Closes into);
 
+    /**
+     * A descriptor that polls readable while closes wait to be drained, for the loop to watch; -1 if
+     * there is none (nothing is passed in the kernel).
+     */
+    default int closesFd() {
+        return -1;
+    }
+
+    /**
+     * The packet loop is about to wait longer than a turn ({@code true}), or is awake again: while
+     * it sleeps, a close the kernel tells also wakes {@link #closesFd}. While it turns, no wake-up
+     * is asked for: {@link #drainCloses} runs every turn.
+     */
+    default void asleep(boolean asleep) { }
+
     /** Carries nothing: every segment goes through the engine. */
     FastPath NONE = new FastPath() {
         @Override

@@ -143,6 +143,11 @@ final class KernelPath {
     }
 
     /** Hands down the connections whose delay is over. */
+    /** When {@link #tick} next has work: the first waiting hand-down's time (0: now), or {@link TimerWheel#NONE}. */
+    long nextHandDownMillis() {
+        return waitingCount == 0 ? TimerWheel.NONE : e.table.at(waitingHandDowns[waitingHead]).handDownAt;
+    }
+
     void tick() {
         while (waitingCount > 0) {
             Conn c = e.table.at(waitingHandDowns[waitingHead]);

@@ -18,6 +18,7 @@ final class TimerWheel {
     private final int[] bucketOf;
     private final long[] deadline;
     private long cursorTick;
+    private int armed;
 
     TimerWheel(int slots, int buckets, long tickMillis, long nowMillis) {
         if (Integer.bitCount(buckets) != 1) throw new IllegalArgumentException("buckets must be a power of 2");
@@ -37,6 +38,7 @@ final class TimerWheel {
     /** Arms (or re-arms) slot {@code s} to fire at {@code atMillis}. */
     void schedule(int s, long atMillis) {
         cancel(s);
+        armed++;
         long tick = Math.max(atMillis / tickMillis, cursorTick);
         int b = (int) (tick & bucketMask);
         deadline[s] = atMillis;
@@ -55,10 +57,32 @@ final class TimerWheel {
         if (next[s] != NIL) prev[next[s]] = prev[s];
         bucketOf[s] = NIL;
         deadline[s] = NONE;
+        armed--;
     }
 
     long deadline(int s) {
         return deadline[s];
+    }
+
+    /**
+     * A time at or before the earliest deadline armed ({@link #NONE} if none is), for a caller that
+     * sleeps until then: the earliest deadline of the first bucket ahead that holds any, or the
+     * start of that bucket's next tick if its deadlines are all of later turns (then it is woken
+     * early, never late). The earliest itself when all deadlines lie within one turn. Walks at
+     * most one turn's buckets.
+     */
+    long earliestBound() {
+        if (armed == 0) return NONE;
+        for (long t = cursorTick; t <= cursorTick + bucketMask; t++) {
+            int s = heads[(int) (t & bucketMask)];
+            if (s == NIL) continue;
+            long earliest = NONE;
+            for (; s != NIL; s = next[s]) earliest = Math.min(earliest, deadline[s]);
+            // Every bucket before this one is empty, and a later one holds only later ticks; this
+            // one may hold deadlines of later turns only: then its next tick is still a bound.
+            return Math.min(earliest, (t + 1) * tickMillis);
+        }
+        return NONE; // not reached: armed > 0 means some bucket holds a deadline
     }
 
     /** Callback for expired slots; it may arm or cancel any slot, the expired one included. */

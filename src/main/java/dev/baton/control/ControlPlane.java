@@ -95,8 +95,12 @@ public final class ControlPlane implements AutoCloseable {
      * round of the driver's poll).
      */
     public static final Duration LAZY_WAIT = Duration.ofMillis(5);
-    /** How often the accepting and dialing threads look whether the plane was closed. */
-    private static final int ACCEPT_POLL_MILLIS = 100;
+    /**
+     * How often the accepting and dialing threads look whether the plane was closed. Only a bound:
+     * close wakes them at once (it shuts the listening socket down and interrupts the dialers), and
+     * on an idle node every wake-up is CPU spent for nothing.
+     */
+    private static final int ACCEPT_POLL_MILLIS = 1_000;
     /**
      * TOS "minimize delay" (RFC 1349) on control sockets. Control frames share every queue with
      * client traffic (TUN devices, routers); Linux maps this TOS to the highest pfifo_fast band, on
@@ -529,6 +533,26 @@ public final class ControlPlane implements AutoCloseable {
         if (anyClosed) {
             live.removeIf(l -> l.closed.get());
         }
+    }
+
+    /**
+     * On the driver thread, after {@link #serviceLinks}: the time ({@link System#nanoTime}) by
+     * which it must run again though no socket becomes ready and nobody wakes it: the next
+     * heartbeat due, the next link to be declared dead, a lazy message's wait. {@code nowNanos}
+     * if something is queued already; {@link Long#MAX_VALUE} if there is no link.
+     */
+    public long nextDeadlineNanos(long nowNanos) {
+        if (closed || !arriving.isEmpty()) return nowNanos;
+        long next = Long.MAX_VALUE;
+        for (int i = 0; i < live.size(); i++) {
+            Link l = live.get(i);
+            if (l.closed.get()) continue;
+            // As serviceLinks decides; bytes the kernel did not take wait for POLLOUT, not for time.
+            if (l.urgent) return nowNanos;
+            next = Math.min(next, Math.min(l.nextHeartbeat, l.lastHeard + cfg.deadInterval().toNanos() + 1));
+            if (l.lazySince != 0) next = Math.min(next, l.lazySince + LAZY_WAIT.toNanos());
+        }
+        return next;
     }
 
     /** The driver of a plane started with {@link #start()}: a poll over its links and an eventfd. */

@@ -12,6 +12,7 @@ import java.io.InputStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.EnumMap;
@@ -47,6 +48,7 @@ public final class Datapath implements AutoCloseable {
     static final String CLOSES = "closes";
     static final String HANDSHAKES = "handshakes";
     static final String LOCAL_PATHS = "local_paths";
+    static final String ENGINE = "engine";
     /** Bytes of a handshake the programs took ({@code struct handshake}) and of a path's key. */
     static final int HANDSHAKE_SIZE = 176;
     /** {@code HANDSHAKE_PACKET_MAX}: an IPv4 header without options and the longest TCP header. */
@@ -57,6 +59,7 @@ public final class Datapath implements AutoCloseable {
     /** Paths the programs may decide themselves (local_paths): the rest goes to user space. */
     public static final int MAX_LOCAL_PATHS = 16384;
     private static final int EEXIST = 17;
+    private static final VarHandle ENGINE_ASLEEP = ValueLayout.JAVA_INT.varHandle();
     /** Bytes of a record in the closes ring ({@code struct close_event}). */
     static final int CLOSE_EVENT_SIZE = 12;
     /** Bytes of a takeover record (src/main/bpf/datapath.h, dev.baton.btcp.ConnRecord). */
@@ -65,7 +68,7 @@ public final class Datapath implements AutoCloseable {
     public static final int TC_HANDLE = 0xba70;
     public static final int TC_PRIORITY = 1;
     private static final String[] MAPS = {FLOWS, PROGRESS, CONFIG, COUNTERS, TAKEOVER, NODE, CLOSES, HANDSHAKES,
-        LOCAL_PATHS};
+        LOCAL_PATHS, ENGINE};
 
     private final BpfObject object;
     private final BpfMap flows;
@@ -77,7 +80,10 @@ public final class Datapath implements AutoCloseable {
     private final BpfMap closesMap;
     private final BpfMap handshakes;
     private final BpfMap localPaths;
+    private final BpfMap engine;
     private BpfRingBuffer closes;
+    /** {@code struct engine_state}, mapped: the loop says it sleeps with a store, no system call. */
+    private BpfMappedArray enginePage;
     private BpfMappedArray recordPages;
     private TakeoverRecords records;
     private final Arena arena = Arena.ofShared();
@@ -101,6 +107,7 @@ public final class Datapath implements AutoCloseable {
         this.closesMap = object.map(CLOSES);
         this.handshakes = object.map(HANDSHAKES);
         this.localPaths = object.map(LOCAL_PATHS);
+        this.engine = object.map(ENGINE);
         this.key = arena.allocate(PATH_KEY_SIZE, 8);
         this.value = arena.allocate(Math.max(Math.max(Flow.SIZE, Progress.SIZE),
                 Math.max(DatapathConfig.SIZE, HANDSHAKE_SIZE)), 8);
@@ -148,6 +155,8 @@ public final class Datapath implements AutoCloseable {
             d.checkLayouts();
             d.recordPages = BpfMappedArray.open(d.takeover);
             d.records = new TakeoverRecords(d.recordPages.values());
+            d.enginePage = BpfMappedArray.open(d.engine);
+            d.engineAsleep(false); // whatever a process that died asleep left
             return d;
         } catch (IOException | RuntimeException e) {
             if (d != null) d.close(); // its maps' pages, the object and its buffers
@@ -166,6 +175,7 @@ public final class Datapath implements AutoCloseable {
         check(closesMap, 0, 0);
         check(handshakes, FlowKey.SIZE, HANDSHAKE_SIZE);
         check(localPaths, PATH_KEY_SIZE, 8);
+        check(engine, 4, 8);
         if (counters.maxEntries() != DatapathCounter.values().length) {
             throw new IllegalStateException("the data path counts " + counters.maxEntries() + " things, this build "
                     + DatapathCounter.values().length);
@@ -388,19 +398,36 @@ public final class Datapath implements AutoCloseable {
         return closes;
     }
 
-    /** The counters, summed over every CPU (any thread). */
+    /** The descriptor that polls readable while {@link #closes} holds a record (poll(2) on the ring). */
+    public int closesFd() {
+        return closesMap.fd();
+    }
+
+    /**
+     * Tells the programs whether the loop that reads {@link #closes} is asleep in a poll(2) that
+     * watches {@link #closesFd}: if so, a close they tell wakes it ({@code struct engine_state}).
+     * A volatile store, then a full fence: the programs read the flag after committing their
+     * record, so either they see it set, or the poll entered after it sees the record.
+     */
+    public void engineAsleep(boolean asleep) {
+        ENGINE_ASLEEP.setVolatile(enginePage.values(), 0L, asleep ? 1 : 0);
+        VarHandle.fullFence();
+    }
+
+    /** The counters, summed over every CPU (any thread): a system call each. */
     public synchronized Map<DatapathCounter, Long> counters() {
         Map<DatapathCounter, Long> m = new EnumMap<>(DatapathCounter.class);
-        int cpus = (int) (perCpu.byteSize() / 8);
-        for (DatapathCounter c : DatapathCounter.values()) {
-            counterKey.set(ValueLayout.JAVA_INT, 0, c.ordinal());
-            long sum = 0;
-            if (counters.lookup(counterKey, perCpu) == 0) {
-                for (int i = 0; i < cpus; i++) sum += perCpu.getAtIndex(ValueLayout.JAVA_LONG, i);
-            }
-            m.put(c, sum);
-        }
+        for (DatapathCounter c : DatapathCounter.values()) m.put(c, counter(c));
         return m;
+    }
+
+    /** One counter, summed over every CPU (any thread): one system call. */
+    public synchronized long counter(DatapathCounter c) {
+        counterKey.set(ValueLayout.JAVA_INT, 0, c.ordinal());
+        if (counters.lookup(counterKey, perCpu) != 0) return 0;
+        long sum = 0;
+        for (int i = 0, cpus = (int) (perCpu.byteSize() / 8); i < cpus; i++) sum += perCpu.getAtIndex(ValueLayout.JAVA_LONG, i);
+        return sum;
     }
 
     /**
@@ -429,6 +456,7 @@ public final class Datapath implements AutoCloseable {
     public void close() {
         if (closes != null) closes.close();
         if (recordPages != null) recordPages.close();
+        if (enginePage != null) enginePage.close();
         object.close();
         arena.close();
     }

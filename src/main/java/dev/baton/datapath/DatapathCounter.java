@@ -26,7 +26,8 @@ public enum DatapathCounter {
     DECIDED_LOCAL_ENDED("decidedLocalEnded"),
     REQUESTS_UP("requestsUp"),
     SILENT_RELEASED("silentReleased"),
-    AFTER_LINGER("handshakesAfterLinger");
+    AFTER_LINGER("handshakesAfterLinger"),
+    ENGINE_WOKEN("engineWoken");
 
     private final String key;
 

@@ -90,7 +90,17 @@ public final class KernelFastPath implements FastPath {
         }
     }
 
-    /** One {@code struct close_event} (src/main/bpf/datapath.h). */
+    @Override
+    public int closesFd() {
+        return datapath.closesFd();
+    }
+
+    @Override
+    public void asleep(boolean asleep) {
+        datapath.engineAsleep(asleep);
+    }
+
+    /** One {@code struct close_event} (src/main/bpf/datapath.h); an empty one only woke the reader. */
     private void closeRecord(MemorySegment data, long at, int length) {
         if (length < Datapath.CLOSE_EVENT_SIZE) return; // not this build's: nothing to take from it
         closesInto.closed(data.get(FlowKey.BE32, at), Short.toUnsignedInt(data.get(FlowKey.BE16, at + 4)),

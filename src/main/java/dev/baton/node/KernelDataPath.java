@@ -264,10 +264,15 @@ final class KernelDataPath implements AutoCloseable {
     }
 
     /** Connections the programs decided to serve here and that have not closed yet (the node's load). */
-    long servedInKernel() {
-        Map<DatapathCounter, Long> c = counters();
-        return Math.max(0, c.getOrDefault(DatapathCounter.DECIDED_LOCAL, 0L)
-                - c.getOrDefault(DatapathCounter.DECIDED_LOCAL_ENDED, 0L));
+    synchronized long servedInKernel() {
+        // Two reads, not the 26 of counters(): every heartbeat's load report asks. Once closed,
+        // what was read last.
+        Map<DatapathCounter, Long> last = closed ? counters() : null;
+        long decided = last != null ? last.getOrDefault(DatapathCounter.DECIDED_LOCAL, 0L)
+                : datapath.counter(DatapathCounter.DECIDED_LOCAL);
+        long ended = last != null ? last.getOrDefault(DatapathCounter.DECIDED_LOCAL_ENDED, 0L)
+                : datapath.counter(DatapathCounter.DECIDED_LOCAL_ENDED);
+        return Math.max(0, decided - ended);
     }
 
     /** What the programs counted of what the engine also counts, for {@link Counters#alsoCountedBelow}. */

@@ -32,10 +32,20 @@ import java.util.concurrent.atomic.AtomicLong;
 final class PacketLoop implements Runnable, Btcp.Output {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(PacketLoop.class);
     private static final int BATCH = 64;
+    /**
+     * A turn's wait while the fault module holds packets, and the longest a close the kernel passed
+     * may wait untold (the programs ask for no wake-up while the loop turns this often).
+     */
     private static final int POLL_MILLIS = 10;
+    /**
+     * The longest wait when nothing is due: the loop sleeps until its next deadline (a timer, a
+     * hand-down, a heartbeat) or until a descriptor is ready, so an idle node does not turn 100
+     * times a second. A bound, not a tick.
+     */
+    private static final int MAX_SLEEP_MILLIS = 1_000;
     private static final int INBOX = 65_536;
-    /** The poller's first slot for control links: after the two TUNs and the eventfd. */
-    private static final int LINKS = 3;
+    /** The poller's first slot for control links: after the two TUNs, the eventfd and the closes. */
+    private static final int LINKS = 4;
 
     private final Tun wire;
     private final Tun kernel;
@@ -145,10 +155,19 @@ final class PacketLoop implements Runnable, Btcp.Output {
             poller.watch(0, wire.fd(), false);
             poller.watch(1, kernel.fd(), false);
             poller.watch(2, wakeup.fd(), false);
+            int closesFd = btcp.closesFd();
+            poller.watch(3, closesFd, false); // poll(2) skips a negative descriptor
             if (control != null) btcp.injectAfterControl();
             while (running) {
                 int links = control == null ? 0 : control.watchLinks(poller, LINKS);
-                poller.await(LINKS + links, POLL_MILLIS);
+                int wait = waitMillis();
+                // Longer than a turn: the kernel's closes must wake us (FastPath#asleep).
+                boolean asleep = wait > POLL_MILLIS && closesFd >= 0;
+                if (asleep) btcp.asleep(true);
+                poller.await(LINKS + links, wait);
+                if (asleep) btcp.asleep(false);
+                now = System.currentTimeMillis();
+                btcp.clock(now);
                 if (poller.ready(2)) wakeup.drain();
                 // Before the packets: a close the kernel passed precedes any later SYN on its ports.
                 btcp.kernelCloses();
@@ -182,6 +201,23 @@ final class PacketLoop implements Runnable, Btcp.Output {
             failure = t;
             LOG.error("packet loop failed: the node stops", t);
         }
+    }
+
+    /**
+     * How long the next wait may be: until the engine's or the control links' next deadline, at
+     * most {@link #MAX_SLEEP_MILLIS}; a turn while the fault module holds packets for later.
+     */
+    private int waitMillis() {
+        if (faults.active()) return POLL_MILLIS;
+        long wait = MAX_SLEEP_MILLIS;
+        long due = btcp.nextDeadlineMillis();
+        if (due != Long.MAX_VALUE) wait = Math.min(wait, due - System.currentTimeMillis());
+        if (control != null) {
+            long nowNanos = System.nanoTime();
+            long dueNanos = control.nextDeadlineNanos(nowNanos);
+            if (dueNanos != Long.MAX_VALUE) wait = Math.min(wait, Math.ceilDiv(dueNanos - nowNanos, 1_000_000L));
+        }
+        return (int) Math.max(0, wait);
     }
 
     /** Reads and handles up to {@code max} packets from the network side. */

@@ -247,6 +247,7 @@ class TimerWheelTest {
             List<Integer> fired = w.advance(now);
             assertThat(new TreeSet<>(fired)).isEqualTo(due);
             assertThat(fired).doesNotHaveDuplicates();
+            assertEarliestBound(w, at, turn, tick);
             for (int s = 0; s < slots; s++) {
                 assertThat(w.wheel.deadline(s)).isEqualTo(w.deadlines.getOrDefault(s, TimerWheel.NONE));
             }
@@ -258,6 +259,39 @@ class TimerWheelTest {
      * walks its buckets: nothing fires early or unarmed, and whatever is due when an advance starts
      * has fired when it returns; a slot armed due by a callback fires by the next advance.
      */
+    /**
+     * After an advance to {@code now}: a bound a sleeper can wait for without missing a deadline,
+     * and without spinning (later than now); the earliest itself when every deadline is within
+     * the turn ahead.
+     */
+    private static void assertEarliestBound(Recorder w, long now, long turn, long tick) {
+        long bound = w.wheel.earliestBound();
+        if (w.deadlines.isEmpty()) {
+            assertThat(bound).isEqualTo(TimerWheel.NONE);
+            return;
+        }
+        long earliest = w.deadlines.values().stream().min(Long::compare).orElseThrow();
+        long latest = w.deadlines.values().stream().max(Long::compare).orElseThrow();
+        assertThat(bound).as("never after a deadline").isLessThanOrEqualTo(earliest);
+        assertThat(bound).as("never now or before: the loop would spin").isGreaterThan(now);
+        if (latest < (now / tick) * tick + turn) assertThat(bound).as("all within a turn").isEqualTo(earliest);
+    }
+
+    @Test
+    void theEarliestBoundFollowsArmingAndCancelling() {
+        Recorder r = wheel(4, 8, 10, 1000);
+        assertThat(r.wheel.earliestBound()).isEqualTo(TimerWheel.NONE);
+        r.schedule(1, 1055);
+        r.schedule(2, 1033);
+        assertThat(r.wheel.earliestBound()).isEqualTo(1033);
+        r.cancel(2);
+        assertThat(r.wheel.earliestBound()).isEqualTo(1055);
+        r.schedule(1, 1000 + 8 * 10 * 3 + 5); // three turns ahead, in the cursor's own bucket
+        assertThat(r.wheel.earliestBound()).as("a bound: the next tick").isEqualTo(1010);
+        r.cancel(1);
+        assertThat(r.wheel.earliestBound()).isEqualTo(TimerWheel.NONE);
+    }
+
     @Property(tries = 300)
     void firesWhatIsDueEvenWhenCallbacksRearrangeTheWheel(@ForAll long seed,
                                                           @ForAll @IntRange(min = 0, max = 5) int log2Buckets,

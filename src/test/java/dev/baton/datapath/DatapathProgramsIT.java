@@ -396,6 +396,53 @@ class DatapathProgramsIT {
                 .as("none crossed user space").isEqualTo(slow);
     }
 
+    /**
+     * The loop sleeping in poll(2) on the closes ring is woken by a close told meanwhile (an empty
+     * record, skipped by the reader, with a wake-up); while it turns, no wake-up is asked for, and
+     * a poll already waiting sleeps on: so the flag is what wakes it.
+     */
+    @Test
+    void aCloseToldWhileTheEngineSleepsWakesItsPoll() throws Exception {
+        drainCloses();
+        KernelFastPath fast = new KernelFastPath(dp, NODE, SERVICE);
+        try {
+            for (boolean asleep : new boolean[] {false, true}) {
+                int port = asleep ? 40032 : 40031;
+                dp.put(new FlowKey(CLIENT, NODE, port, SERVICE), Flow.local(0, 0, 0x5ee));
+                fast.asleep(asleep);
+                long woken = counter(DatapathCounter.ENGINE_WOKEN);
+                java.util.concurrent.CompletableFuture<Long> waited = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                    try {
+                        dev.baton.sys.Poller p = new dev.baton.sys.Poller(1);
+                        p.watch(0, fast.closesFd(), false);
+                        long t0 = System.nanoTime();
+                        p.await(1, 1_500); // at its timeout poll looks once more: then it is ready
+                        return (System.nanoTime() - t0) / 1_000_000;
+                    } catch (SysException e) {
+                        throw new IllegalStateException(e);
+                    }
+                });
+                Thread.sleep(300); // the poll waits by now, on an empty ring
+                byte[] fin = Segment.tcp(CLIENT, port, NODE, SERVICE).seq(5).ack(6).flags(FIN | ACK)
+                        .linuxOptions(1, 2).build();
+                assertThat(run(Datapath.UPLINK_INGRESS, fin).retval()).isEqualTo(TC_ACT_OK);
+                long ms = waited.get(5, java.util.concurrent.TimeUnit.SECONDS);
+                if (asleep) {
+                    assertThat(ms).as("woken by the close").isBetween(250L, 1_000L);
+                    assertThat(counter(DatapathCounter.ENGINE_WOKEN)).isEqualTo(woken + 1);
+                } else {
+                    assertThat(ms).as("no wake-up asked for while the engine turns: it slept on")
+                            .isGreaterThanOrEqualTo(1_400L);
+                    assertThat(counter(DatapathCounter.ENGINE_WOKEN)).isEqualTo(woken);
+                }
+                assertThat(drainCloses()).as("the empty record is skipped")
+                        .containsExactly(new Closed(CLIENT, port, 0x5ee, FIN | ACK, false));
+            }
+        } finally {
+            fast.asleep(false);
+        }
+    }
+
     @Test
     void aLocalFlowsFinGoesUpWhileFaultsAreOnOrBeforeUserSpaceCaughtUp() throws SysException {
         drainCloses();
