@@ -660,7 +660,10 @@ public final class Testbed implements AutoCloseable {
      * Node {@code node}'s direct path: a veth from the router into its namespace with its own
      * address. Replies from that address leave through the veth (a source rule), and so does
      * traffic to the other nodes' direct addresses; everything else keeps its route through the TUN
-     * and the BTCP. Both ends live in testbed namespaces, so deleting those removes the pair.
+     * and the BTCP. Both ends live in testbed namespaces, so deleting those removes the pair. Its
+     * flows are steered as the uplink's are ({@link #steerFlows}), so that the bench's direct path
+     * differs from baton's only by baton: steering alone cost a single 64 MiB transfer a quarter of
+     * its rate on this 2-CPU VM (PERFORMANCE.md, "The direct path's steering").
      */
     private void wireDirectPath(NodeInfo node) {
         String router = Names.ROUTER_NETNS;
@@ -681,6 +684,8 @@ public final class Testbed implements AutoCloseable {
                 "route add default via " + gateway + " dev " + inNode + " onlink table " + table,
                 "rule add from " + ip + " lookup " + table);
         sysctl(node.netns(), "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf." + inNode + ".rp_filter=0");
+        steerFlows(router, inRouter);
+        steerFlows(node.netns(), inNode);
     }
 
     /** Runs {@code ip -n netns -batch FILE} with one command per line. */

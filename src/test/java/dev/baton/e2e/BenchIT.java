@@ -15,6 +15,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -67,11 +69,18 @@ class BenchIT {
         }
         for (BenchPath p : BenchPath.values()) {
             Measurement t = r.cell(p, Workload.HUGE_SINGLE);
-            assertThat(t.requests()).isEqualTo(1);
-            assertThat(t.bytes()).as("64 MiB through " + p.label()).isEqualTo(HUGE);
+            assertThat(t.requests()).isEqualTo(Bench.HUGE_TRANSFERS);
+            assertThat(t.bytes()).as("64 MiB transfers through " + p.label()).isEqualTo(Bench.HUGE_TRANSFERS * HUGE);
+            assertThat(t.p50Micros()).as("the median transfer's time").isPositive().isLessThanOrEqualTo(t.p99Micros());
         }
-        // The single transfer of (c) entered at n1, which lacks the file: it was handed off.
-        assertThat(r.cell(BenchPath.HANDOFF, Workload.HUGE_SINGLE).handedOff()).isEqualTo(1);
+        // The single transfers of (c) entered at n1, which lacks the file: they were handed off.
+        assertThat(r.cell(BenchPath.HANDOFF, Workload.HUGE_SINGLE).handedOff()).isEqualTo(Bench.HUGE_TRANSFERS);
+        // The direct path is steered as baton's uplink is (a NIC's receive-side scaling), on every CPU.
+        Matcher steering = Pattern.compile(".*n2's uplink (\\p{XDigit}+)/(\\p{XDigit}+), n2's direct path"
+                + " (\\p{XDigit}+)/(\\p{XDigit}+)").matcher(r.setup().get("steering"));
+        assertThat(steering.matches()).as(r.setup().get("steering")).isTrue();
+        assertThat(steering.group(1)).isNotEqualTo("0").isEqualTo(steering.group(2)).isEqualTo(steering.group(3))
+                .isEqualTo(steering.group(4));
         assertThat(r.cell(BenchPath.LOCAL, Workload.SMALL_CLOSE).handedOff()).isZero();
         Measurement close = r.cell(BenchPath.HANDOFF, Workload.SMALL_CLOSE);
         // Each wrk asks for n1's, n2's, n3's and n4's file in turn: three requests in four go elsewhere.
