@@ -38,7 +38,7 @@ import java.util.concurrent.TimeUnit;
  *
  * <p><b>Back-end forwarding.</b> A GET/HEAD for a path missing from the document root, without an
  * {@code X-Baton-Forwarded} header, goes to the node the {@link BackendLocator} names: a new TCP
- * connection (connect timeout 2 s, read timeout 10 s) carrying {@code <method> <target> HTTP/1.1},
+ * connection (connect and read timeouts 10 s each) carrying {@code <method> <target> HTTP/1.1},
  * {@code Host}, {@code X-Baton-Forwarded: 1} and {@code Connection: close}. The holder's status line
  * and headers are relayed, minus its hop-by-hop {@code Connection}/{@code Keep-Alive} (RFC 9110
  * §7.6.1) so the client connection stays persistent, plus {@code X-Baton-Via: <this node>}; then
