@@ -36,12 +36,14 @@ public class BtcpRewriteBenchmark {
             this.bh = bh;
         }
 
-        @Override public void toKernel(MemorySegment p, int len) {
+        @Override
+        public void toKernel(MemorySegment p, int len) {
             toKernel++;
             bh.consume(p);
         }
 
-        @Override public void toWire(MemorySegment p, int len) {
+        @Override
+        public void toWire(MemorySegment p, int len) {
             toWire++;
             bh.consume(p);
         }
@@ -94,14 +96,18 @@ public class BtcpRewriteBenchmark {
         Counters chosen = conn.chosen.btcp.counters();
         check(entry.drops().values().stream().allMatch(v -> v == 0), "the entry dropped packets");
         check(chosen.drops().values().stream().allMatch(v -> v == 0), "the chosen node dropped packets");
-        check(entryOut.toKernel == 0 && entryOut.toWire == entry.get(Counter.PACKETS_FORWARDED) - forwardedBefore,
+        check(
+                entryOut.toKernel == 0 && entryOut.toWire == entry.get(Counter.PACKETS_FORWARDED) - forwardedBefore,
                 "the entry emitted packets it did not forward");
-        check(chosenOut.toWire == chosen.get(Counter.PACKETS_SENT_FOR_OTHERS) - sentBefore,
+        check(
+                chosenOut.toWire == chosen.get(Counter.PACKETS_SENT_FOR_OTHERS) - sentBefore,
                 "the chosen node sent packets it did not translate");
-        check(chosenOut.toKernel == 0 || Bytes.u32(forwardedAck.buf, 16) == HandedOffConnection.SHADOW_A,
+        check(
+                chosenOut.toKernel == 0 || Bytes.u32(forwardedAck.buf, 16) == HandedOffConnection.SHADOW_A,
                 "the chosen node passed forwarded packets up untranslated");
         for (Packet p : new Packet[] {clientAck, clientAckWithSack, forwardedAck, response}) {
-            check(p.restored().asSlice(0, p.length).mismatch(p.template) == -1,
+            check(
+                    p.restored().asSlice(0, p.length).mismatch(p.template) == -1,
                     "a translation changed bytes past the headers, which restoring does not copy back");
         }
     }

@@ -35,9 +35,11 @@ public final class Bench {
     static final int CLIENTS = 4;
     /** Nodes unless told otherwise. */
     static final int NODES = 4;
+
     static final int MAX_NODES = 8;
     /** Where the proxies run and where (c)'s single transfer enters. */
     static final int ENTRY = 1;
+
     static final Duration TRANSFER_LIMIT = Duration.ofSeconds(120);
     /**
      * 64 MiB transfers per cell, one after another, each on its own connection. One such transfer
@@ -66,8 +68,8 @@ public final class Bench {
      * @param nodes nodes in the testbed, 2 to {@link #MAX_NODES}
      * @param warmUpLimit the most the JIT warm-up may take (it ends sooner once the JIT settled)
      */
-    public record Options(Duration duration, int connections, Path out, Path stateDir, int nodes,
-                          Duration warmUpLimit) {
+    public record Options(
+            Duration duration, int connections, Path out, Path stateDir, int nodes, Duration warmUpLimit) {
         public Options(Duration duration, int connections, Path out, Path stateDir) {
             this(duration, connections, out, stateDir, NODES);
         }
@@ -78,10 +80,12 @@ public final class Bench {
 
         public Options {
             if (nodes < BenchContent.HOLDER || nodes > MAX_NODES) {
-                throw new IllegalArgumentException("nodes must be " + BenchContent.HOLDER + " to " + MAX_NODES + ", got " + nodes);
+                throw new IllegalArgumentException(
+                        "nodes must be " + BenchContent.HOLDER + " to " + MAX_NODES + ", got " + nodes);
             }
             if (connections < CLIENTS || connections % CLIENTS != 0) {
-                throw new IllegalArgumentException("connections must be a multiple of " + CLIENTS + ", got " + connections);
+                throw new IllegalArgumentException(
+                        "connections must be a multiple of " + CLIENTS + ", got " + connections);
             }
             if (duration.toSeconds() < 1) {
                 throw new IllegalArgumentException("duration must be at least 1 s");
@@ -113,9 +117,11 @@ public final class Bench {
         BenchContent.generate(content, options.nodes());
         Map<String, String> setup = setup();
         List<Measurement> cells = new ArrayList<>();
-        progress.accept("building the testbed (" + options.nodes() + " nodes, nginx, direct paths) in " + options.stateDir());
-        try (Testbed bed = Testbed.up(new Spec(options.nodes(), java.util.Optional.of(content), Spec.Server.NGINX,
-                options.stateDir()).withDirectPaths(true))) {
+        progress.accept(
+                "building the testbed (" + options.nodes() + " nodes, nginx, direct paths) in " + options.stateDir());
+        try (Testbed bed = Testbed.up(
+                new Spec(options.nodes(), java.util.Optional.of(content), Spec.Server.NGINX, options.stateDir())
+                        .withDirectPaths(true))) {
             long up = System.nanoTime();
             setup.put("steering", steering());
             Proxies.start(bed, ENTRY);
@@ -123,7 +129,8 @@ public final class Bench {
             Files.writeString(script, WrkOutput.DONE_SCRIPT);
             Path cycle = bed.stateDir().resolve("bench").resolve("cycle.lua");
             Files.writeString(cycle, WrkOutput.CYCLE_SCRIPT);
-            Run run = new Run(bed, new Sampler(bed), new LoadGenerator(bed.client().netns(), script, cycle), up);
+            Run run = new Run(
+                    bed, new Sampler(bed), new LoadGenerator(bed.client().netns(), script, cycle), up);
             run.warmUp();
             setup.put("warm-up", run.warmUp);
             setup.put("first 5 s", run.firstSeconds);
@@ -154,6 +161,7 @@ public final class Bench {
         String warmUp = "none";
         /** (c)'s rate in the warm-up's first round, and how soon after the nodes were up it began. */
         String firstSeconds = "not measured";
+
         private final long upNanos;
 
         Run(Testbed bed, Sampler sampler, LoadGenerator load, long upNanos) {
@@ -166,9 +174,12 @@ public final class Bench {
         /** One request per path first: a path that does not answer shows up now, and caches are warm. */
         void warmUp() {
             for (BenchPath p : BenchPath.values()) {
-                LoadGenerator.Transfer t = load.curl(urls(p, Workload.SMALL_KEEP_ALIVE, options.nodes()).getFirst(), Duration.ofSeconds(10));
-                progress.accept("warm-up " + p.label() + ": " + (t.status() == 200 && t.bytes() == BenchContent.SMALL
-                        ? "ok" : "FAILED: status " + t.status() + ", " + t.bytes() + " bytes " + t.error()));
+                LoadGenerator.Transfer t = load.curl(
+                        urls(p, Workload.SMALL_KEEP_ALIVE, options.nodes()).getFirst(), Duration.ofSeconds(10));
+                progress.accept("warm-up " + p.label() + ": "
+                        + (t.status() == 200 && t.bytes() == BenchContent.SMALL
+                                ? "ok"
+                                : "FAILED: status " + t.status() + ", " + t.bytes() + " bytes " + t.error()));
             }
             warmUpJit();
         }
@@ -190,17 +201,21 @@ public final class Bench {
             while (!settled && System.nanoTime() - start < options.warmUpLimit().toNanos()) {
                 boolean first = rates.isEmpty();
                 double after = (System.nanoTime() - upNanos) / 1e9;
-                List<LoadGenerator.WrkRun> runs = load.wrk(urls(BenchPath.HANDOFF, Workload.SMALL_CLOSE, options.nodes()),
+                List<LoadGenerator.WrkRun> runs = load.wrk(
+                        urls(BenchPath.HANDOFF, Workload.SMALL_CLOSE, options.nodes()),
                         cyclePaths(BenchPath.HANDOFF, Workload.SMALL_CLOSE, options.nodes()),
-                        options.connections() / CLIENTS, first ? FIRST_ROUND : WARM_UP_ROUND, true);
+                        options.connections() / CLIENTS,
+                        first ? FIRST_ROUND : WARM_UP_ROUND,
+                        true);
                 double rate = 0;
                 for (LoadGenerator.WrkRun r : runs) {
                     if (r.result() != null) rate += r.result().requestsPerSecond();
                 }
                 if (first) {
-                    firstSeconds = String.format("(c) on new connections: %,.0f req/s over the first %d s of load, begun"
-                            + " %.1f s after the nodes were up (and had served one request per path)", rate,
-                            FIRST_ROUND.toSeconds(), after);
+                    firstSeconds = String.format(
+                            "(c) on new connections: %,.0f req/s over the first %d s of load, begun"
+                                    + " %.1f s after the nodes were up (and had served one request per path)",
+                            rate, FIRST_ROUND.toSeconds(), after);
                 }
                 Map<String, Long> now = sampler.jitMillis();
                 long most = 0;
@@ -210,13 +225,20 @@ public final class Bench {
                 jit = now;
                 settled = most <= JIT_SETTLED_MILLIS;
                 rates.add(String.format("%,.0f", rate));
-                progress.accept(String.format("warm-up round %d: (c) %,.0f req/s, the busiest JIT compiled %,d ms",
+                progress.accept(String.format(
+                        "warm-up round %d: (c) %,.0f req/s, the busiest JIT compiled %,d ms",
                         rates.size(), rate, most));
             }
-            warmUp = String.format("%d rounds of %d s (the first %d s) of (c) on new connections (%s req/s), %s",
-                    rates.size(), WARM_UP_ROUND.toSeconds(), FIRST_ROUND.toSeconds(), String.join(" → ", rates),
-                    settled ? "until no node's JIT compiled more than " + JIT_SETTLED_MILLIS + " ms in a round"
-                            : "stopped at the limit of " + options.warmUpLimit().toSeconds() + " s with the JIT still compiling");
+            warmUp = String.format(
+                    "%d rounds of %d s (the first %d s) of (c) on new connections (%s req/s), %s",
+                    rates.size(),
+                    WARM_UP_ROUND.toSeconds(),
+                    FIRST_ROUND.toSeconds(),
+                    String.join(" → ", rates),
+                    settled
+                            ? "until no node's JIT compiled more than " + JIT_SETTLED_MILLIS + " ms in a round"
+                            : "stopped at the limit of " + options.warmUpLimit().toSeconds()
+                                    + " s with the JIT still compiling");
         }
 
         Measurement measure(BenchPath p, Workload w) {
@@ -226,14 +248,19 @@ public final class Bench {
             double seconds, p50, p99;
             if (w.usesWrk()) {
                 int connections = w.connections() > 0 ? w.connections() : options.connections();
-                List<LoadGenerator.WrkRun> runs = load.wrk(urls(p, w, options.nodes()), cyclePaths(p, w, options.nodes()),
-                        connections / CLIENTS, options.duration(), !w.keepAlive());
+                List<LoadGenerator.WrkRun> runs = load.wrk(
+                        urls(p, w, options.nodes()),
+                        cyclePaths(p, w, options.nodes()),
+                        connections / CLIENTS,
+                        options.duration(),
+                        !w.keepAlive());
                 List<WrkResult> results = new ArrayList<>();
                 for (LoadGenerator.WrkRun r : runs) {
                     if (!r.error().isEmpty()) errors.add(r.url() + ": " + r.error());
                     if (r.result() != null) results.add(r.result());
                 }
-                WrkResult merged = results.isEmpty() ? new WrkResult(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, List.of())
+                WrkResult merged = results.isEmpty()
+                        ? new WrkResult(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, List.of())
                         : WrkResult.merge(results);
                 if (merged.errors() > 0) errors.add(merged.errorText());
                 requests = merged.requests();
@@ -250,7 +277,8 @@ public final class Bench {
                 seconds = 0;
                 List<Double> times = new ArrayList<>();
                 for (int i = 0; i < HUGE_TRANSFERS; i++) {
-                    LoadGenerator.Transfer t = load.curl(urls(p, w, options.nodes()).getFirst(), TRANSFER_LIMIT);
+                    LoadGenerator.Transfer t =
+                            load.curl(urls(p, w, options.nodes()).getFirst(), TRANSFER_LIMIT);
                     if (!t.error().isEmpty()) errors.add(t.error());
                     if (t.status() != 200) errors.add("status " + t.status());
                     if (t.bytes() != BenchContent.size(w)) {
@@ -283,15 +311,30 @@ public final class Bench {
                 // What the entry sent toward the client (the holder, for (a) and (b)) over what the client got.
                 int entryNode = p == BenchPath.DIRECT || p == BenchPath.LOCAL ? BenchContent.HOLDER : ENTRY;
                 entry = Names.nodeName(entryNode);
-                entryBytes = delta(before, after, p == BenchPath.LOCAL ? bed.routerDeviceOf(entryNode)
-                        : Names.directRouterDevice(entryNode));
+                entryBytes = delta(
+                        before,
+                        after,
+                        p == BenchPath.LOCAL ? bed.routerDeviceOf(entryNode) : Names.directRouterDevice(entryNode));
                 clientBytes = delta(before, after, "client");
             }
             boolean baton = p == BenchPath.LOCAL || p == BenchPath.HANDOFF;
             double machine = sampler.machineSeconds(before, after) * 1e6 / n;
-            return new Measurement(p, w, requests, bytes, seconds, p50, p99, cpu, machine, entry, entryBytes,
-                    clientBytes, baton ? after.handedOff() - before.handedOff() : 0,
-                    baton ? after.connectionsSeen() - before.connectionsSeen() : 0, errors);
+            return new Measurement(
+                    p,
+                    w,
+                    requests,
+                    bytes,
+                    seconds,
+                    p50,
+                    p99,
+                    cpu,
+                    machine,
+                    entry,
+                    entryBytes,
+                    clientBytes,
+                    baton ? after.handedOff() - before.handedOff() : 0,
+                    baton ? after.connectionsSeen() - before.connectionsSeen() : 0,
+                    errors);
         }
     }
 
@@ -339,10 +382,18 @@ public final class Bench {
 
     /** The progress line of one measurement. */
     static String line(int index, int total, Measurement m) {
-        String rate = m.workload().usesWrk() ? String.format("%,10.0f req/s", m.requestsPerSecond()) : "%16s".formatted("");
-        return String.format("[%2d/%d] %-22s %-20s %s %,9.1f MB/s  p50 %9s  p99 %9s  entry %6s  %s",
-                index, total, m.workload().label(), m.path().label(), rate, m.megabytesPerSecond(),
-                MarkdownReport.latency(m.p50Micros()), MarkdownReport.latency(m.p99Micros()),
+        String rate =
+                m.workload().usesWrk() ? String.format("%,10.0f req/s", m.requestsPerSecond()) : "%16s".formatted("");
+        return String.format(
+                "[%2d/%d] %-22s %-20s %s %,9.1f MB/s  p50 %9s  p99 %9s  entry %6s  %s",
+                index,
+                total,
+                m.workload().label(),
+                m.path().label(),
+                rate,
+                m.megabytesPerSecond(),
+                MarkdownReport.latency(m.p50Micros()),
+                MarkdownReport.latency(m.p99Micros()),
                 Double.isNaN(m.entryShare()) ? "-" : String.format("%.1f%%", m.entryShare() * 100),
                 m.ok() ? "errors 0" : "ERRORS: " + String.join("; ", m.errors()));
     }
@@ -363,15 +414,25 @@ public final class Bench {
         s.put("date", Instant.now().truncatedTo(ChronoUnit.SECONDS).toString());
         s.put("kernel", firstLine(List.of("uname", "-r")));
         s.put("CPUs", Integer.toString(Runtime.getRuntime().availableProcessors()));
-        s.put("data path", Spec.DataPath.fromEnvironment() == Spec.DataPath.KERNEL
-                ? "in the kernel (BPF programs on each node's uplink)" : "TUN (every packet through the engine)");
-        s.put("testbed", options.nodes() + " nodes, nginx origins (worker_processes 1, sendfile on, access_log off); every file "
-                + "asked for is held by n2 only; proxies on n1's direct address");
-        s.put("client", CLIENTS + " wrk processes side by side, 1 thread and " + options.connections() / CLIENTS
-                + " connections each (" + options.connections() + " in all), " + options.duration().toSeconds()
-                + " s (128 connections in all for 128 concurrent 1 MiB), --timeout " + LoadGenerator.WRK_TIMEOUT + "; (c)'s processes enter at n1, n2 ... in turn (of " + options.nodes() + " nodes); "
-                + "the 64 MiB transfer is " + HUGE_TRANSFERS + " curls one after another, MB/s over all of them ((c):"
-                + " entering at n" + ENTRY + ")");
+        s.put(
+                "data path",
+                Spec.DataPath.fromEnvironment() == Spec.DataPath.KERNEL
+                        ? "in the kernel (BPF programs on each node's uplink)"
+                        : "TUN (every packet through the engine)");
+        s.put(
+                "testbed",
+                options.nodes() + " nodes, nginx origins (worker_processes 1, sendfile on, access_log off); every file "
+                        + "asked for is held by n2 only; proxies on n1's direct address");
+        s.put(
+                "client",
+                CLIENTS + " wrk processes side by side, 1 thread and " + options.connections() / CLIENTS
+                        + " connections each (" + options.connections() + " in all), "
+                        + options.duration().toSeconds()
+                        + " s (128 connections in all for 128 concurrent 1 MiB), --timeout " + LoadGenerator.WRK_TIMEOUT
+                        + "; (c)'s processes enter at n1, n2 ... in turn (of " + options.nodes() + " nodes); "
+                        + "the 64 MiB transfer is " + HUGE_TRANSFERS
+                        + " curls one after another, MB/s over all of them ((c):"
+                        + " entering at n" + ENTRY + ")");
         s.put("nginx", firstLine(List.of("nginx", "-v")));
         s.put("haproxy", firstLine(List.of("haproxy", "-v")));
         s.put("wrk", firstLine(List.of("wrk", "-v")));
@@ -386,7 +447,8 @@ public final class Bench {
     static String steering() {
         int holder = BenchContent.HOLDER;
         List<String> parts = new ArrayList<>();
-        parts.add("client " + rpsCpus(Names.ROUTER_NETNS, Names.ROUTER_VETH) + "/" + rpsCpus(Names.CLIENT_NETNS, Names.CLIENT_VETH));
+        parts.add("client " + rpsCpus(Names.ROUTER_NETNS, Names.ROUTER_VETH) + "/"
+                + rpsCpus(Names.CLIENT_NETNS, Names.CLIENT_VETH));
         if (Spec.DataPath.fromEnvironment() == Spec.DataPath.KERNEL) {
             parts.add("n" + holder + "'s uplink " + rpsCpus(Names.ROUTER_NETNS, Names.routerUplinkDevice(holder)) + "/"
                     + rpsCpus(Names.nodeNetns(holder), Names.uplinkDevice(holder)));
@@ -413,10 +475,11 @@ public final class Bench {
 
     private static void requireTools() {
         List<String> missing = Stream.of("wrk", "haproxy", "curl", "nginx")
-                .filter(t -> Testbed.findOnPath(t).isEmpty()).toList();
+                .filter(t -> Testbed.findOnPath(t).isEmpty())
+                .toList();
         if (!missing.isEmpty()) {
-            throw new IllegalStateException("baton bench needs " + String.join(", ", missing)
-                    + " (apt-get install -y wrk haproxy curl nginx)");
+            throw new IllegalStateException(
+                    "baton bench needs " + String.join(", ", missing) + " (apt-get install -y wrk haproxy curl nginx)");
         }
     }
 

@@ -24,8 +24,7 @@ final class BenchContent {
     /** The node holding the files the bench asks for. */
     static final int HOLDER = 2;
 
-    private BenchContent() {
-    }
+    private BenchContent() {}
 
     /** The file workload {@code w} asks for, held by {@link #HOLDER} only. */
     static String path(Workload w) {

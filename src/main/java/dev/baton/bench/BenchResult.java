@@ -40,7 +40,8 @@ public record BenchResult(Map<String, String> setup, List<Measurement> measureme
     /** Every error of every cell, prefixed with its path and workload. */
     public List<String> errors() {
         return measurements.stream()
-                .flatMap(m -> m.errors().stream().map(e -> m.path().label() + ", " + m.workload().label() + ": " + e))
+                .flatMap(m -> m.errors().stream()
+                        .map(e -> m.path().label() + ", " + m.workload().label() + ": " + e))
                 .toList();
     }
 }

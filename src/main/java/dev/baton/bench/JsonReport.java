@@ -12,8 +12,7 @@ import java.util.TreeMap;
 public final class JsonReport {
     static final ObjectMapper JSON = new ObjectMapper();
 
-    private JsonReport() {
-    }
+    private JsonReport() {}
 
     public static ObjectNode toJson(BenchResult r) {
         ObjectNode root = JSON.createObjectNode();

@@ -27,12 +27,10 @@ final class LoadGenerator {
     private final Path cycleScript;
 
     /** What one curl transfer did. */
-    record Transfer(int status, long bytes, double seconds, double bytesPerSecond, String error) {
-    }
+    record Transfer(int status, long bytes, double seconds, double bytesPerSecond, String error) {}
 
     /** What one wrk process printed, parsed; or why it could not be parsed. */
-    record WrkRun(String url, WrkResult result, String error) {
-    }
+    record WrkRun(String url, WrkResult result, String error) {}
 
     /**
      * @param doneScript {@link WrkOutput#DONE_SCRIPT} in a file
@@ -50,8 +48,8 @@ final class LoadGenerator {
      * {@code cyclePaths}, each process asks for these paths in turn on its URL's host, not for the
      * URL's own path.
      */
-    List<WrkRun> wrk(List<String> urls, List<String> cyclePaths, int connectionsEach, Duration duration,
-                     boolean close) {
+    List<WrkRun> wrk(
+            List<String> urls, List<String> cyclePaths, int connectionsEach, Duration duration, boolean close) {
         try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
             List<Future<WrkRun>> runs = new ArrayList<>();
             for (String url : urls) {
@@ -72,8 +70,16 @@ final class LoadGenerator {
 
     private WrkRun wrkOne(String url, List<String> cyclePaths, int connections, Duration duration, boolean close) {
         Path script = cyclePaths.isEmpty() ? doneScript : cycleScript;
-        List<String> argv = new ArrayList<>(List.of("wrk", "-t1", "-c" + connections, "-d" + duration.toSeconds() + "s",
-                "--timeout", WRK_TIMEOUT, "--latency", "-s", script.toString()));
+        List<String> argv = new ArrayList<>(List.of(
+                "wrk",
+                "-t1",
+                "-c" + connections,
+                "-d" + duration.toSeconds() + "s",
+                "--timeout",
+                WRK_TIMEOUT,
+                "--latency",
+                "-s",
+                script.toString()));
         if (close) {
             argv.addAll(List.of("-H", "Connection: close"));
         }
@@ -83,10 +89,19 @@ final class LoadGenerator {
             ProcessResult r = Commands.run(Commands.inNetns(netns, argv), duration.plus(SLACK));
             try {
                 WrkResult parsed = WrkOutput.parse(r.stdout());
-                return new WrkRun(url, parsed, r.ok() ? "" : "wrk exited with " + r.exitCode() + ": " + r.stderr().strip());
+                return new WrkRun(
+                        url,
+                        parsed,
+                        r.ok()
+                                ? ""
+                                : "wrk exited with " + r.exitCode() + ": "
+                                        + r.stderr().strip());
             } catch (IllegalArgumentException e) {
-                return new WrkRun(url, null, "wrk exited with " + r.exitCode() + ": " + e.getMessage() + " "
-                        + r.stderr().strip());
+                return new WrkRun(
+                        url,
+                        null,
+                        "wrk exited with " + r.exitCode() + ": " + e.getMessage() + " "
+                                + r.stderr().strip());
             }
         } catch (CommandException e) {
             return new WrkRun(url, null, e.getMessage());
@@ -95,11 +110,24 @@ final class LoadGenerator {
 
     /** One curl GET of {@code url} to /dev/null, limited to {@code maxTime}. */
     Transfer curl(String url, Duration maxTime) {
-        List<String> argv = List.of("curl", "-sS", "-o", "/dev/null", "--max-time", Long.toString(maxTime.toSeconds()),
-                "-w", "%{http_code} %{size_download} %{time_total} %{speed_download}", url);
+        List<String> argv = List.of(
+                "curl",
+                "-sS",
+                "-o",
+                "/dev/null",
+                "--max-time",
+                Long.toString(maxTime.toSeconds()),
+                "-w",
+                "%{http_code} %{size_download} %{time_total} %{speed_download}",
+                url);
         try {
             ProcessResult r = Commands.run(Commands.inNetns(netns, argv), maxTime.plus(SLACK));
-            return parseCurl(r.stdout(), r.ok() ? "" : "curl exited with " + r.exitCode() + ": " + r.stderr().strip());
+            return parseCurl(
+                    r.stdout(),
+                    r.ok()
+                            ? ""
+                            : "curl exited with " + r.exitCode() + ": "
+                                    + r.stderr().strip());
         } catch (CommandException e) {
             return new Transfer(0, 0, 0, 0, e.getMessage());
         }
@@ -112,8 +140,12 @@ final class LoadGenerator {
             return new Transfer(0, 0, 0, 0, error.isEmpty() ? "unexpected curl output: " + out : error);
         }
         try {
-            return new Transfer(Integer.parseInt(f[0]), Long.parseLong(f[1]), Double.parseDouble(f[2]),
-                    Double.parseDouble(f[3]), error);
+            return new Transfer(
+                    Integer.parseInt(f[0]),
+                    Long.parseLong(f[1]),
+                    Double.parseDouble(f[2]),
+                    Double.parseDouble(f[3]),
+                    error);
         } catch (NumberFormatException e) {
             return new Transfer(0, 0, 0, 0, "unexpected curl output: " + out + (error.isEmpty() ? "" : "; " + error));
         }

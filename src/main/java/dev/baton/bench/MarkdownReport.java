@@ -5,32 +5,57 @@ import java.util.Map;
 
 /** {@code bench.md}: the setup, one table of every cell, the targets, and what the columns mean. */
 public final class MarkdownReport {
-    private MarkdownReport() {
-    }
+    private MarkdownReport() {}
 
     public static String render(BenchResult r) {
         StringBuilder s = new StringBuilder("# baton bench\n\n");
         for (Map.Entry<String, String> e : r.setup().entrySet()) {
             s.append("- ").append(e.getKey()).append(": ").append(e.getValue()).append('\n');
         }
-        s.append("\n| workload | path | req/s | MB/s | p50 | p99 | CPU us/req n1 / n2 / n3 / n4 | entry | entry's share "
-                + "of bytes | handed off | errors |\n");
+        s.append(
+                "\n| workload | path | req/s | MB/s | p50 | p99 | CPU us/req n1 / n2 / n3 / n4 | entry | entry's share "
+                        + "of bytes | handed off | errors |\n");
         s.append("|---|---|---:|---:|---:|---:|---|---|---:|---:|---|\n");
         for (Measurement m : r.measurements()) {
-            s.append("| ").append(m.workload().label()).append(" | ").append(m.path().label()).append(" | ")
-                    .append(m.workload().usesWrk() ? String.format("%,.0f", m.requestsPerSecond()) : "-").append(" | ")
-                    .append(String.format("%,.1f", m.megabytesPerSecond())).append(" | ")
-                    .append(latency(m.p50Micros())).append(" | ").append(latency(m.p99Micros())).append(" | ")
-                    .append(cpu(m.cpuMicrosPerRequest())).append(" | ").append(m.entryNode()).append(" | ")
+            s.append("| ")
+                    .append(m.workload().label())
+                    .append(" | ")
+                    .append(m.path().label())
+                    .append(" | ")
+                    .append(m.workload().usesWrk() ? String.format("%,.0f", m.requestsPerSecond()) : "-")
+                    .append(" | ")
+                    .append(String.format("%,.1f", m.megabytesPerSecond()))
+                    .append(" | ")
+                    .append(latency(m.p50Micros()))
+                    .append(" | ")
+                    .append(latency(m.p99Micros()))
+                    .append(" | ")
+                    .append(cpu(m.cpuMicrosPerRequest()))
+                    .append(" | ")
+                    .append(m.entryNode())
+                    .append(" | ")
                     .append(Double.isNaN(m.entryShare()) ? "-" : String.format("%.1f%%", m.entryShare() * 100))
-                    .append(" | ").append(handedOff(m)).append(" | ")
-                    .append(m.ok() ? "0" : "**" + String.join("; ", m.errors()).replace("|", "/") + "**").append(" |\n");
+                    .append(" | ")
+                    .append(handedOff(m))
+                    .append(" | ")
+                    .append(m.ok() ? "0" : "**" + String.join("; ", m.errors()).replace("|", "/") + "**")
+                    .append(" |\n");
         }
-        s.append("\n## Targets (issues 4 and 12)\n\n| target | measured | goal | verdict | gap |\n|---|---:|---|---|---|\n");
+        s.append(
+                "\n## Targets (issues 4 and 12)\n\n| target | measured | goal | verdict | gap |\n|---|---:|---|---|---|\n");
         for (Targets.Target t : r.targets()) {
-            s.append("| ").append(t.name()).append(" | ").append(t.valueText())
-                    .append(t.note().isEmpty() ? "" : " (" + t.note() + ")").append(" | ").append(t.goal()).append(" | ")
-                    .append(t.verdict()).append(" | ").append(t.gapText()).append(" |\n");
+            s.append("| ")
+                    .append(t.name())
+                    .append(" | ")
+                    .append(t.valueText())
+                    .append(t.note().isEmpty() ? "" : " (" + t.note() + ")")
+                    .append(" | ")
+                    .append(t.goal())
+                    .append(" | ")
+                    .append(t.verdict())
+                    .append(" | ")
+                    .append(t.gapText())
+                    .append(" |\n");
         }
         List<String> errors = r.errors();
         s.append("\n").append(errors.isEmpty() ? "No errors.\n" : "**Errors (" + errors.size() + "):**\n");
@@ -72,7 +97,10 @@ public final class MarkdownReport {
     }
 
     private static String cpu(Map<String, Double> perNode) {
-        return String.join(" / ", new java.util.TreeMap<>(perNode).values().stream().map(v -> String.format("%,.0f", v)).toList());
+        return String.join(
+                " / ",
+                new java.util.TreeMap<>(perNode)
+                        .values().stream().map(v -> String.format("%,.0f", v)).toList());
     }
 
     private static String handedOff(Measurement m) {

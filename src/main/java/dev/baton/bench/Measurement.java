@@ -26,10 +26,22 @@ import java.util.Map;
  * @param errors every error, in words (non-2xx, socket errors, wrong byte count, a failed command);
  *     empty when there was none
  */
-public record Measurement(BenchPath path, Workload workload, long requests, long bytes, double seconds,
-        double p50Micros, double p99Micros, Map<String, Double> cpuMicrosPerRequest, double machineCpuMicrosPerRequest,
+public record Measurement(
+        BenchPath path,
+        Workload workload,
+        long requests,
+        long bytes,
+        double seconds,
+        double p50Micros,
+        double p99Micros,
+        Map<String, Double> cpuMicrosPerRequest,
+        double machineCpuMicrosPerRequest,
         String entryNode,
-        long entryBytes, long clientBytes, long handedOff, long connectionsSeen, List<String> errors) {
+        long entryBytes,
+        long clientBytes,
+        long handedOff,
+        long connectionsSeen,
+        List<String> errors) {
     public Measurement {
         cpuMicrosPerRequest = Map.copyOf(cpuMicrosPerRequest);
         errors = List.copyOf(errors);

@@ -23,33 +23,48 @@ import javax.imageio.ImageIO;
 public final class Plots {
     public static final int WIDTH = 1200;
     public static final int HEIGHT = 520;
-    private static final Color[] PATH_COLORS = {new Color(0x55, 0x55, 0x55), new Color(0x1f, 0x77, 0xb4),
-            new Color(0x2c, 0xa0, 0x2c), new Color(0xd6, 0x27, 0x28), new Color(0xff, 0x7f, 0x0e)};
+    private static final Color[] PATH_COLORS = {
+        new Color(0x55, 0x55, 0x55),
+        new Color(0x1f, 0x77, 0xb4),
+        new Color(0x2c, 0xa0, 0x2c),
+        new Color(0xd6, 0x27, 0x28),
+        new Color(0xff, 0x7f, 0x0e)
+    };
 
-    private Plots() {
-    }
+    private Plots() {}
 
     /** One bar: its value, a label printed above it, and whether its cell had errors. */
-    record Bar(double value, String label, boolean failed) {
-    }
+    record Bar(double value, String label, boolean failed) {}
 
     /** One panel: a title and one group of bars per path (one bar, or p50 and p99). */
-    record Panel(String title, List<List<Bar>> groups) {
-    }
+    record Panel(String title, List<List<Bar>> groups) {}
 
     /** Writes {@code requests.png}, {@code throughput.png} and {@code latency.png} into {@code dir}. */
     public static List<Path> writeAll(BenchResult r, Path dir) {
         List<Path> files = new ArrayList<>();
-        files.add(write(chart("Requests per second (higher is better)", panels(r, true, false, m -> m.requestsPerSecond(),
-                v -> String.format("%,.0f", v))), dir.resolve("requests.png")));
-        files.add(write(chart("MB/s read by the client (higher is better)", panels(r, false, false,
-                Measurement::megabytesPerSecond, v -> String.format("%,.0f", v))), dir.resolve("throughput.png")));
-        files.add(write(chart("Latency p50 (dark) and p99 (light), ms (lower is better)", panels(r, true, true,
-                Measurement::p50Micros, v -> String.format("%.2f", v / 1000))), dir.resolve("latency.png")));
+        files.add(write(
+                chart(
+                        "Requests per second (higher is better)",
+                        panels(r, true, false, m -> m.requestsPerSecond(), v -> String.format("%,.0f", v))),
+                dir.resolve("requests.png")));
+        files.add(write(
+                chart(
+                        "MB/s read by the client (higher is better)",
+                        panels(r, false, false, Measurement::megabytesPerSecond, v -> String.format("%,.0f", v))),
+                dir.resolve("throughput.png")));
+        files.add(write(
+                chart(
+                        "Latency p50 (dark) and p99 (light), ms (lower is better)",
+                        panels(r, true, true, Measurement::p50Micros, v -> String.format("%.2f", v / 1000))),
+                dir.resolve("latency.png")));
         return files;
     }
 
-    private static List<Panel> panels(BenchResult r, boolean wrkOnly, boolean withP99, ToDoubleFunction<Measurement> value,
+    private static List<Panel> panels(
+            BenchResult r,
+            boolean wrkOnly,
+            boolean withP99,
+            ToDoubleFunction<Measurement> value,
             java.util.function.DoubleFunction<String> label) {
         List<Panel> panels = new ArrayList<>();
         for (Workload w : Workload.values()) {
@@ -136,7 +151,10 @@ public final class Plots {
                 int bh = max > 0 ? (int) Math.round((h - 40) * v / max) : 0;
                 int bx = x + i * slot + 4 + k * barWidth;
                 Color c = PATH_COLORS[i % PATH_COLORS.length];
-                g.setColor(b.failed() ? Color.LIGHT_GRAY : k == 0 ? c : c.brighter().brighter());
+                g.setColor(
+                        b.failed()
+                                ? Color.LIGHT_GRAY
+                                : k == 0 ? c : c.brighter().brighter());
                 g.fillRect(bx, base - bh, barWidth - 2, bh);
                 if (b.failed()) {
                     g.setColor(Color.DARK_GRAY);

@@ -20,8 +20,7 @@ import java.util.List;
 final class Proxies {
     private static final Duration START_TIMEOUT = Duration.ofSeconds(10);
 
-    private Proxies() {
-    }
+    private Proxies() {}
 
     static void start(Testbed bed, int entry) {
         NodeInfo node = bed.node(entry);
@@ -29,17 +28,31 @@ final class Proxies {
         try {
             Files.createDirectories(files.nginxPrefix());
             Files.writeString(files.haproxyMap(), ProxyConfig.haproxyMap(bed.content()));
-            Files.writeString(files.haproxyConfig(), ProxyConfig.haproxy(entry, bed.nodes().size(), files));
-            Files.writeString(files.nginxConfig(), ProxyConfig.nginx(entry, bed.nodes().size(), bed.content(), files));
+            Files.writeString(
+                    files.haproxyConfig(),
+                    ProxyConfig.haproxy(entry, bed.nodes().size(), files));
+            Files.writeString(
+                    files.nginxConfig(), ProxyConfig.nginx(entry, bed.nodes().size(), bed.content(), files));
         } catch (IOException e) {
             throw new UncheckedIOException("writing the proxies' configurations", e);
         }
-        List<String> haproxy = List.of("haproxy", "-f", files.haproxyConfig().toString(), "-p", files.haproxyPid().toString());
+        List<String> haproxy = List.of(
+                "haproxy",
+                "-f",
+                files.haproxyConfig().toString(),
+                "-p",
+                files.haproxyPid().toString());
         Commands.check(with(haproxy, "-c"), Names.COMMAND_TIMEOUT);
         Commands.check(Commands.inNetns(node.netns(), with(haproxy, "-D")), START_TIMEOUT);
         bed.adopt(node.name(), "haproxy", awaitPid(files.haproxyPid()));
-        List<String> nginx = List.of("nginx", "-p", files.nginxPrefix() + "/", "-e", files.nginxErrorLog().toString(),
-                "-c", files.nginxConfig().toString());
+        List<String> nginx = List.of(
+                "nginx",
+                "-p",
+                files.nginxPrefix() + "/",
+                "-e",
+                files.nginxErrorLog().toString(),
+                "-c",
+                files.nginxConfig().toString());
         // nginx -t binds the listen address, which exists only in the entry's namespace.
         Commands.check(Commands.inNetns(node.netns(), with(nginx, "-t")), Names.COMMAND_TIMEOUT);
         Commands.check(Commands.inNetns(node.netns(), nginx), START_TIMEOUT);

@@ -22,15 +22,25 @@ public final class ProxyConfig {
     /** Idle connections each nginx upstream keeps open to a holder. */
     static final int UPSTREAM_KEEPALIVE = 64;
 
-    private ProxyConfig() {
-    }
+    private ProxyConfig() {}
 
     /** Files of the proxies, in one folder. */
-    public record Files(Path haproxyConfig, Path haproxyMap, Path haproxyPid, Path nginxConfig, Path nginxPid,
-            Path nginxErrorLog, Path nginxPrefix) {
+    public record Files(
+            Path haproxyConfig,
+            Path haproxyMap,
+            Path haproxyPid,
+            Path nginxConfig,
+            Path nginxPid,
+            Path nginxErrorLog,
+            Path nginxPrefix) {
         public static Files in(Path dir) {
-            return new Files(dir.resolve("haproxy.cfg"), dir.resolve("haproxy.map"), dir.resolve("haproxy.pid"),
-                    dir.resolve("nginx-proxy.conf"), dir.resolve("nginx-proxy.pid"), dir.resolve("nginx-proxy.err"),
+            return new Files(
+                    dir.resolve("haproxy.cfg"),
+                    dir.resolve("haproxy.map"),
+                    dir.resolve("haproxy.pid"),
+                    dir.resolve("nginx-proxy.conf"),
+                    dir.resolve("nginx-proxy.pid"),
+                    dir.resolve("nginx-proxy.err"),
                     dir.resolve("nginx-proxy"));
         }
     }
@@ -66,13 +76,22 @@ public final class ProxyConfig {
         c.append("    timeout server 60s\n");
         c.append("    http-reuse always\n");
         c.append("\nfrontend bench\n");
-        c.append("    bind ").append(Names.directIp(entry)).append(':').append(HAPROXY_PORT).append('\n');
+        c.append("    bind ")
+                .append(Names.directIp(entry))
+                .append(':')
+                .append(HAPROXY_PORT)
+                .append('\n');
         c.append("    use_backend %[path,map(").append(files.haproxyMap()).append(")]\n");
         for (int n = 1; n <= nodes; n++) {
             String name = Names.nodeName(n);
             c.append("\nbackend ").append(name).append('\n');
-            c.append("    server ").append(name).append(' ').append(Names.directIp(n)).append(':')
-                    .append(Names.SERVICE_PORT).append('\n');
+            c.append("    server ")
+                    .append(name)
+                    .append(' ')
+                    .append(Names.directIp(n))
+                    .append(':')
+                    .append(Names.SERVICE_PORT)
+                    .append('\n');
         }
         return c.toString();
     }
@@ -93,18 +112,30 @@ public final class ProxyConfig {
         c.append(NginxConfig.tempPaths(files.nginxPrefix()));
         c.append("\n    map $uri $baton_holder {\n        default \"\";\n");
         for (ContentEntry e : content.entries()) {
-            c.append("        ").append(NginxConfig.quote(e.path())).append(' ').append(e.holders().getFirst()).append(";\n");
+            c.append("        ")
+                    .append(NginxConfig.quote(e.path()))
+                    .append(' ')
+                    .append(e.holders().getFirst())
+                    .append(";\n");
         }
         c.append("    }\n");
         for (int n = 1; n <= nodes; n++) {
             c.append("\n    upstream ").append(Names.nodeName(n)).append(" {\n");
-            c.append("        server ").append(Names.directIp(n)).append(':').append(Names.SERVICE_PORT).append(";\n");
+            c.append("        server ")
+                    .append(Names.directIp(n))
+                    .append(':')
+                    .append(Names.SERVICE_PORT)
+                    .append(";\n");
             c.append("        keepalive ").append(UPSTREAM_KEEPALIVE).append(";\n");
             c.append("        keepalive_requests 10000;\n");
             c.append("    }\n");
         }
         c.append("\n    server {\n");
-        c.append("        listen ").append(Names.directIp(entry)).append(':').append(NGINX_PORT).append(";\n");
+        c.append("        listen ")
+                .append(Names.directIp(entry))
+                .append(':')
+                .append(NGINX_PORT)
+                .append(";\n");
         c.append("        location / {\n");
         c.append("            if ($baton_holder = \"\") {\n                return 404;\n            }\n");
         // A variable naming an upstream block picks that block, with its kept-alive connections.

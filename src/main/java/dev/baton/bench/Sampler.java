@@ -28,13 +28,20 @@ final class Sampler {
     private final double ticksPerSecond;
 
     /** One snapshot. */
-    record Sample(Map<String, Long> cpuTicks, long machineTicks, Map<String, Long> deviceBytes, long handedOff,
-                  long connectionsSeen, long bytesForwarded, long bytesSentForOthers) {
-    }
+    record Sample(
+            Map<String, Long> cpuTicks,
+            long machineTicks,
+            Map<String, Long> deviceBytes,
+            long handedOff,
+            long connectionsSeen,
+            long bytesForwarded,
+            long bytesSentForOthers) {}
 
     Sampler(Testbed bed) {
         this.bed = bed;
-        String hz = Commands.check(List.of("getconf", "CLK_TCK"), Names.COMMAND_TIMEOUT).stdout().strip();
+        String hz = Commands.check(List.of("getconf", "CLK_TCK"), Names.COMMAND_TIMEOUT)
+                .stdout()
+                .strip();
         this.ticksPerSecond = Double.parseDouble(hz);
     }
 
@@ -98,7 +105,8 @@ final class Sampler {
     /** {@code cpu user nice system idle iowait irq softirq steal ...}: user + nice + system + irq + softirq + steal. */
     static long busyTicksOfProcStat(String cpuLine) {
         String[] f = cpuLine.strip().split("\\s+");
-        if (f.length < 9 || !f[0].equals("cpu")) throw new IllegalArgumentException("not /proc/stat's cpu line: " + cpuLine);
+        if (f.length < 9 || !f[0].equals("cpu"))
+            throw new IllegalArgumentException("not /proc/stat's cpu line: " + cpuLine);
         long busy = 0;
         for (int i : new int[] {1, 2, 3, 6, 7, 8}) busy += Long.parseLong(f[i]);
         return busy;
@@ -107,7 +115,8 @@ final class Sampler {
     /** CPU seconds between two snapshots, per node. */
     Map<String, Double> cpuSeconds(Sample before, Sample after) {
         Map<String, Double> s = new TreeMap<>();
-        after.cpuTicks().forEach((node, t) -> s.put(node, (t - before.cpuTicks().getOrDefault(node, 0L)) / ticksPerSecond));
+        after.cpuTicks()
+                .forEach((node, t) -> s.put(node, (t - before.cpuTicks().getOrDefault(node, 0L)) / ticksPerSecond));
         return s;
     }
 
@@ -121,7 +130,8 @@ final class Sampler {
         ProcessResult r = Commands.check(Commands.inNetns(netns, argv), Names.COMMAND_TIMEOUT);
         String[] values = r.stdout().strip().split("\\s+");
         if (values.length != keys.size()) {
-            throw new IllegalStateException("expected " + keys.size() + " counters from " + files + ", got: " + r.stdout());
+            throw new IllegalStateException(
+                    "expected " + keys.size() + " counters from " + files + ", got: " + r.stdout());
         }
         for (int i = 0; i < values.length; i++) {
             into.put(keys.get(i), Long.parseLong(values[i]));

@@ -11,8 +11,7 @@ import java.util.Map;
  * handoffs against the bare kernel).
  */
 public final class Targets {
-    private Targets() {
-    }
+    private Targets() {}
 
     /**
      * One target.
@@ -25,8 +24,8 @@ public final class Targets {
      * @param unit {@code "us"}, {@code "x"} (a ratio) or {@code "%"} (a share, value and limit as fractions)
      * @param note what else to know (e.g. the proxies' share for comparison), or empty
      */
-    public record Target(String name, double value, double limit, boolean atMost, boolean strict, String unit,
-            String note) {
+    public record Target(
+            String name, double value, double limit, boolean atMost, boolean strict, String unit, String note) {
         public boolean measured() {
             return !Double.isNaN(value);
         }
@@ -80,49 +79,120 @@ public final class Targets {
     public static List<Target> compute(Map<BenchPath, Map<Workload, Measurement>> cells) {
         List<Target> t = new ArrayList<>();
         Workload sc = Workload.SMALL_CLOSE;
-        t.add(new Target("handoff overhead, p50 latency (c) - (b), " + sc.label(),
-                diff(cells, BenchPath.HANDOFF, BenchPath.LOCAL, sc, true), 100, true, false, "us", ""));
-        t.add(new Target("handoff overhead, p99 latency (c) - (b), " + sc.label(),
-                diff(cells, BenchPath.HANDOFF, BenchPath.LOCAL, sc, false), 500, true, false, "us", ""));
+        t.add(new Target(
+                "handoff overhead, p50 latency (c) - (b), " + sc.label(),
+                diff(cells, BenchPath.HANDOFF, BenchPath.LOCAL, sc, true),
+                100,
+                true,
+                false,
+                "us",
+                ""));
+        t.add(new Target(
+                "handoff overhead, p99 latency (c) - (b), " + sc.label(),
+                diff(cells, BenchPath.HANDOFF, BenchPath.LOCAL, sc, false),
+                500,
+                true,
+                false,
+                "us",
+                ""));
         for (Workload w : Workload.values()) {
             if (!w.usesWrk()) continue;
-            t.add(new Target("req/s (c) / (b), " + w.label(), ratio(cells, BenchPath.HANDOFF, BenchPath.LOCAL, w, false),
-                    0.8, false, false, "x", ""));
-            t.add(new Target("req/s (c) / (d), " + w.label(), ratio(cells, BenchPath.HANDOFF, BenchPath.HAPROXY, w, false),
-                    1.0, false, true, "x", ""));
-            t.add(new Target("req/s (c) / (e), " + w.label(), ratio(cells, BenchPath.HANDOFF, BenchPath.NGINX, w, false),
-                    1.0, false, true, "x", ""));
+            t.add(new Target(
+                    "req/s (c) / (b), " + w.label(),
+                    ratio(cells, BenchPath.HANDOFF, BenchPath.LOCAL, w, false),
+                    0.8,
+                    false,
+                    false,
+                    "x",
+                    ""));
+            t.add(new Target(
+                    "req/s (c) / (d), " + w.label(),
+                    ratio(cells, BenchPath.HANDOFF, BenchPath.HAPROXY, w, false),
+                    1.0,
+                    false,
+                    true,
+                    "x",
+                    ""));
+            t.add(new Target(
+                    "req/s (c) / (e), " + w.label(),
+                    ratio(cells, BenchPath.HANDOFF, BenchPath.NGINX, w, false),
+                    1.0,
+                    false,
+                    true,
+                    "x",
+                    ""));
         }
         // Issue 12, the in-kernel data path: local service costs nothing, bulk handoffs next to nothing
         // (it raises issue 4's 0.8 for one 64 MiB handed off, against the bare kernel, to 0.9).
         for (Workload w : Workload.values()) {
-            t.add(new Target((w.usesWrk() ? "req/s" : "MB/s") + " (b) / (a), " + w.label(),
-                    ratio(cells, BenchPath.LOCAL, BenchPath.DIRECT, w, !w.usesWrk()), 0.95, false, false, "x", ""));
+            t.add(new Target(
+                    (w.usesWrk() ? "req/s" : "MB/s") + " (b) / (a), " + w.label(),
+                    ratio(cells, BenchPath.LOCAL, BenchPath.DIRECT, w, !w.usesWrk()),
+                    0.95,
+                    false,
+                    false,
+                    "x",
+                    ""));
         }
         for (Workload w : List.of(Workload.LARGE_KEEP_ALIVE, Workload.HUGE_SINGLE)) {
-            t.add(new Target((w.usesWrk() ? "req/s" : "MB/s") + " (c) / (a), " + w.label(),
-                    ratio(cells, BenchPath.HANDOFF, BenchPath.DIRECT, w, !w.usesWrk()), 0.9, false, false, "x", ""));
+            t.add(new Target(
+                    (w.usesWrk() ? "req/s" : "MB/s") + " (c) / (a), " + w.label(),
+                    ratio(cells, BenchPath.HANDOFF, BenchPath.DIRECT, w, !w.usesWrk()),
+                    0.9,
+                    false,
+                    false,
+                    "x",
+                    ""));
         }
         for (BenchPath proxy : List.of(BenchPath.HAPROXY, BenchPath.NGINX)) {
-            t.add(new Target("MB/s (c) / " + (proxy == BenchPath.HAPROXY ? "(d), " : "(e), ") + Workload.HUGE_SINGLE.label(),
-                    ratio(cells, BenchPath.HANDOFF, proxy, Workload.HUGE_SINGLE, true), 1.0, false, true, "x", ""));
+            t.add(new Target(
+                    "MB/s (c) / " + (proxy == BenchPath.HAPROXY ? "(d), " : "(e), ") + Workload.HUGE_SINGLE.label(),
+                    ratio(cells, BenchPath.HANDOFF, proxy, Workload.HUGE_SINGLE, true),
+                    1.0,
+                    false,
+                    true,
+                    "x",
+                    ""));
         }
-        t.add(new Target("entry nodes' CPU per handed-off request / the server's, (c), "
-                + Workload.LARGE_KEEP_ALIVE.label(), entryCpuShare(cell(cells, BenchPath.HANDOFF, Workload.LARGE_KEEP_ALIVE)),
-                0.05, true, false, "%", ""));
-        t.add(new Target("machine CPU the handoff adds per handed-off request / the server's, (c) - (a), "
-                + Workload.LARGE_KEEP_ALIVE.label(), handoffCpuShare(cell(cells, BenchPath.HANDOFF, Workload.LARGE_KEEP_ALIVE),
-                cell(cells, BenchPath.DIRECT, Workload.LARGE_KEEP_ALIVE)), 0.05, true, false, "%",
+        t.add(new Target(
+                "entry nodes' CPU per handed-off request / the server's, (c), " + Workload.LARGE_KEEP_ALIVE.label(),
+                entryCpuShare(cell(cells, BenchPath.HANDOFF, Workload.LARGE_KEEP_ALIVE)),
+                0.05,
+                true,
+                false,
+                "%",
+                ""));
+        t.add(new Target(
+                "machine CPU the handoff adds per handed-off request / the server's, (c) - (a), "
+                        + Workload.LARGE_KEEP_ALIVE.label(),
+                handoffCpuShare(
+                        cell(cells, BenchPath.HANDOFF, Workload.LARGE_KEEP_ALIVE),
+                        cell(cells, BenchPath.DIRECT, Workload.LARGE_KEEP_ALIVE)),
+                0.05,
+                true,
+                false,
+                "%",
                 "bounds the entries' own: every node's, the router's"));
-        t.add(new Target("req/s (c) / (a), " + Workload.LARGE_CONCURRENT.label(),
-                ratio(cells, BenchPath.HANDOFF, BenchPath.DIRECT, Workload.LARGE_CONCURRENT, false), 0.8, false, false,
-                "x", ""));
+        t.add(new Target(
+                "req/s (c) / (a), " + Workload.LARGE_CONCURRENT.label(),
+                ratio(cells, BenchPath.HANDOFF, BenchPath.DIRECT, Workload.LARGE_CONCURRENT, false),
+                0.8,
+                false,
+                false,
+                "x",
+                ""));
         for (Workload w : Workload.values()) {
             Measurement proxy = cell(cells, BenchPath.HAPROXY, w);
             String note = proxy == null ? "" : "(d): " + Target.format(proxy.entryShare(), "%");
             Measurement c = cell(cells, BenchPath.HANDOFF, w);
-            t.add(new Target("entry node's share of response bytes, (c), " + w.label(),
-                    c == null ? Double.NaN : c.entryShare(), 0.03, true, false, "%", note));
+            t.add(new Target(
+                    "entry node's share of response bytes, (c), " + w.label(),
+                    c == null ? Double.NaN : c.entryShare(),
+                    0.03,
+                    true,
+                    false,
+                    "%",
+                    note));
         }
         return t;
     }
@@ -165,15 +235,15 @@ public final class Targets {
         return m != null && m.ok() && m.requests() > 0 ? m : null;
     }
 
-    private static double diff(Map<BenchPath, Map<Workload, Measurement>> cells, BenchPath a, BenchPath b, Workload w,
-            boolean p50) {
+    private static double diff(
+            Map<BenchPath, Map<Workload, Measurement>> cells, BenchPath a, BenchPath b, Workload w, boolean p50) {
         Measurement x = cell(cells, a, w), y = cell(cells, b, w);
         if (x == null || y == null) return Double.NaN;
         return p50 ? x.p50Micros() - y.p50Micros() : x.p99Micros() - y.p99Micros();
     }
 
-    private static double ratio(Map<BenchPath, Map<Workload, Measurement>> cells, BenchPath a, BenchPath b, Workload w,
-            boolean megabytes) {
+    private static double ratio(
+            Map<BenchPath, Map<Workload, Measurement>> cells, BenchPath a, BenchPath b, Workload w, boolean megabytes) {
         Measurement x = cell(cells, a, w), y = cell(cells, b, w);
         if (x == null || y == null) return Double.NaN;
         double num = megabytes ? x.megabytesPerSecond() : x.requestsPerSecond();

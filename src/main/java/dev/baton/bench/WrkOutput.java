@@ -63,16 +63,15 @@ public final class WrkOutput {
             """;
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final Pattern TOTALS = Pattern.compile(
-            "(\\d+) requests in ([0-9.]+)(us|ms|s|m|h), ([0-9.]+)(B|KB|MB|GB|TB) read");
+    private static final Pattern TOTALS =
+            Pattern.compile("(\\d+) requests in ([0-9.]+)(us|ms|s|m|h), ([0-9.]+)(B|KB|MB|GB|TB) read");
     private static final Pattern NON_2XX = Pattern.compile("Non-2xx or 3xx responses: (\\d+)");
-    private static final Pattern SOCKET_ERRORS = Pattern.compile(
-            "Socket errors: connect (\\d+), read (\\d+), write (\\d+), timeout (\\d+)");
-    private static final Pattern PERCENTILE = Pattern.compile("^\\s*([0-9.]+)%\\s+([0-9.]+)(us|ms|s|m|h)\\s*$",
-            Pattern.MULTILINE);
+    private static final Pattern SOCKET_ERRORS =
+            Pattern.compile("Socket errors: connect (\\d+), read (\\d+), write (\\d+), timeout (\\d+)");
+    private static final Pattern PERCENTILE =
+            Pattern.compile("^\\s*([0-9.]+)%\\s+([0-9.]+)(us|ms|s|m|h)\\s*$", Pattern.MULTILINE);
 
-    private WrkOutput() {
-    }
+    private WrkOutput() {}
 
     /**
      * The result in wrk's output.

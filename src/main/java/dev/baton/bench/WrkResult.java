@@ -18,8 +18,18 @@ import java.util.List;
  * @param quantilesMicros the latency at 0.5 %, 1 %, ... 99.5 % ({@link #QUANTILE_STEP} apart), when the
  *     run printed them ({@link WrkOutput#DONE_SCRIPT}); used to merge runs, else empty
  */
-public record WrkResult(long requests, long bytes, double seconds, long non2xx, long connectErrors, long readErrors,
-        long writeErrors, long timeouts, double p50Micros, double p99Micros, List<Double> quantilesMicros) {
+public record WrkResult(
+        long requests,
+        long bytes,
+        double seconds,
+        long non2xx,
+        long connectErrors,
+        long readErrors,
+        long writeErrors,
+        long timeouts,
+        double p50Micros,
+        double p99Micros,
+        List<Double> quantilesMicros) {
     /** Distance between the levels of {@link #quantilesMicros}, in percent. */
     public static final double QUANTILE_STEP = 0.5;
 
@@ -82,8 +92,18 @@ public record WrkResult(long requests, long bytes, double seconds, long non2xx, 
             timeouts += r.timeouts();
             seconds = Math.max(seconds, r.seconds());
         }
-        return new WrkResult(requests, bytes, seconds, non2xx, connect, read, write, timeouts,
-                pooledQuantile(runs, 50), pooledQuantile(runs, 99), List.of());
+        return new WrkResult(
+                requests,
+                bytes,
+                seconds,
+                non2xx,
+                connect,
+                read,
+                write,
+                timeouts,
+                pooledQuantile(runs, 50),
+                pooledQuantile(runs, 99),
+                List.of());
     }
 
     /**
@@ -92,8 +112,7 @@ public record WrkResult(long requests, long bytes, double seconds, long non2xx, 
      * for one run this gives back its own quantile at every level it printed.
      */
     static double pooledQuantile(List<WrkResult> runs, double percent) {
-        record Point(double micros, double weight) {
-        }
+        record Point(double micros, double weight) {}
         List<Point> points = new java.util.ArrayList<>();
         double total = 0;
         for (WrkResult r : runs) {

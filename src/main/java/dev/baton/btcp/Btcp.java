@@ -87,12 +87,26 @@ public final class Btcp {
      *                    one control message on the way to the first response byte instead of three
      *                    (see {@code EntryRole#decide}); false: the entry may still fall back until the ack
      */
-    public record Config(int address, int servicePort, int shadowNetwork, int forwardPortBase, int maxConnections,
-                         int holdBuffers, int holdBytes, int maxHeadBytes, long requestTimeoutMillis,
-                         long handoffTimeoutMillis, long synTimeoutMillis, long lingerMillis, long timeWaitMillis,
-                         long idleMillis, long peerGraceMillis, boolean eagerCommit) {
+    public record Config(
+            int address,
+            int servicePort,
+            int shadowNetwork,
+            int forwardPortBase,
+            int maxConnections,
+            int holdBuffers,
+            int holdBytes,
+            int maxHeadBytes,
+            long requestTimeoutMillis,
+            long handoffTimeoutMillis,
+            long synTimeoutMillis,
+            long lingerMillis,
+            long timeWaitMillis,
+            long idleMillis,
+            long peerGraceMillis,
+            boolean eagerCommit) {
         /** 169.254.77.0/24: link-local, so a shadow address is never routed off the node. */
         public static final int DEFAULT_SHADOW_NETWORK = 0xA9FE4D00;
+
         public static final int DEFAULT_FORWARD_PORT_BASE = 61000;
 
         public Config {
@@ -106,23 +120,65 @@ public final class Btcp {
         }
 
         public static Config defaults(int address, int servicePort) {
-            return new Config(address, servicePort, DEFAULT_SHADOW_NETWORK, DEFAULT_FORWARD_PORT_BASE, 65536, 1024,
-                    32 * 1024, RequestParser.DEFAULT_MAX_HEAD_BYTES, 5_000, 1_000, 30_000, 10_000, 60_000, 900_000,
-                    10_000, true);
+            return new Config(
+                    address,
+                    servicePort,
+                    DEFAULT_SHADOW_NETWORK,
+                    DEFAULT_FORWARD_PORT_BASE,
+                    65536,
+                    1024,
+                    32 * 1024,
+                    RequestParser.DEFAULT_MAX_HEAD_BYTES,
+                    5_000,
+                    1_000,
+                    30_000,
+                    10_000,
+                    60_000,
+                    900_000,
+                    10_000,
+                    true);
         }
 
         /** The same with other close-down timers (tests shorten them to see tables drain). */
         public Config withClosingTimers(long lingerMillis, long timeWaitMillis, long peerGraceMillis) {
-            return new Config(address, servicePort, shadowNetwork, forwardPortBase, maxConnections, holdBuffers,
-                    holdBytes, maxHeadBytes, requestTimeoutMillis, handoffTimeoutMillis, synTimeoutMillis,
-                    lingerMillis, timeWaitMillis, idleMillis, peerGraceMillis, eagerCommit);
+            return new Config(
+                    address,
+                    servicePort,
+                    shadowNetwork,
+                    forwardPortBase,
+                    maxConnections,
+                    holdBuffers,
+                    holdBytes,
+                    maxHeadBytes,
+                    requestTimeoutMillis,
+                    handoffTimeoutMillis,
+                    synTimeoutMillis,
+                    lingerMillis,
+                    timeWaitMillis,
+                    idleMillis,
+                    peerGraceMillis,
+                    eagerCommit);
         }
 
         /** The same with the entry committing with its request ({@code true}) or after the ack. */
         public Config withEagerCommit(boolean eager) {
-            return new Config(address, servicePort, shadowNetwork, forwardPortBase, maxConnections, holdBuffers,
-                    holdBytes, maxHeadBytes, requestTimeoutMillis, handoffTimeoutMillis, synTimeoutMillis,
-                    lingerMillis, timeWaitMillis, idleMillis, peerGraceMillis, eager);
+            return new Config(
+                    address,
+                    servicePort,
+                    shadowNetwork,
+                    forwardPortBase,
+                    maxConnections,
+                    holdBuffers,
+                    holdBytes,
+                    maxHeadBytes,
+                    requestTimeoutMillis,
+                    handoffTimeoutMillis,
+                    synTimeoutMillis,
+                    lingerMillis,
+                    timeWaitMillis,
+                    idleMillis,
+                    peerGraceMillis,
+                    eager);
         }
 
         /** The address entry node {@code index} has in this node's kernel (for connections it hands in). */
@@ -145,6 +201,7 @@ public final class Btcp {
     private final FastPath.Closes onKernelClose = this::closedInKernel;
     /** For {@link #phaseOfWirePacket}, which runs ahead of the packet's handling. */
     private final Ipv4Header phaseIp = new Ipv4Header();
+
     private final TcpHeader phaseTcp = new TcpHeader();
 
     public Btcp(Config cfg, Output out, Control control, Router router, long nowMillis) {
@@ -225,8 +282,17 @@ public final class Btcp {
      * @param unacknowledged at the chosen node, how much of what our server sent (its FIN counted) the
      *     client has not acknowledged as far as the engine knows; 0 elsewhere
      */
-    public record ConnectionView(String client, int local, String state, String peer, boolean finFromClient,
-            boolean finFromServer, boolean orphaned, String kernel, long quietMillis, long unacknowledged) {}
+    public record ConnectionView(
+            String client,
+            int local,
+            String state,
+            String peer,
+            boolean finFromClient,
+            boolean finFromServer,
+            boolean orphaned,
+            String kernel,
+            long quietMillis,
+            long unacknowledged) {}
 
     /** Up to {@code limit} tracked connections, for the admin command {@code connections} (loop thread). */
     public List<ConnectionView> connections(int limit) {
@@ -234,11 +300,19 @@ public final class Btcp {
         for (int slot = 0; slot < table.capacity() && all.size() < limit; slot++) {
             Conn c = table.at(slot);
             if (c.state == State.FREE) continue;
-            all.add(new ConnectionView(Bytes.ipv4ToString(ConnKeys.address(c.key)) + ":" + ConnKeys.port(c.key),
-                    ConnKeys.local(c.key), c.state.name(), c.peer, c.finFromClient, c.finFromServer, c.orphaned,
-                    c.offloaded.viewName, Math.max(0, e.now - c.lastSeen),
+            all.add(new ConnectionView(
+                    Bytes.ipv4ToString(ConnKeys.address(c.key)) + ":" + ConnKeys.port(c.key),
+                    ConnKeys.local(c.key),
+                    c.state.name(),
+                    c.peer,
+                    c.finFromClient,
+                    c.finFromServer,
+                    c.orphaned,
+                    c.offloaded.viewName,
+                    Math.max(0, e.now - c.lastSeen),
                     c.state == State.SERVING && Engine.owesClient(c)
-                            ? Integer.toUnsignedLong(c.serverNext - c.clientAck) : 0));
+                            ? Integer.toUnsignedLong(c.serverNext - c.clientAck)
+                            : 0));
         }
         return all;
     }
@@ -303,8 +377,7 @@ public final class Btcp {
             counters.drop(Drop.BAD_IP_HEADER);
             return;
         }
-        if (ip.protocol() != Ipv4Header.PROTOCOL_TCP || ip.destinationAddress() != cfg.address()
-                || ip.isFragment()) {
+        if (ip.protocol() != Ipv4Header.PROTOCOL_TCP || ip.destinationAddress() != cfg.address() || ip.isFragment()) {
             io.toKernel(p, len);
             return;
         }
@@ -341,7 +414,8 @@ public final class Btcp {
             }
             // the kernel passed the handshake and sent the request up: it is ours to decide
             c = tcp.payloadLength() > 0 && tcp.ack() && !tcp.syn() && !tcp.rst() && e.kernel.present()
-                    ? entry.adopt() : null;
+                    ? entry.adopt()
+                    : null;
             if (c == null) {
                 io.toKernel(p, len);
                 return;
@@ -377,7 +451,7 @@ public final class Btcp {
             case SERVING, CLOSED -> chosen.forwarded(c, p, len);
             // never under an entry's index: only a handoff request allocates one
             case FREE, SYN_RCVD, HOLDING, PENDING, FORWARDING, LINGER, LOCAL, RESET ->
-                    counters.drop(Drop.UNKNOWN_CONNECTION);
+                counters.drop(Drop.UNKNOWN_CONNECTION);
             case null -> throw new IllegalStateException("no state");
         }
         e.kernel.reportRead(c, key, generation, true);
@@ -397,11 +471,13 @@ public final class Btcp {
         Conn c = entryIndex > 0xff ? null : table.get(ConnKeys.key(client, port, entryIndex));
         // The cookie is the generation the flow was handed down with: not this connection's, then
         // one before it on the same ports (already freed), whose close means nothing now.
-        boolean ours = c != null && c.generation == cookie && switch (c.state) {
-            case LOCAL, FORWARDING, LINGER -> local;
-            case SERVING, CLOSED -> !local;
-            case FREE, SYN_RCVD, HOLDING, PENDING, INJECTED, RESET -> false;
-        };
+        boolean ours = c != null
+                && c.generation == cookie
+                && switch (c.state) {
+                    case LOCAL, FORWARDING, LINGER -> local;
+                    case SERVING, CLOSED -> !local;
+                    case FREE, SYN_RCVD, HOLDING, PENDING, INJECTED, RESET -> false;
+                };
         if (!ours) {
             counters.drop(Drop.STALE_CLOSE);
             return;
@@ -411,7 +487,7 @@ public final class Btcp {
             case LOCAL -> entry.localClose(c, tcpFlags, fromKernel);
             case FORWARDING -> entry.closedInKernelWhileForwarding(c, tcpFlags);
             case SERVING -> chosen.closedInKernel(c, tcpFlags, fromKernel);
-            case LINGER, CLOSED -> { } // over already: the kernel carries its last packets alone
+            case LINGER, CLOSED -> {} // over already: the kernel carries its last packets alone
             case FREE, SYN_RCVD, HOLDING, PENDING, INJECTED, RESET -> throw new AssertionError(c.state);
         }
     }
@@ -431,11 +507,14 @@ public final class Btcp {
      * packet leaves (DESIGN.md section 3).
      */
     public void fromKernel(MemorySegment p, int len, boolean partialChecksum) {
-        if (len < Ipv4Header.MIN_LENGTH || !ip.wrap(p, 0, len).isValid()
-                || ip.protocol() != Ipv4Header.PROTOCOL_TCP || ip.isFragment()) {
+        if (len < Ipv4Header.MIN_LENGTH
+                || !ip.wrap(p, 0, len).isValid()
+                || ip.protocol() != Ipv4Header.PROTOCOL_TCP
+                || ip.isFragment()) {
             // Not a TCP segment we can translate; but one from a shadow address must not leave
             // either, whatever it is (found by fuzzing: a fragment did).
-            if (len >= Ipv4Header.MIN_LENGTH && (Bytes.u8(p, 0) >>> 4) == 4
+            if (len >= Ipv4Header.MIN_LENGTH
+                    && (Bytes.u8(p, 0) >>> 4) == 4
                     && (ip.sourceAddress() & 0xffffff00) == cfg.shadowNetwork()) {
                 counters.drop(Drop.STRAY_KERNEL_PACKET);
             } else {
@@ -465,7 +544,8 @@ public final class Btcp {
             return;
         }
         tcp.wrap(p, ipHl, tcpLen).partialChecksum(partialChecksum);
-        Conn c = tcp.sourcePort() != cfg.servicePort() ? null
+        Conn c = tcp.sourcePort() != cfg.servicePort()
+                ? null
                 : table.get(ConnKeys.key(ip.destinationAddress(), tcp.destinationPort(), local));
         if (c == null) {
             if (local == ConnKeys.SERVICE) io.toWire(p, len);
@@ -542,8 +622,8 @@ public final class Btcp {
                     c.orphaned = true;
                     e.schedule(c, e.now + cfg.peerGraceMillis());
                 }
-                case LINGER, CLOSED, RESET -> { } // they end on their own timers
-                case FREE, SYN_RCVD, HOLDING, LOCAL -> { } // no peer yet
+                case LINGER, CLOSED, RESET -> {} // they end on their own timers
+                case FREE, SYN_RCVD, HOLDING, LOCAL -> {} // no peer yet
                 case null -> throw new IllegalStateException("no state");
             }
         }
@@ -567,7 +647,8 @@ public final class Btcp {
         if (!restarted) return;
         for (int slot = 0; slot < table.capacity(); slot++) {
             Conn c = table.at(slot);
-            if (peer.equals(c.peer) && c.peerIncarnation != incarnation
+            if (peer.equals(c.peer)
+                    && c.peerIncarnation != incarnation
                     && (c.state == State.FORWARDING || c.state == State.INJECTED || c.state == State.SERVING)) {
                 settleOrphan(c);
             }
@@ -586,7 +667,7 @@ public final class Btcp {
         switch (c.state) {
             case FORWARDING -> entry.settleOrphan(c, alive);
             case SERVING, INJECTED -> chosen.settleOrphan(c, alive);
-            case FREE, SYN_RCVD, HOLDING, PENDING, LINGER, LOCAL, CLOSED, RESET -> { }
+            case FREE, SYN_RCVD, HOLDING, PENDING, LINGER, LOCAL, CLOSED, RESET -> {}
             case null -> throw new IllegalStateException("no state");
         }
     }
@@ -619,7 +700,7 @@ public final class Btcp {
                 chosen.servingTimer(c);
             }
             case SYN_RCVD, LINGER, CLOSED, RESET -> e.free(c); // the handshake never completed; or it is over
-            case FREE -> { } // a freed slot's timer is cancelled
+            case FREE -> {} // a freed slot's timer is cancelled
             case null -> throw new IllegalStateException("no state");
         }
     }
@@ -655,9 +736,13 @@ public final class Btcp {
      * up without changing anything (packet modules ahead of the BTCP select packets by it).
      */
     public Phase phaseOfWirePacket(MemorySegment p, int len) {
-        if (len < Ipv4Header.MIN_LENGTH || (Bytes.u8(p, 0) >>> 4) != 4 || !phaseIp.wrap(p, 0, len).isValid()
-                || phaseIp.protocol() != Ipv4Header.PROTOCOL_TCP || phaseIp.destinationAddress() != cfg.address()
-                || phaseIp.isFragment() || phaseIp.totalLength() - phaseIp.headerLength() < TcpHeader.MIN_LENGTH) {
+        if (len < Ipv4Header.MIN_LENGTH
+                || (Bytes.u8(p, 0) >>> 4) != 4
+                || !phaseIp.wrap(p, 0, len).isValid()
+                || phaseIp.protocol() != Ipv4Header.PROTOCOL_TCP
+                || phaseIp.destinationAddress() != cfg.address()
+                || phaseIp.isFragment()
+                || phaseIp.totalLength() - phaseIp.headerLength() < TcpHeader.MIN_LENGTH) {
             return Phase.OTHER;
         }
         phaseTcp.wrap(p, phaseIp.headerLength(), phaseIp.totalLength() - phaseIp.headerLength());

@@ -37,6 +37,7 @@ final class ChosenRole {
      * the round's control messages (their slots and generations, in order), at most one round's.
      */
     private final int[] waiting = new int[MAX_WAITING];
+
     private final int[] waitingGeneration = new int[MAX_WAITING];
     private int waitingCount;
     private boolean injectAfterControl;
@@ -114,7 +115,8 @@ final class ChosenRole {
         }
         HandshakeInit mine = HandshakeInit.of(tcp);
         HandshakeInit entry = c.remote;
-        if (mine.timestamps() != entry.timestamps() || mine.sackPermitted() != entry.sackPermitted()
+        if (mine.timestamps() != entry.timestamps()
+                || mine.sackPermitted() != entry.sackPermitted()
                 || (mine.windowScale() < 0) != (entry.windowScale() < 0)) {
             refuse(c, RefuseReason.OPTION_MISMATCH);
             return;
@@ -191,7 +193,7 @@ final class ChosenRole {
             // our kernel retransmitted its SYN/ACK: the ACK was lost, and what followed (unless
             // the request waits to be injected at the end of this round)
             if (tcp.ack() && !c.requestWaiting) completeHandshake(c);
-            return;                      // nothing of the handshake ever reaches the client
+            return; // nothing of the handshake ever reaches the client
         }
         if (!c.committed) {
             // Until the entry commits, it may still serve the client itself: nothing of ours may
@@ -292,13 +294,25 @@ final class ChosenRole {
         boolean ts = t.timestamps && auxTcp.hasTimestamps();
         int tsVal = ts ? auxTcp.tsVal() : 0;
         int tsEcr = ts ? t.tsEcrToChosen(auxTcp.tsEcr()) : 0;
-        int mss = c.local.mss() > 0
-                ? Math.min(c.local.mss(), 1460) - (ts ? TcpPacketWriter.TIMESTAMPS_OPTION : 0) : 536;
+        int mss =
+                c.local.mss() > 0 ? Math.min(c.local.mss(), 1460) - (ts ? TcpPacketWriter.TIMESTAMPS_OPTION : 0) : 536;
         for (int off = 0; off < r.length; off += mss) {
             int n = Math.min(mss, r.length - off);
             int flags = TcpHeader.ACK | (off + n == r.length ? TcpHeader.PSH : 0);
-            int hl = io.writer.headers(io.tx, auxIp.sourceAddress(), shadow(c), auxTcp.sourcePort(), cfg.servicePort(),
-                    c.clientIsn + 1 + off, ack, flags, auxTcp.window(), ts, tsVal, tsEcr, n);
+            int hl = io.writer.headers(
+                    io.tx,
+                    auxIp.sourceAddress(),
+                    shadow(c),
+                    auxTcp.sourcePort(),
+                    cfg.servicePort(),
+                    c.clientIsn + 1 + off,
+                    ack,
+                    flags,
+                    auxTcp.window(),
+                    ts,
+                    tsVal,
+                    tsEcr,
+                    n);
             MemorySegment.copy(r, off, io.tx, ValueLayout.JAVA_BYTE, hl, n);
             io.toKernel(io.tx, io.writer.finish(io.tx));
         }
@@ -381,13 +395,16 @@ final class ChosenRole {
         Ipv4Header auxIp = io.auxIp;
         TcpHeader auxTcp = io.auxTcp;
         MemorySegment s = MemorySegment.ofArray(b);
-        if (!auxIp.wrap(s, 0, b.length).isValid() || auxIp.protocol() != Ipv4Header.PROTOCOL_TCP
-                || auxIp.totalLength() != b.length || auxIp.isFragment()) {
+        if (!auxIp.wrap(s, 0, b.length).isValid()
+                || auxIp.protocol() != Ipv4Header.PROTOCOL_TCP
+                || auxIp.totalLength() != b.length
+                || auxIp.isFragment()) {
             return false;
         }
         int ipHl = auxIp.headerLength();
         auxTcp.wrap(s, ipHl, b.length - ipHl);
-        if (auxTcp.validate() != TcpHeader.OK || auxTcp.payloadLength() != 0
+        if (auxTcp.validate() != TcpHeader.OK
+                || auxTcp.payloadLength() != 0
                 || auxTcp.destinationPort() != cfg.servicePort()) {
             return false;
         }
@@ -499,8 +516,20 @@ final class ChosenRole {
     }
 
     private void sendReset(Conn c, int seqInOurSpace) {
-        int n = io.writer.headers(io.tx, c.peerAddress, ConnKeys.address(c.key), cfg.servicePort(),
-                ConnKeys.port(c.key), c.translation.toEntrySpace(seqInOurSpace), 0, TcpHeader.RST, 0, false, 0, 0, 0);
+        int n = io.writer.headers(
+                io.tx,
+                c.peerAddress,
+                ConnKeys.address(c.key),
+                cfg.servicePort(),
+                ConnKeys.port(c.key),
+                c.translation.toEntrySpace(seqInOurSpace),
+                0,
+                TcpHeader.RST,
+                0,
+                false,
+                0,
+                0,
+                0);
         io.writer.finish(io.tx);
         counters.inc(Counter.CLIENT_RESETS_SENT);
         io.toWire(io.tx, n, Phase.SERVED);

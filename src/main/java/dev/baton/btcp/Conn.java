@@ -41,11 +41,13 @@ final class Conn {
 
     /** At the entry: the window field of our kernel's SYN/ACK, and the client's latest TSval. */
     int synAckWindow;
+
     int clientTsVal;
     /** At the entry: the last sequence number we acknowledged to the client for held bytes. */
     int heldAcked;
     /** At the chosen node: the entry committed; its request bytes, injected after the ACK. */
     boolean committed;
+
     byte[] request;
     /**
      * At the chosen node: the committed request waits for the round's control messages
@@ -78,6 +80,7 @@ final class Conn {
     Offload offloaded = Offload.NONE;
     /** Packets of its flows the engine has read since the kernel's data path began to count them. */
     int readFromNetwork;
+
     int readFromKernel;
     /** When a handed-off connection may go down to the kernel (KernelPath.HAND_DOWN_DELAY_MILLIS); 0: not waiting. */
     long handDownAt;

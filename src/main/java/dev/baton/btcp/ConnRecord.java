@@ -25,7 +25,10 @@ final class ConnRecord {
     private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED;
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
     private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED;
-    private static final int TIMESTAMPS = 0x01, FIN_FROM_CLIENT = 0x02, FIN_FROM_SERVER = 0x04, COMMITTED = 0x08,
+    private static final int TIMESTAMPS = 0x01,
+            FIN_FROM_CLIENT = 0x02,
+            FIN_FROM_SERVER = 0x04,
+            COMMITTED = 0x08,
             COMMITTED_EARLY = 0x10;
     private static final int LOCAL_TIMESTAMPS = 0x01, LOCAL_SACK = 0x02;
 
@@ -33,13 +36,14 @@ final class ConnRecord {
 
     /** Whether {@code c} can be written: its peer's name fits. */
     static boolean fits(Conn c) {
-        return c.peer != null && c.local != null
-                && c.peer.getBytes(StandardCharsets.UTF_8).length <= MAX_PEER_NAME;
+        return c.peer != null && c.local != null && c.peer.getBytes(StandardCharsets.UTF_8).length <= MAX_PEER_NAME;
     }
 
     private static int flags(Conn c) {
-        return (c.translation.timestamps ? TIMESTAMPS : 0) | (c.finFromClient ? FIN_FROM_CLIENT : 0)
-                | (c.finFromServer ? FIN_FROM_SERVER : 0) | (c.committed ? COMMITTED : 0)
+        return (c.translation.timestamps ? TIMESTAMPS : 0)
+                | (c.finFromClient ? FIN_FROM_CLIENT : 0)
+                | (c.finFromServer ? FIN_FROM_SERVER : 0)
+                | (c.committed ? COMMITTED : 0)
                 | (c.committedEarly ? COMMITTED_EARLY : 0);
     }
 
@@ -75,8 +79,8 @@ final class ConnRecord {
         s.set(INT, 68, l.tsVal());
         s.set(SHORT, 72, (short) l.mss());
         s.set(ValueLayout.JAVA_BYTE, 74, (byte) l.windowScale());
-        s.set(ValueLayout.JAVA_BYTE, 75, (byte) ((l.timestamps() ? LOCAL_TIMESTAMPS : 0)
-                | (l.sackPermitted() ? LOCAL_SACK : 0)));
+        s.set(ValueLayout.JAVA_BYTE, 75, (byte)
+                ((l.timestamps() ? LOCAL_TIMESTAMPS : 0) | (l.sackPermitted() ? LOCAL_SACK : 0)));
         byte[] name = c.peer.getBytes(StandardCharsets.UTF_8);
         MemorySegment.copy(name, 0, s, ValueLayout.JAVA_BYTE, 80, name.length);
     }
@@ -112,8 +116,12 @@ final class ConnRecord {
         c.serverNext = s.get(INT, 60);
         int options = s.get(ValueLayout.JAVA_BYTE, 75);
         short mss = s.get(SHORT, 72);
-        c.local = new HandshakeInit(s.get(INT, 64), s.get(INT, 68), s.get(ValueLayout.JAVA_BYTE, 74),
-                mss == -1 ? -1 : Short.toUnsignedInt(mss), (options & LOCAL_TIMESTAMPS) != 0,
+        c.local = new HandshakeInit(
+                s.get(INT, 64),
+                s.get(INT, 68),
+                s.get(ValueLayout.JAVA_BYTE, 74),
+                mss == -1 ? -1 : Short.toUnsignedInt(mss),
+                (options & LOCAL_TIMESTAMPS) != 0,
                 (options & LOCAL_SACK) != 0);
         int n = 0;
         while (n < MAX_PEER_NAME && s.get(ValueLayout.JAVA_BYTE, 80 + n) != 0) n++;

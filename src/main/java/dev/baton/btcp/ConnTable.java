@@ -19,6 +19,7 @@ final class ConnTable {
     private final int[] freeSlots;
     /** Where each slot is in {@link #freeSlots}, or -1 while it is in use (for {@link #claim}). */
     private final int[] freeAt;
+
     private int freeTop;
     private final LongIntMap byKey;
     final TimerWheel timers;
@@ -32,6 +33,7 @@ final class ConnTable {
 
     /** Written by the loop on state changes (not per packet), read by the heartbeat thread. */
     private volatile int served;
+
     private volatile int open;
 
     ConnTable(int capacity, long nowMillis) {

@@ -17,6 +17,7 @@ final class Engine {
      * that committed eagerly waits as long for the chosen node's answer before it gives up.
      */
     static final int COMMIT_WAIT_FACTOR = 3;
+
     private static final int MAX_HELD_PACKETS = 64;
 
     final Btcp.Config cfg;
@@ -124,8 +125,20 @@ final class Engine {
     void injectReset(Conn c, int seq) {
         int local = ConnKeys.local(c.key);
         int dst = local == ConnKeys.SERVICE ? cfg.address() : cfg.shadowAddress(local);
-        io.writer.headers(io.tx, ConnKeys.address(c.key), dst, ConnKeys.port(c.key), cfg.servicePort(), seq, 0,
-                TcpHeader.RST, 0, false, 0, 0, 0);
+        io.writer.headers(
+                io.tx,
+                ConnKeys.address(c.key),
+                dst,
+                ConnKeys.port(c.key),
+                cfg.servicePort(),
+                seq,
+                0,
+                TcpHeader.RST,
+                0,
+                false,
+                0,
+                0,
+                0);
         io.toKernel(io.tx, io.writer.finish(io.tx));
     }
 }

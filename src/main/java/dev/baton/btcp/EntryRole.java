@@ -39,7 +39,7 @@ final class EntryRole {
     private final PacketIo io;
     private final Ipv4Header ip;
     private final TcpHeader tcp;
-    private LongConsumer handoffLatency = nanos -> { };
+    private LongConsumer handoffLatency = nanos -> {};
     /** What {@link #adopt} reads from the kernel: one, reused. */
     private final FastPath.Handshake handshake = new FastPath.Handshake();
 
@@ -112,12 +112,16 @@ final class EntryRole {
      * old flow). Then {@code old} is freed, and {@link #adoptFetched} takes the new one in.
      */
     boolean takenAnew(Conn old) {
-        if (tcp.payloadLength() == 0 || !tcp.ack() || tcp.syn() || tcp.rst()
+        if (tcp.payloadLength() == 0
+                || !tcp.ack()
+                || tcp.syn()
+                || tcp.rst()
                 || !e.kernel.fast().handshake(ip.sourceAddress(), tcp.sourcePort(), handshake)) {
             return false;
         }
         byte[] syn = handshake.syn;
-        int isn = handshake.synLength < Ipv4Header.MIN_LENGTH + TcpHeader.MIN_LENGTH ? old.clientIsn
+        int isn = handshake.synLength < Ipv4Header.MIN_LENGTH + TcpHeader.MIN_LENGTH
+                ? old.clientIsn
                 : (syn[24] & 0xff) << 24 | (syn[25] & 0xff) << 16 | (syn[26] & 0xff) << 8 | (syn[27] & 0xff);
         if (isn == old.clientIsn) return false; // the kernel takes a SYN only from a 20-byte IPv4 header
         old.offloaded = Offload.NONE; // the kernel dropped its flow; the handshake is the new one's
@@ -136,8 +140,10 @@ final class EntryRole {
         if (auxTcp.validate() != TcpHeader.OK) return null;
         int clientIsn = auxTcp.sequenceNumber();
         if ((auxTcp.flags() & (TcpHeader.SYN | TcpHeader.ACK)) != TcpHeader.SYN
-                || auxIp.sourceAddress() != ip.sourceAddress() || auxTcp.sourcePort() != tcp.sourcePort()
-                || !auxIp.headerChecksumValid() || !auxTcp.checksumValid(auxIp.sourceAddress(), auxIp.destinationAddress())) {
+                || auxIp.sourceAddress() != ip.sourceAddress()
+                || auxTcp.sourcePort() != tcp.sourcePort()
+                || !auxIp.headerChecksumValid()
+                || !auxTcp.checksumValid(auxIp.sourceAddress(), auxIp.destinationAddress())) {
             counters.drop(Drop.BAD_CHECKSUM); // the kernel answered a later copy; we cannot hand this one off
             return null;
         }
@@ -285,7 +291,8 @@ final class EntryRole {
         Ipv4Header auxIp = io.auxIp;
         TcpHeader auxTcp = io.auxTcp;
         int ipHl = auxIp.headerLength();
-        if (auxTcp.payloadLength() == 0 || (auxTcp.flags() & ~(TcpHeader.ACK | TcpHeader.PSH)) != 0
+        if (auxTcp.payloadLength() == 0
+                || (auxTcp.flags() & ~(TcpHeader.ACK | TcpHeader.PSH)) != 0
                 || auxTcp.acknowledgmentNumber() != tcp.acknowledgmentNumber()
                 || auxTcp.sequenceNumber() + auxTcp.payloadLength() != tcp.sequenceNumber()) {
             return false;
@@ -336,9 +343,20 @@ final class EntryRole {
     private void acknowledgeHeld(Conn c) {
         int shift = Math.max(0, c.local.windowScale());
         int window = c.local.windowScale() >= 0 ? c.synAckWindow >>> shift : c.synAckWindow;
-        int n = io.writer.headers(io.tx, cfg.address(), ConnKeys.address(c.key), cfg.servicePort(),
-                ConnKeys.port(c.key), c.local.isn() + 1, c.clientNext, TcpHeader.ACK, window, c.local.timestamps(),
-                c.local.tsVal(), c.clientTsVal, 0);
+        int n = io.writer.headers(
+                io.tx,
+                cfg.address(),
+                ConnKeys.address(c.key),
+                cfg.servicePort(),
+                ConnKeys.port(c.key),
+                c.local.isn() + 1,
+                c.clientNext,
+                TcpHeader.ACK,
+                window,
+                c.local.timestamps(),
+                c.local.tsVal(),
+                c.clientTsVal,
+                0);
         io.writer.finish(io.tx);
         c.heldAcked = c.clientNext;
         counters.inc(Counter.HELD_BYTES_ACKED);
@@ -392,8 +410,8 @@ final class EntryRole {
         e.schedule(c, e.now + cfg.handoffTimeoutMillis());
         counters.inc(Counter.HANDOFFS_SENT);
         c.handoffSentNanos = System.nanoTime();
-        if (!control.handoffRequest(c.peer, c.connId, c.local,
-                Arrays.copyOf(c.syn, c.synLength), Arrays.copyOf(c.ack, c.ackLength))) {
+        if (!control.handoffRequest(
+                c.peer, c.connId, c.local, Arrays.copyOf(c.syn, c.synLength), Arrays.copyOf(c.ack, c.ackLength))) {
             serveHeldLocally(c, Counter.SERVED_LOCALLY); // no need to wait for a timeout
             return;
         }
@@ -431,8 +449,12 @@ final class EntryRole {
         counters.inc(why);
         if (c.state == State.PENDING) {
             counters.inc(Counter.FALLBACKS);
-            if (LOG.isDebugEnabled()) LOG.debug("handoff {} to {}: fell back, served here ({})",
-                    Long.toHexString(c.connId), c.peer, why.metric());
+            if (LOG.isDebugEnabled())
+                LOG.debug(
+                        "handoff {} to {}: fell back, served here ({})",
+                        Long.toHexString(c.connId),
+                        c.peer,
+                        why.metric());
         }
         // Released before the kernel's data path takes the connection: a client segment it passed
         // meanwhile would reach our kernel ahead of what we release, which the client saw us
@@ -462,8 +484,8 @@ final class EntryRole {
      */
     private void abandonCommitted(Conn c) {
         counters.inc(Counter.HANDOFFS_ABANDONED);
-        if (LOG.isDebugEnabled()) LOG.debug("handoff {} to {}: no answer after the commit, client reset",
-                Long.toHexString(c.connId), c.peer);
+        if (LOG.isDebugEnabled())
+            LOG.debug("handoff {} to {}: no answer after the commit, client reset", Long.toHexString(c.connId), c.peer);
         control.abort(c.peer, c.connId);
         e.injectReset(c, c.clientIsn + 1);
         if (c.hold != null) {
@@ -538,8 +560,20 @@ final class EntryRole {
 
     /** A RST from us (the entry) to the client, at {@code seq} in the client's receive space. */
     void resetClient(Conn c, int seq) {
-        int n = io.writer.headers(io.tx, cfg.address(), ConnKeys.address(c.key), cfg.servicePort(),
-                ConnKeys.port(c.key), seq, 0, TcpHeader.RST, 0, false, 0, 0, 0);
+        int n = io.writer.headers(
+                io.tx,
+                cfg.address(),
+                ConnKeys.address(c.key),
+                cfg.servicePort(),
+                ConnKeys.port(c.key),
+                seq,
+                0,
+                TcpHeader.RST,
+                0,
+                false,
+                0,
+                0,
+                0);
         io.writer.finish(io.tx);
         counters.inc(Counter.CLIENT_RESETS_SENT);
         io.toWire(io.tx, n, Phase.FORWARDED);
@@ -651,8 +685,8 @@ final class EntryRole {
         counters.inc(Counter.HANDOFFS_COMPLETED);
         long took = System.nanoTime() - c.handoffSentNanos;
         handoffLatency.accept(took);
-        if (LOG.isDebugEnabled()) LOG.debug("handoff {} to {}: completed in {} us", Long.toHexString(c.connId), c.peer,
-                took / 1000);
+        if (LOG.isDebugEnabled())
+            LOG.debug("handoff {} to {}: completed in {} us", Long.toHexString(c.connId), c.peer, took / 1000);
         c.lastSeen = e.now;
         e.schedule(c, e.now + e.quietLimit(c));
     }

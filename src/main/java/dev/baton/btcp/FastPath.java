@@ -53,6 +53,7 @@ public interface FastPath {
         /** The client's SYN and the kernel's SYN/ACK, IPv4 headers on (an IPv4 header without
          * options and the longest TCP header fit). */
         public final byte[] syn = new byte[80];
+
         public int synLength;
         public final byte[] synAck = new byte[80];
         public int synAckLength;
@@ -90,8 +91,15 @@ public interface FastPath {
      * kernel takes as if it had no flow (and drops this one): the engine hears of it from the
      * request ({@link #handshake}).
      */
-    boolean toChosen(int client, int clientPort, int chosen, int forwardPort, Translation t, Consumed consumed,
-            int cookie, boolean lingering);
+    boolean toChosen(
+            int client,
+            int clientPort,
+            int chosen,
+            int forwardPort,
+            Translation t,
+            Consumed consumed,
+            int cookie,
+            boolean lingering);
 
     /**
      * A connection handed to this node by {@code entry}: the client's segments arrive on
@@ -100,20 +108,28 @@ public interface FastPath {
      * {@code fromKernel} of the second. Their FINs and RSTs pass too, which the kernel tells of
      * ({@link #drainCloses}) with {@code cookie} (16 bits).
      */
-    boolean handedIn(int client, int clientPort, int forwardPort, int shadow, int entry, Translation t,
-            Consumed fromClient, Consumed fromKernel, int cookie);
+    boolean handedIn(
+            int client,
+            int clientPort,
+            int forwardPort,
+            int shadow,
+            int entry,
+            Translation t,
+            Consumed fromClient,
+            Consumed fromKernel,
+            int cookie);
 
     /**
      * The kernel's half of {@link #handedIn}, for a connection whose request waits to be injected:
      * our kernel's segments leave as the entry's, the client's still come up, counted. The client's
      * half follows with {@link #handedInFromEntry}.
      */
-    boolean handedInToClient(int client, int clientPort, int shadow, int entry, Translation t, Consumed fromKernel,
-            int cookie);
+    boolean handedInToClient(
+            int client, int clientPort, int shadow, int entry, Translation t, Consumed fromKernel, int cookie);
 
     /** The client's half of {@link #handedIn}, after {@link #handedInToClient}. */
-    boolean handedInFromEntry(int client, int clientPort, int forwardPort, int shadow, Translation t,
-            Consumed fromClient, int cookie);
+    boolean handedInFromEntry(
+            int client, int clientPort, int forwardPort, int shadow, Translation t, Consumed fromClient, int cookie);
 
     /**
      * A handed-down connection's packet came up all the same (a FIN, a RST, one the kernel had sent
@@ -210,7 +226,7 @@ public interface FastPath {
      * it sleeps, a close the kernel tells also wakes {@link #closesFd}. While it turns, no wake-up
      * is asked for: {@link #drainCloses} runs every turn.
      */
-    default void asleep(boolean asleep) { }
+    default void asleep(boolean asleep) {}
 
     /** Carries nothing: every segment goes through the engine. */
     FastPath NONE = new FastPath() {
@@ -220,7 +236,7 @@ public interface FastPath {
         }
 
         @Override
-        public void forgetHandshake(int client, int clientPort) { }
+        public void forgetHandshake(int client, int clientPort) {}
 
         @Override
         public boolean hold(int client, int clientPort) {
@@ -238,37 +254,58 @@ public interface FastPath {
         }
 
         @Override
-        public boolean toChosen(int client, int clientPort, int chosen, int forwardPort, Translation t,
-                Consumed consumed, int cookie, boolean lingering) {
+        public boolean toChosen(
+                int client,
+                int clientPort,
+                int chosen,
+                int forwardPort,
+                Translation t,
+                Consumed consumed,
+                int cookie,
+                boolean lingering) {
             return false;
         }
 
         @Override
-        public boolean handedIn(int client, int clientPort, int forwardPort, int shadow, int entry, Translation t,
-                Consumed fromClient, Consumed fromKernel, int cookie) {
+        public boolean handedIn(
+                int client,
+                int clientPort,
+                int forwardPort,
+                int shadow,
+                int entry,
+                Translation t,
+                Consumed fromClient,
+                Consumed fromKernel,
+                int cookie) {
             return false;
         }
 
         @Override
-        public boolean handedInToClient(int client, int clientPort, int shadow, int entry, Translation t,
-                Consumed fromKernel, int cookie) {
+        public boolean handedInToClient(
+                int client, int clientPort, int shadow, int entry, Translation t, Consumed fromKernel, int cookie) {
             return false;
         }
 
         @Override
-        public boolean handedInFromEntry(int client, int clientPort, int forwardPort, int shadow, Translation t,
-                Consumed fromClient, int cookie) {
+        public boolean handedInFromEntry(
+                int client,
+                int clientPort,
+                int forwardPort,
+                int shadow,
+                Translation t,
+                Consumed fromClient,
+                int cookie) {
             return false;
         }
 
         @Override
-        public void consumed(int client, int clientPort, int localAddress, int localPort, Consumed consumed) { }
+        public void consumed(int client, int clientPort, int localAddress, int localPort, Consumed consumed) {}
 
         @Override
-        public void withdraw(int client, int clientPort) { }
+        public void withdraw(int client, int clientPort) {}
 
         @Override
-        public void withdrawHandedIn(int client, int clientPort, int forwardPort, int shadow) { }
+        public void withdrawHandedIn(int client, int clientPort, int forwardPort, int shadow) {}
 
         @Override
         public boolean seen(int client, int clientPort, int localAddress, int localPort, Seen into) {
@@ -281,10 +318,10 @@ public interface FastPath {
         }
 
         @Override
-        public void forget(int slot) { }
+        public void forget(int slot) {}
 
         @Override
-        public void recall(Recalled into) { }
+        public void recall(Recalled into) {}
 
         @Override
         public Consumed resume(int client, int clientPort, int localAddress, int localPort) {
@@ -297,7 +334,7 @@ public interface FastPath {
         }
 
         @Override
-        public void endTakeOver() { }
+        public void endTakeOver() {}
 
         @Override
         public int drainCloses(Closes into) {

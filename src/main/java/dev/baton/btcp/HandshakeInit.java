@@ -13,12 +13,16 @@ import dev.baton.wire.TcpHeader;
  * @param windowScale the shift the node's kernel announced, or -1 if none
  * @param mss the MSS the node's kernel announced, or -1
  */
-public record HandshakeInit(int isn, int tsVal, int windowScale, int mss, boolean timestamps,
-                            boolean sackPermitted) {
+public record HandshakeInit(int isn, int tsVal, int windowScale, int mss, boolean timestamps, boolean sackPermitted) {
     /** Parsed from a SYN/ACK's header. */
     static HandshakeInit of(TcpHeader synAck) {
-        return new HandshakeInit(synAck.sequenceNumber(), synAck.hasTimestamps() ? synAck.tsVal() : 0,
-                synAck.windowScale(), synAck.mss(), synAck.hasTimestamps(), synAck.sackPermitted());
+        return new HandshakeInit(
+                synAck.sequenceNumber(),
+                synAck.hasTimestamps() ? synAck.tsVal() : 0,
+                synAck.windowScale(),
+                synAck.mss(),
+                synAck.hasTimestamps(),
+                synAck.sackPermitted());
     }
 
     /** The same with another TSval. */

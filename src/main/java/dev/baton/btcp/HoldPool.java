@@ -12,7 +12,9 @@ final class HoldPool {
         free = new HoldBuffer[buffers];
         Arena arena = Arena.ofAuto();
         for (int i = 0; i < buffers; i++) {
-            free[i] = new HoldBuffer(arena.allocate(bytesEach, 16), maxPackets,
+            free[i] = new HoldBuffer(
+                    arena.allocate(bytesEach, 16),
+                    maxPackets,
                     new RequestParser(maxHeadBytes, RequestParser.DEFAULT_MAX_HEADERS));
         }
         top = buffers;

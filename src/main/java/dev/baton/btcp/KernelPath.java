@@ -29,6 +29,7 @@ final class KernelPath {
     private final FastPath.Seen seen = new FastPath.Seen();
     /** Connections waiting for {@link #HAND_DOWN_DELAY_MILLIS}, oldest first (a ring of slots). */
     private final int[] waitingHandDowns;
+
     private int waitingHead;
     private int waitingCount;
     /** A connection's record for the kernel to keep; written a few times per handoff. */
@@ -65,8 +66,10 @@ final class KernelPath {
             case FORWARDING -> c.handDownAt != 0 ? Offload.HELD : Offload.TO_CHOSEN;
             case LINGER -> c.handDownAt != 0 ? Offload.HELD : Offload.LINGERING;
             case INJECTED -> Offload.HELD_HANDED_IN;
-            case SERVING -> !c.committed ? Offload.HELD_HANDED_IN
-                    : c.requestWaiting ? Offload.HANDED_IN_TO_CLIENT : Offload.HANDED_IN;
+            case SERVING ->
+                !c.committed
+                        ? Offload.HELD_HANDED_IN
+                        : c.requestWaiting ? Offload.HANDED_IN_TO_CLIENT : Offload.HANDED_IN;
             case CLOSED -> c.offloaded == Offload.HANDED_IN ? Offload.HANDED_IN : Offload.NONE; // through TIME-WAIT
             case FREE, RESET -> Offload.NONE;
         };
@@ -79,8 +82,8 @@ final class KernelPath {
         if (want == c.offloaded || fast == FastPath.NONE || c.offloaded == Offload.REFUSED) return;
         int client = ConnKeys.address(c.key), port = ConnKeys.port(c.key);
         int entry = ConnKeys.local(c.key);
-        boolean sameFlows = c.offloaded != Offload.NONE && want != Offload.NONE
-                && c.offloaded.entrySide() == want.entrySide();
+        boolean sameFlows =
+                c.offloaded != Offload.NONE && want != Offload.NONE && c.offloaded.entrySide() == want.entrySide();
         if (c.offloaded != Offload.NONE && !sameFlows) {
             if (c.state != State.FREE) refresh(c); // a connection being forgotten needs none of it
             // a connection at the entry held only since its SYN has nothing in the flows map
@@ -94,12 +97,20 @@ final class KernelPath {
         boolean taken = switch (want) {
             case NONE, REFUSED -> throw new AssertionError(want); // never wanted
             case HELD -> fast.hold(client, port);
-            case HELD_HANDED_IN -> fast.holdHandedIn(client, port, e.cfg.forwardPortBase() + entry,
-                    e.cfg.shadowAddress(entry));
-            case LOCAL -> fast.local(client, port, c.generation,
-                    new FastPath.Consumed(c.readFromNetwork, c.readFromKernel));
-            case TO_CHOSEN -> fast.toChosen(client, port, c.peerAddress, c.forwardPort, c.translation.forKernel(),
-                    new FastPath.Consumed(c.readFromNetwork, c.readFromKernel), c.generation, false);
+            case HELD_HANDED_IN ->
+                fast.holdHandedIn(client, port, e.cfg.forwardPortBase() + entry, e.cfg.shadowAddress(entry));
+            case LOCAL ->
+                fast.local(client, port, c.generation, new FastPath.Consumed(c.readFromNetwork, c.readFromKernel));
+            case TO_CHOSEN ->
+                fast.toChosen(
+                        client,
+                        port,
+                        c.peerAddress,
+                        c.forwardPort,
+                        c.translation.forKernel(),
+                        new FastPath.Consumed(c.readFromNetwork, c.readFromKernel),
+                        c.generation,
+                        false);
             case LINGERING -> {
                 // The kernel may take the next SYN on these ports from now on: the handshake the
                 // engine adopted this connection with goes first, not at its end (it may be the new one's).
@@ -107,18 +118,45 @@ final class KernelPath {
                     fast.forgetHandshake(client, port);
                     c.adopted = false;
                 }
-                yield fast.toChosen(client, port, c.peerAddress, c.forwardPort, c.translation.forKernel(),
-                        new FastPath.Consumed(c.readFromNetwork, c.readFromKernel), c.generation, true);
+                yield fast.toChosen(
+                        client,
+                        port,
+                        c.peerAddress,
+                        c.forwardPort,
+                        c.translation.forKernel(),
+                        new FastPath.Consumed(c.readFromNetwork, c.readFromKernel),
+                        c.generation,
+                        true);
             }
-            case HANDED_IN_TO_CLIENT -> fast.handedInToClient(client, port, e.cfg.shadowAddress(entry), c.peerAddress,
-                    c.translation.forKernel(), new FastPath.Consumed(0, c.readFromKernel), c.generation);
-            case HANDED_IN -> c.offloaded == Offload.HANDED_IN_TO_CLIENT
-                    ? fast.handedInFromEntry(client, port, e.cfg.forwardPortBase() + entry, e.cfg.shadowAddress(entry),
-                            c.translation.forKernel(), new FastPath.Consumed(c.readFromNetwork, 0), c.generation)
-                    : fast.handedIn(client, port, e.cfg.forwardPortBase() + entry,
-                            e.cfg.shadowAddress(entry), c.peerAddress, c.translation.forKernel(),
-                            new FastPath.Consumed(c.readFromNetwork, 0), new FastPath.Consumed(0, c.readFromKernel),
-                            c.generation);
+            case HANDED_IN_TO_CLIENT ->
+                fast.handedInToClient(
+                        client,
+                        port,
+                        e.cfg.shadowAddress(entry),
+                        c.peerAddress,
+                        c.translation.forKernel(),
+                        new FastPath.Consumed(0, c.readFromKernel),
+                        c.generation);
+            case HANDED_IN ->
+                c.offloaded == Offload.HANDED_IN_TO_CLIENT
+                        ? fast.handedInFromEntry(
+                                client,
+                                port,
+                                e.cfg.forwardPortBase() + entry,
+                                e.cfg.shadowAddress(entry),
+                                c.translation.forKernel(),
+                                new FastPath.Consumed(c.readFromNetwork, 0),
+                                c.generation)
+                        : fast.handedIn(
+                                client,
+                                port,
+                                e.cfg.forwardPortBase() + entry,
+                                e.cfg.shadowAddress(entry),
+                                c.peerAddress,
+                                c.translation.forKernel(),
+                                new FastPath.Consumed(c.readFromNetwork, 0),
+                                new FastPath.Consumed(0, c.readFromKernel),
+                                c.generation);
         };
         if (want == Offload.HELD || want == Offload.HELD_HANDED_IN) {
             c.readFromNetwork = 0; // the kernel counts from now on
@@ -179,15 +217,27 @@ final class KernelPath {
         if (c.key != key || c.generation != generation || !c.offloaded.handedDown()) return;
         int client = ConnKeys.address(c.key), port = ConnKeys.port(c.key);
         if (c.offloaded.entrySide()) {
-            fast.consumed(client, port, e.cfg.address(), e.cfg.servicePort(),
+            fast.consumed(
+                    client,
+                    port,
+                    e.cfg.address(),
+                    e.cfg.servicePort(),
                     new FastPath.Consumed(c.readFromNetwork, c.readFromKernel));
         } else {
             int entry = ConnKeys.local(c.key);
             if (fromNetwork) {
-                fast.consumed(client, port, e.cfg.address(), e.cfg.forwardPortBase() + entry,
+                fast.consumed(
+                        client,
+                        port,
+                        e.cfg.address(),
+                        e.cfg.forwardPortBase() + entry,
                         new FastPath.Consumed(c.readFromNetwork, 0));
             } else {
-                fast.consumed(client, port, e.cfg.shadowAddress(entry), e.cfg.servicePort(),
+                fast.consumed(
+                        client,
+                        port,
+                        e.cfg.shadowAddress(entry),
+                        e.cfg.servicePort(),
                         new FastPath.Consumed(0, c.readFromKernel));
             }
         }

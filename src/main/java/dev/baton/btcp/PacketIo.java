@@ -17,12 +17,15 @@ final class PacketIo {
 
     /** The packet being handled. */
     final Ipv4Header ip = new Ipv4Header();
+
     final TcpHeader tcp = new TcpHeader();
     /** For a packet kept (held, or a handshake packet) while {@link #ip} holds the one at hand. */
     final Ipv4Header auxIp = new Ipv4Header();
+
     final TcpHeader auxTcp = new TcpHeader();
     /** For the packets the engine writes (ACKs of held bytes, RSTs, injected segments). */
     final MemorySegment tx = Arena.ofAuto().allocate(MAX_PACKET, 16);
+
     final byte[] scratch = new byte[MAX_PACKET];
     final TcpPacketWriter writer = new TcpPacketWriter();
 

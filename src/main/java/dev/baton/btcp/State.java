@@ -37,7 +37,11 @@ enum State {
     RESET(10, Role.ENTRY);
 
     /** Which node of a handoff a state belongs to. */
-    enum Role { NONE, ENTRY, CHOSEN }
+    enum Role {
+        NONE,
+        ENTRY,
+        CHOSEN
+    }
 
     private static final State[] BY_CODE = new State[11];
 
@@ -47,6 +51,7 @@ enum State {
 
     /** The state's number in a connection's record (ConnRecord; src/main/bpf/datapath.h). */
     final byte code;
+
     final Role role;
 
     State(int code, Role role) {

@@ -60,8 +60,8 @@ final class Takeover {
         c.adopted = local == ConnKeys.SERVICE;
         switch (state) {
             case FORWARDING, LINGER -> {
-                FastPath.Consumed read = local == ConnKeys.SERVICE
-                        ? fast.resume(client, port, cfg.address(), cfg.servicePort()) : null;
+                FastPath.Consumed read =
+                        local == ConnKeys.SERVICE ? fast.resume(client, port, cfg.address(), cfg.servicePort()) : null;
                 if (!resumed(c, read, read, Offload.TO_CHOSEN)) return;
                 c.generation = fast.cookie(client, port, cfg.address(), cfg.servicePort()) & 0xffff; // its closes' name
                 e.state(c, state);

@@ -18,6 +18,7 @@ final class Translation {
     boolean timestamps;
     /** Window scale shifts (chosen node's, entry node's) when they differ; otherwise equal. */
     int chosenWindowScale;
+
     int entryWindowScale;
 
     /** At the entry, from its own SYN/ACK and the chosen node's (the handoff ack). */

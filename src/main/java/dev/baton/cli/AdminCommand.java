@@ -9,13 +9,15 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code baton admin}: one command to a running node's admin socket, its JSON answer printed. */
-@Command(name = "admin", mixinStandardHelpOptions = true,
+@Command(
+        name = "admin",
+        mixinStandardHelpOptions = true,
         description = "Send one command to a running node and print its answer: stats | content | content rescan"
                 + " (announce the docroot again) | policy NAME (route new connections with another policy) |"
                 + " drain | drain status | drain off | connections | handover | fault list|add RULE|remove ID|clear.")

@@ -11,7 +11,10 @@ final class AdminTarget {
     @Option(names = "--config", paramLabel = "FILE", description = "The node's config file: its adminSocket is asked.")
     Path config;
 
-    @Option(names = "--admin-socket", paramLabel = "PATH", description = "The node's admin socket (instead of --config).")
+    @Option(
+            names = "--admin-socket",
+            paramLabel = "PATH",
+            description = "The node's admin socket (instead of --config).")
     Path socket;
 
     /** The admin socket to ask; null (after saying why, as {@code who}) if there is none. */

@@ -15,15 +15,22 @@ import picocli.CommandLine.Spec;
  * {@code baton completion}: a completion script for every command and option. bash's is picocli's
  * (zsh runs it through {@code bashcompinit}); fish's is written here from the same command tree.
  */
-@Command(name = "completion", mixinStandardHelpOptions = true,
-        description = {"Print a shell completion script: bash and zsh: source <(baton completion), or save it as"
-                + " /etc/bash_completion.d/baton; fish: baton completion --shell fish >"
-                + " ~/.config/fish/completions/baton.fish"})
+@Command(
+        name = "completion",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Print a shell completion script: bash and zsh: source <(baton completion), or save it as"
+                    + " /etc/bash_completion.d/baton; fish: baton completion --shell fish >"
+                    + " ~/.config/fish/completions/baton.fish"
+        })
 public final class CompletionCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--shell", defaultValue = "bash", paramLabel = "SHELL",
+    @Option(
+            names = "--shell",
+            defaultValue = "bash",
+            paramLabel = "SHELL",
             description = "bash (also zsh) or fish (default: ${DEFAULT-VALUE}).")
     String shell;
 
@@ -68,8 +75,13 @@ public final class CompletionCommand implements Callable<Integer> {
         for (CommandLine c : all) {
             String at = quote("__baton_at " + path(c));
             for (CommandLine sub : c.getSubcommands().values()) {
-                f.append("complete -c baton -n ").append(at).append(" -a ").append(quote(sub.getCommandName()))
-                        .append(" -d ").append(quote(firstLine(sub.getCommandSpec().usageMessage().description())))
+                f.append("complete -c baton -n ")
+                        .append(at)
+                        .append(" -a ")
+                        .append(quote(sub.getCommandName()))
+                        .append(" -d ")
+                        .append(quote(
+                                firstLine(sub.getCommandSpec().usageMessage().description())))
                         .append('\n');
             }
             for (OptionSpec o : c.getCommandSpec().options()) {

@@ -19,11 +19,15 @@ import picocli.CommandLine.Spec;
  * (the admin commands {@code drain}, {@code drain status}, {@code drain off}); with {@code --wait},
  * the command returns once nothing is open, which makes it the step before stopping the node.
  */
-@Command(name = "drain", mixinStandardHelpOptions = true,
-        description = {"Drain a running node: its peers hand it only what no other node can serve, connections "
-                + "entering it go to another holder when one is up, and connections in flight finish. Take the "
-                + "node out of DNS or the switch first: clients sent to it are still served.",
-                "Exit status with --wait: 0 once drained, 1 if connections are still open at the timeout."})
+@Command(
+        name = "drain",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Drain a running node: its peers hand it only what no other node can serve, connections "
+                    + "entering it go to another holder when one is up, and connections in flight finish. Take the "
+                    + "node out of DNS or the switch first: clients sent to it are still served.",
+            "Exit status with --wait: 0 once drained, 1 if connections are still open at the timeout."
+        })
 public final class DrainCommand implements Callable<Integer> {
     private static final Duration ASK = Duration.ofSeconds(5);
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -37,7 +41,10 @@ public final class DrainCommand implements Callable<Integer> {
     @Option(names = "--wait", description = "Wait until no connection is open, then say so.")
     boolean await;
 
-    @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "300",
+    @Option(
+            names = "--timeout",
+            paramLabel = "SECONDS",
+            defaultValue = "300",
             description = "How long --wait waits (default: ${DEFAULT-VALUE} s).")
     long timeoutSeconds;
 
@@ -99,8 +106,11 @@ public final class DrainCommand implements Callable<Integer> {
     static String describe(JsonNode state) {
         String s = state.path("state").asText();
         int open = state.path("openConnections").asInt();
-        String connections = open == 0 ? "no connection open" : open + (open == 1 ? " connection open" : " connections open");
-        String since = state.has("millis") ? String.format(" (%.1f s)", state.path("millis").asLong() / 1000.0) : "";
+        String connections =
+                open == 0 ? "no connection open" : open + (open == 1 ? " connection open" : " connections open");
+        String since = state.has("millis")
+                ? String.format(" (%.1f s)", state.path("millis").asLong() / 1000.0)
+                : "";
         return switch (s) {
             case "off" -> "not draining: taking new connections and handoffs; " + connections;
             default -> s + ": " + connections + since;

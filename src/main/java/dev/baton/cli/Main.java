@@ -4,8 +4,20 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** Entry point of the {@code baton} command line. */
-@Command(name = "baton", mixinStandardHelpOptions = true, version = "baton 0.1.0", subcommands = {dev.baton.testbed.DemoCommand.class, dev.baton.testbed.TestbedCommand.class,
-        dev.baton.bench.BenchCommand.class, NodeCommand.class, StatusCommand.class, AdminCommand.class, DrainCommand.class, CompletionCommand.class},
+@Command(
+        name = "baton",
+        mixinStandardHelpOptions = true,
+        version = "baton 0.1.0",
+        subcommands = {
+            dev.baton.testbed.DemoCommand.class,
+            dev.baton.testbed.TestbedCommand.class,
+            dev.baton.bench.BenchCommand.class,
+            NodeCommand.class,
+            StatusCommand.class,
+            AdminCommand.class,
+            DrainCommand.class,
+            CompletionCommand.class
+        },
         description = "Content-aware TCP connection handoff for web clusters.")
 public final class Main implements Runnable {
     public static void main(String[] args) {
@@ -30,10 +42,13 @@ public final class Main implements Runnable {
 
     private static CommandLine withErrorHandler(CommandLine commandLine) {
         return commandLine.setExecutionExceptionHandler((e, line, parsed) -> {
-            line.getErr().println(line.getCommandSpec().qualifiedName() + ": "
-                    + (e.getMessage() == null ? e.toString() : e.getMessage()));
-            if (!(e instanceof java.io.IOException || e instanceof java.io.UncheckedIOException
-                    || e instanceof IllegalArgumentException || e instanceof IllegalStateException)) {
+            line.getErr()
+                    .println(line.getCommandSpec().qualifiedName() + ": "
+                            + (e.getMessage() == null ? e.toString() : e.getMessage()));
+            if (!(e instanceof java.io.IOException
+                    || e instanceof java.io.UncheckedIOException
+                    || e instanceof IllegalArgumentException
+                    || e instanceof IllegalStateException)) {
                 e.printStackTrace(line.getErr());
             }
             return 1;

@@ -1,7 +1,9 @@
 package dev.baton.cli;
 
-import dev.baton.fault.FaultRule;
+import dev.baton.config.ConfigException;
+import dev.baton.config.NodeConfig;
 import dev.baton.control.ClusterKey;
+import dev.baton.fault.FaultRule;
 import dev.baton.node.KernelPath;
 import dev.baton.node.Node;
 import dev.baton.route.Member;
@@ -11,33 +13,48 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import dev.baton.config.ConfigException;
-import dev.baton.config.NodeConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code baton node}: runs one node (its BTCP, control channel and optionally the built-in server). */
-@Command(name = "node", mixinStandardHelpOptions = true,
+@Command(
+        name = "node",
+        mixinStandardHelpOptions = true,
         description = "Run one baton node: the BTCP between its two TUN devices, the control channel to"
                 + " its peers, and (with --server builtin) the built-in web server.")
 public final class NodeCommand implements Callable<Integer> {
     /** What a config file settles: with --config these may not be given too. */
-    private static final List<String> FROM_CONFIG = List.of("--name", "--ip", "--service-port", "--control-port",
-            "--kernel-tun", "--wire-tun", "--peer", "--docroot", "--server", "--policy", "--cluster-key", "--admin-socket",
-            "--metrics-port", "--uplink");
+    private static final List<String> FROM_CONFIG = List.of(
+            "--name",
+            "--ip",
+            "--service-port",
+            "--control-port",
+            "--kernel-tun",
+            "--wire-tun",
+            "--peer",
+            "--docroot",
+            "--server",
+            "--policy",
+            "--cluster-key",
+            "--admin-socket",
+            "--metrics-port",
+            "--uplink");
     /** What must be given without a config file. */
-    private static final List<String> REQUIRED_WITHOUT_CONFIG = List.of("--name", "--ip", "--kernel-tun", "--wire-tun",
-            "--docroot", "--cluster-key");
+    private static final List<String> REQUIRED_WITHOUT_CONFIG =
+            List.of("--name", "--ip", "--kernel-tun", "--wire-tun", "--docroot", "--cluster-key");
 
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--config", paramLabel = "FILE", description = "The node's config file (YAML): the cluster's"
-            + " members, key, ports and policy, and this node's docroot, devices and tuning (see docs/DEPLOYMENT.md)."
-            + " Checked whole before anything starts; an error names the file, line and field. With it, only"
-            + " --ready-file, --fault and the tuning options may be given too (they override the file).")
+    @Option(
+            names = "--config",
+            paramLabel = "FILE",
+            description = "The node's config file (YAML): the cluster's"
+                    + " members, key, ports and policy, and this node's docroot, devices and tuning (see docs/DEPLOYMENT.md)."
+                    + " Checked whole before anything starts; an error names the file, line and field. With it, only"
+                    + " --ready-file, --fault and the tuning options may be given too (they override the file).")
     Path config;
 
     @Option(names = "--name", description = "This node's name (unique in the cluster).")
@@ -49,7 +66,10 @@ public final class NodeCommand implements Callable<Integer> {
     @Option(names = "--service-port", defaultValue = "80", description = "Web service port (default ${DEFAULT-VALUE}).")
     int servicePort;
 
-    @Option(names = "--control-port", defaultValue = "7070", description = "Control channel port (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--control-port",
+            defaultValue = "7070",
+            description = "Control channel port (default ${DEFAULT-VALUE}).")
     int controlPort;
 
     @Option(names = "--kernel-tun", description = "TUN device on the kernel side (gets the node address).")
@@ -58,9 +78,12 @@ public final class NodeCommand implements Callable<Integer> {
     @Option(names = "--wire-tun", description = "TUN device on the network side.")
     String wireTun;
 
-    @Option(names = "--uplink", paramLabel = "DEV", description = "The in-kernel data path: attach its BPF programs"
-            + " to DEV, the interface with the node's address (its maps pinned under /sys/fs/bpf/baton/NAME);"
-            + " without it, every packet crosses the TUNs.")
+    @Option(
+            names = "--uplink",
+            paramLabel = "DEV",
+            description = "The in-kernel data path: attach its BPF programs"
+                    + " to DEV, the interface with the node's address (its maps pinned under /sys/fs/bpf/baton/NAME);"
+                    + " without it, every packet crosses the TUNs.")
     String uplink;
 
     @Option(names = "--peer", description = "Another node, as NAME=IPv4 (repeatable).")
@@ -69,13 +92,22 @@ public final class NodeCommand implements Callable<Integer> {
     @Option(names = "--docroot", description = "This node's document root (its content).")
     Path docroot;
 
-    @Option(names = "--server", defaultValue = "builtin", description = "builtin: serve the docroot here; external: another server (nginx) listens on the service port.")
+    @Option(
+            names = "--server",
+            defaultValue = "builtin",
+            description =
+                    "builtin: serve the docroot here; external: another server (nginx) listens on the service port.")
     String server;
 
-    @Option(names = "--policy", defaultValue = "content", description = "Routing policy by name (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--policy",
+            defaultValue = "content",
+            description = "Routing policy by name (default ${DEFAULT-VALUE}).")
     String policy;
 
-    @Option(names = "--cluster-key", paramLabel = "FILE",
+    @Option(
+            names = "--cluster-key",
+            paramLabel = "FILE",
             description = "The cluster's shared secret: a file of 32 to 1024 bytes, mode 0600, the same on every"
                     + " node (e.g. head -c 32 /dev/urandom > FILE). Control links authenticate with it.")
     Path clusterKey;
@@ -83,44 +115,73 @@ public final class NodeCommand implements Callable<Integer> {
     @Option(names = "--admin-socket", description = "Unix socket answering 'stats' and 'content'.")
     Path adminSocket;
 
-    @Option(names = "--metrics-port", defaultValue = "" + Node.Config.DEFAULT_METRICS_PORT, description = "Where GET"
-            + " /metrics answers for Prometheus, on every address (default ${DEFAULT-VALUE}; 0: nowhere).")
+    @Option(
+            names = "--metrics-port",
+            defaultValue = "" + Node.Config.DEFAULT_METRICS_PORT,
+            description = "Where GET"
+                    + " /metrics answers for Prometheus, on every address (default ${DEFAULT-VALUE}; 0: nowhere).")
     int metricsPort;
 
-    @Option(names = "--log-level", defaultValue = "info", paramLabel = "LEVEL", description = "error, warn, info"
-            + " (default) or debug: one line per handoff on each node (entry: completed with its latency, fell back;"
-            + " chosen: taken). Warnings of one kind are held to 5 per 10 s; nothing is logged per packet.")
+    @Option(
+            names = "--log-level",
+            defaultValue = "info",
+            paramLabel = "LEVEL",
+            description = "error, warn, info"
+                    + " (default) or debug: one line per handoff on each node (entry: completed with its latency, fell back;"
+                    + " chosen: taken). Warnings of one kind are held to 5 per 10 s; nothing is logged per packet.")
     String logLevel;
 
     @Option(names = "--ready-file", description = "Written with our pid once the TUN devices exist.")
     Path readyFile;
 
-    @Option(names = "--fault", paramLabel = "RULE", description = "A fault to inject from the start, e.g."
-            + " 'drop dir=in p=0.01 seed=7' or 'delay msg=handoff-ack ms=1500' (repeatable; see docs/RELIABILITY.md)."
-            + " Rules can also be added and removed at run time through the admin socket: fault add|remove|list.")
+    @Option(
+            names = "--fault",
+            paramLabel = "RULE",
+            description =
+                    "A fault to inject from the start, e.g."
+                            + " 'drop dir=in p=0.01 seed=7' or 'delay msg=handoff-ack ms=1500' (repeatable; see docs/RELIABILITY.md)."
+                            + " Rules can also be added and removed at run time through the admin socket: fault add|remove|list.")
     List<String> faults = new ArrayList<>();
 
-    @Option(names = "--linger-ms", defaultValue = "10000", description = "How long an entry keeps forwarding"
-            + " after a handed-off connection closed (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--linger-ms",
+            defaultValue = "10000",
+            description = "How long an entry keeps forwarding"
+                    + " after a handed-off connection closed (default ${DEFAULT-VALUE}).")
     long lingerMillis;
 
-    @Option(names = "--time-wait-ms", defaultValue = "60000", description = "How long a chosen node keeps"
-            + " rewriting after a handed-in connection closed (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--time-wait-ms",
+            defaultValue = "60000",
+            description = "How long a chosen node keeps"
+                    + " rewriting after a handed-in connection closed (default ${DEFAULT-VALUE}).")
     long timeWaitMillis;
 
-    @Option(names = "--peer-grace-ms", defaultValue = "10000", description = "How long connections shared with"
-            + " a peer whose control link went down wait for it before they are reset (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--peer-grace-ms",
+            defaultValue = "10000",
+            description =
+                    "How long connections shared with"
+                            + " a peer whose control link went down wait for it before they are reset (default ${DEFAULT-VALUE}).")
     long peerGraceMillis;
 
-    @Option(names = "--offload", negatable = true, defaultValue = "true", fallbackValue = "true",
+    @Option(
+            names = "--offload",
+            negatable = true,
+            defaultValue = "true",
+            fallbackValue = "true",
             description = "TUNs with a virtio-net header, and partial checksums and 64 KiB TCP super-packets from"
-            + " the kernel side (default on; --no-offload moves every packet one MTU at a time).")
+                    + " the kernel side (default on; --no-offload moves every packet one MTU at a time).")
     boolean offload;
 
-    @Option(names = "--eager-commit", negatable = true, defaultValue = "true", fallbackValue = "true",
+    @Option(
+            names = "--eager-commit",
+            negatable = true,
+            defaultValue = "true",
+            fallbackValue = "true",
             description = "The entry commits with its handoff request, so the chosen node's server answers after one"
-            + " control message instead of three (default on); --no-eager-commit waits for the chosen node's ack,"
-            + " and can fall back to local service until then.")
+                    + " control message instead of three (default on); --no-eager-commit waits for the chosen node's ack,"
+                    + " and can fall back to local service until then.")
     boolean eagerCommit;
 
     /** What the command line (and the config file, if any) describe: the node to run. */
@@ -132,7 +193,9 @@ public final class NodeCommand implements Callable<Integer> {
         if (r == null) return 2;
         ch.qos.logback.classic.Level level = ch.qos.logback.classic.Level.toLevel(logLevel, null);
         if (level == null || !List.of("ERROR", "WARN", "INFO", "DEBUG").contains(level.toString())) {
-            spec.commandLine().getErr().println("baton node: --log-level must be error, warn, info or debug, not " + logLevel);
+            spec.commandLine()
+                    .getErr()
+                    .println("baton node: --log-level must be error, warn, info or debug, not " + logLevel);
             return 2;
         }
         if (org.slf4j.LoggerFactory.getLogger("dev.baton") instanceof ch.qos.logback.classic.Logger logger) {
@@ -142,8 +205,11 @@ public final class NodeCommand implements Callable<Integer> {
         Node node = new Node(cfg, r.tuning());
         Runtime.getRuntime().addShutdownHook(new Thread(node::close, "shutdown"));
         node.start();
-        long startMillis = ProcessHandle.current().info().startInstant()
-                .map(t -> java.time.Duration.between(t, java.time.Instant.now()).toMillis()).orElse(-1L);
+        long startMillis = ProcessHandle.current()
+                .info()
+                .startInstant()
+                .map(t -> java.time.Duration.between(t, java.time.Instant.now()).toMillis())
+                .orElse(-1L);
         List<String> peerNames = cfg.peers().stream().map(Member::name).toList();
         System.out.println("baton node " + cfg.name() + " up: " + Bytes.ipv4ToString(cfg.address()) + ":"
                 + cfg.servicePort() + ", control " + cfg.controlPort() + ", peers " + peerNames
@@ -173,7 +239,8 @@ public final class NodeCommand implements Callable<Integer> {
         if (config != null) {
             for (String o : FROM_CONFIG) {
                 if (parsed.hasMatchedOption(o)) {
-                    err.println("baton node: " + o + " comes from the config file " + config + "; give one or the other");
+                    err.println(
+                            "baton node: " + o + " comes from the config file " + config + "; give one or the other");
                     return null;
                 }
             }
@@ -192,7 +259,8 @@ public final class NodeCommand implements Callable<Integer> {
                 tuning = new Node.Tuning(
                         parsed.hasMatchedOption("--linger-ms") ? lingerMillis : t.lingerMillis(),
                         parsed.hasMatchedOption("--time-wait-ms") ? timeWaitMillis : t.timeWaitMillis(),
-                        parsed.hasMatchedOption("--peer-grace-ms") ? peerGraceMillis : t.peerGraceMillis(), all,
+                        parsed.hasMatchedOption("--peer-grace-ms") ? peerGraceMillis : t.peerGraceMillis(),
+                        all,
                         parsed.hasMatchedOption("--offload") ? offload : t.offload(),
                         parsed.hasMatchedOption("--eager-commit") ? eagerCommit : t.eagerCommit());
             } catch (IllegalArgumentException e) {
@@ -226,10 +294,25 @@ public final class NodeCommand implements Callable<Integer> {
             }
             List<Member> members = new ArrayList<>();
             for (var e : peers.entrySet()) members.add(new Member(e.getKey(), Bytes.parseIpv4(e.getValue())));
-            cfg = new Node.Config(name, Bytes.parseIpv4(ip), servicePort, controlPort, kernelTun, wireTun, members,
-                    docroot, server.equals("builtin"), policy, adminSocket, readyFile, key, Map.of(), metricsPort);
+            cfg = new Node.Config(
+                    name,
+                    Bytes.parseIpv4(ip),
+                    servicePort,
+                    controlPort,
+                    kernelTun,
+                    wireTun,
+                    members,
+                    docroot,
+                    server.equals("builtin"),
+                    policy,
+                    adminSocket,
+                    readyFile,
+                    key,
+                    Map.of(),
+                    metricsPort);
             if (uplink != null) {
-                cfg = cfg.withKernelPath(new KernelPath(uplink, KernelPath.BPFFS.resolve("baton").resolve(name)));
+                cfg = cfg.withKernelPath(
+                        new KernelPath(uplink, KernelPath.BPFFS.resolve("baton").resolve(name)));
             }
         }
         return new Resolved(cfg, tuning);

@@ -19,7 +19,9 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code baton status}: asks a running node, over its admin socket, how it is doing. */
-@Command(name = "status", mixinStandardHelpOptions = true,
+@Command(
+        name = "status",
+        mixinStandardHelpOptions = true,
         description = "Show a running node's state: its control links, connections, handoffs and drops.")
 public final class StatusCommand implements Callable<Integer> {
     private static final Duration WAIT = Duration.ofSeconds(5);
@@ -70,31 +72,49 @@ public final class StatusCommand implements Callable<Integer> {
         List<String> up = strings(s.path("peersUp"));
         List<String> down = new ArrayList<>(strings(s.path("peers")));
         down.removeAll(up);
-        b.append(String.format("node %s (%s)%n", s.path("node").asText("?"), s.path("address").asText("?")));
-        b.append(String.format("  control links  up: %s%s%n", up.isEmpty() ? "none" : String.join(", ", up),
+        b.append(String.format(
+                "node %s (%s)%n", s.path("node").asText("?"), s.path("address").asText("?")));
+        b.append(String.format(
+                "  control links  up: %s%s%n",
+                up.isEmpty() ? "none" : String.join(", ", up),
                 down.isEmpty() ? "" : "; DOWN: " + String.join(", ", down)));
         JsonNode drain = s.path("drain");
         List<String> peersDraining = strings(drain.path("peersDraining"));
         if (!drain.path("state").asText("off").equals("off") || !peersDraining.isEmpty()) {
-            b.append("  drain          ").append(drain.path("state").asText("off").equals("off") ? "this node: off"
-                    : DrainCommand.describe(drain));
+            b.append("  drain          ")
+                    .append(
+                            drain.path("state").asText("off").equals("off")
+                                    ? "this node: off"
+                                    : DrainCommand.describe(drain));
             if (!peersDraining.isEmpty()) b.append("; peers draining: ").append(String.join(", ", peersDraining));
             b.append('\n');
         }
-        b.append(String.format("  connections    %,d active, %,d tracked, %,d half-open; hold buffers free %,d%n",
-                s.path("activeConnections").asLong(), s.path("trackedConnections").asLong(),
-                s.path("halfOpenConnections").asLong(), s.path("freeHoldBuffers").asLong()));
-        b.append(String.format("  as entry       %,d connections: %,d served here, %,d handed off (%,d completed, %,d fell back)%n",
-                c.path("connectionsSeen").asLong(), c.path("servedLocally").asLong(), c.path("handoffsSent").asLong(),
-                c.path("handoffsCompleted").asLong(), c.path("fallbacks").asLong()));
-        b.append(String.format("  as chosen      %,d handoffs accepted, %,d refused; %,d bytes sent for others%n",
-                c.path("handoffsAccepted").asLong(), c.path("handoffsRefused").asLong(),
+        b.append(String.format(
+                "  connections    %,d active, %,d tracked, %,d half-open; hold buffers free %,d%n",
+                s.path("activeConnections").asLong(),
+                s.path("trackedConnections").asLong(),
+                s.path("halfOpenConnections").asLong(),
+                s.path("freeHoldBuffers").asLong()));
+        b.append(String.format(
+                "  as entry       %,d connections: %,d served here, %,d handed off (%,d completed, %,d fell back)%n",
+                c.path("connectionsSeen").asLong(),
+                c.path("servedLocally").asLong(),
+                c.path("handoffsSent").asLong(),
+                c.path("handoffsCompleted").asLong(),
+                c.path("fallbacks").asLong()));
+        b.append(String.format(
+                "  as chosen      %,d handoffs accepted, %,d refused; %,d bytes sent for others%n",
+                c.path("handoffsAccepted").asLong(),
+                c.path("handoffsRefused").asLong(),
                 c.path("bytesSentForOthers").asLong()));
         b.append("  drops          ").append(nonZero(s.path("drops"))).append('\n');
         b.append("  refusals       ").append(nonZero(s.path("refusals"))).append('\n');
         JsonNode control = s.path("control");
-        b.append(String.format("  control        %,d frames in, %,d out; problems: %s%n", control.path("framesIn").asLong(),
-                control.path("framesOut").asLong(), nonZeroExcept(control, List.of("framesIn", "framesOut"))));
+        b.append(String.format(
+                "  control        %,d frames in, %,d out; problems: %s%n",
+                control.path("framesIn").asLong(),
+                control.path("framesOut").asLong(),
+                nonZeroExcept(control, List.of("framesIn", "framesOut"))));
         return b.toString();
     }
 
@@ -112,7 +132,9 @@ public final class StatusCommand implements Callable<Integer> {
         List<String> l = new ArrayList<>();
         for (Iterator<Map.Entry<String, JsonNode>> it = counters.fields(); it.hasNext(); ) {
             var e = it.next();
-            if (!except.contains(e.getKey()) && !e.getKey().contains(".") && e.getValue().asLong() != 0) {
+            if (!except.contains(e.getKey())
+                    && !e.getKey().contains(".")
+                    && e.getValue().asLong() != 0) {
                 l.add(e.getKey() + " " + String.format("%,d", e.getValue().asLong()));
             }
         }

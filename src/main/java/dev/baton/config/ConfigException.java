@@ -13,7 +13,8 @@ public final class ConfigException extends Exception {
     private final String field;
 
     public ConfigException(Path file, int line, int column, String field, String problem) {
-        super(file + (line > 0 ? ":" + line + ":" + column : "") + ": " + (field.isEmpty() ? "" : field + ": ") + problem);
+        super(file + (line > 0 ? ":" + line + ":" + column : "") + ": " + (field.isEmpty() ? "" : field + ": ")
+                + problem);
         this.file = file;
         this.line = line;
         this.column = column;

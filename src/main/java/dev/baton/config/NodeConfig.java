@@ -117,7 +117,8 @@ public record NodeConfig(Path file, Node.Config node, Node.Tuning tuning) {
             Value controlValue = m.optional("controlAddress");
             if (controlValue != null) {
                 int control = ipv4(controlValue);
-                if (!addresses.add(control)) throw controlValue.error(controlValue.string() + " is another address too");
+                if (!addresses.add(control))
+                    throw controlValue.error(controlValue.string() + " is another address too");
                 controlAddresses.put(name, control);
                 controlAddressValues.put(name, controlValue);
             }
@@ -157,8 +158,10 @@ public record NodeConfig(Path file, Node.Config node, Node.Tuning tuning) {
         Node.Tuning tuning = tuning(node.optional("tuning"), node.optional("faults"));
         node.done();
         if (host == null && controlAddressValues.containsKey(self)) {
-            throw controlAddressValues.get(self).error("a separate control address needs node.serverNamespace"
-                    + " (in the server's namespace baton has only the service address)");
+            throw controlAddressValues
+                    .get(self)
+                    .error("a separate control address needs node.serverNamespace"
+                            + " (in the server's namespace baton has only the service address)");
         }
 
         List<Member> peers = new ArrayList<>();
@@ -171,9 +174,27 @@ public record NodeConfig(Path file, Node.Config node, Node.Tuning tuning) {
                 if (controlAddresses.containsKey(m.name())) peerAddresses.put(m.name(), controlAddresses.get(m.name()));
             }
         }
-        Node.Config cfg = new Node.Config(self, me.address(), servicePort, controlPorts.get(self), kernelTun, wireTun,
-                peers, docroot, server.equals("builtin"), policy, adminSocket, readyFile, key, peerPorts, metricsPort,
-                controlAddresses.getOrDefault(self, me.address()), peerAddresses, host, metricsAddress, kernelPath);
+        Node.Config cfg = new Node.Config(
+                self,
+                me.address(),
+                servicePort,
+                controlPorts.get(self),
+                kernelTun,
+                wireTun,
+                peers,
+                docroot,
+                server.equals("builtin"),
+                policy,
+                adminSocket,
+                readyFile,
+                key,
+                peerPorts,
+                metricsPort,
+                controlAddresses.getOrDefault(self, me.address()),
+                peerAddresses,
+                host,
+                metricsAddress,
+                kernelPath);
         return new NodeConfig(file, cfg, tuning);
     }
 

@@ -28,8 +28,7 @@ final class Yaml {
     /** Config files are small; a bigger one is a mistake (or an attack on the parser). */
     static final int MAX_BYTES = 1 << 20;
 
-    private Yaml() {
-    }
+    private Yaml() {}
 
     /** The document in {@code file}, as a mapping. */
     static Mapping read(Path file) throws ConfigException {
@@ -49,7 +48,11 @@ final class Yaml {
             root = new org.yaml.snakeyaml.Yaml(options).compose(in);
         } catch (MarkedYAMLException e) {
             Mark m = e.getProblemMark() != null ? e.getProblemMark() : e.getContextMark();
-            throw new ConfigException(file, m == null ? 0 : m.getLine() + 1, m == null ? 0 : m.getColumn() + 1, "",
+            throw new ConfigException(
+                    file,
+                    m == null ? 0 : m.getLine() + 1,
+                    m == null ? 0 : m.getColumn() + 1,
+                    "",
                     "not valid YAML: " + e.getProblem());
         } catch (IOException e) {
             throw new ConfigException(file, 0, 0, "", "cannot read: " + e.getMessage());
@@ -158,7 +161,10 @@ final class Yaml {
         void done() throws ConfigException {
             for (var e : entries.entrySet()) {
                 if (!known.contains(e.getKey())) {
-                    throw new Value(self.file(), e.getValue().field(), e.getValue().node())
+                    throw new Value(
+                                    self.file(),
+                                    e.getValue().field(),
+                                    e.getValue().node())
                             .error("unknown field (expected one of: " + String.join(", ", known) + ")");
                 }
             }

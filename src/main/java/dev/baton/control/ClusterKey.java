@@ -29,18 +29,23 @@ public final class ClusterKey {
     public static final int MIN_LENGTH = 32;
     /** Longest key file read. */
     public static final int MAX_LENGTH = 1024;
+
     static final String ALGORITHM = "HmacSHA256";
     private static final Set<PosixFilePermission> GROUP_OR_OTHER = EnumSet.of(
-            PosixFilePermission.GROUP_READ, PosixFilePermission.GROUP_WRITE, PosixFilePermission.GROUP_EXECUTE,
-            PosixFilePermission.OTHERS_READ, PosixFilePermission.OTHERS_WRITE, PosixFilePermission.OTHERS_EXECUTE);
+            PosixFilePermission.GROUP_READ,
+            PosixFilePermission.GROUP_WRITE,
+            PosixFilePermission.GROUP_EXECUTE,
+            PosixFilePermission.OTHERS_READ,
+            PosixFilePermission.OTHERS_WRITE,
+            PosixFilePermission.OTHERS_EXECUTE);
 
     private final SecretKeySpec key;
     private final int length;
 
     private ClusterKey(byte[] bytes) {
         if (bytes.length < MIN_LENGTH || bytes.length > MAX_LENGTH) {
-            throw new IllegalArgumentException("a cluster key has " + MIN_LENGTH + " to " + MAX_LENGTH
-                    + " bytes, not " + bytes.length);
+            throw new IllegalArgumentException(
+                    "a cluster key has " + MIN_LENGTH + " to " + MAX_LENGTH + " bytes, not " + bytes.length);
         }
         key = new SecretKeySpec(bytes, ALGORITHM);
         length = bytes.length;

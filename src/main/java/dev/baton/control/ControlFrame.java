@@ -69,6 +69,7 @@ public final class ControlFrame {
 
     /** Largest frame, header and length field included. */
     public static final int MAX_FRAME_LENGTH = 65536;
+
     public static final int MAX_PAYLOAD_LENGTH = MAX_FRAME_LENGTH - HEADER_LENGTH;
 
     static final int OPT_TIMESTAMPS = 1;
@@ -76,8 +77,7 @@ public final class ControlFrame {
     static final int CONTENT_FIRST = 1;
     static final int CONTENT_LAST = 2;
 
-    private ControlFrame() {
-    }
+    private ControlFrame() {}
 
     public static int length(ByteBuffer b, int frameOffset) {
         return b.getInt(frameOffset + LENGTH_OFFSET);
@@ -127,30 +127,51 @@ public final class ControlFrame {
             throw new IllegalArgumentException("control frames are big-endian");
         }
         int start = dst.position();
-        dst.putInt(0).put(VERSION).put((byte) MessageType.of(m)).putShort((short) 0).putLong(m.correlationId());
+        dst.putInt(0)
+                .put(VERSION)
+                .put((byte) MessageType.of(m))
+                .putShort((short) 0)
+                .putLong(m.correlationId());
         switch (m) {
             case Hello h -> {
                 byte[] name = Utf8.encode(h.nodeName());
-                dst.put((byte) name.length).put(name).putInt(h.ipv4()).putShort((short) h.servicePort())
-                        .putLong(h.incarnation()).put(h.nonce());
+                dst.put((byte) name.length)
+                        .put(name)
+                        .putInt(h.ipv4())
+                        .putShort((short) h.servicePort())
+                        .putLong(h.incarnation())
+                        .put(h.nonce());
             }
             case Auth a -> dst.put(a.mac());
             case Heartbeat h -> dst.putInt(h.activeConnections()).putLong(h.flags());
             case HandoffRequest r -> {
-                putInitialState(dst, r.entryIsn(), r.entryTsVal(), r.entryWindowScale(), r.entryMss(),
-                        r.timestamps(), r.sackPermitted());
+                putInitialState(
+                        dst,
+                        r.entryIsn(),
+                        r.entryTsVal(),
+                        r.entryWindowScale(),
+                        r.entryMss(),
+                        r.timestamps(),
+                        r.sackPermitted());
                 dst.putShort((short) r.syn().length).put(r.syn());
                 dst.putShort((short) r.ack().length).put(r.ack());
             }
             case HandoffAck a -> {
-                putInitialState(dst, a.chosenIsn(), a.chosenTsVal(), a.chosenWindowScale(), a.chosenMss(),
-                        a.timestamps(), a.sackPermitted());
+                putInitialState(
+                        dst,
+                        a.chosenIsn(),
+                        a.chosenTsVal(),
+                        a.chosenWindowScale(),
+                        a.chosenMss(),
+                        a.timestamps(),
+                        a.sackPermitted());
                 dst.putShort((short) a.forwardPort());
             }
             case HandoffRefuse r -> dst.putInt(r.reason());
-            case Terminate t -> { }
-            case Abort a -> { }
-            case ControlMessage.Commit c -> dst.putShort((short) c.request().length).put(c.request());
+            case Terminate t -> {}
+            case Abort a -> {}
+            case ControlMessage.Commit c ->
+                dst.putShort((short) c.request().length).put(c.request());
             case Content c -> {
                 dst.put((byte) ((c.first() ? CONTENT_FIRST : 0) | (c.last() ? CONTENT_LAST : 0)));
                 dst.putShort((short) c.paths().size());
@@ -165,9 +186,12 @@ public final class ControlFrame {
         return size;
     }
 
-    private static void putInitialState(ByteBuffer dst, int isn, int tsVal, int windowScale, int mss,
-                                        boolean timestamps, boolean sack) {
-        dst.putInt(isn).putInt(tsVal).put((byte) windowScale).putShort((short) mss)
+    private static void putInitialState(
+            ByteBuffer dst, int isn, int tsVal, int windowScale, int mss, boolean timestamps, boolean sack) {
+        dst.putInt(isn)
+                .putInt(tsVal)
+                .put((byte) windowScale)
+                .putShort((short) mss)
                 .put((byte) ((timestamps ? OPT_TIMESTAMPS : 0) | (sack ? OPT_SACK_PERMITTED : 0)));
     }
 
@@ -194,8 +218,11 @@ public final class ControlFrame {
         }
         int type = type(src, start);
         long corr = correlationId(src, start);
-        if (corr != 0 && (type == MessageType.HELLO || type == MessageType.AUTH || type == MessageType.HEARTBEAT
-                || type == MessageType.CONTENT)) {
+        if (corr != 0
+                && (type == MessageType.HELLO
+                        || type == MessageType.AUTH
+                        || type == MessageType.HEARTBEAT
+                        || type == MessageType.CONTENT)) {
             // These name no connection; a non-zero id would be ignored, so the frame would decode to a
             // message that encodes differently (found by fuzzing): refuse it as any field out of range.
             throw new FrameException(Reason.BAD_FIELD, "correlation id " + corr + " on type " + type);
@@ -233,8 +260,16 @@ public final class ControlFrame {
                     int opts = options(src.get());
                     byte[] syn = bytes16(src);
                     byte[] ack = bytes16(src);
-                    yield new HandoffRequest(corr, isn, tsVal, ws, mss, (opts & OPT_TIMESTAMPS) != 0,
-                            (opts & OPT_SACK_PERMITTED) != 0, syn, ack);
+                    yield new HandoffRequest(
+                            corr,
+                            isn,
+                            tsVal,
+                            ws,
+                            mss,
+                            (opts & OPT_TIMESTAMPS) != 0,
+                            (opts & OPT_SACK_PERMITTED) != 0,
+                            syn,
+                            ack);
                 }
                 case MessageType.HANDOFF_ACK -> {
                     need(src, 14);
@@ -244,8 +279,15 @@ public final class ControlFrame {
                     int mss = src.getShort() & 0xffff;
                     int opts = options(src.get());
                     int forwardPort = src.getShort() & 0xffff;
-                    yield new HandoffAck(corr, isn, tsVal, ws, mss, (opts & OPT_TIMESTAMPS) != 0,
-                            (opts & OPT_SACK_PERMITTED) != 0, forwardPort);
+                    yield new HandoffAck(
+                            corr,
+                            isn,
+                            tsVal,
+                            ws,
+                            mss,
+                            (opts & OPT_TIMESTAMPS) != 0,
+                            (opts & OPT_SACK_PERMITTED) != 0,
+                            forwardPort);
                 }
                 case MessageType.HANDOFF_REFUSE -> {
                     need(src, 4);

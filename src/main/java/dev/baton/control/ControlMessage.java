@@ -45,8 +45,7 @@ public sealed interface ControlMessage {
      * nothing recorded from one connection verifies on another ({@link ControlPlane}). Arrays are
      * not copied: do not change them after building the record.
      */
-    record Hello(String nodeName, int ipv4, int servicePort, long incarnation, byte[] nonce)
-            implements ControlMessage {
+    record Hello(String nodeName, int ipv4, int servicePort, long incarnation, byte[] nonce) implements ControlMessage {
         /** Bytes of {@link #nonce()}. */
         public static final int NONCE_LENGTH = LinkAuth.NONCE_LENGTH;
 
@@ -63,8 +62,12 @@ public sealed interface ControlMessage {
 
         @Override
         public boolean equals(Object o) {
-            return o instanceof Hello h && nodeName.equals(h.nodeName) && ipv4 == h.ipv4
-                    && servicePort == h.servicePort && incarnation == h.incarnation && Arrays.equals(nonce, h.nonce);
+            return o instanceof Hello h
+                    && nodeName.equals(h.nodeName)
+                    && ipv4 == h.ipv4
+                    && servicePort == h.servicePort
+                    && incarnation == h.incarnation
+                    && Arrays.equals(nonce, h.nonce);
         }
 
         @Override
@@ -160,8 +163,16 @@ public sealed interface ControlMessage {
      * needs to translate sequence numbers and timestamps. Arrays are not copied: do not change them
      * after building the record.
      */
-    record HandoffRequest(long connId, int entryIsn, int entryTsVal, int entryWindowScale, int entryMss,
-                          boolean timestamps, boolean sackPermitted, byte[] syn, byte[] ack)
+    record HandoffRequest(
+            long connId,
+            int entryIsn,
+            int entryTsVal,
+            int entryWindowScale,
+            int entryMss,
+            boolean timestamps,
+            boolean sackPermitted,
+            byte[] syn,
+            byte[] ack)
             implements ControlMessage {
         public HandoffRequest {
             checkWindowScale(entryWindowScale);
@@ -177,10 +188,16 @@ public sealed interface ControlMessage {
 
         @Override
         public boolean equals(Object o) {
-            return o instanceof HandoffRequest r && connId == r.connId && entryIsn == r.entryIsn
-                    && entryTsVal == r.entryTsVal && entryWindowScale == r.entryWindowScale
-                    && entryMss == r.entryMss && timestamps == r.timestamps && sackPermitted == r.sackPermitted
-                    && Arrays.equals(syn, r.syn) && Arrays.equals(ack, r.ack);
+            return o instanceof HandoffRequest r
+                    && connId == r.connId
+                    && entryIsn == r.entryIsn
+                    && entryTsVal == r.entryTsVal
+                    && entryWindowScale == r.entryWindowScale
+                    && entryMss == r.entryMss
+                    && timestamps == r.timestamps
+                    && sackPermitted == r.sackPermitted
+                    && Arrays.equals(syn, r.syn)
+                    && Arrays.equals(ack, r.ack);
         }
 
         @Override
@@ -202,8 +219,16 @@ public sealed interface ControlMessage {
      * mine to which you forward this connection's client packets ({@code forwardPort}: it tells me
      * which of my shadow addresses the connection lives on).
      */
-    record HandoffAck(long connId, int chosenIsn, int chosenTsVal, int chosenWindowScale, int chosenMss,
-                      boolean timestamps, boolean sackPermitted, int forwardPort) implements ControlMessage {
+    record HandoffAck(
+            long connId,
+            int chosenIsn,
+            int chosenTsVal,
+            int chosenWindowScale,
+            int chosenMss,
+            boolean timestamps,
+            boolean sackPermitted,
+            int forwardPort)
+            implements ControlMessage {
         public HandoffAck {
             checkWindowScale(chosenWindowScale);
             checkMss(chosenMss);
@@ -327,8 +352,8 @@ public sealed interface ControlMessage {
         private static int checkPath(String p) {
             int n = Utf8.encode(p).length;
             if (n > MAX_PATH_LENGTH || !p.startsWith("/")) {
-                throw new IllegalArgumentException("path must start with / and be at most "
-                        + MAX_PATH_LENGTH + " bytes: " + n + " bytes");
+                throw new IllegalArgumentException(
+                        "path must start with / and be at most " + MAX_PATH_LENGTH + " bytes: " + n + " bytes");
             }
             return n;
         }

@@ -128,10 +128,20 @@ public final class ControlPlane implements AutoCloseable {
      * @param servicePort the web service port announced in Hello
      * @param load the node's current load, sent in every heartbeat
      */
-    public record Config(String name, InetAddress address, InetAddress bindAddress, int controlPort,
-                         int servicePort, List<PeerSpec> peers, Duration heartbeatInterval,
-                         Duration deadInterval, Duration backoffMin, Duration backoffMax,
-                         Duration connectTimeout, int queueCapacity, Supplier<Heartbeat> load) {
+    public record Config(
+            String name,
+            InetAddress address,
+            InetAddress bindAddress,
+            int controlPort,
+            int servicePort,
+            List<PeerSpec> peers,
+            Duration heartbeatInterval,
+            Duration deadInterval,
+            Duration backoffMin,
+            Duration backoffMax,
+            Duration connectTimeout,
+            int queueCapacity,
+            Supplier<Heartbeat> load) {
         public static final int DEFAULT_CONTROL_PORT = 7070;
 
         public Config {
@@ -142,8 +152,10 @@ public final class ControlPlane implements AutoCloseable {
                     throw new IllegalArgumentException("peer name repeated or own name: " + p.name());
                 }
             }
-            if (deadInterval.compareTo(heartbeatInterval) <= 0 || backoffMax.compareTo(backoffMin) < 0
-                    || backoffMin.isZero() || queueCapacity <= 0) {
+            if (deadInterval.compareTo(heartbeatInterval) <= 0
+                    || backoffMax.compareTo(backoffMin) < 0
+                    || backoffMin.isZero()
+                    || queueCapacity <= 0) {
                 throw new IllegalArgumentException("inconsistent timers or queue capacity");
             }
             // checks name, address and port
@@ -152,35 +164,106 @@ public final class ControlPlane implements AutoCloseable {
 
         /** Defaults: port 7070 on 0.0.0.0, service port 80, heartbeat 500 ms, dead 3 s, backoff 100 ms .. 5 s. */
         public static Config of(String name, InetAddress address, List<PeerSpec> peers) {
-            return new Config(name, address, anyAddress(), DEFAULT_CONTROL_PORT, 80, peers,
-                    Duration.ofMillis(500), Duration.ofSeconds(3), Duration.ofMillis(100), Duration.ofSeconds(5),
-                    Duration.ofSeconds(2), 4096, () -> new Heartbeat(0, 0));
+            return new Config(
+                    name,
+                    address,
+                    anyAddress(),
+                    DEFAULT_CONTROL_PORT,
+                    80,
+                    peers,
+                    Duration.ofMillis(500),
+                    Duration.ofSeconds(3),
+                    Duration.ofMillis(100),
+                    Duration.ofSeconds(5),
+                    Duration.ofSeconds(2),
+                    4096,
+                    () -> new Heartbeat(0, 0));
         }
 
         public Config withListen(InetAddress bind, int port) {
-            return new Config(name, address, bind, port, servicePort, peers, heartbeatInterval, deadInterval,
-                    backoffMin, backoffMax, connectTimeout, queueCapacity, load);
+            return new Config(
+                    name,
+                    address,
+                    bind,
+                    port,
+                    servicePort,
+                    peers,
+                    heartbeatInterval,
+                    deadInterval,
+                    backoffMin,
+                    backoffMax,
+                    connectTimeout,
+                    queueCapacity,
+                    load);
         }
 
         public Config withServicePort(int port) {
-            return new Config(name, address, bindAddress, controlPort, port, peers, heartbeatInterval,
-                    deadInterval, backoffMin, backoffMax, connectTimeout, queueCapacity, load);
+            return new Config(
+                    name,
+                    address,
+                    bindAddress,
+                    controlPort,
+                    port,
+                    peers,
+                    heartbeatInterval,
+                    deadInterval,
+                    backoffMin,
+                    backoffMax,
+                    connectTimeout,
+                    queueCapacity,
+                    load);
         }
 
-        public Config withTimers(Duration heartbeat, Duration dead, Duration minBackoff, Duration maxBackoff,
-                                 Duration connect) {
-            return new Config(name, address, bindAddress, controlPort, servicePort, peers, heartbeat, dead,
-                    minBackoff, maxBackoff, connect, queueCapacity, load);
+        public Config withTimers(
+                Duration heartbeat, Duration dead, Duration minBackoff, Duration maxBackoff, Duration connect) {
+            return new Config(
+                    name,
+                    address,
+                    bindAddress,
+                    controlPort,
+                    servicePort,
+                    peers,
+                    heartbeat,
+                    dead,
+                    minBackoff,
+                    maxBackoff,
+                    connect,
+                    queueCapacity,
+                    load);
         }
 
         public Config withQueueCapacity(int capacity) {
-            return new Config(name, address, bindAddress, controlPort, servicePort, peers, heartbeatInterval,
-                    deadInterval, backoffMin, backoffMax, connectTimeout, capacity, load);
+            return new Config(
+                    name,
+                    address,
+                    bindAddress,
+                    controlPort,
+                    servicePort,
+                    peers,
+                    heartbeatInterval,
+                    deadInterval,
+                    backoffMin,
+                    backoffMax,
+                    connectTimeout,
+                    capacity,
+                    load);
         }
 
         public Config withLoad(Supplier<Heartbeat> supplier) {
-            return new Config(name, address, bindAddress, controlPort, servicePort, peers, heartbeatInterval,
-                    deadInterval, backoffMin, backoffMax, connectTimeout, queueCapacity, supplier);
+            return new Config(
+                    name,
+                    address,
+                    bindAddress,
+                    controlPort,
+                    servicePort,
+                    peers,
+                    heartbeatInterval,
+                    deadInterval,
+                    backoffMin,
+                    backoffMax,
+                    connectTimeout,
+                    queueCapacity,
+                    supplier);
         }
 
         private static InetAddress anyAddress() {
@@ -196,9 +279,15 @@ public final class ControlPlane implements AutoCloseable {
      * A snapshot of one peer. {@code hello} and {@code lastHeartbeat} are the latest received (kept
      * while the link is down); {@code connectedSince} is null while it is down.
      */
-    public record PeerState(String name, boolean up, Hello hello, Heartbeat lastHeartbeat,
-                            Instant connectedSince, long framesIn, long framesOut, long reconnects) {
-    }
+    public record PeerState(
+            String name,
+            boolean up,
+            Hello hello,
+            Heartbeat lastHeartbeat,
+            Instant connectedSince,
+            long framesIn,
+            long framesOut,
+            long reconnects) {}
 
     private final Config cfg;
     private final ClusterKey key;
@@ -209,9 +298,11 @@ public final class ControlPlane implements AutoCloseable {
     private final Set<InetAddress> dialingAddresses = new HashSet<>();
     /** Bounds the connections that have not yet authenticated. */
     private final Semaphore handshakeSlots;
+
     private final Set<Thread> threads = ConcurrentHashMap.newKeySet();
     /** Connections still in their handshake: shut down on close to wake their threads. */
     private final Set<TcpSocket> handshaking = ConcurrentHashMap.newKeySet();
+
     private final AtomicBoolean started = new AtomicBoolean();
     private volatile boolean closed;
     private volatile TcpSocket server;
@@ -219,12 +310,13 @@ public final class ControlPlane implements AutoCloseable {
     // ---- the links' I/O, owned by the driver thread (see watchLinks and serviceLinks)
     /** Authenticated links on their way from a handshake thread to the driver. */
     private final ConcurrentLinkedQueue<Link> arriving = new ConcurrentLinkedQueue<>();
+
     private final List<Link> live = new ArrayList<>();
     private final Link[] watched;
     private int watchedCount;
     private volatile Thread driver;
     /** Wakes the driver when another thread queued a message or a link arrived. */
-    private volatile Runnable wakeup = () -> { };
+    private volatile Runnable wakeup = () -> {};
     /** Counted down once the driver has closed every link after {@link #close()}. */
     private final CountDownLatch linksClosed = new CountDownLatch(1);
 
@@ -373,8 +465,15 @@ public final class ControlPlane implements AutoCloseable {
     public PeerState peer(String name) {
         Peer p = peerOrThrow(name);
         Link link = p.link;
-        return new PeerState(name, link != null, p.hello, p.lastHeartbeat, link == null ? null : link.since,
-                p.framesIn.get(), p.framesOut.get(), p.reconnects.get());
+        return new PeerState(
+                name,
+                link != null,
+                p.hello,
+                p.lastHeartbeat,
+                link == null ? null : link.since,
+                p.framesIn.get(),
+                p.framesOut.get(),
+                p.reconnects.get());
     }
 
     /** Names of the peers whose link is up now. */
@@ -436,7 +535,8 @@ public final class ControlPlane implements AutoCloseable {
         wakeup.run();
         long deadline = System.nanoTime() + CLOSE_WAIT.toNanos();
         try {
-            if (started.get() && Thread.currentThread() != driver
+            if (started.get()
+                    && Thread.currentThread() != driver
                     && !linksClosed.await(CLOSE_WAIT.toNanos(), TimeUnit.NANOSECONDS)) {
                 LOG.warn("the control links' driver did not close them in time");
             }
@@ -518,7 +618,8 @@ public final class ControlPlane implements AutoCloseable {
                         l.nextHeartbeat = nowNanos + cfg.heartbeatInterval().toNanos();
                         send(l.peer.spec.name(), cfg.load().get());
                     }
-                    if (l.urgent || l.outLength > 0
+                    if (l.urgent
+                            || l.outLength > 0
                             || (l.lazySince != 0 && nowNanos - l.lazySince >= LAZY_WAIT.toNanos())) {
                         // Cleared before the queue is drained: a message queued meanwhile by
                         // another thread leaves now or sets the flag again for the next round.
@@ -549,7 +650,9 @@ public final class ControlPlane implements AutoCloseable {
             if (l.closed.get()) continue;
             // As serviceLinks decides; bytes the kernel did not take wait for POLLOUT, not for time.
             if (l.urgent) return nowNanos;
-            next = Math.min(next, Math.min(l.nextHeartbeat, l.lastHeard + cfg.deadInterval().toNanos() + 1));
+            next = Math.min(
+                    next,
+                    Math.min(l.nextHeartbeat, l.lastHeard + cfg.deadInterval().toNanos() + 1));
             if (l.lazySince != 0) next = Math.min(next, l.lazySince + LAZY_WAIT.toNanos());
         }
         return next;
@@ -623,8 +726,10 @@ public final class ControlPlane implements AutoCloseable {
             if (!l.inMac.verify(l.in, at, size, l.in, at + size)) {
                 // Forged, altered, replayed, reordered or from another connection: never decoded.
                 badMac.incrementAndGet();
-                LOG.warn("control frame {} from {} has a bad tag: closing the link",
-                        l.inMac.count() - 1, peer.spec.name());
+                LOG.warn(
+                        "control frame {} from {} has a bad tag: closing the link",
+                        l.inMac.count() - 1,
+                        peer.spec.name());
                 return false;
             }
             l.inView.limit(at + size).position(at);
@@ -764,7 +869,8 @@ public final class ControlPlane implements AutoCloseable {
                 s.close();
             } else {
                 // handshake releases the slot once the peer has authenticated
-                spawn("control-in-" + cfg.name() + "-" + s.remoteAddress().getHostAddress() + ":" + s.remotePort(),
+                spawn(
+                        "control-in-" + cfg.name() + "-" + s.remoteAddress().getHostAddress() + ":" + s.remotePort(),
                         () -> handshake(s, null));
             }
         }
@@ -775,8 +881,12 @@ public final class ControlPlane implements AutoCloseable {
         while (!closed) {
             boolean wasUp = false;
             try {
-                TcpSocket s = TcpSocket.connect(cfg.address(), peer.spec.address(), peer.spec.controlPort(),
-                        IPTOS_LOWDELAY, cfg.connectTimeout().toMillis());
+                TcpSocket s = TcpSocket.connect(
+                        cfg.address(),
+                        peer.spec.address(),
+                        peer.spec.controlPort(),
+                        IPTOS_LOWDELAY,
+                        cfg.connectTimeout().toMillis());
                 Link link = handshake(s, peer);
                 if (link != null) {
                     wasUp = true;
@@ -789,10 +899,13 @@ public final class ControlPlane implements AutoCloseable {
             } catch (InterruptedException e) {
                 return;
             }
-            backoff = wasUp ? cfg.backoffMin().toNanos() : Math.min(2 * backoff, cfg.backoffMax().toNanos());
+            backoff = wasUp
+                    ? cfg.backoffMin().toNanos()
+                    : Math.min(2 * backoff, cfg.backoffMax().toNanos());
             try {
                 // "Equal jitter": somewhere in the upper half, so that restarted nodes do not dial in step.
-                TimeUnit.NANOSECONDS.sleep(backoff / 2 + ThreadLocalRandom.current().nextLong(backoff / 2 + 1));
+                TimeUnit.NANOSECONDS.sleep(
+                        backoff / 2 + ThreadLocalRandom.current().nextLong(backoff / 2 + 1));
             } catch (InterruptedException e) {
                 return;
             }
@@ -820,8 +933,8 @@ public final class ControlPlane implements AutoCloseable {
             s.setTos(IPTOS_LOWDELAY);
             byte[] nonce = new byte[Hello.NONCE_LENGTH];
             random.nextBytes(nonce);
-            byte[] mine = encode(new Hello(cfg.name(), Hello.ipv4Of(cfg.address()), cfg.servicePort(), incarnation,
-                    nonce));
+            byte[] mine =
+                    encode(new Hello(cfg.name(), Hello.ipv4Of(cfg.address()), cfg.servicePort(), incarnation, nonce));
             // The whole handshake, not just each read, must end within the connect timeout: else a
             // stranger trickling bytes could hold a handshake slot (and keep a real peer out) for ever.
             long deadline = System.nanoTime() + cfg.connectTimeout().toNanos();
@@ -850,15 +963,24 @@ public final class ControlPlane implements AutoCloseable {
             if (!(second instanceof Auth auth)
                     || !LinkAuth.authMatches(LinkAuth.authMac(key, !weDial, helloD, helloA), auth.mac())) {
                 authFailed.incrementAndGet();
-                LOG.warn("control connection from {} claiming to be {} failed to"
-                        + " authenticate (sent {}): wrong cluster key, or not a member", s.remoteAddress(),
-                        peer.spec.name(), second instanceof Auth ? "a wrong MAC" : second.getClass().getSimpleName());
+                LOG.warn(
+                        "control connection from {} claiming to be {} failed to"
+                                + " authenticate (sent {}): wrong cluster key, or not a member",
+                        s.remoteAddress(),
+                        peer.spec.name(),
+                        second instanceof Auth
+                                ? "a wrong MAC"
+                                : second.getClass().getSimpleName());
                 return null;
             }
             if (closed) {
                 return null;
             }
-            link = new Link(peer, (Hello) first, s, new FrameMac(LinkAuth.frameKey(key, weDial, helloD, helloA)),
+            link = new Link(
+                    peer,
+                    (Hello) first,
+                    s,
+                    new FrameMac(LinkAuth.frameKey(key, weDial, helloD, helloA)),
                     new FrameMac(LinkAuth.frameKey(key, !weDial, helloD, helloA)));
             arriving.add(link);
             wakeup.run();
@@ -866,8 +988,7 @@ public final class ControlPlane implements AutoCloseable {
         } catch (FrameException e) {
             malformed.get(e.reason()).incrementAndGet();
             countFailedAuth(helloIn);
-            LOG.info("closing control connection from {}: {}", s.remoteAddress(),
-                    e.getMessage());
+            LOG.info("closing control connection from {}: {}", s.remoteAddress(), e.getMessage());
             return null;
         } catch (SocketTimeoutException e) {
             if (helloIn) {
@@ -1032,6 +1153,7 @@ public final class ControlPlane implements AutoCloseable {
         final boolean weDial;
         /** Written by the driver thread, read anywhere. */
         volatile Link link;
+
         volatile Hello hello;
         volatile Heartbeat lastHeartbeat;
         boolean everUp;
@@ -1055,20 +1177,24 @@ public final class ControlPlane implements AutoCloseable {
         final TcpSocket socket;
         /** Tags what this side sends, and checks what it receives. */
         final FrameMac outMac;
+
         final FrameMac inMac;
         final ArrayBlockingQueue<ControlMessage> queue = new ArrayBlockingQueue<>(cfg.queueCapacity());
         /** Received bytes not yet delivered: room for one whole tagged frame and more. */
         final byte[] in = new byte[2 * (ControlFrame.MAX_FRAME_LENGTH + LinkAuth.TAG_LENGTH)];
+
         final ByteBuffer inView = ByteBuffer.wrap(in);
         int inLength;
         /** Tagged frames the kernel has not taken yet. */
         final byte[] out = new byte[4 * (ControlFrame.MAX_FRAME_LENGTH + LinkAuth.TAG_LENGTH)];
+
         final ByteBuffer outView = ByteBuffer.wrap(out);
         int outLength;
         /** Something not lazy is queued: write this round. Set by any thread, cleared by the driver. */
         volatile boolean urgent;
         /** When the oldest lazy message still queued was queued (0: none); driver only. */
         long lazySince;
+
         long lastHeard;
         long nextHeartbeat;
         final AtomicBoolean closed = new AtomicBoolean();

@@ -39,8 +39,7 @@ final class LinkAuth {
     private static final byte[] KEY_DIALER_TO_ACCEPTOR = label("baton/2 key dialer->acceptor");
     private static final byte[] KEY_ACCEPTOR_TO_DIALER = label("baton/2 key acceptor->dialer");
 
-    private LinkAuth() {
-    }
+    private LinkAuth() {}
 
     /** The Auth MAC the dialer (or acceptor) sends for this transcript. */
     static byte[] authMac(ClusterKey key, boolean byDialer, byte[] helloDialer, byte[] helloAcceptor) {
@@ -54,8 +53,13 @@ final class LinkAuth {
 
     /** The key that tags frames sent by the dialer (or by the acceptor) on this connection. */
     static SecretKeySpec frameKey(ClusterKey key, boolean fromDialer, byte[] helloDialer, byte[] helloAcceptor) {
-        return new SecretKeySpec(prf(key.spec(), fromDialer ? KEY_DIALER_TO_ACCEPTOR : KEY_ACCEPTOR_TO_DIALER,
-                helloDialer, helloAcceptor), ClusterKey.ALGORITHM);
+        return new SecretKeySpec(
+                prf(
+                        key.spec(),
+                        fromDialer ? KEY_DIALER_TO_ACCEPTOR : KEY_ACCEPTOR_TO_DIALER,
+                        helloDialer,
+                        helloAcceptor),
+                ClusterKey.ALGORITHM);
     }
 
     private static byte[] prf(SecretKeySpec key, byte[] label, byte[] helloDialer, byte[] helloAcceptor) {

@@ -13,8 +13,7 @@ public final class MessageType {
     public static final int COMMIT = 9;
     public static final int AUTH = 10;
 
-    private MessageType() {
-    }
+    private MessageType() {}
 
     /** The type byte that carries {@code m}. */
     public static int of(ControlMessage m) {

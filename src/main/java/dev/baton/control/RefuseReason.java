@@ -25,8 +25,7 @@ public final class RefuseReason {
      */
     public static final int ABORTED = 8;
 
-    private RefuseReason() {
-    }
+    private RefuseReason() {}
 
     /** Whether {@code reason} is one of the codes above; a decoder refuses any other. */
     public static boolean isValid(int reason) {

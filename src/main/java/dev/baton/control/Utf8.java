@@ -11,13 +11,13 @@ import java.nio.charset.StandardCharsets;
  * error instead, on both ends.
  */
 final class Utf8 {
-    private Utf8() {
-    }
+    private Utf8() {}
 
     /** The UTF-8 bytes of {@code s}; a lone surrogate is an {@link IllegalArgumentException}. */
     static byte[] encode(String s) {
         try {
-            ByteBuffer b = StandardCharsets.UTF_8.newEncoder()
+            ByteBuffer b = StandardCharsets.UTF_8
+                    .newEncoder()
                     .onMalformedInput(CodingErrorAction.REPORT)
                     .onUnmappableCharacter(CodingErrorAction.REPORT)
                     .encode(java.nio.CharBuffer.wrap(s));
@@ -33,7 +33,8 @@ final class Utf8 {
     static String decode(ByteBuffer src, int length) throws FrameException {
         ByteBuffer slice = src.slice(src.position(), length);
         try {
-            String s = StandardCharsets.UTF_8.newDecoder()
+            String s = StandardCharsets.UTF_8
+                    .newDecoder()
                     .onMalformedInput(CodingErrorAction.REPORT)
                     .onUnmappableCharacter(CodingErrorAction.REPORT)
                     .decode(slice)

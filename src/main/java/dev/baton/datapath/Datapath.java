@@ -2,9 +2,9 @@ package dev.baton.datapath;
 
 import dev.baton.sys.BpfMap;
 import dev.baton.sys.BpfMappedArray;
-import dev.baton.sys.BpfRingBuffer;
 import dev.baton.sys.BpfObject;
 import dev.baton.sys.BpfProgram;
+import dev.baton.sys.BpfRingBuffer;
 import dev.baton.sys.SysException;
 import dev.baton.sys.TcHook;
 import java.io.IOException;
@@ -36,6 +36,7 @@ import java.util.Optional;
 public final class Datapath implements AutoCloseable {
     /** The object in the jar, compiled by src/main/bpf/build.sh. */
     public static final String RESOURCE = "baton.bpf.o";
+
     public static final String UPLINK_INGRESS = "uplink_ingress";
     public static final String UPLINK_EGRESS = "uplink_egress";
     public static final String WIRE_INGRESS = "wire_ingress";
@@ -55,9 +56,11 @@ public final class Datapath implements AutoCloseable {
     public static final int HANDSHAKE_PACKET_MAX = 80;
     /** {@code HS_UP}: the request went to user space, which has the connection now. */
     private static final byte HS_UP = 4;
+
     public static final int PATH_KEY_SIZE = 128;
     /** Paths the programs may decide themselves (local_paths): the rest goes to user space. */
     public static final int MAX_LOCAL_PATHS = 16384;
+
     private static final int EEXIST = 17;
     private static final VarHandle ENGINE_ASLEEP = ValueLayout.JAVA_INT.varHandle();
     /** Bytes of a record in the closes ring ({@code struct close_event}). */
@@ -66,9 +69,11 @@ public final class Datapath implements AutoCloseable {
     public static final int RECORD_SIZE = 136;
     /** Our tc filters' handle and priority: how a later process finds them. */
     public static final int TC_HANDLE = 0xba70;
+
     public static final int TC_PRIORITY = 1;
-    private static final String[] MAPS = {FLOWS, PROGRESS, CONFIG, COUNTERS, TAKEOVER, NODE, CLOSES, HANDSHAKES,
-        LOCAL_PATHS, ENGINE};
+    private static final String[] MAPS = {
+        FLOWS, PROGRESS, CONFIG, COUNTERS, TAKEOVER, NODE, CLOSES, HANDSHAKES, LOCAL_PATHS, ENGINE
+    };
 
     private final BpfObject object;
     private final BpfMap flows;
@@ -84,6 +89,7 @@ public final class Datapath implements AutoCloseable {
     private BpfRingBuffer closes;
     /** {@code struct engine_state}, mapped: the loop says it sleeps with a store, no system call. */
     private BpfMappedArray enginePage;
+
     private BpfMappedArray recordPages;
     private TakeoverRecords records;
     private final Arena arena = Arena.ofShared();
@@ -109,8 +115,8 @@ public final class Datapath implements AutoCloseable {
         this.localPaths = object.map(LOCAL_PATHS);
         this.engine = object.map(ENGINE);
         this.key = arena.allocate(PATH_KEY_SIZE, 8);
-        this.value = arena.allocate(Math.max(Math.max(Flow.SIZE, Progress.SIZE),
-                Math.max(DatapathConfig.SIZE, HANDSHAKE_SIZE)), 8);
+        this.value = arena.allocate(
+                Math.max(Math.max(Flow.SIZE, Progress.SIZE), Math.max(DatapathConfig.SIZE, HANDSHAKE_SIZE)), 8);
         this.counterKey = arena.allocate(ValueLayout.JAVA_INT);
         this.perCpu = arena.allocate(counters.perCpuValueSize(), 8);
         this.pathKey = arena.allocate(PATH_KEY_SIZE, 8);
@@ -371,7 +377,8 @@ public final class Datapath implements AutoCloseable {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment k = a.allocate(ValueLayout.JAVA_INT);
             MemorySegment v = a.allocate(16, 8);
-            return node.lookup(k, v) == 0 ? new NodeState(v.get(ValueLayout.JAVA_LONG, 0), v.get(ValueLayout.JAVA_LONG, 8))
+            return node.lookup(k, v) == 0
+                    ? new NodeState(v.get(ValueLayout.JAVA_LONG, 0), v.get(ValueLayout.JAVA_LONG, 8))
                     : new NodeState(0, 0);
         }
     }
@@ -426,7 +433,8 @@ public final class Datapath implements AutoCloseable {
         counterKey.set(ValueLayout.JAVA_INT, 0, c.ordinal());
         if (counters.lookup(counterKey, perCpu) != 0) return 0;
         long sum = 0;
-        for (int i = 0, cpus = (int) (perCpu.byteSize() / 8); i < cpus; i++) sum += perCpu.getAtIndex(ValueLayout.JAVA_LONG, i);
+        for (int i = 0, cpus = (int) (perCpu.byteSize() / 8); i < cpus; i++)
+            sum += perCpu.getAtIndex(ValueLayout.JAVA_LONG, i);
         return sum;
     }
 

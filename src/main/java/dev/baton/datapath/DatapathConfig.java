@@ -20,11 +20,22 @@ import java.lang.foreign.ValueLayout;
  * @param localDecision new connections' handshakes pass in the kernel, and a request for a path in
  *     the local paths map is served here without user space ({@code CONFIG_F_LOCAL_DECISION})
  */
-public record DatapathConfig(int localAddress, int shadowNetwork, int servicePort, int forwardBase, int forwardCount,
-        int uplinkIfindex, int wireIfindex, int kernelIfindex, int mark, boolean allSlow, boolean localDecision) {
+public record DatapathConfig(
+        int localAddress,
+        int shadowNetwork,
+        int servicePort,
+        int forwardBase,
+        int forwardCount,
+        int uplinkIfindex,
+        int wireIfindex,
+        int kernelIfindex,
+        int mark,
+        boolean allSlow,
+        boolean localDecision) {
     public static final int SIZE = 36;
     /** The mark baton's own packets to the network carry (0xba70: "baton"). */
     public static final int DEFAULT_MARK = 0xba70;
+
     private static final int F_ALL_SLOW = 0x01;
     private static final int F_LOCAL_DECISION = 0x02;
 
@@ -33,13 +44,33 @@ public record DatapathConfig(int localAddress, int shadowNetwork, int servicePor
     }
 
     public DatapathConfig withAllSlow(boolean slow) {
-        return new DatapathConfig(localAddress, shadowNetwork, servicePort, forwardBase, forwardCount, uplinkIfindex,
-                wireIfindex, kernelIfindex, mark, slow, localDecision);
+        return new DatapathConfig(
+                localAddress,
+                shadowNetwork,
+                servicePort,
+                forwardBase,
+                forwardCount,
+                uplinkIfindex,
+                wireIfindex,
+                kernelIfindex,
+                mark,
+                slow,
+                localDecision);
     }
 
     public DatapathConfig withLocalDecision(boolean on) {
-        return new DatapathConfig(localAddress, shadowNetwork, servicePort, forwardBase, forwardCount, uplinkIfindex,
-                wireIfindex, kernelIfindex, mark, allSlow, on);
+        return new DatapathConfig(
+                localAddress,
+                shadowNetwork,
+                servicePort,
+                forwardBase,
+                forwardCount,
+                uplinkIfindex,
+                wireIfindex,
+                kernelIfindex,
+                mark,
+                allSlow,
+                on);
     }
 
     public void write(MemorySegment s) {

@@ -24,26 +24,57 @@ import java.lang.foreign.ValueLayout;
  * @param lingers TO_CHOSEN: the connection is over and the entry lingers; a SYN with another ISN on
  *     its ports is a new connection, whose handshake the programs take after dropping this flow
  */
-public record Flow(FlowAction action, boolean timestamps, int windowScaleFrom, int windowScaleTo, int address, int port,
-        int seqDelta, int tsDelta, int consumedIn, int consumedOut, int cookie, boolean lingers) {
+public record Flow(
+        FlowAction action,
+        boolean timestamps,
+        int windowScaleFrom,
+        int windowScaleTo,
+        int address,
+        int port,
+        int seqDelta,
+        int tsDelta,
+        int consumedIn,
+        int consumedOut,
+        int cookie,
+        boolean lingers) {
     public static final int SIZE = 28;
     private static final int F_TIMESTAMPS = 0x01;
     private static final int F_LINGER = 0x02;
 
     public Flow {
         if (windowScaleFrom < 0 || windowScaleFrom > 14 || windowScaleTo < 0 || windowScaleTo > 14) {
-            throw new IllegalArgumentException("window scales are 0-14 (RFC 7323 section 2.3): " + windowScaleFrom
-                    + ", " + windowScaleTo);
+            throw new IllegalArgumentException(
+                    "window scales are 0-14 (RFC 7323 section 2.3): " + windowScaleFrom + ", " + windowScaleTo);
         }
         if ((port & ~0xffff) != 0) throw new IllegalArgumentException("ports are 16 bits: " + port);
         if ((cookie & ~0xffff) != 0) throw new IllegalArgumentException("cookies are 16 bits: " + cookie);
     }
 
     /** A flow with no cookie (every action but LOCAL). */
-    public Flow(FlowAction action, boolean timestamps, int windowScaleFrom, int windowScaleTo, int address, int port,
-            int seqDelta, int tsDelta, int consumedIn, int consumedOut) {
-        this(action, timestamps, windowScaleFrom, windowScaleTo, address, port, seqDelta, tsDelta, consumedIn,
-                consumedOut, 0, false);
+    public Flow(
+            FlowAction action,
+            boolean timestamps,
+            int windowScaleFrom,
+            int windowScaleTo,
+            int address,
+            int port,
+            int seqDelta,
+            int tsDelta,
+            int consumedIn,
+            int consumedOut) {
+        this(
+                action,
+                timestamps,
+                windowScaleFrom,
+                windowScaleTo,
+                address,
+                port,
+                seqDelta,
+                tsDelta,
+                consumedIn,
+                consumedOut,
+                0,
+                false);
     }
 
     /** A flow the engine holds: everything to user space, counted. */
@@ -61,14 +92,36 @@ public record Flow(FlowAction action, boolean timestamps, int windowScaleFrom, i
 
     /** The same flow, user space having read these many of its packets. */
     public Flow withConsumed(int in, int out) {
-        return new Flow(action, timestamps, windowScaleFrom, windowScaleTo, address, port, seqDelta, tsDelta, in, out,
-                cookie, lingers);
+        return new Flow(
+                action,
+                timestamps,
+                windowScaleFrom,
+                windowScaleTo,
+                address,
+                port,
+                seqDelta,
+                tsDelta,
+                in,
+                out,
+                cookie,
+                lingers);
     }
 
     /** The same flow of a connection that is over, lingering ({@link #lingers}). */
     public Flow lingering() {
-        return new Flow(action, timestamps, windowScaleFrom, windowScaleTo, address, port, seqDelta, tsDelta,
-                consumedIn, consumedOut, cookie, true);
+        return new Flow(
+                action,
+                timestamps,
+                windowScaleFrom,
+                windowScaleTo,
+                address,
+                port,
+                seqDelta,
+                tsDelta,
+                consumedIn,
+                consumedOut,
+                cookie,
+                true);
     }
 
     public void write(MemorySegment s) {
@@ -86,12 +139,17 @@ public record Flow(FlowAction action, boolean timestamps, int windowScaleFrom, i
     }
 
     public static Flow read(MemorySegment s) {
-        return new Flow(FlowAction.of(s.get(ValueLayout.JAVA_BYTE, 0)),
+        return new Flow(
+                FlowAction.of(s.get(ValueLayout.JAVA_BYTE, 0)),
                 (s.get(ValueLayout.JAVA_BYTE, 1) & F_TIMESTAMPS) != 0,
-                s.get(ValueLayout.JAVA_BYTE, 2), s.get(ValueLayout.JAVA_BYTE, 3),
-                s.get(FlowKey.BE32, 4), Short.toUnsignedInt(s.get(FlowKey.BE16, 8)),
-                s.get(ValueLayout.JAVA_INT_UNALIGNED, 12), s.get(ValueLayout.JAVA_INT_UNALIGNED, 16),
-                s.get(ValueLayout.JAVA_INT_UNALIGNED, 20), s.get(ValueLayout.JAVA_INT_UNALIGNED, 24),
+                s.get(ValueLayout.JAVA_BYTE, 2),
+                s.get(ValueLayout.JAVA_BYTE, 3),
+                s.get(FlowKey.BE32, 4),
+                Short.toUnsignedInt(s.get(FlowKey.BE16, 8)),
+                s.get(ValueLayout.JAVA_INT_UNALIGNED, 12),
+                s.get(ValueLayout.JAVA_INT_UNALIGNED, 16),
+                s.get(ValueLayout.JAVA_INT_UNALIGNED, 20),
+                s.get(ValueLayout.JAVA_INT_UNALIGNED, 24),
                 Short.toUnsignedInt(s.get(ValueLayout.JAVA_SHORT_UNALIGNED, 10)),
                 (s.get(ValueLayout.JAVA_BYTE, 1) & F_LINGER) != 0);
     }

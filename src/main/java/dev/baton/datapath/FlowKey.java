@@ -35,7 +35,10 @@ public record FlowKey(int remoteAddress, int localAddress, int remotePort, int l
     }
 
     public static FlowKey read(MemorySegment s) {
-        return new FlowKey(s.get(BE32, 0), s.get(BE32, 4), Short.toUnsignedInt(s.get(BE16, 8)),
+        return new FlowKey(
+                s.get(BE32, 0),
+                s.get(BE32, 4),
+                Short.toUnsignedInt(s.get(BE16, 8)),
                 Short.toUnsignedInt(s.get(BE16, 10)));
     }
 }

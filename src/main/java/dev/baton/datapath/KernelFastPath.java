@@ -21,6 +21,7 @@ public final class KernelFastPath implements FastPath {
     private final BpfRingBuffer closes;
     /** The engine's sink during {@link #drainCloses} (a field: no capture, no allocation per call). */
     private Closes closesInto;
+
     private final BpfRingBuffer.Records closeRecord = this::closeRecord;
     /** Between {@link #recall} and {@link #endTakeOver}: the flows that go on; null otherwise. */
     private Set<FlowKey> resumed;
@@ -103,41 +104,92 @@ public final class KernelFastPath implements FastPath {
     /** One {@code struct close_event} (src/main/bpf/datapath.h); an empty one only woke the reader. */
     private void closeRecord(MemorySegment data, long at, int length) {
         if (length < Datapath.CLOSE_EVENT_SIZE) return; // not this build's: nothing to take from it
-        closesInto.closed(data.get(FlowKey.BE32, at), Short.toUnsignedInt(data.get(FlowKey.BE16, at + 4)),
+        closesInto.closed(
+                data.get(FlowKey.BE32, at),
+                Short.toUnsignedInt(data.get(FlowKey.BE16, at + 4)),
                 Short.toUnsignedInt(data.get(ValueLayout.JAVA_SHORT_UNALIGNED, at + 10)),
                 Short.toUnsignedInt(data.get(ValueLayout.JAVA_SHORT_UNALIGNED, at + 6)),
-                data.get(ValueLayout.JAVA_BYTE, at + 8) & 0xff, data.get(ValueLayout.JAVA_BYTE, at + 9) != 0);
+                data.get(ValueLayout.JAVA_BYTE, at + 8) & 0xff,
+                data.get(ValueLayout.JAVA_BYTE, at + 9) != 0);
     }
 
     @Override
-    public boolean toChosen(int client, int clientPort, int chosen, int forwardPort, Translation t, Consumed c,
-            int cookie, boolean lingering) {
-        Flow f = new Flow(FlowAction.TO_CHOSEN, t.timestamps(), 0, 0, chosen, forwardPort, t.seqDelta(), t.tsDelta(),
-                c.fromNetwork(), c.fromKernel(), cookie, lingering);
+    public boolean toChosen(
+            int client,
+            int clientPort,
+            int chosen,
+            int forwardPort,
+            Translation t,
+            Consumed c,
+            int cookie,
+            boolean lingering) {
+        Flow f = new Flow(
+                FlowAction.TO_CHOSEN,
+                t.timestamps(),
+                0,
+                0,
+                chosen,
+                forwardPort,
+                t.seqDelta(),
+                t.tsDelta(),
+                c.fromNetwork(),
+                c.fromKernel(),
+                cookie,
+                lingering);
         return datapath.put(entryKey(client, clientPort), f) == 0;
     }
 
     @Override
-    public boolean handedIn(int client, int clientPort, int forwardPort, int shadow, int entry, Translation t,
-            Consumed fromClient, Consumed fromKernel, int cookie) {
+    public boolean handedIn(
+            int client,
+            int clientPort,
+            int forwardPort,
+            int shadow,
+            int entry,
+            Translation t,
+            Consumed fromClient,
+            Consumed fromKernel,
+            int cookie) {
         // The kernel's side first: the client's segments it carries are answered on the kernel's path.
         return handedInToClient(client, clientPort, shadow, entry, t, fromKernel, cookie)
                 && handedInFromEntry(client, clientPort, forwardPort, shadow, t, fromClient, cookie);
     }
 
     @Override
-    public boolean handedInToClient(int client, int clientPort, int shadow, int entry, Translation t,
-            Consumed fromKernel, int cookie) {
-        Flow toClient = new Flow(FlowAction.TO_CLIENT, t.timestamps(), t.chosenWindowScale(), t.entryWindowScale(),
-                entry, 0, t.seqDelta(), t.tsDelta(), fromKernel.fromNetwork(), fromKernel.fromKernel(), cookie, false);
+    public boolean handedInToClient(
+            int client, int clientPort, int shadow, int entry, Translation t, Consumed fromKernel, int cookie) {
+        Flow toClient = new Flow(
+                FlowAction.TO_CLIENT,
+                t.timestamps(),
+                t.chosenWindowScale(),
+                t.entryWindowScale(),
+                entry,
+                0,
+                t.seqDelta(),
+                t.tsDelta(),
+                fromKernel.fromNetwork(),
+                fromKernel.fromKernel(),
+                cookie,
+                false);
         return datapath.put(new FlowKey(client, shadow, clientPort, servicePort), toClient) == 0;
     }
 
     @Override
-    public boolean handedInFromEntry(int client, int clientPort, int forwardPort, int shadow, Translation t,
-            Consumed fromClient, int cookie) {
-        Flow fromEntry = new Flow(FlowAction.FROM_ENTRY, t.timestamps(), 0, 0, shadow, servicePort, t.seqDelta(),
-                t.tsDelta(), fromClient.fromNetwork(), fromClient.fromKernel(), cookie, false);
+    public boolean handedInFromEntry(
+            int client, int clientPort, int forwardPort, int shadow, Translation t, Consumed fromClient, int cookie) {
+        Flow fromEntry = new Flow(
+                FlowAction.FROM_ENTRY,
+                t.timestamps(),
+                0,
+                0,
+                shadow,
+                servicePort,
+                t.seqDelta(),
+                t.tsDelta(),
+                fromClient.fromNetwork(),
+                fromClient.fromKernel(),
+                cookie,
+                false);
         return datapath.put(new FlowKey(client, address, clientPort, forwardPort), fromEntry) == 0;
     }
 
@@ -191,7 +243,8 @@ public final class KernelFastPath implements FastPath {
         FlowKey k = new FlowKey(client, localAddress, clientPort, localPort);
         Optional<Flow> f = datapath.get(k);
         if (f.isEmpty() || f.get().action() == FlowAction.HOLD || resumed == null) return null;
-        Consumed read = datapath.progress(k).map(p -> new Consumed(p.slowIn(), p.slowOut()))
+        Consumed read = datapath.progress(k)
+                .map(p -> new Consumed(p.slowIn(), p.slowOut()))
                 .orElse(new Consumed(f.get().consumedIn(), f.get().consumedOut()));
         if (datapath.put(k, f.get().withConsumed(read.fromNetwork(), read.fromKernel())) != 0) return null;
         resumed.add(k);
@@ -200,7 +253,9 @@ public final class KernelFastPath implements FastPath {
 
     @Override
     public int cookie(int client, int clientPort, int localAddress, int localPort) {
-        return datapath.get(new FlowKey(client, localAddress, clientPort, localPort)).map(Flow::cookie).orElse(-1);
+        return datapath.get(new FlowKey(client, localAddress, clientPort, localPort))
+                .map(Flow::cookie)
+                .orElse(-1);
     }
 
     @Override

@@ -15,8 +15,14 @@ public final class LocalPaths {
         }
         for (int i = 0; i < path.length(); i++) {
             char ch = path.charAt(i);
-            boolean ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')
-                    || ch == '/' || ch == '-' || ch == '.' || ch == '_' || ch == '~';
+            boolean ok = (ch >= 'a' && ch <= 'z')
+                    || (ch >= 'A' && ch <= 'Z')
+                    || (ch >= '0' && ch <= '9')
+                    || ch == '/'
+                    || ch == '-'
+                    || ch == '.'
+                    || ch == '_'
+                    || ch == '~';
             if (!ok || (i > 0 && path.charAt(i - 1) == '/' && (ch == '/' || ch == '.'))) return false;
         }
         return true;

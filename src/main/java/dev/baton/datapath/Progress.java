@@ -18,9 +18,13 @@ public record Progress(int slowIn, int slowOut, int ack, int next, long lastNano
     public static final int SIZE = 32;
 
     public static Progress read(MemorySegment s) {
-        return new Progress(s.get(ValueLayout.JAVA_INT_UNALIGNED, 0), s.get(ValueLayout.JAVA_INT_UNALIGNED, 4),
-                s.get(ValueLayout.JAVA_INT_UNALIGNED, 8), s.get(ValueLayout.JAVA_INT_UNALIGNED, 12),
-                s.get(ValueLayout.JAVA_LONG_UNALIGNED, 16), s.get(ValueLayout.JAVA_INT_UNALIGNED, 24));
+        return new Progress(
+                s.get(ValueLayout.JAVA_INT_UNALIGNED, 0),
+                s.get(ValueLayout.JAVA_INT_UNALIGNED, 4),
+                s.get(ValueLayout.JAVA_INT_UNALIGNED, 8),
+                s.get(ValueLayout.JAVA_INT_UNALIGNED, 12),
+                s.get(ValueLayout.JAVA_LONG_UNALIGNED, 16),
+                s.get(ValueLayout.JAVA_INT_UNALIGNED, 24));
     }
 
     /** For tests: a progress as the programs would have left it. */

@@ -83,6 +83,7 @@ public final class FaultInjector {
     private final long[] releaseAt = new long[SLOTS];
     /** Reorder: released once the direction's pass count reaches this; Long.MAX_VALUE for a delay. */
     private final long[] releaseAfter = new long[SLOTS];
+
     private final boolean[] used = new boolean[SLOTS];
     private int head;
     private int tail;
@@ -102,8 +103,11 @@ public final class FaultInjector {
         Active a = new Active(nextId++, rule);
         rules.add(a);
         portRules |= rule.port() != 0;
-        if (!rule.isMessageRule() && (rule.action() == Action.DELAY || rule.action() == Action.REORDER
-                || rule.action() == Action.DUPLICATE) && slots == null) {
+        if (!rule.isMessageRule()
+                && (rule.action() == Action.DELAY
+                        || rule.action() == Action.REORDER
+                        || rule.action() == Action.DUPLICATE)
+                && slots == null) {
             slots = Arena.ofAuto().allocate((long) SLOTS * SLOT_BYTES, 16);
             scratch = Arena.ofAuto().allocate(65536, 16);
         }
@@ -151,7 +155,8 @@ public final class FaultInjector {
         for (int i = 0; i < rules.size(); i++) {
             Active a = rules.get(i);
             FaultRule r = a.rule;
-            if (r.isMessageRule() || !r.direction().covers(direction)
+            if (r.isMessageRule()
+                    || !r.direction().covers(direction)
                     || (r.phase() != null && r.phase() != phase)
                     || (r.port() != 0 && r.port() != sport && r.port() != dport)
                     || !a.hit()) {
@@ -169,7 +174,8 @@ public final class FaultInjector {
                     return Verdict.DUPLICATE;
                 }
                 case DELAY, REORDER -> {
-                    long after = r.action() == Action.REORDER ? passed[direction.ordinal()] + r.after() : Long.MAX_VALUE;
+                    long after =
+                            r.action() == Action.REORDER ? passed[direction.ordinal()] + r.after() : Long.MAX_VALUE;
                     if (holdable && hold(direction, p, len, now + r.millis(), after)) return Verdict.HELD;
                     holdOverflows++;
                 }

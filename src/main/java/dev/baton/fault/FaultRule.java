@@ -31,14 +31,29 @@ import java.util.Set;
  * @param after reorder: a held packet goes once this many later packets went the same way
  * @param seed of the rule's random numbers
  */
-public record FaultRule(Action action, Direction direction, Phase phase, int port, int messageType,
-                        double probability, long skip, long count, int millis, int after, long seed) {
+public record FaultRule(
+        Action action,
+        Direction direction,
+        Phase phase,
+        int port,
+        int messageType,
+        double probability,
+        long skip,
+        long count,
+        int millis,
+        int after,
+        long seed) {
     public enum Action {
-        DROP, DUPLICATE, REORDER, DELAY
+        DROP,
+        DUPLICATE,
+        REORDER,
+        DELAY
     }
 
     public enum Direction {
-        IN, OUT, BOTH;
+        IN,
+        OUT,
+        BOTH;
 
         boolean covers(Direction d) {
             return this == BOTH || this == d;
@@ -46,21 +61,34 @@ public record FaultRule(Action action, Direction direction, Phase phase, int por
     }
 
     /** Control messages a rule may name, by their command-line names. */
-    static final Map<String, Integer> MESSAGES = Map.of("handoff-request", MessageType.HANDOFF_REQUEST,
-            "handoff-ack", MessageType.HANDOFF_ACK, "handoff-refuse", MessageType.HANDOFF_REFUSE,
-            "commit", MessageType.COMMIT, "terminate", MessageType.TERMINATE, "abort", MessageType.ABORT);
+    static final Map<String, Integer> MESSAGES = Map.of(
+            "handoff-request",
+            MessageType.HANDOFF_REQUEST,
+            "handoff-ack",
+            MessageType.HANDOFF_ACK,
+            "handoff-refuse",
+            MessageType.HANDOFF_REFUSE,
+            "commit",
+            MessageType.COMMIT,
+            "terminate",
+            MessageType.TERMINATE,
+            "abort",
+            MessageType.ABORT);
     /** The longest a delay or reorder may hold a packet or message. */
     public static final int MAX_MILLIS = 60_000;
 
     public FaultRule {
-        if (action == null || direction == null) throw new IllegalArgumentException("action and direction are required");
-        if (!(probability > 0 && probability <= 1)) throw new IllegalArgumentException("p must be in (0, 1]: " + probability);
+        if (action == null || direction == null)
+            throw new IllegalArgumentException("action and direction are required");
+        if (!(probability > 0 && probability <= 1))
+            throw new IllegalArgumentException("p must be in (0, 1]: " + probability);
         if (skip < 0 || count < 1) throw new IllegalArgumentException("skip must be >= 0 and count >= 1");
         if (millis < 0 || millis > MAX_MILLIS) throw new IllegalArgumentException("ms must be 0.." + MAX_MILLIS);
         if (after < 1 || after > 1000) throw new IllegalArgumentException("after must be 1..1000");
         if (port < 0 || port > 0xffff) throw new IllegalArgumentException("port must be 0..65535");
         if (messageType != 0 && (phase != null || port != 0 || direction != Direction.BOTH)) {
-            throw new IllegalArgumentException("a msg= rule selects control messages; dir, phase and port select packets");
+            throw new IllegalArgumentException(
+                    "a msg= rule selects control messages; dir, phase and port select packets");
         }
         if (messageType != 0 && action == Action.REORDER) {
             throw new IllegalArgumentException("control messages can be dropped, duplicated or delayed, not reordered");
@@ -86,8 +114,9 @@ public record FaultRule(Action action, Direction direction, Phase phase, int por
             case "duplicate", "dup" -> Action.DUPLICATE;
             case "reorder" -> Action.REORDER;
             case "delay" -> Action.DELAY;
-            default -> throw new IllegalArgumentException("unknown action '" + words[0]
-                    + "'; actions are drop, duplicate, reorder, delay");
+            default ->
+                throw new IllegalArgumentException(
+                        "unknown action '" + words[0] + "'; actions are drop, duplicate, reorder, delay");
         };
         Direction dir = Direction.BOTH;
         Phase phase = null;
@@ -108,12 +137,14 @@ public record FaultRule(Action action, Direction direction, Phase phase, int por
             if (!seen.add(key)) throw new IllegalArgumentException("'" + key + "' given twice");
             try {
                 switch (key) {
-                    case "dir" -> dir = switch (value.toLowerCase(Locale.ROOT)) {
-                        case "in" -> Direction.IN;
-                        case "out" -> Direction.OUT;
-                        case "both" -> Direction.BOTH;
-                        default -> throw new IllegalArgumentException("dir must be in, out or both, not '" + value + "'");
-                    };
+                    case "dir" ->
+                        dir = switch (value.toLowerCase(Locale.ROOT)) {
+                            case "in" -> Direction.IN;
+                            case "out" -> Direction.OUT;
+                            case "both" -> Direction.BOTH;
+                            default ->
+                                throw new IllegalArgumentException("dir must be in, out or both, not '" + value + "'");
+                        };
                     case "phase" -> phase = value.equalsIgnoreCase("any") ? null : Phase.parse(value);
                     case "port" -> port = Integer.parseInt(value);
                     case "msg" -> {
@@ -130,8 +161,9 @@ public record FaultRule(Action action, Direction direction, Phase phase, int por
                     case "ms" -> millis = Integer.parseInt(value);
                     case "after" -> after = Integer.parseInt(value);
                     case "seed" -> seed = Long.parseLong(value);
-                    default -> throw new IllegalArgumentException("unknown key '" + key
-                            + "'; keys are dir, phase, port, msg, p, skip, count, ms, after, seed");
+                    default ->
+                        throw new IllegalArgumentException("unknown key '" + key
+                                + "'; keys are dir, phase, port, msg, p, skip, count, ms, after, seed");
                 }
             } catch (NumberFormatException e) {
                 throw new IllegalArgumentException("'" + key + "' needs a number, not '" + value + "'");
@@ -145,7 +177,8 @@ public record FaultRule(Action action, Direction direction, Phase phase, int por
     public String toString() {
         StringBuilder b = new StringBuilder(action.name().toLowerCase(Locale.ROOT));
         if (isMessageRule()) {
-            for (var e : MESSAGES.entrySet()) if (e.getValue() == messageType) b.append(" msg=").append(e.getKey());
+            for (var e : MESSAGES.entrySet())
+                if (e.getValue() == messageType) b.append(" msg=").append(e.getKey());
         } else {
             b.append(" dir=").append(direction.name().toLowerCase(Locale.ROOT));
             b.append(" phase=").append(phase == null ? "any" : phase.cliName());

@@ -120,18 +120,18 @@ public final class RequestParser {
     private static final byte HTAB = '\t';
 
     // States of the machine; the comments name the RFC 9112 grammar element being read.
-    private static final int S_LEADING = 0;      // before request-line, empty lines tolerated (§2.2)
-    private static final int S_LEADING_LF = 1;   // CR seen in an empty leading line
-    private static final int S_METHOD = 2;       // method = token
+    private static final int S_LEADING = 0; // before request-line, empty lines tolerated (§2.2)
+    private static final int S_LEADING_LF = 1; // CR seen in an empty leading line
+    private static final int S_METHOD = 2; // method = token
     private static final int S_TARGET_FIRST = 3; // first byte of request-target
-    private static final int S_TARGET = 4;       // request-target
-    private static final int S_VERSION = 5;      // HTTP-version
-    private static final int S_LINE_LF = 6;      // CR seen after HTTP-version
-    private static final int S_FIELD_START = 7;  // start of a field line, or of the final empty line
-    private static final int S_NAME = 8;         // field-name = token
-    private static final int S_VALUE = 9;        // OWS field-value OWS
-    private static final int S_VALUE_LF = 10;    // CR seen after a field value
-    private static final int S_END_LF = 11;      // CR seen on the final empty line
+    private static final int S_TARGET = 4; // request-target
+    private static final int S_VERSION = 5; // HTTP-version
+    private static final int S_LINE_LF = 6; // CR seen after HTTP-version
+    private static final int S_FIELD_START = 7; // start of a field line, or of the final empty line
+    private static final int S_NAME = 8; // field-name = token
+    private static final int S_VALUE = 9; // OWS field-value OWS
+    private static final int S_VALUE_LF = 10; // CR seen after a field value
+    private static final int S_END_LF = 11; // CR seen on the final empty line
     private static final int S_DONE = 12;
     private static final int S_FAILED = 13;
 
@@ -150,6 +150,7 @@ public final class RequestParser {
 
     /** The head as received, from the first byte of the request line (leading empty lines not kept). */
     private final byte[] head;
+
     private final int[] nameStart;
     private final int[] nameEnd;
     private final int[] valueStart;
@@ -281,9 +282,12 @@ public final class RequestParser {
         switch (state) {
             case S_LEADING -> {
                 if (b == CR) state = S_LEADING_LF;
-                else if (b == LF) { /* empty line before the request line: ignored, RFC 9112 §2.2 */ }
-                else if (TCHAR[c]) { store(b); state = S_METHOD; }
-                else fail(Invalid.BAD_REQUEST_LINE);
+                else if (b == LF) {
+                    /* empty line before the request line: ignored, RFC 9112 §2.2 */
+                } else if (TCHAR[c]) {
+                    store(b);
+                    state = S_METHOD;
+                } else fail(Invalid.BAD_REQUEST_LINE);
             }
             case S_LEADING_LF -> {
                 if (b == LF) state = S_LEADING;
@@ -292,15 +296,24 @@ public final class RequestParser {
             case S_METHOD -> {
                 store(b);
                 if (TCHAR[c]) return;
-                if (b == SP) { methodEnd = stored - 1; targetStart = stored; state = S_TARGET_FIRST; }
-                else if (b == CR || b == LF || b == HTAB) fail(Invalid.BAD_REQUEST_LINE);
+                if (b == SP) {
+                    methodEnd = stored - 1;
+                    targetStart = stored;
+                    state = S_TARGET_FIRST;
+                } else if (b == CR || b == LF || b == HTAB) fail(Invalid.BAD_REQUEST_LINE);
                 else fail(Invalid.BAD_METHOD);
             }
             case S_TARGET_FIRST, S_TARGET -> {
                 store(b);
-                if (c > 0x20 && c < 0x7f && b != '#') { state = S_TARGET; return; }
-                if (b == SP && state == S_TARGET) { targetEnd = stored - 1; versionStart = stored; state = S_VERSION; }
-                else if (b == SP || b == CR || b == LF || b == HTAB) fail(Invalid.BAD_REQUEST_LINE);
+                if (c > 0x20 && c < 0x7f && b != '#') {
+                    state = S_TARGET;
+                    return;
+                }
+                if (b == SP && state == S_TARGET) {
+                    targetEnd = stored - 1;
+                    versionStart = stored;
+                    state = S_VERSION;
+                } else if (b == SP || b == CR || b == LF || b == HTAB) fail(Invalid.BAD_REQUEST_LINE);
                 else fail(Invalid.BAD_TARGET);
             }
             case S_VERSION -> {
@@ -325,7 +338,10 @@ public final class RequestParser {
                 else if (b == SP || b == HTAB) fail(Invalid.OBS_FOLD);
                 else if (!TCHAR[c]) fail(Invalid.BAD_HEADER);
                 else if (headerCount == maxHeaders) fail(Invalid.TOO_MANY_HEADERS);
-                else { nameStart[headerCount] = stored - 1; state = S_NAME; }
+                else {
+                    nameStart[headerCount] = stored - 1;
+                    state = S_NAME;
+                }
             }
             case S_NAME -> {
                 store(b);
@@ -377,7 +393,9 @@ public final class RequestParser {
     /** HTTP-version = "HTTP/" DIGIT "." DIGIT; only 1.0 and 1.1 are served (RFC 9112 §2.3). */
     private void checkVersion(int versionEnd) {
         int n = versionEnd - versionStart;
-        if (n != 8 || !startsWith(versionStart, "HTTP/1.") || (head[versionStart + 7] != '0' && head[versionStart + 7] != '1')) {
+        if (n != 8
+                || !startsWith(versionStart, "HTTP/1.")
+                || (head[versionStart + 7] != '0' && head[versionStart + 7] != '1')) {
             fail(n == 0 ? Invalid.BAD_REQUEST_LINE : Invalid.BAD_VERSION);
             return;
         }
@@ -404,12 +422,21 @@ public final class RequestParser {
         String transferEncoding = null;
         for (int h = 0; h < headerCount; h++) {
             if (nameIs(h, "host")) {
-                if (++hostCount > 1) { fail(Invalid.DUPLICATE_HOST); return; }
+                if (++hostCount > 1) {
+                    fail(Invalid.DUPLICATE_HOST);
+                    return;
+                }
                 host = headerValue(h).toLowerCase(Locale.ROOT);
-                if (!validHost(host)) { fail(Invalid.BAD_HEADER); return; }
+                if (!validHost(host)) {
+                    fail(Invalid.BAD_HEADER);
+                    return;
+                }
             } else if (nameIs(h, "content-length")) {
                 long n = parseContentLength(headerValue(h));
-                if (n < 0 || (contentLength >= 0 && n != contentLength)) { fail(Invalid.BAD_CONTENT_LENGTH); return; }
+                if (n < 0 || (contentLength >= 0 && n != contentLength)) {
+                    fail(Invalid.BAD_CONTENT_LENGTH);
+                    return;
+                }
                 contentLength = n;
             } else if (nameIs(h, "transfer-encoding")) {
                 transferEncoding = transferEncoding == null ? headerValue(h) : transferEncoding + "," + headerValue(h);
@@ -440,25 +467,37 @@ public final class RequestParser {
     private void parseTarget() {
         String pathAndQuery;
         if (target.charAt(0) == '/') {
-            if (method.equals("CONNECT")) { fail(Invalid.BAD_TARGET); return; }
+            if (method.equals("CONNECT")) {
+                fail(Invalid.BAD_TARGET);
+                return;
+            }
             pathAndQuery = target;
         } else if (target.equals("*")) { // asterisk-form, OPTIONS only (§3.2.4)
             if (!method.equals("OPTIONS")) fail(Invalid.BAD_TARGET);
             return;
         } else if (method.equals("CONNECT")) { // authority-form (§3.2.3): host ":" port
-            if (target.indexOf('/') >= 0 || target.indexOf('?') >= 0 || target.indexOf('@') >= 0) fail(Invalid.BAD_TARGET);
+            if (target.indexOf('/') >= 0 || target.indexOf('?') >= 0 || target.indexOf('@') >= 0)
+                fail(Invalid.BAD_TARGET);
             return;
         } else { // absolute-form (§3.2.2): the target's authority replaces the Host header
             int schemeEnd = target.indexOf("://");
             String scheme = schemeEnd < 0 ? "" : target.substring(0, schemeEnd);
-            if (!scheme.equalsIgnoreCase("http") && !scheme.equalsIgnoreCase("https")) { fail(Invalid.BAD_TARGET); return; }
+            if (!scheme.equalsIgnoreCase("http") && !scheme.equalsIgnoreCase("https")) {
+                fail(Invalid.BAD_TARGET);
+                return;
+            }
             int authorityStart = schemeEnd + 3;
             int authorityEnd = authorityStart;
-            while (authorityEnd < target.length() && target.charAt(authorityEnd) != '/' && target.charAt(authorityEnd) != '?') {
+            while (authorityEnd < target.length()
+                    && target.charAt(authorityEnd) != '/'
+                    && target.charAt(authorityEnd) != '?') {
                 authorityEnd++;
             }
             String authority = target.substring(authorityStart, authorityEnd).toLowerCase(Locale.ROOT);
-            if (authority.isEmpty() || authority.indexOf('@') >= 0 || !validHost(authority)) { fail(Invalid.BAD_TARGET); return; }
+            if (authority.isEmpty() || authority.indexOf('@') >= 0 || !validHost(authority)) {
+                fail(Invalid.BAD_TARGET);
+                return;
+            }
             host = authority;
             pathAndQuery = target.substring(authorityEnd);
             if (pathAndQuery.isEmpty() || pathAndQuery.charAt(0) == '?') pathAndQuery = "/" + pathAndQuery;
@@ -513,7 +552,10 @@ public final class RequestParser {
         int n = 0;
         for (int i = 0; i < raw.length(); i++) {
             char ch = raw.charAt(i);
-            if (ch != '%') { out[n++] = (byte) ch; continue; }
+            if (ch != '%') {
+                out[n++] = (byte) ch;
+                continue;
+            }
             if (i + 2 >= raw.length()) return null;
             int hi = Character.digit(raw.charAt(i + 1), 16);
             int lo = Character.digit(raw.charAt(i + 2), 16);
@@ -524,7 +566,8 @@ public final class RequestParser {
             i += 2;
         }
         try {
-            return StandardCharsets.UTF_8.newDecoder()
+            return StandardCharsets.UTF_8
+                    .newDecoder()
                     .onMalformedInput(CodingErrorAction.REPORT)
                     .onUnmappableCharacter(CodingErrorAction.REPORT)
                     .decode(ByteBuffer.wrap(out, 0, n))

@@ -25,6 +25,7 @@ public final class ClusterState implements ClusterView {
     private final Map<String, List<String>> partial = new ConcurrentHashMap<>();
     /** Peers whose announcement in progress grew past the bound: their chunks are ignored until a first. */
     private final Set<String> discarding = ConcurrentHashMap.newKeySet();
+
     private final AtomicLong droppedAnnouncements = new AtomicLong();
     private final Map<String, Integer> loads = new ConcurrentHashMap<>();
     private final Map<String, Boolean> up = new ConcurrentHashMap<>();

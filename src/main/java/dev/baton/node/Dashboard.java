@@ -67,12 +67,14 @@ final class Dashboard implements AutoCloseable {
     /** No resource leaves the node: scripts and styles are inline, data comes from this origin. */
     private static final String CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
             + "connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Member self;
     private final List<Member> peers;
     /** Where a peer's {@code /api/node} answers: its control address (on a real host, baton's namespace). */
     private final java.util.function.ToIntFunction<Member> reachAt;
+
     private final int metricsPort;
     private final int tableCapacity;
     private final Supplier<Map<String, Object>> stats;
@@ -83,6 +85,7 @@ final class Dashboard implements AutoCloseable {
     private final HttpClient http;
     /** When each peer last answered, by this node's clock; one entry per peer at most. */
     private final Map<String, Long> lastAnswer = new ConcurrentHashMap<>();
+
     private ObjectNode lastView;
     private long lastViewNanos;
 
@@ -91,14 +94,27 @@ final class Dashboard implements AutoCloseable {
      * @param peers the other members; each serves {@code /api/node} on {@code metricsPort}
      * @param stats this node's stats, as the admin socket's {@code stats} command answers
      */
-    Dashboard(Member self, List<Member> peers, int metricsPort, int tableCapacity,
-              Supplier<Map<String, Object>> stats, RouteStats routes, ControlPlane control) {
+    Dashboard(
+            Member self,
+            List<Member> peers,
+            int metricsPort,
+            int tableCapacity,
+            Supplier<Map<String, Object>> stats,
+            RouteStats routes,
+            ControlPlane control) {
         this(self, peers, Member::address, metricsPort, tableCapacity, stats, routes, control);
     }
 
     /** @param reachAt the address a peer's metrics server answers at (its control address) */
-    Dashboard(Member self, List<Member> peers, java.util.function.ToIntFunction<Member> reachAt, int metricsPort,
-              int tableCapacity, Supplier<Map<String, Object>> stats, RouteStats routes, ControlPlane control) {
+    Dashboard(
+            Member self,
+            List<Member> peers,
+            java.util.function.ToIntFunction<Member> reachAt,
+            int metricsPort,
+            int tableCapacity,
+            Supplier<Map<String, Object>> stats,
+            RouteStats routes,
+            ControlPlane control) {
         this.self = self;
         this.peers = List.copyOf(peers);
         this.reachAt = reachAt;
@@ -113,8 +129,11 @@ final class Dashboard implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("reading dashboard.html", e);
         }
-        http = HttpClient.newBuilder().connectTimeout(PEER_TIMEOUT).version(HttpClient.Version.HTTP_1_1)
-                .followRedirects(HttpClient.Redirect.NEVER).build();
+        http = HttpClient.newBuilder()
+                .connectTimeout(PEER_TIMEOUT)
+                .version(HttpClient.Version.HTTP_1_1)
+                .followRedirects(HttpClient.Redirect.NEVER)
+                .build();
     }
 
     /** Adds the page and the two JSON endpoints to {@code server} (which serves {@code /metrics}). */
@@ -123,7 +142,11 @@ final class Dashboard implements AutoCloseable {
             try (exchange) {
                 String path = exchange.getRequestURI().getPath();
                 if (!path.equals("/") && !path.equals("/dashboard")) {
-                    send(exchange, 404, "text/plain; charset=utf-8", "not found; try /, /api/cluster, /api/node, /metrics\n");
+                    send(
+                            exchange,
+                            404,
+                            "text/plain; charset=utf-8",
+                            "not found; try /, /api/cluster, /api/node, /metrics\n");
                 } else if (readable(exchange)) {
                     exchange.getResponseHeaders().set("Content-Security-Policy", CSP);
                     send(exchange, 200, "text/html; charset=utf-8", page);
@@ -157,7 +180,9 @@ final class Dashboard implements AutoCloseable {
             Map<String, Object> l = new LinkedHashMap<>();
             l.put("peer", p.name());
             l.put("up", s.up());
-            l.put("sinceMillis", s.connectedSince() == null ? null : s.connectedSince().toEpochMilli());
+            l.put(
+                    "sinceMillis",
+                    s.connectedSince() == null ? null : s.connectedSince().toEpochMilli());
             l.put("reconnects", s.reconnects());
             links.add(l);
         }
@@ -231,19 +256,24 @@ final class Dashboard implements AutoCloseable {
      * showed its peers unreachable (issue 12 names it); after this the first real ask is fast.
      */
     void warmUp(java.net.InetSocketAddress listening) {
-        String host = listening.getAddress().isAnyLocalAddress() ? "127.0.0.1"
+        String host = listening.getAddress().isAnyLocalAddress()
+                ? "127.0.0.1"
                 : listening.getAddress().getHostAddress();
         URI uri = URI.create("http://" + host + ":" + listening.getPort() + "/api/node");
-        http.sendAsync(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(5)).GET().build(),
+        http.sendAsync(
+                HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(5)).GET().build(),
                 HttpResponse.BodyHandlers.discarding());
     }
 
     /** A peer's {@code /api/node}, completed (normally or not) within the peer timeout. */
     private CompletableFuture<JsonNode> ask(Member peer) {
-        URI uri = URI.create("http://" + Bytes.ipv4ToString(reachAt.applyAsInt(peer)) + ":" + metricsPort + "/api/node");
-        HttpRequest request = HttpRequest.newBuilder(uri).timeout(PEER_TIMEOUT).GET().build();
-        return http.sendAsync(request, HttpResponse.BodyHandlers.limiting(HttpResponse.BodyHandlers.ofByteArray(),
-                        MAX_PEER_ANSWER))
+        URI uri =
+                URI.create("http://" + Bytes.ipv4ToString(reachAt.applyAsInt(peer)) + ":" + metricsPort + "/api/node");
+        HttpRequest request =
+                HttpRequest.newBuilder(uri).timeout(PEER_TIMEOUT).GET().build();
+        return http.sendAsync(
+                        request,
+                        HttpResponse.BodyHandlers.limiting(HttpResponse.BodyHandlers.ofByteArray(), MAX_PEER_ANSWER))
                 .orTimeout(PEER_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
                 .thenApply(r -> {
                     if (r.statusCode() != 200) throw new IllegalStateException("HTTP " + r.statusCode());

@@ -65,7 +65,8 @@ final class Drain {
             if (!cluster.isDraining(cluster.self()) || g != generation) return;
             if (!drainedLogged && openConnections.getAsInt() == 0) {
                 drainedLogged = true;
-                LOG.info("drained: no connection open, {} ms after the drain began",
+                LOG.info(
+                        "drained: no connection open, {} ms after the drain began",
                         (System.nanoTime() - startNanos) / 1_000_000);
             }
         }

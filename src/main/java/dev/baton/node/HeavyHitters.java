@@ -41,6 +41,7 @@ final class HeavyHitters {
     private final int[] heap;
     /** Heap position by slot. */
     private final int[] position;
+
     private final Map<String, Integer> index;
     private int size;
     private long total;
@@ -117,7 +118,9 @@ final class HeavyHitters {
     List<Entry> top(int n) {
         Integer[] slots = new Integer[size];
         for (int i = 0; i < size; i++) slots[i] = i;
-        Arrays.sort(slots, (a, b) -> counts[a] != counts[b] ? Long.compare(counts[b], counts[a]) : keys[a].compareTo(keys[b]));
+        Arrays.sort(
+                slots,
+                (a, b) -> counts[a] != counts[b] ? Long.compare(counts[b], counts[a]) : keys[a].compareTo(keys[b]));
         List<Entry> out = new ArrayList<>(Math.min(n, size));
         for (int i = 0; i < Math.min(n, size); i++) {
             int s = slots[i];

@@ -78,13 +78,29 @@ public record HostLayout(String serverNamespace, String uplink, int mtu) {
         inside.add(List.of("link", "set", "lo", "up"));
         inside.add(List.of("addr", "replace", service + "/32", "dev", cfg.kernelTun()));
         inside.addAll(shadowAddresses);
-        inside.add(List.of("link", "set", "dev", cfg.kernelTun(), "mtu", Integer.toString(mtu), "txqueuelen",
-                Integer.toString(queueLength), "up"));
+        inside.add(List.of(
+                "link",
+                "set",
+                "dev",
+                cfg.kernelTun(),
+                "mtu",
+                Integer.toString(mtu),
+                "txqueuelen",
+                Integer.toString(queueLength),
+                "up"));
         inside.add(List.of("route", "replace", "default", "dev", cfg.kernelTun()));
         IpCommand.batch(serverNamespace, inside);
         List<List<String>> outside = new ArrayList<>();
-        outside.add(List.of("link", "set", "dev", cfg.wireTun(), "mtu", Integer.toString(mtu), "txqueuelen",
-                Integer.toString(queueLength), "up"));
+        outside.add(List.of(
+                "link",
+                "set",
+                "dev",
+                cfg.wireTun(),
+                "mtu",
+                Integer.toString(mtu),
+                "txqueuelen",
+                Integer.toString(queueLength),
+                "up"));
         // Loose reverse-path filtering (rp_filter=2, common) still drops every packet from an interface
         // without an address (fib_validate_source's no_addr case). The host's own address, once more
         // on the wire TUN, gives it one; it also becomes the source of the host's own connections to
@@ -97,7 +113,8 @@ public record HostLayout(String serverNamespace, String uplink, int mtu) {
         Files.writeString(PROC_IPV4.resolve("conf").resolve(cfg.wireTun()).resolve("rp_filter"), "0");
         // Linux delays a proxy ARP answer to a broadcast request by up to proxy_delay (0.8 s): a
         // client's first packet would wait for it.
-        if (uplink != null) Files.writeString(PROC_IPV4.resolve("neigh").resolve(uplink).resolve("proxy_delay"), "0");
+        if (uplink != null)
+            Files.writeString(PROC_IPV4.resolve("neigh").resolve(uplink).resolve("proxy_delay"), "0");
     }
 
     /** Stops answering ARP for the service address; the TUNs and their routes go with the node. */

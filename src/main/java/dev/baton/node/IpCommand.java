@@ -48,7 +48,8 @@ final class IpCommand {
             throw new IOException("interrupted: " + line, e);
         }
         if (ip.exitValue() != 0) {
-            throw new IOException(line + " failed: " + new String(ip.getInputStream().readAllBytes()).strip());
+            throw new IOException(
+                    line + " failed: " + new String(ip.getInputStream().readAllBytes()).strip());
         }
     }
 }

@@ -35,6 +35,7 @@ final class KernelDataPath implements AutoCloseable {
     private static final int FORWARD_PORTS = 255;
     /** One stats answer reads them once; a request after it sees what happened since. */
     private static final long COUNTERS_FRESH_NANOS = 1_000_000;
+
     static final long ALIVE_EVERY_MILLIS = 1_000;
 
     private final Datapath datapath;
@@ -106,13 +107,16 @@ final class KernelDataPath implements AutoCloseable {
     private static Datapath loadNow(KernelPath k, int maxConnections) throws IOException {
         // The engine passes its kernel client packets (a replayed handshake, a held request) through
         // the kernel TUN, while the route back to a client is the uplink: strict filtering drops them.
-        if (Files.readString(Path.of("/proc/sys/net/ipv4/conf/all/rp_filter")).strip().equals("1")) {
+        if (Files.readString(Path.of("/proc/sys/net/ipv4/conf/all/rp_filter"))
+                .strip()
+                .equals("1")) {
             throw new IOException("net.ipv4.conf.all.rp_filter is 1 (strict): it would drop the client packets baton"
                     + " passes to this host's kernel through its kernel TUN; set it to 2 (loose) or 0"
                     + " (sysctl -w net.ipv4.conf.all.rp_filter=2)");
         }
         if (!BpfObject.libbpfAvailable()) {
-            throw new IOException("the in-kernel data path needs libbpf (libbpf.so.1; Debian: apt-get install libbpf1)");
+            throw new IOException(
+                    "the in-kernel data path needs libbpf (libbpf.so.1; Debian: apt-get install libbpf1)");
         }
         Path fs = existingAncestor(k.pins());
         if (!NetDevices.onBpfFs(fs)) {
@@ -125,8 +129,10 @@ final class KernelDataPath implements AutoCloseable {
             return Datapath.load(maxConnections, Optional.of(k.pins()));
         } catch (SysException e) {
             if (e.errno() == 1) {
-                throw new IOException("loading the data path's programs needs CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON"
-                        + " (run baton as root): " + e.getMessage(), e);
+                throw new IOException(
+                        "loading the data path's programs needs CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON"
+                                + " (run baton as root): " + e.getMessage(),
+                        e);
             }
             throw e;
         }
@@ -139,8 +145,18 @@ final class KernelDataPath implements AutoCloseable {
             int wire = index(cfg.wireTun(), "wire TUN");
             int kernel = index(cfg.kernelTun(), "kernel TUN");
             KernelFastPath fast = new KernelFastPath(d, cfg.address(), cfg.servicePort()); // maps its ring first
-            DatapathConfig c = new DatapathConfig(cfg.address(), engine.shadowNetwork(), cfg.servicePort(),
-                    engine.forwardPortBase(), FORWARD_PORTS, uplink, wire, kernel, DatapathConfig.DEFAULT_MARK, false, true);
+            DatapathConfig c = new DatapathConfig(
+                    cfg.address(),
+                    engine.shadowNetwork(),
+                    cfg.servicePort(),
+                    engine.forwardPortBase(),
+                    FORWARD_PORTS,
+                    uplink,
+                    wire,
+                    kernel,
+                    DatapathConfig.DEFAULT_MARK,
+                    false,
+                    true);
             d.configure(c);
             d.attach(uplink, wire);
             LOG.info("in-kernel data path on {} (ifindex {}), maps pinned in {}", k.uplink(), uplink, k.pins());
@@ -185,11 +201,13 @@ final class KernelDataPath implements AutoCloseable {
     Succession succeed(long peerGraceMillis) throws SysException {
         Datapath.NodeState kept = datapath.nodeState();
         long now = System.nanoTime();
-        boolean withPeers = kept.incarnation() != 0
-                && now - kept.aliveNanos() < (peerGraceMillis - ALIVE_EVERY_MILLIS) * 1_000_000;
+        boolean withPeers =
+                kept.incarnation() != 0 && now - kept.aliveNanos() < (peerGraceMillis - ALIVE_EVERY_MILLIS) * 1_000_000;
         if (kept.incarnation() != 0 && !withPeers) {
-            LOG.warn("the earlier process of this node ended {} ms ago, longer than its peers wait: only its local"
-                    + " connections are taken over", (now - kept.aliveNanos()) / 1_000_000);
+            LOG.warn(
+                    "the earlier process of this node ended {} ms ago, longer than its peers wait: only its local"
+                            + " connections are taken over",
+                    (now - kept.aliveNanos()) / 1_000_000);
         }
         return new Succession(withPeers ? kept.incarnation() : 0, withPeers);
     }
@@ -230,7 +248,7 @@ final class KernelDataPath implements AutoCloseable {
             if (want.size() == Datapath.MAX_LOCAL_PATHS) break;
             if (LocalPaths.decidable(p)) want.add(p);
         }
-        for (java.util.Iterator<String> i = localPaths.iterator(); i.hasNext();) {
+        for (java.util.Iterator<String> i = localPaths.iterator(); i.hasNext(); ) {
             String p = i.next();
             if (!want.contains(p)) {
                 datapath.removeLocalPath(p);
@@ -268,9 +286,11 @@ final class KernelDataPath implements AutoCloseable {
         // Two reads, not the 26 of counters(): every heartbeat's load report asks. Once closed,
         // what was read last.
         Map<DatapathCounter, Long> last = closed ? counters() : null;
-        long decided = last != null ? last.getOrDefault(DatapathCounter.DECIDED_LOCAL, 0L)
+        long decided = last != null
+                ? last.getOrDefault(DatapathCounter.DECIDED_LOCAL, 0L)
                 : datapath.counter(DatapathCounter.DECIDED_LOCAL);
-        long ended = last != null ? last.getOrDefault(DatapathCounter.DECIDED_LOCAL_ENDED, 0L)
+        long ended = last != null
+                ? last.getOrDefault(DatapathCounter.DECIDED_LOCAL_ENDED, 0L)
                 : datapath.counter(DatapathCounter.DECIDED_LOCAL_ENDED);
         return Math.max(0, decided - ended);
     }
@@ -285,11 +305,17 @@ final class KernelDataPath implements AutoCloseable {
             case BYTES_SENT_FOR_OTHERS -> n.getOrDefault(DatapathCounter.TO_CLIENT_BYTES, 0L);
             // Every handshake the programs took, less those whose request went up: the engine
             // counted those as it adopted them.
-            case CONNECTIONS_SEEN -> Math.max(0, n.getOrDefault(DatapathCounter.HANDSHAKES, 0L)
-                    - n.getOrDefault(DatapathCounter.REQUESTS_UP, 0L));
+            case CONNECTIONS_SEEN ->
+                Math.max(
+                        0,
+                        n.getOrDefault(DatapathCounter.HANDSHAKES, 0L)
+                                - n.getOrDefault(DatapathCounter.REQUESTS_UP, 0L));
             // Decided here, never seen by the engine; the silent ones as the engine's timeouts.
-            case SERVED_LOCALLY -> Math.max(0, n.getOrDefault(DatapathCounter.DECIDED_LOCAL, 0L)
-                    - n.getOrDefault(DatapathCounter.SILENT_RELEASED, 0L));
+            case SERVED_LOCALLY ->
+                Math.max(
+                        0,
+                        n.getOrDefault(DatapathCounter.DECIDED_LOCAL, 0L)
+                                - n.getOrDefault(DatapathCounter.SILENT_RELEASED, 0L));
             case REQUEST_TIMEOUT -> n.getOrDefault(DatapathCounter.SILENT_RELEASED, 0L);
             default -> 0;
         };

@@ -3,7 +3,6 @@ package dev.baton.node;
 import dev.baton.btcp.Btcp;
 import dev.baton.route.Member;
 import dev.baton.wire.Bytes;
-import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
@@ -48,8 +47,14 @@ final class Members {
     static List<List<String>> shadowAddressCommands(String device, Btcp.Config cfg, List<Member> peers) {
         List<List<String>> commands = new java.util.ArrayList<>();
         for (Member p : peers) {
-            commands.add(List.of("addr", "replace", Bytes.ipv4ToString(cfg.shadowAddress(p.index())) + "/32", "dev",
-                    device, "scope", "host"));
+            commands.add(List.of(
+                    "addr",
+                    "replace",
+                    Bytes.ipv4ToString(cfg.shadowAddress(p.index())) + "/32",
+                    "dev",
+                    device,
+                    "scope",
+                    "host"));
         }
         return commands;
     }

@@ -7,11 +7,8 @@ import dev.baton.control.ClusterKey;
 import dev.baton.control.ControlListener;
 import dev.baton.control.ControlMessage;
 import dev.baton.control.ControlPlane;
-import dev.baton.http.RequestParser;
 import dev.baton.fault.FaultRule;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
+import dev.baton.http.RequestParser;
 import dev.baton.route.Member;
 import dev.baton.route.RequestInfo;
 import dev.baton.route.RoutingPolicy;
@@ -28,6 +25,9 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 
 /**
  * One baton node: its BTCP between two TUN devices (wire side and kernel side), the control channel
@@ -51,12 +51,27 @@ public final class Node implements AutoCloseable {
      * @param kernelPath the in-kernel data path: the uplink its programs attach to, where its maps
      *     are pinned; null: every packet crosses the TUNs (the server's namespace behind them)
      */
-    public record Config(String name, int address, int servicePort, int controlPort, String kernelTun,
-                         String wireTun, List<Member> peers, Path docroot, boolean builtinServer,
-                         String policy, Path adminSocket, Path readyFile, ClusterKey clusterKey,
-                         Map<String, Integer> peerControlPorts, int metricsPort, int controlAddress,
-                         Map<String, Integer> peerControlAddresses, HostLayout host, int metricsAddress,
-                         KernelPath kernelPath) {
+    public record Config(
+            String name,
+            int address,
+            int servicePort,
+            int controlPort,
+            String kernelTun,
+            String wireTun,
+            List<Member> peers,
+            Path docroot,
+            boolean builtinServer,
+            String policy,
+            Path adminSocket,
+            Path readyFile,
+            ClusterKey clusterKey,
+            Map<String, Integer> peerControlPorts,
+            int metricsPort,
+            int controlAddress,
+            Map<String, Integer> peerControlAddresses,
+            HostLayout host,
+            int metricsAddress,
+            KernelPath kernelPath) {
         /** The metrics port unless told otherwise (the Prometheus node exporter's neighbour). */
         public static final int DEFAULT_METRICS_PORT = 9180;
 
@@ -67,25 +82,93 @@ public final class Node implements AutoCloseable {
         }
 
         /** A node in the server's namespace, its control links on its service address. */
-        public Config(String name, int address, int servicePort, int controlPort, String kernelTun, String wireTun,
-                      List<Member> peers, Path docroot, boolean builtinServer, String policy, Path adminSocket,
-                      Path readyFile, ClusterKey clusterKey, Map<String, Integer> peerControlPorts, int metricsPort) {
-            this(name, address, servicePort, controlPort, kernelTun, wireTun, peers, docroot, builtinServer, policy,
-                    adminSocket, readyFile, clusterKey, peerControlPorts, metricsPort, address, Map.of(), null, 0, null);
+        public Config(
+                String name,
+                int address,
+                int servicePort,
+                int controlPort,
+                String kernelTun,
+                String wireTun,
+                List<Member> peers,
+                Path docroot,
+                boolean builtinServer,
+                String policy,
+                Path adminSocket,
+                Path readyFile,
+                ClusterKey clusterKey,
+                Map<String, Integer> peerControlPorts,
+                int metricsPort) {
+            this(
+                    name,
+                    address,
+                    servicePort,
+                    controlPort,
+                    kernelTun,
+                    wireTun,
+                    peers,
+                    docroot,
+                    builtinServer,
+                    policy,
+                    adminSocket,
+                    readyFile,
+                    clusterKey,
+                    peerControlPorts,
+                    metricsPort,
+                    address,
+                    Map.of(),
+                    null,
+                    0,
+                    null);
         }
 
         /** The same node, writing its pid to {@code file} once its TUNs exist. */
         public Config withReadyFile(Path file) {
-            return new Config(name, address, servicePort, controlPort, kernelTun, wireTun, peers, docroot,
-                    builtinServer, policy, adminSocket, file, clusterKey, peerControlPorts, metricsPort,
-                    controlAddress, peerControlAddresses, host, metricsAddress, kernelPath);
+            return new Config(
+                    name,
+                    address,
+                    servicePort,
+                    controlPort,
+                    kernelTun,
+                    wireTun,
+                    peers,
+                    docroot,
+                    builtinServer,
+                    policy,
+                    adminSocket,
+                    file,
+                    clusterKey,
+                    peerControlPorts,
+                    metricsPort,
+                    controlAddress,
+                    peerControlAddresses,
+                    host,
+                    metricsAddress,
+                    kernelPath);
         }
 
         /** The same node on the in-kernel data path {@code k}. */
         public Config withKernelPath(KernelPath k) {
-            return new Config(name, address, servicePort, controlPort, kernelTun, wireTun, peers, docroot,
-                    builtinServer, policy, adminSocket, readyFile, clusterKey, peerControlPorts, metricsPort,
-                    controlAddress, peerControlAddresses, host, metricsAddress, k);
+            return new Config(
+                    name,
+                    address,
+                    servicePort,
+                    controlPort,
+                    kernelTun,
+                    wireTun,
+                    peers,
+                    docroot,
+                    builtinServer,
+                    policy,
+                    adminSocket,
+                    readyFile,
+                    clusterKey,
+                    peerControlPorts,
+                    metricsPort,
+                    controlAddress,
+                    peerControlAddresses,
+                    host,
+                    metricsAddress,
+                    k);
         }
 
         /** The port {@code peer} listens on for control links. */
@@ -108,8 +191,13 @@ public final class Node implements AutoCloseable {
      *     the reads and writes (DESIGN.md section 3)
      * @param eagerCommit the entry commits with its handoff request ({@link Btcp.Config#eagerCommit})
      */
-    public record Tuning(long lingerMillis, long timeWaitMillis, long peerGraceMillis, List<FaultRule> faults,
-                         boolean offload, boolean eagerCommit) {
+    public record Tuning(
+            long lingerMillis,
+            long timeWaitMillis,
+            long peerGraceMillis,
+            List<FaultRule> faults,
+            boolean offload,
+            boolean eagerCommit) {
         public static final Tuning DEFAULT = new Tuning(10_000, 60_000, 10_000, List.of(), true, true);
 
         public Tuning {
@@ -122,6 +210,7 @@ public final class Node implements AutoCloseable {
 
     /** Packets the kernel may queue on each TUN device for the packet loop. */
     static final int TUN_QUEUE_LENGTH = 4096;
+
     private static final ObjectMapper JSON = new ObjectMapper();
     /** How long an admin command waits for the packet loop. */
     private static final long ADMIN_WAIT_MILLIS = 2_000;
@@ -137,6 +226,7 @@ public final class Node implements AutoCloseable {
     private final KernelDataPath.Succession succession;
     /** Set by the admin command {@code handover}: the stop leaves the data path to the next process. */
     private volatile boolean handingOver;
+
     private final PacketLoop loop;
     private final Btcp btcp;
     private final ClusterState cluster;
@@ -145,6 +235,7 @@ public final class Node implements AutoCloseable {
 
     /** Read once per routed connection. */
     private volatile Policy policy;
+
     private final ControlPlane control;
     private final StaticServer server;
     private final AdminServer admin;
@@ -152,6 +243,7 @@ public final class Node implements AutoCloseable {
     private final NodeMetrics metrics;
     /** What routing decided, per member and per path, for the dashboard. */
     private final RouteStats routes;
+
     private final java.util.concurrent.atomic.AtomicLong policyErrors = new java.util.concurrent.atomic.AtomicLong();
     private ScheduledExecutorService scheduler;
     private final Drain drain;
@@ -176,8 +268,11 @@ public final class Node implements AutoCloseable {
         this.cfg = cfg;
         if (cfg.host() != null) cfg.host().check(cfg); // before anything changes on the host
         // The data path loads while the rest is made (it needs the TUNs only to attach).
-        KernelDataPath.Loading loading = cfg.kernelPath() == null ? null
-                : KernelDataPath.load(cfg, Btcp.Config.defaults(cfg.address(), cfg.servicePort()).maxConnections());
+        KernelDataPath.Loading loading = cfg.kernelPath() == null
+                ? null
+                : KernelDataPath.load(
+                        cfg,
+                        Btcp.Config.defaults(cfg.address(), cfg.servicePort()).maxConnections());
         this.policy = new Policy(cfg.policy(), RoutingPolicy.load(cfg.policy()));
         List<String> paths = DocumentRoot.scan(cfg.docroot());
         List<Member> members = Members.indexed(new Member(cfg.name(), cfg.address()), cfg.peers());
@@ -196,10 +291,14 @@ public final class Node implements AutoCloseable {
             }
         }
         loop = new PacketLoop(wire, kernel);
-        btcp = new Btcp(Btcp.Config.defaults(cfg.address(), cfg.servicePort())
-                .withClosingTimers(tuning.lingerMillis(), tuning.timeWaitMillis(), tuning.peerGraceMillis())
-                .withEagerCommit(tuning.eagerCommit()),
-                loop, new ControlOut(), this::route, System.currentTimeMillis());
+        btcp = new Btcp(
+                Btcp.Config.defaults(cfg.address(), cfg.servicePort())
+                        .withClosingTimers(tuning.lingerMillis(), tuning.timeWaitMillis(), tuning.peerGraceMillis())
+                        .withEagerCommit(tuning.eagerCommit()),
+                loop,
+                new ControlOut(),
+                this::route,
+                System.currentTimeMillis());
         loop.attach(btcp);
         for (FaultRule r : tuning.faults()) loop.faults().add(r); // the loop has not started: no race
         cluster = new ClusterState(self, peers, paths, this::servedConnections);
@@ -235,8 +334,10 @@ public final class Node implements AutoCloseable {
             succession = kernelPath.succeed(tuning.peerGraceMillis());
             int taken = btcp.takeOver(succession.withPeers()); // before the first packet: the loop has not started
             if (taken > 0 || btcp.counters().get(dev.baton.btcp.Counter.TAKEOVER_RESETS) > 0) {
-                LOG.info("took over {} connections from this node's earlier process; reset {} handoffs in flight",
-                        taken, btcp.counters().get(dev.baton.btcp.Counter.TAKEOVER_RESETS));
+                LOG.info(
+                        "took over {} connections from this node's earlier process; reset {} handoffs in flight",
+                        taken,
+                        btcp.counters().get(dev.baton.btcp.Counter.TAKEOVER_RESETS));
             }
             btcp.counters().alsoCountedBelow(kernelPath::counted);
             if (!tuning.faults().isEmpty()) kernelPath.allSlow(true);
@@ -253,21 +354,31 @@ public final class Node implements AutoCloseable {
         // on a real host only on the host's control address, not on every interface it has.
         InetAddress listen = cfg.host() == null ? inet(0) : inet(cfg.controlAddress());
         long incarnation = succession == null ? 0 : succession.incarnation();
-        control = new ControlPlane(ControlPlane.Config.of(cfg.name(), inet(cfg.controlAddress()), specs)
-                .withListen(listen, cfg.controlPort())
-                .withServicePort(cfg.servicePort())
-                .withLoad(() -> ControlMessage.Heartbeat.of(servedConnections(), cluster.isDraining(cfg.name()))),
+        control = new ControlPlane(
+                ControlPlane.Config.of(cfg.name(), inet(cfg.controlAddress()), specs)
+                        .withListen(listen, cfg.controlPort())
+                        .withServicePort(cfg.servicePort())
+                        .withLoad(
+                                () -> ControlMessage.Heartbeat.of(servedConnections(), cluster.isDraining(cfg.name()))),
                 cfg.clusterKey(),
-                new ControlIn(), incarnation);
+                new ControlIn(),
+                incarnation);
         if (kernelPath != null) kernelPath.incarnation(control.incarnation());
         server = cfg.builtinServer()
-                ? new StaticServer(StaticServer.Config.of(new InetSocketAddress(inet(0), cfg.servicePort()),
-                        cfg.docroot(), cfg.name()).withLocator(this::holderOf)
+                ? new StaticServer(StaticServer.Config.of(
+                                new InetSocketAddress(inet(0), cfg.servicePort()), cfg.docroot(), cfg.name())
+                        .withLocator(this::holderOf)
                         .withNamespace(cfg.host() == null ? null : cfg.host().serverNamespace()))
                 : null;
         loop.drive(control);
-        metrics = new NodeMetrics(cfg.name(), btcp, loop, control, peers.stream().map(Member::name).toList(),
-                policyErrors::get, () -> cluster.isDraining(cfg.name()));
+        metrics = new NodeMetrics(
+                cfg.name(),
+                btcp,
+                loop,
+                control,
+                peers.stream().map(Member::name).toList(),
+                policyErrors::get,
+                () -> cluster.isDraining(cfg.name()));
         admin = new AdminServer(cfg.adminSocket(), this::command);
         loopThread = new Thread(loop, "btcp-" + cfg.name());
     }
@@ -279,15 +390,29 @@ public final class Node implements AutoCloseable {
         control.startDriven(loop::wake);
         admin.start();
         if (kernelPath != null) { // so that the next process knows whether our peers still wait for us
-            scheduler().scheduleAtFixedRate(kernelPath::alive, KernelDataPath.ALIVE_EVERY_MILLIS,
-                    KernelDataPath.ALIVE_EVERY_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);
+            scheduler()
+                    .scheduleAtFixedRate(
+                            kernelPath::alive,
+                            KernelDataPath.ALIVE_EVERY_MILLIS,
+                            KernelDataPath.ALIVE_EVERY_MILLIS,
+                            java.util.concurrent.TimeUnit.MILLISECONDS);
             // What the programs decided goes into the routing statistics, as the engine's decisions do.
             scheduler().scheduleWithFixedDelay(this::countLocalDecisions, 0, 1, java.util.concurrent.TimeUnit.SECONDS);
         }
         if (cfg.metricsPort() > 0) {
-            metrics.serve(new InetSocketAddress(inet(cfg.metricsAddress()), cfg.metricsPort()), new Dashboard(cluster.selfMember(),
-                    cfg.peers().stream().map(p -> cluster.member(p.name())).toList(), cfg::controlAddressOf, cfg.metricsPort(),
-                    btcp.config().maxConnections(), this::stats, routes, control));
+            metrics.serve(
+                    new InetSocketAddress(inet(cfg.metricsAddress()), cfg.metricsPort()),
+                    new Dashboard(
+                            cluster.selfMember(),
+                            cfg.peers().stream()
+                                    .map(p -> cluster.member(p.name()))
+                                    .toList(),
+                            cfg::controlAddressOf,
+                            cfg.metricsPort(),
+                            btcp.config().maxConnections(),
+                            this::stats,
+                            routes,
+                            control));
         }
         if (cfg.readyFile() != null) {
             Files.writeString(cfg.readyFile(), ProcessHandle.current().pid() + "\n");
@@ -369,7 +494,9 @@ public final class Node implements AutoCloseable {
             }
             if (pick == null) pick = h;
         }
-        return pick == null ? null : new InetSocketAddress(inet(cluster.member(pick).address()), cfg.servicePort());
+        return pick == null
+                ? null
+                : new InetSocketAddress(inet(cluster.member(pick).address()), cfg.servicePort());
     }
 
     // ------------------------------------------------------------------------------------------
@@ -404,8 +531,18 @@ public final class Node implements AutoCloseable {
 
         @Override
         public boolean handoffRequest(String peer, long connId, HandshakeInit e, byte[] syn, byte[] ack) {
-            return send(peer, new ControlMessage.HandoffRequest(connId, e.isn(), e.tsVal(), e.windowScale(),
-                    Math.max(0, e.mss()), e.timestamps(), e.sackPermitted(), syn, ack));
+            return send(
+                    peer,
+                    new ControlMessage.HandoffRequest(
+                            connId,
+                            e.isn(),
+                            e.tsVal(),
+                            e.windowScale(),
+                            Math.max(0, e.mss()),
+                            e.timestamps(),
+                            e.sackPermitted(),
+                            syn,
+                            ack));
         }
 
         @Override
@@ -415,8 +552,17 @@ public final class Node implements AutoCloseable {
 
         @Override
         public void handoffAck(String peer, long connId, HandshakeInit c, int forwardPort) {
-            send(peer, new ControlMessage.HandoffAck(connId, c.isn(), c.tsVal(), c.windowScale(),
-                    Math.max(0, c.mss()), c.timestamps(), c.sackPermitted(), forwardPort));
+            send(
+                    peer,
+                    new ControlMessage.HandoffAck(
+                            connId,
+                            c.isn(),
+                            c.tsVal(),
+                            c.windowScale(),
+                            Math.max(0, c.mss()),
+                            c.timestamps(),
+                            c.sackPermitted(),
+                            forwardPort));
         }
 
         @Override
@@ -457,18 +603,37 @@ public final class Node implements AutoCloseable {
             switch (m) {
                 case ControlMessage.Heartbeat h -> cluster.load(peer, h.activeConnections(), h.draining());
                 case ControlMessage.Content c -> cluster.content(peer, c.first(), c.last(), c.paths());
-                case ControlMessage.HandoffRequest r -> btcp.onHandoffRequest(cluster.member(peer), r.connId(),
-                        new HandshakeInit(r.entryIsn(), r.entryTsVal(), r.entryWindowScale(), r.entryMss(),
-                                r.timestamps(), r.sackPermitted()), r.syn(), r.ack());
-                case ControlMessage.HandoffAck a -> btcp.onHandoffAck(peer, a.connId(),
-                        new HandshakeInit(a.chosenIsn(), a.chosenTsVal(), a.chosenWindowScale(), a.chosenMss(),
-                                a.timestamps(), a.sackPermitted()), a.forwardPort());
+                case ControlMessage.HandoffRequest r ->
+                    btcp.onHandoffRequest(
+                            cluster.member(peer),
+                            r.connId(),
+                            new HandshakeInit(
+                                    r.entryIsn(),
+                                    r.entryTsVal(),
+                                    r.entryWindowScale(),
+                                    r.entryMss(),
+                                    r.timestamps(),
+                                    r.sackPermitted()),
+                            r.syn(),
+                            r.ack());
+                case ControlMessage.HandoffAck a ->
+                    btcp.onHandoffAck(
+                            peer,
+                            a.connId(),
+                            new HandshakeInit(
+                                    a.chosenIsn(),
+                                    a.chosenTsVal(),
+                                    a.chosenWindowScale(),
+                                    a.chosenMss(),
+                                    a.timestamps(),
+                                    a.sackPermitted()),
+                            a.forwardPort());
                 case ControlMessage.HandoffRefuse f -> btcp.onHandoffRefuse(peer, f.connId(), f.reason());
                 case ControlMessage.Terminate t -> btcp.onTerminate(peer, t.connId());
                 case ControlMessage.Abort a -> btcp.onAbort(cluster.member(peer), a.connId());
                 case ControlMessage.Commit c -> btcp.onCommit(cluster.member(peer), c.connId(), c.request());
-                case ControlMessage.Hello h -> { }
-                case ControlMessage.Auth a -> { }
+                case ControlMessage.Hello h -> {}
+                case ControlMessage.Auth a -> {}
             }
         }
     }
@@ -477,7 +642,8 @@ public final class Node implements AutoCloseable {
 
     private String command(String line) throws IOException {
         String cmd = line.trim();
-        if (cmd.equals("fault") || cmd.startsWith("fault ")) return faultCommand(cmd.substring(5).trim());
+        if (cmd.equals("fault") || cmd.startsWith("fault "))
+            return faultCommand(cmd.substring(5).trim());
         if (cmd.startsWith("policy ")) return policyCommand(cmd.substring(7).trim());
         return switch (cmd) {
             case "stats" -> JSON.writeValueAsString(stats());
@@ -490,8 +656,9 @@ public final class Node implements AutoCloseable {
             case "handover" -> handover();
             // What the engine tracks, for an operator asking why a table has not drained.
             case "connections" -> connections();
-            default -> error("unknown command; try stats, content, content rescan, policy NAME, drain,"
-                    + " drain off, drain status, connections, handover, fault list|add RULE|remove ID|clear");
+            default ->
+                error("unknown command; try stats, content, content rescan, policy NAME, drain,"
+                        + " drain off, drain status, connections, handover, fault list|add RULE|remove ID|clear");
         };
     }
 
@@ -511,12 +678,14 @@ public final class Node implements AutoCloseable {
         }
         int before;
         try {
-            before = loop.call(() -> {
-                int was = cluster.ownPaths().size();
-                cluster.ownPaths(paths);
-                for (String peer : control.upPeers()) announceTo(peer);
-                return was;
-            }, ADMIN_WAIT_MILLIS);
+            before = loop.call(
+                    () -> {
+                        int was = cluster.ownPaths().size();
+                        cluster.ownPaths(paths);
+                        for (String peer : control.upPeers()) announceTo(peer);
+                        return was;
+                    },
+                    ADMIN_WAIT_MILLIS);
         } catch (Exception e) {
             return error("the packet loop did not answer: " + e);
         }
@@ -574,10 +743,12 @@ public final class Node implements AutoCloseable {
                     yield removed ? JSON.writeValueAsString(Map.of("removed", id)) : error("no fault rule " + id);
                 }
                 case "clear" -> {
-                    loop.call(() -> {
-                        loop.faults().clear();
-                        return null;
-                    }, ADMIN_WAIT_MILLIS);
+                    loop.call(
+                            () -> {
+                                loop.faults().clear();
+                                return null;
+                            },
+                            ADMIN_WAIT_MILLIS);
                     faultsChanged();
                     yield JSON.writeValueAsString(Map.of("cleared", true));
                 }
@@ -647,7 +818,9 @@ public final class Node implements AutoCloseable {
         m.put("control", control.counters());
         // How long this JVM's JIT compilers have worked: a benchmark waits for it to level off.
         var jit = java.lang.management.ManagementFactory.getCompilationMXBean();
-        m.put("jitMillis", jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : -1);
+        m.put(
+                "jitMillis",
+                jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : -1);
         if (server != null) m.put("server", server.stats());
         if (kernelPath != null) m.put("datapath", kernelPath.stats());
         return m;
@@ -711,8 +884,9 @@ public final class Node implements AutoCloseable {
 
     static InetAddress inet(int address) {
         try {
-            return InetAddress.getByAddress(new byte[] {(byte) (address >>> 24), (byte) (address >>> 16),
-                    (byte) (address >>> 8), (byte) address});
+            return InetAddress.getByAddress(
+                    new byte[] {(byte) (address >>> 24), (byte) (address >>> 16), (byte) (address >>> 8), (byte) address
+                    });
         } catch (java.net.UnknownHostException e) {
             throw new AssertionError("4 bytes are always an address", e);
         }

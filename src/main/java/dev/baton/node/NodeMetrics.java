@@ -43,9 +43,10 @@ import java.util.function.ToDoubleFunction;
 final class NodeMetrics implements AutoCloseable {
     /** Buckets of the handoff histogram: from a fast handoff on one host to a timeout. */
     private static final Duration[] HANDOFF_BUCKETS = {
-            Duration.ofNanos(100_000), Duration.ofNanos(250_000), Duration.ofNanos(500_000), Duration.ofMillis(1),
-            Duration.ofNanos(2_500_000), Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25),
-            Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofMillis(1000)};
+        Duration.ofNanos(100_000), Duration.ofNanos(250_000), Duration.ofNanos(500_000), Duration.ofMillis(1),
+        Duration.ofNanos(2_500_000), Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25),
+        Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofMillis(1000)
+    };
 
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final Timer handoff;
@@ -54,13 +55,21 @@ final class NodeMetrics implements AutoCloseable {
     private java.util.concurrent.ExecutorService executor;
     private final java.util.function.BooleanSupplier draining;
 
-    NodeMetrics(String node, Btcp btcp, PacketLoop loop, ControlPlane control, List<String> peers,
-                java.util.function.LongSupplier policyErrors, java.util.function.BooleanSupplier draining) {
+    NodeMetrics(
+            String node,
+            Btcp btcp,
+            PacketLoop loop,
+            ControlPlane control,
+            List<String> peers,
+            java.util.function.LongSupplier policyErrors,
+            java.util.function.BooleanSupplier draining) {
         registry.config().commonTags("node", node);
         var counters = btcp.counters();
         for (Counter c : Counter.values()) {
-            FunctionCounter.builder("baton.btcp", counters, x -> x.get(c)).tag("counter", c.metric())
-                    .description("BTCP counters (the stats command's counters)").register(registry);
+            FunctionCounter.builder("baton.btcp", counters, x -> x.get(c))
+                    .tag("counter", c.metric())
+                    .description("BTCP counters (the stats command's counters)")
+                    .register(registry);
         }
         for (Drop d : Drop.values()) {
             drop(d.metric(), counters, x -> x.get(d));
@@ -73,12 +82,16 @@ final class NodeMetrics implements AutoCloseable {
         for (int r = RefuseReason.BUSY; RefuseReason.isValid(r); r++) {
             int reason = r;
             FunctionCounter.builder("baton.refusals", counters, x -> x.refusals(reason))
-                    .tag("reason", RefuseReason.name(reason)).description("refusals received as entry")
+                    .tag("reason", RefuseReason.name(reason))
+                    .description("refusals received as entry")
                     .register(registry);
         }
-        handoff = Timer.builder("baton.handoff").description("handoff latency: the entry's request to the chosen node's ack")
-                .serviceLevelObjectives(HANDOFF_BUCKETS).minimumExpectedValue(HANDOFF_BUCKETS[0])
-                .maximumExpectedValue(Duration.ofSeconds(5)).register(registry);
+        handoff = Timer.builder("baton.handoff")
+                .description("handoff latency: the entry's request to the chosen node's ack")
+                .serviceLevelObjectives(HANDOFF_BUCKETS)
+                .minimumExpectedValue(HANDOFF_BUCKETS[0])
+                .maximumExpectedValue(Duration.ofSeconds(5))
+                .register(registry);
         btcp.onHandoffLatency(nanos -> handoff.record(nanos, TimeUnit.NANOSECONDS));
         connections("active", btcp, b -> b.activeConnections());
         connections("tracked", btcp, b -> b.trackedConnections());
@@ -87,37 +100,57 @@ final class NodeMetrics implements AutoCloseable {
         // Micrometer holds a gauge's object weakly: the lambda alone would be collected (NaN).
         this.draining = draining;
         Gauge.builder("baton.draining", this, m -> m.draining.getAsBoolean() ? 1 : 0)
-                .description("1 while the node drains (baton drain): it finishes what it has").register(registry);
-        Gauge.builder("baton.hold.buffers.free", btcp, b -> b.freeHoldBuffers())
-                .description("hold buffers free for connections whose request is being read").register(registry);
-        Gauge.builder("baton.table.capacity", btcp, b -> b.config().maxConnections()).tag("table", "connections")
+                .description("1 while the node drains (baton drain): it finishes what it has")
                 .register(registry);
-        Gauge.builder("baton.table.capacity", btcp, b -> b.config().holdBuffers()).tag("table", "holdBuffers")
+        Gauge.builder("baton.hold.buffers.free", btcp, b -> b.freeHoldBuffers())
+                .description("hold buffers free for connections whose request is being read")
+                .register(registry);
+        Gauge.builder("baton.table.capacity", btcp, b -> b.config().maxConnections())
+                .tag("table", "connections")
+                .register(registry);
+        Gauge.builder("baton.table.capacity", btcp, b -> b.config().holdBuffers())
+                .tag("table", "holdBuffers")
                 .register(registry);
         for (String peer : peers) {
-            Gauge.builder("baton.peer.up", control, p -> p.peer(peer).up() ? 1 : 0).tag("peer", peer)
-                    .description("1 while the control link to the peer is up").register(registry);
-            FunctionCounter.builder("baton.peer.frames", control, p -> p.peer(peer).framesIn()).tag("peer", peer)
-                    .tag("direction", "in").register(registry);
-            FunctionCounter.builder("baton.peer.frames", control, p -> p.peer(peer).framesOut()).tag("peer", peer)
-                    .tag("direction", "out").register(registry);
-            FunctionCounter.builder("baton.peer.reconnects", control, p -> p.peer(peer).reconnects()).tag("peer", peer)
+            Gauge.builder("baton.peer.up", control, p -> p.peer(peer).up() ? 1 : 0)
+                    .tag("peer", peer)
+                    .description("1 while the control link to the peer is up")
+                    .register(registry);
+            FunctionCounter.builder(
+                            "baton.peer.frames", control, p -> p.peer(peer).framesIn())
+                    .tag("peer", peer)
+                    .tag("direction", "in")
+                    .register(registry);
+            FunctionCounter.builder(
+                            "baton.peer.frames", control, p -> p.peer(peer).framesOut())
+                    .tag("peer", peer)
+                    .tag("direction", "out")
+                    .register(registry);
+            FunctionCounter.builder(
+                            "baton.peer.reconnects", control, p -> p.peer(peer).reconnects())
+                    .tag("peer", peer)
                     .register(registry);
         }
         for (String name : control.counters().keySet()) {
             FunctionCounter.builder("baton.control", control, p -> p.counters().getOrDefault(name, 0L))
-                    .tag("counter", name).description("control plane counters").register(registry);
+                    .tag("counter", name)
+                    .description("control plane counters")
+                    .register(registry);
         }
     }
 
     private <T> void drop(String reason, T source, ToDoubleFunction<T> value) {
-        FunctionCounter.builder("baton.drops", source, value).tag("reason", reason)
-                .description("packets and events dropped, by reason").register(registry);
+        FunctionCounter.builder("baton.drops", source, value)
+                .tag("reason", reason)
+                .description("packets and events dropped, by reason")
+                .register(registry);
     }
 
     private void connections(String state, Btcp btcp, ToDoubleFunction<Btcp> value) {
-        Gauge.builder("baton.connections", btcp, value).tag("state", state)
-                .description("connections in the BTCP's table").register(registry);
+        Gauge.builder("baton.connections", btcp, value)
+                .tag("state", state)
+                .description("connections in the BTCP's table")
+                .register(registry);
     }
 
     /** The text a scrape gets. */
@@ -138,7 +171,10 @@ final class NodeMetrics implements AutoCloseable {
                 if (!exchange.getRequestURI().getPath().equals("/metrics")) {
                     Dashboard.send(exchange, 404, "text/plain; charset=utf-8", "not found\n");
                 } else if (Dashboard.readable(exchange)) {
-                    Dashboard.send(exchange, 200, "text/plain; version=0.0.4; charset=utf-8",
+                    Dashboard.send(
+                            exchange,
+                            200,
+                            "text/plain; version=0.0.4; charset=utf-8",
                             scrape().getBytes(StandardCharsets.UTF_8));
                 }
             }
@@ -148,12 +184,18 @@ final class NodeMetrics implements AutoCloseable {
         java.util.concurrent.atomic.AtomicInteger threads = new java.util.concurrent.atomic.AtomicInteger();
         // Bounded: past 256 waiting requests the server's own thread answers the next one itself and
         // accepts nothing meanwhile (backpressure instead of a queue a flood could grow).
-        executor = new java.util.concurrent.ThreadPoolExecutor(4, 4, 0, TimeUnit.MILLISECONDS,
-                new java.util.concurrent.ArrayBlockingQueue<>(256), r -> {
+        executor = new java.util.concurrent.ThreadPoolExecutor(
+                4,
+                4,
+                0,
+                TimeUnit.MILLISECONDS,
+                new java.util.concurrent.ArrayBlockingQueue<>(256),
+                r -> {
                     Thread t = new Thread(r, "metrics-" + threads.incrementAndGet());
                     t.setDaemon(true);
                     return t;
-                }, new java.util.concurrent.ThreadPoolExecutor.CallerRunsPolicy());
+                },
+                new java.util.concurrent.ThreadPoolExecutor.CallerRunsPolicy());
         s.setExecutor(executor);
         s.start();
         server = s;

@@ -43,6 +43,7 @@ final class PacketLoop implements Runnable, Btcp.Output {
      * times a second. A bound, not a tick.
      */
     private static final int MAX_SLEEP_MILLIS = 1_000;
+
     private static final int INBOX = 65_536;
     /** The poller's first slot for control links: after the two TUNs, the eventfd and the closes. */
     private static final int LINKS = 4;
@@ -51,14 +52,17 @@ final class PacketLoop implements Runnable, Btcp.Output {
     private final Tun kernel;
     /** Both TUNs carry a virtio-net header; else neither does. */
     private final boolean vnet;
+
     private final int headerLength;
     /** The frame a TUN read fills: [virtio-net header] packet. */
     private final MemorySegment rxFrame = Arena.ofAuto().allocate(VirtioNetHeader.LENGTH + 65536, 16);
     /** The packet in {@link #rxFrame}, as the BTCP sees it. */
     private final MemorySegment rxPacket;
+
     private final VirtioNetHeader rxHeader = new VirtioNetHeader();
     /** A packet of the BTCP's own or a held one, behind a zeroed header, for writing. */
     private final MemorySegment txFrame = Arena.ofAuto().allocate(VirtioNetHeader.LENGTH + 65536, 16);
+
     private final AtomicLong badFrames = new AtomicLong();
     private final EventFd wakeup;
     private final ArrayBlockingQueue<Runnable> inbox = new ArrayBlockingQueue<>(INBOX);
@@ -69,6 +73,7 @@ final class PacketLoop implements Runnable, Btcp.Output {
     private ControlPlane control;
     /** The fault-injection module, ahead of the BTCP on the network side; owned by this thread. */
     private final FaultInjector faults = new FaultInjector();
+
     private final FaultInjector.Sink release = this::release;
     private long now;
     private volatile boolean running = true;
@@ -326,7 +331,7 @@ final class PacketLoop implements Runnable, Btcp.Output {
                 holdable = !rxHeader.isGso() && rxHeader.completeChecksum(rxPacket, 0, length);
             }
             switch (faults.onPacket(Direction.OUT, btcp.emittingPhase(), packet, length, now, holdable)) {
-                case DROP, HELD -> { }
+                case DROP, HELD -> {}
                 case DUPLICATE -> {
                     write(packet, length);
                     write(packet, length);
@@ -349,7 +354,7 @@ final class PacketLoop implements Runnable, Btcp.Output {
 
     private void fromWireWithFaults(MemorySegment p, int n) {
         switch (faults.onPacket(Direction.IN, btcp.phaseOfWirePacket(p, n), p, n, now)) {
-            case DROP, HELD -> { }
+            case DROP, HELD -> {}
             case DUPLICATE -> {
                 btcp.fromWire(p, n);
                 btcp.fromWire(faults.duplicateOf(), n);

@@ -28,6 +28,7 @@ final class RouteStats {
 
     /** Members by index (1..n); slot 0 unused. */
     private final String[] names;
+
     private final long[] routedTo;
     private final HeavyHitters paths;
     private long routed;

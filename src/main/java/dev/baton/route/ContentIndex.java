@@ -35,7 +35,8 @@ public final class ContentIndex {
             for (String p : paths) {
                 m.computeIfAbsent(p, k -> new TreeSet<>()).add(node);
                 for (int i = p.lastIndexOf('/', p.length() - 2); i > 0; i = p.lastIndexOf('/', i - 1)) {
-                    m.computeIfAbsent(p.substring(0, i + 1), k -> new TreeSet<>()).add(node);
+                    m.computeIfAbsent(p.substring(0, i + 1), k -> new TreeSet<>())
+                            .add(node);
                 }
             }
         });

@@ -79,19 +79,21 @@ final class Connection implements Runnable {
      * holder that refuses still fails at once.
      */
     private static final int FORWARD_CONNECT_TIMEOUT_MS = 10_000;
+
     private static final int FORWARD_READ_TIMEOUT_MS = 10_000;
     /** Interim (1xx) responses skipped from a back end before giving up. */
     private static final int MAX_INTERIM = 4;
     /** How long and how much to drain after our FIN, so unread input does not turn into a RST. */
     private static final long LINGER_NANOS = TimeUnit.SECONDS.toNanos(2);
+
     private static final int LINGER_MAX_BYTES = 256 * 1024;
 
-    private static final DateTimeFormatter IMF_FIXDATE =
-            DateTimeFormatter.ofPattern("EEE, dd MMM yyyy HH:mm:ss 'GMT'", Locale.US).withZone(ZoneOffset.UTC);
+    private static final DateTimeFormatter IMF_FIXDATE = DateTimeFormatter.ofPattern(
+                    "EEE, dd MMM yyyy HH:mm:ss 'GMT'", Locale.US)
+            .withZone(ZoneOffset.UTC);
     private static volatile CachedDate cachedDate = new CachedDate(0, "");
 
-    private record CachedDate(long epochSecond, String text) {
-    }
+    private record CachedDate(long epochSecond, String text) {}
 
     private final SocketChannel ch;
     private final Config cfg;
@@ -271,7 +273,9 @@ final class Connection implements Runnable {
         try (fc) {
             long size = fc.size();
             StringBuilder h = statusLine(200);
-            h.append("Content-Type: ").append(ContentTypes.of(file.getFileName().toString())).append("\r\n");
+            h.append("Content-Type: ")
+                    .append(ContentTypes.of(file.getFileName().toString()))
+                    .append("\r\n");
             h.append("Content-Length: ").append(size).append("\r\n");
             endHead(h, keepAlive);
             counters.served200.increment(); // counted when committed, before the client can see it
@@ -424,8 +428,7 @@ final class Connection implements Runnable {
     }
 
     /** A body over {@link StaticServer#MAX_BODY_BYTES}. */
-    private static final class BodyTooLarge extends IOException {
-    }
+    private static final class BodyTooLarge extends IOException {}
 
     // ------------------------------------------------------------------ back-end forwarding
 
@@ -453,7 +456,9 @@ final class Connection implements Runnable {
 
             StringBuilder h = new StringBuilder(512);
             String statusLine = holderHead.statusLine();
-            h.append("HTTP/1.1").append(statusLine, statusLine.indexOf(' '), statusLine.length()).append("\r\n");
+            h.append("HTTP/1.1")
+                    .append(statusLine, statusLine.indexOf(' '), statusLine.length())
+                    .append("\r\n");
             for (String field : holderHead.fields()) h.append(field).append("\r\n");
             h.append("X-Baton-Via: ").append(cfg.nodeName()).append("\r\n");
             endHead(h, stay);
@@ -480,9 +485,8 @@ final class Connection implements Runnable {
      * @param contentLength    -1 if absent
      * @param transferEncoding whether a Transfer-Encoding field was present
      */
-    private record HolderHead(String statusLine, int status, List<String> fields, long contentLength,
-                              boolean transferEncoding) {
-    }
+    private record HolderHead(
+            String statusLine, int status, List<String> fields, long contentLength, boolean transferEncoding) {}
 
     /** Reads the holder's response head, skipping a few interim 1xx responses; bounded in size. */
     private static HolderHead readHolderHead(Input from) throws IOException {
@@ -492,7 +496,8 @@ final class Connection implements Runnable {
             List<String> fields = new ArrayList<>();
             long length = -1;
             boolean transferEncoding = false;
-            for (String line = from.readLine(MAX_LINE, FORWARD_READ_TIMEOUT_MS); !line.isEmpty();
+            for (String line = from.readLine(MAX_LINE, FORWARD_READ_TIMEOUT_MS);
+                    !line.isEmpty();
                     line = from.readLine(MAX_LINE, FORWARD_READ_TIMEOUT_MS)) {
                 if (fields.size() == MAX_FIELDS) throw new ProtocolException("too many header fields from back end");
                 int colon = line.indexOf(':');
@@ -503,11 +508,12 @@ final class Connection implements Runnable {
                     }
                     case "content-length" -> {
                         long n = parseLength(line);
-                        if (length >= 0 && n != length) throw new ProtocolException("conflicting Content-Length from back end");
+                        if (length >= 0 && n != length)
+                            throw new ProtocolException("conflicting Content-Length from back end");
                         length = n;
                     }
                     case "transfer-encoding" -> transferEncoding = true;
-                    default -> { }
+                    default -> {}
                 }
                 fields.add(line);
             }
@@ -523,7 +529,8 @@ final class Connection implements Runnable {
         }
         try {
             int status = Integer.parseInt(line.substring(9, 12));
-            if (status < 100 || status > 599 || (line.length() > 12 && line.charAt(12) != ' ')) throw new NumberFormatException();
+            if (status < 100 || status > 599 || (line.length() > 12 && line.charAt(12) != ' '))
+                throw new NumberFormatException();
             return status;
         } catch (NumberFormatException e) {
             throw new ProtocolException("bad status code from back end");
@@ -576,7 +583,8 @@ final class Connection implements Runnable {
         sendBody(status, keepAlive, headOnly, "text/plain; charset=utf-8", status + " " + reason(status) + "\n", h);
     }
 
-    private void sendBody(int status, boolean keepAlive, boolean headOnly, String type, String body) throws IOException {
+    private void sendBody(int status, boolean keepAlive, boolean headOnly, String type, String body)
+            throws IOException {
         sendBody(status, keepAlive, headOnly, type, body, statusLine(status));
     }
 

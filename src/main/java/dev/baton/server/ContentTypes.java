@@ -29,8 +29,7 @@ final class ContentTypes {
             Map.entry("woff2", "font/woff2"),
             Map.entry("bin", DEFAULT));
 
-    private ContentTypes() {
-    }
+    private ContentTypes() {}
 
     static String of(String fileName) {
         int dot = fileName.lastIndexOf('.');

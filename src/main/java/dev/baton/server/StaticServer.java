@@ -59,9 +59,16 @@ public final class StaticServer implements AutoCloseable {
      * @param maxConnections open connections at most; further accepts are closed and counted
      * @param namespace      the network namespace to listen in ({@link Netns}); null: this process's
      */
-    public record Config(InetSocketAddress bindAddress, Path docroot, String nodeName, BackendLocator locator,
-                         Duration idleTimeout, Duration headTimeout, Duration ioTimeout, int maxConnections,
-                         String namespace) {
+    public record Config(
+            InetSocketAddress bindAddress,
+            Path docroot,
+            String nodeName,
+            BackendLocator locator,
+            Duration idleTimeout,
+            Duration headTimeout,
+            Duration ioTimeout,
+            int maxConnections,
+            String namespace) {
         public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofSeconds(15);
         public static final Duration DEFAULT_HEAD_TIMEOUT = Duration.ofSeconds(10);
         public static final Duration DEFAULT_IO_TIMEOUT = Duration.ofSeconds(30);
@@ -89,33 +96,46 @@ public final class StaticServer implements AutoCloseable {
 
         /** Defaults: no locator, idle 15 s, head 10 s, I/O 30 s, 4096 connections. */
         public static Config of(InetSocketAddress bindAddress, Path docroot, String nodeName) {
-            return new Config(bindAddress, docroot, nodeName, null, DEFAULT_IDLE_TIMEOUT, DEFAULT_HEAD_TIMEOUT,
-                    DEFAULT_IO_TIMEOUT, DEFAULT_MAX_CONNECTIONS, null);
+            return new Config(
+                    bindAddress,
+                    docroot,
+                    nodeName,
+                    null,
+                    DEFAULT_IDLE_TIMEOUT,
+                    DEFAULT_HEAD_TIMEOUT,
+                    DEFAULT_IO_TIMEOUT,
+                    DEFAULT_MAX_CONNECTIONS,
+                    null);
         }
 
         public Config withLocator(BackendLocator l) {
-            return new Config(bindAddress, docroot, nodeName, l, idleTimeout, headTimeout, ioTimeout, maxConnections, namespace);
+            return new Config(
+                    bindAddress, docroot, nodeName, l, idleTimeout, headTimeout, ioTimeout, maxConnections, namespace);
         }
 
         public Config withIdleTimeout(Duration d) {
-            return new Config(bindAddress, docroot, nodeName, locator, d, headTimeout, ioTimeout, maxConnections, namespace);
+            return new Config(
+                    bindAddress, docroot, nodeName, locator, d, headTimeout, ioTimeout, maxConnections, namespace);
         }
 
         public Config withHeadTimeout(Duration d) {
-            return new Config(bindAddress, docroot, nodeName, locator, idleTimeout, d, ioTimeout, maxConnections, namespace);
+            return new Config(
+                    bindAddress, docroot, nodeName, locator, idleTimeout, d, ioTimeout, maxConnections, namespace);
         }
 
         public Config withIoTimeout(Duration d) {
-            return new Config(bindAddress, docroot, nodeName, locator, idleTimeout, headTimeout, d, maxConnections, namespace);
+            return new Config(
+                    bindAddress, docroot, nodeName, locator, idleTimeout, headTimeout, d, maxConnections, namespace);
         }
 
         public Config withMaxConnections(int n) {
-            return new Config(bindAddress, docroot, nodeName, locator, idleTimeout, headTimeout, ioTimeout, n, namespace);
+            return new Config(
+                    bindAddress, docroot, nodeName, locator, idleTimeout, headTimeout, ioTimeout, n, namespace);
         }
 
         public Config withNamespace(String n) {
-            return new Config(bindAddress, docroot, nodeName, locator, idleTimeout, headTimeout, ioTimeout,
-                    maxConnections, n);
+            return new Config(
+                    bindAddress, docroot, nodeName, locator, idleTimeout, headTimeout, ioTimeout, maxConnections, n);
         }
     }
 
@@ -126,9 +146,16 @@ public final class StaticServer implements AutoCloseable {
      * connections closed, without a response, because a request head had begun but was not complete
      * within the head timeout (a client trickling its head, or one that stopped mid-head).
      */
-    public record Stats(long requests, long served200, long notFound, long badRequest, long forwarded,
-                        long forwardFailed, long uploads, long connectionsRejected, long headTimeouts) {
-    }
+    public record Stats(
+            long requests,
+            long served200,
+            long notFound,
+            long badRequest,
+            long forwarded,
+            long forwardFailed,
+            long uploads,
+            long connectionsRejected,
+            long headTimeouts) {}
 
     /** Live counters, shared with the connections. */
     static final class Counters {
@@ -162,11 +189,19 @@ public final class StaticServer implements AutoCloseable {
         if (listener != null) throw new IllegalStateException("already started");
         docroot = cfg.docroot().toRealPath();
         // A socket lives in the namespace it was made in, whichever thread uses it later.
-        listener = cfg.namespace() == null ? ServerSocketChannel.open() : Netns.call(cfg.namespace(), ServerSocketChannel::open);
+        listener = cfg.namespace() == null
+                ? ServerSocketChannel.open()
+                : Netns.call(cfg.namespace(), ServerSocketChannel::open);
         listener.setOption(StandardSocketOptions.SO_REUSEADDR, true);
         listener.bind(cfg.bindAddress(), 1024);
-        acceptor = Thread.ofPlatform().name("baton-http-accept-" + cfg.nodeName()).daemon().start(this::acceptLoop);
-        watchdog = Thread.ofPlatform().name("baton-http-watchdog-" + cfg.nodeName()).daemon().start(this::watchLoop);
+        acceptor = Thread.ofPlatform()
+                .name("baton-http-accept-" + cfg.nodeName())
+                .daemon()
+                .start(this::acceptLoop);
+        watchdog = Thread.ofPlatform()
+                .name("baton-http-watchdog-" + cfg.nodeName())
+                .daemon()
+                .start(this::watchLoop);
     }
 
     /** The bound port (useful with port 0). */
@@ -180,8 +215,15 @@ public final class StaticServer implements AutoCloseable {
 
     public Stats stats() {
         Counters c = counters;
-        return new Stats(c.requests.sum(), c.served200.sum(), c.notFound.sum(), c.badRequest.sum(),
-                c.forwarded.sum(), c.forwardFailed.sum(), c.uploads.sum(), c.connectionsRejected.sum(),
+        return new Stats(
+                c.requests.sum(),
+                c.served200.sum(),
+                c.notFound.sum(),
+                c.badRequest.sum(),
+                c.forwarded.sum(),
+                c.forwardFailed.sum(),
+                c.uploads.sum(),
+                c.connectionsRejected.sum(),
                 c.headTimeouts.sum());
     }
 

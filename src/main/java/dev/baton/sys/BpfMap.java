@@ -15,6 +15,7 @@ public final class BpfMap {
     public static final long NOEXIST = 1;
     /** {@code BPF_EXIST}: update only. */
     public static final long EXIST = 2;
+
     public static final int ENOENT = -2;
     public static final int E2BIG = -7;
 

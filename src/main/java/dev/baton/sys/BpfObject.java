@@ -19,13 +19,14 @@ import java.util.function.Consumer;
  */
 public final class BpfObject implements AutoCloseable {
     private static final int LOG_LINES = 40;
-    private static volatile Consumer<String> log = line -> { };
+    private static volatile Consumer<String> log = line -> {};
 
     private final String name;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment obj;
     /** The ELF image: libbpf points into it until the load. */
     private Arena image;
+
     private boolean loaded;
     private boolean closed;
 
@@ -69,7 +70,8 @@ public final class BpfObject implements AutoCloseable {
 
     private static void requireLibbpf() throws SysException {
         if (!Libbpf.available()) {
-            throw new SysException("dlopen libbpf.so.1", 2, "libbpf is not installed (Debian: apt-get install libbpf1)");
+            throw new SysException(
+                    "dlopen libbpf.so.1", 2, "libbpf is not installed (Debian: apt-get install libbpf1)");
         }
     }
 
@@ -118,8 +120,8 @@ public final class BpfObject implements AutoCloseable {
     public BpfMap map(String mapName) {
         checkOpen(true);
         MemorySegment m = mapHandle(mapName);
-        return new BpfMap(mapName, Libbpf.mapFd(m), Libbpf.mapKeySize(m), Libbpf.mapValueSize(m),
-                Libbpf.mapMaxEntries(m));
+        return new BpfMap(
+                mapName, Libbpf.mapFd(m), Libbpf.mapKeySize(m), Libbpf.mapValueSize(m), Libbpf.mapMaxEntries(m));
     }
 
     /** Removes a map's pin (the map itself goes once nothing holds it). */

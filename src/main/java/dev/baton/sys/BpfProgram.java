@@ -50,7 +50,8 @@ public final class BpfProgram {
             opts.set(ValueLayout.JAVA_INT, Libbpf.TEST_RUN_REPEAT, repeat);
             int r = Libbpf.testRun(fd, opts);
             if (r < 0) throw new SysException("bpf_prog_test_run_opts " + name, -r);
-            return new TestRun(opts.get(ValueLayout.JAVA_INT, Libbpf.TEST_RUN_RETVAL),
+            return new TestRun(
+                    opts.get(ValueLayout.JAVA_INT, Libbpf.TEST_RUN_RETVAL),
                     opts.get(ValueLayout.JAVA_INT, Libbpf.TEST_RUN_DATA_SIZE_OUT),
                     Integer.toUnsignedLong(opts.get(ValueLayout.JAVA_INT, Libbpf.TEST_RUN_DURATION)));
         }
@@ -75,7 +76,10 @@ public final class BpfProgram {
             len.set(ValueLayout.JAVA_INT, 0, (int) BpfInfo.PROG_INFO_SIZE);
             int r = Libbpf.infoByFd(fd, info, len);
             if (r < 0) throw new SysException("bpf_obj_get_info_by_fd " + name, -r);
-            return new Stats(BpfInfo.progId(info), BpfInfo.progRunCount(info), BpfInfo.progRunTimeNanos(info),
+            return new Stats(
+                    BpfInfo.progId(info),
+                    BpfInfo.progRunCount(info),
+                    BpfInfo.progRunTimeNanos(info),
                     BpfInfo.progVerifiedInstructions(info));
         }
     }

@@ -58,44 +58,45 @@ final class Libbpf {
     static final long TEST_RUN_REPEAT = 60;
     static final long TEST_RUN_DURATION = 64;
 
-    private static final MethodHandle OPEN_MEM = bindErrno("bpf_object__open_mem",
-            FunctionDescriptor.of(ADDR, ADDR, LONG, ADDR));
+    private static final MethodHandle OPEN_MEM =
+            bindErrno("bpf_object__open_mem", FunctionDescriptor.of(ADDR, ADDR, LONG, ADDR));
     private static final MethodHandle LOAD = bind("bpf_object__load", FunctionDescriptor.of(INT, ADDR));
     private static final MethodHandle CLOSE = bind("bpf_object__close", FunctionDescriptor.ofVoid(ADDR));
-    private static final MethodHandle FIND_PROGRAM = bind("bpf_object__find_program_by_name",
-            FunctionDescriptor.of(ADDR, ADDR, ADDR));
+    private static final MethodHandle FIND_PROGRAM =
+            bind("bpf_object__find_program_by_name", FunctionDescriptor.of(ADDR, ADDR, ADDR));
     private static final MethodHandle PROGRAM_FD = bind("bpf_program__fd", FunctionDescriptor.of(INT, ADDR));
-    private static final MethodHandle FIND_MAP = bind("bpf_object__find_map_by_name",
-            FunctionDescriptor.of(ADDR, ADDR, ADDR));
+    private static final MethodHandle FIND_MAP =
+            bind("bpf_object__find_map_by_name", FunctionDescriptor.of(ADDR, ADDR, ADDR));
     private static final MethodHandle MAP_FD = bind("bpf_map__fd", FunctionDescriptor.of(INT, ADDR));
     private static final MethodHandle MAP_KEY_SIZE = bind("bpf_map__key_size", FunctionDescriptor.of(INT, ADDR));
     private static final MethodHandle MAP_VALUE_SIZE = bind("bpf_map__value_size", FunctionDescriptor.of(INT, ADDR));
     private static final MethodHandle MAP_MAX_ENTRIES = bind("bpf_map__max_entries", FunctionDescriptor.of(INT, ADDR));
-    private static final MethodHandle MAP_SET_MAX_ENTRIES = bind("bpf_map__set_max_entries",
-            FunctionDescriptor.of(INT, ADDR, INT));
-    private static final MethodHandle MAP_SET_PIN_PATH = bind("bpf_map__set_pin_path",
-            FunctionDescriptor.of(INT, ADDR, ADDR));
+    private static final MethodHandle MAP_SET_MAX_ENTRIES =
+            bind("bpf_map__set_max_entries", FunctionDescriptor.of(INT, ADDR, INT));
+    private static final MethodHandle MAP_SET_PIN_PATH =
+            bind("bpf_map__set_pin_path", FunctionDescriptor.of(INT, ADDR, ADDR));
     private static final MethodHandle MAP_UNPIN = bind("bpf_map__unpin", FunctionDescriptor.of(INT, ADDR, ADDR));
-    private static final MethodHandle UPDATE = bind("bpf_map_update_elem",
-            FunctionDescriptor.of(INT, INT, ADDR, ADDR, LONG));
+    private static final MethodHandle UPDATE =
+            bind("bpf_map_update_elem", FunctionDescriptor.of(INT, INT, ADDR, ADDR, LONG));
     private static final MethodHandle LOOKUP = bind("bpf_map_lookup_elem", FunctionDescriptor.of(INT, INT, ADDR, ADDR));
     private static final MethodHandle DELETE = bind("bpf_map_delete_elem", FunctionDescriptor.of(INT, INT, ADDR));
-    private static final MethodHandle NEXT_KEY = bind("bpf_map_get_next_key",
-            FunctionDescriptor.of(INT, INT, ADDR, ADDR));
+    private static final MethodHandle NEXT_KEY =
+            bind("bpf_map_get_next_key", FunctionDescriptor.of(INT, INT, ADDR, ADDR));
     private static final MethodHandle TEST_RUN = bind("bpf_prog_test_run_opts", FunctionDescriptor.of(INT, INT, ADDR));
     private static final MethodHandle TC_HOOK_CREATE = bind("bpf_tc_hook_create", FunctionDescriptor.of(INT, ADDR));
     private static final MethodHandle TC_ATTACH = bind("bpf_tc_attach", FunctionDescriptor.of(INT, ADDR, ADDR));
     private static final MethodHandle TC_DETACH = bind("bpf_tc_detach", FunctionDescriptor.of(INT, ADDR, ADDR));
-    private static final MethodHandle INFO_BY_FD = bind("bpf_obj_get_info_by_fd",
-            FunctionDescriptor.of(INT, INT, ADDR, ADDR));
+    private static final MethodHandle INFO_BY_FD =
+            bind("bpf_obj_get_info_by_fd", FunctionDescriptor.of(INT, INT, ADDR, ADDR));
     private static final MethodHandle POSSIBLE_CPUS = bind("libbpf_num_possible_cpus", FunctionDescriptor.of(INT));
     private static final MethodHandle SET_PRINT = bind("libbpf_set_print", FunctionDescriptor.of(ADDR, ADDR));
     private static final MethodHandle VSNPRINTF = LINKER.downcallHandle(
             LINKER.defaultLookup().find("vsnprintf").orElseThrow(), FunctionDescriptor.of(INT, ADDR, LONG, ADDR, ADDR));
 
-    private static volatile Consumer<String> printer = line -> { };
+    private static volatile Consumer<String> printer = line -> {};
     /** The verifier's log comes as one message; a failing one can run to many KiB. */
     private static final long PRINT_BUFFER_SIZE = 1 << 20;
+
     private static MemorySegment printBuffer;
 
     private Libbpf() {}
@@ -114,11 +115,15 @@ final class Libbpf {
     }
 
     private static MethodHandle bind(String name, FunctionDescriptor fd) {
-        return LIB.flatMap(l -> l.find(name)).map(s -> LINKER.downcallHandle(s, fd)).orElse(null);
+        return LIB.flatMap(l -> l.find(name))
+                .map(s -> LINKER.downcallHandle(s, fd))
+                .orElse(null);
     }
 
     private static MethodHandle bindErrno(String name, FunctionDescriptor fd) {
-        return LIB.flatMap(l -> l.find(name)).map(s -> LINKER.downcallHandle(s, fd, ERRNO)).orElse(null);
+        return LIB.flatMap(l -> l.find(name))
+                .map(s -> LINKER.downcallHandle(s, fd, ERRNO))
+                .orElse(null);
     }
 
     private static AssertionError rethrow(Throwable t) {
@@ -326,9 +331,13 @@ final class Libbpf {
         static synchronized void install() {
             if (installed) return;
             try {
-                MethodHandle target = MethodHandles.lookup().findStatic(Holder.class, "print",
-                        MethodType.methodType(int.class, int.class, MemorySegment.class, MemorySegment.class));
-                MemorySegment stub = LINKER.upcallStub(target, FunctionDescriptor.of(INT, INT, ADDR, ADDR), Arena.global());
+                MethodHandle target = MethodHandles.lookup()
+                        .findStatic(
+                                Holder.class,
+                                "print",
+                                MethodType.methodType(int.class, int.class, MemorySegment.class, MemorySegment.class));
+                MemorySegment stub =
+                        LINKER.upcallStub(target, FunctionDescriptor.of(INT, INT, ADDR, ADDR), Arena.global());
                 MemorySegment previous = (MemorySegment) SET_PRINT.invokeExact(stub);
                 installed = previous != null;
             } catch (Throwable t) {

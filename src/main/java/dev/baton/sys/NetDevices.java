@@ -9,6 +9,7 @@ import java.nio.file.Path;
 public final class NetDevices {
     /** {@code BPF_FS_MAGIC} (linux/magic.h): what statfs says of a bpffs. */
     private static final long BPF_FS_MAGIC = 0xcafe4a11L;
+
     private static final int STATFS_SIZE = 120;
 
     private NetDevices() {}

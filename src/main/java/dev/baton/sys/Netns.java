@@ -17,6 +17,7 @@ import java.util.concurrent.atomic.AtomicReference;
 public final class Netns {
     /** Where iproute2 keeps the namespaces it names. */
     public static final Path RUN_NETNS = Path.of("/run/netns");
+
     private static final Duration TIMEOUT = Duration.ofSeconds(10);
 
     private Netns() {}

@@ -20,6 +20,7 @@ import java.net.UnknownHostException;
 public final class TcpSocket implements AutoCloseable {
     /** Returned by {@link #read} at the end of the stream. */
     public static final int EOF = -1;
+
     private static final int SOCKADDR_IN_SIZE = 16;
     private static final int BOUNCE = 65536;
 
@@ -28,6 +29,7 @@ public final class TcpSocket implements AutoCloseable {
     private final int remotePort;
     /** The native side of reads and writes; then the sockaddr and pollfd scratch of control calls. */
     private final MemorySegment bounce;
+
     private final MemorySegment scratch;
     private boolean closed;
 

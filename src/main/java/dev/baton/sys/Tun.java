@@ -35,6 +35,7 @@ public final class Tun implements AutoCloseable {
     public static final int OFFLOAD_TSO4 = 0x02;
     /** {@code TUN_F_TSO6}: we accept IPv6 TCP super-packets (needs {@link #OFFLOAD_CSUM}). */
     public static final int OFFLOAD_TSO6 = 0x04;
+
     private static final int IFNAMSIZ = 16;
     private static final int IFREQ_SIZE = 40;
 

@@ -20,8 +20,7 @@ public final class AdminClient {
     /** Longest answer accepted. */
     public static final int MAX_ANSWER = 1 << 20;
 
-    private AdminClient() {
-    }
+    private AdminClient() {}
 
     /**
      * Sends {@code command} followed by a newline and returns the first line of the answer,

@@ -39,13 +39,16 @@ final class AotCache {
     /** The cache for the nodes run from {@code jar}; empty when its folder is not writable. */
     static Optional<AotCache> forJar(Path jar) {
         Path dir = jar.toAbsolutePath().getParent();
-        return dir != null && Files.isWritable(dir) ? Optional.of(new AotCache(jar.toAbsolutePath())) : Optional.empty();
+        return dir != null && Files.isWritable(dir)
+                ? Optional.of(new AotCache(jar.toAbsolutePath()))
+                : Optional.empty();
     }
 
     /** True when the cache was made from this very jar by this JVM. */
     boolean usable() {
         try {
-            return Files.isRegularFile(cache) && Files.isRegularFile(stamp)
+            return Files.isRegularFile(cache)
+                    && Files.isRegularFile(stamp)
                     && Files.readString(stamp, StandardCharsets.UTF_8).equals(expectedStamp());
         } catch (IOException | UncheckedIOException e) {
             return false;
@@ -104,7 +107,6 @@ final class AotCache {
     }
 
     private String expectedStamp() throws IOException {
-        return "jar " + jarHash() + "\njvm " + Runtime.version() + " " + System.getProperty("java.home")
-                + "\n";
+        return "jar " + jarHash() + "\njvm " + Runtime.version() + " " + System.getProperty("java.home") + "\n";
     }
 }

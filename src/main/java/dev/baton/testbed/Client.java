@@ -44,8 +44,17 @@ public final class Client {
      * @param curlExit curl's exit code for this transfer (0 = success)
      * @param error curl's error message, "" on success
      */
-    public record Response(String url, int status, long bytes, String sha256, String servedBy, String via,
-            Duration time, int newConnections, int curlExit, String error) {
+    public record Response(
+            String url,
+            int status,
+            long bytes,
+            String sha256,
+            String servedBy,
+            String via,
+            Duration time,
+            int newConnections,
+            int curlExit,
+            String error) {
         /** True when curl completed the transfer (whatever the HTTP status). */
         public boolean ok() {
             return curlExit == 0;
@@ -84,20 +93,30 @@ public final class Client {
 
     /** GETs every path, in order, in one curl invocation: one keep-alive connection for all. */
     public List<Response> getKeepAlive(NodeInfo node, List<String> paths) {
-        return transfer(List.of(), paths.stream().map(p -> url(node.baseUrl(), p)).toList(), 1);
+        return transfer(
+                List.of(), paths.stream().map(p -> url(node.baseUrl(), p)).toList(), 1);
     }
 
     /** GETs every path with up to {@code maxParallel} transfers at once; results in path order. */
     public List<Response> getParallel(NodeInfo node, List<String> paths, int maxParallel) {
-        List<String> options = List.of("--parallel", "--parallel-immediate", "--parallel-max",
-                Integer.toString(maxParallel));
+        List<String> options =
+                List.of("--parallel", "--parallel-immediate", "--parallel-max", Integer.toString(maxParallel));
         return transfer(options, paths.stream().map(p -> url(node.baseUrl(), p)).toList(), maxParallel);
     }
 
     /** POSTs the bytes of {@code body} to {@code path} ({@code --data-binary @file}). */
     public Response post(NodeInfo node, String path, Path body) {
-        return transfer(List.of("--data-binary", "@" + body, "-H", "Content-Type: application/octet-stream", "-H",
-                "Expect:"), List.of(url(node.baseUrl(), path)), 1).getFirst();
+        return transfer(
+                        List.of(
+                                "--data-binary",
+                                "@" + body,
+                                "-H",
+                                "Content-Type: application/octet-stream",
+                                "-H",
+                                "Expect:"),
+                        List.of(url(node.baseUrl(), path)),
+                        1)
+                .getFirst();
     }
 
     /** PUTs the bytes of {@code body} to {@code path} ({@code -T file}). */
@@ -130,8 +149,14 @@ public final class Client {
     private List<Response> transfer(List<String> options, List<String> urls, int parallel) {
         createWorkDir();
         long id = SEQUENCE.incrementAndGet();
-        List<String> argv = new ArrayList<>(List.of("curl", "-sS", "--path-as-is", "--max-time",
-                Long.toString(Math.max(1, maxTime.toSeconds())), "-w", WRITE_OUT));
+        List<String> argv = new ArrayList<>(List.of(
+                "curl",
+                "-sS",
+                "--path-as-is",
+                "--max-time",
+                Long.toString(Math.max(1, maxTime.toSeconds())),
+                "-w",
+                WRITE_OUT));
         argv.addAll(options);
         List<Path> bodies = new ArrayList<>();
         for (int i = 0; i < urls.size(); i++) {
@@ -150,18 +175,36 @@ public final class Client {
                     if (r.urlNumber() >= 0 && r.urlNumber() < urls.size()) {
                         Path body = bodies.get(r.urlNumber());
                         // curl may skip creating the file of an empty body.
-                        String sha = Files.exists(body) ? ContentMap.sha256(body)
+                        String sha = Files.exists(body)
+                                ? ContentMap.sha256(body)
                                 : r.exitCode() == 0 && r.bytes() == 0 ? ContentMap.sha256(new byte[0]) : "";
-                        responses[r.urlNumber()] = new Response(urls.get(r.urlNumber()), r.status(), r.bytes(), sha,
-                                r.servedBy(), r.via(), r.time(), r.newConnections(), r.exitCode(), r.error());
+                        responses[r.urlNumber()] = new Response(
+                                urls.get(r.urlNumber()),
+                                r.status(),
+                                r.bytes(),
+                                sha,
+                                r.servedBy(),
+                                r.via(),
+                                r.time(),
+                                r.newConnections(),
+                                r.exitCode(),
+                                r.error());
                     }
                 }
             }
             for (int i = 0; i < responses.length; i++) {
                 if (responses[i] == null) {
-                    responses[i] = new Response(urls.get(i), 0, 0, "", "", "", Duration.ZERO, 0,
-                            result.exitCode() == 0 ? -1 : result.exitCode(), "no report from curl: "
-                                    + result.stderr().strip());
+                    responses[i] = new Response(
+                            urls.get(i),
+                            0,
+                            0,
+                            "",
+                            "",
+                            "",
+                            Duration.ZERO,
+                            0,
+                            result.exitCode() == 0 ? -1 : result.exitCode(),
+                            "no report from curl: " + result.stderr().strip());
                 }
             }
             return Arrays.asList(responses);
@@ -177,9 +220,16 @@ public final class Client {
     }
 
     /** One line of curl's {@link #WRITE_OUT} report. */
-    record Report(int urlNumber, int exitCode, int status, long bytes, Duration time, int newConnections,
-            String servedBy, String via, String error) {
-    }
+    record Report(
+            int urlNumber,
+            int exitCode,
+            int status,
+            long bytes,
+            Duration time,
+            int newConnections,
+            String servedBy,
+            String via,
+            String error) {}
 
     static Report parseReport(String line) {
         String[] f = line.split("\t", -1);
@@ -187,9 +237,16 @@ public final class Client {
             throw new IllegalArgumentException("unexpected curl report: " + line);
         }
         long micros = Math.round(Double.parseDouble(f[4]) * 1_000_000);
-        return new Report(Integer.parseInt(f[0]), Integer.parseInt(f[1]), Integer.parseInt(f[2]),
-                Long.parseLong(f[3]), Duration.ofNanos(micros * 1000), Integer.parseInt(f[5]), f[6].strip(),
-                f[7].strip(), String.join("\t", Arrays.copyOfRange(f, 8, f.length)).strip());
+        return new Report(
+                Integer.parseInt(f[0]),
+                Integer.parseInt(f[1]),
+                Integer.parseInt(f[2]),
+                Long.parseLong(f[3]),
+                Duration.ofNanos(micros * 1000),
+                Integer.parseInt(f[5]),
+                f[6].strip(),
+                f[7].strip(),
+                String.join("\t", Arrays.copyOfRange(f, 8, f.length)).strip());
     }
 
     private void createWorkDir() {

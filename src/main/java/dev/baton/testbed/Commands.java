@@ -19,8 +19,7 @@ public final class Commands {
     /** Most bytes kept from each of stdout and stderr. */
     public static final int MAX_CAPTURE = 1 << 20;
 
-    private Commands() {
-    }
+    private Commands() {}
 
     /**
      * Runs {@code argv} and waits at most {@code timeout}. A non-zero exit is returned, not thrown.
@@ -31,7 +30,9 @@ public final class Commands {
     public static ProcessResult run(List<String> argv, Duration timeout) {
         Process process;
         try {
-            process = new ProcessBuilder(argv).redirectInput(ProcessBuilder.Redirect.from(DEV_NULL)).start();
+            process = new ProcessBuilder(argv)
+                    .redirectInput(ProcessBuilder.Redirect.from(DEV_NULL))
+                    .start();
         } catch (IOException e) {
             throw new CommandException(argv, "could not start: " + e.getMessage());
         }
@@ -43,8 +44,10 @@ public final class Commands {
             if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                 process.destroyForcibly();
                 process.waitFor(2, TimeUnit.SECONDS);
-                throw new CommandException(argv, "timed out after " + timeout.toMillis() + " ms; stderr: "
-                        + err.text().strip());
+                throw new CommandException(
+                        argv,
+                        "timed out after " + timeout.toMillis() + " ms; stderr: "
+                                + err.text().strip());
             }
             // The streams end when the process (and anything that kept its pipes) exits.
             outThread.join(Duration.ofSeconds(2));

@@ -20,7 +20,9 @@ import picocli.CommandLine.Option;
  * the nodes' counters and tears everything down, also on failure or Ctrl-C. Exits non-zero if any
  * row is wrong.
  */
-@Command(name = "demo", mixinStandardHelpOptions = true,
+@Command(
+        name = "demo",
+        mixinStandardHelpOptions = true,
         description = "Runs a 3-node cluster in network namespaces, fetches files through every node and "
                 + "shows which node served each (root; installs curl, iproute2, ethtool if missing).")
 public final class DemoCommand implements Callable<Integer> {
@@ -28,15 +30,30 @@ public final class DemoCommand implements Callable<Integer> {
      * The paths fetched from every entry node: held by n1, n2 or n3, small and large, replicated
      * (n1+n3, n2+n3), empty, a name that needs percent-encoding, and one no node has (404).
      */
-    static final List<String> PATHS = List.of("/index.html", "/img/logo.png", "/data/1k.bin", "/api/data.json",
-            "/img/photo.jpg", "/video/big.bin", "/shared/site.css", "/shared/rep.bin", "/empty.txt", "/docs/a b%.txt",
+    static final List<String> PATHS = List.of(
+            "/index.html",
+            "/img/logo.png",
+            "/data/1k.bin",
+            "/api/data.json",
+            "/img/photo.jpg",
+            "/video/big.bin",
+            "/shared/site.css",
+            "/shared/rep.bin",
+            "/empty.txt",
+            "/docs/a b%.txt",
             "/no/such/file.html");
 
-    @Option(names = "--server", defaultValue = "builtin", paramLabel = "builtin|nginx",
+    @Option(
+            names = "--server",
+            defaultValue = "builtin",
+            paramLabel = "builtin|nginx",
             description = "Web server on each node (default ${DEFAULT-VALUE}).")
     String server;
 
-    @Option(names = "--state-dir", defaultValue = "/run/baton-testbed", paramLabel = "DIR",
+    @Option(
+            names = "--state-dir",
+            defaultValue = "/run/baton-testbed",
+            paramLabel = "DIR",
             description = "Where pids, logs and content go (default ${DEFAULT-VALUE}).")
     Path stateDir;
 
@@ -64,8 +81,8 @@ public final class DemoCommand implements Callable<Integer> {
         try {
             installMissingTools(kind);
             Spec spec = new Spec(3, Optional.empty(), kind, stateDir);
-            System.out.println("starting 3 nodes (" + server + " server, " + (spec.dataPath() == Spec.DataPath.KERNEL
-                    ? "in-kernel data path" : "TUN path") + ") ...");
+            System.out.println("starting 3 nodes (" + server + " server, "
+                    + (spec.dataPath() == Spec.DataPath.KERNEL ? "in-kernel data path" : "TUN path") + ") ...");
             bed = Testbed.up(spec);
             System.out.println(bed.description().summary());
             NetCounters before = NetCounters.read(bed.client().netns());
@@ -76,8 +93,8 @@ public final class DemoCommand implements Callable<Integer> {
             System.out.println("node counters:");
             System.out.println(TestbedCommand.statsTable(bed.stats()));
             long wrong = rows.stream().filter(r -> !r.ok()).count();
-            System.out.println(wrong == 0 ? "all " + rows.size() + " rows ok" : wrong + " of " + rows.size()
-                    + " rows WRONG");
+            System.out.println(
+                    wrong == 0 ? "all " + rows.size() + " rows ok" : wrong + " of " + rows.size() + " rows WRONG");
             return wrong == 0 ? 0 : 1;
         } catch (RuntimeException e) {
             System.err.println("baton demo failed: " + e.getMessage());
@@ -144,17 +161,30 @@ public final class DemoCommand implements Callable<Integer> {
 
     /** The readable table of rows. */
     static String table(List<Row> rows) {
-        StringBuilder s = new StringBuilder(String.format("%-5s %-20s %-6s %-7s %6s %10s %-6s %8s  %s%n", "entry",
-                "path", "served", "handoff", "status", "bytes", "sha256", "ms", "result"));
+        StringBuilder s = new StringBuilder(String.format(
+                "%-5s %-20s %-6s %-7s %6s %10s %-6s %8s  %s%n",
+                "entry", "path", "served", "handoff", "status", "bytes", "sha256", "ms", "result"));
         for (Row row : rows) {
             Client.Response r = row.response();
             String served = r.servedBy().isEmpty() ? "-" : r.servedBy();
             // nginx's fallback proxy (X-Baton-Via) is not a handoff: the bytes flowed through the entry.
-            String handoff = !r.via().isEmpty() && !r.servedBy().isEmpty() ? "proxied"
+            String handoff = !r.via().isEmpty() && !r.servedBy().isEmpty()
+                    ? "proxied"
                     : !r.servedBy().isEmpty() && !r.servedBy().equals(row.entry()) ? "yes" : "no";
-            String sha = r.sha256().isEmpty() ? "-" : r.sha256().substring(0, Math.min(6, r.sha256().length()));
-            s.append(String.format("%-5s %-20s %-6s %-7s %6d %10d %-6s %8.1f  %s%n", row.entry(), row.path(), served,
-                    handoff, r.status(), r.bytes(), sha, r.time().toNanos() / 1e6, row.verdict()));
+            String sha = r.sha256().isEmpty()
+                    ? "-"
+                    : r.sha256().substring(0, Math.min(6, r.sha256().length()));
+            s.append(String.format(
+                    "%-5s %-20s %-6s %-7s %6d %10d %-6s %8.1f  %s%n",
+                    row.entry(),
+                    row.path(),
+                    served,
+                    handoff,
+                    r.status(),
+                    r.bytes(),
+                    sha,
+                    r.time().toNanos() / 1e6,
+                    row.verdict()));
         }
         return s.toString();
     }
@@ -171,16 +201,19 @@ public final class DemoCommand implements Callable<Integer> {
             packageOf.put("nginx", "nginx");
         }
         List<String> missing = packageOf.entrySet().stream()
-                .filter(t -> Testbed.findOnPath(t.getKey()).isEmpty()).map(Map.Entry::getValue).distinct().toList();
+                .filter(t -> Testbed.findOnPath(t.getKey()).isEmpty())
+                .map(Map.Entry::getValue)
+                .distinct()
+                .toList();
         if (missing.isEmpty()) {
             return;
         }
         System.out.println("installing " + String.join(" ", missing) + " with apt-get ...");
         boolean systemNginxWasRunning = Files.exists(SYSTEM_NGINX_PID);
-        Commands.check(List.of("env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "update", "-q"),
-                Duration.ofMinutes(5));
-        List<String> install = new ArrayList<>(List.of("env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install",
-                "-y", "-q"));
+        Commands.check(
+                List.of("env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "update", "-q"), Duration.ofMinutes(5));
+        List<String> install =
+                new ArrayList<>(List.of("env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", "-q"));
         install.addAll(missing);
         Commands.check(install, Duration.ofMinutes(10));
         if (missing.contains("nginx") && !systemNginxWasRunning) {

@@ -67,7 +67,8 @@ public record Description(ClientInfo client, String routerNetns, List<NodeInfo> 
      * Admin sockets and logs are placed in {@code stateDir}, where the testbed keeps them.
      */
     public static Description fromJson(JsonNode root, Path stateDir) {
-        ClientInfo client = new ClientInfo(root.path("client").path("netns").asText(),
+        ClientInfo client = new ClientInfo(
+                root.path("client").path("netns").asText(),
                 root.path("client").path("ip").asText());
         List<NodeInfo> nodes = new ArrayList<>();
         for (JsonNode n : root.path("nodes")) {
@@ -81,7 +82,10 @@ public record Description(ClientInfo client, String routerNetns, List<NodeInfo> 
         for (JsonNode e : root.path("content")) {
             List<String> holders = new ArrayList<>();
             e.path("holders").forEach(h -> holders.add(h.asText()));
-            entries.add(new ContentEntry(e.path("path").asText(), e.path("bytes").asLong(), e.path("sha256").asText(),
+            entries.add(new ContentEntry(
+                    e.path("path").asText(),
+                    e.path("bytes").asLong(),
+                    e.path("sha256").asText(),
                     holders));
         }
         return new Description(client, root.path("router").path("netns").asText(), nodes, ContentMap.of(entries));
@@ -90,18 +94,29 @@ public record Description(ClientInfo client, String routerNetns, List<NodeInfo> 
     /** A readable summary for people (what {@code baton testbed up} prints without --json). */
     public String summary() {
         StringBuilder s = new StringBuilder();
-        s.append("client  ").append(client.ip()).append(" in ").append(client.netns()).append('\n');
+        s.append("client  ")
+                .append(client.ip())
+                .append(" in ")
+                .append(client.netns())
+                .append('\n');
         s.append("router  ").append(routerNetns).append('\n');
         for (NodeInfo n : nodes) {
             List<ContentEntry> held = content.heldBy(n.name());
-            s.append(String.format("%-7s %-12s %-11s port %d  wire %-10s %3d files  docroot %s%n", n.name(), n.ip(),
-                    n.netns(), n.port(), n.wireDevice(), held.size(), n.docroot()));
+            s.append(String.format(
+                    "%-7s %-12s %-11s port %d  wire %-10s %3d files  docroot %s%n",
+                    n.name(), n.ip(), n.netns(), n.port(), n.wireDevice(), held.size(), n.docroot()));
         }
-        long replicated = content.entries().stream().filter(ContentEntry::replicated).count();
+        long replicated =
+                content.entries().stream().filter(ContentEntry::replicated).count();
         s.append(content.entries().size()).append(" files, ").append(replicated).append(" replicated\n");
-        s.append("try: ip netns exec ").append(client.netns()).append(" curl -si ")
+        s.append("try: ip netns exec ")
+                .append(client.netns())
+                .append(" curl -si ")
                 .append(nodes.isEmpty() ? "" : nodes.getFirst().baseUrl())
-                .append(content.entries().isEmpty() ? "/" : Client.encodePath(content.entries().getFirst().path()))
+                .append(
+                        content.entries().isEmpty()
+                                ? "/"
+                                : Client.encodePath(content.entries().getFirst().path()))
                 .append('\n');
         return s.toString();
     }

@@ -38,6 +38,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class LoadClient {
     /** Longest response head accepted. */
     static final int MAX_HEAD = 16 * 1024;
+
     private static final int BUFFER = 64 * 1024;
 
     /**
@@ -80,8 +81,7 @@ public final class LoadClient {
         }
     }
 
-    private LoadClient() {
-    }
+    private LoadClient() {}
 
     /** Runs {@code plan} and returns what happened; never throws for a failed request. */
     public static LoadResult run(List<Request> plan, Options options) {
@@ -117,7 +117,11 @@ public final class LoadClient {
         private final MessageDigest digest = ContentMap.newSha256();
         private final Map<Target, Socket> kept = new HashMap<>();
 
-        Worker(List<Request> plan, Options options, LoadResult.Recorder recorder, AtomicInteger next,
+        Worker(
+                List<Request> plan,
+                Options options,
+                LoadResult.Recorder recorder,
+                AtomicInteger next,
                 long stopStarting) {
             this.plan = plan;
             this.options = options;
@@ -159,7 +163,10 @@ public final class LoadClient {
                 fresh = connect(r.entry(), deadline);
             } catch (IOException e) {
                 Kind kind = e instanceof SocketTimeoutException ? Kind.TIMEOUT : Kind.CONNECT;
-                recorder.failed(failure(r, kind, "connect to " + r.entry().host() + ":" + r.entry().port() + ": " + e));
+                recorder.failed(failure(
+                        r,
+                        kind,
+                        "connect to " + r.entry().host() + ":" + r.entry().port() + ": " + e));
                 return;
             }
             finish(r, attempt(r, fresh, deadline), start);
@@ -170,7 +177,9 @@ public final class LoadClient {
                 recorder.failed(a.failure);
                 return;
             }
-            recorder.ok(r.expected().bytes(), System.nanoTime() - start,
+            recorder.ok(
+                    r.expected().bytes(),
+                    System.nanoTime() - start,
                     !a.servedBy.isEmpty() && !a.servedBy.equals(r.entry().name()));
         }
 
@@ -203,13 +212,18 @@ public final class LoadClient {
                 a.servedBy = head.header("x-baton-node");
                 long expected = r.expected().bytes();
                 if (head.status != 200) {
-                    a.failure = failure(r, Kind.STATUS, "status " + head.status + " (served by "
-                            + (a.servedBy.isEmpty() ? "?" : a.servedBy) + ")");
+                    a.failure = failure(
+                            r,
+                            Kind.STATUS,
+                            "status " + head.status + " (served by " + (a.servedBy.isEmpty() ? "?" : a.servedBy) + ")");
                     return a;
                 }
                 if (head.header("transfer-encoding").length() > 0) {
-                    a.failure = failure(r, Kind.BAD_HEAD, "Transfer-Encoding " + head.header("transfer-encoding")
-                            + " (this client reads Content-Length bodies only)");
+                    a.failure = failure(
+                            r,
+                            Kind.BAD_HEAD,
+                            "Transfer-Encoding " + head.header("transfer-encoding")
+                                    + " (this client reads Content-Length bodies only)");
                     return a;
                 }
                 long length = head.contentLength;
@@ -225,19 +239,29 @@ public final class LoadClient {
                 }
                 String sha = HexFormat.of().formatHex(digest.digest());
                 if (!sha.equals(r.expected().sha256())) {
-                    a.failure = failure(r, Kind.HASH, "sha256 " + sha + ", expected " + r.expected().sha256()
-                            + " (served by " + (a.servedBy.isEmpty() ? "?" : a.servedBy) + ")");
+                    a.failure = failure(
+                            r,
+                            Kind.HASH,
+                            "sha256 " + sha + ", expected " + r.expected().sha256() + " (served by "
+                                    + (a.servedBy.isEmpty() ? "?" : a.servedBy) + ")");
                     return a;
                 }
-                keep = options.keepAlive() && length >= 0 && !head.header("connection").equalsIgnoreCase("close");
+                keep = options.keepAlive()
+                        && length >= 0
+                        && !head.header("connection").equalsIgnoreCase("close");
                 return a;
             } catch (SocketTimeoutException e) {
-                a.failure = failure(r, Kind.TIMEOUT, "no answer within " + options.requestTimeout().toMillis()
-                        + " ms (" + a.responseBytes + " bytes of the response received)");
+                a.failure = failure(
+                        r,
+                        Kind.TIMEOUT,
+                        "no answer within " + options.requestTimeout().toMillis() + " ms (" + a.responseBytes
+                                + " bytes of the response received)");
                 return a;
             } catch (IOException e) {
-                a.failure = failure(r, a.headDone ? Kind.SHORT : Kind.IO, e + " after " + a.responseBytes
-                        + " bytes of the response");
+                a.failure = failure(
+                        r,
+                        a.headDone ? Kind.SHORT : Kind.IO,
+                        e + " after " + a.responseBytes + " bytes of the response");
                 return a;
             } finally {
                 if (keep) {
@@ -249,8 +273,9 @@ public final class LoadClient {
         }
 
         private String requestHead(Request r) {
-            return "GET " + Client.encodePath(r.expected().path()) + " HTTP/1.1\r\nHost: " + r.entry().host()
-                    + "\r\nUser-Agent: baton-load\r\n" + (options.keepAlive() ? "" : "Connection: close\r\n") + "\r\n";
+            return "GET " + Client.encodePath(r.expected().path()) + " HTTP/1.1\r\nHost: "
+                    + r.entry().host() + "\r\nUser-Agent: baton-load\r\n"
+                    + (options.keepAlive() ? "" : "Connection: close\r\n") + "\r\n";
         }
 
         /**
@@ -266,8 +291,11 @@ public final class LoadClient {
                     a.headDone = true;
                     Head head = Head.parse(new String(buffer, 0, end, StandardCharsets.ISO_8859_1));
                     if (head == null) {
-                        a.failure = failure(r, Kind.BAD_HEAD, "not an HTTP/1.x response head: "
-                                + abbreviate(new String(buffer, 0, end, StandardCharsets.ISO_8859_1)));
+                        a.failure = failure(
+                                r,
+                                Kind.BAD_HEAD,
+                                "not an HTTP/1.x response head: "
+                                        + abbreviate(new String(buffer, 0, end, StandardCharsets.ISO_8859_1)));
                         return null;
                     }
                     head.bodyStart = end + 4;
@@ -349,7 +377,8 @@ public final class LoadClient {
                 if (colon <= 0) {
                     return null;
                 }
-                headers.put(lines[i].substring(0, colon).strip().toLowerCase(Locale.ROOT),
+                headers.put(
+                        lines[i].substring(0, colon).strip().toLowerCase(Locale.ROOT),
                         lines[i].substring(colon + 1).strip());
             }
             long length = -1;

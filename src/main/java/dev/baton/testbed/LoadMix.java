@@ -101,7 +101,9 @@ public record LoadMix(List<SizeClass> classes) {
         List<SizeClass> classes = new ArrayList<>();
         for (String part : spec.split(",")) {
             String[] kv = part.strip().split("=");
-            if (kv.length != 2 || !kv[0].strip().matches("\\d{1,12}[kKmM]?") || !kv[1].strip().matches("\\d{1,6}")) {
+            if (kv.length != 2
+                    || !kv[0].strip().matches("\\d{1,12}[kKmM]?")
+                    || !kv[1].strip().matches("\\d{1,6}")) {
                 throw new IllegalArgumentException("a mix is BOUND=WEIGHT,... (e.g. 0=30,1k=200,8m=8), not: " + spec);
             }
             String bound = kv[0].strip();
@@ -118,7 +120,8 @@ public record LoadMix(List<SizeClass> classes) {
         StringBuilder s = new StringBuilder();
         for (SizeClass c : classes) {
             long b = c.maxBytes();
-            String bound = b > 0 && b % (1024 * 1024) == 0 ? b / (1024 * 1024) + "m"
+            String bound = b > 0 && b % (1024 * 1024) == 0
+                    ? b / (1024 * 1024) + "m"
                     : b > 0 && b % 1024 == 0 ? b / 1024 + "k" : Long.toString(b);
             s.append(s.isEmpty() ? "" : ",").append(bound).append('=').append(c.weight());
         }
@@ -171,8 +174,8 @@ public record LoadMix(List<SizeClass> classes) {
             total += weights[i];
         }
         if (total == 0) {
-            throw new IllegalArgumentException("no file of the content falls in a size class of this mix (largest "
-                    + maxBytes() + " bytes)");
+            throw new IllegalArgumentException(
+                    "no file of the content falls in a size class of this mix (largest " + maxBytes() + " bytes)");
         }
         SplittableRandom random = new SplittableRandom(seed);
         List<Request> plan = new ArrayList<>(count);

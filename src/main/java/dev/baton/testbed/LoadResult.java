@@ -29,8 +29,18 @@ import java.util.TreeMap;
  *     (handed off, or fetched from a holder on a kept-alive connection)
  * @param connections TCP connections opened
  */
-public record LoadResult(int requests, int ok, Map<Kind, Integer> failuresByKind, List<Failure> firstFailures,
-        long bytes, Duration wall, Duration p50, Duration p99, Duration max, int servedElsewhere, int connections) {
+public record LoadResult(
+        int requests,
+        int ok,
+        Map<Kind, Integer> failuresByKind,
+        List<Failure> firstFailures,
+        long bytes,
+        Duration wall,
+        Duration p50,
+        Duration p99,
+        Duration max,
+        int servedElsewhere,
+        int connections) {
     /** Failures listed one by one; the rest are only counted. */
     public static final int MAX_LISTED = 20;
 
@@ -149,9 +159,18 @@ public record LoadResult(int requests, int ok, Map<Kind, Integer> failuresByKind
             trim();
             long[] sorted = Arrays.copyOf(latencies, ok);
             Arrays.sort(sorted);
-            return new LoadResult(requests, ok, byKind, failures, bytes, wall, percentile(sorted, 0.50),
-                    percentile(sorted, 0.99), sorted.length == 0 ? Duration.ZERO : Duration.ofNanos(sorted[sorted.length - 1]),
-                    servedElsewhere, connections);
+            return new LoadResult(
+                    requests,
+                    ok,
+                    byKind,
+                    failures,
+                    bytes,
+                    wall,
+                    percentile(sorted, 0.50),
+                    percentile(sorted, 0.99),
+                    sorted.length == 0 ? Duration.ZERO : Duration.ofNanos(sorted[sorted.length - 1]),
+                    servedElsewhere,
+                    connections);
         }
     }
 
@@ -169,16 +188,28 @@ public record LoadResult(int requests, int ok, Map<Kind, Integer> failuresByKind
     /** This result as JSON (durations in microseconds). */
     public ObjectNode toJson() {
         ObjectNode o = Description.JSON.createObjectNode();
-        o.put("requests", requests).put("ok", ok).put("failed", failed()).put("bytes", bytes)
-                .put("wallMicros", micros(wall)).put("p50Micros", micros(p50)).put("p99Micros", micros(p99))
-                .put("maxMicros", micros(max)).put("servedElsewhere", servedElsewhere).put("connections", connections);
+        o.put("requests", requests)
+                .put("ok", ok)
+                .put("failed", failed())
+                .put("bytes", bytes)
+                .put("wallMicros", micros(wall))
+                .put("p50Micros", micros(p50))
+                .put("p99Micros", micros(p99))
+                .put("maxMicros", micros(max))
+                .put("servedElsewhere", servedElsewhere)
+                .put("connections", connections);
         ObjectNode kinds = o.putObject("failuresByKind");
-        failuresByKind.entrySet().stream().sorted(Map.Entry.comparingByKey())
+        failuresByKind.entrySet().stream()
+                .sorted(Map.Entry.comparingByKey())
                 .forEach(e -> kinds.put(e.getKey().name(), e.getValue()));
         var list = o.putArray("firstFailures");
         for (Failure f : firstFailures) {
-            list.addObject().put("index", f.index()).put("path", f.path()).put("entry", f.entry())
-                    .put("kind", f.kind().name()).put("detail", f.detail());
+            list.addObject()
+                    .put("index", f.index())
+                    .put("path", f.path())
+                    .put("entry", f.entry())
+                    .put("kind", f.kind().name())
+                    .put("detail", f.detail());
         }
         return o;
     }
@@ -186,16 +217,30 @@ public record LoadResult(int requests, int ok, Map<Kind, Integer> failuresByKind
     /** A result read back from {@link #toJson()}. */
     public static LoadResult fromJson(JsonNode o) {
         Map<Kind, Integer> kinds = new LinkedHashMap<>();
-        o.path("failuresByKind").properties().forEach(e -> kinds.put(Kind.valueOf(e.getKey()), e.getValue().asInt()));
+        o.path("failuresByKind")
+                .properties()
+                .forEach(e -> kinds.put(Kind.valueOf(e.getKey()), e.getValue().asInt()));
         List<Failure> failures = new ArrayList<>();
         for (JsonNode f : o.path("firstFailures")) {
-            failures.add(new Failure(f.path("index").asInt(), f.path("path").asText(), f.path("entry").asText(),
-                    Kind.valueOf(f.path("kind").asText()), f.path("detail").asText()));
+            failures.add(new Failure(
+                    f.path("index").asInt(),
+                    f.path("path").asText(),
+                    f.path("entry").asText(),
+                    Kind.valueOf(f.path("kind").asText()),
+                    f.path("detail").asText()));
         }
-        return new LoadResult(o.path("requests").asInt(), o.path("ok").asInt(), kinds, failures,
-                o.path("bytes").asLong(), ofMicros(o.path("wallMicros").asLong()), ofMicros(o.path("p50Micros").asLong()),
-                ofMicros(o.path("p99Micros").asLong()), ofMicros(o.path("maxMicros").asLong()),
-                o.path("servedElsewhere").asInt(), o.path("connections").asInt());
+        return new LoadResult(
+                o.path("requests").asInt(),
+                o.path("ok").asInt(),
+                kinds,
+                failures,
+                o.path("bytes").asLong(),
+                ofMicros(o.path("wallMicros").asLong()),
+                ofMicros(o.path("p50Micros").asLong()),
+                ofMicros(o.path("p99Micros").asLong()),
+                ofMicros(o.path("maxMicros").asLong()),
+                o.path("servedElsewhere").asInt(),
+                o.path("connections").asInt());
     }
 
     private static long micros(Duration d) {

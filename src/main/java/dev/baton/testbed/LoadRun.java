@@ -28,16 +28,24 @@ public final class LoadRun {
      * which were needless), listen overflows a full accept queue, and the last four a bad rewrite
      * (DESIGN.md section 3).
      */
-    public static final List<String> TCP_COUNTERS = List.of("Tcp.RetransSegs", "TcpExt.TCPLossProbes",
-            "TcpExt.TCPTimeouts", "TcpExt.TCPSynRetrans", "TcpExt.TCPDSACKRecv", "TcpExt.TCPSpuriousRTOs",
-            "TcpExt.ListenOverflows", "TcpExt.ListenDrops", "Tcp.InCsumErrors", "TcpExt.PAWSEstab",
-            "TcpExt.TCPSACKDiscard", "TcpExt.TSEcrRejected");
+    public static final List<String> TCP_COUNTERS = List.of(
+            "Tcp.RetransSegs",
+            "TcpExt.TCPLossProbes",
+            "TcpExt.TCPTimeouts",
+            "TcpExt.TCPSynRetrans",
+            "TcpExt.TCPDSACKRecv",
+            "TcpExt.TCPSpuriousRTOs",
+            "TcpExt.ListenOverflows",
+            "TcpExt.ListenDrops",
+            "Tcp.InCsumErrors",
+            "TcpExt.PAWSEstab",
+            "TcpExt.TCPSACKDiscard",
+            "TcpExt.TSEcrRejected");
 
     /** Time the worker JVM may take beyond the run itself (start-up, the plan, the answer). */
     static final Duration WORKER_SLACK = Duration.ofSeconds(60);
 
-    private LoadRun() {
-    }
+    private LoadRun() {}
 
     /**
      * What to run.
@@ -89,9 +97,16 @@ public final class LoadRun {
      * @param tcp per namespace (client, then nodes), the {@link #TCP_COUNTERS} that moved, after minus before
      * @param total time of the whole run, worker start-up included
      */
-    public record Report(Options options, long plannedBytes, long plannedRemote, LoadResult result,
-            Map<String, Long> counters, Map<String, Long> drops, List<String> unanswered,
-            Map<String, Map<String, Long>> tcp, Duration total) {
+    public record Report(
+            Options options,
+            long plannedBytes,
+            long plannedRemote,
+            LoadResult result,
+            Map<String, Long> counters,
+            Map<String, Long> drops,
+            List<String> unanswered,
+            Map<String, Map<String, Long>> tcp,
+            Duration total) {
         public Report {
             counters = Map.copyOf(counters);
             drops = Map.copyOf(drops);
@@ -120,10 +135,14 @@ public final class LoadRun {
         /** The report as JSON (durations in microseconds). */
         public ObjectNode toJson() {
             ObjectNode o = Description.JSON.createObjectNode();
-            o.put("requests", options.requests()).put("concurrency", options.client().concurrency())
-                    .put("seed", options.seed()).put("keepAlive", options.client().keepAlive())
-                    .put("mix", options.mix().spec()).put("plannedBytes", plannedBytes)
-                    .put("plannedRemote", plannedRemote).put("handedOffShare", handedOffShare())
+            o.put("requests", options.requests())
+                    .put("concurrency", options.client().concurrency())
+                    .put("seed", options.seed())
+                    .put("keepAlive", options.client().keepAlive())
+                    .put("mix", options.mix().spec())
+                    .put("plannedBytes", plannedBytes)
+                    .put("plannedRemote", plannedRemote)
+                    .put("handedOffShare", handedOffShare())
                     .put("totalMicros", total.toNanos() / 1000);
             o.set("result", result.toJson());
             ObjectNode c = o.putObject("counters");
@@ -144,30 +163,55 @@ public final class LoadRun {
         public String summary() {
             LoadResult r = result;
             StringBuilder s = new StringBuilder();
-            s.append(String.format("%d requests (seed %d, %d at once, %s, mix %s)%n", options.requests(),
-                    options.seed(), options.client().concurrency(),
-                    options.client().keepAlive() ? "keep-alive" : "a new connection each", options.mix().spec()));
-            s.append(String.format("byte-exact %d, failed %d%s%n", r.ok(), r.failed(),
-                    r.failuresByKind().isEmpty() ? "" : " " + new TreeMap<>(r.failuresByKind())));
+            s.append(String.format(
+                    "%d requests (seed %d, %d at once, %s, mix %s)%n",
+                    options.requests(),
+                    options.seed(),
+                    options.client().concurrency(),
+                    options.client().keepAlive() ? "keep-alive" : "a new connection each",
+                    options.mix().spec()));
+            s.append(String.format(
+                    "byte-exact %d, failed %d%s%n",
+                    r.ok(), r.failed(), r.failuresByKind().isEmpty() ? "" : " " + new TreeMap<>(r.failuresByKind())));
             for (LoadResult.Failure f : r.firstFailures()) {
                 s.append("  ").append(f).append('\n');
             }
-            s.append(String.format("%.1f MiB in %.2f s (%.0f req/s, %.1f MiB/s); latency p50 %.1f ms, p99 %.1f ms,"
-                    + " max %.1f ms; %d connections%n", r.bytes() / 1048576.0, r.wall().toNanos() / 1e9,
-                    r.requestsPerSecond(), r.bytesPerSecond() / 1048576.0, r.p50().toNanos() / 1e6,
-                    r.p99().toNanos() / 1e6, r.max().toNanos() / 1e6, r.connections()));
-            s.append(String.format("handed off %.1f%% (%d of %d connections seen by the nodes; the plan has %.1f%%"
-                    + " remote); served by another node per X-Baton-Node: %d; fallbacks %d%n", 100 * handedOffShare(),
-                    counter("handoffsCompleted"), counter("connectionsSeen"), 100 * plannedRemoteShare(),
-                    r.servedElsewhere(), counter("fallbacks")));
-            s.append("node drops: ").append(drops.isEmpty() ? "none" : new TreeMap<>(drops).toString()).append('\n');
+            s.append(String.format(
+                    "%.1f MiB in %.2f s (%.0f req/s, %.1f MiB/s); latency p50 %.1f ms, p99 %.1f ms,"
+                            + " max %.1f ms; %d connections%n",
+                    r.bytes() / 1048576.0,
+                    r.wall().toNanos() / 1e9,
+                    r.requestsPerSecond(),
+                    r.bytesPerSecond() / 1048576.0,
+                    r.p50().toNanos() / 1e6,
+                    r.p99().toNanos() / 1e6,
+                    r.max().toNanos() / 1e6,
+                    r.connections()));
+            s.append(String.format(
+                    "handed off %.1f%% (%d of %d connections seen by the nodes; the plan has %.1f%%"
+                            + " remote); served by another node per X-Baton-Node: %d; fallbacks %d%n",
+                    100 * handedOffShare(),
+                    counter("handoffsCompleted"),
+                    counter("connectionsSeen"),
+                    100 * plannedRemoteShare(),
+                    r.servedElsewhere(),
+                    counter("fallbacks")));
+            s.append("node drops: ")
+                    .append(drops.isEmpty() ? "none" : new TreeMap<>(drops).toString())
+                    .append('\n');
             tcp.forEach((ns, m) -> {
                 if (!m.isEmpty()) {
-                    s.append("kernel TCP in ").append(ns).append(": ").append(new TreeMap<>(m)).append('\n');
+                    s.append("kernel TCP in ")
+                            .append(ns)
+                            .append(": ")
+                            .append(new TreeMap<>(m))
+                            .append('\n');
                 }
             });
             if (!unanswered.isEmpty()) {
-                s.append("no stats from: ").append(String.join(", ", unanswered)).append('\n');
+                s.append("no stats from: ")
+                        .append(String.join(", ", unanswered))
+                        .append('\n');
             }
             return s.toString();
         }
@@ -195,7 +239,10 @@ public final class LoadRun {
         JsonNode before = bed.stats();
         List<String> argv = new ArrayList<>(Testbed.javaCommand());
         argv.addAll(workerArguments(bed.stateDir(), options));
-        Duration limit = options.client().maxTime().plus(options.client().requestTimeout()).plus(WORKER_SLACK);
+        Duration limit = options.client()
+                .maxTime()
+                .plus(options.client().requestTimeout())
+                .plus(WORKER_SLACK);
         ProcessResult r = bed.exec(bed.client().netns(), argv, limit);
         JsonNode after = settledStats(bed);
         Map<String, NetCounters> tcpAfter = tcpCounters(bed);
@@ -207,8 +254,8 @@ public final class LoadRun {
         drops.values().removeIf(v -> v == 0);
         Map<String, Map<String, Long>> tcp = new java.util.LinkedHashMap<>();
         tcpBefore.forEach((ns, b) -> tcp.put(ns, moved(b, tcpAfter.get(ns))));
-        return new Report(options, LoadMix.bytes(plan), LoadMix.remote(plan), result, counters, drops, unanswered,
-                tcp, total);
+        return new Report(
+                options, LoadMix.bytes(plan), LoadMix.remote(plan), result, counters, drops, unanswered, tcp, total);
     }
 
     /** The client's and every node's kernel TCP counters, client first. */
@@ -249,7 +296,9 @@ public final class LoadRun {
         long n = 0;
         for (JsonNode node : stats.path("nodes")) {
             JsonNode c = node.path("counters");
-            n += c.path("handoffsSent").asLong() - c.path("handoffsCompleted").asLong() - c.path("fallbacks").asLong()
+            n += c.path("handoffsSent").asLong()
+                    - c.path("handoffsCompleted").asLong()
+                    - c.path("fallbacks").asLong()
                     - c.path("handoffsAbandoned").asLong();
         }
         return n;
@@ -269,10 +318,23 @@ public final class LoadRun {
 
     /** The arguments after the java command that make {@code baton testbed load --worker} run {@code o}. */
     static List<String> workerArguments(Path stateDir, Options o) {
-        List<String> args = new ArrayList<>(List.of("testbed", "load", "--worker", "--state-dir", stateDir.toString(),
-                "--requests", Integer.toString(o.requests()), "--seed", Long.toString(o.seed()), "--mix", o.mix().spec(),
-                "--concurrency", Integer.toString(o.client().concurrency()), "--timeout",
-                Long.toString(seconds(o.client().requestTimeout())), "--max-time",
+        List<String> args = new ArrayList<>(List.of(
+                "testbed",
+                "load",
+                "--worker",
+                "--state-dir",
+                stateDir.toString(),
+                "--requests",
+                Integer.toString(o.requests()),
+                "--seed",
+                Long.toString(o.seed()),
+                "--mix",
+                o.mix().spec(),
+                "--concurrency",
+                Integer.toString(o.client().concurrency()),
+                "--timeout",
+                Long.toString(seconds(o.client().requestTimeout())),
+                "--max-time",
                 Long.toString(seconds(o.client().maxTime()))));
         if (o.client().keepAlive()) {
             args.add("--keep-alive");
@@ -310,8 +372,13 @@ public final class LoadRun {
                 unanswered.add(na.path("node").asText(nb.path("node").asText("#" + (i + 1))));
                 continue;
             }
-            na.path(section).properties().forEach(e -> sum.merge(e.getKey(),
-                    e.getValue().asLong() - nb.path(section).path(e.getKey()).asLong(), Long::sum));
+            na.path(section)
+                    .properties()
+                    .forEach(e -> sum.merge(
+                            e.getKey(),
+                            e.getValue().asLong()
+                                    - nb.path(section).path(e.getKey()).asLong(),
+                            Long::sum));
         }
         return sum;
     }

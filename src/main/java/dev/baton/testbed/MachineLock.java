@@ -23,8 +23,7 @@ public final class MachineLock {
     private static FileChannel channel;
     private static FileLock lock;
 
-    private MachineLock() {
-    }
+    private MachineLock() {}
 
     /** Takes the lock (a no-op if this process holds it), waiting at most {@code timeout}. */
     public static synchronized void acquire(Duration timeout) {

@@ -25,8 +25,7 @@ import java.time.Duration;
  * find what a crashed run left without touching anything else.
  */
 public final class Names {
-    private Names() {
-    }
+    private Names() {}
 
     /** Prefix of every namespace and device the testbed owns. */
     public static final String PREFIX = "baton-";
@@ -37,6 +36,7 @@ public final class Names {
     public static final String CLIENT_VETH = "baton-c";
     /** The router's end of the veth pair. */
     public static final String ROUTER_VETH = "baton-r";
+
     public static final String CLIENT_IP = "10.200.0.2";
     public static final String ROUTER_IP = "10.200.0.1";
     /** Prefix length of the client-router link. */

@@ -24,8 +24,8 @@ public record NetCounters(Map<String, Long> values) {
 
     /** Reads the counters of namespace {@code netns}. */
     public static NetCounters read(String netns) {
-        ProcessResult r = Commands.check(Commands.inNetns(netns, List.of("cat", "/proc/net/netstat", "/proc/net/snmp")),
-                Duration.ofSeconds(5));
+        ProcessResult r = Commands.check(
+                Commands.inNetns(netns, List.of("cat", "/proc/net/netstat", "/proc/net/snmp")), Duration.ofSeconds(5));
         return parse(r.stdout());
     }
 
@@ -40,8 +40,11 @@ public record NetCounters(Map<String, Long> values) {
         for (int i = 0; i + 1 < lines.length; i++) {
             String[] names = lines[i].strip().split("\\s+");
             String[] numbers = lines[i + 1].strip().split("\\s+");
-            if (names.length < 2 || !names[0].endsWith(":") || !names[0].equals(numbers[0])
-                    || names.length != numbers.length || !numbers[1].matches("-?\\d+")) {
+            if (names.length < 2
+                    || !names[0].endsWith(":")
+                    || !names[0].equals(numbers[0])
+                    || names.length != numbers.length
+                    || !numbers[1].matches("-?\\d+")) {
                 continue;
             }
             String section = names[0].substring(0, names[0].length() - 1);
@@ -87,7 +90,7 @@ public record NetCounters(Map<String, Long> values) {
 
     /** The four counters above, for a log line. */
     public String summary() {
-        return "InCsumErrors=" + tcpInCsumErrors() + " PAWSEstab=" + pawsEstab() + " TCPSACKDiscard="
-                + tcpSackDiscard() + " TSEcrRejected=" + tsEcrRejected();
+        return "InCsumErrors=" + tcpInCsumErrors() + " PAWSEstab=" + pawsEstab() + " TCPSACKDiscard=" + tcpSackDiscard()
+                + " TSEcrRejected=" + tsEcrRejected();
     }
 }

@@ -18,16 +18,18 @@ import java.util.List;
  * and gains {@code X-Baton-Via} naming the node that proxied it.
  */
 public final class NginxConfig {
-    private NginxConfig() {
-    }
+    private NginxConfig() {}
 
     /** Files of one node's nginx, all inside the state directory. */
     public record Paths(Path config, Path pidFile, Path errorLog, Path prefix) {
         /** The paths for node {@code node} under {@code stateDir}. */
         public static Paths of(Path stateDir, int node) {
             String name = Names.nodeName(node);
-            return new Paths(stateDir.resolve("nginx-" + name + ".conf"), stateDir.resolve("nginx-" + name + ".pid"),
-                    stateDir.resolve("nginx-" + name + ".err"), stateDir.resolve("nginx-" + name));
+            return new Paths(
+                    stateDir.resolve("nginx-" + name + ".conf"),
+                    stateDir.resolve("nginx-" + name + ".pid"),
+                    stateDir.resolve("nginx-" + name + ".err"),
+                    stateDir.resolve("nginx-" + name));
         }
     }
 
@@ -70,8 +72,13 @@ public final class NginxConfig {
         for (ContentEntry e : content.entries()) {
             if (!e.holders().contains(name)) {
                 int holder = Names.nodeNumber(e.holders().getFirst());
-                c.append("        ").append(quote(e.path())).append(' ')
-                        .append(Names.nodeIp(holder)).append(':').append(Names.SERVICE_PORT).append(";\n");
+                c.append("        ")
+                        .append(quote(e.path()))
+                        .append(' ')
+                        .append(Names.nodeIp(holder))
+                        .append(':')
+                        .append(Names.SERVICE_PORT)
+                        .append(";\n");
             }
         }
         c.append("    }\n\n");
@@ -104,7 +111,10 @@ public final class NginxConfig {
     public static String tempPaths(Path dir) {
         StringBuilder c = new StringBuilder();
         for (String kind : List.of("client_body", "proxy", "fastcgi", "uwsgi", "scgi")) {
-            c.append("    ").append(kind).append("_temp_path ").append(quote(dir.resolve(kind + "_temp").toString()))
+            c.append("    ")
+                    .append(kind)
+                    .append("_temp_path ")
+                    .append(quote(dir.resolve(kind + "_temp").toString()))
                     .append(";\n");
         }
         return c.toString();

@@ -16,15 +16,32 @@ import java.nio.file.Path;
  * @param adminSocket the node process's admin socket
  * @param log the node process's stdout and stderr
  */
-public record NodeInfo(int number, String name, String netns, String ip, int port, String wireDevice,
-        String kernelDevice, Path docroot, Path adminSocket, Path log) {
+public record NodeInfo(
+        int number,
+        String name,
+        String netns,
+        String ip,
+        int port,
+        String wireDevice,
+        String kernelDevice,
+        Path docroot,
+        Path adminSocket,
+        Path log) {
 
     /** The node numbered {@code number} with its files under {@code stateDir}. */
     public static NodeInfo of(int number, Path docroot, Path stateDir) {
         String name = Names.nodeName(number);
-        return new NodeInfo(number, name, Names.nodeNetns(number), Names.nodeIp(number), Names.SERVICE_PORT,
-                Names.wireDevice(number), Names.kernelDevice(number), docroot,
-                stateDir.resolve("node-" + name + ".sock"), stateDir.resolve("node-" + name + ".log"));
+        return new NodeInfo(
+                number,
+                name,
+                Names.nodeNetns(number),
+                Names.nodeIp(number),
+                Names.SERVICE_PORT,
+                Names.wireDevice(number),
+                Names.kernelDevice(number),
+                docroot,
+                stateDir.resolve("node-" + name + ".sock"),
+                stateDir.resolve("node-" + name + ".log"));
     }
 
     /** {@code http://10.200.1.1} (port 80 omitted). */

@@ -31,8 +31,7 @@ import java.util.TreeSet;
  * whole set takes about 38 MiB + 11 MiB + 1.1 MiB per node on disk (53 MiB for four nodes).
  */
 public final class SampleContent {
-    private SampleContent() {
-    }
+    private SampleContent() {}
 
     /** What a sample file is: its path, size, text or binary, and its holders (node numbers). */
     public record SampleFile(String path, long bytes, boolean text, List<Integer> holders) {
@@ -43,6 +42,7 @@ public final class SampleContent {
 
     /** File names (without {@code .bin}) and sizes of the per-node size ladder under {@code /mix/nK/}. */
     private static final List<String> LADDER_NAMES = List.of("0", "1", "100", "1k", "10k", "100k", "1m");
+
     private static final List<Long> LADDER_BYTES = List.of(0L, 1L, 100L, 1024L, 10L * 1024, 100L * 1024, 1024L * 1024);
 
     /** The sample files for a cluster of {@code nodes} nodes. */
@@ -69,7 +69,8 @@ public final class SampleContent {
         }
         for (int k = 1; k <= nodes; k++) {
             for (int i = 0; i < LADDER_NAMES.size(); i++) {
-                files.add(file(nodes, "/mix/n" + k + "/" + LADDER_NAMES.get(i) + ".bin", LADDER_BYTES.get(i), false, k));
+                files.add(
+                        file(nodes, "/mix/n" + k + "/" + LADDER_NAMES.get(i) + ".bin", LADDER_BYTES.get(i), false, k));
             }
         }
         files.add(file(nodes, "/mix/rep/100.bin", 100, false, 1, 2));
@@ -86,7 +87,9 @@ public final class SampleContent {
     public static ContentMap generate(Path contentDir, int nodes) {
         for (SampleFile f : files(nodes)) {
             for (int holder : f.holders()) {
-                Path target = contentDir.resolve(Names.nodeName(holder)).resolve(f.path().substring(1));
+                Path target = contentDir
+                        .resolve(Names.nodeName(holder))
+                        .resolve(f.path().substring(1));
                 write(target, f);
             }
         }
@@ -143,8 +146,10 @@ public final class SampleContent {
         }
     }
 
-    private static final String[] WORDS = {"baton", "handoff", "kernel", "segment", "window", "client",
-        "node", "cluster", "request", "content", "route", "packet", "stream", "server", "socket", "tunnel"};
+    private static final String[] WORDS = {
+        "baton", "handoff", "kernel", "segment", "window", "client", "node", "cluster", "request", "content", "route",
+        "packet", "stream", "server", "socket", "tunnel"
+    };
 
     /** Readable text of exactly {@code f.bytes()} ASCII bytes, shaped after the file's extension. */
     private static byte[] text(SampleFile f, SplitMix64 random) {

@@ -18,8 +18,14 @@ import java.util.Optional;
  *     ({@link Names#directIp}), bypassing its BTCP: the kernel-only path {@code baton bench} compares
  *     against
  */
-public record Spec(int nodes, Optional<Path> contentDir, Server server, Path stateDir, List<String> nodeArgs,
-        boolean directPaths, DataPath dataPath) {
+public record Spec(
+        int nodes,
+        Optional<Path> contentDir,
+        Server server,
+        Path stateDir,
+        List<String> nodeArgs,
+        boolean directPaths,
+        DataPath dataPath) {
     /** How each node's packets meet its engine. */
     public enum DataPath {
         /** Every packet through two TUNs and the engine (the node's address on the kernel TUN). */

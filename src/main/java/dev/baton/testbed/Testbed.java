@@ -45,6 +45,7 @@ public final class Testbed implements AutoCloseable {
     private static final Pattern OWNED_STATE_ENTRY = Pattern.compile(
             "testbed\\.json|content|client|bench|cluster\\.key|node-n\\d+\\.(log|sock|ready|yaml)|nginx-n\\d+(\\.(conf|pid|err))?"
                     + "|ip-batch-baton-[a-z0-9]+\\.txt");
+
     private static final Duration NGINX_START_TIMEOUT = Duration.ofSeconds(10);
     private static final int LOG_TAIL_LINES = 40;
     /** Rounds of the AOT training run's requests (each: every node, every file, twice). */
@@ -53,8 +54,7 @@ public final class Testbed implements AutoCloseable {
     private static final Duration AOT_ASSEMBLY_TIMEOUT = Duration.ofSeconds(120);
 
     /** A process the testbed started: {@code kind} is "node" or "nginx" (or what {@link #adopt} was told). */
-    public record Started(String node, String kind, long pid) {
-    }
+    public record Started(String node, String kind, long pid) {}
 
     private final Path stateDir;
     private final Spec.Server server;
@@ -65,8 +65,13 @@ public final class Testbed implements AutoCloseable {
     private final Spec.DataPath dataPath;
     private boolean isDown;
 
-    private Testbed(Path stateDir, Spec.Server server, Description description, List<String> nodeArgs,
-            boolean directPaths, Spec.DataPath dataPath) {
+    private Testbed(
+            Path stateDir,
+            Spec.Server server,
+            Description description,
+            List<String> nodeArgs,
+            boolean directPaths,
+            Spec.DataPath dataPath) {
         this.stateDir = stateDir;
         this.server = server;
         this.description = description;
@@ -95,9 +100,13 @@ public final class Testbed implements AutoCloseable {
         for (int n = 1; n <= spec.nodes(); n++) {
             nodes.add(NodeInfo.of(n, contentDir.resolve(Names.nodeName(n)), stateDir));
         }
-        Testbed bed = new Testbed(stateDir, spec.server(),
-                new Description(ClientInfo.standard(), Names.ROUTER_NETNS, nodes, content), spec.nodeArgs(),
-                spec.directPaths(), spec.dataPath());
+        Testbed bed = new Testbed(
+                stateDir,
+                spec.server(),
+                new Description(ClientInfo.standard(), Names.ROUTER_NETNS, nodes, content),
+                spec.nodeArgs(),
+                spec.directPaths(),
+                spec.dataPath());
         try {
             bed.writeStateFile();
             bed.writeClusterKey();
@@ -146,7 +155,8 @@ public final class Testbed implements AutoCloseable {
         List<Process> launched = new ArrayList<>();
         for (NodeInfo node : description.nodes()) {
             deleteReadyFile(node);
-            launched.add(startNode(node, training != null && node.number() == 1 ? training.startTraining() : List.of()));
+            launched.add(
+                    startNode(node, training != null && node.number() == 1 ? training.startTraining() : List.of()));
         }
         for (int i = 0; i < launched.size(); i++) {
             NodeInfo node = description.nodes().get(i);
@@ -166,8 +176,10 @@ public final class Testbed implements AutoCloseable {
      */
     private void train(AotCache aot) {
         Client client = new Client(Names.CLIENT_NETNS, stateDir.resolve("client"), Client.DEFAULT_MAX_TIME);
-        List<String> paths = description.content().entries().stream().filter(e -> e.bytes() <= 2L << 20)
-                .map(ContentEntry::path).toList();
+        List<String> paths = description.content().entries().stream()
+                .filter(e -> e.bytes() <= 2L << 20)
+                .map(ContentEntry::path)
+                .toList();
         for (int round = 0; round < TRAINING_ROUNDS; round++) {
             for (NodeInfo node : description.nodes()) {
                 client.getKeepAlive(node, paths);
@@ -208,11 +220,18 @@ public final class Testbed implements AutoCloseable {
         }
         List<String> args = new ArrayList<>();
         root.path("nodeArgs").forEach(a -> args.add(a.asText()));
-        Testbed bed = new Testbed(stateDir, Spec.Server.valueOf(root.path("server").asText("BUILTIN")),
-                Description.fromJson(root, stateDir), args, root.path("directPaths").asBoolean(false),
+        Testbed bed = new Testbed(
+                stateDir,
+                Spec.Server.valueOf(root.path("server").asText("BUILTIN")),
+                Description.fromJson(root, stateDir),
+                args,
+                root.path("directPaths").asBoolean(false),
                 Spec.DataPath.valueOf(root.path("dataPath").asText("TUN")));
         for (JsonNode p : root.path("processes")) {
-            bed.processes.add(new Started(p.path("node").asText(), p.path("kind").asText(), p.path("pid").asLong()));
+            bed.processes.add(new Started(
+                    p.path("node").asText(),
+                    p.path("kind").asText(),
+                    p.path("pid").asLong()));
         }
         return bed;
     }
@@ -307,7 +326,8 @@ public final class Testbed implements AutoCloseable {
     /** Node {@code number}, 1-based: {@code node(1)} is n1. */
     public NodeInfo node(int number) {
         if (number < 1 || number > description.nodes().size()) {
-            throw new IllegalArgumentException("no node " + number + "; nodes are 1.." + description.nodes().size());
+            throw new IllegalArgumentException("no node " + number + "; nodes are 1.."
+                    + description.nodes().size());
         }
         return description.nodes().get(number - 1);
     }
@@ -407,7 +427,8 @@ public final class Testbed implements AutoCloseable {
         try {
             JsonNode answer = query(node, command);
             if (answer.has("error")) {
-                throw new IllegalStateException(node.name() + ": " + command + ": " + answer.get("error").asText());
+                throw new IllegalStateException(node.name() + ": " + command + ": "
+                        + answer.get("error").asText());
             }
             return answer;
         } catch (IOException e) {
@@ -487,24 +508,60 @@ public final class Testbed implements AutoCloseable {
         createNetns(Names.ROUTER_NETNS);
         String client = Names.CLIENT_NETNS;
         String router = Names.ROUTER_NETNS;
-        Commands.check("ip", "-n", client, "link", "add", Names.CLIENT_VETH, "mtu", str(Names.MTU), "type", "veth",
-                "peer", "name", Names.ROUTER_VETH, "mtu", str(Names.MTU), "netns", router);
-        Commands.check("ip", "-n", client, "addr", "add", Names.CLIENT_IP + "/" + Names.LINK_PREFIX_LENGTH, "dev",
+        Commands.check(
+                "ip",
+                "-n",
+                client,
+                "link",
+                "add",
+                Names.CLIENT_VETH,
+                "mtu",
+                str(Names.MTU),
+                "type",
+                "veth",
+                "peer",
+                "name",
+                Names.ROUTER_VETH,
+                "mtu",
+                str(Names.MTU),
+                "netns",
+                router);
+        Commands.check(
+                "ip",
+                "-n",
+                client,
+                "addr",
+                "add",
+                Names.CLIENT_IP + "/" + Names.LINK_PREFIX_LENGTH,
+                "dev",
                 Names.CLIENT_VETH);
         Commands.check("ip", "-n", client, "link", "set", Names.CLIENT_VETH, "up");
         Commands.check("ip", "-n", client, "route", "add", "default", "via", Names.ROUTER_IP);
-        Commands.check("ip", "-n", router, "addr", "add", Names.ROUTER_IP + "/" + Names.LINK_PREFIX_LENGTH, "dev",
+        Commands.check(
+                "ip",
+                "-n",
+                router,
+                "addr",
+                "add",
+                Names.ROUTER_IP + "/" + Names.LINK_PREFIX_LENGTH,
+                "dev",
                 Names.ROUTER_VETH);
         Commands.check("ip", "-n", router, "link", "set", Names.ROUTER_VETH, "up");
         // Direct replies of a chosen node carry the entry node's source address: strict or loose
         // reverse-path filtering drops them (DESIGN.md 3), so the router must not filter.
-        sysctl(router, "net.ipv4.ip_forward=1", "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0",
+        sysctl(
+                router,
+                "net.ipv4.ip_forward=1",
+                "net.ipv4.conf.all.rp_filter=0",
+                "net.ipv4.conf.default.rp_filter=0",
                 "net.ipv4.conf." + Names.ROUTER_VETH + ".rp_filter=0");
         // veth marks packets checksum-verified; with these off the client really checks what the
         // BTCP rewrote (DESIGN.md 3).
-        Commands.check(Commands.inNetns(client, List.of("ethtool", "-K", Names.CLIENT_VETH, "rx", "off")),
+        Commands.check(
+                Commands.inNetns(client, List.of("ethtool", "-K", Names.CLIENT_VETH, "rx", "off")),
                 Names.COMMAND_TIMEOUT);
-        Commands.check(Commands.inNetns(router, List.of("ethtool", "-K", Names.ROUTER_VETH, "tx", "off")),
+        Commands.check(
+                Commands.inNetns(router, List.of("ethtool", "-K", Names.ROUTER_VETH, "tx", "off")),
                 Names.COMMAND_TIMEOUT);
     }
 
@@ -525,21 +582,30 @@ public final class Testbed implements AutoCloseable {
         writeString(config, nodeConfig(node));
         // On the in-kernel data path the node must see the host's bpffs, where its maps outlive it:
         // nsenter joins the namespace only, where `ip netns exec` would also remount /sys.
-        List<String> argv = new ArrayList<>(dataPath == Spec.DataPath.KERNEL
-                ? List.of("setsid", "nsenter", "--net=" + dev.baton.sys.Netns.path(node.netns()))
-                : List.of("setsid", "ip", "netns", "exec", node.netns()));
+        List<String> argv = new ArrayList<>(
+                dataPath == Spec.DataPath.KERNEL
+                        ? List.of("setsid", "nsenter", "--net=" + dev.baton.sys.Netns.path(node.netns()))
+                        : List.of("setsid", "ip", "netns", "exec", node.netns()));
         List<String> java = javaCommand();
         if (!jvmOptions.isEmpty()) {
-            java = new ArrayList<>(java.stream().filter(a -> !a.startsWith("-XX:AOTCache=")).toList());
+            java = new ArrayList<>(
+                    java.stream().filter(a -> !a.startsWith("-XX:AOTCache=")).toList());
             java.addAll(1, jvmOptions);
         }
         argv.addAll(java);
-        argv.addAll(List.of("node", "--config", config.toString(), "--ready-file", readyFile(node).toString()));
+        argv.addAll(List.of(
+                "node",
+                "--config",
+                config.toString(),
+                "--ready-file",
+                readyFile(node).toString()));
         argv.addAll(nodeArgs);
         try {
-            return new ProcessBuilder(argv).redirectErrorStream(true)
+            return new ProcessBuilder(argv)
+                    .redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(node.log().toFile()))
-                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                    .start();
         } catch (IOException e) {
             throw new CommandException(argv, "could not start: " + e.getMessage());
         }
@@ -547,7 +613,9 @@ public final class Testbed implements AutoCloseable {
 
     /** The config file of {@code node}: the cluster as every member sees it, and this node's part. */
     private String nodeConfig(NodeInfo node) {
-        StringBuilder y = new StringBuilder("# written by the testbed for ").append(node.name()).append('\n');
+        StringBuilder y = new StringBuilder("# written by the testbed for ")
+                .append(node.name())
+                .append('\n');
         y.append("cluster:\n");
         y.append("  key: ").append(quote(clusterKey().toString())).append('\n');
         y.append("  servicePort: ").append(node.port()).append('\n');
@@ -560,13 +628,17 @@ public final class Testbed implements AutoCloseable {
         y.append("node:\n");
         y.append("  name: ").append(node.name()).append('\n');
         y.append("  docroot: ").append(quote(node.docroot().toString())).append('\n');
-        y.append("  server: ").append(server == Spec.Server.BUILTIN ? "builtin" : "external").append('\n');
+        y.append("  server: ")
+                .append(server == Spec.Server.BUILTIN ? "builtin" : "external")
+                .append('\n');
         y.append("  kernelTun: ").append(node.kernelDevice()).append('\n');
         y.append("  wireTun: ").append(node.wireDevice()).append('\n');
         if (dataPath == Spec.DataPath.KERNEL) {
             y.append("  datapath:\n");
             y.append("    uplink: ").append(Names.uplinkDevice(node.number())).append('\n');
-            y.append("    pins: ").append(quote(Names.pins(node.number()).toString())).append('\n');
+            y.append("    pins: ")
+                    .append(quote(Names.pins(node.number()).toString()))
+                    .append('\n');
         }
         y.append("  adminSocket: ").append(quote(node.adminSocket().toString())).append('\n');
         return y.toString();
@@ -607,21 +679,29 @@ public final class Testbed implements AutoCloseable {
         String router = Names.ROUTER_NETNS;
         String inRouter = Names.routerUplinkDevice(node.number());
         String inNode = Names.uplinkDevice(node.number());
-        ipBatch(router, "link add " + inRouter + " mtu " + Names.MTU + " type veth peer name " + inNode + " mtu "
-                        + Names.MTU + " netns " + node.netns(),
+        ipBatch(
+                router,
+                "link add " + inRouter + " mtu " + Names.MTU + " type veth peer name " + inNode + " mtu " + Names.MTU
+                        + " netns " + node.netns(),
                 "addr add " + Names.UPLINK_GATEWAY_IP + "/32 dev " + inRouter,
                 "link set " + inRouter + " up",
                 "route add " + node.ip() + "/32 dev " + inRouter);
         sysctl(router, "net.ipv4.conf." + inRouter + ".rp_filter=0");
-        ipBatch(node.netns(), "addr add " + node.ip() + "/32 dev " + inNode,
+        ipBatch(
+                node.netns(),
+                "addr add " + node.ip() + "/32 dev " + inNode,
                 "link set " + inNode + " up",
                 "route add " + Names.UPLINK_GATEWAY_IP + "/32 dev " + inNode,
                 "route add default via " + Names.UPLINK_GATEWAY_IP + " dev " + inNode);
-        sysctl(node.netns(), "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0",
+        sysctl(
+                node.netns(),
+                "net.ipv4.conf.all.rp_filter=0",
+                "net.ipv4.conf.default.rp_filter=0",
                 "net.ipv4.conf." + inNode + ".rp_filter=0");
-        Commands.check(Commands.inNetns(router, List.of("ethtool", "-K", inRouter, "tx", "off")), Names.COMMAND_TIMEOUT);
-        Commands.check(Commands.inNetns(node.netns(), List.of("ethtool", "-K", inNode, "rx", "off")),
-                Names.COMMAND_TIMEOUT);
+        Commands.check(
+                Commands.inNetns(router, List.of("ethtool", "-K", inRouter, "tx", "off")), Names.COMMAND_TIMEOUT);
+        Commands.check(
+                Commands.inNetns(node.netns(), List.of("ethtool", "-K", inNode, "rx", "off")), Names.COMMAND_TIMEOUT);
         steerFlows(router, inRouter);
         steerFlows(node.netns(), inNode);
     }
@@ -639,8 +719,11 @@ public final class Testbed implements AutoCloseable {
     private static void steerFlows(String netns, String device) {
         int cpus = Runtime.getRuntime().availableProcessors();
         String mask = Long.toHexString(cpus >= 64 ? -1L : (1L << cpus) - 1);
-        Commands.check(Commands.inNetns(netns, List.of("sh", "-c",
-                "echo " + mask + " > /sys/class/net/" + device + "/queues/rx-0/rps_cpus")), Names.COMMAND_TIMEOUT);
+        Commands.check(
+                Commands.inNetns(
+                        netns,
+                        List.of("sh", "-c", "echo " + mask + " > /sys/class/net/" + device + "/queues/rx-0/rps_cpus")),
+                Names.COMMAND_TIMEOUT);
     }
 
     /** Moves the wire TUN into the router and gives the kernel TUN the node's address and route. */
@@ -648,7 +731,9 @@ public final class Testbed implements AutoCloseable {
         String router = Names.ROUTER_NETNS;
         String wire = node.wireDevice();
         // Batches: three processes instead of seven, which a restarted node's first client waits for.
-        ipBatch(node.netns(), "link set " + wire + " netns " + router,
+        ipBatch(
+                node.netns(),
+                "link set " + wire + " netns " + router,
                 "addr add " + node.ip() + "/32 dev " + node.kernelDevice(),
                 "link set " + node.kernelDevice() + " mtu " + Names.MTU + " up",
                 "route add default dev " + node.kernelDevice());
@@ -672,13 +757,17 @@ public final class Testbed implements AutoCloseable {
         String ip = Names.directIp(node.number());
         String gateway = Names.DIRECT_GATEWAY_IP;
         String table = str(Names.DIRECT_ROUTE_TABLE);
-        ipBatch(router, "link add " + inRouter + " mtu " + Names.MTU + " type veth peer name " + inNode + " mtu "
-                        + Names.MTU + " netns " + node.netns(),
+        ipBatch(
+                router,
+                "link add " + inRouter + " mtu " + Names.MTU + " type veth peer name " + inNode + " mtu " + Names.MTU
+                        + " netns " + node.netns(),
                 "addr add " + gateway + "/32 dev " + inRouter,
                 "link set " + inRouter + " up",
                 "route add " + ip + "/32 dev " + inRouter);
         sysctl(router, "net.ipv4.conf." + inRouter + ".rp_filter=0");
-        ipBatch(node.netns(), "addr add " + ip + "/32 dev " + inNode,
+        ipBatch(
+                node.netns(),
+                "addr add " + ip + "/32 dev " + inNode,
                 "link set " + inNode + " up",
                 "route add " + Names.DIRECT_NET_PREFIX + "0/24 via " + gateway + " dev " + inNode + " onlink src " + ip,
                 "route add default via " + gateway + " dev " + inNode + " onlink table " + table,
@@ -707,7 +796,13 @@ public final class Testbed implements AutoCloseable {
         NginxConfig.Paths paths = NginxConfig.Paths.of(stateDir, node.number());
         createDirectories(paths.prefix());
         writeString(paths.config(), NginxConfig.render(node.number(), node.docroot(), paths, content()));
-        List<String> base = List.of("nginx", "-p", paths.prefix() + "/", "-e", paths.errorLog().toString(), "-c",
+        List<String> base = List.of(
+                "nginx",
+                "-p",
+                paths.prefix() + "/",
+                "-e",
+                paths.errorLog().toString(),
+                "-c",
                 paths.config().toString());
         List<String> test = new ArrayList<>(base);
         test.add("-t");
@@ -835,7 +930,8 @@ public final class Testbed implements AutoCloseable {
 
     /** SIGTERM to all, then SIGKILL to whatever is still alive after {@link Names#STOP_GRACE}. */
     static void stopProcesses(Set<Long> pids) {
-        List<ProcessHandle> handles = pids.stream().map(ProcessHandle::of).flatMap(Optional::stream).toList();
+        List<ProcessHandle> handles =
+                pids.stream().map(ProcessHandle::of).flatMap(Optional::stream).toList();
         handles.forEach(ProcessHandle::destroy);
         long deadline = System.nanoTime() + Names.STOP_GRACE.toNanos();
         while (System.nanoTime() < deadline && handles.stream().anyMatch(ProcessHandle::isAlive)) {
@@ -855,7 +951,9 @@ public final class Testbed implements AutoCloseable {
     /** Every namespace whose name starts with {@link Names#PREFIX}. */
     static List<String> batonNamespaces() {
         List<String> names = new ArrayList<>();
-        for (String line : Commands.check(List.of("ip", "netns", "list"), Names.COMMAND_TIMEOUT).stdout().split("\n")) {
+        for (String line : Commands.check(List.of("ip", "netns", "list"), Names.COMMAND_TIMEOUT)
+                .stdout()
+                .split("\n")) {
             String name = line.strip().split("\\s+")[0];
             if (name.startsWith(Names.PREFIX)) {
                 names.add(name);
@@ -921,7 +1019,10 @@ public final class Testbed implements AutoCloseable {
         Path temp = stateDir.resolve(Names.STATE_FILE + ".tmp");
         writeString(temp, root.toPrettyString() + "\n");
         try {
-            Files.move(temp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+            Files.move(
+                    temp,
+                    file,
+                    java.nio.file.StandardCopyOption.REPLACE_EXISTING,
                     java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -966,7 +1067,9 @@ public final class Testbed implements AutoCloseable {
         if (override != null && !override.isBlank()) {
             return List.of(override.strip().split("\\s+"));
         }
-        String java = ProcessHandle.current().info().command()
+        String java = ProcessHandle.current()
+                .info()
+                .command()
                 .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         List<String> argv = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx256m"));
         String jar = nodeJar().orElse(null);
@@ -1011,7 +1114,8 @@ public final class Testbed implements AutoCloseable {
         if (server == Spec.Server.NGINX) {
             tools.add("nginx");
         }
-        List<String> missing = tools.stream().filter(t -> findOnPath(t).isEmpty()).toList();
+        List<String> missing =
+                tools.stream().filter(t -> findOnPath(t).isEmpty()).toList();
         if (!missing.isEmpty()) {
             throw new IllegalStateException("the testbed needs " + String.join(", ", missing)
                     + " (apt-get install -y iproute2 ethtool util-linux procps nginx; `baton demo` installs them)");
@@ -1020,9 +1124,13 @@ public final class Testbed implements AutoCloseable {
 
     /** The executable named {@code tool} on PATH (plus the sbin folders root has). */
     public static Optional<Path> findOnPath(String tool) {
-        List<String> dirs = new ArrayList<>(List.of(System.getenv().getOrDefault("PATH", "").split(":")));
+        List<String> dirs =
+                new ArrayList<>(List.of(System.getenv().getOrDefault("PATH", "").split(":")));
         dirs.addAll(List.of("/usr/local/sbin", "/usr/sbin", "/sbin", "/usr/bin", "/bin"));
-        return dirs.stream().filter(d -> !d.isEmpty()).map(d -> Path.of(d, tool)).filter(Files::isExecutable)
+        return dirs.stream()
+                .filter(d -> !d.isEmpty())
+                .map(d -> Path.of(d, tool))
+                .filter(Files::isExecutable)
                 .findFirst();
     }
 

@@ -10,10 +10,18 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code baton testbed up|down|stats|load}: the namespace testbed from the command line (needs root). */
-@Command(name = "testbed", mixinStandardHelpOptions = true,
+@Command(
+        name = "testbed",
+        mixinStandardHelpOptions = true,
         description = "Builds, inspects and removes a baton cluster in network namespaces on this machine (root).",
-        subcommands = {TestbedCommand.Up.class, TestbedCommand.Down.class, TestbedCommand.Stats.class,
-                TestbedCommand.Fault.class, TestbedCommand.Load.class, TestbedCommand.Restart.class})
+        subcommands = {
+            TestbedCommand.Up.class,
+            TestbedCommand.Down.class,
+            TestbedCommand.Stats.class,
+            TestbedCommand.Fault.class,
+            TestbedCommand.Load.class,
+            TestbedCommand.Restart.class
+        })
 public final class TestbedCommand implements Runnable {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -24,37 +32,55 @@ public final class TestbedCommand implements Runnable {
     }
 
     /** {@code baton testbed up}. */
-    @Command(name = "up", mixinStandardHelpOptions = true,
+    @Command(
+            name = "up",
+            mixinStandardHelpOptions = true,
             description = "Starts a testbed (first removing what an earlier run left) and describes it.")
     static final class Up implements Callable<Integer> {
         @Option(names = "--nodes", defaultValue = "3", description = "Number of nodes (default ${DEFAULT-VALUE}).")
         int nodes;
 
-        @Option(names = "--content", paramLabel = "DIR",
+        @Option(
+                names = "--content",
+                paramLabel = "DIR",
                 description = "One document root per node: DIR/n1, DIR/n2 ... (default: generated sample files).")
         Path content;
 
-        @Option(names = "--server", defaultValue = "builtin", paramLabel = "builtin|nginx",
+        @Option(
+                names = "--server",
+                defaultValue = "builtin",
+                paramLabel = "builtin|nginx",
                 description = "Web server on each node (default ${DEFAULT-VALUE}).")
         String server;
 
         @Option(names = "--json", description = "Print the description as JSON.")
         boolean json;
 
-        @Option(names = "--direct-paths", description = "Also give each node a plain veth that bypasses its BTCP, "
-                + "address 10.200.2.N (what `baton bench` measures as the direct path).")
+        @Option(
+                names = "--direct-paths",
+                description = "Also give each node a plain veth that bypasses its BTCP, "
+                        + "address 10.200.2.N (what `baton bench` measures as the direct path).")
         boolean directPaths;
 
-        @Option(names = "--datapath", paramLabel = "tun|kernel", description = "kernel: BPF programs on each node's"
-                + " uplink carry established connections, the TUNs only the rest; tun: every packet crosses the TUNs"
-                + " (default: $BATON_DATAPATH, else kernel).")
+        @Option(
+                names = "--datapath",
+                paramLabel = "tun|kernel",
+                description = "kernel: BPF programs on each node's"
+                        + " uplink carry established connections, the TUNs only the rest; tun: every packet crosses the TUNs"
+                        + " (default: $BATON_DATAPATH, else kernel).")
         String datapath;
 
-        @Option(names = "--node-arg", paramLabel = "ARG", description = "An option for every `baton node`, e.g."
-                + " --node-arg=--no-offload or --node-arg=--no-eager-commit (repeatable).")
+        @Option(
+                names = "--node-arg",
+                paramLabel = "ARG",
+                description = "An option for every `baton node`, e.g."
+                        + " --node-arg=--no-offload or --node-arg=--no-eager-commit (repeatable).")
         List<String> nodeArgs = new ArrayList<>();
 
-        @Option(names = "--state-dir", defaultValue = "/run/baton-testbed", paramLabel = "DIR",
+        @Option(
+                names = "--state-dir",
+                defaultValue = "/run/baton-testbed",
+                paramLabel = "DIR",
                 description = "Where pids, logs and generated content go (default ${DEFAULT-VALUE}).")
         Path stateDir;
 
@@ -70,7 +96,8 @@ public final class TestbedCommand implements Runnable {
             }
             try {
                 Spec spec = new Spec(nodes, Optional.ofNullable(content), kind, stateDir)
-                        .withDirectPaths(directPaths).withNodeArgs(nodeArgs.toArray(String[]::new));
+                        .withDirectPaths(directPaths)
+                        .withNodeArgs(nodeArgs.toArray(String[]::new));
                 if (datapath != null) {
                     switch (datapath) {
                         case "tun" -> spec = spec.withDataPath(Spec.DataPath.TUN);
@@ -82,7 +109,10 @@ public final class TestbedCommand implements Runnable {
                     }
                 }
                 Testbed bed = Testbed.up(spec);
-                System.out.print(json ? bed.description().toJsonString() + "\n" : bed.description().summary());
+                System.out.print(
+                        json
+                                ? bed.description().toJsonString() + "\n"
+                                : bed.description().summary());
                 return 0;
             } catch (RuntimeException e) {
                 System.err.println("baton testbed up failed: " + e.getMessage());
@@ -92,7 +122,9 @@ public final class TestbedCommand implements Runnable {
     }
 
     /** {@code baton testbed down}. */
-    @Command(name = "down", mixinStandardHelpOptions = true,
+    @Command(
+            name = "down",
+            mixinStandardHelpOptions = true,
             description = "Stops the node processes and nginx, deletes every baton-* namespace and the state files.")
     static final class Down implements Callable<Integer> {
         @picocli.CommandLine.Mixin
@@ -137,7 +169,9 @@ public final class TestbedCommand implements Runnable {
     }
 
     /** {@code baton testbed fault NODE|all list|add RULE|remove ID|clear}. */
-    @Command(name = "fault", mixinStandardHelpOptions = true,
+    @Command(
+            name = "fault",
+            mixinStandardHelpOptions = true,
             description = "Injects faults into running nodes, e.g. `fault all add drop dir=in p=0.01 seed=7`,"
                     + " `fault n1 add drop dir=out phase=synack count=1`, `fault n2 add delay msg=handoff-ack ms=1500`,"
                     + " `fault n1 add drop port=7070` (cuts n1's control links), `fault all clear`."
@@ -146,7 +180,9 @@ public final class TestbedCommand implements Runnable {
         @picocli.CommandLine.Parameters(index = "0", paramLabel = "NODE", description = "n1, n2 ... or all.")
         String node;
 
-        @picocli.CommandLine.Parameters(index = "1..*", paramLabel = "COMMAND",
+        @picocli.CommandLine.Parameters(
+                index = "1..*",
+                paramLabel = "COMMAND",
                 description = "list | add RULE | remove ID | clear")
         java.util.List<String> command = new java.util.ArrayList<>();
 
@@ -179,38 +215,61 @@ public final class TestbedCommand implements Runnable {
      * namespace, each checked byte-exact ({@link LoadRun}). With {@code --worker} (what the testbed
      * itself runs inside the client namespace) it only runs the plan and prints the client's result.
      */
-    @Command(name = "load", mixinStandardHelpOptions = true,
+    @Command(
+            name = "load",
+            mixinStandardHelpOptions = true,
             description = "Sends requests of mixed sizes to random entry nodes from the client namespace, checks "
                     + "every response byte-exact (status, length, SHA-256) and reports latency and the handed-off "
                     + "share. Exits 1 if any request failed.")
     static final class Load implements Callable<Integer> {
-        @Option(names = "--requests", defaultValue = "2000", paramLabel = "N",
+        @Option(
+                names = "--requests",
+                defaultValue = "2000",
+                paramLabel = "N",
                 description = "Number of requests (default ${DEFAULT-VALUE}).")
         int requests;
 
-        @Option(names = "--concurrency", defaultValue = "16", paramLabel = "C",
+        @Option(
+                names = "--concurrency",
+                defaultValue = "16",
+                paramLabel = "C",
                 description = "Requests in flight at once (default ${DEFAULT-VALUE}).")
         int concurrency;
 
-        @Option(names = "--seed", defaultValue = "1", paramLabel = "S",
+        @Option(
+                names = "--seed",
+                defaultValue = "1",
+                paramLabel = "S",
                 description = "Seed of the choice of paths and entry nodes (default ${DEFAULT-VALUE}).")
         long seed;
 
-        @Option(names = "--keep-alive", description = "Reuse connections (one per thread and entry node) instead of "
-                + "a new connection per request.")
+        @Option(
+                names = "--keep-alive",
+                description = "Reuse connections (one per thread and entry node) instead of "
+                        + "a new connection per request.")
         boolean keepAlive;
 
-        @Option(names = "--timeout", defaultValue = "30", paramLabel = "SECONDS",
+        @Option(
+                names = "--timeout",
+                defaultValue = "30",
+                paramLabel = "SECONDS",
                 description = "Limit of one request, connect to last byte (default ${DEFAULT-VALUE}).")
         long timeoutSeconds;
 
-        @Option(names = "--max-time", defaultValue = "600", paramLabel = "SECONDS",
-                description = "No request is started after this (default ${DEFAULT-VALUE}); later ones count as failed.")
+        @Option(
+                names = "--max-time",
+                defaultValue = "600",
+                paramLabel = "SECONDS",
+                description =
+                        "No request is started after this (default ${DEFAULT-VALUE}); later ones count as failed.")
         long maxTimeSeconds;
 
-        @Option(names = "--mix", paramLabel = "BOUND=WEIGHT,...",
-                description = "Size classes and weights, e.g. the default: 0=30,100=150,1k=220,10k=260,100k=280,1m=52,8m=8"
-                        + " (a class holds the files up to its bound; files above the last are not asked for).")
+        @Option(
+                names = "--mix",
+                paramLabel = "BOUND=WEIGHT,...",
+                description =
+                        "Size classes and weights, e.g. the default: 0=30,100=150,1k=220,10k=260,100k=280,1m=52,8m=8"
+                                + " (a class holds the files up to its bound; files above the last are not asked for).")
         String mix;
 
         @Option(names = "--json", description = "Print the report as JSON.")
@@ -219,7 +278,9 @@ public final class TestbedCommand implements Runnable {
         @picocli.CommandLine.Mixin
         StateDir state;
 
-        @Option(names = "--worker", hidden = true,
+        @Option(
+                names = "--worker",
+                hidden = true,
                 description = "Run the plan from this namespace and print the client's result as JSON.")
         boolean worker;
 
@@ -227,8 +288,14 @@ public final class TestbedCommand implements Runnable {
         public Integer call() {
             LoadRun.Options options;
             try {
-                options = new LoadRun.Options(requests, seed, mix == null ? LoadMix.standard() : LoadMix.parse(mix),
-                        new LoadClient.Options(concurrency, java.time.Duration.ofSeconds(timeoutSeconds), keepAlive,
+                options = new LoadRun.Options(
+                        requests,
+                        seed,
+                        mix == null ? LoadMix.standard() : LoadMix.parse(mix),
+                        new LoadClient.Options(
+                                concurrency,
+                                java.time.Duration.ofSeconds(timeoutSeconds),
+                                keepAlive,
                                 java.time.Duration.ofSeconds(maxTimeSeconds)));
             } catch (IllegalArgumentException e) {
                 System.err.println("baton testbed load: " + e.getMessage());
@@ -259,7 +326,9 @@ public final class TestbedCommand implements Runnable {
      * ends (SIGTERM after a handover, or SIGKILL as a crash) and starts again; on the in-kernel data
      * path the new process takes over its connections (docs/RELIABILITY.md).
      */
-    @Command(name = "restart", mixinStandardHelpOptions = true,
+    @Command(
+            name = "restart",
+            mixinStandardHelpOptions = true,
             description = "Restarts one node's baton process, its namespace, server and connections left as they"
                     + " are: with --kill by SIGKILL (a crash), else by SIGTERM after a handover. On the in-kernel"
                     + " data path the new process takes over the node's connections.")
@@ -280,7 +349,10 @@ public final class TestbedCommand implements Runnable {
             }
             try {
                 Testbed bed = Testbed.attach(state.dir);
-                NodeInfo n = bed.nodes().stream().filter(x -> x.name().equals(node)).findFirst().orElse(null);
+                NodeInfo n = bed.nodes().stream()
+                        .filter(x -> x.name().equals(node))
+                        .findFirst()
+                        .orElse(null);
                 if (n == null) {
                     System.err.println("no node " + node + " in this testbed");
                     return 2;
@@ -292,9 +364,14 @@ public final class TestbedCommand implements Runnable {
                 bed.restart(n.number());
                 long ready = System.nanoTime();
                 JsonNode c = bed.admin(n.number(), "stats").path("counters");
-                System.out.printf("%s: %s after %d ms, ready %d ms later; took over %d connections, reset %d"
-                        + " handoffs in flight%n", n.name(), kill ? "killed" : "stopped", (ended - t0) / 1_000_000,
-                        (ready - ended) / 1_000_000, c.path("connectionsTakenOver").asLong(),
+                System.out.printf(
+                        "%s: %s after %d ms, ready %d ms later; took over %d connections, reset %d"
+                                + " handoffs in flight%n",
+                        n.name(),
+                        kill ? "killed" : "stopped",
+                        (ended - t0) / 1_000_000,
+                        (ready - ended) / 1_000_000,
+                        c.path("connectionsTakenOver").asLong(),
                         c.path("takeoverResets").asLong());
                 return 0;
             } catch (RuntimeException e) {
@@ -306,7 +383,10 @@ public final class TestbedCommand implements Runnable {
 
     /** {@code --state-dir} of the commands that work on a testbed that is up. */
     static final class StateDir {
-        @Option(names = "--state-dir", defaultValue = "/run/baton-testbed", paramLabel = "DIR",
+        @Option(
+                names = "--state-dir",
+                defaultValue = "/run/baton-testbed",
+                paramLabel = "DIR",
                 description = "The testbed's state directory (default ${DEFAULT-VALUE}).")
         Path dir;
     }
@@ -322,12 +402,23 @@ public final class TestbedCommand implements Runnable {
 
     /** A readable table of {@link Testbed#stats()}: one row per node. */
     public static String statsTable(JsonNode stats) {
-        StringBuilder s = new StringBuilder(String.format("%-6s %-10s %8s %8s %8s %8s %9s %10s %12s %6s%n", "node",
-                "peers up", "conns", "local", "h/o sent", "h/o acc", "fallbacks", "pkts fwd", "bytes others",
+        StringBuilder s = new StringBuilder(String.format(
+                "%-6s %-10s %8s %8s %8s %8s %9s %10s %12s %6s%n",
+                "node",
+                "peers up",
+                "conns",
+                "local",
+                "h/o sent",
+                "h/o acc",
+                "fallbacks",
+                "pkts fwd",
+                "bytes others",
                 "drops"));
         for (JsonNode n : stats.path("nodes")) {
             if (n.has("error")) {
-                s.append(String.format("%-6s error: %s%n", n.path("node").asText(), n.path("error").asText()));
+                s.append(String.format(
+                        "%-6s error: %s%n",
+                        n.path("node").asText(), n.path("error").asText()));
                 continue;
             }
             JsonNode c = n.path("counters");
@@ -336,11 +427,20 @@ public final class TestbedCommand implements Runnable {
                 drops += d.asLong();
             }
             StringBuilder peers = new StringBuilder();
-            n.path("peersUp").forEach(p -> peers.append(peers.isEmpty() ? "" : ",").append(p.asText()));
-            s.append(String.format("%-6s %-10s %8d %8d %8d %8d %9d %10d %12d %6d%n", n.path("node").asText(),
-                    peers.isEmpty() ? "-" : peers, c.path("connectionsSeen").asLong(), c.path("servedLocally").asLong(),
-                    c.path("handoffsSent").asLong(), c.path("handoffsAccepted").asLong(), c.path("fallbacks").asLong(),
-                    c.path("packetsForwarded").asLong(), c.path("bytesSentForOthers").asLong(), drops));
+            n.path("peersUp")
+                    .forEach(p -> peers.append(peers.isEmpty() ? "" : ",").append(p.asText()));
+            s.append(String.format(
+                    "%-6s %-10s %8d %8d %8d %8d %9d %10d %12d %6d%n",
+                    n.path("node").asText(),
+                    peers.isEmpty() ? "-" : peers,
+                    c.path("connectionsSeen").asLong(),
+                    c.path("servedLocally").asLong(),
+                    c.path("handoffsSent").asLong(),
+                    c.path("handoffsAccepted").asLong(),
+                    c.path("fallbacks").asLong(),
+                    c.path("packetsForwarded").asLong(),
+                    c.path("bytesSentForOthers").asLong(),
+                    drops));
         }
         return s.toString();
     }
@@ -350,8 +450,8 @@ public final class TestbedCommand implements Runnable {
         if (isRoot()) {
             return true;
         }
-        System.err.println(what + " builds network namespaces and needs root: sudo ./baton "
-                + what.substring("baton ".length()));
+        System.err.println(
+                what + " builds network namespaces and needs root: sudo ./baton " + what.substring("baton ".length()));
         return false;
     }
 

@@ -54,8 +54,10 @@ public final class Checksum {
     /** RFC 1624 eqn. 3 for a 32-bit field (two 16-bit words), as Linux's {@code csum_replace4}. */
     public static int update32(int checksum, int oldValue, int newValue) {
         long sum = (~checksum & 0xffffL)
-                + (~oldValue >>> 16 & 0xffffL) + (~oldValue & 0xffffL)
-                + (newValue >>> 16 & 0xffffL) + (newValue & 0xffffL);
+                + (~oldValue >>> 16 & 0xffffL)
+                + (~oldValue & 0xffffL)
+                + (newValue >>> 16 & 0xffffL)
+                + (newValue & 0xffffL);
         return ~fold(sum) & 0xffff;
     }
 }

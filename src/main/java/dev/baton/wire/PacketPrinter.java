@@ -40,7 +40,11 @@ public final class PacketPrinter {
         }
         int version = Bytes.u8(p, 0) >>> 4;
         if (version != 4) {
-            out.append("IP version ").append(version).append(" not decoded (").append(have).append(" bytes)");
+            out.append("IP version ")
+                    .append(version)
+                    .append(" not decoded (")
+                    .append(have)
+                    .append(" bytes)");
             return;
         }
         if (have < Ipv4Header.MIN_LENGTH) {
@@ -50,10 +54,14 @@ public final class PacketPrinter {
         Ipv4Header ip = new Ipv4Header().wrap(p, 0, have);
         int hl = ip.headerLength();
         int tl = ip.totalLength();
-        out.append("IPv4 ").append(Bytes.ipv4ToString(ip.sourceAddress()))
-                .append(" > ").append(Bytes.ipv4ToString(ip.destinationAddress()))
-                .append(" len ").append(tl)
-                .append(" ttl ").append(ip.timeToLive());
+        out.append("IPv4 ")
+                .append(Bytes.ipv4ToString(ip.sourceAddress()))
+                .append(" > ")
+                .append(Bytes.ipv4ToString(ip.destinationAddress()))
+                .append(" len ")
+                .append(tl)
+                .append(" ttl ")
+                .append(ip.timeToLive());
         if (hl < Ipv4Header.MIN_LENGTH || hl > tl) {
             out.append(" malformed (header length ").append(hl).append(')');
             return;
@@ -84,8 +92,11 @@ public final class PacketPrinter {
         }
         out.append("TCP ").append(tcp.sourcePort()).append(" > ").append(tcp.destinationPort());
         if (verdict == TcpHeader.BAD_DATA_OFFSET) {
-            out.append(" malformed (data offset ").append(tcp.headerLength())
-                    .append(" bytes, segment ").append(length).append(" bytes)");
+            out.append(" malformed (data offset ")
+                    .append(tcp.headerLength())
+                    .append(" bytes, segment ")
+                    .append(length)
+                    .append(" bytes)");
             return;
         }
         int f = tcp.flags();
@@ -171,8 +182,11 @@ public final class PacketPrinter {
                     out.append("sack ").append(blocks).append(' ');
                     for (int i = 0; i < blocks; i++) {
                         long b = at + 2 + 8L * i;
-                        out.append('{').append(Integer.toUnsignedString(Bytes.u32(p, b)))
-                                .append(':').append(Integer.toUnsignedString(Bytes.u32(p, b + 4))).append('}');
+                        out.append('{')
+                                .append(Integer.toUnsignedString(Bytes.u32(p, b)))
+                                .append(':')
+                                .append(Integer.toUnsignedString(Bytes.u32(p, b + 4)))
+                                .append('}');
                     }
                 }
                 case TcpHeader.KIND_TIMESTAMPS -> {
@@ -180,8 +194,10 @@ public final class PacketPrinter {
                         out.append("malformed");
                         return;
                     }
-                    out.append("TS ").append(Integer.toUnsignedString(Bytes.u32(p, at + 2)))
-                            .append(':').append(Integer.toUnsignedString(Bytes.u32(p, at + 6)));
+                    out.append("TS ")
+                            .append(Integer.toUnsignedString(Bytes.u32(p, at + 2)))
+                            .append(':')
+                            .append(Integer.toUnsignedString(Bytes.u32(p, at + 6)));
                 }
                 default -> out.append("opt ").append(kind).append(" len ").append(len);
             }

@@ -41,6 +41,7 @@ public final class TcpHeader {
 
     /** Results of {@link #validate()}. */
     public static final int OK = 0;
+
     public static final int TRUNCATED = 1;
     public static final int BAD_DATA_OFFSET = 2;
     public static final int BAD_OPTIONS = 3;
@@ -155,7 +156,7 @@ public final class TcpHeader {
                     if (len != 10) return BAD_OPTIONS;
                     timestampsAt = at + 2;
                 }
-                default -> { }
+                default -> {}
             }
             at += len;
         }
@@ -353,8 +354,8 @@ public final class TcpHeader {
 
     public void updateChecksum(int sourceAddress, int destinationAddress) {
         checksum(0);
-        checksum(Checksum.finish(Checksum.sum(segment, base, length,
-                pseudoHeaderSum(sourceAddress, destinationAddress))));
+        checksum(Checksum.finish(
+                Checksum.sum(segment, base, length, pseudoHeaderSum(sourceAddress, destinationAddress))));
     }
 
     public boolean checksumValid(int sourceAddress, int destinationAddress) {

@@ -22,8 +22,20 @@ public final class TcpPacketWriter {
      *
      * @return the header length (where the payload starts)
      */
-    public int headers(MemorySegment out, int src, int dst, int srcPort, int dstPort, int seq, int ack,
-                       int flags, int window, boolean timestamps, int tsVal, int tsEcr, int payloadLength) {
+    public int headers(
+            MemorySegment out,
+            int src,
+            int dst,
+            int srcPort,
+            int dstPort,
+            int seq,
+            int ack,
+            int flags,
+            int window,
+            boolean timestamps,
+            int tsVal,
+            int tsEcr,
+            int payloadLength) {
         int tcpHl = TCP_HEADER + (timestamps ? TIMESTAMPS_OPTION : 0);
         int hl = IPV4_HEADER + tcpHl;
         out.asSlice(0, hl).fill((byte) 0);

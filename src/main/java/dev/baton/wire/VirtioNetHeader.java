@@ -42,7 +42,8 @@ public final class VirtioNetHeader {
     static final int CSUM_START = 6;
     static final int CSUM_OFFSET = 8;
 
-    private static final ValueLayout.OfShort LE16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort LE16 =
+            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
 
     private MemorySegment segment;
     private long base;

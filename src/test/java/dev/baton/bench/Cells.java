@@ -6,8 +6,7 @@ import java.util.Map;
 
 /** Made-up measurements for the tests of the pure pieces. */
 final class Cells {
-    private Cells() {
-    }
+    private Cells() {}
 
     /** A cell with the given rate, latency and entry share, no errors, CPU 10 us per request on n1..n4. */
     static Measurement cell(BenchPath p, Workload w, double requestsPerSecond, double p50, double p99, double share) {
@@ -15,13 +14,34 @@ final class Cells {
     }
 
     /** As above, with the CPU per request of each node. */
-    static Measurement cell(BenchPath p, Workload w, double requestsPerSecond, double p50, double p99, double share,
+    static Measurement cell(
+            BenchPath p,
+            Workload w,
+            double requestsPerSecond,
+            double p50,
+            double p99,
+            double share,
             Map<String, Double> cpu) {
         long requests = Math.round(requestsPerSecond * 8);
         long bytes = requests * (w == Workload.LARGE_KEEP_ALIVE ? 1 << 20 : 1300);
-        double machine = cpu.values().stream().mapToDouble(Double::doubleValue).sum() + (p == BenchPath.HANDOFF ? 8 : 0);
-        return new Measurement(p, w, requests, bytes, 8.0, p50, p99, cpu, machine, "n1", Math.round(bytes * share), bytes,
-                p == BenchPath.HANDOFF ? requests * 3 / 4 : 0, p == BenchPath.HANDOFF ? requests : 0, List.of());
+        double machine =
+                cpu.values().stream().mapToDouble(Double::doubleValue).sum() + (p == BenchPath.HANDOFF ? 8 : 0);
+        return new Measurement(
+                p,
+                w,
+                requests,
+                bytes,
+                8.0,
+                p50,
+                p99,
+                cpu,
+                machine,
+                "n1",
+                Math.round(bytes * share),
+                bytes,
+                p == BenchPath.HANDOFF ? requests * 3 / 4 : 0,
+                p == BenchPath.HANDOFF ? requests : 0,
+                List.of());
     }
 
     /** Every path and workload: baton local 10k req/s, handoff 6k, proxies 8k; handoff shares 20%. */

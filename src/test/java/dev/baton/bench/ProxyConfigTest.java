@@ -21,7 +21,8 @@ class ProxyConfigTest {
         String map = ProxyConfig.haproxyMap(CONTENT);
         assertThat(map).contains("\n/bench/n2/1k-00.bin n2\n").contains("\n/shared/x.bin n3\n");
         String cfg = ProxyConfig.haproxy(1, 4, FILES);
-        assertThat(cfg).contains("    bind 10.200.2.1:8001\n")
+        assertThat(cfg)
+                .contains("    bind 10.200.2.1:8001\n")
                 .contains("    http-reuse always\n")
                 .contains("    use_backend %[path,map(/run/baton-bench/bench/haproxy.map)]\n")
                 .contains("backend n4\n    server n4 10.200.2.4:80\n")
@@ -32,17 +33,21 @@ class ProxyConfigTest {
     @Test
     void nginxProxiesByPathToKeptAliveUpstreamsOverTheDirectPaths() {
         String cfg = ProxyConfig.nginx(1, 4, CONTENT, FILES);
-        assertThat(cfg).contains("listen 10.200.2.1:8002;")
-                .contains("\"/bench/n2/1k-00.bin\" n2;").contains("\"/shared/x.bin\" n3;")
+        assertThat(cfg)
+                .contains("listen 10.200.2.1:8002;")
+                .contains("\"/bench/n2/1k-00.bin\" n2;")
+                .contains("\"/shared/x.bin\" n3;")
                 .contains("upstream n2 {\n        server 10.200.2.2:80;\n        keepalive 64;")
                 .contains("proxy_pass http://$baton_holder;")
                 .contains("proxy_http_version 1.1;")
                 .contains("proxy_set_header Connection \"\";")
-                .contains("worker_processes 1;").contains("access_log off;")
+                .contains("worker_processes 1;")
+                .contains("access_log off;")
                 .contains("pid /run/baton-bench/bench/nginx-proxy.pid;")
                 .doesNotContain("10.200.1.");
         // Braces balance: nginx would refuse the file otherwise.
-        assertThat(cfg.chars().filter(c -> c == '{').count()).isEqualTo(cfg.chars().filter(c -> c == '}').count());
+        assertThat(cfg.chars().filter(c -> c == '{').count())
+                .isEqualTo(cfg.chars().filter(c -> c == '}').count());
     }
 
     @Test

@@ -26,7 +26,21 @@ class ReportsTest {
     static List<Measurement> withAnError() {
         List<Measurement> cells = new ArrayList<>(Cells.all());
         Measurement h = cells.removeLast();
-        cells.add(new Measurement(h.path(), h.workload(), 0, 0, 0, 0, 0, Map.of(), 0, "n1", 0, 0, 0, 0,
+        cells.add(new Measurement(
+                h.path(),
+                h.workload(),
+                0,
+                0,
+                0,
+                0,
+                0,
+                Map.of(),
+                0,
+                "n1",
+                0,
+                0,
+                0,
+                0,
                 List.of("status 502", "received 0 bytes, expected 67108864")));
         return cells;
     }
@@ -35,14 +49,17 @@ class ReportsTest {
     void markdownHasOneRowPerCellTheTargetsAndShowsEveryError() {
         String md = MarkdownReport.render(result(withAnError()));
         assertThat(md).contains("- kernel: 6.18.0-test");
-        long rows = md.lines().filter(l -> l.startsWith("| ") && l.contains(" | (")).count();
+        long rows =
+                md.lines().filter(l -> l.startsWith("| ") && l.contains(" | (")).count();
         assertThat(rows).isEqualTo(Workload.values().length * BenchPath.values().length);
         assertThat(md).contains("| 1 KiB, new connection | (c) baton, handoff | 6,000 | ");
         assertThat(md).contains("| 1.65 ms | 4.60 ms | 10 / 20 / 30 / 40 | n1 | 20.0% | 75% | 0 |");
         assertThat(md).contains("**status 502; received 0 bytes, expected 67108864**");
         assertThat(md).contains("**Errors (2):**");
         assertThat(md).contains("- (e) nginx proxy on n1, one 64 MiB: status 502");
-        assertThat(md).contains("| handoff overhead, p50 latency (c) - (b), 1 KiB, new connection | 150 us | <= 100 us | MISS | 50 us over |");
+        assertThat(md)
+                .contains(
+                        "| handoff overhead, p50 latency (c) - (b), 1 KiB, new connection | 150 us | <= 100 us | MISS | 50 us over |");
         assertThat(md).contains("softirq").containsIgnoringCase("not fully attributed");
         assertThat(MarkdownReport.render(result(Cells.all()))).contains("No errors.");
     }
@@ -69,9 +86,12 @@ class ReportsTest {
         assertThat(first.path("errors").size()).isZero();
         JsonNode failed = cells.get(cells.size() - 1);
         assertThat(failed.path("errors").get(0).asText()).isEqualTo("status 502");
-        assertThat(failed.path("entryShare").isNull()).as("0 of 0 bytes is no share").isTrue();
+        assertThat(failed.path("entryShare").isNull())
+                .as("0 of 0 bytes is no share")
+                .isTrue();
         JsonNode targets = root.path("targets");
-        assertThat(targets.size()).isEqualTo(Targets.compute(BenchResult.cells(withAnError())).size());
+        assertThat(targets.size())
+                .isEqualTo(Targets.compute(BenchResult.cells(withAnError())).size());
         assertThat(targets.get(0).path("value").asDouble()).isEqualTo(150);
         assertThat(targets.get(0).path("verdict").asText()).isEqualTo("MISS");
         assertThat(targets.get(0).path("gap").asDouble()).isEqualTo(50);
@@ -80,7 +100,8 @@ class ReportsTest {
     @Test
     void plotsAreDecodablePngsOfTheStatedSize(@TempDir Path dir) throws Exception {
         List<Path> files = Plots.writeAll(result(withAnError()), dir);
-        assertThat(files).extracting(p -> p.getFileName().toString())
+        assertThat(files)
+                .extracting(p -> p.getFileName().toString())
                 .containsExactly("requests.png", "throughput.png", "latency.png");
         for (Path f : files) {
             byte[] head = Files.readAllBytes(f);
@@ -96,8 +117,13 @@ class ReportsTest {
     @Test
     void aTallerBarMeansALargerValue() {
         // One panel, two paths: the second value is twice the first, so its bar is about twice as tall.
-        BufferedImage image = Plots.chart("t", List.of(new Plots.Panel("p", List.of(
-                List.of(new Plots.Bar(100, "100", false)), List.of(new Plots.Bar(200, "200", false))))));
+        BufferedImage image = Plots.chart(
+                "t",
+                List.of(new Plots.Panel(
+                        "p",
+                        List.of(
+                                List.of(new Plots.Bar(100, "100", false)),
+                                List.of(new Plots.Bar(200, "200", false))))));
         int slot = (Plots.WIDTH - 40 - 20) / 2;
         int first = barHeight(image, 20 + 4 + slot / 2);
         int second = barHeight(image, 20 + slot + 4 + slot / 2);

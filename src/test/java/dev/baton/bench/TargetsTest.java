@@ -10,7 +10,9 @@ import org.junit.jupiter.api.Test;
 
 class TargetsTest {
     static Targets.Target find(List<Targets.Target> targets, String start) {
-        return targets.stream().filter(t -> t.name().startsWith(start)).findFirst()
+        return targets.stream()
+                .filter(t -> t.name().startsWith(start))
+                .findFirst()
                 .orElseThrow(() -> new AssertionError("no target " + start + " in " + targets));
     }
 
@@ -72,10 +74,22 @@ class TargetsTest {
     void passesWhenTheNumbersAreGood() {
         List<Measurement> cells = new ArrayList<>();
         for (Workload w : Workload.values()) {
-            cells.add(Cells.cell(BenchPath.DIRECT, w, 10_000, 1000, 3000, 1.0,
+            cells.add(Cells.cell(
+                    BenchPath.DIRECT,
+                    w,
+                    10_000,
+                    1000,
+                    3000,
+                    1.0,
                     Map.of("n1", 10.0, "n2", 1_000.0, "n3", 10.0, "n4", 10.0)));
             cells.add(Cells.cell(BenchPath.LOCAL, w, 10_000, 1000, 3000, 1.0));
-            cells.add(Cells.cell(BenchPath.HANDOFF, w, 9_500, 1080, 3400, 0.02,
+            cells.add(Cells.cell(
+                    BenchPath.HANDOFF,
+                    w,
+                    9_500,
+                    1080,
+                    3400,
+                    0.02,
                     Map.of("n1", 10.0, "n2", 1_000.0, "n3", 10.0, "n4", 10.0)));
             cells.add(Cells.cell(BenchPath.HAPROXY, w, 8_000, 2000, 5000, 1.0));
             cells.add(Cells.cell(BenchPath.NGINX, w, 8_500, 2000, 5000, 1.0));
@@ -89,11 +103,27 @@ class TargetsTest {
     void aCellWithErrorsOrMissingIsNotMeasuredAndNeverPasses() {
         List<Measurement> cells = new ArrayList<>(Cells.all());
         cells.removeIf(m -> m.path() == BenchPath.LOCAL && m.workload() == Workload.SMALL_CLOSE);
-        Measurement h = cells.stream().filter(m -> m.path() == BenchPath.HANDOFF && m.workload() == Workload.HUGE_SINGLE)
-                .findFirst().orElseThrow();
+        Measurement h = cells.stream()
+                .filter(m -> m.path() == BenchPath.HANDOFF && m.workload() == Workload.HUGE_SINGLE)
+                .findFirst()
+                .orElseThrow();
         cells.remove(h);
-        cells.add(new Measurement(h.path(), h.workload(), h.requests(), h.bytes(), h.seconds(), h.p50Micros(),
-                h.p99Micros(), Map.of(), 0, "n1", 0, 0, 0, 0, List.of("received 5 bytes, expected 67108864")));
+        cells.add(new Measurement(
+                h.path(),
+                h.workload(),
+                h.requests(),
+                h.bytes(),
+                h.seconds(),
+                h.p50Micros(),
+                h.p99Micros(),
+                Map.of(),
+                0,
+                "n1",
+                0,
+                0,
+                0,
+                0,
+                List.of("received 5 bytes, expected 67108864")));
         List<Targets.Target> t = Targets.compute(BenchResult.cells(cells));
         Targets.Target p50 = find(t, "handoff overhead, p50");
         assertThat(p50.measured()).isFalse();
@@ -101,6 +131,8 @@ class TargetsTest {
         assertThat(p50.verdict()).isEqualTo("n/a");
         assertThat(p50.valueText()).isEqualTo("not measured");
         assertThat(find(t, "MB/s (c) / (a)").measured()).isFalse();
-        assertThat(find(t, "entry node's share of response bytes, (c), one 64 MiB").measured()).isFalse();
+        assertThat(find(t, "entry node's share of response bytes, (c), one 64 MiB")
+                        .measured())
+                .isFalse();
     }
 }

@@ -60,7 +60,9 @@ class WrkOutputTest {
 
     @Test
     void textLatencyInMicrosecondsIsReadWithoutTheScript() {
-        String text = sample("ka-lua").lines().filter(l -> !l.startsWith(WrkOutput.DONE_MARK))
+        String text = sample("ka-lua")
+                .lines()
+                .filter(l -> !l.startsWith(WrkOutput.DONE_MARK))
                 .reduce("", (a, b) -> a + b + "\n");
         WrkResult r = WrkOutput.parse(text);
         assertThat(r.p50Micros()).isCloseTo(252, within(1e-6));
@@ -81,7 +83,8 @@ class WrkOutputTest {
     @Test
     void outputWithoutAResultIsRefusedWithItsText() {
         assertThatThrownBy(() -> WrkOutput.parse(sample("refused")))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("Connection refused");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("Connection refused");
         assertThatThrownBy(() -> WrkOutput.parse("")).hasMessageContaining("(no output)");
     }
 
@@ -104,10 +107,14 @@ class WrkOutputTest {
 
     @Test
     void theDoneScriptPrintsTheMarkAndEveryCounter() {
-        assertThat(WrkOutput.DONE_SCRIPT).contains("done = function(summary, latency, requests)")
-                .contains(WrkOutput.DONE_MARK.strip()).contains("latency:percentile(i / 2)").contains("for i = 1, 199");
-        for (String key : new String[] {"durationUs", "requests", "bytes", "connect", "read", "write", "status",
-                "timeout", "latencyUs"}) {
+        assertThat(WrkOutput.DONE_SCRIPT)
+                .contains("done = function(summary, latency, requests)")
+                .contains(WrkOutput.DONE_MARK.strip())
+                .contains("latency:percentile(i / 2)")
+                .contains("for i = 1, 199");
+        for (String key : new String[] {
+            "durationUs", "requests", "bytes", "connect", "read", "write", "status", "timeout", "latencyUs"
+        }) {
             assertThat(WrkOutput.DONE_SCRIPT).contains("\"" + key + "\"");
         }
     }

@@ -27,7 +27,8 @@ class WrkResultTest {
     void mergeAddsCountsAndPoolsLatencyByRequests() {
         // A slow run with 3x the requests of a fast one: the pooled median lies in the slow run's range.
         WrkResult fast = run(1000, 0);
-        WrkResult slow = new WrkResult(3000, 300_000, 2.5, 2, 1, 0, 0, 3, 0, 0, run(3000, 1000).quantilesMicros());
+        WrkResult slow = new WrkResult(
+                3000, 300_000, 2.5, 2, 1, 0, 0, 3, 0, 0, run(3000, 1000).quantilesMicros());
         WrkResult m = WrkResult.merge(List.of(fast, slow));
         assertThat(m.requests()).isEqualTo(4000);
         assertThat(m.bytes()).isEqualTo(400_000);
@@ -48,7 +49,8 @@ class WrkResultTest {
     @Test
     void runsWithoutQuantilesCannotBeMerged() {
         WrkResult bare = new WrkResult(10, 10, 1, 0, 0, 0, 0, 0, 5, 9, List.of());
-        assertThatThrownBy(() -> WrkResult.merge(List.of(bare, run(10, 0)))).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> WrkResult.merge(List.of(bare, run(10, 0))))
+                .isInstanceOf(IllegalArgumentException.class);
         assertThat(WrkResult.merge(List.of(bare))).isSameAs(bare);
         assertThatThrownBy(() -> WrkResult.merge(List.of())).isInstanceOf(IllegalArgumentException.class);
     }

@@ -41,12 +41,19 @@ class BtcpFuzzTest {
 
     /** Operation codes: the low 3 bits of an operation's first byte. */
     static final int WIRE_RAW = 0, WIRE_FIXED = 1, KERNEL_RAW = 2, KERNEL_FIXED = 3, TICK = 4, CONTROL = 5;
+
     static final String OPS = "0 wire raw | 1 wire, checksums fixed | 2 kernel raw | 3 kernel, checksums fixed:"
             + " each u16 length + packet; 4 tick: u16 x 16 ms; 5 control: kind u8, index u8, 12 bytes, u16 length + bytes";
 
     /** Control message kinds, in the first byte after {@link #CONTROL}. */
-    static final int ACK = 0, REFUSE = 1, TERMINATE = 2, REQUEST_FROM_N3 = 3, COMMIT_FROM_N3 = 4,
-            ABORT_FROM_N3 = 5, PEER_LINK = 6, LINK = 7;
+    static final int ACK = 0,
+            REFUSE = 1,
+            TERMINATE = 2,
+            REQUEST_FROM_N3 = 3,
+            COMMIT_FROM_N3 = 4,
+            ABORT_FROM_N3 = 5,
+            PEER_LINK = 6,
+            LINK = 7;
 
     /** Each script twice: the entry committing after the ack, and with its request (the default). */
     @FuzzTest(maxDuration = "5m")
@@ -63,8 +70,10 @@ class BtcpFuzzTest {
         assertThat(entry.get(Counter.HANDOFFS_COMPLETED)).isEqualTo(1);
         assertThat(entry.get(Counter.PACKETS_FORWARDED)).isEqualTo(2);
         assertThat(entry.get(Counter.TERMINATIONS)).isEqualTo(1);
-        assertThat(replay("peer-lost-while-forwarding").get(Counter.ORPHANS_RESET)).isEqualTo(1);
-        assertThat(replay("handoff-refused-then-timeout").get(Counter.REFUSALS_RECEIVED)).isEqualTo(1);
+        assertThat(replay("peer-lost-while-forwarding").get(Counter.ORPHANS_RESET))
+                .isEqualTo(1);
+        assertThat(replay("handoff-refused-then-timeout").get(Counter.REFUSALS_RECEIVED))
+                .isEqualTo(1);
         assertThat(replay("handoff-link-down").get(Counter.FALLBACKS)).isEqualTo(1);
         assertThat(replay("handoff-timeout").get(Drop.UNKNOWN_CONNECTION)).isEqualTo(1);
         Counters chosen = replay("handoff-as-chosen");
@@ -100,19 +109,35 @@ class BtcpFuzzTest {
         final Btcp btcp;
         final MemorySegment buf = Arena.ofAuto().allocate(65536);
         final List<Long> requested = new ArrayList<>(); // connection ids we asked n2 to take
-        final List<Long> taken = new ArrayList<>();     // connection ids n3 handed to us, acked
+        final List<Long> taken = new ArrayList<>(); // connection ids n3 handed to us, acked
         boolean linkUp = true;
         /** Whether the input being handled had right checksums (or was no TCP packet at all). */
         boolean cleanInput;
+
         final Ipv4Header ip = new Ipv4Header();
         final TcpHeader tcp = new TcpHeader();
 
         Run(byte[] script, boolean eagerCommit) {
             in = script;
-            var cfg = new Btcp.Config(A, 80, Btcp.Config.DEFAULT_SHADOW_NETWORK, 61000, MAX_CONNECTIONS, HOLD_BUFFERS,
-                    4096, 1024, 5_000, 1_000, 30_000, 10_000, 60_000, 900_000, 3_000, eagerCommit);
-            btcp = new Btcp(cfg, this, this, head -> head.path() != null && head.path().startsWith("/video/") ? N2 : null,
-                    now);
+            var cfg = new Btcp.Config(
+                    A,
+                    80,
+                    Btcp.Config.DEFAULT_SHADOW_NETWORK,
+                    61000,
+                    MAX_CONNECTIONS,
+                    HOLD_BUFFERS,
+                    4096,
+                    1024,
+                    5_000,
+                    1_000,
+                    30_000,
+                    10_000,
+                    60_000,
+                    900_000,
+                    3_000,
+                    eagerCommit);
+            btcp = new Btcp(
+                    cfg, this, this, head -> head.path() != null && head.path().startsWith("/video/") ? N2 : null, now);
         }
 
         void run() {
@@ -126,7 +151,7 @@ class BtcpFuzzTest {
                         btcp.tick(now);
                     }
                     case CONTROL -> control();
-                    default -> { } // 6, 7: no-ops, so that a mutated op byte does not end the script
+                    default -> {} // 6, 7: no-ops, so that a mutated op byte does not end the script
                 }
                 assertThat(btcp.trackedConnections()).isBetween(0, MAX_CONNECTIONS);
                 assertThat(btcp.freeHoldBuffers()).isBetween(0, HOLD_BUFFERS);
@@ -151,8 +176,8 @@ class BtcpFuzzTest {
             int ws = (byte) u8();
             int mssOrPort = u16();
             int opts = u8();
-            var init = new HandshakeInit(isn, tsVal, Math.max(-1, Math.min(ws, 14)), mssOrPort,
-                    (opts & 1) != 0, (opts & 2) != 0);
+            var init = new HandshakeInit(
+                    isn, tsVal, Math.max(-1, Math.min(ws, 14)), mssOrPort, (opts & 1) != 0, (opts & 2) != 0);
             byte[] extra = bytes(Math.min(u16(), 4096));
             switch (kind) {
                 case ACK -> btcp.onHandoffAck("n2", pick(requested, index), init, mssOrPort);
@@ -249,10 +274,10 @@ class BtcpFuzzTest {
         }
 
         @Override
-        public void terminate(String peer, long connId) { }
+        public void terminate(String peer, long connId) {}
 
         @Override
-        public void abort(String peer, long connId) { }
+        public void abort(String peer, long connId) {}
 
         // ---- reading the script; past its end every read is zero.
 
@@ -293,6 +318,8 @@ class BtcpFuzzTest {
         if (!ip.headerChecksumValid()) return false;
         int tcpLen = ip.totalLength() - ip.headerLength();
         if (ip.protocol() != Ipv4Header.PROTOCOL_TCP || tcpLen < TcpHeader.MIN_LENGTH) return true;
-        return new TcpHeader().wrap(p, ip.headerLength(), tcpLen).checksumValid(ip.sourceAddress(), ip.destinationAddress());
+        return new TcpHeader()
+                .wrap(p, ip.headerLength(), tcpLen)
+                .checksumValid(ip.sourceAddress(), ip.destinationAddress());
     }
 }

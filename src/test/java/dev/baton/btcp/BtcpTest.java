@@ -30,6 +30,7 @@ class BtcpTest {
     static final int TS_B = 777_777;
     /** n1 (the entry, index 1) as n2's kernel sees it, and the port n2 takes its forwarded packets on. */
     static final int SHADOW_A = Bytes.parseIpv4("169.254.77.1");
+
     static final int FORWARD_PORT = 61001;
     static final Member N1 = new Member("n1", A, 1);
     static final Member N2 = new Member("n2", B, 2);
@@ -51,24 +52,76 @@ class BtcpTest {
 
         /** With {@code eager}, the entry commits with its handoff request (the nodes' default). */
         Side(int address, Member target, boolean eager) {
-            var cfg = new Btcp.Config(address, 80, Btcp.Config.DEFAULT_SHADOW_NETWORK, 61000, 1024, 16, 32 * 1024, 8192,
-                    5_000, 1_000, 30_000, 10_000,
-                    60_000, 900_000, 3_000, eager);
+            var cfg = new Btcp.Config(
+                    address,
+                    80,
+                    Btcp.Config.DEFAULT_SHADOW_NETWORK,
+                    61000,
+                    1024,
+                    16,
+                    32 * 1024,
+                    8192,
+                    5_000,
+                    1_000,
+                    30_000,
+                    10_000,
+                    60_000,
+                    900_000,
+                    3_000,
+                    eager);
             btcp = new Btcp(cfg, this, this, head -> head.path().startsWith("/video/") ? target : null, now);
         }
 
         /** Off while measuring allocation: then the outputs keep nothing. */
         boolean capture = true;
+
         long emitted;
-        @Override public void toKernel(MemorySegment p, int len) { emitted++; if (capture) kernel.add(p.asSlice(0, len).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE)); }
-        @Override public void toWire(MemorySegment p, int len) { emitted++; if (capture) wire.add(p.asSlice(0, len).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE)); }
+
+        @Override
+        public void toKernel(MemorySegment p, int len) {
+            emitted++;
+            if (capture) kernel.add(p.asSlice(0, len).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+        }
+
+        @Override
+        public void toWire(MemorySegment p, int len) {
+            emitted++;
+            if (capture) wire.add(p.asSlice(0, len).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+        }
+
         boolean linkUp = true;
-        @Override public boolean handoffRequest(String peer, long id, HandshakeInit e, byte[] syn, byte[] ack) { control.add(new Object[] {"request", peer, id, e, syn, ack}); return linkUp; }
-        @Override public boolean commit(String peer, long id, byte[] request) { control.add(new Object[] {"commit", peer, id, request}); return linkUp; }
-        @Override public void handoffAck(String peer, long id, HandshakeInit c, int port) { control.add(new Object[] {"ack", peer, id, c, port}); }
-        @Override public void handoffRefuse(String peer, long id, int reason) { control.add(new Object[] {"refuse", peer, id, reason}); }
-        @Override public void terminate(String peer, long id) { control.add(new Object[] {"terminate", peer, id}); }
-        @Override public void abort(String peer, long id) { control.add(new Object[] {"abort", peer, id}); }
+
+        @Override
+        public boolean handoffRequest(String peer, long id, HandshakeInit e, byte[] syn, byte[] ack) {
+            control.add(new Object[] {"request", peer, id, e, syn, ack});
+            return linkUp;
+        }
+
+        @Override
+        public boolean commit(String peer, long id, byte[] request) {
+            control.add(new Object[] {"commit", peer, id, request});
+            return linkUp;
+        }
+
+        @Override
+        public void handoffAck(String peer, long id, HandshakeInit c, int port) {
+            control.add(new Object[] {"ack", peer, id, c, port});
+        }
+
+        @Override
+        public void handoffRefuse(String peer, long id, int reason) {
+            control.add(new Object[] {"refuse", peer, id, reason});
+        }
+
+        @Override
+        public void terminate(String peer, long id) {
+            control.add(new Object[] {"terminate", peer, id});
+        }
+
+        @Override
+        public void abort(String peer, long id) {
+            control.add(new Object[] {"abort", peer, id});
+        }
 
         void fromWire(byte[] p) {
             MemorySegment.copy(p, 0, buf, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, p.length);
@@ -85,8 +138,13 @@ class BtcpTest {
             btcp.tick(now);
         }
 
-        TestPackets.View lastKernel() { return TestPackets.View.of(kernel.getLast()); }
-        TestPackets.View lastWire() { return TestPackets.View.of(wire.getLast()); }
+        TestPackets.View lastKernel() {
+            return TestPackets.View.of(kernel.getLast());
+        }
+
+        TestPackets.View lastWire() {
+            return TestPackets.View.of(wire.getLast());
+        }
     }
 
     Side entry;
@@ -107,17 +165,32 @@ class BtcpTest {
     }
 
     byte[] clientSyn() {
-        return fromClient(A).flags(TcpHeader.SYN).seq(CLIENT_ISN).mss(1460).sackOk().ts(100, 0).wscale(7).build();
+        return fromClient(A)
+                .flags(TcpHeader.SYN)
+                .seq(CLIENT_ISN)
+                .mss(1460)
+                .sackOk()
+                .ts(100, 0)
+                .wscale(7)
+                .build();
     }
 
     /** Client SYN, entry kernel SYN/ACK, client ACK: the ACK must be held. */
     void handshakeAtEntry() {
         entry.fromWire(clientSyn());
         assertThat(entry.kernel).hasSize(1);
-        entry.fromKernel(fromServer(A).flags(TcpHeader.SYN).seq(ISN_A).ack(CLIENT_ISN + 1).mss(1460).sackOk()
-                .ts(TS_A, 100).wscale(7).build());
+        entry.fromKernel(fromServer(A)
+                .flags(TcpHeader.SYN)
+                .seq(ISN_A)
+                .ack(CLIENT_ISN + 1)
+                .mss(1460)
+                .sackOk()
+                .ts(TS_A, 100)
+                .wscale(7)
+                .build());
         assertThat(entry.wire).hasSize(1);
-        entry.fromWire(fromClient(A).seq(CLIENT_ISN + 1).ack(ISN_A + 1).ts(101, TS_A).build());
+        entry.fromWire(
+                fromClient(A).seq(CLIENT_ISN + 1).ack(ISN_A + 1).ts(101, TS_A).build());
         assertThat(entry.kernel).as("the handshake ACK is held").hasSize(1);
     }
 
@@ -141,8 +214,15 @@ class BtcpTest {
     }
 
     byte[] chosenSynAck() {
-        return fromServer(SHADOW_A).flags(TcpHeader.SYN).seq(ISN_B).ack(CLIENT_ISN + 1).mss(1460).sackOk()
-                .ts(TS_B, 100).wscale(7).build();
+        return fromServer(SHADOW_A)
+                .flags(TcpHeader.SYN)
+                .seq(ISN_B)
+                .ack(CLIENT_ISN + 1)
+                .mss(1460)
+                .sackOk()
+                .ts(TS_B, 100)
+                .wscale(7)
+                .build();
     }
 
     /** The whole handoff up to the entry forwarding; returns the connection id. */
@@ -152,14 +232,20 @@ class BtcpTest {
         Object[] req = handoffRequest();
         deliverRequest(req);
         chosen.fromKernel(chosenSynAck());
-        entry.btcp.onHandoffAck("n2", (long) req[2], (HandshakeInit) chosen.control.getFirst()[3], FORWARD_PORT);
+        entry.btcp.onHandoffAck(
+                "n2", (long) req[2], (HandshakeInit) chosen.control.getFirst()[3], FORWARD_PORT);
         deliverCommit();
         return (long) req[2];
     }
 
     void sendRequest(String request) {
-        entry.fromWire(fromClient(A).flags(TcpHeader.PSH).seq(CLIENT_ISN + 1).ack(ISN_A + 1).ts(102, TS_A)
-                .payload(request).build());
+        entry.fromWire(fromClient(A)
+                .flags(TcpHeader.PSH)
+                .seq(CLIENT_ISN + 1)
+                .ack(ISN_A + 1)
+                .ts(102, TS_A)
+                .payload(request)
+                .build());
     }
 
     @Test
@@ -167,7 +253,8 @@ class BtcpTest {
         handshakeAtEntry();
         sendRequest(LOCAL_REQUEST);
         assertThat(entry.kernel).hasSize(3);
-        assertThat(TestPackets.View.of(entry.kernel.get(1)).tcp().payloadLength()).isZero();
+        assertThat(TestPackets.View.of(entry.kernel.get(1)).tcp().payloadLength())
+                .isZero();
         assertThat(entry.lastKernel().payload()).isEqualTo(LOCAL_REQUEST);
         assertThat(entry.lastKernel().checksumsValid()).isTrue();
         assertThat(entry.control).isEmpty();
@@ -193,7 +280,9 @@ class BtcpTest {
         // The chosen node injects the SYN with its own address as destination (claim 3).
         chosen.btcp.onHandoffRequest(N1, connId, entryInit, (byte[]) req[4], (byte[]) req[5]);
         var syn = chosen.lastKernel();
-        assertThat(syn.ip().destinationAddress()).as("n1's shadow address at n2").isEqualTo(SHADOW_A);
+        assertThat(syn.ip().destinationAddress())
+                .as("n1's shadow address at n2")
+                .isEqualTo(SHADOW_A);
         assertThat(syn.tcp().syn()).isTrue();
         assertThat(syn.tcp().sequenceNumber()).isEqualTo(CLIENT_ISN);
         assertThat(syn.checksumsValid()).isTrue();
@@ -201,7 +290,9 @@ class BtcpTest {
         // Its kernel's SYN/ACK never leaves; the ACK is injected in its sequence space.
         chosen.fromKernel(chosenSynAck());
         assertThat(chosen.wire).isEmpty();
-        assertThat(chosen.kernel).as("SYN and ACK; no request before the commit").hasSize(2);
+        assertThat(chosen.kernel)
+                .as("SYN and ACK; no request before the commit")
+                .hasSize(2);
         var ack = TestPackets.View.of(chosen.kernel.get(1));
         assertThat(ack.ip().destinationAddress()).isEqualTo(SHADOW_A);
         assertThat(ack.tcp().acknowledgmentNumber()).isEqualTo(ISN_B + 1);
@@ -212,7 +303,11 @@ class BtcpTest {
         HandshakeInit chosenInit = (HandshakeInit) chosen.control.getFirst()[3];
 
         // Before the commit our kernel's packets never reach the client: the entry may still fall back.
-        chosen.fromKernel(fromServer(SHADOW_A).seq(ISN_B + 1).ack(CLIENT_ISN + 1).ts(TS_B + 1, 101).build());
+        chosen.fromKernel(fromServer(SHADOW_A)
+                .seq(ISN_B + 1)
+                .ack(CLIENT_ISN + 1)
+                .ts(TS_B + 1, 101)
+                .build());
         assertThat(chosen.wire).isEmpty();
         assertThat(chosen.btcp.counters().get(Drop.BEFORE_COMMIT)).isEqualTo(1);
 
@@ -239,8 +334,13 @@ class BtcpTest {
 
         // A later client segment is forwarded with destination, ack and TSecr translated.
         int reqLen = REMOTE_REQUEST.length();
-        entry.fromWire(fromClient(A).flags(TcpHeader.PSH).seq(CLIENT_ISN + 1 + reqLen).ack(ISN_A + 1).ts(102, TS_A)
-                .payload("more").build());
+        entry.fromWire(fromClient(A)
+                .flags(TcpHeader.PSH)
+                .seq(CLIENT_ISN + 1 + reqLen)
+                .ack(ISN_A + 1)
+                .ts(102, TS_A)
+                .payload("more")
+                .build());
         var fwd = entry.lastWire();
         assertThat(fwd.ip().destinationAddress()).isEqualTo(B);
         assertThat(fwd.tcp().destinationPort()).isEqualTo(FORWARD_PORT);
@@ -258,8 +358,13 @@ class BtcpTest {
 
         // The chosen kernel's response leaves with the entry's address and sequence space (claim 9).
         chosen.fromWire(entry.wire.getLast());
-        chosen.fromKernel(fromServer(SHADOW_A).flags(TcpHeader.PSH).seq(ISN_B + 1).ack(CLIENT_ISN + 1 + reqLen)
-                .ts(TS_B + 23, 102).payload("HTTP/1.1 200 OK\r\n\r\n").build());
+        chosen.fromKernel(fromServer(SHADOW_A)
+                .flags(TcpHeader.PSH)
+                .seq(ISN_B + 1)
+                .ack(CLIENT_ISN + 1 + reqLen)
+                .ts(TS_B + 23, 102)
+                .payload("HTTP/1.1 200 OK\r\n\r\n")
+                .build());
         var resp = chosen.lastWire();
         assertThat(resp.ip().sourceAddress()).isEqualTo(A);
         assertThat(resp.ip().destinationAddress()).isEqualTo(CLIENT);
@@ -269,8 +374,12 @@ class BtcpTest {
         assertThat(chosen.btcp.counters().get(Counter.BYTES_SENT_FOR_OTHERS)).isEqualTo(19);
 
         // A later client ACK with a SACK block: ack, both SACK edges and TSecr move into B's space.
-        entry.fromWire(fromClient(A).seq(CLIENT_ISN + 1 + reqLen).ack(ISN_A + 20).ts(103, TS_A + 23)
-                .sack(ISN_A + 100, ISN_A + 200).build());
+        entry.fromWire(fromClient(A)
+                .seq(CLIENT_ISN + 1 + reqLen)
+                .ack(ISN_A + 20)
+                .ts(103, TS_A + 23)
+                .sack(ISN_A + 100, ISN_A + 200)
+                .build());
         var sack = entry.lastWire();
         assertThat(sack.tcp().acknowledgmentNumber()).isEqualTo(ISN_B + 20);
         assertThat(sack.tcp().sackLeft(0)).isEqualTo(ISN_B + 100);
@@ -279,10 +388,18 @@ class BtcpTest {
         assertThat(sack.checksumsValid()).isTrue();
 
         // Close: FIN both ways at the chosen node -> termination -> the entry lingers, then frees.
-        chosen.fromKernel(fromServer(SHADOW_A).flags(TcpHeader.FIN).seq(ISN_B + 20).ack(CLIENT_ISN + 1 + reqLen)
-                .ts(TS_B + 30, 103).build());
-        entry.fromWire(fromClient(A).flags(TcpHeader.FIN).seq(CLIENT_ISN + 1 + reqLen).ack(ISN_A + 21)
-                .ts(104, TS_A + 30).build());
+        chosen.fromKernel(fromServer(SHADOW_A)
+                .flags(TcpHeader.FIN)
+                .seq(ISN_B + 20)
+                .ack(CLIENT_ISN + 1 + reqLen)
+                .ts(TS_B + 30, 103)
+                .build());
+        entry.fromWire(fromClient(A)
+                .flags(TcpHeader.FIN)
+                .seq(CLIENT_ISN + 1 + reqLen)
+                .ack(ISN_A + 21)
+                .ts(104, TS_A + 30)
+                .build());
         chosen.fromWire(entry.wire.getLast());
         assertThat(chosen.control.getLast()[0]).isEqualTo("terminate");
         entry.btcp.onTerminate("n2", connId);
@@ -300,8 +417,12 @@ class BtcpTest {
         byte[] r = REMOTE_REQUEST.getBytes();
         // Send bytes 1..n-1 first, then byte 0: nothing can be decided until the gap is filled.
         for (int i = r.length - 1; i >= 0; i--) {
-            entry.fromWire(fromClient(A).seq(CLIENT_ISN + 1 + i).ack(ISN_A + 1).ts(102, TS_A)
-                    .payload(new byte[] {r[i]}).build());
+            entry.fromWire(fromClient(A)
+                    .seq(CLIENT_ISN + 1 + i)
+                    .ack(ISN_A + 1)
+                    .ts(102, TS_A)
+                    .payload(new byte[] {r[i]})
+                    .build());
             if (i > 0) assertThat(entry.control).isEmpty();
         }
         assertThat(entry.control).hasSize(1);
@@ -314,8 +435,13 @@ class BtcpTest {
         String head = "GET /video/big.bin HTTP/1.1\r\nHost: x\r\nUser-Agent: " + "u".repeat(200) + "\r\n\r\n";
         byte[] r = head.getBytes();
         for (int i = 0; i < r.length; i++) {
-            entry.fromWire(fromClient(A).flags(TcpHeader.PSH).seq(CLIENT_ISN + 1 + i).ack(ISN_A + 1).ts(200 + i, TS_A)
-                    .payload(new byte[] {r[i]}).build());
+            entry.fromWire(fromClient(A)
+                    .flags(TcpHeader.PSH)
+                    .seq(CLIENT_ISN + 1 + i)
+                    .ack(ISN_A + 1)
+                    .ts(200 + i, TS_A)
+                    .payload(new byte[] {r[i]})
+                    .build());
             if (i < r.length - 1) {
                 // Each byte is acknowledged at once, so the client's congestion window never fills.
                 var ack = entry.lastWire();
@@ -332,7 +458,9 @@ class BtcpTest {
         assertThat(entry.control).hasSize(1);
         Object[] req = entry.control.getFirst();
         entry.btcp.onHandoffAck("n2", (long) req[2], new HandshakeInit(ISN_B, TS_B, 7, 1460, true, true), FORWARD_PORT);
-        assertThat(new String((byte[]) entry.control.getLast()[3])).as("the whole head, in the commit").isEqualTo(head);
+        assertThat(new String((byte[]) entry.control.getLast()[3]))
+                .as("the whole head, in the commit")
+                .isEqualTo(head);
         assertThat(entry.wire).as("nothing left to forward").hasSize(r.length);
     }
 
@@ -383,7 +511,12 @@ class BtcpTest {
     @Test
     void dropsAndCountsHeldPacketsWithBadChecksums() {
         handshakeAtEntry();
-        byte[] p = fromClient(A).seq(CLIENT_ISN + 1).ack(ISN_A + 1).ts(102, TS_A).payload(REMOTE_REQUEST).build();
+        byte[] p = fromClient(A)
+                .seq(CLIENT_ISN + 1)
+                .ack(ISN_A + 1)
+                .ts(102, TS_A)
+                .payload(REMOTE_REQUEST)
+                .build();
         p[p.length - 1] ^= 1;
         entry.fromWire(p);
         assertThat(entry.control).isEmpty();
@@ -397,26 +530,37 @@ class BtcpTest {
     @Test
     void dropsPacketsWithAWrongIpHeaderChecksumBeforeHoldingThem() {
         handshakeAtEntry();
-        byte[] p = fromClient(A).seq(CLIENT_ISN + 1).ack(ISN_A + 1).ts(102, TS_A).payload("GET /vid").build();
+        byte[] p = fromClient(A)
+                .seq(CLIENT_ISN + 1)
+                .ack(ISN_A + 1)
+                .ts(102, TS_A)
+                .payload("GET /vid")
+                .build();
         p[8] ^= 1; // TTL: covered by the IPv4 header checksum only
         entry.fromWire(p);
         assertThat(entry.btcp.counters().get(Drop.BAD_CHECKSUM)).isEqualTo(1);
-        assertThat(entry.btcp.counters().get(Counter.HELD_BYTES_ACKED)).as("nothing acknowledged").isZero();
+        assertThat(entry.btcp.counters().get(Counter.HELD_BYTES_ACKED))
+                .as("nothing acknowledged")
+                .isZero();
         entry.advance(6_000); // request timeout: what is held goes to the kernel
         assertThat(entry.kernel).hasSize(2).allMatch(b -> TestPackets.View.of(b).checksumsValid());
         byte[] syn = fromClient(A).flags(TcpHeader.SYN).seq(7).build();
         syn[8] ^= 1;
         Side other = new Side(A, N2);
         other.fromWire(syn);
-        assertThat(other.btcp.trackedConnections()).as("no table entry for a bad SYN").isZero();
+        assertThat(other.btcp.trackedConnections())
+                .as("no table entry for a bad SYN")
+                .isZero();
     }
 
     @Test
     void dropsTruncatedAndMalformedPacketsWithoutDisturbingOthers() {
         handshakeAtEntry();
-        byte[] good = fromClient(A).seq(CLIENT_ISN + 1).ack(ISN_A + 1).payload("x").build();
+        byte[] good =
+                fromClient(A).seq(CLIENT_ISN + 1).ack(ISN_A + 1).payload("x").build();
         entry.fromWire(java.util.Arrays.copyOf(good, 30)); // IPv4 total length beyond the packet
-        byte[] badOpt = fromClient(A).seq(CLIENT_ISN + 1).ack(ISN_A + 1).ts(1, 2).build();
+        byte[] badOpt =
+                fromClient(A).seq(CLIENT_ISN + 1).ack(ISN_A + 1).ts(1, 2).build();
         badOpt[40 + 3] = 9; // timestamps option length 9: malformed
         entry.fromWire(badOpt);
         assertThat(entry.btcp.counters().get(Drop.BAD_IP_HEADER)).isEqualTo(1);
@@ -431,13 +575,21 @@ class BtcpTest {
         sendRequest(REMOTE_REQUEST);
         Object[] req = handoffRequest();
         deliverRequest(req);
-        byte[] synAck = fromServer(SHADOW_A).flags(TcpHeader.SYN).seq(ISN_B).ack(CLIENT_ISN + 1).mss(1460).sackOk()
-                .ts(TS_B, 100).wscale(7).build();
+        byte[] synAck = fromServer(SHADOW_A)
+                .flags(TcpHeader.SYN)
+                .seq(ISN_B)
+                .ack(CLIENT_ISN + 1)
+                .mss(1460)
+                .sackOk()
+                .ts(TS_B, 100)
+                .wscale(7)
+                .build();
         chosen.fromKernel(synAck);
         chosen.fromKernel(synAck);
         assertThat(chosen.kernel).hasSize(3); // SYN, then the ACK twice
         assertThat(chosen.lastKernel().tcp().acknowledgmentNumber()).isEqualTo(ISN_B + 1);
-        entry.btcp.onHandoffAck("n2", (long) req[2], (HandshakeInit) chosen.control.getFirst()[3], FORWARD_PORT);
+        entry.btcp.onHandoffAck(
+                "n2", (long) req[2], (HandshakeInit) chosen.control.getFirst()[3], FORWARD_PORT);
         deliverCommit();
         chosen.fromKernel(synAck); // after the commit: the request again, riding on the ACK
         assertThat(chosen.kernel).hasSize(5);
@@ -452,7 +604,12 @@ class BtcpTest {
         sendRequest(REMOTE_REQUEST);
         Object[] req = handoffRequest();
         deliverRequest(req);
-        chosen.fromKernel(fromServer(SHADOW_A).flags(TcpHeader.SYN).seq(ISN_B).ack(CLIENT_ISN + 1).mss(1460).wscale(7)
+        chosen.fromKernel(fromServer(SHADOW_A)
+                .flags(TcpHeader.SYN)
+                .seq(ISN_B)
+                .ack(CLIENT_ISN + 1)
+                .mss(1460)
+                .wscale(7)
                 .build()); // no timestamps, no SACK
         assertThat(chosen.control.getLast()[0]).isEqualTo("refuse");
         assertThat(chosen.control.getLast()[3]).isEqualTo(RefuseReason.OPTION_MISMATCH);
@@ -466,11 +623,24 @@ class BtcpTest {
         sendRequest(REMOTE_REQUEST);
         Object[] req = handoffRequest();
         deliverRequest(req);
-        chosen.fromKernel(fromServer(SHADOW_A).flags(TcpHeader.SYN).seq(ISN_B).ack(CLIENT_ISN + 1).mss(1460).sackOk()
-                .ts(TS_B, 100).wscale(9).build());
-        entry.btcp.onHandoffAck("n2", (long) req[2], (HandshakeInit) chosen.control.getFirst()[3], FORWARD_PORT);
+        chosen.fromKernel(fromServer(SHADOW_A)
+                .flags(TcpHeader.SYN)
+                .seq(ISN_B)
+                .ack(CLIENT_ISN + 1)
+                .mss(1460)
+                .sackOk()
+                .ts(TS_B, 100)
+                .wscale(9)
+                .build());
+        entry.btcp.onHandoffAck(
+                "n2", (long) req[2], (HandshakeInit) chosen.control.getFirst()[3], FORWARD_PORT);
         deliverCommit();
-        chosen.fromKernel(fromServer(SHADOW_A).seq(ISN_B + 1).ack(CLIENT_ISN + 1).ts(TS_B + 1, 102).window(100).build());
+        chosen.fromKernel(fromServer(SHADOW_A)
+                .seq(ISN_B + 1)
+                .ack(CLIENT_ISN + 1)
+                .ts(TS_B + 1, 102)
+                .window(100)
+                .build());
         var out = chosen.lastWire();
         assertThat(out.tcp().window()).isEqualTo(400); // 100 << 9 >> 7
         assertThat(out.checksumsValid()).isTrue();
@@ -478,10 +648,17 @@ class BtcpTest {
 
     @Test
     void passesOtherPortsAndProtocolsUntouched() {
-        byte[] other = TestPackets.tcp(CLIENT, 5000, A, 7070).flags(TcpHeader.SYN).seq(1).build();
+        byte[] other = TestPackets.tcp(CLIENT, 5000, A, 7070)
+                .flags(TcpHeader.SYN)
+                .seq(1)
+                .build();
         entry.fromWire(other);
         assertThat(entry.kernel.getLast()).isEqualTo(other);
-        byte[] out = TestPackets.tcp(A, 7070, CLIENT, 5000).flags(TcpHeader.SYN).seq(1).ack(2).build();
+        byte[] out = TestPackets.tcp(A, 7070, CLIENT, 5000)
+                .flags(TcpHeader.SYN)
+                .seq(1)
+                .ack(2)
+                .build();
         entry.fromKernel(out);
         assertThat(entry.wire.getLast()).isEqualTo(out);
         assertThat(entry.btcp.trackedConnections()).isZero();
@@ -502,8 +679,13 @@ class BtcpTest {
         long connId = (long) entry.control.getFirst()[2];
         int reqLen = REMOTE_REQUEST.length();
         entry.fromWire(clientSyn()); // a stray retransmitted SYN: dropped, never to the kernel
-        entry.fromWire(fromClient(A).flags(TcpHeader.PSH).seq(CLIENT_ISN + 1 + reqLen).ack(ISN_A + 1).ts(103, TS_A)
-                .payload("body").build());
+        entry.fromWire(fromClient(A)
+                .flags(TcpHeader.PSH)
+                .seq(CLIENT_ISN + 1 + reqLen)
+                .ack(ISN_A + 1)
+                .ts(103, TS_A)
+                .payload("body")
+                .build());
         assertThat(entry.kernel).hasSize(1);
         assertThat(entry.wire).hasSize(1);
         entry.btcp.onHandoffAck("n2", connId, new HandshakeInit(ISN_B, TS_B, 7, 1460, true, true), FORWARD_PORT);
@@ -522,13 +704,17 @@ class BtcpTest {
         Object[] req = entry.control.getFirst();
         long connId = (long) req[2];
         chosen.btcp.onHandoffRequest(N1, connId, (HandshakeInit) req[3], (byte[]) req[4], (byte[]) req[5]);
-        assertThat(chosen.btcp.openConnections()).as("a handoff being taken is open work").isEqualTo(1);
+        assertThat(chosen.btcp.openConnections())
+                .as("a handoff being taken is open work")
+                .isEqualTo(1);
         chosen.fromKernel(chosenSynAck());
         chosen.btcp.onAbort(N1, connId);
         assertThat(chosen.btcp.openConnections()).isZero();
         var rst = chosen.lastKernel();
         assertThat(rst.tcp().rst()).isTrue();
-        assertThat(rst.tcp().sequenceNumber()).as("no request was injected before a commit").isEqualTo(CLIENT_ISN + 1);
+        assertThat(rst.tcp().sequenceNumber())
+                .as("no request was injected before a commit")
+                .isEqualTo(CLIENT_ISN + 1);
         assertThat(rst.ip().destinationAddress()).isEqualTo(SHADOW_A);
         assertThat(rst.checksumsValid()).isTrue();
         assertThat(chosen.btcp.trackedConnections()).isZero();
@@ -555,7 +741,9 @@ class BtcpTest {
         byte[] garbage = new byte[60];
         chosen.btcp.onHandoffRequest(N1, connId, (HandshakeInit) req[3], garbage, (byte[]) req[5]);
         chosen.btcp.onHandoffRequest(N1, connId, (HandshakeInit) req[3], (byte[]) req[5], (byte[]) req[4]);
-        assertThat(chosen.control).hasSize(2).allMatch(m -> m[0].equals("refuse") && m[3].equals(RefuseReason.MALFORMED));
+        assertThat(chosen.control)
+                .hasSize(2)
+                .allMatch(m -> m[0].equals("refuse") && m[3].equals(RefuseReason.MALFORMED));
         assertThat(chosen.kernel).isEmpty();
         assertThat(chosen.btcp.counters().get(Drop.BAD_HANDOFF)).isEqualTo(2);
     }
@@ -571,7 +759,9 @@ class BtcpTest {
         badIp[8] ^= 1; // TTL changed, header checksum not
         chosen.btcp.onHandoffRequest(N1, (long) req[2], (HandshakeInit) req[3], badTcp, (byte[]) req[5]);
         chosen.btcp.onHandoffRequest(N1, (long) req[2], (HandshakeInit) req[3], (byte[]) req[4], badIp);
-        assertThat(chosen.control).hasSize(2).allMatch(m -> m[0].equals("refuse") && m[3].equals(RefuseReason.MALFORMED));
+        assertThat(chosen.control)
+                .hasSize(2)
+                .allMatch(m -> m[0].equals("refuse") && m[3].equals(RefuseReason.MALFORMED));
         assertThat(chosen.kernel).as("nothing injected").isEmpty();
         assertThat(chosen.btcp.trackedConnections()).isZero();
         deliverRequest(req);
@@ -595,8 +785,12 @@ class BtcpTest {
         assertThat(chosen.control.getLast()[0]).isEqualTo("refuse");
         assertThat(chosen.control.getLast()[3]).isEqualTo(RefuseReason.DUPLICATE);
         // Another node may not hand over a connection made to n1's address.
-        chosen.btcp.onHandoffRequest(new Member("n3", Bytes.parseIpv4("10.200.1.3"), 3), (long) req[2],
-                (HandshakeInit) req[3], (byte[]) req[4], (byte[]) req[5]);
+        chosen.btcp.onHandoffRequest(
+                new Member("n3", Bytes.parseIpv4("10.200.1.3"), 3),
+                (long) req[2],
+                (HandshakeInit) req[3],
+                (byte[]) req[4],
+                (byte[]) req[5]);
         assertThat(chosen.control.getLast()[3]).isEqualTo(RefuseReason.MALFORMED);
     }
 
@@ -624,9 +818,19 @@ class BtcpTest {
         sendRequest(LOCAL_REQUEST);
         int end = CLIENT_ISN + 1 + LOCAL_REQUEST.length();
         assertThat(entry.btcp.openConnections()).isEqualTo(1);
-        entry.fromKernel(fromServer(A).flags(TcpHeader.FIN).seq(ISN_A + 1).ack(end).ts(TS_A + 5, 102).build());
+        entry.fromKernel(fromServer(A)
+                .flags(TcpHeader.FIN)
+                .seq(ISN_A + 1)
+                .ack(end)
+                .ts(TS_A + 5, 102)
+                .build());
         assertThat(entry.btcp.trackedConnections()).isEqualTo(1);
-        entry.fromWire(fromClient(A).flags(TcpHeader.FIN).seq(end).ack(ISN_A + 2).ts(104, TS_A + 5).build());
+        entry.fromWire(fromClient(A)
+                .flags(TcpHeader.FIN)
+                .seq(end)
+                .ack(ISN_A + 2)
+                .ts(104, TS_A + 5)
+                .build());
         assertThat(entry.btcp.trackedConnections()).isZero();
         assertThat(entry.btcp.activeConnections()).isZero();
         assertThat(entry.btcp.openConnections()).isZero();
@@ -636,8 +840,23 @@ class BtcpTest {
 
     /** A BTCP with a table of {@code size} entries, emitting into {@code side}'s lists; routes /video/ to n2. */
     static Btcp tinyTable(Side side, int size) {
-        var cfg = new Btcp.Config(A, 80, Btcp.Config.DEFAULT_SHADOW_NETWORK, 61000, size, 16, 32 * 1024, 8192, 5_000,
-                1_000, 30_000, 10_000, 60_000, 900_000, 3_000, false);
+        var cfg = new Btcp.Config(
+                A,
+                80,
+                Btcp.Config.DEFAULT_SHADOW_NETWORK,
+                61000,
+                size,
+                16,
+                32 * 1024,
+                8192,
+                5_000,
+                1_000,
+                30_000,
+                10_000,
+                60_000,
+                900_000,
+                3_000,
+                false);
         return new Btcp(cfg, side, side, head -> head.path().startsWith("/video/") ? N2 : null, 0);
     }
 
@@ -649,10 +868,34 @@ class BtcpTest {
 
     /** SYN from client port {@code port}, the kernel's SYN/ACK (ISN = port * 1000), and the client's ACK. */
     static void handshake(Side side, Btcp b, int port, boolean ack) {
-        feed(side, b, TestPackets.tcp(CLIENT, port, A, 80).flags(TcpHeader.SYN).seq(7).mss(1460).build(), true);
-        feed(side, b, TestPackets.tcp(A, 80, CLIENT, port).flags(TcpHeader.SYN).seq(port * 1000).ack(8).mss(1460)
-                .build(), false);
-        if (ack) feed(side, b, TestPackets.tcp(CLIENT, port, A, 80).seq(8).ack(port * 1000 + 1).build(), true);
+        feed(
+                side,
+                b,
+                TestPackets.tcp(CLIENT, port, A, 80)
+                        .flags(TcpHeader.SYN)
+                        .seq(7)
+                        .mss(1460)
+                        .build(),
+                true);
+        feed(
+                side,
+                b,
+                TestPackets.tcp(A, 80, CLIENT, port)
+                        .flags(TcpHeader.SYN)
+                        .seq(port * 1000)
+                        .ack(8)
+                        .mss(1460)
+                        .build(),
+                false);
+        if (ack)
+            feed(
+                    side,
+                    b,
+                    TestPackets.tcp(CLIENT, port, A, 80)
+                            .seq(8)
+                            .ack(port * 1000 + 1)
+                            .build(),
+                    true);
     }
 
     @Test
@@ -662,7 +905,11 @@ class BtcpTest {
         handshake(small, tiny, 1, true); // both past the handshake: held, not half-open
         handshake(small, tiny, 2, true);
         assertThat(tiny.halfOpenConnections()).isZero();
-        feed(small, tiny, TestPackets.tcp(CLIENT, 3, A, 80).flags(TcpHeader.SYN).seq(7).build(), true);
+        feed(
+                small,
+                tiny,
+                TestPackets.tcp(CLIENT, 3, A, 80).flags(TcpHeader.SYN).seq(7).build(),
+                true);
         assertThat(small.kernel).as("every SYN still reaches the kernel").hasSize(3);
         assertThat(tiny.trackedConnections()).isEqualTo(2);
         assertThat(tiny.counters().get(Drop.TABLE_FULL)).isEqualTo(1);
@@ -680,19 +927,37 @@ class BtcpTest {
             assertThat(b.trackedConnections()).isLessThanOrEqualTo(5);
         }
         assertThat(b.counters().get(Counter.HALF_OPEN_EVICTED)).isEqualTo(6);
-        assertThat(b.counters().get(Drop.TABLE_FULL)).as("the flood never fills the table").isZero();
+        assertThat(b.counters().get(Drop.TABLE_FULL))
+                .as("the flood never fills the table")
+                .isZero();
         assertThat(b.counters().get(Counter.CONNECTIONS_SEEN)).isEqualTo(11);
         int kernelBefore = side.kernel.size();
         // The held connection was never evicted: its request completes and is handed off.
-        feed(side, b, TestPackets.tcp(CLIENT, 1, A, 80).flags(TcpHeader.PSH).seq(8).ack(1001)
-                .payload(REMOTE_REQUEST).build(), true);
+        feed(
+                side,
+                b,
+                TestPackets.tcp(CLIENT, 1, A, 80)
+                        .flags(TcpHeader.PSH)
+                        .seq(8)
+                        .ack(1001)
+                        .payload(REMOTE_REQUEST)
+                        .build(),
+                true);
         assertThat(side.control).hasSize(1);
         assertThat(side.control.getFirst()[0]).isEqualTo("request");
         // A real client arriving mid-flood completes its handshake in one round trip and hands off too.
         handshake(side, b, 2, true);
         assertThat(b.counters().get(Counter.HALF_OPEN_EVICTED)).isEqualTo(7);
-        feed(side, b, TestPackets.tcp(CLIENT, 2, A, 80).flags(TcpHeader.PSH).seq(8).ack(2001)
-                .payload(REMOTE_REQUEST).build(), true);
+        feed(
+                side,
+                b,
+                TestPackets.tcp(CLIENT, 2, A, 80)
+                        .flags(TcpHeader.PSH)
+                        .seq(8)
+                        .ack(2001)
+                        .payload(REMOTE_REQUEST)
+                        .build(),
+                true);
         assertThat(side.control).hasSize(2);
         assertThat(side.control.getLast()[0]).isEqualTo("request");
         assertThat(side.kernel).as("SYN only; the ACK and request are held").hasSize(kernelBefore + 1);
@@ -734,7 +999,12 @@ class BtcpTest {
         assertThat(chosen.btcp.counters().get(Counter.CONNECTIONS_SEEN)).isEqualTo(1);
         // ... and the handed-in one goes on, on n1's shadow address.
         int reqLen = REMOTE_REQUEST.length();
-        entry.fromWire(fromClient(A).seq(CLIENT_ISN + 1 + reqLen).ack(ISN_A + 1).ts(103, TS_A).payload("more").build());
+        entry.fromWire(fromClient(A)
+                .seq(CLIENT_ISN + 1 + reqLen)
+                .ack(ISN_A + 1)
+                .ts(103, TS_A)
+                .payload("more")
+                .build());
         chosen.fromWire(entry.wire.getLast());
         assertThat(chosen.lastKernel().ip().destinationAddress()).isEqualTo(SHADOW_A);
         assertThat(chosen.lastKernel().payload()).isEqualTo("more");
@@ -751,7 +1021,8 @@ class BtcpTest {
     /** Found by fuzzing: what the BTCP cannot translate (a fragment, not TCP, too short) is no exception. */
     @Test
     void neverLetsAShadowAddressOntoTheWireInAnythingButTcp() {
-        byte[] fragment = fromServer(SHADOW_A).flags(TcpHeader.ACK).seq(5).payload("data").build();
+        byte[] fragment =
+                fromServer(SHADOW_A).flags(TcpHeader.ACK).seq(5).payload("data").build();
         fragment[6] = 0x20; // more fragments
         byte[] udp = fromServer(SHADOW_A).seq(5).build();
         udp[9] = 17;
@@ -759,7 +1030,9 @@ class BtcpTest {
         shortTcp[3] = 30; // total length 30: 10 bytes of TCP
         byte[] truncated = java.util.Arrays.copyOf(fromServer(SHADOW_A).seq(5).build(), 24); // total length beyond it
         // 169.254.77.0 is nobody's shadow, and its index 0 is that of the service address.
-        byte[] shadowZero = TestPackets.tcp(Btcp.Config.DEFAULT_SHADOW_NETWORK, 80, CLIENT, CPORT).seq(5).build();
+        byte[] shadowZero = TestPackets.tcp(Btcp.Config.DEFAULT_SHADOW_NETWORK, 80, CLIENT, CPORT)
+                .seq(5)
+                .build();
         for (byte[] p : List.of(fragment, udp, shortTcp, truncated, shadowZero)) chosen.fromKernel(p);
         assertThat(chosen.wire).isEmpty();
         assertThat(chosen.btcp.counters().get(Drop.STRAY_KERNEL_PACKET)).isEqualTo(5);
@@ -773,13 +1046,21 @@ class BtcpTest {
     void allocatesNothingPerForwardedOrRewrittenPacket() {
         long connId = handOff();
         int reqLen = REMOTE_REQUEST.length();
-        byte[] clientAck = fromClient(A).seq(CLIENT_ISN + 1 + reqLen).ack(ISN_A + 1).ts(103, TS_A)
-                .sack(ISN_A + 100, ISN_A + 200).build();
+        byte[] clientAck = fromClient(A)
+                .seq(CLIENT_ISN + 1 + reqLen)
+                .ack(ISN_A + 1)
+                .ts(103, TS_A)
+                .sack(ISN_A + 100, ISN_A + 200)
+                .build();
         entry.fromWire(clientAck);
         byte[] forwarded = entry.lastWire().bytes(); // the client's ACK as the entry forwards it
         assertThat(TestPackets.View.of(forwarded).tcp().destinationPort()).isEqualTo(FORWARD_PORT);
-        byte[] response = fromServer(SHADOW_A).seq(ISN_B + 1).ack(CLIENT_ISN + 1 + reqLen).ts(TS_B + 1, 103)
-                .payload(new byte[1400]).build();
+        byte[] response = fromServer(SHADOW_A)
+                .seq(ISN_B + 1)
+                .ack(CLIENT_ISN + 1 + reqLen)
+                .ts(TS_B + 1, 103)
+                .payload(new byte[1400])
+                .build();
         MemorySegment in = Arena.ofAuto().allocate(65536);
         entry.capture = false;
         chosen.capture = false;
@@ -800,7 +1081,9 @@ class BtcpTest {
             assertThat(entry.emitted + chosen.emitted - emittedBefore).isEqualTo(30_000);
             if (round == 1) {
                 // Zero per packet; the allowance covers the allocation counter's own noise.
-                assertThat(allocated).as("bytes allocated by the BTCP for 30,000 packets").isLessThan(2_048);
+                assertThat(allocated)
+                        .as("bytes allocated by the BTCP for 30,000 packets")
+                        .isLessThan(2_048);
             }
         }
     }
@@ -812,20 +1095,34 @@ class BtcpTest {
         Object[] req = handoffRequest();
         deliverRequest(req);
         chosen.fromKernel(chosenSynAck());
-        entry.btcp.onHandoffAck("n2", (long) req[2], (HandshakeInit) chosen.control.getFirst()[3], FORWARD_PORT);
+        entry.btcp.onHandoffAck(
+                "n2", (long) req[2], (HandshakeInit) chosen.control.getFirst()[3], FORWARD_PORT);
         // The client retransmits its request (newer TSval); the entry forwards it at once, and it
         // overtakes the commit, which travels on the control channel.
-        entry.fromWire(fromClient(A).flags(TcpHeader.PSH).seq(CLIENT_ISN + 1).ack(ISN_A + 1).ts(400, TS_A)
-                .payload(REMOTE_REQUEST).build());
+        entry.fromWire(fromClient(A)
+                .flags(TcpHeader.PSH)
+                .seq(CLIENT_ISN + 1)
+                .ack(ISN_A + 1)
+                .ts(400, TS_A)
+                .payload(REMOTE_REQUEST)
+                .build());
         chosen.fromWire(entry.wire.getLast());
-        assertThat(chosen.kernel).as("SYN and ACK only: our server gets nothing before the commit").hasSize(2);
+        assertThat(chosen.kernel)
+                .as("SYN and ACK only: our server gets nothing before the commit")
+                .hasSize(2);
         assertThat(chosen.btcp.counters().get(Drop.EARLY_FORWARD)).isEqualTo(1);
         deliverCommit();
         var request = chosen.lastKernel();
         assertThat(request.payload()).isEqualTo(REMOTE_REQUEST);
-        assertThat(request.tcp().tsVal()).as("the request reaches the kernel first, with the held TSval").isEqualTo(101);
+        assertThat(request.tcp().tsVal())
+                .as("the request reaches the kernel first, with the held TSval")
+                .isEqualTo(101);
         // Once committed, client packets pass again.
-        entry.fromWire(fromClient(A).seq(CLIENT_ISN + 1 + REMOTE_REQUEST.length()).ack(ISN_A + 1).ts(401, TS_A).build());
+        entry.fromWire(fromClient(A)
+                .seq(CLIENT_ISN + 1 + REMOTE_REQUEST.length())
+                .ack(ISN_A + 1)
+                .ts(401, TS_A)
+                .build());
         chosen.fromWire(entry.wire.getLast());
         assertThat(chosen.kernel).hasSize(4);
     }
@@ -842,7 +1139,9 @@ class BtcpTest {
         assertThat(rst.ip().destinationAddress()).isEqualTo(SHADOW_A);
         assertThat(chosen.btcp.trackedConnections()).isZero();
         assertThat(chosen.btcp.counters().get(Drop.NEVER_COMMITTED)).isEqualTo(1);
-        assertThat(chosen.wire).as("the client never heard from the chosen node").isEmpty();
+        assertThat(chosen.wire)
+                .as("the client never heard from the chosen node")
+                .isEmpty();
     }
 
     @Test
@@ -866,22 +1165,52 @@ class BtcpTest {
     long closeInTimeWaitThenReuseThePort() {
         long first = handOff();
         int reqLen = REMOTE_REQUEST.length();
-        chosen.fromKernel(fromServer(SHADOW_A).flags(TcpHeader.FIN).seq(ISN_B + 1).ack(CLIENT_ISN + 1 + reqLen)
-                .ts(TS_B + 5, 102).build());
-        entry.fromWire(fromClient(A).flags(TcpHeader.FIN).seq(CLIENT_ISN + 1 + reqLen).ack(ISN_A + 2).ts(104, TS_A + 5)
+        chosen.fromKernel(fromServer(SHADOW_A)
+                .flags(TcpHeader.FIN)
+                .seq(ISN_B + 1)
+                .ack(CLIENT_ISN + 1 + reqLen)
+                .ts(TS_B + 5, 102)
+                .build());
+        entry.fromWire(fromClient(A)
+                .flags(TcpHeader.FIN)
+                .seq(CLIENT_ISN + 1 + reqLen)
+                .ack(ISN_A + 2)
+                .ts(104, TS_A + 5)
                 .build());
         chosen.fromWire(entry.wire.getLast());
         assertThat(chosen.control.getLast()[0]).isEqualTo("terminate");
         entry.btcp.onTerminate("n2", first);
         entry.control.clear();
         chosen.control.clear();
-        entry.fromWire(fromClient(A).flags(TcpHeader.SYN).seq(CLIENT_ISN + 100_000).mss(1460).sackOk().ts(200, 0)
-                .wscale(7).build());
-        entry.fromKernel(fromServer(A).flags(TcpHeader.SYN).seq(ISN_A + 7).ack(CLIENT_ISN + 100_001).mss(1460).sackOk()
-                .ts(TS_A + 50, 200).wscale(7).build());
-        entry.fromWire(fromClient(A).seq(CLIENT_ISN + 100_001).ack(ISN_A + 8).ts(201, TS_A + 50).build());
-        entry.fromWire(fromClient(A).flags(TcpHeader.PSH).seq(CLIENT_ISN + 100_001).ack(ISN_A + 8).ts(202, TS_A + 50)
-                .payload(REMOTE_REQUEST).build());
+        entry.fromWire(fromClient(A)
+                .flags(TcpHeader.SYN)
+                .seq(CLIENT_ISN + 100_000)
+                .mss(1460)
+                .sackOk()
+                .ts(200, 0)
+                .wscale(7)
+                .build());
+        entry.fromKernel(fromServer(A)
+                .flags(TcpHeader.SYN)
+                .seq(ISN_A + 7)
+                .ack(CLIENT_ISN + 100_001)
+                .mss(1460)
+                .sackOk()
+                .ts(TS_A + 50, 200)
+                .wscale(7)
+                .build());
+        entry.fromWire(fromClient(A)
+                .seq(CLIENT_ISN + 100_001)
+                .ack(ISN_A + 8)
+                .ts(201, TS_A + 50)
+                .build());
+        entry.fromWire(fromClient(A)
+                .flags(TcpHeader.PSH)
+                .seq(CLIENT_ISN + 100_001)
+                .ack(ISN_A + 8)
+                .ts(202, TS_A + 50)
+                .payload(REMOTE_REQUEST)
+                .build());
         return first;
     }
 
@@ -915,17 +1244,34 @@ class BtcpTest {
         int reqLen = REMOTE_REQUEST.length();
         // The server sends its last 100 bytes and its FIN; the client has acknowledged none of it,
         // and our kernel's retransmissions back off past a TIME-WAIT of silence.
-        chosen.fromKernel(fromServer(SHADOW_A).flags(TcpHeader.FIN | TcpHeader.PSH).seq(ISN_B + 1)
-                .ack(CLIENT_ISN + 1 + reqLen).ts(TS_B + 5, 102).payload("x".repeat(100)).build());
+        chosen.fromKernel(fromServer(SHADOW_A)
+                .flags(TcpHeader.FIN | TcpHeader.PSH)
+                .seq(ISN_B + 1)
+                .ack(CLIENT_ISN + 1 + reqLen)
+                .ts(TS_B + 5, 102)
+                .payload("x".repeat(100))
+                .build());
         chosen.advance(61_000);
-        assertThat(chosen.btcp.trackedConnections()).as("kept: the client still lacks data and the FIN").isEqualTo(1);
-        chosen.fromKernel(fromServer(SHADOW_A).flags(TcpHeader.FIN | TcpHeader.PSH).seq(ISN_B + 1)
-                .ack(CLIENT_ISN + 1 + reqLen).ts(TS_B + 9, 102).payload("x".repeat(100)).build());
-        assertThat(chosen.lastWire().tcp().sequenceNumber()).as("the retransmission still translated")
+        assertThat(chosen.btcp.trackedConnections())
+                .as("kept: the client still lacks data and the FIN")
+                .isEqualTo(1);
+        chosen.fromKernel(fromServer(SHADOW_A)
+                .flags(TcpHeader.FIN | TcpHeader.PSH)
+                .seq(ISN_B + 1)
+                .ack(CLIENT_ISN + 1 + reqLen)
+                .ts(TS_B + 9, 102)
+                .payload("x".repeat(100))
+                .build());
+        assertThat(chosen.lastWire().tcp().sequenceNumber())
+                .as("the retransmission still translated")
                 .isEqualTo(ISN_A + 1);
         // Now the client has it all (its ACK forwarded by the entry, in our space): a TIME-WAIT of
         // silence ends it.
-        entry.fromWire(fromClient(A).seq(CLIENT_ISN + 1 + reqLen).ack(ISN_A + 102).ts(105, TS_A + 9).build());
+        entry.fromWire(fromClient(A)
+                .seq(CLIENT_ISN + 1 + reqLen)
+                .ack(ISN_A + 102)
+                .ts(105, TS_A + 9)
+                .build());
         chosen.fromWire(entry.wire.getLast());
         chosen.advance(59_000);
         assertThat(chosen.btcp.trackedConnections()).isEqualTo(1);
@@ -955,13 +1301,16 @@ class BtcpTest {
         assertThat(entry.control.get(0)[0]).isEqualTo("request");
         assertThat(entry.control.get(1)[0]).isEqualTo("commit");
         assertThat(entry.control.get(1)[2]).isEqualTo(entry.control.get(0)[2]);
-        assertThat(new String((byte[]) entry.control.get(1)[3], StandardCharsets.US_ASCII)).isEqualTo(REMOTE_REQUEST);
+        assertThat(new String((byte[]) entry.control.get(1)[3], StandardCharsets.US_ASCII))
+                .isEqualTo(REMOTE_REQUEST);
         assertThat(entry.kernel).as("nothing released to the entry's kernel").hasSize(1);
 
         long id = (long) handoffRequest()[2];
         entry.btcp.onHandoffAck("n2", id, new HandshakeInit(ISN_B, TS_B, 7, 1460, true, true), FORWARD_PORT);
         assertThat(entry.control).as("no second commit").hasSize(2);
-        assertThat(entry.lastKernel().tcp().rst()).as("the entry's half-open entry is reset").isTrue();
+        assertThat(entry.lastKernel().tcp().rst())
+                .as("the entry's half-open entry is reset")
+                .isTrue();
         assertThat(entry.btcp.counters().get(Counter.HANDOFFS_COMPLETED)).isEqualTo(1);
     }
 
@@ -975,19 +1324,28 @@ class BtcpTest {
         deliverCommit(); // arrives before our kernel's SYN/ACK: kept until the ACK is in
         assertThat(chosen.kernel).as("only the SYN so far").hasSize(1);
         chosenKernelAnswers();
-        assertThat(chosen.kernel).as("the SYN, then one segment: the ACK carrying the request").hasSize(2);
+        assertThat(chosen.kernel)
+                .as("the SYN, then one segment: the ACK carrying the request")
+                .hasSize(2);
         var ackWithRequest = chosen.lastKernel();
         assertThat(ackWithRequest.payload()).isEqualTo(REMOTE_REQUEST);
         assertThat(ackWithRequest.tcp().ack()).isTrue();
         assertThat(ackWithRequest.tcp().syn()).isFalse();
         assertThat(ackWithRequest.tcp().sequenceNumber()).isEqualTo(CLIENT_ISN + 1);
-        assertThat(ackWithRequest.tcp().acknowledgmentNumber()).as("acknowledges our kernel's SYN/ACK").isEqualTo(ISN_B + 1);
+        assertThat(ackWithRequest.tcp().acknowledgmentNumber())
+                .as("acknowledges our kernel's SYN/ACK")
+                .isEqualTo(ISN_B + 1);
         assertThat(ackWithRequest.checksumsValid()).isTrue();
         assertThat(chosen.control.getLast()[0]).isEqualTo("ack");
         // The response reaches the client before the entry has even seen the ack.
         int reqLen = REMOTE_REQUEST.length();
-        chosen.fromKernel(fromServer(SHADOW_A).flags(TcpHeader.PSH).seq(ISN_B + 1).ack(CLIENT_ISN + 1 + reqLen)
-                .ts(TS_B + 3, 102).payload("HTTP/1.1 200 OK\r\n\r\n").build());
+        chosen.fromKernel(fromServer(SHADOW_A)
+                .flags(TcpHeader.PSH)
+                .seq(ISN_B + 1)
+                .ack(CLIENT_ISN + 1 + reqLen)
+                .ts(TS_B + 3, 102)
+                .payload("HTTP/1.1 200 OK\r\n\r\n")
+                .build());
         var out = chosen.lastWire();
         assertThat(out.ip().sourceAddress()).isEqualTo(A);
         assertThat(out.tcp().sequenceNumber()).isEqualTo(ISN_A + 1);
@@ -1004,7 +1362,11 @@ class BtcpTest {
         sendRequest(REMOTE_REQUEST);
         int reqLen = REMOTE_REQUEST.length();
         // The client got 100 bytes from n2 and acknowledges them before n2's ack reaches the entry.
-        entry.fromWire(fromClient(A).seq(CLIENT_ISN + 1 + reqLen).ack(ISN_A + 101).ts(103, TS_A + 1).build());
+        entry.fromWire(fromClient(A)
+                .seq(CLIENT_ISN + 1 + reqLen)
+                .ack(ISN_A + 101)
+                .ts(103, TS_A + 1)
+                .build());
         int wireBefore = entry.wire.size();
         long id = (long) handoffRequest()[2];
         entry.btcp.onHandoffAck("n2", id, new HandshakeInit(ISN_B, TS_B, 7, 1460, true, true), FORWARD_PORT);
@@ -1026,15 +1388,21 @@ class BtcpTest {
         sendRequest(REMOTE_REQUEST);
         int kernelBefore = entry.kernel.size();
         entry.advance(1_000);
-        assertThat(entry.kernel).as("not served here: the chosen node may be serving").hasSize(kernelBefore);
+        assertThat(entry.kernel)
+                .as("not served here: the chosen node may be serving")
+                .hasSize(kernelBefore);
         assertThat(entry.btcp.counters().get(Counter.FALLBACKS)).isZero();
-        assertThat(entry.control.getLast()[0]).as("the question: do you serve it?").isEqualTo("abort");
+        assertThat(entry.control.getLast()[0])
+                .as("the question: do you serve it?")
+                .isEqualTo("abort");
         int asked = entry.control.size();
         entry.advance(2_000);
         assertThat(entry.control).as("given up: a second abort").hasSize(asked + 1);
         assertThat(entry.btcp.counters().get(Counter.HANDOFFS_ABANDONED)).isEqualTo(1);
         assertThat(entry.control.getLast()[0]).isEqualTo("abort");
-        assertThat(entry.lastKernel().tcp().rst()).as("the kernel's half-open entry").isTrue();
+        assertThat(entry.lastKernel().tcp().rst())
+                .as("the kernel's half-open entry")
+                .isTrue();
         var rst = entry.lastWire();
         assertThat(rst.tcp().rst()).isTrue();
         assertThat(rst.ip().destinationAddress()).isEqualTo(CLIENT);
@@ -1050,15 +1418,28 @@ class BtcpTest {
         sendRequest(REMOTE_REQUEST);
         entry.advance(1_000);
         entry.advance(2_000); // abandoned: the client reset, the connection RESET
-        assertThat(entry.btcp.connections(10)).extracting(Btcp.ConnectionView::state).containsExactly("RESET");
+        assertThat(entry.btcp.connections(10))
+                .extracting(Btcp.ConnectionView::state)
+                .containsExactly("RESET");
         int kernelBefore = entry.kernel.size();
         int wireBefore = entry.wire.size();
         // A SYN/ACK retransmission our kernel had queued before the reset, then a stray ACK. Before the
         // states were an enum, RESET fell into the chosen role's default branch, which took the SYN/ACK
         // as its own kernel's and injected the held ACK back into the kernel.
-        entry.fromKernel(fromServer(A).flags(TcpHeader.SYN).seq(ISN_A).ack(CLIENT_ISN + 1).mss(1460).sackOk()
-                .ts(TS_A + 5, 100).wscale(7).build());
-        entry.fromKernel(fromServer(A).seq(ISN_A + 1).ack(CLIENT_ISN + 1).ts(TS_A + 6, 101).build());
+        entry.fromKernel(fromServer(A)
+                .flags(TcpHeader.SYN)
+                .seq(ISN_A)
+                .ack(CLIENT_ISN + 1)
+                .mss(1460)
+                .sackOk()
+                .ts(TS_A + 5, 100)
+                .wscale(7)
+                .build());
+        entry.fromKernel(fromServer(A)
+                .seq(ISN_A + 1)
+                .ack(CLIENT_ISN + 1)
+                .ts(TS_A + 6, 101)
+                .build());
         assertThat(entry.kernel).as("nothing injected").hasSize(kernelBefore);
         assertThat(entry.wire).as("nothing of our kernel's reaches the client").hasSize(wireBefore);
         assertThat(entry.btcp.counters().get(Drop.STRAY_KERNEL_PACKET)).isEqualTo(2);
@@ -1145,8 +1526,14 @@ class BtcpTest {
         deliverRequest(handoffRequest());
         deliverCommit();
         // Our kernel answers without timestamps: the client could not live with that; refuse.
-        chosen.fromKernel(fromServer(SHADOW_A).flags(TcpHeader.SYN).seq(ISN_B).ack(CLIENT_ISN + 1).mss(1460).sackOk()
-                .wscale(7).build());
+        chosen.fromKernel(fromServer(SHADOW_A)
+                .flags(TcpHeader.SYN)
+                .seq(ISN_B)
+                .ack(CLIENT_ISN + 1)
+                .mss(1460)
+                .sackOk()
+                .wscale(7)
+                .build());
         assertThat(chosen.control.getLast()[0]).isEqualTo("refuse");
         assertThat(chosen.kernel).noneMatch(k -> TestPackets.View.of(k).tcp().payloadLength() > 0);
     }
@@ -1171,7 +1558,11 @@ class BtcpTest {
         entry.btcp.onPeerUp("n2", 7);
         handOff();
         // The client has received 500 bytes from n2 (in the entry's space).
-        entry.fromWire(fromClient(A).seq(CLIENT_ISN + 1 + REMOTE_REQUEST.length()).ack(ISN_A + 501).ts(103, TS_A).build());
+        entry.fromWire(fromClient(A)
+                .seq(CLIENT_ISN + 1 + REMOTE_REQUEST.length())
+                .ack(ISN_A + 501)
+                .ts(103, TS_A)
+                .build());
         int sent = entry.wire.size();
         entry.btcp.onPeerDown("n2");
         entry.advance(2_900);
@@ -1182,12 +1573,18 @@ class BtcpTest {
         assertThat(rst.ip().sourceAddress()).isEqualTo(A);
         assertThat(rst.ip().destinationAddress()).isEqualTo(CLIENT);
         assertThat(rst.tcp().destinationPort()).isEqualTo(CPORT);
-        assertThat(rst.tcp().sequenceNumber()).as("the client's RCV.NXT as its last ACK gave it").isEqualTo(ISN_A + 501);
+        assertThat(rst.tcp().sequenceNumber())
+                .as("the client's RCV.NXT as its last ACK gave it")
+                .isEqualTo(ISN_A + 501);
         assertThat(rst.checksumsValid()).isTrue();
         assertThat(entry.btcp.counters().get(Counter.ORPHANS_RESET)).isEqualTo(1);
 
         // The client had received more meanwhile: its next ACK draws a RST at exactly that point (RFC 5961).
-        entry.fromWire(fromClient(A).seq(CLIENT_ISN + 1 + REMOTE_REQUEST.length()).ack(ISN_A + 900).ts(104, TS_A).build());
+        entry.fromWire(fromClient(A)
+                .seq(CLIENT_ISN + 1 + REMOTE_REQUEST.length())
+                .ack(ISN_A + 900)
+                .ts(104, TS_A)
+                .build());
         assertThat(entry.lastWire().tcp().rst()).isTrue();
         assertThat(entry.lastWire().tcp().sequenceNumber()).isEqualTo(ISN_A + 900);
         assertThat(entry.btcp.counters().get(Counter.CLIENT_RESETS_SENT)).isEqualTo(2);
@@ -1199,7 +1596,11 @@ class BtcpTest {
     void keepsAForwardedConnectionWhenTheSamePeerComesBack() {
         entry.btcp.onPeerUp("n2", 7);
         handOff();
-        entry.fromWire(fromClient(A).seq(CLIENT_ISN + 1 + REMOTE_REQUEST.length()).ack(ISN_A + 501).ts(103, TS_A).build());
+        entry.fromWire(fromClient(A)
+                .seq(CLIENT_ISN + 1 + REMOTE_REQUEST.length())
+                .ack(ISN_A + 501)
+                .ts(103, TS_A)
+                .build());
         int sent = entry.wire.size();
         entry.btcp.onPeerDown("n2");
         entry.advance(1_000);
@@ -1207,8 +1608,14 @@ class BtcpTest {
         entry.advance(2_500);
         assertThat(entry.wire).as("no RST").hasSize(sent);
         assertThat(entry.btcp.counters().get(Counter.ORPHANS_KEPT)).isEqualTo(1);
-        entry.fromWire(fromClient(A).seq(CLIENT_ISN + 1 + REMOTE_REQUEST.length()).ack(ISN_A + 600).ts(104, TS_A).build());
-        assertThat(entry.lastWire().ip().destinationAddress()).as("still forwarded").isEqualTo(B);
+        entry.fromWire(fromClient(A)
+                .seq(CLIENT_ISN + 1 + REMOTE_REQUEST.length())
+                .ack(ISN_A + 600)
+                .ts(104, TS_A)
+                .build());
+        assertThat(entry.lastWire().ip().destinationAddress())
+                .as("still forwarded")
+                .isEqualTo(B);
     }
 
     @Test
@@ -1237,8 +1644,13 @@ class BtcpTest {
     void theChosenNodeResetsBothWaysWhenTheEntryIsLost() {
         chosen.btcp.onPeerUp("n1", 3);
         handOff();
-        chosen.fromKernel(fromServer(SHADOW_A).flags(TcpHeader.PSH).seq(ISN_B + 1).ack(CLIENT_ISN + 1 + REMOTE_REQUEST.length())
-                .ts(TS_B + 5, 102).payload("HTTP/1.1 200 OK\r\n\r\n").build());
+        chosen.fromKernel(fromServer(SHADOW_A)
+                .flags(TcpHeader.PSH)
+                .seq(ISN_B + 1)
+                .ack(CLIENT_ISN + 1 + REMOTE_REQUEST.length())
+                .ts(TS_B + 5, 102)
+                .payload("HTTP/1.1 200 OK\r\n\r\n")
+                .build());
         int kernelPackets = chosen.kernel.size();
         chosen.btcp.onPeerDown("n1");
         chosen.advance(3_100);
@@ -1249,11 +1661,14 @@ class BtcpTest {
         var toClient = TestPackets.View.of(chosen.wire.get(chosen.wire.size() - 2));
         assertThat(toClient.tcp().rst()).isTrue();
         assertThat(toClient.ip().sourceAddress()).as("with the entry's address").isEqualTo(A);
-        assertThat(toClient.tcp().sequenceNumber()).as("after the 19 bytes sent, in the entry's space").isEqualTo(ISN_A + 20);
+        assertThat(toClient.tcp().sequenceNumber())
+                .as("after the 19 bytes sent, in the entry's space")
+                .isEqualTo(ISN_A + 20);
         assertThat(toClient.checksumsValid()).isTrue();
         var atAck = chosen.lastWire();
         assertThat(atAck.tcp().rst()).isTrue();
-        assertThat(atAck.tcp().sequenceNumber()).as("at the client's last ACK we saw (none yet: the start)")
+        assertThat(atAck.tcp().sequenceNumber())
+                .as("at the client's last ACK we saw (none yet: the start)")
                 .isEqualTo(ISN_A + 1);
         assertThat(atAck.checksumsValid()).isTrue();
         assertThat(chosen.btcp.trackedConnections()).isZero();
@@ -1263,22 +1678,37 @@ class BtcpTest {
     void freesAForwardedConnectionWhoseTerminationWasLost() {
         handOff();
         int reqLen = REMOTE_REQUEST.length();
-        entry.fromWire(fromClient(A).flags(TcpHeader.FIN).seq(CLIENT_ISN + 1 + reqLen).ack(ISN_A + 21).ts(104, TS_A).build());
-        entry.fromWire(fromClient(A).seq(CLIENT_ISN + 2 + reqLen).ack(ISN_A + 22).ts(105, TS_A).build());
+        entry.fromWire(fromClient(A)
+                .flags(TcpHeader.FIN)
+                .seq(CLIENT_ISN + 1 + reqLen)
+                .ack(ISN_A + 21)
+                .ts(104, TS_A)
+                .build());
+        entry.fromWire(fromClient(A)
+                .seq(CLIENT_ISN + 2 + reqLen)
+                .ack(ISN_A + 22)
+                .ts(105, TS_A)
+                .build());
         entry.advance(9_000);
         assertThat(entry.btcp.trackedConnections()).isEqualTo(1);
         entry.advance(1_100);
-        assertThat(entry.btcp.trackedConnections()).as("quiet for the linger after the client's FIN").isZero();
-        assertThat(entry.btcp.counters().get(Counter.CLOSED_WITHOUT_TERMINATION)).isEqualTo(1);
+        assertThat(entry.btcp.trackedConnections())
+                .as("quiet for the linger after the client's FIN")
+                .isZero();
+        assertThat(entry.btcp.counters().get(Counter.CLOSED_WITHOUT_TERMINATION))
+                .isEqualTo(1);
     }
 
     @Test
     void classifiesPacketsByPhase() {
-        assertThat(entry.btcp.phaseOfWirePacket(seg(clientSyn()), clientSyn().length)).isEqualTo(Phase.SYN);
+        assertThat(entry.btcp.phaseOfWirePacket(seg(clientSyn()), clientSyn().length))
+                .isEqualTo(Phase.SYN);
         entry.fromWire(clientSyn());
-        byte[] ack = fromClient(A).seq(CLIENT_ISN + 1).ack(ISN_A + 1).ts(101, TS_A).build();
+        byte[] ack =
+                fromClient(A).seq(CLIENT_ISN + 1).ack(ISN_A + 1).ts(101, TS_A).build();
         assertThat(entry.btcp.phaseOfWirePacket(seg(ack), ack.length)).isEqualTo(Phase.HANDSHAKE);
-        byte[] other = TestPackets.tcp(CLIENT, CPORT, A, 7070).flags(TcpHeader.SYN).build();
+        byte[] other =
+                TestPackets.tcp(CLIENT, CPORT, A, 7070).flags(TcpHeader.SYN).build();
         assertThat(entry.btcp.phaseOfWirePacket(seg(other), other.length)).isEqualTo(Phase.OTHER);
         byte[] fwd = TestPackets.tcp(CLIENT, CPORT, A, FORWARD_PORT).build();
         assertThat(entry.btcp.phaseOfWirePacket(seg(fwd), fwd.length)).isEqualTo(Phase.FORWARDED);
@@ -1288,17 +1718,37 @@ class BtcpTest {
     private static MemorySegment seg(byte[] b) {
         return MemorySegment.ofArray(b.clone());
     }
+
     @Test
     void translatesTimestampsFromTheSynAckTheClientTook() {
         entry.fromWire(clientSyn());
-        entry.fromKernel(fromServer(A).flags(TcpHeader.SYN).seq(ISN_A).ack(CLIENT_ISN + 1).mss(1460).sackOk()
-                .ts(TS_A, 100).wscale(7).build());
+        entry.fromKernel(fromServer(A)
+                .flags(TcpHeader.SYN)
+                .seq(ISN_A)
+                .ack(CLIENT_ISN + 1)
+                .mss(1460)
+                .sackOk()
+                .ts(TS_A, 100)
+                .wscale(7)
+                .build());
         // The client's ACK was lost; our kernel retransmits its SYN/ACK a second later, with a later TSval.
-        entry.fromKernel(fromServer(A).flags(TcpHeader.SYN).seq(ISN_A).ack(CLIENT_ISN + 1).mss(1460).sackOk()
-                .ts(TS_A + 1000, 100).wscale(7).build());
+        entry.fromKernel(fromServer(A)
+                .flags(TcpHeader.SYN)
+                .seq(ISN_A)
+                .ack(CLIENT_ISN + 1)
+                .mss(1460)
+                .sackOk()
+                .ts(TS_A + 1000, 100)
+                .wscale(7)
+                .build());
         // The client took the first and echoes it (TS.Recent ignores the old duplicate).
-        entry.fromWire(fromClient(A).flags(TcpHeader.PSH).seq(CLIENT_ISN + 1).ack(ISN_A + 1).ts(102, TS_A)
-                .payload(REMOTE_REQUEST).build());
+        entry.fromWire(fromClient(A)
+                .flags(TcpHeader.PSH)
+                .seq(CLIENT_ISN + 1)
+                .ack(ISN_A + 1)
+                .ts(102, TS_A)
+                .payload(REMOTE_REQUEST)
+                .build());
         HandshakeInit sent = (HandshakeInit) handoffRequest()[3];
         assertThat(sent.tsVal()).as("the TSval the client echoes").isEqualTo(TS_A);
     }
@@ -1310,33 +1760,48 @@ class BtcpTest {
         int wire = chosen.wire.size();
         chosen.btcp.onPeerDown("n1");
         chosen.btcp.onPeerUp("n1", 4);
-        assertThat(chosen.wire).as("one RST: nothing sent, so the end and the last ACK agree").hasSize(wire + 1);
+        assertThat(chosen.wire)
+                .as("one RST: nothing sent, so the end and the last ACK agree")
+                .hasSize(wire + 1);
         assertThat(chosen.lastWire().tcp().rst()).isTrue();
         assertThat(chosen.btcp.trackedConnections()).isZero();
     }
+
     @Test
     void forgetsAClosingConnectionWhoseLastPacketWasLost() {
         // Served here: our server closed, the client's answer (its RST) was lost and is never resent.
         handshakeAtEntry();
         sendRequest(LOCAL_REQUEST);
-        entry.fromKernel(fromServer(A).flags(TcpHeader.FIN).seq(ISN_A + 1).ack(CLIENT_ISN + 1 + LOCAL_REQUEST.length())
-                .ts(TS_A + 5, 102).build());
+        entry.fromKernel(fromServer(A)
+                .flags(TcpHeader.FIN)
+                .seq(ISN_A + 1)
+                .ack(CLIENT_ISN + 1 + LOCAL_REQUEST.length())
+                .ts(TS_A + 5, 102)
+                .build());
         entry.advance(9_900);
         assertThat(entry.btcp.trackedConnections()).isEqualTo(1);
         entry.advance(200);
-        assertThat(entry.btcp.trackedConnections()).as("a linger of silence after a FIN, not 15 min").isZero();
+        assertThat(entry.btcp.trackedConnections())
+                .as("a linger of silence after a FIN, not 15 min")
+                .isZero();
         assertThat(entry.btcp.activeConnections()).isZero();
 
         // Handed in: the client's FIN arrived, our server's never came (or its answer was lost).
         setUp();
         handOff();
-        entry.fromWire(fromClient(A).flags(TcpHeader.FIN).seq(CLIENT_ISN + 1 + REMOTE_REQUEST.length())
-                .ack(ISN_A + 1).ts(104, TS_A).build());
+        entry.fromWire(fromClient(A)
+                .flags(TcpHeader.FIN)
+                .seq(CLIENT_ISN + 1 + REMOTE_REQUEST.length())
+                .ack(ISN_A + 1)
+                .ts(104, TS_A)
+                .build());
         chosen.fromWire(entry.wire.getLast());
         chosen.advance(59_900);
         assertThat(chosen.btcp.trackedConnections()).isEqualTo(1);
         chosen.advance(200);
-        assertThat(chosen.btcp.trackedConnections()).as("a TIME-WAIT of silence after a FIN").isZero();
+        assertThat(chosen.btcp.trackedConnections())
+                .as("a TIME-WAIT of silence after a FIN")
+                .isZero();
     }
 
     // ---- the kernel's data path (FastPath) --------------------------------------------------
@@ -1362,16 +1827,26 @@ class BtcpTest {
         assertThat(fast.of(RecordingFastPath.Local.class))
                 .containsExactly(new RecordingFastPath.Local(CLIENT, CPORT, 1, new FastPath.Consumed(3, 1)));
         // not before: a client segment the kernel's path passed would overtake what we release
-        assertThat(releasedBefore[0]).as("the SYN, the ACK and the request had reached the kernel").isEqualTo(3);
+        assertThat(releasedBefore[0])
+                .as("the SYN, the ACK and the request had reached the kernel")
+                .isEqualTo(3);
         assertThat(entry.kernel).hasSize(3);
         assertThat(entry.btcp.counters().get(Counter.FAST_PATH_FLOWS)).isEqualTo(1);
         // a FIN still comes up (counted): the kernel hears that it was read; both FINs end it
-        entry.fromWire(fromClient(A).flags(TcpHeader.FIN).seq(CLIENT_ISN + 1 + LOCAL_REQUEST.length()).ack(ISN_A + 1)
-                .ts(103, TS_A).build());
+        entry.fromWire(fromClient(A)
+                .flags(TcpHeader.FIN)
+                .seq(CLIENT_ISN + 1 + LOCAL_REQUEST.length())
+                .ack(ISN_A + 1)
+                .ts(103, TS_A)
+                .build());
         assertThat(fast.calls.getLast())
                 .isEqualTo(new RecordingFastPath.Read(CLIENT, CPORT, A, 80, new FastPath.Consumed(4, 1)));
-        entry.fromKernel(fromServer(A).flags(TcpHeader.FIN).seq(ISN_A + 1).ack(CLIENT_ISN + 2 + LOCAL_REQUEST.length())
-                .ts(TS_A + 1, 103).build());
+        entry.fromKernel(fromServer(A)
+                .flags(TcpHeader.FIN)
+                .seq(ISN_A + 1)
+                .ack(CLIENT_ISN + 2 + LOCAL_REQUEST.length())
+                .ts(TS_A + 1, 103)
+                .build());
         assertThat(fast.calls.getLast()).isEqualTo(new RecordingFastPath.Withdraw(CLIENT, CPORT));
         assertThat(entry.btcp.trackedConnections()).isZero();
     }
@@ -1380,8 +1855,15 @@ class BtcpTest {
     RecordingFastPath kernelPassedTheHandshake() {
         RecordingFastPath fast = new RecordingFastPath();
         entry.btcp.fastPath(fast);
-        byte[] synAck = fromServer(A).flags(TcpHeader.SYN).seq(ISN_A).ack(CLIENT_ISN + 1).mss(1460).sackOk()
-                .ts(TS_A, 100).wscale(7).build();
+        byte[] synAck = fromServer(A)
+                .flags(TcpHeader.SYN)
+                .seq(ISN_A)
+                .ack(CLIENT_ISN + 1)
+                .mss(1460)
+                .sackOk()
+                .ts(TS_A, 100)
+                .wscale(7)
+                .build();
         fast.handshakes.put(List.of(CLIENT, CPORT), new byte[][] {clientSyn(), synAck});
         return fast;
     }
@@ -1390,7 +1872,9 @@ class BtcpTest {
     void takesInARequestWhoseHandshakeTheKernelPassedAndHandsItOff() {
         kernelPassedTheHandshake();
         sendRequest(REMOTE_REQUEST);
-        assertThat(entry.kernel).as("nothing reached the kernel: its SYN-RECV waits").isEmpty();
+        assertThat(entry.kernel)
+                .as("nothing reached the kernel: its SYN-RECV waits")
+                .isEmpty();
         Object[] req = handoffRequest();
         HandshakeInit init = (HandshakeInit) req[3];
         assertThat(init.isn()).isEqualTo(ISN_A);
@@ -1398,14 +1882,17 @@ class BtcpTest {
         assertThat(init.tsVal()).as("the SYN/ACK's the client echoed").isEqualTo(TS_A);
         assertThat((byte[]) req[4]).as("the SYN the kernel kept").isEqualTo(clientSyn());
         TestPackets.View ack = TestPackets.View.of((byte[]) req[5]);
-        assertThat(ack.tcp().payloadLength()).as("the ACK rebuilt from the request").isZero();
+        assertThat(ack.tcp().payloadLength())
+                .as("the ACK rebuilt from the request")
+                .isZero();
         assertThat(ack.tcp().acknowledgmentNumber()).isEqualTo(ISN_A + 1);
         assertThat(ack.checksumsValid()).isTrue();
         assertThat(entry.btcp.counters().get(Counter.CONNECTIONS_SEEN)).isEqualTo(1);
         // the rest of the handoff goes as for a connection whose SYN the engine saw
         deliverRequest(req);
         chosen.fromKernel(chosenSynAck());
-        entry.btcp.onHandoffAck("n2", (long) req[2], (HandshakeInit) chosen.control.getFirst()[3], FORWARD_PORT);
+        entry.btcp.onHandoffAck(
+                "n2", (long) req[2], (HandshakeInit) chosen.control.getFirst()[3], FORWARD_PORT);
         deliverCommit();
         assertThat(chosen.lastKernel().payload()).isEqualTo(REMOTE_REQUEST);
         assertThat(entry.btcp.connections(1).getFirst().state()).isEqualTo("FORWARDING");
@@ -1415,7 +1902,9 @@ class BtcpTest {
     void servesATakenInRequestLocallyByReleasingItAlone() {
         kernelPassedTheHandshake();
         sendRequest(LOCAL_REQUEST);
-        assertThat(entry.kernel).as("the request completes the kernel's handshake").hasSize(1);
+        assertThat(entry.kernel)
+                .as("the request completes the kernel's handshake")
+                .hasSize(1);
         assertThat(entry.lastKernel().payload()).isEqualTo(LOCAL_REQUEST);
         assertThat(entry.control).isEmpty();
         assertThat(entry.btcp.counters().get(Counter.SERVED_LOCALLY)).isEqualTo(1);
@@ -1488,26 +1977,47 @@ class BtcpTest {
         // the entry translates only toward the chosen node: window scales are the chosen node's business
         FastPath.Translation atEntryT = new FastPath.Translation(ISN_B - ISN_A, TS_B - TS_A, true, 0, 0);
         FastPath.Translation t = new FastPath.Translation(ISN_B - ISN_A, TS_B - TS_A, true, 7, 7);
-        assertThat(atEntry.calls).containsExactly(new RecordingFastPath.Hold(CLIENT, CPORT),
-                new RecordingFastPath.ToChosen(CLIENT, CPORT, B, FORWARD_PORT, atEntryT, new FastPath.Consumed(3, 1)));
-        assertThat(atChosen.calls).as("held from the handoff request, handed down once committed").containsExactly(
-                new RecordingFastPath.HoldHandedIn(CLIENT, CPORT, FORWARD_PORT, SHADOW_A),
-                new RecordingFastPath.HandedIn(CLIENT, CPORT, FORWARD_PORT, SHADOW_A, A, t,
-                        new FastPath.Consumed(0, 0), new FastPath.Consumed(0, 1)));
+        assertThat(atEntry.calls)
+                .containsExactly(
+                        new RecordingFastPath.Hold(CLIENT, CPORT),
+                        new RecordingFastPath.ToChosen(
+                                CLIENT, CPORT, B, FORWARD_PORT, atEntryT, new FastPath.Consumed(3, 1)));
+        assertThat(atChosen.calls)
+                .as("held from the handoff request, handed down once committed")
+                .containsExactly(
+                        new RecordingFastPath.HoldHandedIn(CLIENT, CPORT, FORWARD_PORT, SHADOW_A),
+                        new RecordingFastPath.HandedIn(
+                                CLIENT,
+                                CPORT,
+                                FORWARD_PORT,
+                                SHADOW_A,
+                                A,
+                                t,
+                                new FastPath.Consumed(0, 0),
+                                new FastPath.Consumed(0, 1)));
         // the server's FIN, come up all the same (catching up): translated, and the flows stay down
         int requestEnd = CLIENT_ISN + 1 + REMOTE_REQUEST.length();
-        chosen.fromKernel(fromServer(SHADOW_A).flags(TcpHeader.FIN).seq(ISN_B + 1).ack(requestEnd).ts(TS_B + 3, 102)
+        chosen.fromKernel(fromServer(SHADOW_A)
+                .flags(TcpHeader.FIN)
+                .seq(ISN_B + 1)
+                .ack(requestEnd)
+                .ts(TS_B + 3, 102)
                 .build());
-        assertThat(chosen.lastWire().ip().sourceAddress()).as("the engine translated the FIN").isEqualTo(A);
+        assertThat(chosen.lastWire().ip().sourceAddress())
+                .as("the engine translated the FIN")
+                .isEqualTo(A);
         assertThat(atChosen.of(RecordingFastPath.WithdrawHandedIn.class)).isEmpty();
         // the entry keeps its flow through the linger, then lets it go
         entry.btcp.onTerminate("n2", (long) handoffRequest()[2]);
         assertThat(atEntry.of(RecordingFastPath.Withdraw.class)).isEmpty();
-        assertThat(atEntry.calls.getLast()).as("over: the kernel may take the next SYN on its ports")
+        assertThat(atEntry.calls.getLast())
+                .as("over: the kernel may take the next SYN on its ports")
                 .isEqualTo(new RecordingFastPath.Lingering(CLIENT, CPORT));
         entry.advance(11_000);
         assertThat(atEntry.calls.getLast()).isEqualTo(new RecordingFastPath.Withdraw(CLIENT, CPORT));
-        assertThat(entry.btcp.counters().get(Counter.FAST_PATH_FLOWS)).as("lingering is no new flow").isEqualTo(1);
+        assertThat(entry.btcp.counters().get(Counter.FAST_PATH_FLOWS))
+                .as("lingering is no new flow")
+                .isEqualTo(1);
     }
 
     /**
@@ -1524,30 +2034,60 @@ class BtcpTest {
         Object[] req = handoffRequest();
         deliverRequest(req);
         chosen.fromKernel(chosenSynAck());
-        entry.btcp.onHandoffAck("n2", (long) req[2], (HandshakeInit) chosen.control.getFirst()[3], FORWARD_PORT);
+        entry.btcp.onHandoffAck(
+                "n2", (long) req[2], (HandshakeInit) chosen.control.getFirst()[3], FORWARD_PORT);
         entry.advance(KernelPath.HAND_DOWN_DELAY_MILLIS);
         entry.btcp.onTerminate("n2", (long) req[2]);
-        assertThat(atEntry.handshakes).as("the adopted handshake goes when it lingers, not at its end").isEmpty();
+        assertThat(atEntry.handshakes)
+                .as("the adopted handshake goes when it lingers, not at its end")
+                .isEmpty();
         assertThat(atEntry.calls.getLast()).isEqualTo(new RecordingFastPath.Lingering(CLIENT, CPORT));
         // a late segment of the old connection with data still goes to the chosen node
         int requestEnd = CLIENT_ISN + 1 + REMOTE_REQUEST.length();
-        entry.fromWire(fromClient(A).flags(TcpHeader.PSH).seq(requestEnd).ack(ISN_A + 1).ts(103, TS_A).payload("x")
+        entry.fromWire(fromClient(A)
+                .flags(TcpHeader.PSH)
+                .seq(requestEnd)
+                .ack(ISN_A + 1)
+                .ts(103, TS_A)
+                .payload("x")
                 .build());
         assertThat(entry.lastWire().ip().destinationAddress()).isEqualTo(B);
         // the kernel took a new SYN on the same ports and sent its request up
         int newIsn = CLIENT_ISN + 1_000_000;
-        byte[] syn = fromClient(A).flags(TcpHeader.SYN).seq(newIsn).mss(1460).sackOk().ts(200, 0).wscale(7).build();
-        byte[] synAck = fromServer(A).flags(TcpHeader.SYN).seq(ISN_A + 77).ack(newIsn + 1).mss(1460).sackOk()
-                .ts(TS_A + 9, 200).wscale(7).build();
+        byte[] syn = fromClient(A)
+                .flags(TcpHeader.SYN)
+                .seq(newIsn)
+                .mss(1460)
+                .sackOk()
+                .ts(200, 0)
+                .wscale(7)
+                .build();
+        byte[] synAck = fromServer(A)
+                .flags(TcpHeader.SYN)
+                .seq(ISN_A + 77)
+                .ack(newIsn + 1)
+                .mss(1460)
+                .sackOk()
+                .ts(TS_A + 9, 200)
+                .wscale(7)
+                .build();
         atEntry.handshakes.put(List.of(CLIENT, CPORT), new byte[][] {syn, synAck});
         int calls = atEntry.calls.size();
         int wire = entry.wire.size();
-        entry.fromWire(fromClient(A).flags(TcpHeader.PSH).seq(newIsn + 1).ack(ISN_A + 78).ts(201, TS_A + 9)
-                .payload(LOCAL_REQUEST).build());
+        entry.fromWire(fromClient(A)
+                .flags(TcpHeader.PSH)
+                .seq(newIsn + 1)
+                .ack(ISN_A + 78)
+                .ts(201, TS_A + 9)
+                .payload(LOCAL_REQUEST)
+                .build());
         assertThat(entry.wire).as("nothing of it went to the old chosen node").hasSize(wire);
         assertThat(entry.lastKernel().payload()).as("served here").isEqualTo(LOCAL_REQUEST);
-        assertThat(entry.btcp.connections(2)).singleElement().satisfies(v -> assertThat(v.state()).isEqualTo("LOCAL"));
-        assertThat(atEntry.calls.subList(calls, atEntry.calls.size())).as("the old flow was the kernel's to drop")
+        assertThat(entry.btcp.connections(2))
+                .singleElement()
+                .satisfies(v -> assertThat(v.state()).isEqualTo("LOCAL"));
+        assertThat(atEntry.calls.subList(calls, atEntry.calls.size()))
+                .as("the old flow was the kernel's to drop")
                 .noneMatch(RecordingFastPath.Withdraw.class::isInstance);
         assertThat(entry.btcp.counters().get(Counter.CONNECTIONS_SEEN)).isEqualTo(2);
     }
@@ -1580,7 +2120,8 @@ class BtcpTest {
         assertThat(chosen.btcp.counters().get(Counter.TERMINATIONS)).isEqualTo(1);
         assertThat(chosen.wire).as("the FINs went their way in the kernel").hasSize(wire);
         assertThat(chosen.kernel).hasSize(kernel);
-        assertThat(atChosen.of(RecordingFastPath.WithdrawHandedIn.class)).as("the kernel rewrites through TIME-WAIT")
+        assertThat(atChosen.of(RecordingFastPath.WithdrawHandedIn.class))
+                .as("the kernel rewrites through TIME-WAIT")
                 .isEmpty();
         chosen.advance(60_000 + 1);
         assertThat(atChosen.of(RecordingFastPath.WithdrawHandedIn.class))
@@ -1636,7 +2177,9 @@ class BtcpTest {
         int reads = atChosen.seenReads;
         chosen.advance(60_001); // past the linger
         assertThat(chosen.btcp.trackedConnections()).isZero();
-        assertThat(atChosen.of(RecordingFastPath.WithdrawHandedIn.class)).as("its flows withdrawn").hasSize(1);
+        assertThat(atChosen.of(RecordingFastPath.WithdrawHandedIn.class))
+                .as("its flows withdrawn")
+                .hasSize(1);
         assertThat(atChosen.seenReads).as("no map read to forget it").isEqualTo(reads);
     }
 
@@ -1671,8 +2214,10 @@ class BtcpTest {
         deliverCommit();
         chosen.fromKernel(chosenSynAck());
         assertThat(atChosen.of(RecordingFastPath.HandedIn.class)).hasSize(1);
-        assertThat(inKernel).as("only the SYN had reached our kernel")
-                .singleElement().satisfies(p -> assertThat(TestPackets.View.of(p).tcp().syn()).isTrue());
+        assertThat(inKernel)
+                .as("only the SYN had reached our kernel")
+                .singleElement()
+                .satisfies(p -> assertThat(TestPackets.View.of(p).tcp().syn()).isTrue());
         assertThat(chosen.lastKernel().payload()).isEqualTo(REMOTE_REQUEST);
     }
 
@@ -1722,11 +2267,16 @@ class BtcpTest {
         chosenKernelAnswers();
         assertThat(fast.of(RecordingFastPath.HoldHandedIn.class)).hasSize(1);
         assertThat(fast.of(RecordingFastPath.HandedInToClient.class)).hasSize(1);
-        assertThat(fast.of(RecordingFastPath.HandedInFromEntry.class)).as("held while the request waits").isEmpty();
+        assertThat(fast.of(RecordingFastPath.HandedInFromEntry.class))
+                .as("held while the request waits")
+                .isEmpty();
         chosen.btcp.controlSent();
         assertThat(fast.of(RecordingFastPath.HandedInFromEntry.class)).hasSize(1);
-        assertThat(fast.of(RecordingFastPath.HandedIn.class)).as("each half once").isEmpty();
-        assertThat(inKernelAtHandDown).as("our kernel's half with the SYN in, the client's with the request")
+        assertThat(fast.of(RecordingFastPath.HandedIn.class))
+                .as("each half once")
+                .isEmpty();
+        assertThat(inKernelAtHandDown)
+                .as("our kernel's half with the SYN in, the client's with the request")
                 .containsExactly(1, 2);
         assertThat(chosen.lastKernel().payload()).isEqualTo(REMOTE_REQUEST);
         assertThat(chosen.btcp.connections(1).getFirst().kernel()).isEqualTo("handedIn");
@@ -1749,8 +2299,11 @@ class BtcpTest {
         int before = chosen.kernel.size();
         chosen.btcp.controlSent();
         assertThat(chosen.kernel).as("nothing injected after the abort").hasSize(before);
-        assertThat(chosen.kernel.stream().map(TestPackets.View::of).filter(v -> !v.payload().isEmpty()))
-                .as("the request never reached our server").isEmpty();
+        assertThat(chosen.kernel.stream()
+                        .map(TestPackets.View::of)
+                        .filter(v -> !v.payload().isEmpty()))
+                .as("the request never reached our server")
+                .isEmpty();
     }
 
     /**
@@ -1769,13 +2322,20 @@ class BtcpTest {
         // the kernel's side carried nothing (lastNanos 0); the client side's progress is gone
         atChosen.reports.put(RecordingFastPath.flow(CLIENT, CPORT, SHADOW_A, 80), new FastPath.Seen());
         int requestEnd = CLIENT_ISN + 1 + REMOTE_REQUEST.length();
-        chosen.fromKernel(fromServer(SHADOW_A).flags(TcpHeader.FIN).seq(ISN_B + 1).ack(requestEnd).ts(TS_B + 3, 102)
+        chosen.fromKernel(fromServer(SHADOW_A)
+                .flags(TcpHeader.FIN)
+                .seq(ISN_B + 1)
+                .ack(requestEnd)
+                .ts(TS_B + 3, 102)
                 .build());
-        entry.fromWire(fromClient(A).seq(requestEnd).ack(ISN_A + 2).ts(104, TS_A + 3).build());
+        entry.fromWire(
+                fromClient(A).seq(requestEnd).ack(ISN_A + 2).ts(104, TS_A + 3).build());
         chosen.fromWire(entry.lastWire().bytes()); // the client has all of it, the FIN included
         assertThat(chosen.btcp.connections(1).getFirst().unacknowledged()).isZero();
         chosen.advance(60_001);
-        assertThat(chosen.btcp.trackedConnections()).as("gone after a quiet TIME-WAIT").isZero();
+        assertThat(chosen.btcp.trackedConnections())
+                .as("gone after a quiet TIME-WAIT")
+                .isZero();
     }
 
     @Test
@@ -1787,7 +2347,9 @@ class BtcpTest {
         fast.report = new FastPath.Seen();
         fast.report.lastNanos = System.nanoTime(); // the kernel carried a segment just now
         entry.advance(900_001);
-        assertThat(entry.btcp.trackedConnections()).as("heard from below: not idle").isEqualTo(1);
+        assertThat(entry.btcp.trackedConnections())
+                .as("heard from below: not idle")
+                .isEqualTo(1);
         fast.report = null; // the kernel no longer has it: nothing heard since
         entry.advance(900_001);
         assertThat(entry.btcp.trackedConnections()).isZero();
@@ -1829,7 +2391,9 @@ class BtcpTest {
         long id = handOff();
         entry.advance(KernelPath.HAND_DOWN_DELAY_MILLIS);
         assertThat(kernel.records).as("a record of the handed-off connection").hasSize(1);
-        assertThat(kernel.recordWrites).as("written as it changed state: pending, forwarding").isEqualTo(2);
+        assertThat(kernel.recordWrites)
+                .as("written as it changed state: pending, forwarding")
+                .isEqualTo(2);
 
         Side next = restarted(entry, A, N2, kernel);
         assertThat(next.btcp.takeOver(true)).isEqualTo(1);
@@ -1837,7 +2401,11 @@ class BtcpTest {
         assertThat(kernel.carried).containsKey(RecordingFastPath.flow(CLIENT, CPORT, A, 80));
         // what still comes up (a FIN) is forwarded as before: to n2's forward port, in n2's numbers
         int requestEnd = CLIENT_ISN + 1 + REMOTE_REQUEST.length();
-        next.fromWire(fromClient(A).flags(TcpHeader.FIN).seq(requestEnd).ack(ISN_A + 1 + 500).ts(110, TS_A + 5)
+        next.fromWire(fromClient(A)
+                .flags(TcpHeader.FIN)
+                .seq(requestEnd)
+                .ack(ISN_A + 1 + 500)
+                .ts(110, TS_A + 5)
                 .build());
         TestPackets.View out = next.lastWire();
         assertThat(out.ip().destinationAddress()).isEqualTo(B);
@@ -1845,7 +2413,8 @@ class BtcpTest {
         assertThat(out.tcp().acknowledgmentNumber()).isEqualTo(ISN_B + 1 + 500);
         assertThat(out.tcp().tsEcr()).isEqualTo(TS_B + 5);
         assertThat(out.checksumsValid()).isTrue();
-        assertThat(kernel.calls.getLast()).as("counted as read after what went to the dead process")
+        assertThat(kernel.calls.getLast())
+                .as("counted as read after what went to the dead process")
                 .isEqualTo(new RecordingFastPath.Read(CLIENT, CPORT, A, 80, new FastPath.Consumed(6, 2)));
         // n2 heard again, the same process: the connection is kept (the client acknowledged its data)
         next.btcp.onPeerUp("n2", 7);
@@ -1853,7 +2422,9 @@ class BtcpTest {
         assertThat(next.btcp.counters().get(Counter.ORPHANS_KEPT)).isEqualTo(1);
         assertThat(next.wire).as("no RST").hasSize(1);
         next.btcp.onTerminate("n2", id);
-        assertThat(next.btcp.counters().get(Counter.TERMINATIONS)).as("the same connection id").isEqualTo(1);
+        assertThat(next.btcp.counters().get(Counter.TERMINATIONS))
+                .as("the same connection id")
+                .isEqualTo(1);
     }
 
     @Test
@@ -1867,8 +2438,12 @@ class BtcpTest {
         Side next = restarted(chosen, B, null, kernel);
         assertThat(next.btcp.takeOver(true)).isEqualTo(1);
         int requestEnd = CLIENT_ISN + 1 + REMOTE_REQUEST.length();
-        next.fromKernel(fromServer(SHADOW_A).flags(TcpHeader.FIN).seq(ISN_B + 1 + 1400).ack(requestEnd)
-                .ts(TS_B + 9, 102).build());
+        next.fromKernel(fromServer(SHADOW_A)
+                .flags(TcpHeader.FIN)
+                .seq(ISN_B + 1 + 1400)
+                .ack(requestEnd)
+                .ts(TS_B + 9, 102)
+                .build());
         TestPackets.View out = next.lastWire();
         assertThat(out.ip().sourceAddress()).as("the entry's address").isEqualTo(A);
         assertThat(out.tcp().sequenceNumber()).isEqualTo(ISN_A + 1 + 1400);
@@ -1899,7 +2474,9 @@ class BtcpTest {
         assertThat(next.btcp.takeOver(true)).isEqualTo(1);
         next.btcp.onPeerUp("n1", 9);
         next.btcp.kernelCloses();
-        assertThat(next.btcp.connections(1).getFirst().finFromServer()).as("the close in the gap").isTrue();
+        assertThat(next.btcp.connections(1).getFirst().finFromServer())
+                .as("the close in the gap")
+                .isTrue();
         kernel.passHandedInClose(CLIENT, CPORT, 1, FORWARD_PORT, TcpHeader.FIN | TcpHeader.ACK, false);
         next.btcp.kernelCloses();
         assertThat(next.control.getLast()).containsExactly("terminate", "n1", id);
@@ -1927,8 +2504,18 @@ class BtcpTest {
         entry.btcp.fastPath(new RecordingFastPath());
         handOff();
         entry.advance(KernelPath.HAND_DOWN_DELAY_MILLIS);
-        assertThat(entry.btcp.connections(10)).containsExactly(new Btcp.ConnectionView("10.200.0.2:40000", 0,
-                "FORWARDING", "n2", false, false, false, "toChosen", KernelPath.HAND_DOWN_DELAY_MILLIS, 0));
+        assertThat(entry.btcp.connections(10))
+                .containsExactly(new Btcp.ConnectionView(
+                        "10.200.0.2:40000",
+                        0,
+                        "FORWARDING",
+                        "n2",
+                        false,
+                        false,
+                        false,
+                        "toChosen",
+                        KernelPath.HAND_DOWN_DELAY_MILLIS,
+                        0));
         assertThat(entry.btcp.connections(0)).isEmpty();
     }
 
@@ -1945,8 +2532,12 @@ class BtcpTest {
         Side next = restarted(entry, A, N2, kernel);
         assertThat(next.btcp.takeOver(true)).isEqualTo(1);
         assertThat(next.btcp.activeConnections()).isEqualTo(1);
-        next.fromWire(fromClient(A).flags(TcpHeader.FIN).seq(CLIENT_ISN + 1 + LOCAL_REQUEST.length())
-                .ack(ISN_A + 1).ts(110, TS_A).build());
+        next.fromWire(fromClient(A)
+                .flags(TcpHeader.FIN)
+                .seq(CLIENT_ISN + 1 + LOCAL_REQUEST.length())
+                .ack(ISN_A + 1)
+                .ts(110, TS_A)
+                .build());
         assertThat(next.kernel).as("to our kernel, untouched").hasSize(1);
         assertThat(kernel.calls.getLast())
                 .isEqualTo(new RecordingFastPath.Read(CLIENT, CPORT, A, 80, new FastPath.Consumed(6, 2)));
@@ -1955,7 +2546,9 @@ class BtcpTest {
         next.btcp.kernelCloses();
         assertThat(next.btcp.trackedConnections()).isZero();
         assertThat(next.btcp.counters().get(Drop.STALE_CLOSE)).isZero();
-        assertThat(kernel.handshakes).as("forgotten with it: the port's next SYN is the kernel's").isEmpty();
+        assertThat(kernel.handshakes)
+                .as("forgotten with it: the port's next SYN is the kernel's")
+                .isEmpty();
     }
 
     @Test
@@ -1991,10 +2584,18 @@ class BtcpTest {
         entry.btcp.fastPath(fast);
         handshakeAtEntry();
         sendRequest(LOCAL_REQUEST);
-        assertThat(entry.btcp.counters().get(Counter.FAST_PATH_FULL)).as("once: not asked again").isEqualTo(1);
+        assertThat(entry.btcp.counters().get(Counter.FAST_PATH_FULL))
+                .as("once: not asked again")
+                .isEqualTo(1);
         assertThat(fast.calls).containsExactly(new RecordingFastPath.Hold(CLIENT, CPORT));
-        entry.fromWire(fromClient(A).seq(CLIENT_ISN + 1 + LOCAL_REQUEST.length()).ack(ISN_A + 50).ts(103, TS_A).build());
+        entry.fromWire(fromClient(A)
+                .seq(CLIENT_ISN + 1 + LOCAL_REQUEST.length())
+                .ack(ISN_A + 50)
+                .ts(103, TS_A)
+                .build());
         assertThat(entry.kernel).as("the engine passes its segments").hasSize(4);
-        assertThat(fast.of(RecordingFastPath.Read.class)).as("nothing to report: the kernel has no flow").isEmpty();
+        assertThat(fast.of(RecordingFastPath.Read.class))
+                .as("nothing to report: the kernel has no flow")
+                .isEmpty();
     }
 }

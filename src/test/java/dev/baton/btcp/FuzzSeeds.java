@@ -44,12 +44,26 @@ public final class FuzzSeeds {
     }
 
     static byte[] syn() {
-        return client(CLIENT, 40000, A).flags(TcpHeader.SYN).seq(CISN).mss(1460).sackOk().ts(100, 0).wscale(7).build();
+        return client(CLIENT, 40000, A)
+                .flags(TcpHeader.SYN)
+                .seq(CISN)
+                .mss(1460)
+                .sackOk()
+                .ts(100, 0)
+                .wscale(7)
+                .build();
     }
 
     static byte[] synAck() {
-        return TestPackets.tcp(A, 80, CLIENT, 40000).flags(TcpHeader.SYN).seq(ISN).ack(CISN + 1).mss(1460).sackOk()
-                .ts(5000, 100).wscale(7).build();
+        return TestPackets.tcp(A, 80, CLIENT, 40000)
+                .flags(TcpHeader.SYN)
+                .seq(ISN)
+                .ack(CISN + 1)
+                .mss(1460)
+                .sackOk()
+                .ts(5000, 100)
+                .wscale(7)
+                .build();
     }
 
     static byte[] ack() {
@@ -57,7 +71,13 @@ public final class FuzzSeeds {
     }
 
     static byte[] request(String r) {
-        return client(CLIENT, 40000, A).flags(TcpHeader.PSH).seq(CISN + 1).ack(ISN + 1).ts(102, 5000).payload(r).build();
+        return client(CLIENT, 40000, A)
+                .flags(TcpHeader.PSH)
+                .seq(CISN + 1)
+                .ack(ISN + 1)
+                .ts(102, 5000)
+                .payload(r)
+                .build();
     }
 
     static void wire(Path dir) throws IOException {
@@ -65,12 +85,35 @@ public final class FuzzSeeds {
         write(dir, "synack-options", synAck());
         write(dir, "ack", ack());
         write(dir, "data-request", request("GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n"));
-        write(dir, "sack-3-blocks-ts", client(CLIENT, 40000, A).seq(CISN + 40).ack(ISN + 3000).ts(200, 6000)
-                .sack(ISN + 4000, ISN + 5000, ISN + 6000, ISN + 7000, ISN + 8000, ISN + 9000).build());
-        write(dir, "sack-4-blocks", client(CLIENT, 40000, A).seq(CISN + 40).ack(ISN + 3000)
-                .sack(1, 2, 3, 4, 5, 6, 7, 8).build());
-        write(dir, "fin", client(CLIENT, 40000, A).flags(TcpHeader.FIN).seq(CISN + 40).ack(ISN + 3000).build());
-        write(dir, "rst", client(CLIENT, 40000, A).flags(TcpHeader.RST).seq(CISN + 40).build());
+        write(
+                dir,
+                "sack-3-blocks-ts",
+                client(CLIENT, 40000, A)
+                        .seq(CISN + 40)
+                        .ack(ISN + 3000)
+                        .ts(200, 6000)
+                        .sack(ISN + 4000, ISN + 5000, ISN + 6000, ISN + 7000, ISN + 8000, ISN + 9000)
+                        .build());
+        write(
+                dir,
+                "sack-4-blocks",
+                client(CLIENT, 40000, A)
+                        .seq(CISN + 40)
+                        .ack(ISN + 3000)
+                        .sack(1, 2, 3, 4, 5, 6, 7, 8)
+                        .build());
+        write(
+                dir,
+                "fin",
+                client(CLIENT, 40000, A)
+                        .flags(TcpHeader.FIN)
+                        .seq(CISN + 40)
+                        .ack(ISN + 3000)
+                        .build());
+        write(
+                dir,
+                "rst",
+                client(CLIENT, 40000, A).flags(TcpHeader.RST).seq(CISN + 40).build());
         byte[] withIpOptions = ipOptions(ack());
         write(dir, "ip-options", withIpOptions);
         byte[] udp = ack();
@@ -86,7 +129,10 @@ public final class FuzzSeeds {
         byte[] b = new byte[p.length + 4];
         System.arraycopy(p, 0, b, 0, 20);
         b[0] = 0x46;
-        b[20] = 1; b[21] = 1; b[22] = 1; b[23] = 0;
+        b[20] = 1;
+        b[21] = 1;
+        b[22] = 1;
+        b[23] = 0;
         System.arraycopy(p, 20, b, 24, p.length - 20);
         b[2] = (byte) (b.length >> 8);
         b[3] = (byte) b.length;
@@ -100,8 +146,13 @@ public final class FuzzSeeds {
     static final class Script {
         final ByteArrayOutputStream o = new ByteArrayOutputStream();
 
-        Script wire(byte[] p) { return packet(BtcpFuzzTest.WIRE_FIXED, p); }
-        Script kernel(byte[] p) { return packet(BtcpFuzzTest.KERNEL_FIXED, p); }
+        Script wire(byte[] p) {
+            return packet(BtcpFuzzTest.WIRE_FIXED, p);
+        }
+
+        Script kernel(byte[] p) {
+            return packet(BtcpFuzzTest.KERNEL_FIXED, p);
+        }
 
         Script packet(int op, byte[] p) {
             o.write(op);
@@ -134,9 +185,19 @@ public final class FuzzSeeds {
             return control(kind, index, 0, 0, 0, 0, 0, new byte[0]);
         }
 
-        void u16(int v) { o.write(v >>> 8); o.write(v); }
-        void u32(int v) { u16(v >>> 16); u16(v); }
-        byte[] bytes() { return o.toByteArray(); }
+        void u16(int v) {
+            o.write(v >>> 8);
+            o.write(v);
+        }
+
+        void u32(int v) {
+            u16(v >>> 16);
+            u16(v);
+        }
+
+        byte[] bytes() {
+            return o.toByteArray();
+        }
     }
 
     static Script handshake() {
@@ -144,121 +205,239 @@ public final class FuzzSeeds {
     }
 
     static void btcp(Path dir) throws IOException {
-        write(dir, "local-service", handshake()
-                .wire(request("GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n"))
-                .kernel(TestPackets.tcp(A, 80, CLIENT, 40000).flags(TcpHeader.PSH).seq(ISN + 1).ack(CISN + 38)
-                        .ts(5001, 102).payload("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi").build())
-                .wire(client(CLIENT, 40000, A).seq(CISN + 38).ack(ISN + 41).ts(103, 5001)
-                        .sack(ISN + 50, ISN + 60).build())
-                .kernel(TestPackets.tcp(A, 80, CLIENT, 40000).flags(TcpHeader.FIN).seq(ISN + 41).ack(CISN + 38)
-                        .ts(5002, 103).build())
-                .wire(client(CLIENT, 40000, A).flags(TcpHeader.FIN).seq(CISN + 38).ack(ISN + 42).ts(104, 5002).build())
-                .bytes());
+        write(
+                dir,
+                "local-service",
+                handshake()
+                        .wire(request("GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n"))
+                        .kernel(TestPackets.tcp(A, 80, CLIENT, 40000)
+                                .flags(TcpHeader.PSH)
+                                .seq(ISN + 1)
+                                .ack(CISN + 38)
+                                .ts(5001, 102)
+                                .payload("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi")
+                                .build())
+                        .wire(client(CLIENT, 40000, A)
+                                .seq(CISN + 38)
+                                .ack(ISN + 41)
+                                .ts(103, 5001)
+                                .sack(ISN + 50, ISN + 60)
+                                .build())
+                        .kernel(TestPackets.tcp(A, 80, CLIENT, 40000)
+                                .flags(TcpHeader.FIN)
+                                .seq(ISN + 41)
+                                .ack(CISN + 38)
+                                .ts(5002, 103)
+                                .build())
+                        .wire(client(CLIENT, 40000, A)
+                                .flags(TcpHeader.FIN)
+                                .seq(CISN + 38)
+                                .ack(ISN + 42)
+                                .ts(104, 5002)
+                                .build())
+                        .bytes());
 
         String video = "GET /video/big.bin HTTP/1.1\r\nHost: x\r\n\r\n";
         int end = CISN + 1 + video.length();
-        write(dir, "handoff-as-entry", handshake()
-                .wire(request(video))
-                .control(BtcpFuzzTest.ACK, 0, CHOSEN_ISN, 777_777, 7, 61001, 3, new byte[0])
-                .wire(client(CLIENT, 40000, A).seq(end).ack(ISN + 3000).ts(110, 6000)
-                        .sack(ISN + 4000, ISN + 5000, ISN + 6000, ISN + 7000).build())
-                .wire(client(CLIENT, 40000, A).flags(TcpHeader.FIN).seq(end).ack(ISN + 9000).ts(111, 6001).build())
-                .control(BtcpFuzzTest.TERMINATE, 0)
-                .tick(11_000)
-                .bytes());
+        write(
+                dir,
+                "handoff-as-entry",
+                handshake()
+                        .wire(request(video))
+                        .control(BtcpFuzzTest.ACK, 0, CHOSEN_ISN, 777_777, 7, 61001, 3, new byte[0])
+                        .wire(client(CLIENT, 40000, A)
+                                .seq(end)
+                                .ack(ISN + 3000)
+                                .ts(110, 6000)
+                                .sack(ISN + 4000, ISN + 5000, ISN + 6000, ISN + 7000)
+                                .build())
+                        .wire(client(CLIENT, 40000, A)
+                                .flags(TcpHeader.FIN)
+                                .seq(end)
+                                .ack(ISN + 9000)
+                                .ts(111, 6001)
+                                .build())
+                        .control(BtcpFuzzTest.TERMINATE, 0)
+                        .tick(11_000)
+                        .bytes());
 
-        write(dir, "peer-lost-while-forwarding", handshake()
-                .wire(request(video))
-                .control(BtcpFuzzTest.PEER_LINK, 2, 1, 0, 0, 0, 0, new byte[0]) // n2 up, incarnation 1
-                .control(BtcpFuzzTest.ACK, 0, CHOSEN_ISN, 777_777, 7, 61001, 3, new byte[0])
-                .control(BtcpFuzzTest.PEER_LINK, 0) // n2 down before the client acknowledged anything of n2's
-                .tick(3_500)
-                .bytes());
+        write(
+                dir,
+                "peer-lost-while-forwarding",
+                handshake()
+                        .wire(request(video))
+                        .control(BtcpFuzzTest.PEER_LINK, 2, 1, 0, 0, 0, 0, new byte[0]) // n2 up, incarnation 1
+                        .control(BtcpFuzzTest.ACK, 0, CHOSEN_ISN, 777_777, 7, 61001, 3, new byte[0])
+                        .control(BtcpFuzzTest.PEER_LINK, 0) // n2 down before the client acknowledged anything of n2's
+                        .tick(3_500)
+                        .bytes());
 
-        write(dir, "handoff-refused-then-timeout", handshake()
-                .wire(request(video))
-                .control(BtcpFuzzTest.REFUSE, 3)
-                .wire(syn()) // a duplicate SYN while local
-                .tick(2_000)
-                .bytes());
+        write(
+                dir,
+                "handoff-refused-then-timeout",
+                handshake()
+                        .wire(request(video))
+                        .control(BtcpFuzzTest.REFUSE, 3)
+                        .wire(syn()) // a duplicate SYN while local
+                        .tick(2_000)
+                        .bytes());
 
-        write(dir, "handoff-link-down", new Script().control(BtcpFuzzTest.LINK, 1)
-                .wire(syn()).kernel(synAck()).wire(ack()).wire(request(video))
-                .control(BtcpFuzzTest.LINK, 0)
-                .control(BtcpFuzzTest.ACK, 0, CHOSEN_ISN, 1, -1, 61001, 0, new byte[0])
-                .bytes());
+        write(
+                dir,
+                "handoff-link-down",
+                new Script()
+                        .control(BtcpFuzzTest.LINK, 1)
+                        .wire(syn())
+                        .kernel(synAck())
+                        .wire(ack())
+                        .wire(request(video))
+                        .control(BtcpFuzzTest.LINK, 0)
+                        .control(BtcpFuzzTest.ACK, 0, CHOSEN_ISN, 1, -1, 61001, 0, new byte[0])
+                        .bytes());
 
-        write(dir, "handoff-timeout", handshake()
-                .wire(request(video))
-                .tick(1_500)
-                .control(BtcpFuzzTest.ACK, 0, CHOSEN_ISN, 777_777, 7, 61001, 3, new byte[0])
-                .bytes());
+        write(
+                dir,
+                "handoff-timeout",
+                handshake()
+                        .wire(request(video))
+                        .tick(1_500)
+                        .control(BtcpFuzzTest.ACK, 0, CHOSEN_ISN, 777_777, 7, 61001, 3, new byte[0])
+                        .bytes());
 
         // n3 hands a connection to us: SYN and ACK as n3 held them (to n3's address).
-        byte[] synToN3 = client(CLIENT2, 50000, N3.address()).flags(TcpHeader.SYN).seq(CISN).mss(1460).sackOk()
-                .ts(100, 0).wscale(7).build();
-        byte[] ackToN3 = client(CLIENT2, 50000, N3.address()).seq(CISN + 1).ack(ISN + 1).ts(101, 5000).build();
+        byte[] synToN3 = client(CLIENT2, 50000, N3.address())
+                .flags(TcpHeader.SYN)
+                .seq(CISN)
+                .mss(1460)
+                .sackOk()
+                .ts(100, 0)
+                .wscale(7)
+                .build();
+        byte[] ackToN3 = client(CLIENT2, 50000, N3.address())
+                .seq(CISN + 1)
+                .ack(ISN + 1)
+                .ts(101, 5000)
+                .build();
         byte[] extra = new byte[1 + synToN3.length + ackToN3.length];
         extra[0] = (byte) synToN3.length;
         System.arraycopy(synToN3, 0, extra, 1, synToN3.length);
         System.arraycopy(ackToN3, 0, extra, 1 + synToN3.length, ackToN3.length);
         byte[] req = video.getBytes(StandardCharsets.ISO_8859_1);
-        write(dir, "handoff-as-chosen", new Script()
-                .control(BtcpFuzzTest.REQUEST_FROM_N3, 1, ISN, 5000, 7, 1460, 3, extra)
-                .kernel(TestPackets.tcp(SHADOW_N3, 80, CLIENT2, 50000).flags(TcpHeader.SYN).seq(CHOSEN_ISN)
-                        .ack(CISN + 1).mss(1460).sackOk().ts(777_777, 100).wscale(6).build())
-                .control(BtcpFuzzTest.COMMIT_FROM_N3, 0, 0, 0, 0, 0, 0, req)
-                .kernel(TestPackets.tcp(SHADOW_N3, 80, CLIENT2, 50000).flags(TcpHeader.PSH).seq(CHOSEN_ISN + 1)
-                        .ack(CISN + 1 + req.length).window(1000).ts(777_800, 102).payload("HTTP/1.1 200 OK\r\n\r\n").build())
-                .wire(TestPackets.tcp(CLIENT2, 50000, A, 61003).seq(CISN + 1 + req.length).ack(CHOSEN_ISN + 20)
-                        .ts(103, 777_800).sack(CHOSEN_ISN + 40, CHOSEN_ISN + 50).build())
-                .kernel(TestPackets.tcp(SHADOW_N3, 80, CLIENT2, 50000).flags(TcpHeader.FIN).seq(CHOSEN_ISN + 20)
-                        .ack(CISN + 1 + req.length).ts(777_801, 103).build())
-                .wire(TestPackets.tcp(CLIENT2, 50000, A, 61003).flags(TcpHeader.FIN).seq(CISN + 1 + req.length)
-                        .ack(CHOSEN_ISN + 21).ts(104, 777_801).build())
-                .control(BtcpFuzzTest.ABORT_FROM_N3, 0)
-                .tick(61_000)
-                .bytes());
+        write(
+                dir,
+                "handoff-as-chosen",
+                new Script()
+                        .control(BtcpFuzzTest.REQUEST_FROM_N3, 1, ISN, 5000, 7, 1460, 3, extra)
+                        .kernel(TestPackets.tcp(SHADOW_N3, 80, CLIENT2, 50000)
+                                .flags(TcpHeader.SYN)
+                                .seq(CHOSEN_ISN)
+                                .ack(CISN + 1)
+                                .mss(1460)
+                                .sackOk()
+                                .ts(777_777, 100)
+                                .wscale(6)
+                                .build())
+                        .control(BtcpFuzzTest.COMMIT_FROM_N3, 0, 0, 0, 0, 0, 0, req)
+                        .kernel(TestPackets.tcp(SHADOW_N3, 80, CLIENT2, 50000)
+                                .flags(TcpHeader.PSH)
+                                .seq(CHOSEN_ISN + 1)
+                                .ack(CISN + 1 + req.length)
+                                .window(1000)
+                                .ts(777_800, 102)
+                                .payload("HTTP/1.1 200 OK\r\n\r\n")
+                                .build())
+                        .wire(TestPackets.tcp(CLIENT2, 50000, A, 61003)
+                                .seq(CISN + 1 + req.length)
+                                .ack(CHOSEN_ISN + 20)
+                                .ts(103, 777_800)
+                                .sack(CHOSEN_ISN + 40, CHOSEN_ISN + 50)
+                                .build())
+                        .kernel(TestPackets.tcp(SHADOW_N3, 80, CLIENT2, 50000)
+                                .flags(TcpHeader.FIN)
+                                .seq(CHOSEN_ISN + 20)
+                                .ack(CISN + 1 + req.length)
+                                .ts(777_801, 103)
+                                .build())
+                        .wire(TestPackets.tcp(CLIENT2, 50000, A, 61003)
+                                .flags(TcpHeader.FIN)
+                                .seq(CISN + 1 + req.length)
+                                .ack(CHOSEN_ISN + 21)
+                                .ts(104, 777_801)
+                                .build())
+                        .control(BtcpFuzzTest.ABORT_FROM_N3, 0)
+                        .tick(61_000)
+                        .bytes());
 
         Script slow = handshake();
         String get = "GET /video/a HTTP/1.1\r\nHost: x\r\n\r\n";
         for (int i = 0; i < get.length(); i++) {
-            slow.wire(client(CLIENT, 40000, A).flags(TcpHeader.PSH).seq(CISN + 1 + i).ack(ISN + 1).ts(102 + i, 5000)
-                    .payload(get.substring(i, i + 1)).build());
+            slow.wire(client(CLIENT, 40000, A)
+                    .flags(TcpHeader.PSH)
+                    .seq(CISN + 1 + i)
+                    .ack(ISN + 1)
+                    .ts(102 + i, 5000)
+                    .payload(get.substring(i, i + 1))
+                    .build());
             if (i == 5) slow.tick(1_000);
         }
         write(dir, "byte-by-byte-request", slow.bytes());
 
-        write(dir, "request-timeout", handshake()
-                .wire(request("GET /vid"))
-                .tick(6_000)
-                .kernel(TestPackets.tcp(A, 80, CLIENT, 40000).flags(TcpHeader.RST).seq(ISN + 1).build())
-                .bytes());
+        write(
+                dir,
+                "request-timeout",
+                handshake()
+                        .wire(request("GET /vid"))
+                        .tick(6_000)
+                        .kernel(TestPackets.tcp(A, 80, CLIENT, 40000)
+                                .flags(TcpHeader.RST)
+                                .seq(ISN + 1)
+                                .build())
+                        .bytes());
 
         Script flood = new Script();
         for (int i = 0; i < 6; i++) {
-            flood.wire(client(CLIENT, 41000 + i, A).flags(TcpHeader.SYN).seq(CISN + i).mss(1460).build());
+            flood.wire(client(CLIENT, 41000 + i, A)
+                    .flags(TcpHeader.SYN)
+                    .seq(CISN + i)
+                    .mss(1460)
+                    .build());
         }
         write(dir, "syn-flood", flood.tick(31_000).bytes());
 
         Script full = new Script();
         for (int i = 0; i < 5; i++) { // four connections served locally fill the table; the fifth finds it full
             int port = 42000 + i;
-            full.wire(client(CLIENT, port, A).flags(TcpHeader.SYN).seq(CISN).mss(1460).build());
+            full.wire(client(CLIENT, port, A)
+                    .flags(TcpHeader.SYN)
+                    .seq(CISN)
+                    .mss(1460)
+                    .build());
             if (i == 4) break;
-            full.kernel(TestPackets.tcp(A, 80, CLIENT, port).flags(TcpHeader.SYN).seq(ISN).ack(CISN + 1).mss(1460).build())
+            full.kernel(TestPackets.tcp(A, 80, CLIENT, port)
+                            .flags(TcpHeader.SYN)
+                            .seq(ISN)
+                            .ack(CISN + 1)
+                            .mss(1460)
+                            .build())
                     .wire(client(CLIENT, port, A).seq(CISN + 1).ack(ISN + 1).build())
-                    .wire(client(CLIENT, port, A).flags(TcpHeader.PSH).seq(CISN + 1).ack(ISN + 1)
-                            .payload("GET / HTTP/1.1\r\nHost: x\r\n\r\n").build());
+                    .wire(client(CLIENT, port, A)
+                            .flags(TcpHeader.PSH)
+                            .seq(CISN + 1)
+                            .ack(ISN + 1)
+                            .payload("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                            .build());
         }
         write(dir, "table-full", full.bytes());
 
-        write(dir, "bad-checksum-and-garbage", new Script()
-                .packet(BtcpFuzzTest.WIRE_RAW, corrupt(syn()))
-                .packet(BtcpFuzzTest.WIRE_RAW, new byte[] {0x45, 0, 0, 20})
-                .packet(BtcpFuzzTest.KERNEL_RAW, new byte[] {0x60, 0, 0, 0})
-                .packet(BtcpFuzzTest.WIRE_RAW, ipOptions(syn()))
-                .bytes());
+        write(
+                dir,
+                "bad-checksum-and-garbage",
+                new Script()
+                        .packet(BtcpFuzzTest.WIRE_RAW, corrupt(syn()))
+                        .packet(BtcpFuzzTest.WIRE_RAW, new byte[] {0x45, 0, 0, 20})
+                        .packet(BtcpFuzzTest.KERNEL_RAW, new byte[] {0x60, 0, 0, 0})
+                        .packet(BtcpFuzzTest.WIRE_RAW, ipOptions(syn()))
+                        .bytes());
     }
 
     static byte[] corrupt(byte[] p) {
@@ -273,7 +452,9 @@ public final class FuzzSeeds {
         List<String[]> requests = List.of(
                 new String[] {"get", "GET /index.html HTTP/1.1\r\nHost: www.example.com\r\nAccept: */*\r\n\r\n"},
                 new String[] {"keep-alive-10", "GET /a/b/c.txt?x=1 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"},
-                new String[] {"absolute-form", "GET http://Example.COM:8080/video/x.bin?q HTTP/1.1\r\nHost: other\r\n\r\n"},
+                new String[] {
+                    "absolute-form", "GET http://Example.COM:8080/video/x.bin?q HTTP/1.1\r\nHost: other\r\n\r\n"
+                },
                 new String[] {"duplicate-host", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"},
                 new String[] {"missing-host", "GET /x HTTP/1.1\r\nUser-Agent: t\r\n\r\n"},
                 new String[] {"dot-segments", "GET /a/./b/../../c/%2e%2e/d HTTP/1.1\r\nHost: x\r\n\r\n"},
@@ -285,9 +466,17 @@ public final class FuzzSeeds {
                 new String[] {"obs-fold", "GET / HTTP/1.1\r\nHost: x\r\nX: a\r\n b\r\n\r\n"},
                 new String[] {"bare-cr", "GET / HTTP/1.1\rHost: x\r\n\r\n"},
                 new String[] {"bare-lf", "\n\nGET / HTTP/1.1\nHost: x\n\n"},
-                new String[] {"smuggling", "POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"},
-                new String[] {"chunked", "POST /p HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n"},
-                new String[] {"content-length-list", "POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 3, 3\r\nConnection: close\r\n\r\nabc"},
+                new String[] {
+                    "smuggling",
+                    "POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
+                },
+                new String[] {
+                    "chunked", "POST /p HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n"
+                },
+                new String[] {
+                    "content-length-list",
+                    "POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 3, 3\r\nConnection: close\r\n\r\nabc"
+                },
                 new String[] {"connect", "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n"},
                 new String[] {"options-star", "OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n"},
                 new String[] {"pipelined", "GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n"},
@@ -318,7 +507,8 @@ public final class FuzzSeeds {
         byte[] syn = syn();
         byte[] ack = ack();
         List<ControlMessage> messages = List.of(
-                new ControlMessage.Hello("n1", A, 80, 0x0123_4567_89ab_cdefL, "sixteen nonce b.".getBytes(StandardCharsets.US_ASCII)),
+                new ControlMessage.Hello(
+                        "n1", A, 80, 0x0123_4567_89ab_cdefL, "sixteen nonce b.".getBytes(StandardCharsets.US_ASCII)),
                 new ControlMessage.Auth("a MAC of thirty-two bytes, here.".getBytes(StandardCharsets.US_ASCII)),
                 new ControlMessage.Heartbeat(12, 3),
                 new ControlMessage.HandoffRequest(0x0a00_0002_9c40_0001L, ISN, 5000, 7, 1460, true, true, syn, ack),
@@ -326,12 +516,17 @@ public final class FuzzSeeds {
                 new ControlMessage.HandoffRefuse(7, 5),
                 new ControlMessage.Terminate(8),
                 new ControlMessage.Abort(9),
-                new ControlMessage.Commit(10, "GET /video/big.bin HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII)),
-                new ControlMessage.Content(true, true, List.of("/index.html", "/video/", "/caf\u00e9/\u65e5\u672c.txt")));
+                new ControlMessage.Commit(
+                        10, "GET /video/big.bin HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII)),
+                new ControlMessage.Content(
+                        true, true, List.of("/index.html", "/video/", "/caf\u00e9/\u65e5\u672c.txt")));
         for (ControlMessage m : messages) {
             ByteBuffer b = ByteBuffer.allocate(ControlFrame.MAX_FRAME_LENGTH);
             ControlFrame.encode(m, b);
-            write(frames, m.getClass().getSimpleName().toLowerCase(java.util.Locale.ROOT), Arrays.copyOf(b.array(), b.position()));
+            write(
+                    frames,
+                    m.getClass().getSimpleName().toLowerCase(java.util.Locale.ROOT),
+                    Arrays.copyOf(b.array(), b.position()));
         }
         // roundTrip reads a FuzzedDataProvider, which takes numbers from the end of its input: the last
         // byte picks the type, the bytes before it the fields.

@@ -37,6 +37,7 @@ final class HandedOffConnection {
         final MemorySegment buf = Arena.ofAuto().allocate(65536);
         /** Where emitted packets go once the connection is set up; until then the last one is kept. */
         Btcp.Output sink;
+
         byte[] lastWire;
         long emitted;
         long connId;
@@ -44,22 +45,29 @@ final class HandedOffConnection {
         byte[] syn, ack, request;
 
         Node(int address, Member target) {
-            btcp = new Btcp(Btcp.Config.defaults(address, 80), this, this,
-                    head -> head.path().startsWith("/video/") ? target : null, 1_000_000);
+            btcp = new Btcp(
+                    Btcp.Config.defaults(address, 80),
+                    this,
+                    this,
+                    head -> head.path().startsWith("/video/") ? target : null,
+                    1_000_000);
         }
 
-        @Override public void toKernel(MemorySegment p, int len) {
+        @Override
+        public void toKernel(MemorySegment p, int len) {
             emitted++;
             if (sink != null) sink.toKernel(p, len);
         }
 
-        @Override public void toWire(MemorySegment p, int len) {
+        @Override
+        public void toWire(MemorySegment p, int len) {
             emitted++;
             if (sink != null) sink.toWire(p, len);
             else lastWire = p.asSlice(0, len).toArray(ValueLayout.JAVA_BYTE);
         }
 
-        @Override public boolean handoffRequest(String peer, long id, HandshakeInit e, byte[] s, byte[] a) {
+        @Override
+        public boolean handoffRequest(String peer, long id, HandshakeInit e, byte[] s, byte[] a) {
             connId = id;
             init = e;
             syn = s;
@@ -67,15 +75,29 @@ final class HandedOffConnection {
             return true;
         }
 
-        @Override public boolean commit(String peer, long id, byte[] r) {
+        @Override
+        public boolean commit(String peer, long id, byte[] r) {
             request = r;
             return true;
         }
 
-        @Override public void handoffAck(String peer, long id, HandshakeInit c, int port) { init = c; }
-        @Override public void handoffRefuse(String peer, long id, int reason) { throw new AssertionError("refused"); }
-        @Override public void terminate(String peer, long id) { }
-        @Override public void abort(String peer, long id) { throw new AssertionError("aborted"); }
+        @Override
+        public void handoffAck(String peer, long id, HandshakeInit c, int port) {
+            init = c;
+        }
+
+        @Override
+        public void handoffRefuse(String peer, long id, int reason) {
+            throw new AssertionError("refused");
+        }
+
+        @Override
+        public void terminate(String peer, long id) {}
+
+        @Override
+        public void abort(String peer, long id) {
+            throw new AssertionError("aborted");
+        }
 
         void fromWire(byte[] p) {
             MemorySegment.copy(p, 0, buf, ValueLayout.JAVA_BYTE, 0, p.length);
@@ -101,26 +123,60 @@ final class HandedOffConnection {
     final byte[] response;
 
     HandedOffConnection() {
-        entry.fromWire(fromClient().flags(TcpHeader.SYN).seq(CLIENT_ISN).mss(1460).sackOk().ts(100, 0).wscale(7)
+        entry.fromWire(fromClient()
+                .flags(TcpHeader.SYN)
+                .seq(CLIENT_ISN)
+                .mss(1460)
+                .sackOk()
+                .ts(100, 0)
+                .wscale(7)
                 .build());
-        entry.fromKernel(TestPackets.tcp(A, 80, CLIENT, CPORT).flags(TcpHeader.SYN).seq(ISN_A).ack(CLIENT_ISN + 1)
-                .mss(1460).sackOk().ts(TS_A, 100).wscale(7).build());
-        entry.fromWire(fromClient().seq(CLIENT_ISN + 1).ack(ISN_A + 1).ts(101, TS_A).build());
-        entry.fromWire(fromClient().flags(TcpHeader.PSH).seq(CLIENT_ISN + 1).ack(ISN_A + 1).ts(102, TS_A)
-                .payload(REQUEST).build());
+        entry.fromKernel(TestPackets.tcp(A, 80, CLIENT, CPORT)
+                .flags(TcpHeader.SYN)
+                .seq(ISN_A)
+                .ack(CLIENT_ISN + 1)
+                .mss(1460)
+                .sackOk()
+                .ts(TS_A, 100)
+                .wscale(7)
+                .build());
+        entry.fromWire(
+                fromClient().seq(CLIENT_ISN + 1).ack(ISN_A + 1).ts(101, TS_A).build());
+        entry.fromWire(fromClient()
+                .flags(TcpHeader.PSH)
+                .seq(CLIENT_ISN + 1)
+                .ack(ISN_A + 1)
+                .ts(102, TS_A)
+                .payload(REQUEST)
+                .build());
         chosen.btcp.onHandoffRequest(N1, entry.connId, entry.init, entry.syn, entry.ack);
-        chosen.fromKernel(fromServer().flags(TcpHeader.SYN).seq(ISN_B).ack(CLIENT_ISN + 1).mss(1460).sackOk()
-                .ts(TS_B, 100).wscale(7).build());
+        chosen.fromKernel(fromServer()
+                .flags(TcpHeader.SYN)
+                .seq(ISN_B)
+                .ack(CLIENT_ISN + 1)
+                .mss(1460)
+                .sackOk()
+                .ts(TS_B, 100)
+                .wscale(7)
+                .build());
         entry.btcp.onHandoffAck(N2.name(), entry.connId, chosen.init, FORWARD_PORT);
         chosen.btcp.onCommit(N1, entry.connId, entry.request);
 
         int clientNext = CLIENT_ISN + 1 + REQUEST.length();
         clientAck = fromClient().seq(clientNext).ack(ISN_A + 1).ts(103, TS_A).build();
-        clientAckWithSack = fromClient().seq(clientNext).ack(ISN_A + 1).ts(103, TS_A)
-                .sack(ISN_A + 1 + 1448, ISN_A + 1 + 2 * 1448, ISN_A + 1 + 3 * 1448, ISN_A + 1 + 5 * 1448).build();
+        clientAckWithSack = fromClient()
+                .seq(clientNext)
+                .ack(ISN_A + 1)
+                .ts(103, TS_A)
+                .sack(ISN_A + 1 + 1448, ISN_A + 1 + 2 * 1448, ISN_A + 1 + 3 * 1448, ISN_A + 1 + 5 * 1448)
+                .build();
         entry.fromWire(clientAck);
         forwardedAck = entry.lastWire;
-        response = fromServer().seq(ISN_B + 1).ack(clientNext).ts(TS_B + 1, 103).payload(new byte[RESPONSE_BYTES])
+        response = fromServer()
+                .seq(ISN_B + 1)
+                .ack(clientNext)
+                .ts(TS_B + 1, 103)
+                .payload(new byte[RESPONSE_BYTES])
                 .build();
         if (Bytes.u16(MemorySegment.ofArray(forwardedAck), 22) != FORWARD_PORT) {
             throw new IllegalStateException("the entry is not forwarding the connection");

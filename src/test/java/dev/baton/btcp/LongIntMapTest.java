@@ -106,7 +106,9 @@ class LongIntMapTest {
         for (int victim = 0; victim < run.size(); victim++) {
             m.remove(run.get(victim));
             for (int i = victim + 1; i < run.size(); i++) {
-                assertThat(m.get(run.get(i))).as("key %d after removing %d", i, victim).isEqualTo(i);
+                assertThat(m.get(run.get(i)))
+                        .as("key %d after removing %d", i, victim)
+                        .isEqualTo(i);
             }
             assertThat(m.get(run.get(victim))).isEqualTo(LongIntMap.MISSING);
             assertThat(m.size()).isEqualTo(run.size() - victim - 1);
@@ -132,7 +134,9 @@ class LongIntMapTest {
             m.remove(all.get(victim));
             for (int i = 0; i < all.size(); i++) {
                 int want = i == victim ? LongIntMap.MISSING : 100 + i;
-                assertThat(m.get(all.get(i))).as("key %d after removing %d", i, victim).isEqualTo(want);
+                assertThat(m.get(all.get(i)))
+                        .as("key %d after removing %d", i, victim)
+                        .isEqualTo(want);
             }
             assertThat(m.size()).isEqualTo(all.size() - 1);
         }

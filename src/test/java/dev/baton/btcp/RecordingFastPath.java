@@ -19,19 +19,37 @@ import java.util.Set;
  */
 final class RecordingFastPath implements FastPath {
     sealed interface Call {}
+
     record Hold(int client, int port) implements Call {}
+
     record HoldHandedIn(int client, int port, int forwardPort, int shadow) implements Call {}
+
     record Local(int client, int port, int cookie, Consumed consumed) implements Call {}
+
     record ToChosen(int client, int port, int chosen, int forwardPort, Translation t, Consumed consumed)
             implements Call {}
-    record HandedIn(int client, int port, int forwardPort, int shadow, int entry, Translation t, Consumed fromClient,
-            Consumed fromKernel) implements Call {}
+
+    record HandedIn(
+            int client,
+            int port,
+            int forwardPort,
+            int shadow,
+            int entry,
+            Translation t,
+            Consumed fromClient,
+            Consumed fromKernel)
+            implements Call {}
+
     record HandedInToClient(int client, int port, int shadow, int entry, Consumed fromKernel) implements Call {}
+
     record HandedInFromEntry(int client, int port, int forwardPort, int shadow, Consumed fromClient) implements Call {}
     /** {@link #toChosen} of a connection that is over. */
     record Lingering(int client, int port) implements Call {}
+
     record Read(int client, int port, int localAddress, int localPort, Consumed consumed) implements Call {}
+
     record Withdraw(int client, int port) implements Call {}
+
     record WithdrawHandedIn(int client, int port, int forwardPort, int shadow) implements Call {}
 
     final List<Call> calls = new ArrayList<>();
@@ -42,18 +60,20 @@ final class RecordingFastPath implements FastPath {
     /** What {@link #seen} reports for one flow ({@link #flow}); before {@link #report}. */
     final Map<List<Integer>, Seen> reports = new LinkedHashMap<>();
     /** Called when a flow is handed down, so a test can look at the engine's state right then. */
-    Runnable onHandDown = () -> { };
+    Runnable onHandDown = () -> {};
     /** The flows handed down (client, client port, local address, local port), by their kind. */
     final Map<List<Integer>, String> carried = new LinkedHashMap<>();
     /** The cookies local flows were handed down with. */
     final Map<List<Integer>, Integer> cookies = new LinkedHashMap<>();
     /** The records kept, by table slot, and how many times one was written. */
     final Map<Integer, byte[]> records = new LinkedHashMap<>();
+
     int recordWrites;
     /** How many times the engine read what the kernel saw of a flow ({@link #seen}: a map read each). */
     int seenReads;
     /** What {@link #resume} says the engine has read of a flow. */
     Consumed readAtResume = new Consumed(5, 2);
+
     private Set<List<Integer>> resumed;
     /** Handshakes the kernel passed itself and whose request it sends up, by (client, port). */
     final Map<List<Integer>, byte[][]> handshakes = new LinkedHashMap<>();
@@ -114,37 +134,60 @@ final class RecordingFastPath implements FastPath {
 
     /** The kernel passes a FIN or RST of a local flow: told with the cookie the flow was handed down with. */
     void passClose(int client, int port, int tcpFlags, boolean fromKernel) {
-        closes.add(new Close(client, port, 0, cookies.getOrDefault(flow(client, port, BtcpTest.A, 80), -1), tcpFlags,
-                fromKernel));
+        closes.add(new Close(
+                client, port, 0, cookies.getOrDefault(flow(client, port, BtcpTest.A, 80), -1), tcpFlags, fromKernel));
     }
 
     /** The kernel passes a FIN or RST of a handed-in connection from entry {@code entry} (its index). */
     void passHandedInClose(int client, int port, int entry, int forwardPort, int tcpFlags, boolean fromKernel) {
-        closes.add(new Close(client, port, entry, cookies.getOrDefault(flow(client, port, BtcpTest.B, forwardPort), -1),
-                tcpFlags, fromKernel));
+        closes.add(new Close(
+                client,
+                port,
+                entry,
+                cookies.getOrDefault(flow(client, port, BtcpTest.B, forwardPort), -1),
+                tcpFlags,
+                fromKernel));
     }
 
     @Override
     public int drainCloses(Closes into) {
         int n = 0;
-        for (Close c; (c = closes.poll()) != null; n++) into.closed(c.client, c.port, c.entry, c.cookie, c.tcpFlags, c.fromKernel);
+        for (Close c; (c = closes.poll()) != null; n++)
+            into.closed(c.client, c.port, c.entry, c.cookie, c.tcpFlags, c.fromKernel);
         return n;
     }
 
     @Override
-    public boolean toChosen(int client, int clientPort, int chosen, int forwardPort, Translation t, Consumed consumed,
-            int cookie, boolean lingering) {
+    public boolean toChosen(
+            int client,
+            int clientPort,
+            int chosen,
+            int forwardPort,
+            Translation t,
+            Consumed consumed,
+            int cookie,
+            boolean lingering) {
         cookies.put(flow(client, clientPort, BtcpTest.A, 80), cookie);
-        calls.add(lingering ? new Lingering(client, clientPort) : new ToChosen(client, clientPort, chosen, forwardPort, t,
-                consumed));
+        calls.add(
+                lingering
+                        ? new Lingering(client, clientPort)
+                        : new ToChosen(client, clientPort, chosen, forwardPort, t, consumed));
         onHandDown.run();
         if (accept) carried.put(flow(client, clientPort, BtcpTest.A, 80), "toChosen");
         return accept;
     }
 
     @Override
-    public boolean handedIn(int client, int clientPort, int forwardPort, int shadow, int entry, Translation t,
-            Consumed fromClient, Consumed fromKernel, int cookie) {
+    public boolean handedIn(
+            int client,
+            int clientPort,
+            int forwardPort,
+            int shadow,
+            int entry,
+            Translation t,
+            Consumed fromClient,
+            Consumed fromKernel,
+            int cookie) {
         return handDown(new HandedIn(client, clientPort, forwardPort, shadow, entry, t, fromClient, fromKernel), () -> {
             carryFromEntry(client, clientPort, forwardPort, cookie);
             carried.put(flow(client, clientPort, shadow, 80), "toClient");
@@ -152,16 +195,18 @@ final class RecordingFastPath implements FastPath {
     }
 
     @Override
-    public boolean handedInToClient(int client, int clientPort, int shadow, int entry, Translation t,
-            Consumed fromKernel, int cookie) {
-        return handDown(new HandedInToClient(client, clientPort, shadow, entry, fromKernel),
+    public boolean handedInToClient(
+            int client, int clientPort, int shadow, int entry, Translation t, Consumed fromKernel, int cookie) {
+        return handDown(
+                new HandedInToClient(client, clientPort, shadow, entry, fromKernel),
                 () -> carried.put(flow(client, clientPort, shadow, 80), "toClient"));
     }
 
     @Override
-    public boolean handedInFromEntry(int client, int clientPort, int forwardPort, int shadow, Translation t,
-            Consumed fromClient, int cookie) {
-        return handDown(new HandedInFromEntry(client, clientPort, forwardPort, shadow, fromClient),
+    public boolean handedInFromEntry(
+            int client, int clientPort, int forwardPort, int shadow, Translation t, Consumed fromClient, int cookie) {
+        return handDown(
+                new HandedInFromEntry(client, clientPort, forwardPort, shadow, fromClient),
                 () -> carryFromEntry(client, clientPort, forwardPort, cookie));
     }
 
@@ -212,7 +257,8 @@ final class RecordingFastPath implements FastPath {
     @Override
     public void recall(Recalled into) {
         resumed = new HashSet<>();
-        for (var r : List.copyOf(records.entrySet())) into.record(r.getKey(), MemorySegment.ofArray(r.getValue().clone()));
+        for (var r : List.copyOf(records.entrySet()))
+            into.record(r.getKey(), MemorySegment.ofArray(r.getValue().clone()));
         carried.forEach((f, kind) -> {
             if (kind.equals("local")) into.local(f.get(0), f.get(1), cookies.getOrDefault(f, 0));
         });

@@ -3,8 +3,8 @@ package dev.baton.btcp;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.management.ManagementFactory;
 import java.lang.foreign.ValueLayout;
+import java.lang.management.ManagementFactory;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -19,8 +19,11 @@ class RewritePathAllocationTest {
 
     /** Takes emitted packets and keeps nothing, so the output side allocates nothing either. */
     static final Btcp.Output DISCARD = new Btcp.Output() {
-        @Override public void toKernel(MemorySegment p, int len) { }
-        @Override public void toWire(MemorySegment p, int len) { }
+        @Override
+        public void toKernel(MemorySegment p, int len) {}
+
+        @Override
+        public void toWire(MemorySegment p, int len) {}
     };
 
     final HandedOffConnection conn = new HandedOffConnection();
@@ -45,15 +48,22 @@ class RewritePathAllocationTest {
 
         assertThat(packets).as("every packet emitted").isEqualTo((long) MEASURED_ROUNDS * PACKETS_PER_ROUND);
         assertThat(conn.entry.btcp.counters().get(Counter.PACKETS_FORWARDED) - forwardedBefore)
-                .as("client packets translated by the entry").isEqualTo(2L * MEASURED_ROUNDS);
+                .as("client packets translated by the entry")
+                .isEqualTo(2L * MEASURED_ROUNDS);
         assertThat(conn.chosen.btcp.counters().get(Counter.PACKETS_SENT_FOR_OTHERS) - servedBefore)
-                .as("response packets translated by the chosen node").isEqualTo((long) MEASURED_ROUNDS);
-        assertThat(conn.entry.btcp.counters().drops()).as("entry drops").allSatisfy((k, v) -> assertThat(v).isZero());
-        assertThat(conn.chosen.btcp.counters().drops()).as("chosen drops").allSatisfy((k, v) -> assertThat(v).isZero());
+                .as("response packets translated by the chosen node")
+                .isEqualTo((long) MEASURED_ROUNDS);
+        assertThat(conn.entry.btcp.counters().drops())
+                .as("entry drops")
+                .allSatisfy((k, v) -> assertThat(v).isZero());
+        assertThat(conn.chosen.btcp.counters().drops())
+                .as("chosen drops")
+                .allSatisfy((k, v) -> assertThat(v).isZero());
         // Any object costs at least 16 bytes, so allocating on even one packet in 16 fails this.
         // What stays under the bound are fixed, one-off costs that do not grow with the packet count
         // (the counter query itself, a late deoptimization or class load): hence an average.
-        assertThat((double) allocated / packets).as("bytes allocated per packet (%d in all)", allocated)
+        assertThat((double) allocated / packets)
+                .as("bytes allocated per packet (%d in all)", allocated)
                 .isLessThan(1.0);
     }
 

@@ -26,31 +26,97 @@ final class TestPackets {
         return p;
     }
 
-    TestPackets seq(int v) { seq = v; return this; }
-    TestPackets ack(int v) { ack = v; flags |= TcpHeader.ACK; return this; }
-    TestPackets flags(int f) { flags |= f; return this; }
-    TestPackets window(int w) { window = w; return this; }
-    TestPackets mss(int v) { mss = v; return this; }
-    TestPackets wscale(int v) { wscale = v; return this; }
-    TestPackets sackOk() { sackOk = true; return this; }
-    TestPackets ts(int val, int ecr) { ts = true; tsVal = val; tsEcr = ecr; return this; }
-    TestPackets sack(int... edges) { sack = edges; return this; }
-    TestPackets payload(String s) { payload = s.getBytes(StandardCharsets.ISO_8859_1); return this; }
-    TestPackets payload(byte[] b) { payload = b; return this; }
+    TestPackets seq(int v) {
+        seq = v;
+        return this;
+    }
+
+    TestPackets ack(int v) {
+        ack = v;
+        flags |= TcpHeader.ACK;
+        return this;
+    }
+
+    TestPackets flags(int f) {
+        flags |= f;
+        return this;
+    }
+
+    TestPackets window(int w) {
+        window = w;
+        return this;
+    }
+
+    TestPackets mss(int v) {
+        mss = v;
+        return this;
+    }
+
+    TestPackets wscale(int v) {
+        wscale = v;
+        return this;
+    }
+
+    TestPackets sackOk() {
+        sackOk = true;
+        return this;
+    }
+
+    TestPackets ts(int val, int ecr) {
+        ts = true;
+        tsVal = val;
+        tsEcr = ecr;
+        return this;
+    }
+
+    TestPackets sack(int... edges) {
+        sack = edges;
+        return this;
+    }
+
+    TestPackets payload(String s) {
+        payload = s.getBytes(StandardCharsets.ISO_8859_1);
+        return this;
+    }
+
+    TestPackets payload(byte[] b) {
+        payload = b;
+        return this;
+    }
 
     byte[] build() {
         ByteArrayOutputStream o = new ByteArrayOutputStream();
-        if (mss >= 0) { o.write(2); o.write(4); o.write(mss >> 8); o.write(mss); }
-        if (sackOk) { o.write(4); o.write(2); }
+        if (mss >= 0) {
+            o.write(2);
+            o.write(4);
+            o.write(mss >> 8);
+            o.write(mss);
+        }
+        if (sackOk) {
+            o.write(4);
+            o.write(2);
+        }
         if (ts) {
-            o.write(1); o.write(1); o.write(8); o.write(10);
-            put32(o, tsVal); put32(o, tsEcr);
+            o.write(1);
+            o.write(1);
+            o.write(8);
+            o.write(10);
+            put32(o, tsVal);
+            put32(o, tsEcr);
         }
         if (sack.length > 0) {
-            o.write(1); o.write(1); o.write(5); o.write(2 + 4 * sack.length);
+            o.write(1);
+            o.write(1);
+            o.write(5);
+            o.write(2 + 4 * sack.length);
             for (int e : sack) put32(o, e);
         }
-        if (wscale >= 0) { o.write(1); o.write(3); o.write(3); o.write(wscale); }
+        if (wscale >= 0) {
+            o.write(1);
+            o.write(3);
+            o.write(3);
+            o.write(wscale);
+        }
         while (o.size() % 4 != 0) o.write(0);
         byte[] opts = o.toByteArray();
         int tcpLen = 20 + opts.length + payload.length;
@@ -79,7 +145,10 @@ final class TestPackets {
     }
 
     private static void put32(ByteArrayOutputStream o, int v) {
-        o.write(v >>> 24); o.write(v >>> 16); o.write(v >>> 8); o.write(v);
+        o.write(v >>> 24);
+        o.write(v >>> 16);
+        o.write(v >>> 8);
+        o.write(v);
     }
 
     /** A parsed view of a captured packet, for assertions. */

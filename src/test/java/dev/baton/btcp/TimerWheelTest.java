@@ -117,7 +117,7 @@ class TimerWheelTest {
         // 8 buckets of 10 ms: one turn is 80 ms. Walk every tick up to 1 s.
         Recorder r = wheel(4, 8, 10, 0);
         r.schedule(0, 1000);
-        r.schedule(1, 85);   // one turn plus a bit, same bucket as 5 ms
+        r.schedule(1, 85); // one turn plus a bit, same bucket as 5 ms
         r.schedule(2, 5);
         for (long now = 1; now <= 1000; now++) {
             List<Integer> fired = r.advance(now);
@@ -208,10 +208,11 @@ class TimerWheelTest {
      * gaps) against a model: each advance fires exactly the armed slots whose deadline has passed.
      */
     @Property(tries = 300)
-    void firesExactlyWhatIsDueAtEachAdvance(@ForAll long seed,
-                                            @ForAll @IntRange(min = 0, max = 6) int log2Buckets,
-                                            @ForAll @LongRange(min = 1, max = 50) long tick,
-                                            @ForAll @LongRange(min = 0, max = 1L << 40) long start) {
+    void firesExactlyWhatIsDueAtEachAdvance(
+            @ForAll long seed,
+            @ForAll @IntRange(min = 0, max = 6) int log2Buckets,
+            @ForAll @LongRange(min = 1, max = 50) long tick,
+            @ForAll @LongRange(min = 0, max = 1L << 40) long start) {
         int slots = 32;
         Random r = new Random(seed);
         Recorder w = wheel(slots, 1 << log2Buckets, tick, start);
@@ -274,7 +275,8 @@ class TimerWheelTest {
         long latest = w.deadlines.values().stream().max(Long::compare).orElseThrow();
         assertThat(bound).as("never after a deadline").isLessThanOrEqualTo(earliest);
         assertThat(bound).as("never now or before: the loop would spin").isGreaterThan(now);
-        if (latest < (now / tick) * tick + turn) assertThat(bound).as("all within a turn").isEqualTo(earliest);
+        if (latest < (now / tick) * tick + turn)
+            assertThat(bound).as("all within a turn").isEqualTo(earliest);
     }
 
     @Test
@@ -293,9 +295,10 @@ class TimerWheelTest {
     }
 
     @Property(tries = 300)
-    void firesWhatIsDueEvenWhenCallbacksRearrangeTheWheel(@ForAll long seed,
-                                                          @ForAll @IntRange(min = 0, max = 5) int log2Buckets,
-                                                          @ForAll @LongRange(min = 1, max = 20) long tick) {
+    void firesWhatIsDueEvenWhenCallbacksRearrangeTheWheel(
+            @ForAll long seed,
+            @ForAll @IntRange(min = 0, max = 5) int log2Buckets,
+            @ForAll @LongRange(min = 1, max = 20) long tick) {
         int slots = 24;
         Random r = new Random(seed);
         Recorder w = wheel(slots, 1 << log2Buckets, tick, 0);
@@ -322,11 +325,13 @@ class TimerWheelTest {
             w.advance(now);
             final long at = now;
             w.deadlines.forEach((s, d) -> assertThat(d > at || armedDuring.contains(s))
-                    .as("slot %d due at %d still armed at %d", s, d, at).isTrue());
+                    .as("slot %d due at %d still armed at %d", s, d, at)
+                    .isTrue());
             for (int s : lateBefore) {
                 Long d = w.deadlines.get(s);
                 assertThat(d == null || d > at || armedDuring.contains(s))
-                        .as("slot %d armed due by a callback, still armed after the next advance", s).isTrue();
+                        .as("slot %d armed due by a callback, still armed after the next advance", s)
+                        .isTrue();
             }
         }
     }

@@ -35,11 +35,15 @@ class CompletionTest {
     void fishCompletesCommandsSubcommandsAndTheirOptionsWhereTheyBelong() throws Exception {
         Path fish = script("fish");
         run("fish", "-n", fish.toString());
-        String out = run("fish", "-c", "source " + fish + "; complete -C 'baton dr'; echo ==; complete -C 'baton testbed ';"
-                + " echo ==; complete -C 'baton drain --w'; echo ==; complete -C 'baton status --'");
+        String out = run(
+                "fish",
+                "-c",
+                "source " + fish + "; complete -C 'baton dr'; echo ==; complete -C 'baton testbed ';"
+                        + " echo ==; complete -C 'baton drain --w'; echo ==; complete -C 'baton status --'");
         String[] parts = out.split("==\n");
         assertThat(parts[0]).startsWith("drain\t");
-        assertThat(parts[1].lines().map(l -> l.split("\t")[0]).toList()).contains("up", "down", "stats", "load", "fault")
+        assertThat(parts[1].lines().map(l -> l.split("\t")[0]).toList())
+                .contains("up", "down", "stats", "load", "fault")
                 .doesNotContain("drain");
         assertThat(parts[2]).startsWith("--wait\t");
         assertThat(parts[3]).contains("--admin-socket").contains("--json").doesNotContain("--wait");
@@ -49,7 +53,8 @@ class CompletionTest {
     void bashAndZshRegisterTheSameScript() throws Exception {
         Path bash = script("bash");
         assertThat(run("bash", "-c", "source " + bash + "; complete -p baton")).contains("_complete_baton");
-        String zsh = run("zsh", "-c", "autoload -U +X compinit && compinit -u; source " + bash + "; print ${_comps[baton]}");
+        String zsh =
+                run("zsh", "-c", "autoload -U +X compinit && compinit -u; source " + bash + "; print ${_comps[baton]}");
         assertThat(zsh).contains("_complete_baton");
     }
 

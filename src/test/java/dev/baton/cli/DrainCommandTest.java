@@ -32,16 +32,19 @@ class DrainCommandTest {
     @Test
     void aNodeThatIsNotRunningIsSaidInOneLine() {
         assertThat(run("--admin-socket", "/nonexistent/admin.sock")).isEqualTo(1);
-        assertThat(err.toString()).contains("baton drain: no answer on /nonexistent/admin.sock (is the node running?)")
+        assertThat(err.toString())
+                .contains("baton drain: no answer on /nonexistent/admin.sock (is the node running?)")
                 .doesNotContain("\tat ");
     }
 
     @Test
     void describesEachState() throws Exception {
         ObjectMapper json = new ObjectMapper();
-        assertThat(DrainCommand.describe(json.readTree("{\"state\":\"draining\",\"openConnections\":3,\"millis\":1250}")))
+        assertThat(DrainCommand.describe(
+                        json.readTree("{\"state\":\"draining\",\"openConnections\":3,\"millis\":1250}")))
                 .isEqualTo("draining: 3 connections open (1.3 s)");
-        assertThat(DrainCommand.describe(json.readTree("{\"state\":\"drained\",\"openConnections\":0,\"millis\":4000}")))
+        assertThat(DrainCommand.describe(
+                        json.readTree("{\"state\":\"drained\",\"openConnections\":0,\"millis\":4000}")))
                 .isEqualTo("drained: no connection open (4.0 s)");
         assertThat(DrainCommand.describe(json.readTree("{\"state\":\"off\",\"openConnections\":1}")))
                 .isEqualTo("not draining: taking new connections and handoffs; 1 connection open");

@@ -18,8 +18,11 @@ class HelpTest {
         assertThat(all).hasSizeGreaterThan(10);
         for (CommandLine c : all) {
             String name = c.getCommandSpec().qualifiedName();
-            assertThat(c.getCommandSpec().findOption("--help")).as(name + " --help").isNotNull();
-            assertThat(String.join(" ", c.getCommandSpec().usageMessage().description())).as(name + "'s description")
+            assertThat(c.getCommandSpec().findOption("--help"))
+                    .as(name + " --help")
+                    .isNotNull();
+            assertThat(String.join(" ", c.getCommandSpec().usageMessage().description()))
+                    .as(name + "'s description")
                     .isNotBlank();
             StringWriter out = new StringWriter();
             c.setOut(new PrintWriter(out));

@@ -54,8 +54,16 @@ class NodeCommandTest {
         NodeCommand cmd = new NodeCommand();
         CommandLine cl = new CommandLine(cmd);
         cl.setErr(new PrintWriter(err, true));
-        cl.parseArgs("--config", f.toString(), "--no-offload", "--time-wait-ms", "900", "--fault", "drop dir=out p=0.1",
-                "--ready-file", "/tmp/r");
+        cl.parseArgs(
+                "--config",
+                f.toString(),
+                "--no-offload",
+                "--time-wait-ms",
+                "900",
+                "--fault",
+                "drop dir=out p=0.1",
+                "--ready-file",
+                "/tmp/r");
         NodeCommand.Resolved r = cmd.resolve();
         assertThat(r).as(err.toString()).isNotNull();
         assertThat(r.tuning().offload()).as("--no-offload over the file's true").isFalse();
@@ -69,7 +77,8 @@ class NodeCommandTest {
 
     @Test
     void aBadConfigFileIsReportedWithItsLineAndNothingStarts() throws Exception {
-        Path f = Files.writeString(dir.resolve("c.yaml"), "cluster:\n  key: k\n  members: 7\nnode:\n  name: a\n  docroot: .\n");
+        Path f = Files.writeString(
+                dir.resolve("c.yaml"), "cluster:\n  key: k\n  members: 7\nnode:\n  name: a\n  docroot: .\n");
         assertThat(run("--config", f.toString())).isEqualTo(2);
         assertThat(err.toString()).contains(f + ":2:").contains("cluster.key");
     }

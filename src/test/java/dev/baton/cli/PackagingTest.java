@@ -17,7 +17,8 @@ class PackagingTest {
     @Test
     void systemdAcceptsTheUnitWithoutAWarning() throws Exception {
         Process p = new ProcessBuilder("systemd-analyze", "verify", "--man=no", UNIT.toString())
-                .redirectErrorStream(true).start();
+                .redirectErrorStream(true)
+                .start();
         assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
         String out = new String(p.getInputStream().readAllBytes());
         assertThat(p.exitValue()).as(out).isZero();
@@ -26,7 +27,9 @@ class PackagingTest {
 
     @Test
     void theUnitStartsANodeWithOptionsBatonKnows() throws Exception {
-        String exec = Files.readAllLines(UNIT).stream().filter(l -> l.startsWith("ExecStart=")).findFirst()
+        String exec = Files.readAllLines(UNIT).stream()
+                .filter(l -> l.startsWith("ExecStart="))
+                .findFirst()
                 .orElseThrow();
         String command = exec.substring(exec.indexOf(" node ") + 1, exec.lastIndexOf('\''));
         List<String> args = Arrays.asList(command.split(" "));

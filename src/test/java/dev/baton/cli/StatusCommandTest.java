@@ -38,7 +38,8 @@ class StatusCommandTest {
         ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         server.bind(UnixDomainSocketAddress.of(socket));
         return CompletableFuture.supplyAsync(() -> {
-            try (server; SocketChannel c = server.accept()) {
+            try (server;
+                    SocketChannel c = server.accept()) {
                 ByteBuffer in = ByteBuffer.allocate(256);
                 while (in.position() == 0 || in.get(in.position() - 1) != '\n') c.read(in);
                 c.write(ByteBuffer.wrap((answer + "\n").getBytes(StandardCharsets.UTF_8)));
@@ -60,10 +61,13 @@ class StatusCommandTest {
                  "activeConnections":12,"trackedConnections":40,"halfOpenConnections":1,"freeHoldBuffers":1020,
                  "control":{"framesIn":5000,"framesOut":5100,"badMac":0,"peerDead":1,"malformed":0,"malformed.TOO_LONG":0}}
                 """.replace("\n", ""));
-        assertThat(run("status", "--admin-socket", socket.toString())).as(err.toString()).isZero();
+        assertThat(run("status", "--admin-socket", socket.toString()))
+                .as(err.toString())
+                .isZero();
         assertThat(asked.get()).isEqualTo("stats");
         String s = out.toString();
-        assertThat(s).contains("node n1 (10.200.1.1)")
+        assertThat(s)
+                .contains("node n1 (10.200.1.1)")
                 .contains("up: n2; DOWN: n3")
                 .contains("12 active, 40 tracked, 1 half-open; hold buffers free 1,020")
                 .contains("1,200 connections: 300 served here, 900 handed off (897 completed, 3 fell back)")
@@ -76,7 +80,8 @@ class StatusCommandTest {
 
     @Test
     void saysWhenNoNodeAnswers() {
-        assertThat(run("status", "--admin-socket", dir.resolve("absent.sock").toString())).isEqualTo(1);
+        assertThat(run("status", "--admin-socket", dir.resolve("absent.sock").toString()))
+                .isEqualTo(1);
         assertThat(err.toString()).contains("no answer on").contains("is the node running?");
         assertThat(run("status")).isEqualTo(2);
         assertThat(err.toString()).contains("give --config FILE or --admin-socket PATH");
@@ -86,18 +91,27 @@ class StatusCommandTest {
     void adminSendsOneCommandLineAndFailsOnAnErrorAnswer() throws Exception {
         Path socket = dir.resolve("a.sock");
         CompletableFuture<String> asked = fakeNode(socket, "{\"paths\":15,\"before\":14}");
-        assertThat(run("admin", "--admin-socket", socket.toString(), "content", "rescan")).isZero();
+        assertThat(run("admin", "--admin-socket", socket.toString(), "content", "rescan"))
+                .isZero();
         assertThat(asked.get()).isEqualTo("content rescan");
         assertThat(out.toString()).contains("{\"paths\":15,\"before\":14}");
         Path other = dir.resolve("b.sock");
         fakeNode(other, "{\"error\":\"no routing policy named 'x'\"}");
-        assertThat(run("admin", "--admin-socket", other.toString(), "policy", "x")).isEqualTo(1);
+        assertThat(run("admin", "--admin-socket", other.toString(), "policy", "x"))
+                .isEqualTo(1);
     }
 
     @Test
     void theCompletionScriptKnowsEveryCommandAndItsOptions() {
         assertThat(run("completion")).isZero();
-        assertThat(out.toString()).contains("complete -F").contains("node").contains("status").contains("bench")
-                .contains("admin").contains("--config").contains("--metrics-port").contains("--admin-socket");
+        assertThat(out.toString())
+                .contains("complete -F")
+                .contains("node")
+                .contains("status")
+                .contains("bench")
+                .contains("admin")
+                .contains("--config")
+                .contains("--metrics-port")
+                .contains("--admin-socket");
     }
 }

@@ -136,9 +136,11 @@ class NodeConfigTest {
         assertThat(n.address()).isEqualTo(Bytes.parseIpv4("192.0.2.10"));
         assertThat(n.controlAddress()).isEqualTo(Bytes.parseIpv4("10.1.0.10"));
         assertThat(n.controlAddressOf(n.peers().get(0))).isEqualTo(Bytes.parseIpv4("10.1.0.11"));
-        assertThat(n.controlAddressOf(n.peers().get(1))).as("no controlAddress: its service address")
+        assertThat(n.controlAddressOf(n.peers().get(1)))
+                .as("no controlAddress: its service address")
                 .isEqualTo(Bytes.parseIpv4("192.0.2.12"));
-        Node.Config withMtu = NodeConfig.load(write(HOST + "  mtu: 9000\n  metricsAddress: 10.1.0.10\n")).node();
+        Node.Config withMtu = NodeConfig.load(write(HOST + "  mtu: 9000\n  metricsAddress: 10.1.0.10\n"))
+                .node();
         assertThat(withMtu.host().mtu()).isEqualTo(9000);
         assertThat(withMtu.metricsAddress()).isEqualTo(Bytes.parseIpv4("10.1.0.10"));
         assertThat(n.metricsAddress()).as("every address unless told").isZero();
@@ -149,14 +151,24 @@ class NodeConfigTest {
     @Test
     void aRealHostsFieldsAreCheckedTogether() throws IOException {
         rejects(HOST.replace("      controlAddress: 10.1.0.10\n", ""), 12, "node.name", "needs a controlAddress");
-        rejects(HOST.replace("  serverNamespace: baton-srv\n", ""), 6, "cluster.members[0].controlAddress",
+        rejects(
+                HOST.replace("  serverNamespace: baton-srv\n", ""),
+                6,
+                "cluster.members[0].controlAddress",
                 "needs node.serverNamespace");
-        rejects(HOST.replace("  serverNamespace: baton-srv\n", "  uplink: eth0\n"), 15, "node.uplink",
+        rejects(
+                HOST.replace("  serverNamespace: baton-srv\n", "  uplink: eth0\n"),
+                15,
+                "node.uplink",
                 "needs serverNamespace");
         rejects(HOST.replace("10.1.0.11", "192.0.2.10"), 9, "cluster.members[1].controlAddress", "another address");
         rejects(HOST + "  uplink: baton-none-such\n", 16, "node.uplink", "not an interface of this host");
         rejects(HOST + "  mtu: 100\n", 16, "node.mtu", "out of range");
-        rejects(HOST + "  metricsPort: 0\n  metricsAddress: 10.1.0.10\n", 17, "node.metricsAddress", "no metrics server");
+        rejects(
+                HOST + "  metricsPort: 0\n  metricsAddress: 10.1.0.10\n",
+                17,
+                "node.metricsAddress",
+                "no metrics server");
         rejects(HOST + "  metricsAddress: 224.0.0.1\n", 16, "node.metricsAddress", "multicast");
         rejects(HOST.replace("baton-srv", "no/slash"), 15, "node.serverNamespace", "not a namespace name");
     }
@@ -164,13 +176,12 @@ class NodeConfigTest {
     /** Loads {@code yaml} and expects an error at {@code line} naming {@code field}, saying {@code what}. */
     private void rejects(String yaml, int line, String field, String what) throws IOException {
         Path f = write(yaml);
-        assertThatThrownBy(() -> NodeConfig.load(f))
-                .isInstanceOfSatisfying(ConfigException.class, e -> {
-                    assertThat(e.file()).isEqualTo(f);
-                    assertThat(e.line()).as(e.getMessage()).isEqualTo(line);
-                    assertThat(e.field()).as(e.getMessage()).isEqualTo(field);
-                    assertThat(e.getMessage()).startsWith(f + ":" + line + ":").contains(what);
-                });
+        assertThatThrownBy(() -> NodeConfig.load(f)).isInstanceOfSatisfying(ConfigException.class, e -> {
+            assertThat(e.file()).isEqualTo(f);
+            assertThat(e.line()).as(e.getMessage()).isEqualTo(line);
+            assertThat(e.field()).as(e.getMessage()).isEqualTo(field);
+            assertThat(e.getMessage()).startsWith(f + ":" + line + ":").contains(what);
+        });
     }
 
     @Test
@@ -184,13 +195,25 @@ class NodeConfigTest {
         rejects(GOOD.replace("10.0.0.3", "10.0.0"), 13, "cluster.members[2].address", "not an IPv4 address");
         rejects(GOOD.replace("10.0.0.3", "10.0.0.1"), 13, "cluster.members[2].address", "another member's");
         rejects(GOOD.replace("address: 10.0.0.1", "address: 127.0.0.1"), 9, "cluster.members[0].address", "loopback");
-        rejects(GOOD.replace("controlPort: 7071", "controlPort: 70710"), 14, "cluster.members[2].controlPort", "out of range");
+        rejects(
+                GOOD.replace("controlPort: 7071", "controlPort: 70710"),
+                14,
+                "cluster.members[2].controlPort",
+                "out of range");
         rejects(GOOD.replace("servicePort: 8080", "servicePort: http"), 4, "cluster.servicePort", "not a whole number");
         rejects(GOOD.replace("- name: n3", "- name: n1"), 12, "cluster.members[2].name", "named twice");
-        rejects(GOOD.replace("  name: n2\n  docroot", "  name: n9\n  docroot"), 16, "node.name", "not one of the members");
+        rejects(
+                GOOD.replace("  name: n2\n  docroot", "  name: n9\n  docroot"),
+                16,
+                "node.name",
+                "not one of the members");
         rejects(GOOD.replace("server: builtin", "server: apache"), 18, "node.server", "external or builtin");
         rejects(GOOD.replace("docroot: www", "docroot: nowhere"), 17, "node.docroot", "not a directory");
-        rejects(GOOD.replace("eagerCommit: false", "eagerCommit: maybe"), 24, "node.tuning.eagerCommit", "true or false");
+        rejects(
+                GOOD.replace("eagerCommit: false", "eagerCommit: maybe"),
+                24,
+                "node.tuning.eagerCommit",
+                "true or false");
         rejects(GOOD.replace("lingerMs: 5000", "lingerMs: 5"), 23, "node.tuning.lingerMs", "out of range");
         rejects(GOOD.replace("drop dir=in p=0.01 seed=7", "drop p=2"), 26, "node.faults[0]", "");
         rejects(GOOD.replace("policy: content", "policy: roundrobin"), 6, "cluster.policy", "no routing policy");
@@ -201,7 +224,10 @@ class NodeConfigTest {
     void missingFieldsAreNamedAtTheirMapping() throws IOException {
         rejects(GOOD.replace("  docroot: www\n", ""), 16, "node", "'docroot' is missing");
         rejects(GOOD.replace("      address: 10.0.0.1\n", ""), 8, "cluster.members[0]", "'address' is missing");
-        rejects("cluster:\n  key: cluster.key\n  members: []\nnode:\n  name: x\n  docroot: www\n", 3, "cluster.members",
+        rejects(
+                "cluster:\n  key: cluster.key\n  members: []\nnode:\n  name: x\n  docroot: www\n",
+                3,
+                "cluster.members",
                 "names no member");
     }
 
@@ -215,19 +241,29 @@ class NodeConfigTest {
     @Test
     void brokenYamlAndWrongShapesAreErrorsNotCrashes() throws IOException {
         rejects("cluster: [unclosed\nnode: {}\n", 2, "", "not valid YAML");
-        rejects(GOOD.replace("  members:", "  members: 5\n  x:").replaceAll("(?s)  x:.*?node:", "node:"), 7, "cluster.members",
+        rejects(
+                GOOD.replace("  members:", "  members: 5\n  x:").replaceAll("(?s)  x:.*?node:", "node:"),
+                7,
+                "cluster.members",
                 "must be a list");
         rejects("- just\n- a list\n", 1, "", "must be a mapping");
         rejects("cluster:\n  key: a\n  key: b\n", 3, "cluster.key", "given twice");
         Path empty = write("");
-        assertThatThrownBy(() -> NodeConfig.load(empty)).isInstanceOf(ConfigException.class).hasMessageContaining("is empty");
+        assertThatThrownBy(() -> NodeConfig.load(empty))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("is empty");
         Path none = dir.resolve("absent.yaml");
-        assertThatThrownBy(() -> NodeConfig.load(none)).isInstanceOf(ConfigException.class).hasMessageContaining("cannot read");
+        assertThatThrownBy(() -> NodeConfig.load(none))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("cannot read");
     }
 
     @Test
     void yamlTagsCannotBuildObjects() throws IOException {
-        rejects(GOOD.replace("policy: content", "policy: !!java.net.URL [\"http://x\"]"), 6, "",
+        rejects(
+                GOOD.replace("policy: content", "policy: !!java.net.URL [\"http://x\"]"),
+                6,
+                "",
                 "Global tag is not allowed");
     }
 }

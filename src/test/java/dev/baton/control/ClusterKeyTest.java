@@ -18,13 +18,15 @@ class ClusterKeyTest {
     void readsAPrivateFileOfAtLeast32Bytes() throws IOException {
         Path f = write("k", new byte[32], "rw-------");
         assertThat(ClusterKey.read(f).spec().getEncoded()).hasSize(32);
-        Path text = write("hex", "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n".getBytes(), "r--------");
+        Path text = write(
+                "hex", "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n".getBytes(), "r--------");
         assertThat(ClusterKey.read(text).spec().getEncoded()).hasSize(65);
     }
 
     @Test
     void refusesAMissingFile() {
-        assertThatThrownBy(() -> ClusterKey.read(dir.resolve("nope"))).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> ClusterKey.read(dir.resolve("nope")))
+                .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("no such file");
         assertThatThrownBy(() -> ClusterKey.read(dir)).as("a directory").isInstanceOf(IllegalArgumentException.class);
     }
@@ -32,12 +34,14 @@ class ClusterKeyTest {
     @Test
     void refusesAShortOrHugeKey() throws IOException {
         Path shortKey = write("short", new byte[31], "rw-------");
-        assertThatThrownBy(() -> ClusterKey.read(shortKey)).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> ClusterKey.read(shortKey))
+                .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("has 31 bytes");
         Path empty = write("empty", new byte[0], "rw-------");
         assertThatThrownBy(() -> ClusterKey.read(empty)).isInstanceOf(IllegalArgumentException.class);
         Path huge = write("huge", new byte[ClusterKey.MAX_LENGTH + 1], "rw-------");
-        assertThatThrownBy(() -> ClusterKey.read(huge)).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> ClusterKey.read(huge))
+                .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("more than");
         assertThatThrownBy(() -> ClusterKey.of(new byte[31])).isInstanceOf(IllegalArgumentException.class);
     }
@@ -46,7 +50,9 @@ class ClusterKeyTest {
     void refusesAKeyThatGroupOrOthersCanReach() throws IOException {
         for (String mode : new String[] {"rw-r-----", "rw----r--", "rw--w----", "rw-----w-", "rw---x---"}) {
             Path f = write("k" + mode.hashCode(), new byte[32], mode);
-            assertThatThrownBy(() -> ClusterKey.read(f)).as(mode).isInstanceOf(IllegalArgumentException.class)
+            assertThatThrownBy(() -> ClusterKey.read(f))
+                    .as(mode)
+                    .isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("chmod 600");
         }
     }
@@ -55,7 +61,8 @@ class ClusterKeyTest {
     void writesARandomKeyThatOnlyTheOwnerCanRead() throws IOException {
         Path f = dir.resolve("cluster.key");
         ClusterKey.writeRandom(f);
-        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(f))).isEqualTo("rw-------");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(f)))
+                .isEqualTo("rw-------");
         byte[] first = Files.readAllBytes(f);
         assertThat(first).hasSize(ClusterKey.MIN_LENGTH);
         ClusterKey.writeRandom(f);
@@ -66,8 +73,12 @@ class ClusterKeyTest {
     @Test
     void neverShowsItsBytes() {
         assertThat(ClusterKey.of(new byte[] {
-                'S', 'E', 'C', 'R', 'E', 'T', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})
-                .toString()).doesNotContain("SECRET").contains("32 bytes");
+                            'S', 'E', 'C', 'R', 'E', 'T', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                            0, 0, 0, 0, 0
+                        })
+                        .toString())
+                .doesNotContain("SECRET")
+                .contains("32 bytes");
     }
 
     private Path write(String name, byte[] bytes, String mode) throws IOException {

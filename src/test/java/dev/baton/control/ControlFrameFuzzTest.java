@@ -81,16 +81,36 @@ class ControlFrameFuzzTest {
     private static ControlMessage build(FuzzedDataProvider d) {
         long id = d.consumeLong();
         return switch (d.consumeInt(MessageType.HELLO, MessageType.AUTH)) {
-            case MessageType.HELLO -> new ControlMessage.Hello(d.consumeString(300), d.consumeInt(),
-                    d.consumeInt(-1, 0x10000), d.consumeLong(), d.consumeBytes(d.consumeInt(15, 17)));
+            case MessageType.HELLO ->
+                new ControlMessage.Hello(
+                        d.consumeString(300),
+                        d.consumeInt(),
+                        d.consumeInt(-1, 0x10000),
+                        d.consumeLong(),
+                        d.consumeBytes(d.consumeInt(15, 17)));
             case MessageType.AUTH -> new ControlMessage.Auth(d.consumeBytes(d.consumeInt(31, 33)));
             case MessageType.HEARTBEAT -> new ControlMessage.Heartbeat(d.consumeInt(), d.consumeLong());
-            case MessageType.HANDOFF_REQUEST -> new ControlMessage.HandoffRequest(id, d.consumeInt(), d.consumeInt(),
-                    d.consumeInt(-2, 15), d.consumeInt(-1, 0x10000), d.consumeBoolean(), d.consumeBoolean(),
-                    d.consumeBytes(d.consumeInt(0, 1600)), d.consumeBytes(d.consumeInt(0, 1600)));
-            case MessageType.HANDOFF_ACK -> new ControlMessage.HandoffAck(id, d.consumeInt(), d.consumeInt(),
-                    d.consumeInt(-2, 15), d.consumeInt(-1, 0x10000), d.consumeBoolean(), d.consumeBoolean(),
-                    d.consumeInt(-1, 0x10000));
+            case MessageType.HANDOFF_REQUEST ->
+                new ControlMessage.HandoffRequest(
+                        id,
+                        d.consumeInt(),
+                        d.consumeInt(),
+                        d.consumeInt(-2, 15),
+                        d.consumeInt(-1, 0x10000),
+                        d.consumeBoolean(),
+                        d.consumeBoolean(),
+                        d.consumeBytes(d.consumeInt(0, 1600)),
+                        d.consumeBytes(d.consumeInt(0, 1600)));
+            case MessageType.HANDOFF_ACK ->
+                new ControlMessage.HandoffAck(
+                        id,
+                        d.consumeInt(),
+                        d.consumeInt(),
+                        d.consumeInt(-2, 15),
+                        d.consumeInt(-1, 0x10000),
+                        d.consumeBoolean(),
+                        d.consumeBoolean(),
+                        d.consumeInt(-1, 0x10000));
             case MessageType.HANDOFF_REFUSE -> new ControlMessage.HandoffRefuse(id, d.consumeInt(-1, 9));
             case MessageType.TERMINATE -> new ControlMessage.Terminate(id);
             case MessageType.ABORT -> new ControlMessage.Abort(id);

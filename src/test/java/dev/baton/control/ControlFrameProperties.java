@@ -82,13 +82,17 @@ class ControlFrameProperties {
     /** A header that passes the first checks, then a random payload: reaches every type's layout. */
     private Arbitrary<byte[]> plausibleHeaders() {
         return Combinators.combine(
-                Arbitraries.integers().between(0, 10),
-                Arbitraries.longs(),
-                Arbitraries.bytes().array(byte[].class).ofMaxSize(200),
-                Arbitraries.of(true, true, true, false)).as((type, corr, payload, honestLength) -> {
+                        Arbitraries.integers().between(0, 10),
+                        Arbitraries.longs(),
+                        Arbitraries.bytes().array(byte[].class).ofMaxSize(200),
+                        Arbitraries.of(true, true, true, false))
+                .as((type, corr, payload, honestLength) -> {
                     ByteBuffer b = ByteBuffer.allocate(ControlFrame.HEADER_LENGTH + payload.length);
                     b.putInt(honestLength ? b.capacity() - 4 : payload.length * 977)
-                            .put(ControlFrame.VERSION).put(type.byteValue()).putShort((short) 0).putLong(corr)
+                            .put(ControlFrame.VERSION)
+                            .put(type.byteValue())
+                            .putShort((short) 0)
+                            .putLong(corr)
                             .put(payload);
                     return b.array();
                 });
@@ -96,12 +100,14 @@ class ControlFrameProperties {
 
     /** A valid frame of every type with a few bytes changed or the end cut: near misses. */
     private Arbitrary<byte[]> mutatedFrames() {
-        List<byte[]> valid = ControlFrameTest.everyMessage().map(ControlFrameTest::encode).toList();
+        List<byte[]> valid =
+                ControlFrameTest.everyMessage().map(ControlFrameTest::encode).toList();
         return Combinators.combine(
-                Arbitraries.of(valid),
-                Arbitraries.integers().between(0, 1 << 20).list().ofMaxSize(4),
-                Arbitraries.bytes().list().ofSize(4),
-                Arbitraries.integers().between(0, 8)).as((frame, positions, values, cut) -> {
+                        Arbitraries.of(valid),
+                        Arbitraries.integers().between(0, 1 << 20).list().ofMaxSize(4),
+                        Arbitraries.bytes().list().ofSize(4),
+                        Arbitraries.integers().between(0, 8))
+                .as((frame, positions, values, cut) -> {
                     byte[] f = frame.clone();
                     for (int i = 0; i < positions.size(); i++) {
                         f[positions.get(i) % f.length] = values.get(i);
@@ -114,31 +120,50 @@ class ControlFrameProperties {
     Arbitrary<ControlMessage> messages() {
         Arbitrary<byte[]> packets = Arbitraries.bytes().array(byte[].class).ofMaxSize(ControlMessage.MAX_PACKET_LENGTH);
         Arbitrary<ControlMessage> requests = Combinators.combine(
-                Arbitraries.longs(), Arbitraries.integers(), Arbitraries.integers(),
-                Arbitraries.integers().between(-1, 14), Arbitraries.integers().between(0, 65535),
-                Arbitraries.of(true, false), Arbitraries.of(true, false), packets)
-                .as((id, isn, ts, ws, mss, t, s, syn) -> new ControlMessage.HandoffRequest(
-                        id, isn, ts, ws, mss, t, s, syn, syn.clone()));
+                        Arbitraries.longs(),
+                        Arbitraries.integers(),
+                        Arbitraries.integers(),
+                        Arbitraries.integers().between(-1, 14),
+                        Arbitraries.integers().between(0, 65535),
+                        Arbitraries.of(true, false),
+                        Arbitraries.of(true, false),
+                        packets)
+                .as((id, isn, ts, ws, mss, t, s, syn) ->
+                        new ControlMessage.HandoffRequest(id, isn, ts, ws, mss, t, s, syn, syn.clone()));
         Arbitrary<ControlMessage> acks = Combinators.combine(
-                Arbitraries.longs(), Arbitraries.integers(), Arbitraries.integers(),
-                Arbitraries.integers().between(-1, 14), Arbitraries.integers().between(0, 65535),
-                Arbitraries.of(true, false), Arbitraries.of(true, false))
-                .as((id, isn, ts, ws, mss, t, s) -> new ControlMessage.HandoffAck(id, isn, ts, ws, mss, t, s,
-                        (int) (id & 0xffff)));
+                        Arbitraries.longs(),
+                        Arbitraries.integers(),
+                        Arbitraries.integers(),
+                        Arbitraries.integers().between(-1, 14),
+                        Arbitraries.integers().between(0, 65535),
+                        Arbitraries.of(true, false),
+                        Arbitraries.of(true, false))
+                .as((id, isn, ts, ws, mss, t, s) ->
+                        new ControlMessage.HandoffAck(id, isn, ts, ws, mss, t, s, (int) (id & 0xffff)));
         Arbitrary<ControlMessage> hellos = Combinators.combine(
-                Arbitraries.strings().ofMinLength(1).ofMaxLength(60).filter(n -> isEncodable(n)),
-                Arbitraries.integers(), Arbitraries.integers().between(0, 65535), Arbitraries.longs(),
-                Arbitraries.bytes().array(byte[].class).ofSize(ControlMessage.Hello.NONCE_LENGTH))
+                        Arbitraries.strings().ofMinLength(1).ofMaxLength(60).filter(n -> isEncodable(n)),
+                        Arbitraries.integers(),
+                        Arbitraries.integers().between(0, 65535),
+                        Arbitraries.longs(),
+                        Arbitraries.bytes().array(byte[].class).ofSize(ControlMessage.Hello.NONCE_LENGTH))
                 .as(ControlMessage.Hello::new);
-        Arbitrary<ControlMessage> auths = Arbitraries.bytes().array(byte[].class)
-                .ofSize(ControlMessage.Auth.MAC_LENGTH).map(ControlMessage.Auth::new);
+        Arbitrary<ControlMessage> auths = Arbitraries.bytes()
+                .array(byte[].class)
+                .ofSize(ControlMessage.Auth.MAC_LENGTH)
+                .map(ControlMessage.Auth::new);
         Arbitrary<ControlMessage> contents = Combinators.combine(
-                Arbitraries.of(true, false), Arbitraries.of(true, false),
-                Arbitraries.strings().ofMaxLength(40).filter(ControlFrameProperties::isEncodable)
-                        .map(p -> "/" + p).list().ofMaxSize(50))
+                        Arbitraries.of(true, false),
+                        Arbitraries.of(true, false),
+                        Arbitraries.strings()
+                                .ofMaxLength(40)
+                                .filter(ControlFrameProperties::isEncodable)
+                                .map(p -> "/" + p)
+                                .list()
+                                .ofMaxSize(50))
                 .as(ControlMessage.Content::new);
-        Arbitrary<ControlMessage> commits = Combinators.combine(Arbitraries.longs(),
-                Arbitraries.bytes().array(byte[].class).ofMaxSize(2 * ControlMessage.MAX_PACKET_LENGTH))
+        Arbitrary<ControlMessage> commits = Combinators.combine(
+                        Arbitraries.longs(),
+                        Arbitraries.bytes().array(byte[].class).ofMaxSize(2 * ControlMessage.MAX_PACKET_LENGTH))
                 .as(ControlMessage.Commit::new);
         return Arbitraries.oneOf(requests, acks, hellos, auths, contents, commits);
     }

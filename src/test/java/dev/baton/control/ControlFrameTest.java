@@ -61,8 +61,7 @@ class ControlFrameTest {
                 new ControlMessage.Commit(0L, new byte[0]),
                 new ControlMessage.Commit(Long.MAX_VALUE, packet(ControlMessage.MAX_REQUEST_LENGTH, 5)),
                 new HandoffRequest(-1L, 0, 0, -1, 0, false, false, new byte[0], new byte[0]),
-                new HandoffRequest(Long.MIN_VALUE, 1, 2, 14, 65535, true, false,
-                        packet(1500, 3), packet(1500, 4)),
+                new HandoffRequest(Long.MIN_VALUE, 1, 2, 14, 65535, true, false, packet(1500, 3), packet(1500, 4)),
                 new HandoffAck(42L, 0xfeedface, 12345, 9, 1448, true, true, 61001),
                 new HandoffAck(0L, 0, 0, -1, 536, false, true, 61001),
                 new HandoffRefuse(7L, RefuseReason.BUSY),
@@ -114,7 +113,8 @@ class ControlFrameTest {
         int n1 = ControlFrame.encode(new Abort(1), b);
         int n2 = ControlFrame.encode(new Heartbeat(3, 4), b);
         assertThat(b.position()).isEqualTo(n1 + n2);
-        assertThat(ControlFrame.decode(b.duplicate().position(n1).limit(n1 + n2))).isEqualTo(new Heartbeat(3, 4));
+        assertThat(ControlFrame.decode(b.duplicate().position(n1).limit(n1 + n2)))
+                .isEqualTo(new Heartbeat(3, 4));
         assertThat(ControlFrame.decode(b.duplicate().position(0).limit(n1))).isEqualTo(new Abort(1));
     }
 
@@ -144,12 +144,15 @@ class ControlFrameTest {
     @Test
     void recordsRefuseValuesThatCannotBeEncoded() {
         assertThatThrownBy(() -> new Hello("", 0, 80, 0, NONCE)).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> new Hello("x".repeat(256), 0, 80, 0, NONCE)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new Hello("x".repeat(256), 0, 80, 0, NONCE))
+                .isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> new Hello("n", 0, 65536, 0, NONCE)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> new Hello("\ud800", 0, 80, 0, NONCE)).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> new Hello("n", 0, 80, 0, new byte[15])).as("short nonce")
+        assertThatThrownBy(() -> new Hello("n", 0, 80, 0, new byte[15]))
+                .as("short nonce")
                 .isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> new ControlMessage.Auth(new byte[31])).as("short MAC")
+        assertThatThrownBy(() -> new ControlMessage.Auth(new byte[31]))
+                .as("short MAC")
                 .isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> new Heartbeat(-1, 0)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> new HandoffAck(1, 0, 0, 15, 1460, true, true, 61001))
@@ -157,7 +160,8 @@ class ControlFrameTest {
         assertThatThrownBy(() -> new HandoffRequest(1, 0, 0, 7, 1460, true, true, new byte[1501], new byte[0]))
                 .isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> new HandoffRefuse(1, 0)).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> new Content(true, true, List.of("relative"))).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new Content(true, true, List.of("relative")))
+                .isInstanceOf(IllegalArgumentException.class);
         List<String> tooMany = new ArrayList<>();
         for (int i = 0; i < 20; i++) {
             tooMany.add("/" + "q".repeat(4000));
@@ -194,7 +198,8 @@ class ControlFrameTest {
 
     @Test
     void lengthBelowTheHeaderIsTooShort() {
-        assertThat(reasonOf(HEX.parseHex("0000000b" + "0206000000000000000000"))).isEqualTo(Reason.TOO_SHORT);
+        assertThat(reasonOf(HEX.parseHex("0000000b" + "0206000000000000000000")))
+                .isEqualTo(Reason.TOO_SHORT);
         assertThat(reasonOf(HEX.parseHex("ffffffff"))).isEqualTo(Reason.TOO_SHORT);
     }
 
@@ -211,7 +216,9 @@ class ControlFrameTest {
 
     @Test
     void otherVersionIsRefused() {
-        assertThat(reasonOf(patch(new Abort(1), 4, 1))).as("version 1: no nonce, no auth").isEqualTo(Reason.BAD_VERSION);
+        assertThat(reasonOf(patch(new Abort(1), 4, 1)))
+                .as("version 1: no nonce, no auth")
+                .isEqualTo(Reason.BAD_VERSION);
         assertThat(reasonOf(patch(new Abort(1), 4, 3))).isEqualTo(Reason.BAD_VERSION);
     }
 
@@ -225,10 +232,12 @@ class ControlFrameTest {
     @Test
     void correlationIdOnAMessageAboutNoConnectionIsRefused() {
         assertThat(reasonOf(patch(new Heartbeat(12, 3), 15, 10))).isEqualTo(Reason.BAD_FIELD);
-        assertThat(reasonOf(patch(new Hello("n1", 1, 80, 2, new byte[Hello.NONCE_LENGTH]), 8, 1))).isEqualTo(Reason.BAD_FIELD);
+        assertThat(reasonOf(patch(new Hello("n1", 1, 80, 2, new byte[Hello.NONCE_LENGTH]), 8, 1)))
+                .isEqualTo(Reason.BAD_FIELD);
         assertThat(reasonOf(patch(new ControlMessage.Auth(new byte[ControlMessage.Auth.MAC_LENGTH]), 15, 1)))
                 .isEqualTo(Reason.BAD_FIELD);
-        assertThat(reasonOf(patch(new Content(true, true, List.of("/a")), 12, 0x80))).isEqualTo(Reason.BAD_FIELD);
+        assertThat(reasonOf(patch(new Content(true, true, List.of("/a")), 12, 0x80)))
+                .isEqualTo(Reason.BAD_FIELD);
     }
 
     @Test
@@ -262,8 +271,10 @@ class ControlFrameTest {
     @Test
     void invalidUtf8IsRefused() {
         // Hello name "ab" turned into 0xc3 0x28, an invalid two-byte sequence.
-        assertThat(reasonOf(patch(new Hello("ab", 0, 80, 0, NONCE), 17, 0xc3, 0x28))).isEqualTo(Reason.BAD_UTF8);
-        assertThat(reasonOf(patch(new Content(true, true, List.of("/ab")), 22, 0xff))).isEqualTo(Reason.BAD_UTF8);
+        assertThat(reasonOf(patch(new Hello("ab", 0, 80, 0, NONCE), 17, 0xc3, 0x28)))
+                .isEqualTo(Reason.BAD_UTF8);
+        assertThat(reasonOf(patch(new Content(true, true, List.of("/ab")), 22, 0xff)))
+                .isEqualTo(Reason.BAD_UTF8);
     }
 
     @Test
@@ -271,13 +282,17 @@ class ControlFrameTest {
         HandoffAck ack = new HandoffAck(5, 1, 2, 7, 1460, true, true, 61001);
         assertThat(reasonOf(patch(ack, 24, 15))).as("window scale 15").isEqualTo(Reason.BAD_FIELD);
         assertThat(reasonOf(patch(ack, 27, 4))).as("unknown option bit").isEqualTo(Reason.BAD_FIELD);
-        assertThat(reasonOf(patch(new HandoffRefuse(1, RefuseReason.BUSY), 19, 0x63))).as("reason 99")
+        assertThat(reasonOf(patch(new HandoffRefuse(1, RefuseReason.BUSY), 19, 0x63)))
+                .as("reason 99")
                 .isEqualTo(Reason.BAD_FIELD);
-        assertThat(reasonOf(patch(new Hello("ab", 0, 80, 0, NONCE), 16, 0))).as("empty name")
+        assertThat(reasonOf(patch(new Hello("ab", 0, 80, 0, NONCE), 16, 0)))
+                .as("empty name")
                 .isIn(Reason.BAD_FIELD, Reason.TRAILING_BYTES);
-        assertThat(reasonOf(patch(new Content(true, true, List.of("/a")), 21, 'a'))).as("relative path")
+        assertThat(reasonOf(patch(new Content(true, true, List.of("/a")), 21, 'a')))
+                .as("relative path")
                 .isEqualTo(Reason.BAD_FIELD);
-        assertThat(reasonOf(patch(new Content(true, true, List.of()), 16, 4))).as("content flag bit")
+        assertThat(reasonOf(patch(new Content(true, true, List.of()), 16, 4)))
+                .as("content flag bit")
                 .isEqualTo(Reason.BAD_FIELD);
     }
 
@@ -286,8 +301,9 @@ class ControlFrameTest {
         byte[] head = HEX.parseHex("7fffffff");
         CountingStream in = new CountingStream(head);
         FrameReader r = new FrameReader(in);
-        assertThatThrownBy(r::read).isInstanceOfSatisfying(FrameException.class,
-                e -> assertThat(e.reason()).isEqualTo(Reason.TOO_LONG));
+        assertThatThrownBy(r::read)
+                .isInstanceOfSatisfying(
+                        FrameException.class, e -> assertThat(e.reason()).isEqualTo(Reason.TOO_LONG));
         assertThat(in.served).isEqualTo(4);
     }
 

@@ -67,11 +67,16 @@ class ControlPlaneAuthTest {
         HandoffRequest req = request(7);
         assertThat(a.send("b", req)).isTrue();
         assertThat(b.send("a", new Terminate(7))).isTrue();
-        await("delivered", () -> rb.nonHeartbeats("a").contains(req) && ra.nonHeartbeats("b").contains(new Terminate(7)));
+        await(
+                "delivered",
+                () -> rb.nonHeartbeats("a").contains(req)
+                        && ra.nonHeartbeats("b").contains(new Terminate(7)));
         assertThat(rb.hello("a").incarnation()).isEqualTo(a.incarnation());
         assertThat(ra.hello("b").incarnation()).isEqualTo(b.incarnation()).isNotEqualTo(a.incarnation());
         for (ControlPlane p : List.of(a, b)) {
-            assertThat(p.counters()).containsEntry("authFailed", 0L).containsEntry("badMac", 0L)
+            assertThat(p.counters())
+                    .containsEntry("authFailed", 0L)
+                    .containsEntry("badMac", 0L)
                     .containsEntry("malformed", 0L);
         }
     }
@@ -80,8 +85,9 @@ class ControlPlaneAuthTest {
     void differentKeysNeverLinkUpAndBothSidesCount() throws Exception {
         ControlPlane b = start(config("b", portB, "a", portA), ClusterKey.random(), rb);
         ControlPlane a = start(config("a", portA, "b", portB), key, ra);
-        await("both refused at least twice", () -> a.counters().get("authFailed") >= 2
-                && b.counters().get("authFailed") >= 2);
+        await(
+                "both refused at least twice",
+                () -> a.counters().get("authFailed") >= 2 && b.counters().get("authFailed") >= 2);
         assertThat(ra.events).isEmpty();
         assertThat(rb.events).isEmpty();
         assertThat(a.upPeers()).isEmpty();
@@ -106,11 +112,17 @@ class ControlPlaneAuthTest {
         HandoffRequest req = request(21);
         assertThat(a.send("b", req)).isTrue();
 
-        await("refused or delivered", () -> b.counters().get("badMac") == 1 || !handoffRequests(rb).isEmpty());
+        await(
+                "refused or delivered",
+                () -> b.counters().get("badMac") == 1 || !handoffRequests(rb).isEmpty());
         assertThat(flipped).isTrue();
-        assertThat(handoffRequests(rb)).as("the altered request is never delivered").isEmpty();
+        assertThat(handoffRequests(rb))
+                .as("the altered request is never delivered")
+                .isEmpty();
         assertThat(b.counters().get("badMac")).isEqualTo(1L);
-        await("closed and back", () -> rb.events.size() >= 3 && rb.isUp("a") && a.peer("b").up());
+        await(
+                "closed and back",
+                () -> rb.events.size() >= 3 && rb.isUp("a") && a.peer("b").up());
         assertThat(rb.events).startsWith("up:a", "down:a", "up:a");
 
         assertThat(a.send("b", req)).isTrue();
@@ -186,7 +198,9 @@ class ControlPlaneAuthTest {
             replay.write(bytes);
             assertClosedByPeer(replay);
         }
-        assertThat(handoffRequests(rb)).as("the replayed request is not delivered again").containsExactly(req);
+        assertThat(handoffRequests(rb))
+                .as("the replayed request is not delivered again")
+                .containsExactly(req);
         assertThat(rb.events).containsExactly("up:a", "down:a");
         await("counted", () -> b.counters().get("authFailed") == 1);
         assertThat(b.counters()).containsEntry("badMac", 0L);
@@ -281,8 +295,7 @@ class ControlPlaneAuthTest {
 
     // ---- helpers
 
-    private record Duplex(ControlPlane a, ControlPlane b) {
-    }
+    private record Duplex(ControlPlane a, ControlPlane b) {}
 
     /**
      * "a" dials "b" through {@code relay}; waits for the link. (Everywhere here "b", which is dialed,
@@ -297,7 +310,9 @@ class ControlPlaneAuthTest {
 
     /** Waits until {@code b} refused a frame, or (when the tag check is broken) got every Terminate. */
     private void awaitRefusedOrDelivered(ControlPlane b) throws InterruptedException {
-        await("refused or delivered", () -> b.counters().get("badMac") == 1 || terminates(rb).size() >= 2);
+        await(
+                "refused or delivered",
+                () -> b.counters().get("badMac") == 1 || terminates(rb).size() >= 2);
         Thread.sleep(100); // let anything else that would be delivered arrive
     }
 
@@ -310,7 +325,8 @@ class ControlPlaneAuthTest {
         for (int i = 1; i <= 2; i++) {
             assertThat(a.send("b", new Terminate(i))).isTrue();
         }
-        if (!a.send("b", new Terminate(3))) assertThat(a.peer("b").up()).as("refused only with the link down").isFalse();
+        if (!a.send("b", new Terminate(3)))
+            assertThat(a.peer("b").up()).as("refused only with the link down").isFalse();
     }
 
     private static boolean isTerminate(byte[] f) {
@@ -326,8 +342,16 @@ class ControlPlaneAuthTest {
     }
 
     private static HandoffRequest request(long connId) {
-        return new HandoffRequest(connId, 0x01020304, 5, 7, 1460, true, true,
-                ControlFrameTest.packet(60, 1), ControlFrameTest.packet(52, 2));
+        return new HandoffRequest(
+                connId,
+                0x01020304,
+                5,
+                7,
+                1460,
+                true,
+                true,
+                ControlFrameTest.packet(60, 1),
+                ControlFrameTest.packet(52, 2));
     }
 
     private static byte[] concat(byte[]... parts) {
@@ -363,8 +387,12 @@ class ControlPlaneAuthTest {
     private static Config config(String name, int port, String peer, int peerPort) {
         return Config.of(name, LOOPBACK, List.of(new PeerSpec(peer, LOOPBACK, peerPort)))
                 .withListen(LOOPBACK, port)
-                .withTimers(Duration.ofMillis(50), Duration.ofMillis(1500), Duration.ofMillis(20),
-                        Duration.ofMillis(300), Duration.ofSeconds(1));
+                .withTimers(
+                        Duration.ofMillis(50),
+                        Duration.ofMillis(1500),
+                        Duration.ofMillis(20),
+                        Duration.ofMillis(300),
+                        Duration.ofSeconds(1));
     }
 
     private ControlPlane start(Config cfg, ClusterKey k, ControlListener l) throws IOException {

@@ -116,7 +116,10 @@ class ControlPlaneDrivenTest {
         }
 
         Arrival of(ControlMessage m) {
-            return arrivals.stream().filter(a -> a.message().equals(m)).findFirst().orElse(null);
+            return arrivals.stream()
+                    .filter(a -> a.message().equals(m))
+                    .findFirst()
+                    .orElse(null);
         }
     }
 
@@ -125,14 +128,20 @@ class ControlPlaneDrivenTest {
         int portA = freePort();
         int portB = freePort();
         Duration dead = heartbeat.multipliedBy(30);
-        driven = new ControlPlane(Config.of("a", LOOPBACK, List.of(new PeerSpec("b", LOOPBACK, portB)))
-                .withListen(LOOPBACK, portA)
-                .withTimers(heartbeat, dead, Duration.ofMillis(20), Duration.ofMillis(300), Duration.ofSeconds(1)),
-                key, drivenRecorder);
-        plain = new ControlPlane(Config.of("b", LOOPBACK, List.of(new PeerSpec("a", LOOPBACK, portA)))
-                .withListen(LOOPBACK, portB)
-                .withTimers(heartbeat, dead, Duration.ofMillis(20), Duration.ofMillis(300), Duration.ofSeconds(1)),
-                key, plainRecorder);
+        driven = new ControlPlane(
+                Config.of("a", LOOPBACK, List.of(new PeerSpec("b", LOOPBACK, portB)))
+                        .withListen(LOOPBACK, portA)
+                        .withTimers(
+                                heartbeat, dead, Duration.ofMillis(20), Duration.ofMillis(300), Duration.ofSeconds(1)),
+                key,
+                drivenRecorder);
+        plain = new ControlPlane(
+                Config.of("b", LOOPBACK, List.of(new PeerSpec("a", LOOPBACK, portA)))
+                        .withListen(LOOPBACK, portB)
+                        .withTimers(
+                                heartbeat, dead, Duration.ofMillis(20), Duration.ofMillis(300), Duration.ofSeconds(1)),
+                key,
+                plainRecorder);
         loop = new Loop(driven, pollMillis);
         driven.startDriven(loop.wakeup::signal);
         loop.thread.start();
@@ -151,7 +160,9 @@ class ControlPlaneDrivenTest {
         assertThat(ra.of(new Terminate(1)).thread()).isEqualTo("test-loop");
 
         long sentAt = System.nanoTime();
-        assertThat(driven.send("b", new Terminate(2))).as("from the test's thread").isTrue();
+        assertThat(driven.send("b", new Terminate(2)))
+                .as("from the test's thread")
+                .isTrue();
         await("sent by the driven plane", () -> rb.of(new Terminate(2)) != null);
         assertThat(Duration.ofNanos(rb.of(new Terminate(2)).nanos() - sentAt)).isLessThan(Duration.ofSeconds(2));
         assertThat(driven.counters()).containsEntry("sendDropped", 0L).containsEntry("malformed", 0L);
@@ -180,7 +191,8 @@ class ControlPlaneDrivenTest {
         await("both arrive", () -> rb.of(new Terminate(5)) != null);
         assertThat(rb.arrivals.stream().map(Recorder.Arrival::message).toList())
                 .containsSubsequence(new Terminate(4), new Terminate(5));
-        assertThat(rb.of(new Terminate(4)).nanos()).isLessThanOrEqualTo(rb.of(new Terminate(5)).nanos());
+        assertThat(rb.of(new Terminate(4)).nanos())
+                .isLessThanOrEqualTo(rb.of(new Terminate(5)).nanos());
     }
 
     private static int freePort() throws Exception {

@@ -79,7 +79,9 @@ class ControlPlaneTest {
             assertThat(b.send("a", m)).isTrue();
         }
         // Each side also gets the other's own first load report: count what was sent, not frames.
-        await("all delivered both ways", () -> rb.received("a").containsAll(all) && ra.received("b").containsAll(all));
+        await(
+                "all delivered both ways",
+                () -> rb.received("a").containsAll(all) && ra.received("b").containsAll(all));
         assertThat(rb.received("a")).containsAll(all);
         assertThat(ra.received("b")).containsAll(all);
         assertThat(rb.nonHeartbeats("a")).containsExactlyElementsOf(all.subList(1, all.size()));
@@ -103,14 +105,20 @@ class ControlPlaneTest {
         ControlPlane a = start("a", ra);
         ControlPlane b = start("b", rb);
         ControlPlane c = start("c", rc);
-        await("all links up", () -> a.upPeers().size() == 2 && b.upPeers().size() == 2 && c.upPeers().size() == 2);
+        await(
+                "all links up",
+                () -> a.upPeers().size() == 2
+                        && b.upPeers().size() == 2
+                        && c.upPeers().size() == 2);
 
         assertThat(a.send("c", new Terminate(1))).isTrue();
         assertThat(c.send("b", new Terminate(2))).isTrue();
         assertThat(b.send("a", new Terminate(3))).isTrue();
-        await("delivered", () -> rc.nonHeartbeats("a").contains(new Terminate(1))
-                && rb.nonHeartbeats("c").contains(new Terminate(2))
-                && ra.nonHeartbeats("b").contains(new Terminate(3)));
+        await(
+                "delivered",
+                () -> rc.nonHeartbeats("a").contains(new Terminate(1))
+                        && rb.nonHeartbeats("c").contains(new Terminate(2))
+                        && ra.nonHeartbeats("b").contains(new Terminate(3)));
         assertThat(rb.nonHeartbeats("a")).isEmpty();
     }
 
@@ -127,11 +135,24 @@ class ControlPlaneTest {
     void firstLoadReportComesWithoutWaitingForTheInterval() throws Exception {
         cluster("a", "b");
         Duration slow = Duration.ofSeconds(30);
-        Config quiet = config("a").withLoad(() -> new Heartbeat(5, 0))
-                .withTimers(slow, slow.multipliedBy(2), Duration.ofMillis(20), Duration.ofMillis(300), Duration.ofSeconds(1));
+        Config quiet = config("a")
+                .withLoad(() -> new Heartbeat(5, 0))
+                .withTimers(
+                        slow,
+                        slow.multipliedBy(2),
+                        Duration.ofMillis(20),
+                        Duration.ofMillis(300),
+                        Duration.ofSeconds(1));
         start(quiet, new Recorder());
-        ControlPlane b = start(config("b").withTimers(Duration.ofMillis(50), slow, Duration.ofMillis(20),
-                Duration.ofMillis(300), Duration.ofSeconds(1)), new Recorder());
+        ControlPlane b = start(
+                config("b")
+                        .withTimers(
+                                Duration.ofMillis(50),
+                                slow,
+                                Duration.ofMillis(20),
+                                Duration.ofMillis(300),
+                                Duration.ofSeconds(1)),
+                new Recorder());
         await("first heartbeat", () -> new Heartbeat(5, 0).equals(b.peer("a").lastHeartbeat()));
     }
 
@@ -300,7 +321,8 @@ class ControlPlaneTest {
         FakePeer silent = authenticatedAsA(rb);
         long upAt = System.nanoTime();
         await("declared dead", () -> !rb.isUp("a"));
-        assertThat(Duration.ofNanos(System.nanoTime() - upAt)).isGreaterThan(config("b").deadInterval().dividedBy(2));
+        assertThat(Duration.ofNanos(System.nanoTime() - upAt))
+                .isGreaterThan(config("b").deadInterval().dividedBy(2));
         assertThat(b.counters()).containsEntry("peerDead", 1L);
         assertClosedByPeer(silent.socket);
     }
@@ -356,8 +378,12 @@ class ControlPlaneTest {
         });
         return Config.of(name, LOOPBACK, peers)
                 .withListen(LOOPBACK, ports.get(name))
-                .withTimers(Duration.ofMillis(50), Duration.ofMillis(1500), Duration.ofMillis(20),
-                        Duration.ofMillis(300), Duration.ofSeconds(1));
+                .withTimers(
+                        Duration.ofMillis(50),
+                        Duration.ofMillis(1500),
+                        Duration.ofMillis(20),
+                        Duration.ofMillis(300),
+                        Duration.ofSeconds(1));
     }
 
     private ControlPlane start(String name, ControlListener l) throws IOException {
@@ -441,7 +467,9 @@ class ControlPlaneTest {
         }
 
         List<ControlMessage> nonHeartbeats(String peer) {
-            return received(peer).stream().filter(m -> !(m instanceof Heartbeat)).toList();
+            return received(peer).stream()
+                    .filter(m -> !(m instanceof Heartbeat))
+                    .toList();
         }
     }
 }

@@ -24,6 +24,7 @@ final class FakePeer implements AutoCloseable {
     private FrameMac outMac;
     /** The acceptor's Hello and Auth, as a stranger saw them (after {@link #hello}). */
     byte[] theirHello;
+
     byte[] theirAuth;
 
     private FakePeer(Socket socket) throws IOException {

@@ -28,6 +28,7 @@ final class Relay implements AutoCloseable {
 
     /** Everything the dialer sent on each connection, in order. */
     final List<ByteArrayOutputStream> recorded = new CopyOnWriteArrayList<>();
+
     private final ServerSocket server;
     private final int target;
     private final Tamper tamper;

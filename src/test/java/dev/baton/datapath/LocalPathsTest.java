@@ -32,8 +32,19 @@ class LocalPathsTest {
 
     @Test
     void refusesWhatTheParserWouldDecodeOrNormalise() {
-        for (String p : new String[] {"", "a", "/a//b", "/a/./b", "/a/../b", "/.x", "/a%20b", "/a b", "/ä", "/a?b",
-                "/" + "x".repeat(Datapath.PATH_KEY_SIZE)}) {
+        for (String p : new String[] {
+            "",
+            "a",
+            "/a//b",
+            "/a/./b",
+            "/a/../b",
+            "/.x",
+            "/a%20b",
+            "/a b",
+            "/ä",
+            "/a?b",
+            "/" + "x".repeat(Datapath.PATH_KEY_SIZE)
+        }) {
             assertThat(LocalPaths.decidable(p)).as(p).isFalse();
         }
         assertThat(LocalPaths.decidable("/p/n1/1k.bin")).isTrue();

@@ -12,18 +12,17 @@ final class Segment {
     static final int ETH = 14;
     static final int IP_FLAGS_DF = 0x4000;
     static final int FIN = 0x01, SYN = 0x02, RST = 0x04, PSH = 0x08, ACK = 0x10;
-
     int src, dst, sport, dport, seq, ack, flags = ACK, window = 502, ttl = 64;
-    int ipOptionWords;           // IPv4 options (32-bit words of NOPs): the programs leave these to user space
+    int ipOptionWords; // IPv4 options (32-bit words of NOPs): the programs leave these to user space
     int ipFlags = IP_FLAGS_DF;
     int protocol = 6;
     int etherType = 0x0800;
     byte[] options = new byte[0];
-    int tsAt = -1;               // offset of TSval from the TCP header, -1: none
-    int sackAt = -1;             // offset of the first SACK edge from the TCP header
+    int tsAt = -1; // offset of TSval from the TCP header, -1: none
+    int sackAt = -1; // offset of the first SACK edge from the TCP header
     int sackBlocks;
     byte[] payload = new byte[0];
-    int checksumError;           // added to the correct TCP checksum (0: correct)
+    int checksumError; // added to the correct TCP checksum (0: correct)
 
     static Segment tcp(int src, int sport, int dst, int dport) {
         Segment s = new Segment();
@@ -34,12 +33,36 @@ final class Segment {
         return s;
     }
 
-    Segment seq(int v) { seq = v; return this; }
-    Segment ack(int v) { ack = v; return this; }
-    Segment flags(int f) { flags = f; return this; }
-    Segment window(int w) { window = w; return this; }
-    Segment payload(int n, Random r) { payload = new byte[n]; r.nextBytes(payload); return this; }
-    Segment payload(String ascii) { payload = ascii.getBytes(java.nio.charset.StandardCharsets.US_ASCII); return this; }
+    Segment seq(int v) {
+        seq = v;
+        return this;
+    }
+
+    Segment ack(int v) {
+        ack = v;
+        return this;
+    }
+
+    Segment flags(int f) {
+        flags = f;
+        return this;
+    }
+
+    Segment window(int w) {
+        window = w;
+        return this;
+    }
+
+    Segment payload(int n, Random r) {
+        payload = new byte[n];
+        r.nextBytes(payload);
+        return this;
+    }
+
+    Segment payload(String ascii) {
+        payload = ascii.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        return this;
+    }
 
     /** Linux's layout on an established connection: NOP NOP TS, then NOP NOP SACK if edges are given. */
     Segment linuxOptions(int tsVal, int tsEcr, int... edges) {
@@ -66,7 +89,10 @@ final class Segment {
         int tcpLen = 20 + options.length + payload.length;
         byte[] b = new byte[ETH + ipHl + tcpLen];
         // Ethernet: two made-up unicast addresses, then the type
-        for (int i = 0; i < 6; i++) { b[i] = (byte) (0x02 + i); b[6 + i] = (byte) (0x12 + i); }
+        for (int i = 0; i < 6; i++) {
+            b[i] = (byte) (0x02 + i);
+            b[6 + i] = (byte) (0x12 + i);
+        }
         put16(b, 12, etherType);
         int ip = ETH;
         b[ip] = (byte) (0x40 | (ipHl / 4));
@@ -118,11 +144,30 @@ final class Segment {
         private final ByteArrayOutputStream out = new ByteArrayOutputStream();
         int tsAt = -1, sackAt = -1, sackBlocks;
 
-        OptionWriter nop() { out.write(1); return this; }
-        OptionWriter eol() { out.write(0); return this; }
-        OptionWriter mss(int v) { raw(2, 4, v >>> 8, v); return this; }
-        OptionWriter windowScale(int v) { raw(3, 3, v); return this; }
-        OptionWriter sackPermitted() { raw(4, 2); return this; }
+        OptionWriter nop() {
+            out.write(1);
+            return this;
+        }
+
+        OptionWriter eol() {
+            out.write(0);
+            return this;
+        }
+
+        OptionWriter mss(int v) {
+            raw(2, 4, v >>> 8, v);
+            return this;
+        }
+
+        OptionWriter windowScale(int v) {
+            raw(3, 3, v);
+            return this;
+        }
+
+        OptionWriter sackPermitted() {
+            raw(4, 2);
+            return this;
+        }
         /** An option no program knows (RFC 6994 experimental, kind 254). */
         OptionWriter unknown(int length) {
             out.write(254);

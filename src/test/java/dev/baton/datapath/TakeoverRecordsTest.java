@@ -28,8 +28,9 @@ class TakeoverRecordsTest {
     }
 
     private long seq(int slot, int copy) {
-        return pages.get(ValueLayout.JAVA_LONG, (long) slot * TakeoverRecords.SLOT_SIZE
-                + (long) copy * TakeoverRecords.COPY_SIZE);
+        return pages.get(
+                ValueLayout.JAVA_LONG,
+                (long) slot * TakeoverRecords.SLOT_SIZE + (long) copy * TakeoverRecords.COPY_SIZE);
     }
 
     @Test
@@ -83,10 +84,14 @@ class TakeoverRecordsTest {
         records.put(3, record(4));
         records.put(3, record(5));
         // killed after the first half of a removal: the older copy cleared, the newer kept
-        pages.set(ValueLayout.JAVA_LONG, 3L * TakeoverRecords.SLOT_SIZE
-                + (seq(3, 0) < seq(3, 1) ? 0 : TakeoverRecords.COPY_SIZE), 0L);
+        pages.set(
+                ValueLayout.JAVA_LONG,
+                3L * TakeoverRecords.SLOT_SIZE + (seq(3, 0) < seq(3, 1) ? 0 : TakeoverRecords.COPY_SIZE),
+                0L);
         assertThat(records.get(3, read)).isTrue();
-        assertThat(read.asByteBuffer()).as("never an older record").isEqualTo(record(5).asByteBuffer());
+        assertThat(read.asByteBuffer())
+                .as("never an older record")
+                .isEqualTo(record(5).asByteBuffer());
     }
 
     @Test

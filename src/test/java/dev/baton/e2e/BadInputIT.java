@@ -44,7 +44,9 @@ class BadInputIT {
     }
 
     private String hostile(String what) {
-        var r = bed.exec(bed.client().netns(), List.of("python3", script.toString(), what, bed.node(1).ip()),
+        var r = bed.exec(
+                bed.client().netns(),
+                List.of("python3", script.toString(), what, bed.node(1).ip()),
                 Duration.ofSeconds(30));
         assertThat(r.exitCode()).as(what + ": " + r.stderr()).isZero();
         return r.stdout().strip();
@@ -55,10 +57,10 @@ class BadInputIT {
         long truncated = drop(bed, "n1", "badTcpHeader");
         long options = drop(bed, "n1", "badTcpOptions");
         long checksum = drop(bed, "n1", "badChecksum");
-        hostile("truncated");    // 10 bytes of TCP header
-        hostile("offset");       // data offset 60 bytes in a 20-byte segment
-        hostile("options");      // timestamps option with length 3
-        hostile("checksum");     // a SYN with a wrong checksum
+        hostile("truncated"); // 10 bytes of TCP header
+        hostile("offset"); // data offset 60 bytes in a 20-byte segment
+        hostile("options"); // timestamps option with length 3
+        hostile("checksum"); // a SYN with a wrong checksum
         // Raw packets travel asynchronously: wait (bounded) until the node has counted them.
         long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
         while (drop(bed, "n1", "badChecksum") == checksum && System.nanoTime() < deadline) Thread.sleep(50);
@@ -87,7 +89,8 @@ class BadInputIT {
         // programs pass it to the server from its request line, which refuses the rest itself.
         boolean kernel = bed.dataPath() == Spec.DataPath.KERNEL;
         assertThat(EndToEnd.counter(bed, "n1", "requestInvalid") - invalid).isEqualTo(kernel ? 1 : 2);
-        assertThat(EndToEnd.datapathCounter(bed, "n1", "decidedLocalInKernel") - inKernel).isEqualTo(kernel ? 1 : 0);
+        assertThat(EndToEnd.datapathCounter(bed, "n1", "decidedLocalInKernel") - inKernel)
+                .isEqualTo(kernel ? 1 : 0);
         stillServes();
     }
 

@@ -45,9 +45,19 @@ import java.util.stream.Stream;
  */
 final class Chromium implements AutoCloseable {
     /** The flags this machine needs as root, and no network use of the browser's own. */
-    static final List<String> FLAGS = List.of("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-            "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--hide-scrollbars", "--mute-audio", "--remote-debugging-pipe");
+    static final List<String> FLAGS = List.of(
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--mute-audio",
+            "--remote-debugging-pipe");
+
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(20);
 
@@ -60,6 +70,7 @@ final class Chromium implements AutoCloseable {
     private final Map<Long, CompletableFuture<JsonNode>> pending = new ConcurrentHashMap<>();
     /** Exceptions the page threw and errors it logged ({@code Runtime.exceptionThrown}, console errors). */
     final List<String> pageErrors = new CopyOnWriteArrayList<>();
+
     private String session;
 
     /** The browser's binary, or an assertion error that says how to install it. */
@@ -68,8 +79,9 @@ final class Chromium implements AutoCloseable {
             var found = Testbed.findOnPath(name);
             if (found.isPresent()) return found.get();
         }
-        throw new AssertionError("headless Chromium is needed and not installed: apt-get install -y --no-install-recommends"
-                + " chromium (.ci/run installs it)");
+        throw new AssertionError(
+                "headless Chromium is needed and not installed: apt-get install -y --no-install-recommends"
+                        + " chromium (.ci/run installs it)");
     }
 
     /**
@@ -94,19 +106,30 @@ final class Chromium implements AutoCloseable {
         Commands.check("mkfifo", "-m", "600", in.toString(), out.toString());
         toBrowser = FileChannel.open(in, StandardOpenOption.READ, StandardOpenOption.WRITE);
         fromBrowser = FileChannel.open(out, StandardOpenOption.READ, StandardOpenOption.WRITE);
-        List<String> argv = new ArrayList<>(List.of("sh", "-c", "in=$1; out=$2; shift 2; exec \"$@\" 3<\"$in\" 4>\"$out\"",
-                "sh", in.toString(), out.toString(), binary.toString()));
+        List<String> argv = new ArrayList<>(List.of(
+                "sh",
+                "-c",
+                "in=$1; out=$2; shift 2; exec \"$@\" 3<\"$in\" 4>\"$out\"",
+                "sh",
+                in.toString(),
+                out.toString(),
+                binary.toString()));
         argv.addAll(FLAGS);
         argv.add("--user-data-dir=" + dir.resolve("profile"));
         argv.add("--window-size=" + width + "," + height);
         argv.add("about:blank");
-        process = new ProcessBuilder(Commands.inNetns(netns, argv)).redirectErrorStream(true)
-                .redirectOutput(log.toFile()).start();
+        process = new ProcessBuilder(Commands.inNetns(netns, argv))
+                .redirectErrorStream(true)
+                .redirectOutput(log.toFile())
+                .start();
         reader = Thread.ofPlatform().daemon().name("chromium-cdp").start(this::readLoop);
         try {
-            String target = command(null, "Target.createTarget", Map.of("url", "about:blank")).path("targetId").asText();
+            String target = command(null, "Target.createTarget", Map.of("url", "about:blank"))
+                    .path("targetId")
+                    .asText();
             session = command(null, "Target.attachToTarget", Map.of("targetId", target, "flatten", true))
-                    .path("sessionId").asText();
+                    .path("sessionId")
+                    .asText();
             command("Runtime.enable", Map.of());
             command("Page.enable", Map.of());
             resize(width, height);
@@ -118,21 +141,25 @@ final class Chromium implements AutoCloseable {
 
     /** The page's viewport, in CSS pixels at scale 1: what a screenshot's size will be. */
     void resize(int width, int height) {
-        command("Emulation.setDeviceMetricsOverride", Map.of("width", width, "height", height,
-                "deviceScaleFactor", 1, "mobile", false));
+        command(
+                "Emulation.setDeviceMetricsOverride",
+                Map.of("width", width, "height", height, "deviceScaleFactor", 1, "mobile", false));
     }
 
     /** Opens {@code url} in the page (not waiting for it to load: see {@link #await}). */
     void navigate(String url) {
         JsonNode r = command("Page.navigate", Map.of("url", url));
-        if (r.hasNonNull("errorText")) throw new AssertionError("navigating to " + url + ": " + r.path("errorText").asText());
+        if (r.hasNonNull("errorText"))
+            throw new AssertionError(
+                    "navigating to " + url + ": " + r.path("errorText").asText());
     }
 
     /** The value of a JavaScript expression in the page (JSON-serialisable values only). */
     JsonNode eval(String expression) {
         JsonNode r = command("Runtime.evaluate", Map.of("expression", expression, "returnByValue", true));
         if (r.has("exceptionDetails")) {
-            throw new AssertionError("`" + expression + "` threw: " + r.path("exceptionDetails").toString());
+            throw new AssertionError(
+                    "`" + expression + "` threw: " + r.path("exceptionDetails").toString());
         }
         return r.path("result").path("value");
     }
@@ -156,7 +183,9 @@ final class Chromium implements AutoCloseable {
 
     /** A PNG of the viewport. */
     byte[] screenshot() {
-        String data = command("Page.captureScreenshot", Map.of("format", "png")).path("data").asText();
+        String data = command("Page.captureScreenshot", Map.of("format", "png"))
+                .path("data")
+                .asText();
         return Base64.getDecoder().decode(data);
     }
 
@@ -176,7 +205,8 @@ final class Chromium implements AutoCloseable {
         pending.put(id, answer);
         try {
             byte[] text = JSON.writeValueAsBytes(m);
-            ByteBuffer b = ByteBuffer.allocate(text.length + 1).put(text).put((byte) 0).flip();
+            ByteBuffer b =
+                    ByteBuffer.allocate(text.length + 1).put(text).put((byte) 0).flip();
             synchronized (toBrowser) {
                 while (b.hasRemaining()) toBrowser.write(b);
             }
@@ -220,7 +250,8 @@ final class Chromium implements AutoCloseable {
                         pageErrors.add(m.path("params").path("exceptionDetails").toString());
                     } else if (m.path("method").asText().equals("Runtime.consoleAPICalled")
                             && m.path("params").path("type").asText().equals("error")) {
-                        pageErrors.add("console.error: " + m.path("params").path("args").toString());
+                        pageErrors.add("console.error: "
+                                + m.path("params").path("args").toString());
                     }
                 }
             }
@@ -237,7 +268,10 @@ final class Chromium implements AutoCloseable {
         // A helper that left the tree still names our profile in its command line.
         String marker = "--user-data-dir=" + dir.resolve("profile");
         try (Stream<ProcessHandle> all = ProcessHandle.allProcesses()) {
-            all.filter(p -> p.info().arguments().map(a -> List.of(a).contains(marker)).orElse(false))
+            all.filter(p -> p.info()
+                            .arguments()
+                            .map(a -> List.of(a).contains(marker))
+                            .orElse(false))
                     .forEach(p -> {
                         tree.add(p);
                         p.destroyForcibly();
@@ -250,7 +284,10 @@ final class Chromium implements AutoCloseable {
                 // reported below if it is still there
             }
         }
-        List<Long> left = tree.stream().filter(ProcessHandle::isAlive).map(ProcessHandle::pid).toList();
+        List<Long> left = tree.stream()
+                .filter(ProcessHandle::isAlive)
+                .map(ProcessHandle::pid)
+                .toList();
         try {
             toBrowser.close();
             fromBrowser.close();

@@ -49,7 +49,8 @@ class ControlAuthIT {
     @Test
     void theTestbedKeyIsPrivate() throws Exception {
         Path key = bed.clusterKey();
-        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(key))).isEqualTo("rw-------");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(key)))
+                .isEqualTo("rw-------");
         assertThat(Files.size(key)).isEqualTo(32);
     }
 
@@ -61,8 +62,16 @@ class ControlAuthIT {
         assertThat(n2Before.path("peersUp").toString()).contains("n1");
 
         for (String how : List.of("forged-auth", "no-auth", "reflected-auth")) {
-            var r = bed.exec(bed.node(1).netns(), List.of("python3", script.toString(), how, bed.node(1).ip(),
-                    bed.node(2).ip(), Integer.toString(Names.CONTROL_PORT)), Duration.ofSeconds(30));
+            var r = bed.exec(
+                    bed.node(1).netns(),
+                    List.of(
+                            "python3",
+                            script.toString(),
+                            how,
+                            bed.node(1).ip(),
+                            bed.node(2).ip(),
+                            Integer.toString(Names.CONTROL_PORT)),
+                    Duration.ofSeconds(30));
             assertThat(r.exitCode()).as(how + ": " + r.stderr()).isZero();
             // n2 answered Hello (so the rogue passed the address check) and then closed the connection.
             assertThat(r.stdout().strip()).as(how).isEqualTo("hello-answered closed");
@@ -72,13 +81,16 @@ class ControlAuthIT {
         JsonNode n2 = nodeStats("n2");
         assertThat(control(n2, "authFailed") - control(n2Before, "authFailed")).isEqualTo(3);
         assertThat(control(n2, "unknownAddress") - control(n2Before, "unknownAddress"))
-                .as("the rogue came from n1's address").isZero();
+                .as("the rogue came from n1's address")
+                .isZero();
         for (String c : List.of("handoffsAccepted", "handoffsRefused")) {
             assertThat(counter(n2, c)).as(c + " at n2").isEqualTo(counter(n2Before, c));
         }
         assertThat(n2.path("peersUp").toString()).contains("n1");
         assertThat(n1.path("peersUp").toString()).contains("n2");
-        assertThat(control(n2, "reconnects")).as("the real link was never replaced").isEqualTo(control(n2Before, "reconnects"));
+        assertThat(control(n2, "reconnects"))
+                .as("the real link was never replaced")
+                .isEqualTo(control(n2Before, "reconnects"));
         assertThat(control(n1, "reconnects")).isEqualTo(control(n1Before, "reconnects"));
         assertThat(control(n2, "badMac")).isZero();
         stillServes();

@@ -39,7 +39,10 @@ class CrashIT {
         EndToEnd.requireRoot();
         // A crash loses what the process held: on the TUN path, every connection through it. On the
         // in-kernel path a restarted node takes its connections over instead (KernelRestartIT).
-        bed = Testbed.up(Spec.defaults().withNodes(3).withStateDir(STATE).withDataPath(Spec.DataPath.TUN)
+        bed = Testbed.up(Spec.defaults()
+                .withNodes(3)
+                .withStateDir(STATE)
+                .withDataPath(Spec.DataPath.TUN)
                 .withNodeArgs("--linger-ms", "1000", "--time-wait-ms", "2000", "--peer-grace-ms", "5000"));
     }
 
@@ -75,7 +78,9 @@ class CrashIT {
         long toReset = (r.exitedAt() - killedAt) / 1_000_000;
         System.out.println("CrashIT: n2 killed; its slow client ended " + toReset + " ms later: exit " + r.exit()
                 + " after " + r.bytes() + " bytes");
-        assertThat(r.exit()).as("the client fails (reset), it does not complete").isNotZero();
+        assertThat(r.exit())
+                .as("the client fails (reset), it does not complete")
+                .isNotZero();
         assertThat(toReset).as("the client learns within the stated bound").isLessThan(RESET_BOUND_MILLIS);
         assertThat(EndToEnd.counter(bed, "n1", "orphansReset")).isPositive();
         assertThat(EndToEnd.counter(bed, "n1", "clientResetsSent")).isPositive();
@@ -87,7 +92,8 @@ class CrashIT {
         long completed = EndToEnd.counter(bed, "n1", "handoffsCompleted");
         assertExact(bed, EndToEnd.client(bed).get(bed.node(1), "/data/1k.bin"), "/data/1k.bin");
         assertThat(EndToEnd.awaitCounter(bed, "n1", "handoffsCompleted", completed + 1, Duration.ofSeconds(2)))
-                .as("handoffs to n2 resume").isEqualTo(completed + 1);
+                .as("handoffs to n2 resume")
+                .isEqualTo(completed + 1);
     }
 
     @Test
@@ -113,18 +119,21 @@ class CrashIT {
         long toServe = (servedAt - restartAt) / 1_000_000;
         long resetSeenAt = 0;
         while (!doomed.exited().isDone() && System.nanoTime() - killedAt < 20_000_000_000L) {
-            if (resetSeenAt == 0 && EndToEnd.counter(bed, "n2", "orphansReset") > resetsBefore) resetSeenAt = System.nanoTime();
+            if (resetSeenAt == 0 && EndToEnd.counter(bed, "n2", "orphansReset") > resetsBefore)
+                resetSeenAt = System.nanoTime();
             Thread.sleep(100);
         }
         // The restarted n1 may reset the client (its kernel knows no such connection) before n2 hears
         // of the new incarnation over the new control link: wait for n2 within the same bound.
         long left = RESET_BOUND_MILLIS - (System.nanoTime() - killedAt) / 1_000_000;
-        if (resetSeenAt == 0 && EndToEnd.awaitCounter(bed, "n2", "orphansReset", resetsBefore + 1,
-                Duration.ofMillis(Math.max(0, left))) > resetsBefore) {
+        if (resetSeenAt == 0
+                && EndToEnd.awaitCounter(
+                                bed, "n2", "orphansReset", resetsBefore + 1, Duration.ofMillis(Math.max(0, left)))
+                        > resetsBefore) {
             resetSeenAt = System.nanoTime();
         }
-        System.out.println("CrashIT: n2 counted the reset " + (resetSeenAt == 0 ? -1 : (resetSeenAt - killedAt) / 1_000_000)
-                + " ms after the kill");
+        System.out.println("CrashIT: n2 counted the reset "
+                + (resetSeenAt == 0 ? -1 : (resetSeenAt - killedAt) / 1_000_000) + " ms after the kill");
         System.out.println("CrashIT: n1 restarted; ready and wired after " + (readyAt - restartAt) / 1_000_000
                 + " ms, first new connection served " + toServe + " ms after the restart began");
         assertThat(servedAt).as("n1 serves again").isPositive();
@@ -138,7 +147,8 @@ class CrashIT {
                 + ", client resets sent " + EndToEnd.counter(bed, "n2", "clientResetsSent"));
         assertThat(r.exit()).isNotZero();
         assertThat(toReset).isLessThan(RESET_BOUND_MILLIS);
-        assertThat(EndToEnd.counter(bed, "n2", "orphansReset")).as("n2 reset what n1 had handed it")
+        assertThat(EndToEnd.counter(bed, "n2", "orphansReset"))
+                .as("n2 reset what n1 had handed it")
                 .isGreaterThan(resetsBefore);
         elsewhere.assertExact(bed);
         awaitTracked(2, 0, 10_000);
@@ -156,14 +166,18 @@ class CrashIT {
         long t0 = System.nanoTime();
         var lost = EndToEnd.client(bed).get(bed.node(1), "/data/1k.bin");
         long millis = (System.nanoTime() - t0) / 1_000_000;
-        assertThat(lost.error()).as("the client of the handoff in flight is reset").contains("reset");
+        assertThat(lost.error())
+                .as("the client of the handoff in flight is reset")
+                .contains("reset");
         assertThat(millis).as("within the dead interval, not a hang").isLessThan(6_000);
         assertThat(EndToEnd.counter(bed, "n1", "handoffsAbandoned")).isEqualTo(abandoned + 1);
 
         awaitPeers(1, Set.of());
         long sent = EndToEnd.counter(bed, "n1", "handoffsSent");
         assertExact(bed, EndToEnd.client(bed).get(bed.node(1), "/data/1k.bin"), "/data/1k.bin");
-        assertThat(EndToEnd.counter(bed, "n1", "handoffsSent")).as("no handoff to a peer that is down").isEqualTo(sent);
+        assertThat(EndToEnd.counter(bed, "n1", "handoffsSent"))
+                .as("no handoff to a peer that is down")
+                .isEqualTo(sent);
 
         bed.admin(1, "fault clear");
         awaitPeers(1, Set.of("n2", "n3"));
@@ -172,10 +186,13 @@ class CrashIT {
         assertExact(bed, resp, "/data/1k.bin");
         assertThat(resp.servedBy()).isEqualTo("n2");
         assertThat(EndToEnd.awaitCounter(bed, "n1", "handoffsCompleted", completed + 1, Duration.ofSeconds(2)))
-                .as("handoffs resume").isEqualTo(completed + 1);
+                .as("handoffs resume")
+                .isEqualTo(completed + 1);
 
         survivor.assertExact(bed);
-        assertThat(EndToEnd.counter(bed, "n1", "orphansKept")).as("the transfer outlived the cut").isPositive();
+        assertThat(EndToEnd.counter(bed, "n1", "orphansKept"))
+                .as("the transfer outlived the cut")
+                .isPositive();
     }
 
     // ---------------------------------------------------------------- helpers

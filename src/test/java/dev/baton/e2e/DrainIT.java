@@ -56,16 +56,23 @@ class DrainIT {
         await("n1 sees n3 busier than n2", () -> load(1, "n3") == 2 && load(1, "n2") == 1);
         Client.Response before = client.get(bed.node(1), "/shared/rep.bin");
         assertExact(bed, before, "/shared/rep.bin");
-        assertThat(before.servedBy()).as("the less loaded holder, before the drain").isEqualTo("n2");
+        assertThat(before.servedBy())
+                .as("the less loaded holder, before the drain")
+                .isEqualTo("n2");
 
         JsonNode drain = bed.admin(2, "drain");
         assertThat(drain.path("state").asText()).isEqualTo("draining");
         assertThat(drain.path("openConnections").asInt()).as(drain.toString()).isGreaterThanOrEqualTo(1);
-        await("n1 hears n2 is draining", () -> bed.admin(1, "drain status").path("peersDraining").toString()
-                .contains("n2"));
+        await(
+                "n1 hears n2 is draining",
+                () -> bed.admin(1, "drain status")
+                        .path("peersDraining")
+                        .toString()
+                        .contains("n2"));
 
         // Operators see it: n2's metrics, and the dashboard's cluster view served by n1.
-        assertThat(clientGet("http://" + bed.node(2).ip() + ":9180/metrics")).contains("baton_draining{node=\"n2\"} 1.0");
+        assertThat(clientGet("http://" + bed.node(2).ip() + ":9180/metrics"))
+                .contains("baton_draining{node=\"n2\"} 1.0");
         JsonNode view = new com.fasterxml.jackson.databind.ObjectMapper()
                 .readTree(clientGet("http://" + bed.node(1).ip() + ":9180/api/cluster"));
         JsonNode n2 = null;
@@ -75,20 +82,25 @@ class DrainIT {
 
         Client.Response passedOver = client.get(bed.node(1), "/shared/rep.bin");
         assertExact(bed, passedOver, "/shared/rep.bin");
-        assertThat(passedOver.servedBy()).as("n3, though busier: n2 is draining").isEqualTo("n3");
+        assertThat(passedOver.servedBy())
+                .as("n3, though busier: n2 is draining")
+                .isEqualTo("n3");
         Client.Response enteredThere = client.get(bed.node(2), "/shared/rep.bin");
         assertExact(bed, enteredThere, "/shared/rep.bin");
-        assertThat(enteredThere.servedBy()).as("entered at n2, which would serve it itself").isEqualTo("n3");
+        assertThat(enteredThere.servedBy())
+                .as("entered at n2, which would serve it itself")
+                .isEqualTo("n3");
         Client.Response onlyThere = client.get(bed.node(1), "/data/1k.bin");
         assertExact(bed, onlyThere, "/data/1k.bin");
         assertThat(onlyThere.servedBy()).as("held by n2 alone: still served").isEqualTo("n2");
-        assertThat(bed.admin(2, "drain status").path("state").asText()).as("the slow transfer is open")
+        assertThat(bed.admin(2, "drain status").path("state").asText())
+                .as("the slow transfer is open")
                 .isEqualTo("draining");
 
         // baton drain --wait returns once the transfer is over.
         List<String> argv = new ArrayList<>(Testbed.javaCommand());
-        argv.addAll(List.of("drain", "--admin-socket", bed.node(2).adminSocket().toString(), "--wait", "--timeout",
-                "60"));
+        argv.addAll(
+                List.of("drain", "--admin-socket", bed.node(2).adminSocket().toString(), "--wait", "--timeout", "60"));
         ProcessResult waited = Commands.run(argv, Duration.ofSeconds(90));
         assertThat(waited.exitCode()).as(waited.stdout() + waited.stderr()).isZero();
         assertThat(waited.stdout()).contains("draining: ").contains("drained: no connection open");
@@ -101,15 +113,20 @@ class DrainIT {
 
         JsonNode on = bed.admin(2, "drain off");
         assertThat(on.path("state").asText()).isEqualTo("off");
-        await("n1 hears n2 takes work again", () -> bed.admin(1, "drain status").path("peersDraining").isEmpty());
-        assertThat(client.get(bed.node(2), "/shared/rep.bin").servedBy()).as("served where it lands again")
+        await(
+                "n1 hears n2 takes work again",
+                () -> bed.admin(1, "drain status").path("peersDraining").isEmpty());
+        assertThat(client.get(bed.node(2), "/shared/rep.bin").servedBy())
+                .as("served where it lands again")
                 .isEqualTo("n2");
     }
 
     /** A body fetched from the client's namespace (what an operator's browser or Prometheus reads). */
     private String clientGet(String url) {
-        return Commands.check(Commands.inNetns(bed.client().netns(), List.of("curl", "-sS", "--max-time", "5", url)),
-                Duration.ofSeconds(10)).stdout();
+        return Commands.check(
+                        Commands.inNetns(bed.client().netns(), List.of("curl", "-sS", "--max-time", "5", url)),
+                        Duration.ofSeconds(10))
+                .stdout();
     }
 
     /** The load {@code node} last heard {@code peer} report: read from n-th node's routing view. */
@@ -119,6 +136,8 @@ class DrainIT {
     }
 
     private static void await(String what, BooleanSupplier condition) {
-        assertThat(LoadTools.await(Duration.ofSeconds(10), condition)).as(what + " within 10 s").isNotNull();
+        assertThat(LoadTools.await(Duration.ofSeconds(10), condition))
+                .as(what + " within 10 s")
+                .isNotNull();
     }
 }

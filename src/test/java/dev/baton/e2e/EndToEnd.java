@@ -18,14 +18,15 @@ import java.util.Map;
 /** Shared helpers of the end-to-end tests: a testbed, a curl client, and counter checks. */
 final class EndToEnd {
     /** TCP counters that move when a rewrite is wrong (DESIGN.md §3), as NetCounters names them. */
-    static final List<String> TROUBLE = List.of("Tcp.InCsumErrors", "TcpExt.PAWSEstab", "TcpExt.TCPSACKDiscard",
-            "TcpExt.TSEcrRejected");
+    static final List<String> TROUBLE =
+            List.of("Tcp.InCsumErrors", "TcpExt.PAWSEstab", "TcpExt.TCPSACKDiscard", "TcpExt.TSEcrRejected");
 
     private EndToEnd() {}
 
     static void requireRoot() {
         assertThat(TestbedCommand.isRoot())
-                .as("end-to-end tests build network namespaces: run them as root (sudo ./baton test)").isTrue();
+                .as("end-to-end tests build network namespaces: run them as root (sudo ./baton test)")
+                .isTrue();
     }
 
     static Client client(Testbed bed) {
@@ -55,8 +56,8 @@ final class EndToEnd {
         ContentEntry e = entry(bed, path);
         if (!r.error().isEmpty()) {
             // What the nodes counted says which of them gave up on it (a flake is otherwise a riddle).
-            throw new AssertionError("curl error for " + r.url() + ": " + r.error() + " after " + r.bytes()
-                    + " bytes, " + r.time().toMillis() + " ms; the nodes' counters now: " + countersNow(bed));
+            throw new AssertionError("curl error for " + r.url() + ": " + r.error() + " after " + r.bytes() + " bytes, "
+                    + r.time().toMillis() + " ms; the nodes' counters now: " + countersNow(bed));
         }
         assertThat(r.status()).as("status of " + r.url()).isEqualTo(200);
         assertThat(r.bytes()).as("bytes of " + r.url()).isEqualTo(e.bytes());
@@ -70,7 +71,11 @@ final class EndToEnd {
             for (JsonNode n : bed.stats().get("nodes")) {
                 b.append(n.path("node").asText()).append(" {");
                 n.path("counters").properties().forEach(c -> {
-                    if (c.getValue().asLong() != 0) b.append(c.getKey()).append('=').append(c.getValue().asLong()).append(' ');
+                    if (c.getValue().asLong() != 0)
+                        b.append(c.getKey())
+                                .append('=')
+                                .append(c.getValue().asLong())
+                                .append(' ');
                 });
                 b.append("} ");
             }
@@ -83,7 +88,8 @@ final class EndToEnd {
     /** A node's counter from the admin socket. */
     static long counter(Testbed bed, String node, String name) {
         for (JsonNode n : bed.stats().get("nodes")) {
-            if (n.path("node").asText().equals(node)) return n.path("counters").path(name).asLong();
+            if (n.path("node").asText().equals(node))
+                return n.path("counters").path(name).asLong();
         }
         throw new AssertionError("no stats for " + node);
     }
@@ -95,8 +101,10 @@ final class EndToEnd {
             b.append("--- ").append(n.name()).append('\n');
             try {
                 List<String> lines = java.nio.file.Files.readAllLines(n.log()).stream()
-                        .filter(l -> l.contains(" WARN ") || l.contains(" ERROR ")).toList();
-                lines.subList(Math.max(0, lines.size() - max), lines.size()).forEach(l -> b.append(l).append('\n'));
+                        .filter(l -> l.contains(" WARN ") || l.contains(" ERROR "))
+                        .toList();
+                lines.subList(Math.max(0, lines.size() - max), lines.size())
+                        .forEach(l -> b.append(l).append('\n'));
             } catch (java.io.IOException | RuntimeException e) {
                 b.append("(log not read: ").append(e).append(")\n");
             }
@@ -107,7 +115,8 @@ final class EndToEnd {
     /** A counter of a node's BPF programs (stats {@code datapath.counters}), 0 on the TUN path. */
     static long datapathCounter(Testbed bed, String node, String name) {
         for (JsonNode n : bed.stats().get("nodes")) {
-            if (n.path("node").asText().equals(node)) return n.path("datapath").path("counters").path(name).asLong();
+            if (n.path("node").asText().equals(node))
+                return n.path("datapath").path("counters").path(name).asLong();
         }
         throw new AssertionError("no stats for " + node);
     }
@@ -131,7 +140,9 @@ final class EndToEnd {
     static long stat(Testbed bed, String node, String name) {
         for (JsonNode n : bed.stats().get("nodes")) {
             if (n.path("node").asText().equals(node)) {
-                assertThat(n.has(name)).as(node + " stats have " + name + ": " + n).isTrue();
+                assertThat(n.has(name))
+                        .as(node + " stats have " + name + ": " + n)
+                        .isTrue();
                 return n.path(name).asLong();
             }
         }
@@ -149,7 +160,8 @@ final class EndToEnd {
 
     static long drop(Testbed bed, String node, String name) {
         for (JsonNode n : bed.stats().get("nodes")) {
-            if (n.path("node").asText().equals(node)) return n.path("drops").path(name).asLong();
+            if (n.path("node").asText().equals(node))
+                return n.path("drops").path(name).asLong();
         }
         throw new AssertionError("no stats for " + node);
     }
@@ -170,7 +182,9 @@ final class EndToEnd {
         Map<String, NetCounters> now = troubleCounters(bed);
         for (var e : before.entrySet()) {
             // A misspelt name would read as 0 and prove nothing: each must exist on this kernel.
-            assertThat(e.getValue().values()).as("counters of " + e.getKey()).containsKeys(trouble.toArray(String[]::new));
+            assertThat(e.getValue().values())
+                    .as("counters of " + e.getKey())
+                    .containsKeys(trouble.toArray(String[]::new));
             NetCounters moved = now.get(e.getKey()).minus(e.getValue());
             for (String key : trouble) {
                 if (moved.get(key) != 0) {
@@ -187,9 +201,15 @@ final class EndToEnd {
     /** The moved TCP counters of SACK, D-SACK, retransmission, loss and reordering, one line. */
     static String lossCounters(NetCounters moved) {
         StringBuilder b = new StringBuilder();
-        moved.values().entrySet().stream().sorted(Map.Entry.comparingByKey())
-                .filter(c -> c.getValue() != 0 && c.getKey().matches(".*(SACK|Retrans|Reorder|Lost|Loss|Spurious|Undo|Timeouts|Probe|PAWS|OFO|TSEcr|Csum).*"))
-                .forEach(c -> b.append(c.getKey()).append('=').append(c.getValue()).append(' '));
+        moved.values().entrySet().stream()
+                .sorted(Map.Entry.comparingByKey())
+                .filter(
+                        c -> c.getValue() != 0
+                                && c.getKey()
+                                        .matches(
+                                                ".*(SACK|Retrans|Reorder|Lost|Loss|Spurious|Undo|Timeouts|Probe|PAWS|OFO|TSEcr|Csum).*"))
+                .forEach(c ->
+                        b.append(c.getKey()).append('=').append(c.getValue()).append(' '));
         return b.toString().strip();
     }
 
@@ -225,7 +245,8 @@ final class EndToEnd {
 
     /** A client that writes its request one byte per segment (Python in the client's namespace). */
     static String splitRequest(Testbed bed, Path script, String host, String path) {
-        var r = bed.exec(bed.client().netns(), List.of("python3", script.toString(), host, path), Duration.ofSeconds(60));
+        var r = bed.exec(
+                bed.client().netns(), List.of("python3", script.toString(), host, path), Duration.ofSeconds(60));
         assertThat(r.exitCode()).as("split client: " + r.stderr()).isZero();
         return r.stdout().strip();
     }

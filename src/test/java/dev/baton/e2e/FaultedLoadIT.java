@@ -39,7 +39,9 @@ class FaultedLoadIT {
     @BeforeAll
     void up() {
         EndToEnd.requireRoot();
-        bed = Testbed.up(Spec.defaults().withNodes(4).withStateDir(STATE)
+        bed = Testbed.up(Spec.defaults()
+                .withNodes(4)
+                .withStateDir(STATE)
                 .withNodeArgs("--linger-ms", "2000", "--time-wait-ms", "3000"));
     }
 
@@ -73,7 +75,9 @@ class FaultedLoadIT {
     @Test
     @Order(3)
     void duplicatesReordersAndDelaysEverywhere() {
-        run(List.of("duplicate p=0.01", "reorder p=0.01 after=3 ms=20", "delay p=0.01 ms=30"), 13,
+        run(
+                List.of("duplicate p=0.01", "reorder p=0.01 after=3 ms=20", "delay p=0.01 ms=30"),
+                13,
                 List.of("Tcp.InCsumErrors"));
     }
 
@@ -82,9 +86,13 @@ class FaultedLoadIT {
         for (NodeInfo n : bed.nodes()) {
             for (String r : rules) bed.admin(n.number(), "fault add " + r + " seed=" + (seed * 100 + n.number()));
         }
-        LoadRun.Report report = LoadRun.run(bed, LoadRun.Options.defaults().withSeed(seed)
-                .withClient(LoadClient.Options.defaults().withRequestTimeout(Duration.ofSeconds(120))
-                        .withMaxTime(Duration.ofMinutes(15))));
+        LoadRun.Report report = LoadRun.run(
+                bed,
+                LoadRun.Options.defaults()
+                        .withSeed(seed)
+                        .withClient(LoadClient.Options.defaults()
+                                .withRequestTimeout(Duration.ofSeconds(120))
+                                .withMaxTime(Duration.ofMinutes(15))));
         System.out.print("FaultedLoadIT " + rules + ": " + report.summary());
         long hits = 0;
         long matched = 0;
@@ -105,11 +113,14 @@ class FaultedLoadIT {
         assertThat(r.ok()).isEqualTo(2000);
         assertThat(r.bytes()).isEqualTo(report.plannedBytes());
         assertThat(hits).as("the faults were real").isGreaterThan(matched / 200);
-        assertThat(report.drops()).as("node internal errors and lost packets")
+        assertThat(report.drops())
+                .as("node internal errors and lost packets")
                 .doesNotContainKeys("internalError", "inboxFull", "tunWriteFailed", "policyError");
         EndToEnd.assertNoTrouble(bed, before, trouble);
         for (NodeInfo n : bed.nodes()) bed.admin(n.number(), "fault clear");
         JsonNode stats = EndToEnd.awaitSumZero(bed, "trackedConnections", Duration.ofSeconds(20));
-        assertThat(EndToEnd.sum(stats, "trackedConnections")).as("tables drained: " + stats).isZero();
+        assertThat(EndToEnd.sum(stats, "trackedConnections"))
+                .as("tables drained: " + stats)
+                .isZero();
     }
 }

@@ -35,9 +35,11 @@ class FloodIT {
     static final Path STATE = Path.of("/run/baton-testbed-flood");
     /** The node's table ({@code Btcp.Config.defaults}) and the half of it half-open entries may take. */
     static final int TABLE = 65_536;
+
     static final int MAX_HALF_OPEN = TABLE / 2;
     /** The issue asks for at least this many SYNs. */
     static final int MIN_SYNS = 50_000;
+
     static final int FLOOD_SECONDS = 10;
     /**
      * SYNs per second: 150,000 in the flood, three times the issue's count, at a rate this two-CPU
@@ -63,8 +65,8 @@ class FloodIT {
         EndToEnd.requireRoot();
         bed = Testbed.up(Spec.defaults().withNodes(3).withStateDir(STATE));
         client = new Client(bed.client().netns(), bed.stateDir().resolve("client"), Duration.ofSeconds(20));
-        var r = bed.exec(Names.ROUTER_NETNS, List.of("ip", "route", "add", "blackhole", SPOOFED_NET),
-                Duration.ofSeconds(5));
+        var r = bed.exec(
+                Names.ROUTER_NETNS, List.of("ip", "route", "add", "blackhole", SPOOFED_NET), Duration.ofSeconds(5));
         assertThat(r.exitCode()).as(r.stderr()).isZero();
     }
 
@@ -77,8 +79,11 @@ class FloodIT {
     record Probe(int entry, String path, String server) {}
 
     /** n1 serves /index.html itself; the other three are handed off, the last two to and from n1. */
-    static final List<Probe> PROBES = List.of(new Probe(1, "/index.html", "n1"), new Probe(1, "/data/1k.bin", "n2"),
-            new Probe(2, "/api/data.json", "n3"), new Probe(3, "/docs/guide.html", "n1"));
+    static final List<Probe> PROBES = List.of(
+            new Probe(1, "/index.html", "n1"),
+            new Probe(1, "/data/1k.bin", "n2"),
+            new Probe(2, "/api/data.json", "n3"),
+            new Probe(3, "/docs/guide.html", "n1"));
 
     /**
      * Runs every probe once; asserts each byte-exact and served by the right node. A request to be
@@ -92,8 +97,10 @@ class FloodIT {
             assertExact(bed, r, p.path());
             assertThat(r.servedBy()).as("server of " + p).isEqualTo(p.server());
             if (!r.via().isEmpty()) {
-                assertThat(relayed).as("handed off, not relayed: " + p + " " + r.time() + "; entry stats "
-                        + LoadTools.nodeStats(bed.stats(), bed.node(p.entry()))).isNotNull();
+                assertThat(relayed)
+                        .as("handed off, not relayed: " + p + " " + r.time() + "; entry stats "
+                                + LoadTools.nodeStats(bed.stats(), bed.node(p.entry())))
+                        .isNotNull();
                 relayed.add(r);
             } else if (!p.server().equals("n" + p.entry())) {
                 handoffs.merge(p.entry(), 1, Integer::sum);
@@ -122,10 +129,21 @@ class FloodIT {
         String floodOut;
         Duration drained;
         try (var sampler = new LoadTools.Sampler(bed, 200);
-             var flood = new LoadTools.Background(bed, bed.stateDir().resolve("client/flood.out"),
-                     List.of("python3", LoadTools.script(bed, "syn_flood.py").toString(),
-                             String.join(",", bed.node(1).ip(), bed.node(1).ip(), bed.node(2).ip(), bed.node(3).ip()),
-                             Integer.toString(FLOOD_SECONDS), "10000000", Integer.toString(FLOOD_RATE)))) {
+                var flood = new LoadTools.Background(
+                        bed,
+                        bed.stateDir().resolve("client/flood.out"),
+                        List.of(
+                                "python3",
+                                LoadTools.script(bed, "syn_flood.py").toString(),
+                                String.join(
+                                        ",",
+                                        bed.node(1).ip(),
+                                        bed.node(1).ip(),
+                                        bed.node(2).ip(),
+                                        bed.node(3).ip()),
+                                Integer.toString(FLOOD_SECONDS),
+                                "10000000",
+                                Integer.toString(FLOOD_RATE)))) {
             Thread.sleep(2_000); // the flood is under way
             while (flood.alive()) during.addAll(probe(handoffs, relayed));
             floodOut = flood.await(Duration.ofSeconds(FLOOD_SECONDS + 20));
@@ -138,49 +156,75 @@ class FloodIT {
                 }
                 return true;
             });
-            System.out.printf("FloodIT: flood %s; during the flood %s; half-open gone %s after the flood's end%n",
-                    floodOut.strip(), sampler.summary(),
+            System.out.printf(
+                    "FloodIT: flood %s; during the flood %s; half-open gone %s after the flood's end%n",
+                    floodOut.strip(),
+                    sampler.summary(),
                     drained == null ? "never" : (drained.toMillis() / 1000.0) + " s");
-            assertThat(drained).as("half-open entries freed within the SYN timeout").isNotNull();
-            assertThat(sampler.failures).as("every stats query answered during the flood").isZero();
+            assertThat(drained)
+                    .as("half-open entries freed within the SYN timeout")
+                    .isNotNull();
+            assertThat(sampler.failures)
+                    .as("every stats query answered during the flood")
+                    .isZero();
             JsonNode after = bed.stats();
             long seen = 0;
             for (NodeInfo n : bed.nodes()) {
                 int i = n.number() - 1;
                 JsonNode b = LoadTools.nodeStats(before, n);
                 JsonNode a = LoadTools.nodeStats(after, n);
-                long nodeSeen = a.at("/counters/connectionsSeen").asLong() - b.at("/counters/connectionsSeen").asLong();
-                long evicted = a.at("/counters/halfOpenEvicted").asLong() - b.at("/counters/halfOpenEvicted").asLong();
+                long nodeSeen = a.at("/counters/connectionsSeen").asLong()
+                        - b.at("/counters/connectionsSeen").asLong();
+                long evicted = a.at("/counters/halfOpenEvicted").asLong()
+                        - b.at("/counters/halfOpenEvicted").asLong();
                 NetCounters k = NetCounters.read(n.netns()).minus(kernelBefore.get(n.name()));
                 long rssAfter = LoadTools.rssKib(LoadTools.nodePid(bed, n));
-                System.out.printf("FloodIT: %s saw %d SYNs, evicted %d half-open, tableFull %d, badChecksum %d;"
+                System.out.printf(
+                        "FloodIT: %s saw %d SYNs, evicted %d half-open, tableFull %d, badChecksum %d;"
                                 + " kernel SyncookiesSent %d SyncookiesRecv %d ListenDrops %d; RSS %d -> max %d -> %d MiB%n",
-                        n.name(), nodeSeen, evicted, a.at("/drops/tableFull").asLong(),
-                        a.at("/drops/badChecksum").asLong(), k.get("TcpExt.SyncookiesSent"),
-                        k.get("TcpExt.SyncookiesRecv"), k.get("TcpExt.ListenDrops"), rssBefore[i] / 1024,
-                        sampler.maxRssKib[i] / 1024, rssAfter / 1024);
+                        n.name(),
+                        nodeSeen,
+                        evicted,
+                        a.at("/drops/tableFull").asLong(),
+                        a.at("/drops/badChecksum").asLong(),
+                        k.get("TcpExt.SyncookiesSent"),
+                        k.get("TcpExt.SyncookiesRecv"),
+                        k.get("TcpExt.ListenDrops"),
+                        rssBefore[i] / 1024,
+                        sampler.maxRssKib[i] / 1024,
+                        rssAfter / 1024);
                 seen += nodeSeen;
-                assertThat(a.at("/drops/tableFull").asLong()).as(n.name() + ": the flood never filled the table")
+                assertThat(a.at("/drops/tableFull").asLong())
+                        .as(n.name() + ": the flood never filled the table")
                         .isEqualTo(b.at("/drops/tableFull").asLong());
-                assertThat(a.at("/drops/badChecksum").asLong()).as(n.name() + ": the flood's SYNs were valid")
+                assertThat(a.at("/drops/badChecksum").asLong())
+                        .as(n.name() + ": the flood's SYNs were valid")
                         .isEqualTo(b.at("/drops/badChecksum").asLong());
                 assertThat(sampler.maxTracked[i]).as(n.name() + " table peak").isLessThanOrEqualTo(TABLE);
-                assertThat(sampler.maxHalfOpen[i]).as(n.name() + " half-open peak").isLessThanOrEqualTo(MAX_HALF_OPEN);
-                assertThat(k.get("TcpExt.SyncookiesSent")).as(n.name() + ": its kernel answered with cookies")
+                assertThat(sampler.maxHalfOpen[i])
+                        .as(n.name() + " half-open peak")
+                        .isLessThanOrEqualTo(MAX_HALF_OPEN);
+                assertThat(k.get("TcpExt.SyncookiesSent"))
+                        .as(n.name() + ": its kernel answered with cookies")
                         .isPositive();
-                assertThat(Math.max(sampler.maxRssKib[i], rssAfter) - rssBefore[i]).as(n.name() + " RSS growth, KiB")
+                assertThat(Math.max(sampler.maxRssKib[i], rssAfter) - rssBefore[i])
+                        .as(n.name() + " RSS growth, KiB")
                         .isLessThan(RSS_GROWTH_BOUND_KIB);
-                assertThat(a.at("/counters/handoffsCompleted").asLong() - b.at("/counters/handoffsCompleted").asLong())
+                assertThat(a.at("/counters/handoffsCompleted").asLong()
+                                - b.at("/counters/handoffsCompleted").asLong())
                         .as(n.name() + ": the handoffs it completed as entry are the probes handed off")
                         .isEqualTo((long) handoffs.getOrDefault(n.number(), 0));
                 // What is left are the probes' handoffs, lingering at their entries and in TIME-WAIT
                 // at their chosen nodes: at most one entry per probe.
-                assertThat(a.path("trackedConnections").asLong()).as(n.name() + " tracked after the drain")
+                assertThat(a.path("trackedConnections").asLong())
+                        .as(n.name() + " tracked after the drain")
                         .isLessThanOrEqualTo(warm.size() + during.size());
                 assertThat(a.path("freeHoldBuffers").asLong()).isEqualTo(1024);
             }
             assertThat(seen).as("SYNs that reached the nodes").isGreaterThanOrEqualTo(MIN_SYNS);
-            assertThat(handoffs.getOrDefault(1, 0)).as("requests handed off by n1 during the flood").isPositive();
+            assertThat(handoffs.getOrDefault(1, 0))
+                    .as("requests handed off by n1 during the flood")
+                    .isPositive();
             JsonNode a1 = LoadTools.nodeStats(after, bed.node(1));
             JsonNode b1 = LoadTools.nodeStats(before, bed.node(1));
             if (bed.dataPath() == Spec.DataPath.KERNEL) {
@@ -188,39 +232,59 @@ class FloodIT {
                 // a request to hand off brings one up: the flood never reaches the engine.
                 long inKernel = a1.at("/datapath/counters/handshakesInKernel").asLong()
                         - b1.at("/datapath/counters/handshakesInKernel").asLong();
-                assertThat(inKernel).as("n1's handshakes taken in the kernel (half the flood's SYNs)")
+                assertThat(inKernel)
+                        .as("n1's handshakes taken in the kernel (half the flood's SYNs)")
                         .isGreaterThan(MIN_SYNS / 2);
-                assertThat(sampler.maxHalfOpen[0]).as("n1's engine half-open peak").isLessThan(100);
+                assertThat(sampler.maxHalfOpen[0])
+                        .as("n1's engine half-open peak")
+                        .isLessThan(100);
             } else {
-                assertThat(sampler.maxHalfOpen[0]).as("n1 reached the half-open bound").isGreaterThan(MAX_HALF_OPEN - 1000);
-                assertThat(a1.at("/counters/halfOpenEvicted").asLong() - b1.at("/counters/halfOpenEvicted").asLong())
-                        .as("n1 evicted its oldest half-open entries").isPositive();
+                assertThat(sampler.maxHalfOpen[0])
+                        .as("n1 reached the half-open bound")
+                        .isGreaterThan(MAX_HALF_OPEN - 1000);
+                assertThat(a1.at("/counters/halfOpenEvicted").asLong()
+                                - b1.at("/counters/halfOpenEvicted").asLong())
+                        .as("n1 evicted its oldest half-open entries")
+                        .isPositive();
             }
             // Kernel SYN cookies keep working with the handoff: n1's kernel completed local
             // connections from cookies, n2's kernel accepted handed-in ones from cookies.
-            assertThat(NetCounters.read(bed.node(1).netns()).minus(kernelBefore.get("n1")).get("TcpExt.SyncookiesRecv"))
-                    .as("n1 served a real client from a SYN cookie").isPositive();
-            assertThat(NetCounters.read(bed.node(3).netns()).minus(kernelBefore.get("n3")).get("TcpExt.SyncookiesRecv"))
-                    .as("n3 took a handed-in connection from a SYN cookie").isPositive();
+            assertThat(NetCounters.read(bed.node(1).netns())
+                            .minus(kernelBefore.get("n1"))
+                            .get("TcpExt.SyncookiesRecv"))
+                    .as("n1 served a real client from a SYN cookie")
+                    .isPositive();
+            assertThat(NetCounters.read(bed.node(3).netns())
+                            .minus(kernelBefore.get("n3"))
+                            .get("TcpExt.SyncookiesRecv"))
+                    .as("n3 took a handed-in connection from a SYN cookie")
+                    .isPositive();
         }
         assertThat(during).as("real requests during the flood").hasSizeGreaterThanOrEqualTo(PROBES.size());
         List<Client.Response> afterwards = probe(new HashMap<>(), null);
         int asked = handoffs.values().stream().mapToInt(Integer::intValue).sum() + relayed.size();
-        System.out.printf("FloodIT: curl before the flood %s; during (%d requests, %d to hand off, %d of them"
-                        + " served by the entry instead) %s; after %s%n", times(warm), during.size(), asked,
-                relayed.size(), times(during), times(afterwards));
+        System.out.printf(
+                "FloodIT: curl before the flood %s; during (%d requests, %d to hand off, %d of them"
+                        + " served by the entry instead) %s; after %s%n",
+                times(warm), during.size(), asked, relayed.size(), times(during), times(afterwards));
         // A handoff falls back to the entry's own server (relayed from the holder, still byte-exact)
         // only when the flood cost the client a packet: a SYN/ACK retransmitted after 1 s while
         // 32,768 newer SYNs evicted its half-open entry, or a control message lost past the 1 s
         // handoff timeout. Never otherwise, and rarely.
         for (Client.Response r : relayed) {
-            assertThat(r.time()).as("a fallback only after a retransmission: " + r.url()).isGreaterThan(Duration.ofMillis(900));
+            assertThat(r.time())
+                    .as("a fallback only after a retransmission: " + r.url())
+                    .isGreaterThan(Duration.ofMillis(900));
         }
-        assertThat(relayed.size()).as("fallbacks among " + asked + " handoffs").isLessThanOrEqualTo(Math.max(1, asked / 10));
+        assertThat(relayed.size())
+                .as("fallbacks among " + asked + " handoffs")
+                .isLessThanOrEqualTo(Math.max(1, asked / 10));
         // A real SYN lost in the flood costs a 1 s retransmission (2 s, 4 s for more): the median
         // stays low; every request completed within curl's limit (asserted by probe()).
         List<Long> ms = during.stream().map(r -> r.time().toMillis()).sorted().toList();
-        assertThat(ms.get(ms.size() / 2)).as("median latency during the flood, ms").isLessThan(500);
+        assertThat(ms.get(ms.size() / 2))
+                .as("median latency during the flood, ms")
+                .isLessThan(500);
         EndToEnd.assertNoTrouble(bed, trouble);
     }
 

@@ -35,6 +35,7 @@ class HandoffFaultsIT {
     static final String PATH = "/data/1k.bin";
     /** Close-down timers short enough to watch tables drain within a test. */
     static final String[] TIMERS = {"--linger-ms", "1000", "--time-wait-ms", "2000", "--peer-grace-ms", "2000"};
+
     Testbed bed;
     Client client;
     Map<String, NetCounters> before;
@@ -130,13 +131,16 @@ class HandoffFaultsIT {
         assertExact(bed, client.get(bed.node(1), PATH), PATH);
         long millis = (System.nanoTime() - t0) / 1_000_000;
         assertThat(EndToEnd.counter(bed, "n1", "fallbacks")).isEqualTo(fallbacks + 1);
-        assertThat(millis).as("served after the 1 s handoff timeout, not a hang").isBetween(900L, 5_000L);
+        assertThat(millis)
+                .as("served after the 1 s handoff timeout, not a hang")
+                .isBetween(900L, 5_000L);
     }
 
     /** Every node's table empty: what lingers is bounded by the (short) timers given to the nodes. */
     private void awaitTablesDrained() {
         JsonNode stats = EndToEnd.awaitSumZero(bed, "trackedConnections", Duration.ofSeconds(10));
-        assertThat(EndToEnd.sum(stats, "trackedConnections")).as("connection tables drained within 10 s: " + stats)
+        assertThat(EndToEnd.sum(stats, "trackedConnections"))
+                .as("connection tables drained within 10 s: " + stats)
                 .isZero();
     }
 }

@@ -10,6 +10,7 @@ import java.util.stream.Stream;
 class HandoffFaultsLateCommitIT extends HandoffFaultsIT {
     @Override
     String[] nodeArgs() {
-        return Stream.concat(Arrays.stream(TIMERS), Stream.of("--no-eager-commit")).toArray(String[]::new);
+        return Stream.concat(Arrays.stream(TIMERS), Stream.of("--no-eager-commit"))
+                .toArray(String[]::new);
     }
 }

@@ -60,7 +60,11 @@ abstract class HandoffScenarios {
     @BeforeAll
     void up() {
         EndToEnd.requireRoot();
-        bed = Testbed.up(Spec.defaults().withNodes(3).withServer(server()).withStateDir(STATE).withDataPath(dataPath()));
+        bed = Testbed.up(Spec.defaults()
+                .withNodes(3)
+                .withServer(server())
+                .withStateDir(STATE)
+                .withDataPath(dataPath()));
         client = EndToEnd.client(bed);
         before = EndToEnd.troubleCounters(bed);
     }
@@ -161,12 +165,14 @@ abstract class HandoffScenarios {
     @Test
     @Order(8)
     void answersEveryRequestOfAKeepAliveConnectionWhereverItsContentLives() {
-        List<String> paths = List.of("/data/1k.bin", "/index.html", "/api/data.json", "/empty.txt", "/img/photo.jpg",
-                "/shared/site.css");
+        List<String> paths = List.of(
+                "/data/1k.bin", "/index.html", "/api/data.json", "/empty.txt", "/img/photo.jpg", "/shared/site.css");
         List<Client.Response> rs = client.getKeepAlive(node(1), paths);
         assertThat(rs).hasSize(paths.size());
         for (int i = 0; i < paths.size(); i++) assertExact(bed, rs.get(i), paths.get(i));
-        assertThat(rs.stream().mapToInt(Client.Response::newConnections).sum()).as("one connection for all").isEqualTo(1);
+        assertThat(rs.stream().mapToInt(Client.Response::newConnections).sum())
+                .as("one connection for all")
+                .isEqualTo(1);
         // The first request decided the handoff to n2; later ones were fetched by n2 from their holders.
         assertThat(rs.get(0).servedBy()).isEqualTo("n2");
         assertThat(rs.get(1).servedBy()).isEqualTo("n1");
@@ -177,14 +183,18 @@ abstract class HandoffScenarios {
     @Test
     @Order(9)
     void serves200ConcurrentConnectionsSpreadOverEntryNodesByteExact() {
-        List<String> all = bed.content().entries().stream().map(e -> e.path())
-                .filter(p -> !p.equals("/video/big.bin")).toList();
+        List<String> all = bed.content().entries().stream()
+                .map(e -> e.path())
+                .filter(p -> !p.equals("/video/big.bin"))
+                .toList();
         Random random = new Random(7);
         List<CompletableFuture<List<Client.Response>>> runs = new ArrayList<>();
         List<List<String>> asked = new ArrayList<>();
         for (int n = 1; n <= 3; n++) {
             int count = n == 3 ? 66 : 67;
-            List<String> paths = IntStream.range(0, count).mapToObj(i -> all.get(random.nextInt(all.size()))).toList();
+            List<String> paths = IntStream.range(0, count)
+                    .mapToObj(i -> all.get(random.nextInt(all.size())))
+                    .toList();
             asked.add(paths);
             NodeInfo entry = node(n);
             runs.add(CompletableFuture.supplyAsync(() -> client.getParallel(entry, paths, paths.size())));
@@ -192,7 +202,8 @@ abstract class HandoffScenarios {
         int total = 0;
         for (int n = 0; n < 3; n++) {
             List<Client.Response> rs = runs.get(n).join();
-            for (int i = 0; i < rs.size(); i++) assertExact(bed, rs.get(i), asked.get(n).get(i));
+            for (int i = 0; i < rs.size(); i++)
+                assertExact(bed, rs.get(i), asked.get(n).get(i));
             total += rs.size();
         }
         assertThat(total).isEqualTo(200);
@@ -213,8 +224,10 @@ abstract class HandoffScenarios {
         // connection to n2, where it lives on n1's shadow address; the direct one to n2 does not clash.
         Path script = EndToEnd.scratch(bed, "same-port.py");
         Files.writeString(script, EndToEnd.SAME_PORT_CLIENT);
-        var r = bed.exec(bed.client().netns(), List.of("python3", script.toString(), node(1).ip(), node(2).ip(),
-                "/data/1k.bin"), java.time.Duration.ofSeconds(60));
+        var r = bed.exec(
+                bed.client().netns(),
+                List.of("python3", script.toString(), node(1).ip(), node(2).ip(), "/data/1k.bin"),
+                java.time.Duration.ofSeconds(60));
         assertThat(r.exitCode()).as(r.stderr()).isZero();
         String sha = EndToEnd.entry(bed, "/data/1k.bin").sha256();
         // via n1 (handed off), direct to n2, via n1 again on the same kept-alive connection
@@ -232,28 +245,45 @@ abstract class HandoffScenarios {
         long toChosen = 0, toClient = 0, toClientBytes = 0, localOut = 0, sentForOthers = 0;
         for (JsonNode n : bed.stats().get("nodes")) {
             JsonNode c = n.path("datapath").path("counters");
-            assertThat(c.isObject()).as("datapath counters of " + n.path("node").asText() + " on the " + dataPath()
-                    + " path").isEqualTo(dataPath() == Spec.DataPath.KERNEL);
+            assertThat(c.isObject())
+                    .as("datapath counters of " + n.path("node").asText() + " on the " + dataPath() + " path")
+                    .isEqualTo(dataPath() == Spec.DataPath.KERNEL);
             toChosen += c.path("toChosen").asLong();
             toClient += c.path("toClient").asLong();
             toClientBytes += c.path("toClientBytes").asLong();
             localOut += c.path("localOut").asLong();
             for (String program : List.of("uplink_ingress", "uplink_egress", "wire_ingress")) {
-                assertThat(n.path("datapath").path("programs").path(program).path("runs").isNumber())
-                        .as("the kernel's statistics of " + program).isEqualTo(dataPath() == Spec.DataPath.KERNEL);
+                assertThat(n.path("datapath")
+                                .path("programs")
+                                .path(program)
+                                .path("runs")
+                                .isNumber())
+                        .as("the kernel's statistics of " + program)
+                        .isEqualTo(dataPath() == Spec.DataPath.KERNEL);
             }
             sentForOthers += n.path("counters").path("bytesSentForOthers").asLong();
         }
         // the 33 MiB file handed off twice alone
         assertThat(sentForOthers).as("bytes the chosen nodes sent for others").isGreaterThan(2 * 33L << 20);
         if (dataPath() == Spec.DataPath.TUN) return;
-        assertThat(toChosen).as("client packets an entry forwarded in the kernel").isPositive();
-        assertThat(toClient).as("packets a chosen node sent the client in the kernel").isPositive();
-        assertThat(localOut).as("packets of local connections passed in the kernel").isPositive();
-        assertThat(toClientBytes).as("payload bytes sent for other nodes in the kernel").isGreaterThan(33L << 20);
-        assertThat(sentForOthers).as("the engine's counter includes the kernel's").isGreaterThanOrEqualTo(toClientBytes);
+        assertThat(toChosen)
+                .as("client packets an entry forwarded in the kernel")
+                .isPositive();
+        assertThat(toClient)
+                .as("packets a chosen node sent the client in the kernel")
+                .isPositive();
+        assertThat(localOut)
+                .as("packets of local connections passed in the kernel")
+                .isPositive();
+        assertThat(toClientBytes)
+                .as("payload bytes sent for other nodes in the kernel")
+                .isGreaterThan(33L << 20);
+        assertThat(sentForOthers)
+                .as("the engine's counter includes the kernel's")
+                .isGreaterThanOrEqualTo(toClientBytes);
         // what the chosen nodes' engines still sent for others (handshakes, closes) is a sliver
-        assertThat(toClientBytes).as("share of the bytes sent for others that the kernel translated")
+        assertThat(toClientBytes)
+                .as("share of the bytes sent for others that the kernel translated")
                 .isGreaterThan(sentForOthers * 95 / 100);
     }
 

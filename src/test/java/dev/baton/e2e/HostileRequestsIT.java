@@ -58,7 +58,9 @@ class HostileRequestsIT {
     class Nginx extends Scenarios {
         @Override
         Spec.Server server() {
-            assertThat(Testbed.findOnPath("nginx")).as("nginx must be installed (apt-get install nginx)").isPresent();
+            assertThat(Testbed.findOnPath("nginx"))
+                    .as("nginx must be installed (apt-get install nginx)")
+                    .isPresent();
             return Spec.Server.NGINX;
         }
 
@@ -121,8 +123,8 @@ class HostileRequestsIT {
     @TestInstance(TestInstance.Lifecycle.PER_CLASS)
     abstract static class Scenarios {
         static final Path STATE = Path.of("/run/baton-testbed-hostile");
-        static final List<String> DECISION = List.of("handoffsSent", "servedLocally", "requestInvalid",
-                "requestTimeout", "requestUnfinished");
+        static final List<String> DECISION =
+                List.of("handoffsSent", "servedLocally", "requestInvalid", "requestTimeout", "requestUnfinished");
         Testbed bed;
         Client client;
         Path script;
@@ -199,31 +201,42 @@ class HostileRequestsIT {
                         List<Long> delta = minus(decision(entry.name()), was);
                         decisions.add(delta);
                         String what = c.name() + " to " + entry.name() + " (round " + (round + 1) + ")";
-                        assertThat(out.path("canary").asBoolean()).as(what + ": canary in the response").isFalse();
+                        assertThat(out.path("canary").asBoolean())
+                                .as(what + ": canary in the response")
+                                .isFalse();
                         List<String> statuses = new ArrayList<>();
-                        for (JsonNode resp : out.path("responses")) statuses.add(resp.path("status").asText());
+                        for (JsonNode resp : out.path("responses"))
+                            statuses.add(resp.path("status").asText());
                         if (!String.join(",", statuses).equals(expected)) {
                             failures.add(what + ": statuses " + statuses + ", expected " + expected + "; first bytes: "
                                     + out.path("first").asText());
                         }
-                        assertThat(delta.getFirst()).as(what + ": handoffs sent " + DECISION + "=" + delta)
+                        assertThat(delta.getFirst())
+                                .as(what + ": handoffs sent " + DECISION + "=" + delta)
                                 .isEqualTo(handsOff ? 1L : 0L);
                         if (!handsOff) {
-                            assertThat(delta.get(1) + delta.get(2)).as(what + ": served locally " + delta).isPositive();
+                            assertThat(delta.get(1) + delta.get(2))
+                                    .as(what + ": served locally " + delta)
+                                    .isPositive();
                         }
                         JsonNode first = out.path("responses").path(0);
                         String node = first.path("node").asText();
                         String via = first.path("via").asText();
                         if (!node.isEmpty()) { // nginx's own 400s (before any location) carry no header
                             if (c.handoff()) {
-                                assertThat(node).as(what + ": served by the holder").isEqualTo("n2");
+                                assertThat(node)
+                                        .as(what + ": served by the holder")
+                                        .isEqualTo("n2");
                             } else {
-                                assertThat(List.of(node, via)).as(what + ": served at the entry").contains(entry.name());
+                                assertThat(List.of(node, via))
+                                        .as(what + ": served at the entry")
+                                        .contains(entry.name());
                             }
                         }
                     }
-                    assertThat(decisions.get(1)).as(c.name() + " to " + entry.name() + ": the same decision twice "
-                            + DECISION).isEqualTo(decisions.get(0));
+                    assertThat(decisions.get(1))
+                            .as(c.name() + " to " + entry.name() + ": the same decision twice " + DECISION)
+                            .isEqualTo(decisions.get(0));
                 }
             }
             assertThat(failures).as("statuses").isEmpty();
@@ -233,14 +246,22 @@ class HostileRequestsIT {
         @Order(2)
         void pipelinedRequestsAreAnsweredInOrderAndTheForgedLoopGuardOnlyStopsForwarding() {
             for (NodeInfo entry : bed.nodes()) {
-                JsonNode p = run(List.of("one", entry.ip(), "pipelined"), Duration.ofSeconds(30)).path("responses");
-                assertThat(p.path(0).path("sha").asText()).isEqualTo(EndToEnd.entry(bed, "/data/1k.bin").sha256());
-                assertThat(p.path(1).path("sha").asText()).isEqualTo(EndToEnd.entry(bed, "/index.html").sha256());
+                JsonNode p = run(List.of("one", entry.ip(), "pipelined"), Duration.ofSeconds(30))
+                        .path("responses");
+                assertThat(p.path(0).path("sha").asText())
+                        .isEqualTo(EndToEnd.entry(bed, "/data/1k.bin").sha256());
+                assertThat(p.path(1).path("sha").asText())
+                        .isEqualTo(EndToEnd.entry(bed, "/index.html").sha256());
                 assertThat(p.path(1).path("node").asText()).isEqualTo("n1");
-                assertThat(p.path(1).path("via").asText()).as("fetched by n2, which serves the connection").isEqualTo("n2");
-                JsonNode f = run(List.of("one", entry.ip(), "forged-guard"), Duration.ofSeconds(30)).path("responses");
+                assertThat(p.path(1).path("via").asText())
+                        .as("fetched by n2, which serves the connection")
+                        .isEqualTo("n2");
+                JsonNode f = run(List.of("one", entry.ip(), "forged-guard"), Duration.ofSeconds(30))
+                        .path("responses");
                 assertThat(f.path(1).path("status").asInt()).isEqualTo(404);
-                assertThat(f.path(1).path("via").asText()).as("n2 did not forward it").isIn("", "n2");
+                assertThat(f.path(1).path("via").asText())
+                        .as("n2 did not forward it")
+                        .isIn("", "n2");
             }
         }
 
@@ -257,10 +278,14 @@ class HostileRequestsIT {
             assertThat(out.path("connections")).hasSize(12);
             for (JsonNode c : out.path("connections")) {
                 String what = c.toString();
-                assertThat(c.path("received").asInt()).as(what + ": no response to a head that never ended").isZero();
+                assertThat(c.path("received").asInt())
+                        .as(what + ": no response to a head that never ended")
+                        .isZero();
                 if (builtin()) {
                     // At most the BTCP request timeout 5 s, then the built-in server's head timeout 10 s.
-                    assertThat(c.path("closedAfter").isNull()).as(what + ": closed by the server").isFalse();
+                    assertThat(c.path("closedAfter").isNull())
+                            .as(what + ": closed by the server")
+                            .isFalse();
                     assertThat(c.path("closedAfter").asDouble()).as(what).isBetween(4.0, 20.0);
                 }
             }
@@ -272,7 +297,8 @@ class HostileRequestsIT {
                 // ("GET /path "): it goes to the server at once, which times the head out itself.
                 // Anywhere else the engine holds it until its request timeout, then serves it locally.
                 boolean inKernel = bed.dataPath() == Spec.DataPath.KERNEL && holders.contains(name);
-                assertThat(d).as(name + " " + DECISION)
+                assertThat(d)
+                        .as(name + " " + DECISION)
                         .isEqualTo(inKernel ? List.of(0L, 4L, 0L, 0L, 0L) : List.of(0L, 0L, 0L, 4L, 0L));
             }
         }
@@ -281,8 +307,12 @@ class HostileRequestsIT {
         @Order(100)
         void noNodeFailedAndEveryNodeStillServesByteExact() {
             for (NodeInfo n : bed.nodes()) {
-                assertThat(EndToEnd.drop(bed, n.name(), "internalError")).as(n.name() + " internalError").isZero();
-                assertThat(EndToEnd.drop(bed, n.name(), "policyError")).as(n.name() + " policyError").isZero();
+                assertThat(EndToEnd.drop(bed, n.name(), "internalError"))
+                        .as(n.name() + " internalError")
+                        .isZero();
+                assertThat(EndToEnd.drop(bed, n.name(), "policyError"))
+                        .as(n.name() + " policyError")
+                        .isZero();
                 for (String path : List.of("/index.html", "/data/1k.bin", "/api/data.json", "/img/photo.jpg")) {
                     assertExact(bed, client.get(n, path), path);
                 }

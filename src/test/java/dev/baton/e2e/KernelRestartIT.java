@@ -28,8 +28,13 @@ class KernelRestartIT {
     @BeforeAll
     void up() {
         EndToEnd.requireRoot();
-        assertThat(Testbed.findOnPath("nginx")).as("nginx must be installed (apt-get install nginx)").isPresent();
-        bed = Testbed.up(Spec.defaults().withNodes(3).withServer(Spec.Server.NGINX).withStateDir(STATE)
+        assertThat(Testbed.findOnPath("nginx"))
+                .as("nginx must be installed (apt-get install nginx)")
+                .isPresent();
+        bed = Testbed.up(Spec.defaults()
+                .withNodes(3)
+                .withServer(Spec.Server.NGINX)
+                .withStateDir(STATE)
                 .withDataPath(Spec.DataPath.KERNEL));
     }
 
@@ -63,10 +68,12 @@ class KernelRestartIT {
         long ended = System.nanoTime();
         bed.restart(1);
         long ready = System.nanoTime();
-        System.out.println("KernelRestartIT: n1 " + (kill ? "killed" : "stopped") + " in "
-                + (ended - t0) / 1_000_000 + " ms, ready " + (ready - ended) / 1_000_000 + " ms later");
+        System.out.println("KernelRestartIT: n1 " + (kill ? "killed" : "stopped") + " in " + (ended - t0) / 1_000_000
+                + " ms, ready " + (ready - ended) / 1_000_000 + " ms later");
         for (SlowClient s : List.of(local, handedOff, handedIn)) {
-            assertThat(s.exited()).as(s.path() + " still under way after the restart").isNotDone();
+            assertThat(s.exited())
+                    .as(s.path() + " still under way after the restart")
+                    .isNotDone();
         }
 
         for (SlowClient s : List.of(local, handedOff, handedIn)) s.assertExact(bed);
@@ -78,8 +85,10 @@ class KernelRestartIT {
         // programs decided in the kernel (its handshake and flow are pinned) needs no takeover.
         assertThat(taken).as("connections taken over").isGreaterThanOrEqualTo(2);
         assertThat(EndToEnd.datapathCounter(bed, "n1", "decidedLocalInKernel") - localBefore)
-                .as("the local transfer, decided in the kernel (its counters are pinned too)").isEqualTo(1);
-        assertThat(EndToEnd.counter(bed, "n2", "orphansReset")).as("n2 reset nothing it shared with n1")
+                .as("the local transfer, decided in the kernel (its counters are pinned too)")
+                .isEqualTo(1);
+        assertThat(EndToEnd.counter(bed, "n2", "orphansReset"))
+                .as("n2 reset nothing it shared with n1")
                 .isEqualTo(resetsAtN2);
         // and the new process serves new connections, handoffs included
         assertExact(bed, EndToEnd.client(bed).get(bed.node(1), "/data/1k.bin"), "/data/1k.bin");

@@ -72,14 +72,20 @@ final class LanHosts {
         Testbed.createNetns(LAN);
         ip(LAN, "link add baton-br type bridge", "link set baton-br up");
         Testbed.createNetns(CLIENT);
-        ip(CLIENT, "link add " + UPLINK + " type veth peer name baton-lc netns " + LAN,
-                "addr add " + CLIENT_IP + "/24 dev " + UPLINK, "link set " + UPLINK + " up");
+        ip(
+                CLIENT,
+                "link add " + UPLINK + " type veth peer name baton-lc netns " + LAN,
+                "addr add " + CLIENT_IP + "/24 dev " + UPLINK,
+                "link set " + UPLINK + " up");
         ip(LAN, "link set baton-lc master baton-br", "link set baton-lc up");
         for (Host h : hosts) {
             Testbed.createNetns(h.netns());
             String lanEnd = "baton-l" + h.n();
-            ip(h.netns(), "link add " + UPLINK + " type veth peer name " + lanEnd + " netns " + LAN,
-                    "addr add " + h.ownIp() + "/24 dev " + UPLINK, "link set " + UPLINK + " up");
+            ip(
+                    h.netns(),
+                    "link add " + UPLINK + " type veth peer name " + lanEnd + " netns " + LAN,
+                    "addr add " + h.ownIp() + "/24 dev " + UPLINK,
+                    "link set " + UPLINK + " up");
             ip(LAN, "link set " + lanEnd + " master baton-br", "link set " + lanEnd + " up");
             Files.createDirectories(h.docroot());
         }
@@ -87,7 +93,8 @@ final class LanHosts {
         List<String> ends = new ArrayList<>(List.of(CLIENT));
         hosts.forEach(h -> ends.add(h.netns()));
         for (String ns : ends) {
-            Commands.check(Commands.inNetns(ns, List.of("ethtool", "-K", UPLINK, "rx", "off", "tx", "off")),
+            Commands.check(
+                    Commands.inNetns(ns, List.of("ethtool", "-K", UPLINK, "rx", "off", "tx", "off")),
                     Duration.ofSeconds(10));
         }
         return key;
@@ -101,13 +108,19 @@ final class LanHosts {
         List<String> argv = new ArrayList<>(List.of("setsid", "nsenter", "--net=/run/netns/" + h.netns()));
         argv.addAll(Testbed.javaCommand());
         argv.addAll(List.of("node", "--config", h.config().toString()));
-        Process p = new ProcessBuilder(argv).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(h.dir().resolve("node.log").toFile()))
-                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+        Process p = new ProcessBuilder(argv)
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(
+                        h.dir().resolve("node.log").toFile()))
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                .start();
         long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
         while (!Files.exists(h.dir().resolve("ready"))) {
-            assertThat(p.isAlive()).as("node of " + h.netns() + " alive; log: " + log(h)).isTrue();
-            assertThat(System.nanoTime()).as("node of " + h.netns() + " ready in 20 s; log: " + log(h))
+            assertThat(p.isAlive())
+                    .as("node of " + h.netns() + " alive; log: " + log(h))
+                    .isTrue();
+            assertThat(System.nanoTime())
+                    .as("node of " + h.netns() + " ready in 20 s; log: " + log(h))
                     .isLessThan(deadline);
             Thread.sleep(50);
         }
@@ -120,7 +133,9 @@ final class LanHosts {
         argv.addAll(List.of("node", "--config", h.config().toString()));
         argv.addAll(0, List.of("nsenter", "--net=/run/netns/" + h.netns()));
         ProcessResult r = Commands.run(argv, Duration.ofSeconds(30));
-        assertThat(r.exitCode()).as("exit of a refused node; stderr " + r.stderr()).isEqualTo(1);
+        assertThat(r.exitCode())
+                .as("exit of a refused node; stderr " + r.stderr())
+                .isEqualTo(1);
         for (String s : says) assertThat(r.stderr()).contains(s);
         assertThat(r.stderr()).as("one line, no stack trace").doesNotContain("\tat ");
     }
@@ -130,11 +145,14 @@ final class LanHosts {
         Path conf = h.dir().resolve("nginx.conf");
         Path pid = h.dir().resolve("nginx.pid");
         Files.createDirectories(h.dir().resolve("nginx"));
-        Files.writeString(conf, "user root;\nworker_processes 1;\ndaemon on;\npid " + pid + ";\nerror_log "
-                + h.dir().resolve("nginx-error.log") + ";\nevents { worker_connections 256; }\nhttp {\n"
-                + "    access_log off;\n    sendfile on;\n" + NginxConfig.tempPaths(h.dir().resolve("nginx"))
-                + "    server {\n        listen 80;\n        root " + h.docroot() + ";\n"
-                + "        add_header X-Baton-Node n" + h.n() + " always;\n    }\n}\n");
+        Files.writeString(
+                conf,
+                "user root;\nworker_processes 1;\ndaemon on;\npid " + pid + ";\nerror_log "
+                        + h.dir().resolve("nginx-error.log") + ";\nevents { worker_connections 256; }\nhttp {\n"
+                        + "    access_log off;\n    sendfile on;\n"
+                        + NginxConfig.tempPaths(h.dir().resolve("nginx"))
+                        + "    server {\n        listen 80;\n        root " + h.docroot() + ";\n"
+                        + "        add_header X-Baton-Node n" + h.n() + " always;\n    }\n}\n");
         Commands.check(Commands.inNetns(netns, List.of("nginx", "-c", conf.toString())), Duration.ofSeconds(10));
         return Long.parseLong(Files.readString(pid).strip());
     }
@@ -145,7 +163,8 @@ final class LanHosts {
         while (true) {
             JsonNode up = stats(h).path("peersUp");
             if (up.size() == 1) return;
-            assertThat(System.nanoTime()).as("the control link up at " + h.netns() + ": " + up + "; log: " + log(h))
+            assertThat(System.nanoTime())
+                    .as("the control link up at " + h.netns() + ": " + up + "; log: " + log(h))
                     .isLessThan(deadline);
             Thread.sleep(100);
         }
@@ -163,9 +182,15 @@ final class LanHosts {
 
     /** Bytes {@code h}'s uplink has sent. */
     static long txBytes(Host h) throws IOException {
-        String json = Commands.check(List.of("ip", "-n", h.netns(), "-s", "-j", "link", "show", UPLINK),
-                Duration.ofSeconds(5)).stdout();
-        return JSON.readTree(json).get(0).path("stats64").path("tx").path("bytes").asLong();
+        String json = Commands.check(
+                        List.of("ip", "-n", h.netns(), "-s", "-j", "link", "show", UPLINK), Duration.ofSeconds(5))
+                .stdout();
+        return JSON.readTree(json)
+                .get(0)
+                .path("stats64")
+                .path("tx")
+                .path("bytes")
+                .asLong();
     }
 
     static void assertExact(Client.Response r, Path file, String servedBy) throws Exception {
@@ -173,7 +198,9 @@ final class LanHosts {
         assertThat(r.error()).as("curl error for " + r.url()).isEmpty();
         assertThat(r.status()).as("status of " + r.url()).isEqualTo(200);
         assertThat(r.bytes()).isEqualTo(expected.length);
-        assertThat(r.sha256()).isEqualTo(HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(expected)));
+        assertThat(r.sha256())
+                .isEqualTo(HexFormat.of()
+                        .formatHex(MessageDigest.getInstance("SHA-256").digest(expected)));
         assertThat(r.servedBy()).as("served by").isEqualTo(servedBy);
     }
 
@@ -212,8 +239,11 @@ final class LanHosts {
      * devices and the processes' sockets (as the testbed sweeps its own), then {@code state}.
      */
     static void sweep(Path state, List<String> namespaces) throws IOException {
-        List<String> present = Commands.check(List.of("ip", "netns", "list"), Duration.ofSeconds(5)).stdout().lines()
-                .map(l -> l.split(" ")[0]).toList();
+        List<String> present = Commands.check(List.of("ip", "netns", "list"), Duration.ofSeconds(5))
+                .stdout()
+                .lines()
+                .map(l -> l.split(" ")[0])
+                .toList();
         List<String> all = new ArrayList<>(namespaces);
         all.addAll(List.of(CLIENT, LAN));
         Testbed.sweepNamespaces(all.stream().filter(present::contains).toList());

@@ -48,17 +48,23 @@ class LiveChangesIT {
         Files.writeString(fresh, "fresh content\n");
         assertThat(client.get(bed.node(1), "/fresh.txt").status()).isEqualTo(404);
         JsonNode rescan = bed.admin(2, "content rescan");
-        assertThat(rescan.path("paths").asInt()).as(rescan.toString()).isEqualTo(rescan.path("before").asInt() + 1);
+        assertThat(rescan.path("paths").asInt())
+                .as(rescan.toString())
+                .isEqualTo(rescan.path("before").asInt() + 1);
         long deadline = System.nanoTime() + 10_000_000_000L;
         while (!bed.admin(1, "content").toString().contains("/fresh.txt") && System.nanoTime() < deadline) {
             Thread.sleep(20);
         }
         Client.Response routed = client.get(bed.node(1), "/fresh.txt");
         assertThat(routed.status()).isEqualTo(200);
-        assertThat(routed.servedBy()).as("handed to the file's holder once announced").isEqualTo("n2");
+        assertThat(routed.servedBy())
+                .as("handed to the file's holder once announced")
+                .isEqualTo("n2");
         assertThat(routed.bytes()).isEqualTo(14);
-        assertThat(routed.sha256()).isEqualTo(java.util.HexFormat.of().formatHex(java.security.MessageDigest
-                .getInstance("SHA-256").digest("fresh content\n".getBytes(StandardCharsets.UTF_8))));
+        assertThat(routed.sha256())
+                .isEqualTo(java.util.HexFormat.of()
+                        .formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                                .digest("fresh content\n".getBytes(StandardCharsets.UTF_8))));
 
         // Policy "local" on n1: it hands nothing off (its server fetches from the holder instead).
         long sent = EndToEnd.counter(bed, "n1", "handoffsSent");

@@ -46,8 +46,10 @@ final class LoadTools {
         Background(Testbed bed, Path output, List<String> argv) {
             this.output = output;
             try {
-                process = new ProcessBuilder(Commands.inNetns(bed.client().netns(), argv)).redirectErrorStream(true)
-                        .redirectOutput(output.toFile()).start();
+                process = new ProcessBuilder(Commands.inNetns(bed.client().netns(), argv))
+                        .redirectErrorStream(true)
+                        .redirectOutput(output.toFile())
+                        .start();
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
@@ -59,7 +61,9 @@ final class LoadTools {
                 boolean ended = process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
                 if (!ended) process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
                 String out = Files.readString(output);
-                assertThat(ended).as("ended within " + timeout + "; output: " + out).isTrue();
+                assertThat(ended)
+                        .as("ended within " + timeout + "; output: " + out)
+                        .isTrue();
                 assertThat(process.exitValue()).as("exit code; output: " + out).isZero();
                 return out;
             } catch (IOException e) {
@@ -82,8 +86,11 @@ final class LoadTools {
 
     /** The node process's pid (what its ready file said). */
     static long nodePid(Testbed bed, NodeInfo node) {
-        return bed.processes().stream().filter(p -> p.kind().equals("node") && p.node().equals(node.name()))
-                .findFirst().orElseThrow().pid();
+        return bed.processes().stream()
+                .filter(p -> p.kind().equals("node") && p.node().equals(node.name()))
+                .findFirst()
+                .orElseThrow()
+                .pid();
     }
 
     /** Resident memory of a process in KiB ({@code VmRSS} of /proc/PID/status). */
@@ -101,7 +108,9 @@ final class LoadTools {
     /** One node's stats JSON from a {@code bed.stats()} answer. */
     static JsonNode nodeStats(JsonNode stats, NodeInfo node) {
         JsonNode n = stats.path("nodes").path(node.number() - 1);
-        assertThat(n.path("node").asText()).as("stats of " + node.name() + ": " + n).isEqualTo(node.name());
+        assertThat(n.path("node").asText())
+                .as("stats of " + node.name() + ": " + n)
+                .isEqualTo(node.name());
         return n;
     }
 
@@ -157,9 +166,12 @@ final class LoadTools {
                     failures++;
                     continue;
                 }
-                maxTracked[i] = Math.max(maxTracked[i], s.path("trackedConnections").asLong());
-                maxHalfOpen[i] = Math.max(maxHalfOpen[i], s.path("halfOpenConnections").asLong());
-                minFreeHolds[i] = Math.min(minFreeHolds[i], s.path("freeHoldBuffers").asLong());
+                maxTracked[i] =
+                        Math.max(maxTracked[i], s.path("trackedConnections").asLong());
+                maxHalfOpen[i] =
+                        Math.max(maxHalfOpen[i], s.path("halfOpenConnections").asLong());
+                minFreeHolds[i] =
+                        Math.min(minFreeHolds[i], s.path("freeHoldBuffers").asLong());
             }
             samples++;
         }

@@ -42,13 +42,15 @@ class LossIT {
     @BeforeAll
     void up() throws Exception {
         EndToEnd.requireRoot();
-        assertThat(Testbed.findOnPath("nft")).as("nft must be installed (apt-get install nftables)").isPresent();
+        assertThat(Testbed.findOnPath("nft"))
+                .as("nft must be installed (apt-get install nftables)")
+                .isPresent();
         bed = Testbed.up(Spec.defaults().withNodes(3).withStateDir(STATE));
         client = EndToEnd.client(bed);
         Path rules = EndToEnd.scratch(bed, "loss.nft");
         Files.writeString(rules, LOSS);
-        var r = bed.exec(dev.baton.testbed.Names.ROUTER_NETNS, List.of("nft", "-f", rules.toString()),
-                Duration.ofSeconds(10));
+        var r = bed.exec(
+                dev.baton.testbed.Names.ROUTER_NETNS, List.of("nft", "-f", rules.toString()), Duration.ofSeconds(10));
         assertThat(r.exitCode()).as("nft: " + r.stderr()).isZero();
         before = EndToEnd.troubleCounters(bed);
     }
@@ -65,14 +67,16 @@ class LossIT {
         assertExact(bed, r, "/video/big.bin");
         assertThat(r.servedBy()).isEqualTo("n2");
         assertThat(NetCounters.read(bed.node(2).netns()).get("TcpExt.TCPSackRecovery"))
-                .as("the loss was real: n2 recovered with SACK").isGreaterThan(recoveries);
+                .as("the loss was real: n2 recovered with SACK")
+                .isGreaterThan(recoveries);
         EndToEnd.assertNoTrouble(bed, before);
     }
 
     @Test
     void completesEveryHandoffOfManyShortConnectionsThroughLoss() {
         List<String> paths = new ArrayList<>();
-        for (int i = 0; i < 60; i++) paths.add(List.of("/data/1k.bin", "/api/data.json", "/img/logo.png").get(i % 3));
+        for (int i = 0; i < 60; i++)
+            paths.add(List.of("/data/1k.bin", "/api/data.json", "/img/logo.png").get(i % 3));
         List<Client.Response> rs = client.getParallel(bed.node(1), paths, 20);
         for (int i = 0; i < rs.size(); i++) assertExact(bed, rs.get(i), paths.get(i));
         EndToEnd.assertNoTrouble(bed, before);

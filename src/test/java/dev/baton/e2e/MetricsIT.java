@@ -47,9 +47,12 @@ class MetricsIT {
     void everyNodeServesMetricsThatMoveWithHandoffs() throws Exception {
         String n1Before = scrape(bed.node(1));
         String n2Before = scrape(bed.node(2));
-        assertThat(value(n1Before, "baton_peer_up", "node=\"n1\"", "peer=\"n2\"")).isEqualTo(1.0);
-        assertThat(value(n2Before, "baton_peer_up", "node=\"n2\"", "peer=\"n1\"")).isEqualTo(1.0);
-        assertThat(value(n1Before, "baton_table_capacity", "table=\"connections\"")).isPositive();
+        assertThat(value(n1Before, "baton_peer_up", "node=\"n1\"", "peer=\"n2\""))
+                .isEqualTo(1.0);
+        assertThat(value(n2Before, "baton_peer_up", "node=\"n2\"", "peer=\"n1\""))
+                .isEqualTo(1.0);
+        assertThat(value(n1Before, "baton_table_capacity", "table=\"connections\""))
+                .isPositive();
         assertThat(n1Before).contains("# TYPE baton_handoff_seconds histogram");
 
         for (int i = 0; i < HANDOFFS; i++) {
@@ -61,11 +64,14 @@ class MetricsIT {
         String n1 = scrape(bed.node(1));
         String n2 = scrape(bed.node(2));
         assertThat(value(n1, "baton_btcp_total", "counter=\"handoffsCompleted\"")
-                - value(n1Before, "baton_btcp_total", "counter=\"handoffsCompleted\"")).isGreaterThanOrEqualTo(HANDOFFS);
+                        - value(n1Before, "baton_btcp_total", "counter=\"handoffsCompleted\""))
+                .isGreaterThanOrEqualTo(HANDOFFS);
         assertThat(value(n2, "baton_btcp_total", "counter=\"handoffsAccepted\"")
-                - value(n2Before, "baton_btcp_total", "counter=\"handoffsAccepted\"")).isGreaterThanOrEqualTo(HANDOFFS);
+                        - value(n2Before, "baton_btcp_total", "counter=\"handoffsAccepted\""))
+                .isGreaterThanOrEqualTo(HANDOFFS);
         double count = value(n1, "baton_handoff_seconds_count", "node=\"n1\"");
-        assertThat(count - value(n1Before, "baton_handoff_seconds_count", "node=\"n1\"")).isGreaterThanOrEqualTo(HANDOFFS);
+        assertThat(count - value(n1Before, "baton_handoff_seconds_count", "node=\"n1\""))
+                .isGreaterThanOrEqualTo(HANDOFFS);
         // Every handoff took more than nothing and less than the top bucket (one second).
         assertThat(value(n1, "baton_handoff_seconds_sum", "node=\"n1\"")).isPositive();
         assertThat(value(n1, "baton_handoff_seconds_bucket", "le=\"1.0\"")).isEqualTo(count);
@@ -75,20 +81,28 @@ class MetricsIT {
         // One debug line per handoff on each side, none per packet.
         String entryLog = java.nio.file.Files.readString(bed.node(1).log());
         String chosenLog = java.nio.file.Files.readString(bed.node(2).log());
-        assertThat(entryLog.lines().filter(l -> l.contains("DEBUG Btcp") && l.contains("to n2: completed in")).count())
+        assertThat(entryLog.lines()
+                        .filter(l -> l.contains("DEBUG Btcp") && l.contains("to n2: completed in"))
+                        .count())
                 .isGreaterThanOrEqualTo(HANDOFFS);
-        assertThat(chosenLog.lines().filter(l -> l.contains("DEBUG Btcp") && l.contains("from n1: taken")).count())
+        assertThat(chosenLog
+                        .lines()
+                        .filter(l -> l.contains("DEBUG Btcp") && l.contains("from n1: taken"))
+                        .count())
                 .isGreaterThanOrEqualTo(HANDOFFS);
         assertThat(entryLog.lines().filter(l -> l.contains("DEBUG Btcp")).count())
-                .as("a line per handoff, not per packet").isLessThan(4L * HANDOFFS);
+                .as("a line per handoff, not per packet")
+                .isLessThan(4L * HANDOFFS);
     }
 
     @Test
     void theEndpointAnswersGetOnlyAndNothingElseThere() {
         NodeInfo n = bed.node(1);
         String url = "http://" + n.ip() + ":" + Node.Config.DEFAULT_METRICS_PORT;
-        assertThat(curl("-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", url + "/metrics")).isEqualTo("405");
-        assertThat(curl("-s", "-o", "/dev/null", "-w", "%{http_code}", url + "/nothing")).isEqualTo("404");
+        assertThat(curl("-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", url + "/metrics"))
+                .isEqualTo("405");
+        assertThat(curl("-s", "-o", "/dev/null", "-w", "%{http_code}", url + "/nothing"))
+                .isEqualTo("404");
     }
 
     private String scrape(NodeInfo n) {
@@ -109,8 +123,11 @@ class MetricsIT {
                 .filter(l -> {
                     for (String label : labels) if (!l.contains(label)) return false;
                     return true;
-                }).toList();
-        assertThat(lines).as(name + " " + String.join(",", labels) + " in\n" + scrape).hasSize(1);
+                })
+                .toList();
+        assertThat(lines)
+                .as(name + " " + String.join(",", labels) + " in\n" + scrape)
+                .hasSize(1);
         String line = lines.getFirst();
         return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
     }

@@ -39,7 +39,7 @@ class MismatchedKernelsIT {
         bed = Testbed.up(Spec.defaults().withNodes(3).withStateDir(STATE));
         client = EndToEnd.client(bed);
         sysctl(1, "net.ipv4.tcp_rmem=4096 131072 67108864"); // window scale 11
-        sysctl(2, "net.ipv4.tcp_rmem=4096 65536 131072");    // window scale from rmem_max, at most 7
+        sysctl(2, "net.ipv4.tcp_rmem=4096 65536 131072"); // window scale from rmem_max, at most 7
         sysctl(3, "net.ipv4.tcp_timestamps=0");
         before = EndToEnd.troubleCounters(bed);
     }
@@ -68,7 +68,8 @@ class MismatchedKernelsIT {
         Client.Response down = client.get(bed.node(1), "/video/big.bin");
         assertExact(bed, down, "/video/big.bin");
         assertThat(down.servedBy()).isEqualTo("n2");
-        assertThat(NetCounters.read(bed.node(2).netns()).get("TcpExt.BeyondWindow")).isEqualTo(beyond);
+        assertThat(NetCounters.read(bed.node(2).netns()).get("TcpExt.BeyondWindow"))
+                .isEqualTo(beyond);
         EndToEnd.assertNoTrouble(bed, before);
     }
 
@@ -77,7 +78,9 @@ class MismatchedKernelsIT {
         Client.Response r = client.get(bed.node(1), "/api/data.json"); // held by n3 only
         assertExact(bed, r, "/api/data.json");
         assertThat(r.servedBy()).as("the bytes still come from n3's file").isEqualTo("n3");
-        assertThat(r.via()).as("fetched by n1's server: the handoff was refused").isEqualTo("n1");
+        assertThat(r.via())
+                .as("fetched by n1's server: the handoff was refused")
+                .isEqualTo("n1");
         JsonNode n1 = null;
         for (JsonNode n : bed.stats().get("nodes")) if (n.path("node").asText().equals("n1")) n1 = n;
         assertThat(n1).isNotNull();

@@ -32,6 +32,7 @@ class MixedLoadIT {
     static final Path STATE = Path.of("/run/baton-testbed-load");
     /** The chosen node keeps a closed connection this long (Btcp's TIME-WAIT), the entry 10 s (linger). */
     static final Duration TIME_WAIT = Duration.ofSeconds(60);
+
     static final Duration LINGER = Duration.ofSeconds(10);
     Testbed bed;
     Map<String, NetCounters> before;
@@ -60,16 +61,21 @@ class MixedLoadIT {
         assertThat(r.firstFailures()).as("failed requests").isEmpty();
         assertThat(r.ok()).isEqualTo(2000);
         assertThat(r.bytes()).isEqualTo(report.plannedBytes());
-        assertThat(report.plannedBytes()).as("0 B to 8 MiB, ~190-250 MiB in all").isBetween(150L << 20, 300L << 20);
+        assertThat(report.plannedBytes())
+                .as("0 B to 8 MiB, ~190-250 MiB in all")
+                .isBetween(150L << 20, 300L << 20);
         assertThat(r.connections()).as("a new connection per request").isEqualTo(2000);
         // Exactly the requests whose entry lacks the file are handed off: about three in four.
         assertThat(report.counter("connectionsSeen")).isEqualTo(2000);
         assertThat(report.counter("handoffsCompleted")).isEqualTo(report.plannedRemote());
-        assertThat(r.servedElsewhere()).as("X-Baton-Node differs from the entry").isEqualTo(report.plannedRemote());
+        assertThat(r.servedElsewhere())
+                .as("X-Baton-Node differs from the entry")
+                .isEqualTo(report.plannedRemote());
         assertThat(report.handedOffShare()).isBetween(0.70, 0.80);
         assertThat(report.counter("fallbacks")).isZero();
         assertThat(report.unanswered()).isEmpty();
-        assertThat(report.drops()).as("node internal errors and lost packets")
+        assertThat(report.drops())
+                .as("node internal errors and lost packets")
                 .doesNotContainKeys("internalError", "inboxFull", "tunWriteFailed", "policyError");
         EndToEnd.assertNoTrouble(bed, before);
     }
@@ -79,8 +85,12 @@ class MixedLoadIT {
     void keepAliveConnectionsCarryMixedRequestsByteExactToo() {
         // One connection per thread and entry node: the first request on it decides the handoff,
         // later ones for content the serving node lacks are fetched from a holder (back-end forwarding).
-        LoadRun.Report keptAlive = LoadRun.run(bed, LoadRun.Options.defaults().withRequests(500).withSeed(2)
-                .withClient(LoadRun.Options.defaults().client().withKeepAlive(true)));
+        LoadRun.Report keptAlive = LoadRun.run(
+                bed,
+                LoadRun.Options.defaults()
+                        .withRequests(500)
+                        .withSeed(2)
+                        .withClient(LoadRun.Options.defaults().client().withKeepAlive(true)));
         System.out.print("MixedLoadIT keep-alive: " + keptAlive.summary());
         var r = keptAlive.result();
         assertThat(r.firstFailures()).as("failed requests").isEmpty();
@@ -99,14 +109,25 @@ class MixedLoadIT {
         long start = System.nanoTime();
         // Nothing is left being served: local entries go on the two FINs, handed-in ones turn CLOSED.
         JsonNode stats = EndToEnd.awaitSumZero(bed, "activeConnections", Duration.ofSeconds(5));
-        assertThat(EndToEnd.sum(stats, "activeConnections")).as("active connections after the run: " + stats).isZero();
+        assertThat(EndToEnd.sum(stats, "activeConnections"))
+                .as("active connections after the run: " + stats)
+                .isZero();
         // Lingering (entry) and TIME-WAIT (chosen) entries are freed by their timers, nothing later.
-        stats = EndToEnd.awaitSumZero(bed, "trackedConnections", TIME_WAIT.plus(LINGER).plusSeconds(5));
-        System.out.printf("MixedLoadIT: connection tables empty %.1f s after the run%n", (System.nanoTime() - start) / 1e9);
-        assertThat(EndToEnd.sum(stats, "trackedConnections")).as("tracked connections: " + stats).isZero();
+        stats = EndToEnd.awaitSumZero(
+                bed, "trackedConnections", TIME_WAIT.plus(LINGER).plusSeconds(5));
+        System.out.printf(
+                "MixedLoadIT: connection tables empty %.1f s after the run%n", (System.nanoTime() - start) / 1e9);
+        assertThat(EndToEnd.sum(stats, "trackedConnections"))
+                .as("tracked connections: " + stats)
+                .isZero();
         for (int i = 0; i < bed.nodes().size(); i++) {
-            assertThat(stats.path("nodes").path(i).path("freeHoldBuffers").asInt()).as("free hold buffers of n" + (i + 1))
-                    .isEqualTo(initial.path("nodes").path(i).path("freeHoldBuffers").asInt()).isPositive();
+            assertThat(stats.path("nodes").path(i).path("freeHoldBuffers").asInt())
+                    .as("free hold buffers of n" + (i + 1))
+                    .isEqualTo(initial.path("nodes")
+                            .path(i)
+                            .path("freeHoldBuffers")
+                            .asInt())
+                    .isPositive();
         }
     }
 }

@@ -14,7 +14,9 @@ import java.nio.file.Path;
 class NginxHandoffIT extends HandoffScenarios {
     @Override
     Spec.Server server() {
-        assertThat(Testbed.findOnPath("nginx")).as("nginx must be installed (apt-get install nginx)").isPresent();
+        assertThat(Testbed.findOnPath("nginx"))
+                .as("nginx must be installed (apt-get install nginx)")
+                .isPresent();
         return Spec.Server.NGINX;
     }
 
@@ -28,7 +30,9 @@ class NginxHandoffIT extends HandoffScenarios {
         Files.write(file, body);
         Client.Response r = client.put(entry, "/data/uploaded.bin", file);
         assertThat(r.status()).isIn(201, 204);
-        assertThat(r.servedBy()).as("the PUT was handed off to the holder of /data/").isEqualTo("n2");
+        assertThat(r.servedBy())
+                .as("the PUT was handed off to the holder of /data/")
+                .isEqualTo("n2");
         Path stored = bed.node(2).docroot().resolve("data/uploaded.bin");
         assertThat(ContentMap.sha256(stored)).as("n2's nginx stored every byte").isEqualTo(ContentMap.sha256(body));
     }

@@ -56,6 +56,7 @@ class RealHostIT {
 
     /** Both ways a network reaches a service address: h1's is routed to h1, h2's is on the LAN. */
     final Host h1 = host(1, "10.201.1.21", false);
+
     final Host h2 = host(2, "10.201.0.22", true);
     final List<Process> nodes = new ArrayList<>();
     Long nginxPid;
@@ -99,7 +100,9 @@ class RealHostIT {
         Testbed.sysctl(h1.netns(), "net.ipv4.ip_forward=1", "net.ipv4.conf.all.rp_filter=1");
         assertRefused(h1, "rp_filter is 1 (strict)", "rp_filter=2");
         Testbed.sysctl(h1.netns(), "net.ipv4.conf.all.rp_filter=2");
-        assertThat(Files.exists(Path.of("/run/netns", h1.serverNetns()))).as("nothing made by a refused start").isFalse();
+        assertThat(Files.exists(Path.of("/run/netns", h1.serverNetns())))
+                .as("nothing made by a refused start")
+                .isFalse();
 
         nodes.add(start(h1));
         nodes.add(start(h2));
@@ -108,8 +111,10 @@ class RealHostIT {
         awaitLinkUp(h2);
 
         // The control link runs between the hosts' own addresses, not through the TUNs.
-        String sockets = Commands.check(Commands.inNetns(h1.netns(), List.of("ss", "-tn", "state", "established")),
-                Duration.ofSeconds(5)).stdout();
+        String sockets = Commands.check(
+                        Commands.inNetns(h1.netns(), List.of("ss", "-tn", "state", "established")),
+                        Duration.ofSeconds(5))
+                .stdout();
         assertThat(sockets).contains(h1.ownIp() + ":").contains(h2.ownIp() + ":7070");
 
         // Local: h1's built-in server, listening inside h1's server namespace.
@@ -124,7 +129,9 @@ class RealHostIT {
         long h1Sent = txBytes(h1) - h1Before;
         long h2Sent = txBytes(h2) - h2Before;
         assertThat(h2Sent).as("bytes h2's uplink sent").isGreaterThan(MIB);
-        assertThat(h1Sent).as("bytes h1's uplink sent (the handshake, ARP, the control messages)").isLessThan(MIB / 10);
+        assertThat(h1Sent)
+                .as("bytes h1's uplink sent (the handshake, ARP, the control messages)")
+                .isLessThan(MIB / 10);
         assertThat(counter(h1, "handoffsCompleted")).isGreaterThanOrEqualTo(1);
         assertThat(counter(h2, "handoffsAccepted")).isGreaterThanOrEqualTo(1);
 
@@ -133,11 +140,23 @@ class RealHostIT {
         assertThat(counter(h2, "handoffsCompleted")).isGreaterThanOrEqualTo(1);
 
         // The dashboard on h1's own address shows both nodes: h2's numbers asked at h2's own address.
-        String view = Commands.check(Commands.inNetns(CLIENT, List.of("curl", "-sS", "--max-time", "5",
-                "http://" + h1.ownIp() + ":9180/api/cluster")), Duration.ofSeconds(10)).stdout();
+        String view = Commands.check(
+                        Commands.inNetns(
+                                CLIENT,
+                                List.of(
+                                        "curl",
+                                        "-sS",
+                                        "--max-time",
+                                        "5",
+                                        "http://" + h1.ownIp() + ":9180/api/cluster")),
+                        Duration.ofSeconds(10))
+                .stdout();
         JsonNode seen = JSON.readTree(view).path("nodes");
         assertThat(seen).as(view).hasSize(2);
-        for (JsonNode n : seen) assertThat(n.path("reachable").asBoolean()).as(n.path("name") + " in " + view).isTrue();
+        for (JsonNode n : seen)
+            assertThat(n.path("reachable").asBoolean())
+                    .as(n.path("name") + " in " + view)
+                    .isTrue();
 
         // baton on h2 dies (kill -9) and is started again (systemd's Restart=on-failure): nginx, in
         // the namespace that outlives baton, goes on with the same listener; the new TUN takes over.
@@ -179,11 +198,13 @@ class RealHostIT {
     }
 
     private static Host host(int n, String serviceIp, boolean arp) {
-        return new Host(n, "baton-h" + n, "10.201.0.1" + n, serviceIp, arp, "baton-h" + n + "-srv", STATE.resolve("h" + n));
+        return new Host(
+                n, "baton-h" + n, "10.201.0.1" + n, serviceIp, arp, "baton-h" + n + "-srv", STATE.resolve("h" + n));
     }
 
     private String neighProxies(Host h) {
-        return Commands.check(List.of("ip", "-n", h.netns(), "neigh", "show", "proxy"), Duration.ofSeconds(5)).stdout();
+        return Commands.check(List.of("ip", "-n", h.netns(), "neigh", "show", "proxy"), Duration.ofSeconds(5))
+                .stdout();
     }
 
     private void sweep() throws IOException {

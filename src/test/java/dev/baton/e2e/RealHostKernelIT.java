@@ -65,7 +65,8 @@ class RealHostKernelIT {
         sweep();
         Testbed.mountBpfFs();
         Path key = LanHosts.build(STATE, List.of(h1, h2));
-        for (Host h : List.of(h1, h2)) Testbed.sysctl(h.netns(), "net.ipv4.conf.all.rp_filter=2", "net.ipv4.ip_forward=0");
+        for (Host h : List.of(h1, h2))
+            Testbed.sysctl(h.netns(), "net.ipv4.conf.all.rp_filter=2", "net.ipv4.ip_forward=0");
         write(h1.docroot().resolve("one.bin"), MIB, 1);
         write(h2.docroot().resolve("two.bin"), 8 * MIB, 2); // long enough to be handed down
         for (Host h : List.of(h1, h2)) Files.writeString(h.config(), config(h, key, h == h1 ? "builtin" : "external"));
@@ -114,19 +115,28 @@ class RealHostKernelIT {
         long h1Sent = txBytes(h1) - h1Before;
         long h2Sent = txBytes(h2) - h2Before;
         assertThat(h2Sent).as("bytes h2's uplink sent").isGreaterThan(8 * MIB);
-        assertThat(h1Sent).as("bytes h1's uplink sent (the client's ACKs forwarded, the control messages)")
+        assertThat(h1Sent)
+                .as("bytes h1's uplink sent (the client's ACKs forwarded, the control messages)")
                 .isLessThan(8 * MIB / 10);
         assertThat(counter(h1, "handoffsCompleted")).isGreaterThanOrEqualTo(1);
         assertThat(counter(h2, "handoffsAccepted")).isGreaterThanOrEqualTo(1);
-        assertThat(datapathCounter(h2, "toClientBytes")).as("bytes h2's programs translated for h1")
+        assertThat(datapathCounter(h2, "toClientBytes"))
+                .as("bytes h2's programs translated for h1")
                 .isGreaterThan(4 * MIB);
-        assertThat(datapathCounter(h1, "toChosen")).as("client packets h1's programs forwarded to h2").isPositive();
+        assertThat(datapathCounter(h1, "toChosen"))
+                .as("client packets h1's programs forwarded to h2")
+                .isPositive();
 
         // And the other way: entered at h2, handed to h1's built-in server.
         assertExact(client.getUrl(h2.url("/one.bin")), h1.docroot().resolve("one.bin"), "n1");
 
-        List<String> namespaces = Commands.check(List.of("ip", "netns", "list"), Duration.ofSeconds(5)).stdout()
-                .lines().map(l -> l.split(" ")[0]).filter(n -> n.startsWith("baton-h")).sorted().toList();
+        List<String> namespaces = Commands.check(List.of("ip", "netns", "list"), Duration.ofSeconds(5))
+                .stdout()
+                .lines()
+                .map(l -> l.split(" ")[0])
+                .filter(n -> n.startsWith("baton-h"))
+                .sorted()
+                .toList();
         assertThat(namespaces).as("baton made no namespace").containsExactly("baton-h1", "baton-h2", "baton-hc");
 
         // Stopped, baton leaves the host as it found it: no program on the uplink, nginx serving, and
@@ -176,8 +186,11 @@ class RealHostKernelIT {
     }
 
     private static String tcFilters(Host h) {
-        return Commands.check(List.of("tc", "-n", h.netns(), "filter", "show", "dev", UPLINK, "ingress"),
-                Duration.ofSeconds(5)).stdout().strip();
+        return Commands.check(
+                        List.of("tc", "-n", h.netns(), "filter", "show", "dev", UPLINK, "ingress"),
+                        Duration.ofSeconds(5))
+                .stdout()
+                .strip();
     }
 
     private static long datapathCounter(Host h, String name) throws IOException {

@@ -20,16 +20,31 @@ record SlowClient(String path, Process process, Path body, CompletableFuture<Lon
 
     static SlowClient start(Testbed bed, int node, String path, String rate) throws IOException {
         // in the testbed's state directory, which the testbed removes
-        return start(bed.client().netns(), bed.stateDir().resolve("client"), bed.node(node).ip(), path, rate);
+        return start(
+                bed.client().netns(),
+                bed.stateDir().resolve("client"),
+                bed.node(node).ip(),
+                path,
+                rate);
     }
 
     /** From namespace {@code netns} to {@code host}; its script and the body it reads go in {@code dir}. */
     static SlowClient start(String netns, Path dir, String host, String path, String rate) throws IOException {
         Files.createDirectories(dir);
         Path body = Files.createTempFile(dir, "slow-", ".body");
-        Process p = new ProcessBuilder("ip", "netns", "exec", netns, "python3",
-                LoadTools.script(dir, "slow_get.py").toString(), host, path, rate, body.toString())
-                .redirectErrorStream(true).start();
+        Process p = new ProcessBuilder(
+                        "ip",
+                        "netns",
+                        "exec",
+                        netns,
+                        "python3",
+                        LoadTools.script(dir, "slow_get.py").toString(),
+                        host,
+                        path,
+                        rate,
+                        body.toString())
+                .redirectErrorStream(true)
+                .start();
         CompletableFuture<Long> exited = p.onExit().thenApply(x -> System.nanoTime());
         return new SlowClient(path, p, body, exited);
     }

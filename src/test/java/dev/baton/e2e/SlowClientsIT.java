@@ -33,6 +33,7 @@ class SlowClientsIT {
     static final int HOLD_BUFFERS = 1_024;
     /** {@code Btcp.Config.defaults} request timeout and the server's default head timeout. */
     static final double REQUEST_TIMEOUT_S = 5;
+
     static final double HEAD_TIMEOUT_S = 10;
     /** A slow client with neither a response nor a close by then is a hang. */
     static final int HANG_LIMIT_S = 40;
@@ -74,10 +75,19 @@ class SlowClientsIT {
         List<Client.Response> during = new ArrayList<>();
         String out;
         try (var sampler = new LoadTools.Sampler(bed, 200);
-             var slow = new LoadTools.Background(bed, bed.stateDir().resolve("client/slow.out"),
-                     List.of("python3", LoadTools.script(bed, "slow_clients.py").toString(),
-                             String.join(",", bed.nodes().stream().map(NodeInfo::ip).toList()),
-                             Integer.toString(SLOW), "1", Integer.toString(HANG_LIMIT_S), "/index.html"))) {
+                var slow = new LoadTools.Background(
+                        bed,
+                        bed.stateDir().resolve("client/slow.out"),
+                        List.of(
+                                "python3",
+                                LoadTools.script(bed, "slow_clients.py").toString(),
+                                String.join(
+                                        ",",
+                                        bed.nodes().stream().map(NodeInfo::ip).toList()),
+                                Integer.toString(SLOW),
+                                "1",
+                                Integer.toString(HANG_LIMIT_S),
+                                "/index.html"))) {
             Thread.sleep(1_500); // all connected, their first bytes held
             long end = System.nanoTime() + Duration.ofSeconds(12).toNanos(); // through the hold and past it
             while (System.nanoTime() < end) during.addAll(probe());
@@ -90,39 +100,61 @@ class SlowClientsIT {
                 }
                 return true;
             });
-            System.out.printf("SlowClientsIT: slow clients %s; %s; their entries gone %s after they ended%n",
+            System.out.printf(
+                    "SlowClientsIT: slow clients %s; %s; their entries gone %s after they ended%n",
                     out.strip(), sampler.summary(), drained);
             assertThat(drained).as("the slow connections' entries freed").isNotNull();
-            assertThat(sampler.failures).as("every stats query answered: no node hung").isZero();
+            assertThat(sampler.failures)
+                    .as("every stats query answered: no node hung")
+                    .isZero();
             JsonNode after = bed.stats();
             for (NodeInfo n : bed.nodes()) {
                 int i = n.number() - 1;
                 int mine = SLOW / 3 + (i < SLOW % 3 ? 1 : 0);
                 JsonNode b = LoadTools.nodeStats(before, n);
                 JsonNode a = LoadTools.nodeStats(after, n);
-                long timeouts = a.at("/counters/requestTimeout").asLong() - b.at("/counters/requestTimeout").asLong();
-                long headTimeouts = a.at("/server/headTimeouts").asLong() - b.at("/server/headTimeouts").asLong();
-                System.out.printf("SlowClientsIT: %s had %d slow clients: requestTimeout %d, server headTimeouts %d,"
+                long timeouts = a.at("/counters/requestTimeout").asLong()
+                        - b.at("/counters/requestTimeout").asLong();
+                long headTimeouts = a.at("/server/headTimeouts").asLong()
+                        - b.at("/server/headTimeouts").asLong();
+                System.out.printf(
+                        "SlowClientsIT: %s had %d slow clients: requestTimeout %d, server headTimeouts %d,"
                                 + " fewest free hold buffers %d, most tracked %d, tracked after %d (active %d), fallbacks %d%n",
-                        n.name(), mine, timeouts, headTimeouts, sampler.minFreeHolds[i], sampler.maxTracked[i],
-                        a.path("trackedConnections").asLong(), a.path("activeConnections").asLong(),
-                        a.at("/counters/fallbacks").asLong() - b.at("/counters/fallbacks").asLong());
-                assertThat(sampler.minFreeHolds[i]).as(n.name() + ": its slow clients were held, one buffer each")
+                        n.name(),
+                        mine,
+                        timeouts,
+                        headTimeouts,
+                        sampler.minFreeHolds[i],
+                        sampler.maxTracked[i],
+                        a.path("trackedConnections").asLong(),
+                        a.path("activeConnections").asLong(),
+                        a.at("/counters/fallbacks").asLong()
+                                - b.at("/counters/fallbacks").asLong());
+                assertThat(sampler.minFreeHolds[i])
+                        .as(n.name() + ": its slow clients were held, one buffer each")
                         .isBetween((long) HOLD_BUFFERS - mine - PROBES.size(), (long) HOLD_BUFFERS - mine + 20);
-                assertThat(timeouts).as(n.name() + ": every slow client went to local service at the request timeout")
+                assertThat(timeouts)
+                        .as(n.name() + ": every slow client went to local service at the request timeout")
                         .isEqualTo(mine);
-                assertThat(headTimeouts).as(n.name() + ": its server closed each at its head timeout").isEqualTo(mine);
-                assertThat(a.at("/counters/fallbacks").asLong()).as(n.name() + ": no handoff fell back")
+                assertThat(headTimeouts)
+                        .as(n.name() + ": its server closed each at its head timeout")
+                        .isEqualTo(mine);
+                assertThat(a.at("/counters/fallbacks").asLong())
+                        .as(n.name() + ": no handoff fell back")
                         .isEqualTo(b.at("/counters/fallbacks").asLong());
-                assertThat(a.at("/drops/holdPoolEmpty").asLong()).isEqualTo(b.at("/drops/holdPoolEmpty").asLong());
-                assertThat(a.path("freeHoldBuffers").asLong()).as(n.name() + ": every hold buffer free again")
+                assertThat(a.at("/drops/holdPoolEmpty").asLong())
+                        .isEqualTo(b.at("/drops/holdPoolEmpty").asLong());
+                assertThat(a.path("freeHoldBuffers").asLong())
+                        .as(n.name() + ": every hold buffer free again")
                         .isEqualTo(HOLD_BUFFERS);
                 // What stays tracked are the probes' handed-off connections (TIME-WAIT 60 s, linger 10 s).
-                assertThat(a.path("activeConnections").asLong()).as(n.name() + ": slow connections forgotten")
+                assertThat(a.path("activeConnections").asLong())
+                        .as(n.name() + ": slow connections forgotten")
                         .isLessThanOrEqualTo(2);
                 // The probes' handed-off connections (TIME-WAIT 60 s, linger 10 s) may stay: at most one
                 // entry per probe made, however many the machine managed in the 12 s.
-                assertThat(a.path("trackedConnections").asLong()).as(n.name() + ": only probe entries left")
+                assertThat(a.path("trackedConnections").asLong())
+                        .as(n.name() + ": only probe entries left")
                         .isLessThanOrEqualTo(during.size() + 3L * PROBES.size());
             }
         }
@@ -130,16 +162,21 @@ class SlowClientsIT {
         assertThat(result.path("connections").asInt()).isEqualTo(SLOW);
         // The server closes each without a response (FIN; a RST if a byte crossed the close);
         // nothing hangs, nothing is refused.
-        assertThat(result.at("/outcomes/closed").asInt() + result.at("/outcomes/reset").asInt())
-                .as("closed by the server's head timeout: " + result).isEqualTo(SLOW);
-        assertThat(result.at("/minSeconds").asDouble()).as("held, then a full head timeout")
+        assertThat(result.at("/outcomes/closed").asInt()
+                        + result.at("/outcomes/reset").asInt())
+                .as("closed by the server's head timeout: " + result)
+                .isEqualTo(SLOW);
+        assertThat(result.at("/minSeconds").asDouble())
+                .as("held, then a full head timeout")
                 .isGreaterThan(REQUEST_TIMEOUT_S + HEAD_TIMEOUT_S - 1);
         assertThat(result.at("/maxSeconds").asDouble()).isLessThan(REQUEST_TIMEOUT_S + HEAD_TIMEOUT_S + 8);
         assertThat(during).hasSizeGreaterThanOrEqualTo(PROBES.size());
-        System.out.printf("SlowClientsIT: curl during the slow clients (%d requests) %s%n", during.size(),
-                FloodIT.times(during));
+        System.out.printf(
+                "SlowClientsIT: curl during the slow clients (%d requests) %s%n", during.size(), FloodIT.times(during));
         for (Client.Response r : during) {
-            assertThat(r.time()).as("latency of " + r.url() + " beside the slow clients").isLessThan(Duration.ofSeconds(1));
+            assertThat(r.time())
+                    .as("latency of " + r.url() + " beside the slow clients")
+                    .isLessThan(Duration.ofSeconds(1));
         }
         probe();
     }

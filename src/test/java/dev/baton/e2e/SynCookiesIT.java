@@ -55,9 +55,12 @@ class SynCookiesIT {
         assertExact(bed, handedOff, "/video/big.bin");
         assertThat(handedOff.servedBy()).isEqualTo("n2");
         assertThat(NetCounters.read(bed.node(1).netns()).get("TcpExt.SyncookiesRecv")
-                - before1.get("TcpExt.SyncookiesRecv")).as("the entry's kernel took a cookie").isPositive();
+                        - before1.get("TcpExt.SyncookiesRecv"))
+                .as("the entry's kernel took a cookie")
+                .isPositive();
         assertThat(NetCounters.read(bed.node(2).netns()).get("TcpExt.SyncookiesRecv")
-                - before2.get("TcpExt.SyncookiesRecv")).as("the chosen kernel took the injected ACK's cookie")
+                        - before2.get("TcpExt.SyncookiesRecv"))
+                .as("the chosen kernel took the injected ACK's cookie")
                 .isPositive();
     }
 }

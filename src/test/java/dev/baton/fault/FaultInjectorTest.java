@@ -14,7 +14,8 @@ import org.junit.jupiter.api.Test;
 class FaultInjectorTest {
     final FaultInjector f = new FaultInjector();
     final List<String> delivered = new ArrayList<>();
-    final FaultInjector.Sink sink = (d, p, n) -> delivered.add(d + ":" + p.get(java.lang.foreign.ValueLayout.JAVA_BYTE, 0));
+    final FaultInjector.Sink sink =
+            (d, p, n) -> delivered.add(d + ":" + p.get(java.lang.foreign.ValueLayout.JAVA_BYTE, 0));
 
     static MemorySegment packet(int tag) {
         byte[] b = new byte[60];
@@ -51,8 +52,10 @@ class FaultInjectorTest {
         assertThat(f.onPacket(Direction.OUT, Phase.SYNACK, packet(1), 60, 0)).isEqualTo(Verdict.DROP);
         assertThat(f.onPacket(Direction.IN, Phase.SYNACK, packet(1), 60, 0)).isEqualTo(Verdict.PASS);
         assertThat(f.onPacket(Direction.OUT, Phase.SERVED, packet(1), 60, 0)).isEqualTo(Verdict.PASS);
-        assertThat(f.onPacket(Direction.IN, Phase.OTHER, tcp(7070, 5555), 40, 0)).isEqualTo(Verdict.DROP);
-        assertThat(f.onPacket(Direction.OUT, Phase.OTHER, tcp(5555, 7070), 40, 0)).isEqualTo(Verdict.DROP);
+        assertThat(f.onPacket(Direction.IN, Phase.OTHER, tcp(7070, 5555), 40, 0))
+                .isEqualTo(Verdict.DROP);
+        assertThat(f.onPacket(Direction.OUT, Phase.OTHER, tcp(5555, 7070), 40, 0))
+                .isEqualTo(Verdict.DROP);
         assertThat(f.onPacket(Direction.OUT, Phase.OTHER, tcp(5555, 80), 40, 0)).isEqualTo(Verdict.PASS);
     }
 
@@ -119,7 +122,8 @@ class FaultInjectorTest {
         MemorySegment p = packet(9);
         assertThat(f.onPacket(Direction.IN, Phase.LOCAL, p, 60, 0)).isEqualTo(Verdict.DUPLICATE);
         p.set(java.lang.foreign.ValueLayout.JAVA_BYTE, 0, (byte) 1); // delivery may rewrite the original
-        assertThat(f.duplicateOf().get(java.lang.foreign.ValueLayout.JAVA_BYTE, 0)).isEqualTo((byte) 9);
+        assertThat(f.duplicateOf().get(java.lang.foreign.ValueLayout.JAVA_BYTE, 0))
+                .isEqualTo((byte) 9);
     }
 
     @Test
@@ -131,7 +135,8 @@ class FaultInjectorTest {
         assertThat(f.onPacket(Direction.IN, Phase.OTHER, packet(0), 60, 0)).isEqualTo(Verdict.PASS);
         MemorySegment big = MemorySegment.ofArray(new byte[FaultInjector.SLOT_BYTES + 1]);
         f.releaseDue(1000, sink);
-        assertThat(f.onPacket(Direction.IN, Phase.OTHER, big, (int) big.byteSize(), 0)).isEqualTo(Verdict.PASS);
+        assertThat(f.onPacket(Direction.IN, Phase.OTHER, big, (int) big.byteSize(), 0))
+                .isEqualTo(Verdict.PASS);
         assertThat(f.holdOverflows()).isEqualTo(2);
         assertThat(delivered).hasSize(FaultInjector.SLOTS);
     }
@@ -142,6 +147,8 @@ class FaultInjectorTest {
         assertThat(f.onMessage(new ControlMessage.Terminate(1))).isNotNull();
         assertThat(f.onMessage(new ControlMessage.Terminate(2))).as("count=1").isNull();
         assertThat(f.onMessage(new ControlMessage.Abort(3))).isNull();
-        assertThat(f.onPacket(Direction.IN, Phase.OTHER, packet(1), 60, 0)).as("not a packet rule").isEqualTo(Verdict.PASS);
+        assertThat(f.onPacket(Direction.IN, Phase.OTHER, packet(1), 60, 0))
+                .as("not a packet rule")
+                .isEqualTo(Verdict.PASS);
     }
 }

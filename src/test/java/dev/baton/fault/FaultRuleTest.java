@@ -10,7 +10,8 @@ import org.junit.jupiter.api.Test;
 class FaultRuleTest {
     @Test
     void parsesEveryKey() {
-        FaultRule r = FaultRule.parse("reorder dir=out phase=served port=80 p=0.25 skip=2 count=5 ms=40 after=4 seed=9");
+        FaultRule r =
+                FaultRule.parse("reorder dir=out phase=served port=80 p=0.25 skip=2 count=5 ms=40 after=4 seed=9");
         assertThat(r.action()).isEqualTo(FaultRule.Action.REORDER);
         assertThat(r.direction()).isEqualTo(FaultRule.Direction.OUT);
         assertThat(r.phase()).isEqualTo(Phase.SERVED);

@@ -42,44 +42,81 @@ class HostileRequestsTest {
         String longName = "a".repeat(RequestParser.DEFAULT_MAX_HEAD_BYTES);
         return Stream.of(
                 // Host
-                row("duplicate Host", "GET /a HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", Expect.invalid(Invalid.DUPLICATE_HOST)),
-                row("duplicate equal Host", "GET /a HTTP/1.1\r\nHost: a\r\nhost: a\r\n\r\n", Expect.invalid(Invalid.DUPLICATE_HOST)),
-                row("duplicate Host, absolute-form", "GET http://a/x HTTP/1.1\r\nHost: a\r\nHOST: a\r\n\r\n",
+                row(
+                        "duplicate Host",
+                        "GET /a HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+                        Expect.invalid(Invalid.DUPLICATE_HOST)),
+                row(
+                        "duplicate equal Host",
+                        "GET /a HTTP/1.1\r\nHost: a\r\nhost: a\r\n\r\n",
+                        Expect.invalid(Invalid.DUPLICATE_HOST)),
+                row(
+                        "duplicate Host, absolute-form",
+                        "GET http://a/x HTTP/1.1\r\nHost: a\r\nHOST: a\r\n\r\n",
                         Expect.invalid(Invalid.DUPLICATE_HOST)),
                 row("missing Host, HTTP/1.1", "GET /a HTTP/1.1\r\n\r\n", Expect.local("/a", null, false)),
                 row("missing Host, HTTP/1.0", "GET /a HTTP/1.0\r\n\r\n", Expect.routed("/a", null)),
                 row("empty Host", "GET /a HTTP/1.1\r\nHost:\r\n\r\n", Expect.routed("/a", "")),
                 row("Host with a slash", "GET /a HTTP/1.1\r\nHost: a/b\r\n\r\n", Expect.invalid(Invalid.BAD_HEADER)),
                 row("Host with userinfo", "GET /a HTTP/1.1\r\nHost: u@a\r\n\r\n", Expect.invalid(Invalid.BAD_HEADER)),
-                row("Host with a backslash", "GET /a HTTP/1.1\r\nHost: a\\b\r\n\r\n", Expect.invalid(Invalid.BAD_HEADER)),
+                row(
+                        "Host with a backslash",
+                        "GET /a HTTP/1.1\r\nHost: a\\b\r\n\r\n",
+                        Expect.invalid(Invalid.BAD_HEADER)),
                 // absolute-form: the target's authority replaces Host, its path routes
                 row("absolute-form", "GET http://other/x HTTP/1.1\r\n" + H + "\r\n", Expect.routed("/x", "other")),
-                row("absolute-form, no Host", "GET http://Other:8080/x?q HTTP/1.1\r\n\r\n",
+                row(
+                        "absolute-form, no Host",
+                        "GET http://Other:8080/x?q HTTP/1.1\r\n\r\n",
                         Expect.routed("/x", "other:8080")),
                 row("absolute-form, https", "GET https://o/a/../b HTTP/1.1\r\n" + H + "\r\n", Expect.routed("/b", "o")),
-                row("absolute-form with dots above root", "GET http://o/../secret HTTP/1.1\r\n" + H + "\r\n",
+                row(
+                        "absolute-form with dots above root",
+                        "GET http://o/../secret HTTP/1.1\r\n" + H + "\r\n",
                         Expect.local(null, "o", true)),
-                row("absolute-form with userinfo", "GET http://u@o/x HTTP/1.1\r\n" + H + "\r\n", Expect.invalid(Invalid.BAD_TARGET)),
-                row("absolute-form, other scheme", "GET file:///etc/passwd HTTP/1.1\r\n" + H + "\r\n",
+                row(
+                        "absolute-form with userinfo",
+                        "GET http://u@o/x HTTP/1.1\r\n" + H + "\r\n",
                         Expect.invalid(Invalid.BAD_TARGET)),
-                row("absolute-form, backslash authority", "GET http://o\\x/ HTTP/1.1\r\n" + H + "\r\n",
+                row(
+                        "absolute-form, other scheme",
+                        "GET file:///etc/passwd HTTP/1.1\r\n" + H + "\r\n",
+                        Expect.invalid(Invalid.BAD_TARGET)),
+                row(
+                        "absolute-form, backslash authority",
+                        "GET http://o\\x/ HTTP/1.1\r\n" + H + "\r\n",
                         Expect.invalid(Invalid.BAD_TARGET)),
                 // sizes
-                row("long URI", "GET /" + longName + " HTTP/1.1\r\n" + H + "\r\n", Expect.invalid(Invalid.TARGET_TOO_LONG)),
-                row("long header", "GET /a HTTP/1.1\r\n" + H + "X-Big: " + longName + "\r\n\r\n", Expect.invalid(Invalid.TOO_LARGE)),
-                row("101 headers", "GET /a HTTP/1.1\r\n" + H + "X: y\r\n".repeat(100) + "\r\n",
+                row(
+                        "long URI",
+                        "GET /" + longName + " HTTP/1.1\r\n" + H + "\r\n",
+                        Expect.invalid(Invalid.TARGET_TOO_LONG)),
+                row(
+                        "long header",
+                        "GET /a HTTP/1.1\r\n" + H + "X-Big: " + longName + "\r\n\r\n",
+                        Expect.invalid(Invalid.TOO_LARGE)),
+                row(
+                        "101 headers",
+                        "GET /a HTTP/1.1\r\n" + H + "X: y\r\n".repeat(100) + "\r\n",
                         Expect.invalid(Invalid.TOO_MANY_HEADERS)),
                 // dot segments, encodings
                 row("raw ..", "GET /../secret HTTP/1.1\r\n" + H + "\r\n", Expect.local(null, "site", true)),
-                row("deep raw ..", "GET /a/b/../../../secret HTTP/1.1\r\n" + H + "\r\n", Expect.local(null, "site", true)),
+                row(
+                        "deep raw ..",
+                        "GET /a/b/../../../secret HTTP/1.1\r\n" + H + "\r\n",
+                        Expect.local(null, "site", true)),
                 row("%2e%2e", "GET /%2e%2e/secret HTTP/1.1\r\n" + H + "\r\n", Expect.local(null, "site", true)),
                 row("mixed .%2E", "GET /a/.%2E/.%2e/x HTTP/1.1\r\n" + H + "\r\n", Expect.local(null, "site", true)),
                 row("..%2f", "GET /..%2fsecret HTTP/1.1\r\n" + H + "\r\n", Expect.local(null, "site", true)),
                 row("%2f..%2f inside", "GET /a%2f..%2fb HTTP/1.1\r\n" + H + "\r\n", Expect.routed("/b", "site")),
                 row(".. inside the root", "GET /x/../a.txt HTTP/1.1\r\n" + H + "\r\n", Expect.routed("/a.txt", "site")),
                 row("backslash ..", "GET /..\\secret HTTP/1.1\r\n" + H + "\r\n", Expect.routed("/..\\secret", "site")),
-                row("%5c ..", "GET /..%5c..%5csecret HTTP/1.1\r\n" + H + "\r\n", Expect.routed("/..\\..\\secret", "site")),
-                row("double encoding", "GET /%252e%252e/secret HTTP/1.1\r\n" + H + "\r\n",
+                row(
+                        "%5c ..",
+                        "GET /..%5c..%5csecret HTTP/1.1\r\n" + H + "\r\n", Expect.routed("/..\\..\\secret", "site")),
+                row(
+                        "double encoding",
+                        "GET /%252e%252e/secret HTTP/1.1\r\n" + H + "\r\n",
                         Expect.routed("/%2e%2e/secret", "site")),
                 row("query with dots", "GET /a?../../x HTTP/1.1\r\n" + H + "\r\n", Expect.routed("/a", "site")),
                 // NUL and invalid UTF-8
@@ -87,28 +124,47 @@ class HostileRequestsTest {
                 row("NUL in the target", "GET /a\u0000b HTTP/1.1\r\n" + H + "\r\n", Expect.invalid(Invalid.NUL_BYTE)),
                 row("NUL in the method", "G\u0000T /a HTTP/1.1\r\n" + H + "\r\n", Expect.invalid(Invalid.NUL_BYTE)),
                 row("%00", "GET /a%00b HTTP/1.1\r\n" + H + "\r\n", Expect.local(null, "site", true)),
-                row("raw invalid UTF-8 in the target", "GET /\u00c3( HTTP/1.1\r\n" + H + "\r\n", Expect.invalid(Invalid.BAD_TARGET)),
+                row(
+                        "raw invalid UTF-8 in the target",
+                        "GET /\u00c3( HTTP/1.1\r\n" + H + "\r\n",
+                        Expect.invalid(Invalid.BAD_TARGET)),
                 row("encoded invalid UTF-8", "GET /%c3%28 HTTP/1.1\r\n" + H + "\r\n", Expect.local(null, "site", true)),
-                row("overlong UTF-8 slash", "GET /%c0%af..%c0%afx HTTP/1.1\r\n" + H + "\r\n", Expect.local(null, "site", true)),
+                row(
+                        "overlong UTF-8 slash",
+                        "GET /%c0%af..%c0%afx HTTP/1.1\r\n" + H + "\r\n",
+                        Expect.local(null, "site", true)),
                 row("bad escape", "GET /a%zz HTTP/1.1\r\n" + H + "\r\n", Expect.local(null, "site", true)),
-                row("invalid UTF-8 in a value", "GET /a HTTP/1.1\r\n" + H + "X-U: \u00ff\u00fe\r\n\r\n", Expect.routed("/a", "site")),
-                row("control byte in a value", "GET /a HTTP/1.1\r\n" + H + "X-U: a\u0001b\r\n\r\n", Expect.invalid(Invalid.BAD_HEADER)),
+                row(
+                        "invalid UTF-8 in a value",
+                        "GET /a HTTP/1.1\r\n" + H + "X-U: \u00ff\u00fe\r\n\r\n",
+                        Expect.routed("/a", "site")),
+                row(
+                        "control byte in a value",
+                        "GET /a HTTP/1.1\r\n" + H + "X-U: a\u0001b\r\n\r\n",
+                        Expect.invalid(Invalid.BAD_HEADER)),
                 // line ends, folding
                 row("bare LF", "GET /a HTTP/1.1\nHost: site\n\n", Expect.routed("/a", "site")),
                 row("bare CR", "GET /a HTTP/1.1\rHost: site\r\n\r\n", Expect.invalid(Invalid.BARE_CR)),
                 row("obs-fold", "GET /a HTTP/1.1\r\n" + H + "X-F: a\r\n b\r\n\r\n", Expect.invalid(Invalid.OBS_FOLD)),
                 // framing
-                row("huge Content-Length", "POST /a HTTP/1.1\r\n" + H + "Content-Length: 999999999999999999\r\n\r\n",
+                row(
+                        "huge Content-Length",
+                        "POST /a HTTP/1.1\r\n" + H + "Content-Length: 999999999999999999\r\n\r\n",
                         Expect.routed("/a", "site")),
-                row("overflowing Content-Length", "POST /a HTTP/1.1\r\n" + H + "Content-Length: 99999999999999999999\r\n\r\n",
+                row(
+                        "overflowing Content-Length",
+                        "POST /a HTTP/1.1\r\n" + H + "Content-Length: 99999999999999999999\r\n\r\n",
                         Expect.invalid(Invalid.BAD_CONTENT_LENGTH)),
-                row("Transfer-Encoding and Content-Length",
+                row(
+                        "Transfer-Encoding and Content-Length",
                         "POST /a HTTP/1.1\r\n" + H + "Transfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",
                         Expect.invalid(Invalid.BAD_TRANSFER_ENCODING)),
                 // other protocols
                 row("HTTP/0.9", "GET /a\r\n", Expect.invalid(Invalid.BAD_REQUEST_LINE)),
                 row("HTTP/2 preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", Expect.invalid(Invalid.BAD_VERSION)),
-                row("TLS ClientHello", "\u0016\u0003\u0001\u0002\u0000\u0001\u0000\u0001\u00fc\u0003\u0003",
+                row(
+                        "TLS ClientHello",
+                        "\u0016\u0003\u0001\u0002\u0000\u0001\u0000\u0001\u00fc\u0003\u0003",
                         Expect.invalid(Invalid.BAD_REQUEST_LINE)),
                 // methods
                 row("lowercase method", "get /a HTTP/1.1\r\n" + H + "\r\n", Expect.routed("/a", "site")),
@@ -143,7 +199,8 @@ class HostileRequestsTest {
             assertThat(p.host()).as(as + ": host").isEqualTo(expect.host());
             assertThat(p.routable()).as(as + ": routable").isEqualTo(expect.routable());
             assertThat(p.pathRefused()).as(as + ": pathRefused").isEqualTo(expect.pathRefused());
-            if (expect.path() != null) assertThat(expect.path()).doesNotContain("/../").doesNotEndWith("/..");
+            if (expect.path() != null)
+                assertThat(expect.path()).doesNotContain("/../").doesNotEndWith("/..");
         }
     }
 

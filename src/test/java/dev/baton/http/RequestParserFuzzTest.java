@@ -53,7 +53,9 @@ class RequestParserFuzzTest {
             }
             total += pieces.lastFeedConsumed();
             if (r != RequestParser.Result.NEED_MORE) {
-                assertThat(pieces.lastFeedConsumed()).as("consumed nothing after the end").isLessThanOrEqualTo(n);
+                assertThat(pieces.lastFeedConsumed())
+                        .as("consumed nothing after the end")
+                        .isLessThanOrEqualTo(n);
             }
             at += n;
             step++;
@@ -64,7 +66,9 @@ class RequestParserFuzzTest {
         // A reused parser forgets everything of the previous request.
         whole.reset();
         RequestParser.Result again = whole.feed(body, 0, body.length);
-        assertThat(Outcome.of(whole, again, whole.lastFeedConsumed())).as("after reset").isEqualTo(once);
+        assertThat(Outcome.of(whole, again, whole.lastFeedConsumed()))
+                .as("after reset")
+                .isEqualTo(once);
     }
 
     private static void check(Outcome o, int maxHead, int maxHeaders, int fed) {

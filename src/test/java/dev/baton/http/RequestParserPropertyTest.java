@@ -42,7 +42,9 @@ class RequestParserPropertyTest {
                 .withChars("GET /%.?:aH1\r\n \t\u0000\u00e9")
                 .ofMaxLength(120)
                 .map(s -> "GET /" + s);
-        Arbitrary<String> mutated = Combinators.combine(Arbitraries.of(SAMPLES), Arbitraries.integers().between(0, 400),
+        Arbitrary<String> mutated = Combinators.combine(
+                        Arbitraries.of(SAMPLES),
+                        Arbitraries.integers().between(0, 400),
                         Arbitraries.chars().with("\r\n \t:\u0000%/x"))
                 .as((s, at, c) -> {
                     int i = at % s.length();
@@ -52,8 +54,8 @@ class RequestParserPropertyTest {
     }
 
     @Property(tries = 2000)
-    void randomSplitPointsGiveIdenticalResults(@ForAll("heads") String head,
-                                               @ForAll("splits") List<Integer> splitSeeds) {
+    void randomSplitPointsGiveIdenticalResults(
+            @ForAll("heads") String head, @ForAll("splits") List<Integer> splitSeeds) {
         byte[] b = head.getBytes(StandardCharsets.ISO_8859_1);
         // Small limits so that the limits are hit too.
         RequestParser whole = new RequestParser(256, 16);

@@ -53,7 +53,9 @@ class RequestParserTest {
         assertThat(p.header("missing")).isNull();
         assertThat(p.headerCount()).isEqualTo(2);
         assertThat(p.headerName(0)).isEqualTo("Host");
-        assertThat(p.headBytes()).isEqualTo(bytes("GET /index.html?a=1 HTTP/1.1\r\nHost: Example.COM:8080\r\nAccept: */*\r\n\r\n").length);
+        assertThat(p.headBytes())
+                .isEqualTo(
+                        bytes("GET /index.html?a=1 HTTP/1.1\r\nHost: Example.COM:8080\r\nAccept: */*\r\n\r\n").length);
     }
 
     @Test
@@ -203,7 +205,8 @@ class RequestParserTest {
         assertThat(p.feed(b, 0, b.length)).isEqualTo(Result.COMPLETE);
         assertThat(p.headerCount()).isEqualTo(3);
         assertThat(rejected(new RequestParser(1024, 3), three + "D: 4\r\n\r\n")).isEqualTo(Invalid.TOO_MANY_HEADERS);
-        assertThat(rejected(new RequestParser(1024, 0), "GET / HTTP/1.1\r\nA: 1\r\n\r\n")).isEqualTo(Invalid.TOO_MANY_HEADERS);
+        assertThat(rejected(new RequestParser(1024, 0), "GET / HTTP/1.1\r\nA: 1\r\n\r\n"))
+                .isEqualTo(Invalid.TOO_MANY_HEADERS);
     }
 
     @Test
@@ -283,7 +286,8 @@ class RequestParserTest {
         var method = RequestParserTest.class.getDeclaredMethod("rejectsMalformedHeads", String.class, Invalid.class);
         String table = method.getAnnotation(CsvSource.class).textBlock();
         for (Invalid reason : Invalid.values()) {
-            if (reason == Invalid.TOO_LARGE || reason == Invalid.TARGET_TOO_LONG || reason == Invalid.TOO_MANY_HEADERS) continue;
+            if (reason == Invalid.TOO_LARGE || reason == Invalid.TARGET_TOO_LONG || reason == Invalid.TOO_MANY_HEADERS)
+                continue;
             assertThat(table).as("a row for %s", reason).contains("| " + reason.name());
         }
     }
@@ -293,13 +297,19 @@ class RequestParserTest {
         StringBuilder sb = new StringBuilder();
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
-            if (c != '\\') { sb.append(c); continue; }
+            if (c != '\\') {
+                sb.append(c);
+                continue;
+            }
             char n = s.charAt(++i);
             switch (n) {
                 case 'r' -> sb.append('\r');
                 case 'n' -> sb.append('\n');
                 case 't' -> sb.append('\t');
-                case 'u' -> { sb.append((char) Integer.parseInt(s.substring(i + 1, i + 5), 16)); i += 4; }
+                case 'u' -> {
+                    sb.append((char) Integer.parseInt(s.substring(i + 1, i + 5), 16));
+                    i += 4;
+                }
                 default -> throw new IllegalArgumentException("escape \\" + n);
             }
         }
@@ -411,30 +421,45 @@ class RequestParserTest {
             HTTP/1.0, 'keep-alive, close',  false
             """)
     void decidesPersistenceAsRfc9112Section9(String version, String connection, boolean keepAlive) {
-        String head = "GET / " + version + "\r\n" + (connection == null ? "" : "Connection: " + connection + "\r\n") + "\r\n";
+        String head =
+                "GET / " + version + "\r\n" + (connection == null ? "" : "Connection: " + connection + "\r\n") + "\r\n";
         assertThat(parsed(head).keepAlive()).isEqualTo(keepAlive);
     }
 
     @Test
     void combinesSeveralConnectionHeaders() {
-        assertThat(parsed("GET / HTTP/1.1\r\nConnection: te\r\nConnection: close\r\n\r\n").keepAlive()).isFalse();
+        assertThat(parsed("GET / HTTP/1.1\r\nConnection: te\r\nConnection: close\r\n\r\n")
+                        .keepAlive())
+                .isFalse();
     }
 
     @Test
     void readsContentLengthIncludingIdenticalDuplicates() {
-        assertThat(parsed("POST / HTTP/1.1\r\nContent-Length: 0\r\n\r\n").contentLength()).isZero();
-        assertThat(parsed("POST / HTTP/1.1\r\ncontent-length:  1234 \r\n\r\n").contentLength()).isEqualTo(1234);
-        assertThat(parsed("POST / HTTP/1.1\r\nContent-Length: 7, 7\r\nContent-Length: 7\r\n\r\n").contentLength()).isEqualTo(7);
-        assertThat(parsed("POST / HTTP/1.1\r\nContent-Length: 999999999999999999\r\n\r\n").contentLength())
+        assertThat(parsed("POST / HTTP/1.1\r\nContent-Length: 0\r\n\r\n").contentLength())
+                .isZero();
+        assertThat(parsed("POST / HTTP/1.1\r\ncontent-length:  1234 \r\n\r\n").contentLength())
+                .isEqualTo(1234);
+        assertThat(parsed("POST / HTTP/1.1\r\nContent-Length: 7, 7\r\nContent-Length: 7\r\n\r\n")
+                        .contentLength())
+                .isEqualTo(7);
+        assertThat(parsed("POST / HTTP/1.1\r\nContent-Length: 999999999999999999\r\n\r\n")
+                        .contentLength())
                 .isEqualTo(999_999_999_999_999_999L);
     }
 
     @Test
     void recognizesChunkedAsTheFinalTransferCoding() {
-        assertThat(parsed("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n").chunked()).isTrue();
-        assertThat(parsed("POST / HTTP/1.1\r\nTransfer-Encoding: gzip, Chunked\r\n\r\n").chunked()).isTrue();
-        assertThat(parsed("POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n").chunked()).isTrue();
-        assertThat(parsed("POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\n").chunked()).isFalse();
+        assertThat(parsed("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n")
+                        .chunked())
+                .isTrue();
+        assertThat(parsed("POST / HTTP/1.1\r\nTransfer-Encoding: gzip, Chunked\r\n\r\n")
+                        .chunked())
+                .isTrue();
+        assertThat(parsed("POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n")
+                        .chunked())
+                .isTrue();
+        assertThat(parsed("POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\n").chunked())
+                .isFalse();
     }
 
     @Test
@@ -472,18 +497,54 @@ class RequestParserTest {
     }
 
     /** Everything observable about a parse, for comparing two parses. */
-    record Snapshot(Result result, Invalid reason, int headBytes, String method, String target, String path,
-                    String query, String host, int version, boolean keepAlive, long contentLength, boolean chunked,
-                    String headers) {
+    record Snapshot(
+            Result result,
+            Invalid reason,
+            int headBytes,
+            String method,
+            String target,
+            String path,
+            String query,
+            String host,
+            int version,
+            boolean keepAlive,
+            long contentLength,
+            boolean chunked,
+            String headers) {
         static Snapshot of(RequestParser p) {
             if (!p.isComplete()) {
-                return new Snapshot(p.invalidReason() != null ? Result.INVALID : Result.NEED_MORE, p.invalidReason(),
-                        -1, null, null, null, null, null, 0, false, 0, false, null);
+                return new Snapshot(
+                        p.invalidReason() != null ? Result.INVALID : Result.NEED_MORE,
+                        p.invalidReason(),
+                        -1,
+                        null,
+                        null,
+                        null,
+                        null,
+                        null,
+                        0,
+                        false,
+                        0,
+                        false,
+                        null);
             }
             StringBuilder h = new StringBuilder();
-            for (int i = 0; i < p.headerCount(); i++) h.append(p.headerName(i)).append('=').append(p.headerValue(i)).append('\n');
-            return new Snapshot(Result.COMPLETE, null, p.headBytes(), p.method(), p.target(), p.path(), p.query(),
-                    p.host(), p.version(), p.keepAlive(), p.contentLength(), p.chunked(), h.toString());
+            for (int i = 0; i < p.headerCount(); i++)
+                h.append(p.headerName(i)).append('=').append(p.headerValue(i)).append('\n');
+            return new Snapshot(
+                    Result.COMPLETE,
+                    null,
+                    p.headBytes(),
+                    p.method(),
+                    p.target(),
+                    p.path(),
+                    p.query(),
+                    p.host(),
+                    p.version(),
+                    p.keepAlive(),
+                    p.contentLength(),
+                    p.chunked(),
+                    h.toString());
         }
     }
 }

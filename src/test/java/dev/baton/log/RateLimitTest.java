@@ -14,15 +14,18 @@ class RateLimitTest {
     @Test
     void theShippedConfigurationLoadsCleanlyWithTheLimitInPlace() throws Exception {
         LoggerContext context = new LoggerContext();
-        ch.qos.logback.classic.joran.JoranConfigurator configurator = new ch.qos.logback.classic.joran.JoranConfigurator();
+        ch.qos.logback.classic.joran.JoranConfigurator configurator =
+                new ch.qos.logback.classic.joran.JoranConfigurator();
         configurator.setContext(context);
         configurator.doConfigure(RateLimitTest.class.getResource("/logback.xml"));
         var status = new ch.qos.logback.core.status.StatusUtil(context);
-        assertThat(status.getHighestLevel(0)).as(context.getStatusManager().getCopyOfStatusList().toString())
+        assertThat(status.getHighestLevel(0))
+                .as(context.getStatusManager().getCopyOfStatusList().toString())
                 .isLessThan(ch.qos.logback.core.status.Status.WARN);
         assertThat(context.getTurboFilterList()).hasAtLeastOneElementOfType(RateLimit.class);
         assertThat(context.getLogger("dev.baton").getLevel()).isEqualTo(Level.INFO);
-        assertThat(context.getLogger(Logger.ROOT_LOGGER_NAME).getAppender("STDERR")).isNotNull();
+        assertThat(context.getLogger(Logger.ROOT_LOGGER_NAME).getAppender("STDERR"))
+                .isNotNull();
     }
 
     @Test
@@ -45,13 +48,16 @@ class RateLimitTest {
         for (int i = 0; i < 10; i++) log.warn("another kind {}", i);
         for (int i = 0; i < 10; i++) log.info("info is never held {}", i);
         assertThat(seen.list).filteredOn(e -> e.getMessage().startsWith("peer")).hasSize(3);
-        assertThat(seen.list).filteredOn(e -> e.getMessage().startsWith("another")).hasSize(3);
+        assertThat(seen.list)
+                .filteredOn(e -> e.getMessage().startsWith("another"))
+                .hasSize(3);
         assertThat(seen.list).filteredOn(e -> e.getLevel() == Level.INFO).hasSize(10);
 
         Thread.sleep(250);
         log.warn("peer {} misbehaves", 99);
         var last = seen.list.subList(seen.list.size() - 2, seen.list.size());
-        assertThat(last.get(0).getFormattedMessage()).isEqualTo("17 more like the next were held back (at most 3 per 200 ms)");
+        assertThat(last.get(0).getFormattedMessage())
+                .isEqualTo("17 more like the next were held back (at most 3 per 200 ms)");
         assertThat(last.get(1).getFormattedMessage()).isEqualTo("peer 99 misbehaves");
     }
 }

@@ -14,9 +14,11 @@ class ClusterStateTest {
     private final AtomicInteger ownLoad = new AtomicInteger(3);
 
     private ClusterState state(List<String> ownPaths) {
-        return new ClusterState(new Member("n1", LOOPBACK),
+        return new ClusterState(
+                new Member("n1", LOOPBACK),
                 List.of(new Member("n3", LOOPBACK + 3), new Member("n2", LOOPBACK + 2), new Member("n4", LOOPBACK + 4)),
-                ownPaths, ownLoad::get);
+                ownPaths,
+                ownLoad::get);
     }
 
     @Test
@@ -71,7 +73,8 @@ class ClusterStateTest {
         s.content("n2", true, true, List.of("/old/a.txt", "/old/b.txt"));
 
         s.content("n2", true, false, List.of("/new/a.txt"));
-        assertThat(s.holders("/old/a.txt")).as("the old set holds until the new one is complete")
+        assertThat(s.holders("/old/a.txt"))
+                .as("the old set holds until the new one is complete")
                 .containsExactly("n2");
         s.content("n2", false, true, List.of("/new/b.txt"));
 

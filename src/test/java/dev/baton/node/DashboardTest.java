@@ -70,9 +70,10 @@ class DashboardTest {
         });
         peer(5, "nX");
         List<ControlPlane.PeerSpec> specs = peers.stream()
-                .map(p -> new ControlPlane.PeerSpec(p.name(), Node.inet(p.address()), 7070)).toList();
-        ControlPlane control = new ControlPlane(ControlPlane.Config.of("n1", Node.inet(BASE), specs),
-                ClusterKey.random(), new ControlListener() {
+                .map(p -> new ControlPlane.PeerSpec(p.name(), Node.inet(p.address()), 7070))
+                .toList();
+        ControlPlane control = new ControlPlane(
+                ControlPlane.Config.of("n1", Node.inet(BASE), specs), ClusterKey.random(), new ControlListener() {
                     @Override
                     public void onPeerUp(String peer, ControlMessage.Hello hello) {}
 
@@ -98,7 +99,8 @@ class DashboardTest {
     private void peer(int n, String name) throws IOException {
         HttpServer p = HttpServer.create(new InetSocketAddress(InetAddress.getByName("127.0.0." + n), port), 8);
         p.createContext("/api/node", e -> {
-            byte[] body = ("{\"node\":\"" + name + "\",\"counters\":{\"handoffsAccepted\":7}}").getBytes(StandardCharsets.UTF_8);
+            byte[] body = ("{\"node\":\"" + name + "\",\"counters\":{\"handoffsAccepted\":7}}")
+                    .getBytes(StandardCharsets.UTF_8);
             e.sendResponseHeaders(200, body.length);
             e.getResponseBody().write(body);
             e.close();
@@ -136,7 +138,8 @@ class DashboardTest {
 
         JsonNode n2 = nodes.get(1);
         assertThat(n2.path("reachable").asBoolean()).isTrue();
-        assertThat(n2.path("view").path("counters").path("handoffsAccepted").asLong()).isEqualTo(7);
+        assertThat(n2.path("view").path("counters").path("handoffsAccepted").asLong())
+                .isEqualTo(7);
         assertThat(n2.path("lastHeardMillis").asLong()).isPositive();
         // The control plane never started: every link is down, whatever HTTP says.
         assertThat(n2.path("state").asText()).isEqualTo("down");
@@ -156,10 +159,12 @@ class DashboardTest {
     void reusesAClusterViewForHalfASecond() throws Exception {
         JsonNode a = JSON.readTree(get("/api/cluster").body());
         JsonNode b = JSON.readTree(get("/api/cluster").body());
-        assertThat(b.path("generatedMillis").asLong()).isEqualTo(a.path("generatedMillis").asLong());
+        assertThat(b.path("generatedMillis").asLong())
+                .isEqualTo(a.path("generatedMillis").asLong());
         Thread.sleep(Dashboard.REUSE.toMillis() + 50);
         JsonNode c = JSON.readTree(get("/api/cluster").body());
-        assertThat(c.path("generatedMillis").asLong()).isGreaterThan(a.path("generatedMillis").asLong());
+        assertThat(c.path("generatedMillis").asLong())
+                .isGreaterThan(a.path("generatedMillis").asLong());
     }
 
     @Test
@@ -168,7 +173,8 @@ class DashboardTest {
             HttpResponse<String> r = get(path);
             assertThat(r.statusCode()).isEqualTo(200);
             assertThat(r.headers().firstValue("Content-Type")).hasValue("text/html; charset=utf-8");
-            assertThat(r.headers().firstValue("Content-Security-Policy").orElseThrow()).contains("default-src 'none'");
+            assertThat(r.headers().firstValue("Content-Security-Policy").orElseThrow())
+                    .contains("default-src 'none'");
             assertThat(r.body()).contains("<title>baton", "id=\"kpi-handoffs-rate\"", "api/cluster");
         }
         assertThat(get("/nothing").statusCode()).isEqualTo(404);
@@ -177,7 +183,10 @@ class DashboardTest {
         assertThat(get("/api/nodes").statusCode()).isEqualTo(404);
         assertThat(get("/api/node").statusCode()).isEqualTo(200);
         for (String path : List.of("/", "/api/node", "/api/cluster")) {
-            HttpResponse<String> r = client.send(HttpRequest.newBuilder(uri(path)).POST(HttpRequest.BodyPublishers.ofString("x")).build(),
+            HttpResponse<String> r = client.send(
+                    HttpRequest.newBuilder(uri(path))
+                            .POST(HttpRequest.BodyPublishers.ofString("x"))
+                            .build(),
                     HttpResponse.BodyHandlers.ofString());
             assertThat(r.statusCode()).as("POST " + path).isEqualTo(405);
             assertThat(r.headers().firstValue("Allow")).hasValue("GET, HEAD");
@@ -191,11 +200,19 @@ class DashboardTest {
             page = new String(in.readAllBytes(), StandardCharsets.UTF_8);
         }
         // The only absolute URL is the SVG namespace, which is a name, not a fetch.
-        assertThat(page.replace("http://www.w3.org/2000/svg", "")).doesNotContain("http://", "https://", "//cdn", "@import");
+        assertThat(page.replace("http://www.w3.org/2000/svg", ""))
+                .doesNotContain("http://", "https://", "//cdn", "@import");
         assertThat(page).doesNotContainPattern("(src|href)\\s*=");
         // What the end-to-end test and operators' scripts read.
-        assertThat(page).contains("id=\"kpi-handoffs-total\"", "id=\"kpi-up\"", "id=\"topology\"", "id=\"nodes\"",
-                "id=\"paths\"", "id=\"drops\"", "data-polls");
+        assertThat(page)
+                .contains(
+                        "id=\"kpi-handoffs-total\"",
+                        "id=\"kpi-up\"",
+                        "id=\"topology\"",
+                        "id=\"nodes\"",
+                        "id=\"paths\"",
+                        "id=\"drops\"",
+                        "data-polls");
     }
 
     private HttpResponse<String> get(String path) throws IOException, InterruptedException {

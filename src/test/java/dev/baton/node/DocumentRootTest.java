@@ -54,7 +54,9 @@ class DocumentRootTest {
         Path secret = Files.writeString(tmp.resolve("secret.txt"), "not for the web");
         Files.createSymbolicLink(root.resolve("leak.txt"), secret);
 
-        assertThat(Files.isRegularFile(root.resolve("leak.txt"))).as("the link resolves").isTrue();
+        assertThat(Files.isRegularFile(root.resolve("leak.txt")))
+                .as("the link resolves")
+                .isTrue();
         assertThat(DocumentRoot.scan(root)).containsExactly("/inside.txt");
     }
 
@@ -86,7 +88,8 @@ class DocumentRootTest {
             file(root, n);
         }
 
-        assertThat(DocumentRoot.scan(root)).isSorted()
+        assertThat(DocumentRoot.scan(root))
+                .isSorted()
                 .containsExactly("/B.txt", "/a.txt", "/m.txt", "/m/a.txt", "/m/b.txt", "/z.txt");
     }
 
@@ -95,12 +98,14 @@ class DocumentRootTest {
         Path f = Files.writeString(tmp.resolve("plain.txt"), "x");
 
         assertThatThrownBy(() -> DocumentRoot.scan(f))
-                .isInstanceOf(IOException.class).hasMessageContaining("not a directory");
+                .isInstanceOf(IOException.class)
+                .hasMessageContaining("not a directory");
     }
 
     @Test
     void refusesAMissingRoot() {
         assertThatThrownBy(() -> DocumentRoot.scan(tmp.resolve("missing")))
-                .isInstanceOf(IOException.class).hasMessageContaining("not a directory");
+                .isInstanceOf(IOException.class)
+                .hasMessageContaining("not a directory");
     }
 }

@@ -14,8 +14,8 @@ import org.junit.jupiter.api.Test;
 class DrainTest {
     private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor();
     private final AtomicInteger open = new AtomicInteger(2);
-    private final ClusterState cluster = new ClusterState(new Member("n1", 0x0a000001),
-            List.of(new Member("n2", 0x0a000002)), List.of(), () -> 0);
+    private final ClusterState cluster =
+            new ClusterState(new Member("n1", 0x0a000001), List.of(new Member("n2", 0x0a000002)), List.of(), () -> 0);
     private final Drain drain = new Drain(cluster, open::get, () -> scheduler);
 
     @AfterEach
@@ -27,7 +27,9 @@ class DrainTest {
     void drainingUntilNothingIsOpenThenDrainedAndOffAgain() {
         assertThat(drain.state()).containsEntry("state", "off").containsEntry("openConnections", 2);
         assertThat(drain.set(true)).containsEntry("state", "draining").containsEntry("openConnections", 2);
-        assertThat(cluster.isDraining("n1")).as("what the routing and the heartbeats read").isTrue();
+        assertThat(cluster.isDraining("n1"))
+                .as("what the routing and the heartbeats read")
+                .isTrue();
         open.set(0);
         assertThat(drain.state()).containsEntry("state", "drained");
         open.set(1); // a client still sent here: draining again until it is done

@@ -62,7 +62,9 @@ class HeavyHittersTest {
             assertThat(top.get(k).key()).as("rank " + k).isEqualTo("/hot/" + k);
             HeavyHitters.Entry e = top.get(k);
             assertThat(e.count()).as("never under the truth").isGreaterThanOrEqualTo(truth[k]);
-            assertThat(e.count() - e.error()).as("the guaranteed part never over it").isLessThanOrEqualTo(truth[k]);
+            assertThat(e.count() - e.error())
+                    .as("the guaranteed part never over it")
+                    .isLessThanOrEqualTo(truth[k]);
             assertThat(e.byTag()[1]).isEqualTo(e.count() - e.error());
         }
     }
@@ -89,10 +91,13 @@ class HeavyHittersTest {
                 assertThat(e.error()).as("an error is at most n / capacity").isLessThanOrEqualTo(n / capacity);
                 sum += e.count();
             }
-            assertThat(sum).as("the counts of a full table add up to the stream").isEqualTo(n);
+            assertThat(sum)
+                    .as("the counts of a full table add up to the stream")
+                    .isEqualTo(n);
             for (var t : truth.entrySet()) {
                 if (t.getValue() > n / capacity) {
-                    assertThat(h.top(capacity)).as("seed " + seed + ": frequent " + t)
+                    assertThat(h.top(capacity))
+                            .as("seed " + seed + ": frequent " + t)
                             .anyMatch(e -> e.key().equals(t.getKey()));
                 }
             }

@@ -35,7 +35,8 @@ class ContentIndexTest {
     void unannouncedFileFallsBackToItsDirectory() {
         ContentIndex index = cluster();
 
-        assertThat(index.holders("/n2/uploads/new.bin")).isEqualTo(index.holders("/n2/uploads/"))
+        assertThat(index.holders("/n2/uploads/new.bin"))
+                .isEqualTo(index.holders("/n2/uploads/"))
                 .containsExactly("n2");
         assertThat(index.holders("/shared/new.css")).containsExactly("n1", "n2");
     }
@@ -103,8 +104,8 @@ class ContentIndexTest {
 
     @Test
     void odditiesInPathsAreMatchedInTheirDecodedForm() {
-        ContentIndex index = ContentIndex.of(Map.of(
-                "a", List.of("/img/a b.png", "/100%.txt", "/docs/ünïcødé/日本.html")));
+        ContentIndex index =
+                ContentIndex.of(Map.of("a", List.of("/img/a b.png", "/100%.txt", "/docs/ünïcødé/日本.html")));
 
         assertThat(index.holders("/img/a b.png")).containsExactly("a");
         assertThat(index.holders("/100%.txt")).containsExactly("a");
@@ -127,7 +128,6 @@ class ContentIndexTest {
     void holderListsCannotBeModified() {
         List<String> h = cluster().holders("/shared/logo.png");
 
-        assertThatThrownBy(() -> h.add("intruder"))
-                .isInstanceOf(UnsupportedOperationException.class);
+        assertThatThrownBy(() -> h.add("intruder")).isInstanceOf(UnsupportedOperationException.class);
     }
 }

@@ -26,10 +26,13 @@ import org.junit.jupiter.params.provider.CsvSource;
 class HostileRoutingTest {
     /** n1 is the entry; n2 holds /data/, n3 holds /api/; n1 holds /index.html. */
     static FakeCluster cluster() {
-        return new FakeCluster("n1").up("n2", 0).up("n3", 0).content(Map.of(
-                "n1", List.of("/index.html"),
-                "n2", List.of("/data/1k.bin", "/data/sub/x.bin"),
-                "n3", List.of("/api/data.json")));
+        return new FakeCluster("n1")
+                .up("n2", 0)
+                .up("n3", 0)
+                .content(Map.of(
+                        "n1", List.of("/index.html"),
+                        "n2", List.of("/data/1k.bin", "/data/sub/x.bin"),
+                        "n3", List.of("/api/data.json")));
     }
 
     /** Hands everything to n2: a user policy that ignores the rules. */
@@ -99,30 +102,66 @@ class HostileRoutingTest {
             OPTIONS asterisk              | OPTIONS * HTTP/1.1\\r\\nHost: a\\r\\n\\r\\n                                | local | local
             """)
     void routesEachHostileRequestAsDocumented(String name, String escaped, String content, String greedy) {
-        String request = escaped.strip().replace("LONG", "x".repeat(9000))
-                .replace("\\r", "\r").replace("\\n", "\n").replace("\\\\", "\\");
-        assertThat(decide(request, new ContentAwarePolicy())).as(name + " (content policy)").startsWith(content);
+        String request = escaped.strip()
+                .replace("LONG", "x".repeat(9000))
+                .replace("\\r", "\r")
+                .replace("\\n", "\n")
+                .replace("\\\\", "\\");
+        assertThat(decide(request, new ContentAwarePolicy()))
+                .as(name + " (content policy)")
+                .startsWith(content);
         // A policy that hands everything away still cannot move an unroutable request off the entry.
         assertThat(decide(request, GREEDY)).as(name + " (greedy policy)").startsWith(greedy);
     }
 
     // ------------------------------------------------------------------ property
 
-    private static final List<String> TARGETS = List.of("/data/1k.bin", "/index.html", "/api/data.json", "/data/sub/",
-            "/", "*", "http://h/data/1k.bin", "//data/1k.bin", "/data/../api/data.json", "/../data/1k.bin",
-            "/%2e%2e/x", "/data%2f1k.bin", "/data\\1k.bin", "/%00", "/%c3%28", "/%252e%252e/", "/\u00e9",
-            "/a?x=/../..", "/" + "y".repeat(600));
-    private static final List<String> HEADS = List.of("GET ", "get ", "POST ", "PRI ", "OPTIONS ", "CONNECT ", "G\u0000T ");
+    private static final List<String> TARGETS = List.of(
+            "/data/1k.bin",
+            "/index.html",
+            "/api/data.json",
+            "/data/sub/",
+            "/",
+            "*",
+            "http://h/data/1k.bin",
+            "//data/1k.bin",
+            "/data/../api/data.json",
+            "/../data/1k.bin",
+            "/%2e%2e/x",
+            "/data%2f1k.bin",
+            "/data\\1k.bin",
+            "/%00",
+            "/%c3%28",
+            "/%252e%252e/",
+            "/\u00e9",
+            "/a?x=/../..",
+            "/" + "y".repeat(600));
+    private static final List<String> HEADS =
+            List.of("GET ", "get ", "POST ", "PRI ", "OPTIONS ", "CONNECT ", "G\u0000T ");
     private static final List<String> VERSIONS = List.of(" HTTP/1.1", " HTTP/1.0", " HTTP/2.0", "", " HTTP/1.1 ");
-    private static final List<String> FIELDS = List.of("Host: a", "Host: b", "host: a/b", "Host:", "X: a\u0000b",
-            " folded", "X: \u00ff\u00fe", "Content-Length: 5", "Content-Length: 99999999999999999999",
-            "Transfer-Encoding: chunked", "X-Baton-Forwarded: 1", "X: " + "z".repeat(300));
+    private static final List<String> FIELDS = List.of(
+            "Host: a",
+            "Host: b",
+            "host: a/b",
+            "Host:",
+            "X: a\u0000b",
+            " folded",
+            "X: \u00ff\u00fe",
+            "Content-Length: 5",
+            "Content-Length: 99999999999999999999",
+            "Transfer-Encoding: chunked",
+            "X-Baton-Forwarded: 1",
+            "X: " + "z".repeat(300));
 
     @Provide
     Arbitrary<byte[]> requests() {
         Arbitrary<String> eol = Arbitraries.of("\r\n", "\n", "\r");
-        Arbitrary<String> hostile = Combinators.combine(Arbitraries.of(HEADS), Arbitraries.of(TARGETS),
-                        Arbitraries.of(VERSIONS), Arbitraries.of(FIELDS).list().ofMaxSize(5), eol,
+        Arbitrary<String> hostile = Combinators.combine(
+                        Arbitraries.of(HEADS),
+                        Arbitraries.of(TARGETS),
+                        Arbitraries.of(VERSIONS),
+                        Arbitraries.of(FIELDS).list().ofMaxSize(5),
+                        eol,
                         Arbitraries.of("", "\r\n", "\n", "GET /index.html HTTP/1.1\r\nHost: a\r\n\r\n"))
                 .as((m, t, v, fields, e, tail) -> {
                     StringBuilder s = new StringBuilder(m).append(t).append(v).append(e);
@@ -135,15 +174,18 @@ class HostileRoutingTest {
     }
 
     @Property(tries = 3000)
-    void theDecisionIsAPureFunctionOfTheBytesHoweverTheyAreSplit(@ForAll("requests") byte[] request,
-                                                                 @ForAll("cuts") List<Integer> cutSeeds) {
+    void theDecisionIsAPureFunctionOfTheBytesHoweverTheyAreSplit(
+            @ForAll("requests") byte[] request, @ForAll("cuts") List<Integer> cutSeeds) {
         TreeSet<Integer> cuts = new TreeSet<>();
         for (int seed : cutSeeds) cuts.add(seed % (request.length + 1));
         for (RoutingPolicy policy : List.of(new ContentAwarePolicy(), GREEDY)) {
             String whole = decide(request, new TreeSet<>(), policy);
             assertThat(decide(request, cuts, policy)).isEqualTo(whole);
-            assertThat(decide(request.clone(), new TreeSet<>(cuts), policy)).as("same bytes again").isEqualTo(whole);
-            if (!whole.startsWith("local")) assertThat(whole).as("only a member is ever chosen").isIn("n2", "n3");
+            assertThat(decide(request.clone(), new TreeSet<>(cuts), policy))
+                    .as("same bytes again")
+                    .isEqualTo(whole);
+            if (!whole.startsWith("local"))
+                assertThat(whole).as("only a member is ever chosen").isIn("n2", "n3");
         }
     }
 

@@ -75,10 +75,12 @@ class RoutingPolicyLoadTest {
 
     @Test
     void serviceFilesOfMainAndTestResourcesAreMerged() throws IOException {
-        List<URL> files = Collections.list(
-                Thread.currentThread().getContextClassLoader().getResources(SERVICE_FILE));
+        List<URL> files =
+                Collections.list(Thread.currentThread().getContextClassLoader().getResources(SERVICE_FILE));
         List<String> names = ServiceLoader.load(RoutingPolicy.class).stream()
-                .map(p -> p.get().name()).sorted().toList();
+                .map(p -> p.get().name())
+                .sorted()
+                .toList();
 
         assertThat(files).hasSize(2);
         assertThat(names).containsExactly("content", "local", "test-only");
@@ -91,16 +93,20 @@ class RoutingPolicyLoadTest {
         assertThatThrownBy(() -> RoutingPolicy.load("first-holder"))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageEndingWith("(available: content, local, test-only)");
-        try (URLClassLoader loader = new URLClassLoader(new URL[] {jar.toUri().toURL()},
-                RoutingPolicy.class.getClassLoader())) {
+        try (URLClassLoader loader =
+                new URLClassLoader(new URL[] {jar.toUri().toURL()}, RoutingPolicy.class.getClassLoader())) {
             List<String> names = ServiceLoader.load(RoutingPolicy.class, loader).stream()
-                    .map(p -> p.get().name()).sorted().toList();
+                    .map(p -> p.get().name())
+                    .sorted()
+                    .toList();
             assertThat(names).containsExactly("content", "first-holder", "local", "test-only");
 
             RoutingPolicy p = RoutingPolicy.load("first-holder", loader);
             assertThat(p.getClass().getName()).isEqualTo("com.example.userpolicy.FirstHolderPolicy");
             assertThat(p.getClass().getClassLoader()).isSameAs(loader);
-            FakeCluster c = new FakeCluster("n1").up("n2", 9).up("n3", 0)
+            FakeCluster c = new FakeCluster("n1")
+                    .up("n2", 9)
+                    .up("n3", 0)
                     .content(Map.of("n2", List.of("/a.txt"), "n3", List.of("/a.txt")));
             assertThat(p.choose(new RequestInfo("GET", "/a.txt", null), c)).isEqualTo("n2");
             assertThat(RoutingPolicy.load("content", loader)).isInstanceOf(ContentAwarePolicy.class);
@@ -112,8 +118,8 @@ class RoutingPolicyLoadTest {
         Path jar = buildUserPolicyJar(dir);
         Thread t = Thread.currentThread();
         ClassLoader saved = t.getContextClassLoader();
-        try (URLClassLoader loader = new URLClassLoader(new URL[] {jar.toUri().toURL()},
-                RoutingPolicy.class.getClassLoader())) {
+        try (URLClassLoader loader =
+                new URLClassLoader(new URL[] {jar.toUri().toURL()}, RoutingPolicy.class.getClassLoader())) {
             t.setContextClassLoader(loader);
             assertThat(RoutingPolicy.load("first-holder").name()).isEqualTo("first-holder");
         } finally {
@@ -129,7 +135,11 @@ class RoutingPolicyLoadTest {
         Files.createDirectories(src.getParent());
         Files.writeString(src, USER_POLICY_SOURCE);
         Path classes = Files.createDirectories(dir.resolve("classes"));
-        String projectClasses = Path.of(RoutingPolicy.class.getProtectionDomain().getCodeSource().getLocation().toURI())
+        String projectClasses = Path.of(RoutingPolicy.class
+                        .getProtectionDomain()
+                        .getCodeSource()
+                        .getLocation()
+                        .toURI())
                 .toString();
         int rc = javac.run(null, null, null, "-d", classes.toString(), "-cp", projectClasses, src.toString());
         assertThat(rc).as("javac exit status").isZero();

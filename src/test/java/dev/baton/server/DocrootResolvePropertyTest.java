@@ -61,15 +61,49 @@ class DocrootResolvePropertyTest {
         }
     }
 
-    private static final List<String> SEGMENTS = List.of("..", ".", "", "a.txt", "dir", "sub", "b.txt", "index.html",
-            "link-abs", "link-rel", "link-up", "linkdir-out", "linkdir-in", "link-in", "loop", "dangling", "root",
-            "root2", "x.txt", "secret.txt", "..\\x", "\\", "%2e%2e", "%2e", "%2f", "%2F", "%5c", "%252e", "%00",
-            "%c0%ae", "..;", "...", "~", "/");
+    private static final List<String> SEGMENTS = List.of(
+            "..",
+            ".",
+            "",
+            "a.txt",
+            "dir",
+            "sub",
+            "b.txt",
+            "index.html",
+            "link-abs",
+            "link-rel",
+            "link-up",
+            "linkdir-out",
+            "linkdir-in",
+            "link-in",
+            "loop",
+            "dangling",
+            "root",
+            "root2",
+            "x.txt",
+            "secret.txt",
+            "..\\x",
+            "\\",
+            "%2e%2e",
+            "%2e",
+            "%2f",
+            "%2F",
+            "%5c",
+            "%252e",
+            "%00",
+            "%c0%ae",
+            "..;",
+            "...",
+            "~",
+            "/");
 
     @Provide
     Arbitrary<String> paths() {
         Arbitrary<String> joined = Arbitraries.of(SEGMENTS).list().ofMaxSize(8).map(l -> "/" + String.join("/", l));
-        Arbitrary<String> noise = Arbitraries.strings().withChars("./\\%2eEfF5cC0a").ofMaxLength(30).map(s -> "/" + s);
+        Arbitrary<String> noise = Arbitraries.strings()
+                .withChars("./\\%2eEfF5cC0a")
+                .ofMaxLength(30)
+                .map(s -> "/" + s);
         Arbitrary<String> anything = Arbitraries.strings().ofMaxLength(40); // any UTF-16, not even starting with '/'
         return Arbitraries.oneOf(joined, joined, noise, anything);
     }
@@ -106,7 +140,15 @@ class DocrootResolvePropertyTest {
 
     @Provide
     Arbitrary<String> inside() {
-        return Arbitraries.of("/a.txt", "/dir/", "/dir", "/dir/sub/b.txt", "/link-in", "/linkdir-in/sub/b.txt",
-                "/linkdir-in/", "/..\\x", "/linkdir-out/root/a.txt");
+        return Arbitraries.of(
+                "/a.txt",
+                "/dir/",
+                "/dir",
+                "/dir/sub/b.txt",
+                "/link-in",
+                "/linkdir-in/sub/b.txt",
+                "/linkdir-in/",
+                "/..\\x",
+                "/linkdir-out/root/a.txt");
     }
 }

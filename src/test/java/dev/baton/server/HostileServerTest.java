@@ -30,6 +30,7 @@ class HostileServerTest {
 
     @TempDir
     Path tmp;
+
     Path docroot;
     StaticServer server;
     final AtomicInteger lookups = new AtomicInteger();
@@ -40,7 +41,7 @@ class HostileServerTest {
         Files.writeString(tmp.resolve("secret.txt"), CANARY);
         Files.writeString(tmp.resolve("root-sibling.txt"), CANARY); // "/../root-sibling.txt" would find it
         Files.createDirectories(tmp.resolve("root2"));
-        Files.writeString(tmp.resolve("root2/x.txt"), CANARY);     // a prefix of "root" by name only
+        Files.writeString(tmp.resolve("root2/x.txt"), CANARY); // a prefix of "root" by name only
         Files.writeString(docroot.resolve("hello.txt"), "hello\n");
         Files.createDirectories(docroot.resolve("dir"));
         Files.writeString(docroot.resolve("dir/index.html"), "<h1>index</h1>");
@@ -117,7 +118,9 @@ class HostileServerTest {
             Response r = c.read(request.startsWith("HEAD"));
             assertThat(r.status()).as(name).isEqualTo(status);
             assertThat(r.header("X-Baton-Node")).isEqualTo("A");
-            assertThat(new String(r.body(), StandardCharsets.ISO_8859_1)).as(name).doesNotContain(CANARY);
+            assertThat(new String(r.body(), StandardCharsets.ISO_8859_1))
+                    .as(name)
+                    .doesNotContain(CANARY);
         }
         // Still serving, byte-exact.
         try (RawClient c = new RawClient(server.port())) {
@@ -157,7 +160,9 @@ class HostileServerTest {
             assertThat(c.read(false).status()).isEqualTo(404);
             c.send("GET /elsewhere.txt HTTP/1.1\r\nHost: t\r\nX-Baton-Forwarded:\r\n\r\n");
             assertThat(c.read(false).status()).isEqualTo(404);
-            assertThat(lookups).as("a request carrying the guard never reaches the locator").hasValue(0);
+            assertThat(lookups)
+                    .as("a request carrying the guard never reaches the locator")
+                    .hasValue(0);
             assertThat(c.get("/elsewhere.txt").status()).isEqualTo(404);
             assertThat(lookups).as("without it, the locator is asked").hasValue(1);
         }
@@ -175,7 +180,9 @@ class HostileServerTest {
             Response bad = c.read(false);
             assertThat(bad.status()).isEqualTo(400);
             assertThat(bad.header("Connection")).isEqualTo("close");
-            assertThat(c.readByte()).as("nothing after the 400: the connection closes").isEqualTo(-1);
+            assertThat(c.readByte())
+                    .as("nothing after the 400: the connection closes")
+                    .isEqualTo(-1);
         }
     }
 

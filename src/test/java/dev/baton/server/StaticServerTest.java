@@ -36,6 +36,7 @@ class StaticServerTest {
 
     @TempDir
     Path tmp;
+
     Path docroot;
     byte[] oneK;
     byte[] fiveM;
@@ -184,14 +185,16 @@ class StaticServerTest {
     // ------------------------------------------------------------------ errors and safety
 
     @ParameterizedTest
-    @ValueSource(strings = {
-        "GET / HTTP/1.1\r\nHost : t\r\n\r\n",
-        "GET / HTTP/1.1\r\nHost: t\r\n folded\r\n\r\n",
-        "GET / HTTP/2.0\r\nHost: t\r\n\r\n",
-        "GET /%zz HTTP/1.1\r\nHost: t\r\n\r\n",
-        "GET / HTTP/1.1\r\n\r\n",
-        "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
-        "garbage\r\n\r\n"})
+    @ValueSource(
+            strings = {
+                "GET / HTTP/1.1\r\nHost : t\r\n\r\n",
+                "GET / HTTP/1.1\r\nHost: t\r\n folded\r\n\r\n",
+                "GET / HTTP/2.0\r\nHost: t\r\n\r\n",
+                "GET /%zz HTTP/1.1\r\nHost: t\r\n\r\n",
+                "GET / HTTP/1.1\r\n\r\n",
+                "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+                "garbage\r\n\r\n"
+            })
     void answers400AndClosesOnBadRequests(String request) throws Exception {
         try (RawClient c = new RawClient(server.port())) {
             c.send(request + "GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n");
@@ -221,14 +224,16 @@ class StaticServerTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {
-        "/../outside/secret.txt",
-        "/..%2foutside/secret.txt",
-        "/%2e%2e/outside/secret.txt",
-        "/%2E%2E/%2E%2E/%2E%2E/etc/passwd",
-        "/../../../../etc/passwd",
-        "/dir/../../outside/secret.txt",
-        "http://h/../outside/secret.txt"})
+    @ValueSource(
+            strings = {
+                "/../outside/secret.txt",
+                "/..%2foutside/secret.txt",
+                "/%2e%2e/outside/secret.txt",
+                "/%2E%2E/%2E%2E/%2E%2E/etc/passwd",
+                "/../../../../etc/passwd",
+                "/dir/../../outside/secret.txt",
+                "http://h/../outside/secret.txt"
+            })
     void neverServesOutsideDocrootThroughDotSegments(String target) throws Exception {
         try (RawClient c = new RawClient(server.port())) {
             c.send("GET " + target + " HTTP/1.1\r\nHost: t\r\n\r\n");
@@ -292,7 +297,8 @@ class StaticServerTest {
     @Test
     void digestsAnUploadWithContentLengthAndKeepsTheConnection() throws Exception {
         try (RawClient c = new RawClient(server.port())) {
-            c.send("POST /up HTTP/1.1\r\nHost: t\r\nContent-Length: " + fiveM.length + "\r\n\r\n").send(fiveM);
+            c.send("POST /up HTTP/1.1\r\nHost: t\r\nContent-Length: " + fiveM.length + "\r\n\r\n")
+                    .send(fiveM);
             Response r = c.read(false);
             assertThat(r.status()).isEqualTo(200);
             assertThat(r.header("Content-Type")).isEqualTo("application/json");
@@ -311,7 +317,8 @@ class StaticServerTest {
         int[] sizes = {1, 0x10, 4096, 100_000, 7};
         int off = 0;
         for (int s : sizes) {
-            body.writeBytes((Integer.toHexString(s) + (s == 4096 ? ";ext=1" : "") + "\r\n").getBytes(StandardCharsets.US_ASCII));
+            body.writeBytes((Integer.toHexString(s) + (s == 4096 ? ";ext=1" : "") + "\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
             body.write(fiveM, off, s);
             body.writeBytes("\r\n".getBytes(StandardCharsets.US_ASCII));
             off += s;
@@ -324,9 +331,12 @@ class StaticServerTest {
             off += s;
         }
         try (RawClient c = new RawClient(server.port())) {
-            c.send("PUT /x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n").send(body.toByteArray());
+            c.send("PUT /x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n")
+                    .send(body.toByteArray());
             Response r = c.read(false);
-            assertThat(r.text()).isEqualTo("{\"bytes\":" + expected.size() + ",\"sha256\":\"" + sha256(expected.toByteArray()) + "\"}");
+            assertThat(r.text())
+                    .isEqualTo("{\"bytes\":" + expected.size() + ",\"sha256\":\"" + sha256(expected.toByteArray())
+                            + "\"}");
             assertThat(c.get("/hello.txt").status()).isEqualTo(200); // the body was consumed exactly
         }
     }
@@ -372,10 +382,11 @@ class StaticServerTest {
         Files.write(rootB.resolve("only-b.bin"), onlyOnB);
         AtomicInteger bLookups = new AtomicInteger();
         // B believes A holds everything: without the loop guard, B would forward back to A.
-        StaticServer b = start(StaticServer.Config.of(ANY_LOOPBACK_PORT, rootB, "B").withLocator(p -> {
-            bLookups.incrementAndGet();
-            return new InetSocketAddress("127.0.0.1", server.port());
-        }));
+        StaticServer b =
+                start(StaticServer.Config.of(ANY_LOOPBACK_PORT, rootB, "B").withLocator(p -> {
+                    bLookups.incrementAndGet();
+                    return new InetSocketAddress("127.0.0.1", server.port());
+                }));
         StaticServer a = start(StaticServer.Config.of(ANY_LOOPBACK_PORT, docroot, "A2")
                 .withLocator(p -> new InetSocketAddress("127.0.0.1", b.port())));
 
@@ -414,8 +425,10 @@ class StaticServerTest {
                     InputStream in = s.getInputStream();
                     ByteArrayOutputStream head = new ByteArrayOutputStream();
                     while (!head.toString(StandardCharsets.ISO_8859_1).endsWith("\r\n\r\n")) head.write(in.read());
-                    s.getOutputStream().write(("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n"
-                            + "Keep-Alive: timeout=5\r\nX-From: holder\r\n\r\nhello").getBytes(StandardCharsets.ISO_8859_1));
+                    s.getOutputStream()
+                            .write(("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n"
+                                            + "Keep-Alive: timeout=5\r\nX-From: holder\r\n\r\nhello")
+                                    .getBytes(StandardCharsets.ISO_8859_1));
                     return head.toString(StandardCharsets.ISO_8859_1);
                 } catch (IOException e) {
                     throw new RuntimeException(e);
@@ -432,8 +445,9 @@ class StaticServerTest {
                 assertThat(r.header("Keep-Alive")).isNull();
                 assertThat(c.get("/hello.txt").status()).isEqualTo(200);
             }
-            assertThat(seen.get(10, TimeUnit.SECONDS)).isEqualTo("GET /remote/x.txt?q=1 HTTP/1.1\r\n"
-                    + "Host: site.example\r\nX-Baton-Forwarded: 1\r\nConnection: close\r\n\r\n");
+            assertThat(seen.get(10, TimeUnit.SECONDS))
+                    .isEqualTo("GET /remote/x.txt?q=1 HTTP/1.1\r\n"
+                            + "Host: site.example\r\nX-Baton-Forwarded: 1\r\nConnection: close\r\n\r\n");
         }
     }
 
@@ -455,8 +469,8 @@ class StaticServerTest {
 
     @Test
     void relaysAChunkedHolderResponseAndKeepsTheClientConnection() throws Exception {
-        try (ServerSocket holder = cannedHolder("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-                + "5\r\nhello\r\n0\r\n\r\n")) {
+        try (ServerSocket holder =
+                cannedHolder("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + "5\r\nhello\r\n0\r\n\r\n")) {
             StaticServer a = start(StaticServer.Config.of(ANY_LOOPBACK_PORT, docroot, "A12")
                     .withLocator(p -> new InetSocketAddress("127.0.0.1", holder.getLocalPort())));
             try (RawClient c = new RawClient(a.port())) {
@@ -487,10 +501,11 @@ class StaticServerTest {
     @Test
     void doesNotForwardARequestThatWasAlreadyForwarded() throws Exception {
         AtomicInteger lookups = new AtomicInteger();
-        StaticServer a = start(StaticServer.Config.of(ANY_LOOPBACK_PORT, docroot, "A4").withLocator(p -> {
-            lookups.incrementAndGet();
-            return new InetSocketAddress("127.0.0.1", server.port());
-        }));
+        StaticServer a =
+                start(StaticServer.Config.of(ANY_LOOPBACK_PORT, docroot, "A4").withLocator(p -> {
+                    lookups.incrementAndGet();
+                    return new InetSocketAddress("127.0.0.1", server.port());
+                }));
         try (RawClient c = new RawClient(a.port())) {
             c.send("GET /missing HTTP/1.1\r\nHost: t\r\nX-Baton-Forwarded: 1\r\n\r\n");
             assertThat(c.read(false).status()).isEqualTo(404);
@@ -520,10 +535,11 @@ class StaticServerTest {
     @Test
     void doesNotAskTheLocatorForFilesItHas() throws Exception {
         AtomicInteger lookups = new AtomicInteger();
-        StaticServer a = start(StaticServer.Config.of(ANY_LOOPBACK_PORT, docroot, "A6").withLocator(p -> {
-            lookups.incrementAndGet();
-            return null;
-        }));
+        StaticServer a =
+                start(StaticServer.Config.of(ANY_LOOPBACK_PORT, docroot, "A6").withLocator(p -> {
+                    lookups.incrementAndGet();
+                    return null;
+                }));
         try (RawClient c = new RawClient(a.port())) {
             assertThat(c.get("/hello.txt").status()).isEqualTo(200);
             assertThat(c.get("/nowhere").status()).isEqualTo(404);
@@ -535,8 +551,8 @@ class StaticServerTest {
 
     @Test
     void closesAnIdleKeepAliveConnection() throws Exception {
-        StaticServer a = start(StaticServer.Config.of(ANY_LOOPBACK_PORT, docroot, "A7")
-                .withIdleTimeout(Duration.ofMillis(300)));
+        StaticServer a =
+                start(StaticServer.Config.of(ANY_LOOPBACK_PORT, docroot, "A7").withIdleTimeout(Duration.ofMillis(300)));
         try (RawClient c = new RawClient(a.port())) {
             assertThat(c.get("/hello.txt").status()).isEqualTo(200);
             long start = System.nanoTime();
@@ -548,8 +564,8 @@ class StaticServerTest {
 
     @Test
     void closesAConnectionWhoseHeadNeverCompletes() throws Exception {
-        StaticServer a = start(StaticServer.Config.of(ANY_LOOPBACK_PORT, docroot, "A8")
-                .withHeadTimeout(Duration.ofMillis(300)));
+        StaticServer a =
+                start(StaticServer.Config.of(ANY_LOOPBACK_PORT, docroot, "A8").withHeadTimeout(Duration.ofMillis(300)));
         try (RawClient c = new RawClient(a.port())) {
             c.send("GET /hello.txt HTTP/1.1\r\nHost: t\r\n");
             long start = System.nanoTime();
@@ -561,7 +577,8 @@ class StaticServerTest {
     @Test
     void closesATricklingHeadAtTheHeadTimeoutCountedFromItsFirstByte() throws Exception {
         StaticServer a = start(StaticServer.Config.of(ANY_LOOPBACK_PORT, docroot, "A12")
-                .withHeadTimeout(Duration.ofMillis(600)).withIdleTimeout(Duration.ofSeconds(30)));
+                .withHeadTimeout(Duration.ofMillis(600))
+                .withIdleTimeout(Duration.ofSeconds(30)));
         byte[] head = "GET /hello.txt HTTP/1.1\r\nHost: t\r\nX-Pad: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n"
                 .getBytes(StandardCharsets.US_ASCII);
         try (Socket s = new Socket("127.0.0.1", a.port())) {
@@ -592,7 +609,9 @@ class StaticServerTest {
             long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
             assertThat(read).as("closed without a response").isEqualTo(-1);
             assertThat(sent).as("the head never completed").isLessThan(head.length);
-            assertThat(millis).as("closed at the head timeout, not after the whole trickle").isBetween(500L, 2_500L);
+            assertThat(millis)
+                    .as("closed at the head timeout, not after the whole trickle")
+                    .isBetween(500L, 2_500L);
         }
         assertThat(a.stats().headTimeouts()).isEqualTo(1);
     }
@@ -603,8 +622,8 @@ class StaticServerTest {
         try (var f = new java.io.RandomAccessFile(docroot.resolve("big.bin").toFile(), "rw")) {
             f.setLength(size);
         }
-        StaticServer a = start(StaticServer.Config.of(ANY_LOOPBACK_PORT, docroot, "A11")
-                .withIoTimeout(Duration.ofMillis(300)));
+        StaticServer a =
+                start(StaticServer.Config.of(ANY_LOOPBACK_PORT, docroot, "A11").withIoTimeout(Duration.ofMillis(300)));
         try (Socket s = new Socket()) {
             s.setReceiveBufferSize(4096);
             s.connect(new InetSocketAddress("127.0.0.1", a.port()));
@@ -624,7 +643,8 @@ class StaticServerTest {
 
     @Test
     void rejectsConnectionsBeyondTheLimit() throws Exception {
-        StaticServer a = start(StaticServer.Config.of(ANY_LOOPBACK_PORT, docroot, "A9").withMaxConnections(1));
+        StaticServer a =
+                start(StaticServer.Config.of(ANY_LOOPBACK_PORT, docroot, "A9").withMaxConnections(1));
         try (RawClient first = new RawClient(a.port())) {
             assertThat(first.get("/hello.txt").status()).isEqualTo(200);
             try (RawClient second = new RawClient(a.port())) {

@@ -23,8 +23,8 @@ class TcpSocketTest {
     @Test
     void connectsWritesReadsAndSeesTheEnd() throws Exception {
         try (ServerSocket server = new ServerSocket(0, 1, LOOPBACK);
-             TcpSocket s = TcpSocket.connect(LOOPBACK, LOOPBACK, server.getLocalPort(), 0x10, 5_000);
-             Socket peer = server.accept()) {
+                TcpSocket s = TcpSocket.connect(LOOPBACK, LOOPBACK, server.getLocalPort(), 0x10, 5_000);
+                Socket peer = server.accept()) {
             byte[] buf = new byte[64];
             assertThat(s.read(buf, 0, buf.length)).as("nothing waiting yet").isZero();
             assertThat(s.awaitReadable(50)).isFalse();
@@ -85,8 +85,8 @@ class TcpSocketTest {
     @Test
     void aFullSendBufferTakesNothingMoreAndThePeerGoingAwayIsAnErrorNotASignal() throws Exception {
         try (ServerSocket server = new ServerSocket(0, 1, LOOPBACK);
-             TcpSocket s = TcpSocket.connect(LOOPBACK, LOOPBACK, server.getLocalPort(), 0, 5_000);
-             Socket peer = server.accept()) {
+                TcpSocket s = TcpSocket.connect(LOOPBACK, LOOPBACK, server.getLocalPort(), 0, 5_000);
+                Socket peer = server.accept()) {
             byte[] chunk = new byte[65536];
             long written = 0;
             int w;
@@ -98,19 +98,20 @@ class TcpSocketTest {
             peer.setSoLinger(true, 0);
             peer.close(); // a reset
             assertThatThrownBy(() -> {
-                for (int i = 0; i < 1000; i++) {
-                    s.awaitWritable(100);
-                    s.write(chunk, 0, chunk.length);
-                }
-            }).isInstanceOf(SysException.class);
+                        for (int i = 0; i < 1000; i++) {
+                            s.awaitWritable(100);
+                            s.write(chunk, 0, chunk.length);
+                        }
+                    })
+                    .isInstanceOf(SysException.class);
         }
     }
 
     @Test
     void shutdownWakesAThreadWaitingToRead() throws Exception {
         try (ServerSocket server = new ServerSocket(0, 1, LOOPBACK);
-             TcpSocket s = TcpSocket.connect(LOOPBACK, LOOPBACK, server.getLocalPort(), 0, 5_000);
-             Socket peer = server.accept()) {
+                TcpSocket s = TcpSocket.connect(LOOPBACK, LOOPBACK, server.getLocalPort(), 0, 5_000);
+                Socket peer = server.accept()) {
             CompletableFuture<Boolean> woke = CompletableFuture.supplyAsync(() -> {
                 try {
                     return s.awaitReadable(20_000);
@@ -130,8 +131,8 @@ class TcpSocketTest {
     @Test
     void readsAndWritesAtOffsetsLeaveTheRestOfTheArrayAlone() throws Exception {
         try (ServerSocket server = new ServerSocket(0, 1, LOOPBACK);
-             TcpSocket s = TcpSocket.connect(null, LOOPBACK, server.getLocalPort(), 0, 5_000);
-             Socket peer = server.accept()) {
+                TcpSocket s = TcpSocket.connect(null, LOOPBACK, server.getLocalPort(), 0, 5_000);
+                Socket peer = server.accept()) {
             byte[] src = "..abc..".getBytes(StandardCharsets.US_ASCII);
             assertThat(s.write(src, 2, 3)).isEqualTo(3);
             assertThat(peer.getInputStream().readNBytes(3)).isEqualTo("abc".getBytes(StandardCharsets.US_ASCII));

@@ -50,7 +50,8 @@ class AdminClientTest {
         try (ServerSocketChannel server = listen(socket)) {
             long start = System.nanoTime();
             assertThatThrownBy(() -> AdminClient.query(socket, "stats", Duration.ofMillis(300)))
-                    .isInstanceOf(IOException.class).hasMessageContaining("did not answer in time");
+                    .isInstanceOf(IOException.class)
+                    .hasMessageContaining("did not answer in time");
             assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(2));
         }
     }

@@ -20,22 +20,26 @@ class CommandsTest {
     @Test
     void aFailureNamesTheCommandAndItsStderr() {
         assertThatThrownBy(() -> Commands.check(List.of("sh", "-c", "echo broken >&2; exit 1"), Duration.ofSeconds(5)))
-                .isInstanceOf(CommandException.class).hasMessageContaining("sh -c")
-                .hasMessageContaining("exited with 1").hasMessageContaining("broken");
+                .isInstanceOf(CommandException.class)
+                .hasMessageContaining("sh -c")
+                .hasMessageContaining("exited with 1")
+                .hasMessageContaining("broken");
     }
 
     @Test
     void killsACommandThatTakesTooLong() {
         long start = System.nanoTime();
         assertThatThrownBy(() -> Commands.run(List.of("sleep", "30"), Duration.ofMillis(200)))
-                .isInstanceOf(CommandException.class).hasMessageContaining("`sleep 30` timed out");
+                .isInstanceOf(CommandException.class)
+                .hasMessageContaining("`sleep 30` timed out");
         assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
     }
 
     @Test
     void aMissingProgramIsACommandException() {
         assertThatThrownBy(() -> Commands.run(List.of("/nonexistent/tool"), Duration.ofSeconds(1)))
-                .isInstanceOf(CommandException.class).hasMessageContaining("could not start");
+                .isInstanceOf(CommandException.class)
+                .hasMessageContaining("could not start");
     }
 
     @Test

@@ -35,7 +35,8 @@ class ContentMapTest {
         write("n1/z.txt", "z");
         write("n1/a/x.txt", "x");
         write("n1/m b.txt", "m");
-        assertThat(ContentMap.scan(dir, 1).entries()).extracting(ContentEntry::path)
+        assertThat(ContentMap.scan(dir, 1).entries())
+                .extracting(ContentEntry::path)
                 .containsExactly("/a/x.txt", "/m b.txt", "/z.txt");
     }
 
@@ -43,14 +44,18 @@ class ContentMapTest {
     void refusesReplicasThatDiffer() throws IOException {
         write("n1/a.txt", "one");
         write("n2/a.txt", "two");
-        assertThatThrownBy(() -> ContentMap.scan(dir, 2)).isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("/a.txt").hasMessageContaining("n1").hasMessageContaining("n2");
+        assertThatThrownBy(() -> ContentMap.scan(dir, 2))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("/a.txt")
+                .hasMessageContaining("n1")
+                .hasMessageContaining("n2");
     }
 
     @Test
     void refusesAMissingNodeFolder() throws IOException {
         write("n1/a.txt", "one");
-        assertThatThrownBy(() -> ContentMap.scan(dir, 2)).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> ContentMap.scan(dir, 2))
+                .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("no folder n2");
     }
 
@@ -58,7 +63,9 @@ class ContentMapTest {
     void ignoresFoldersOfNodesBeyondTheCount() throws IOException {
         write("n1/a.txt", "one");
         write("n4/b.txt", "two");
-        assertThat(ContentMap.scan(dir, 1).entries()).extracting(ContentEntry::path).containsExactly("/a.txt");
+        assertThat(ContentMap.scan(dir, 1).entries())
+                .extracting(ContentEntry::path)
+                .containsExactly("/a.txt");
     }
 
     private void write(String relative, String text) throws IOException {

@@ -33,7 +33,15 @@ class LoadClientTest {
     static final Duration TIMEOUT = Duration.ofSeconds(5);
 
     /** What the server does for a path. */
-    enum Behaviour { EXACT, FLIP_ONE_BYTE, SHORT_BODY, WRONG_LENGTH, NOT_FOUND, STALL, CLOSE_AT_ONCE }
+    enum Behaviour {
+        EXACT,
+        FLIP_ONE_BYTE,
+        SHORT_BODY,
+        WRONG_LENGTH,
+        NOT_FOUND,
+        STALL,
+        CLOSE_AT_ONCE
+    }
 
     final Map<String, byte[]> files = new ConcurrentHashMap<>();
     final Map<String, Behaviour> behaviour = new ConcurrentHashMap<>();
@@ -80,14 +88,16 @@ class LoadClientTest {
         assertThat(r.p50()).isPositive().isLessThanOrEqualTo(r.p99());
         assertThat(r.p99()).isLessThanOrEqualTo(r.max());
         assertThat(r.max()).isLessThanOrEqualTo(r.wall());
-        assertThat(r.servedElsewhere()).as("the server says it is n1, the entry").isZero();
+        assertThat(r.servedElsewhere())
+                .as("the server says it is n1, the entry")
+                .isZero();
     }
 
     @Test
     void reportsAWrongByteWithPathEntryAndBothHashes() {
         behaviour.put("/f1024.bin", Behaviour.FLIP_ONE_BYTE);
-        LoadResult r = LoadClient.run(List.of(request(0, "/f100.bin", target), request(1, "/f1024.bin", target)),
-                options());
+        LoadResult r =
+                LoadClient.run(List.of(request(0, "/f100.bin", target), request(1, "/f1024.bin", target)), options());
         assertThat(r.ok()).isEqualTo(1);
         assertThat(r.failed()).isEqualTo(1);
         assertThat(r.failuresByKind()).containsExactly(Map.entry(Kind.HASH, 1));
@@ -101,8 +111,8 @@ class LoadClientTest {
     @Test
     void reportsATamperedExpectationAsAWrongHash() {
         ContentEntry real = entry("/f70000.bin");
-        ContentEntry tampered = new ContentEntry(real.path(), real.bytes(), ContentMap.sha256(new byte[] {1}),
-                real.holders());
+        ContentEntry tampered =
+                new ContentEntry(real.path(), real.bytes(), ContentMap.sha256(new byte[] {1}), real.holders());
         LoadResult r = LoadClient.run(List.of(new Request(0, tampered, target)), options());
         assertThat(r.ok()).isZero();
         assertThat(r.failuresByKind()).containsExactly(Map.entry(Kind.HASH, 1));
@@ -115,12 +125,21 @@ class LoadClientTest {
         behaviour.put("/f1024.bin", Behaviour.WRONG_LENGTH);
         behaviour.put("/f100.bin", Behaviour.NOT_FOUND);
         behaviour.put("/f1.bin", Behaviour.CLOSE_AT_ONCE);
-        LoadResult r = LoadClient.run(List.of(request(0, "/f70000.bin", target), request(1, "/f1024.bin", target),
-                request(2, "/f100.bin", target), request(3, "/f1.bin", target), request(4, "/f0.bin", target)),
+        LoadResult r = LoadClient.run(
+                List.of(
+                        request(0, "/f70000.bin", target),
+                        request(1, "/f1024.bin", target),
+                        request(2, "/f100.bin", target),
+                        request(3, "/f1.bin", target),
+                        request(4, "/f0.bin", target)),
                 options());
         assertThat(r.ok()).isEqualTo(1);
-        assertThat(r.failuresByKind()).containsOnly(Map.entry(Kind.SHORT, 1), Map.entry(Kind.LENGTH, 1),
-                Map.entry(Kind.STATUS, 1), Map.entry(Kind.IO, 1));
+        assertThat(r.failuresByKind())
+                .containsOnly(
+                        Map.entry(Kind.SHORT, 1),
+                        Map.entry(Kind.LENGTH, 1),
+                        Map.entry(Kind.STATUS, 1),
+                        Map.entry(Kind.IO, 1));
         assertThat(r.firstFailures()).extracting(LoadResult.Failure::index).containsExactly(0, 1, 2, 3);
         assertThat(r.firstFailures().get(0).detail()).contains("35000 of 70000");
         assertThat(r.firstFailures().get(2).detail()).contains("status 404");
@@ -130,7 +149,8 @@ class LoadClientTest {
     void aStalledResponseFailsAtTheRequestTimeoutNotLater() {
         behaviour.put("/f1024.bin", Behaviour.STALL);
         long start = System.nanoTime();
-        LoadResult r = LoadClient.run(List.of(request(0, "/f1024.bin", target), request(1, "/f100.bin", target)),
+        LoadResult r = LoadClient.run(
+                List.of(request(0, "/f1024.bin", target), request(1, "/f100.bin", target)),
                 new LoadClient.Options(1, Duration.ofMillis(300), false, Duration.ofMinutes(1)));
         long ms = (System.nanoTime() - start) / 1_000_000;
         assertThat(r.failuresByKind()).containsExactly(Map.entry(Kind.TIMEOUT, 1));
@@ -153,9 +173,9 @@ class LoadClientTest {
     @Test
     void requestsNotStartedBeforeTheRunsTimeIsUpCountAsNotRun() {
         behaviour.put("/f1024.bin", Behaviour.STALL);
-        LoadResult r = LoadClient.run(List.of(request(0, "/f1024.bin", target), request(1, "/f1.bin", target),
-                request(2, "/f1.bin", target)), new LoadClient.Options(1, Duration.ofMillis(300), false,
-                        Duration.ofMillis(100)));
+        LoadResult r = LoadClient.run(
+                List.of(request(0, "/f1024.bin", target), request(1, "/f1.bin", target), request(2, "/f1.bin", target)),
+                new LoadClient.Options(1, Duration.ofMillis(300), false, Duration.ofMillis(100)));
         assertThat(r.failuresByKind()).containsOnly(Map.entry(Kind.TIMEOUT, 1), Map.entry(Kind.NOT_RUN, 2));
         assertThat(r.ok()).isZero();
     }
@@ -177,8 +197,11 @@ class LoadClientTest {
 
     @Test
     void countsResponsesServedByAnotherNode() {
-        LoadResult r = LoadClient.run(List.of(request(0, "/f1.bin", new Target("n2", "127.0.0.1",
-                server.getLocalPort())), request(1, "/f1.bin", target)), options());
+        LoadResult r = LoadClient.run(
+                List.of(
+                        request(0, "/f1.bin", new Target("n2", "127.0.0.1", server.getLocalPort())),
+                        request(1, "/f1.bin", target)),
+                options());
         assertThat(r.ok()).isEqualTo(2);
         assertThat(r.servedElsewhere()).isEqualTo(1);
     }

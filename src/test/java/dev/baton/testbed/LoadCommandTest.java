@@ -18,19 +18,27 @@ class LoadCommandTest {
     @Test
     void refusesABadMixOrConcurrencyWithUsageExitCode() {
         assertThat(run("load", "--worker", "--mix", "1x=2")).startsWith("2:").contains("BOUND=WEIGHT");
-        assertThat(run("load", "--worker", "--concurrency", "0")).startsWith("2:").contains("concurrency");
+        assertThat(run("load", "--worker", "--concurrency", "0"))
+                .startsWith("2:")
+                .contains("concurrency");
         assertThat(run("load", "--worker", "--requests", "-1")).startsWith("2:").contains("requests");
     }
 
     @Test
     void saysSoWhenNoTestbedIsUp() {
-        assertThat(run("load", "--worker", "--state-dir", dir.toString())).startsWith("1:").contains("no testbed is up");
+        assertThat(run("load", "--worker", "--state-dir", dir.toString()))
+                .startsWith("1:")
+                .contains("no testbed is up");
     }
 
     @Test
     void listsItsOptionsInTheHelp() {
-        String help = new CommandLine(new TestbedCommand()).getSubcommands().get("load").getUsageMessage();
-        assertThat(help).contains("--requests", "--concurrency", "--seed", "--json", "--keep-alive", "--timeout")
+        String help = new CommandLine(new TestbedCommand())
+                .getSubcommands()
+                .get("load")
+                .getUsageMessage();
+        assertThat(help)
+                .contains("--requests", "--concurrency", "--seed", "--json", "--keep-alive", "--timeout")
                 .doesNotContain("--worker");
     }
 

@@ -72,8 +72,10 @@ class LoadResultTest {
         // Threads finish out of order: the list must still be the lowest indexes.
         for (int i = 99; i >= 0; i--) rec.failed(new Failure(i, "/p" + i, "n1", i % 2 == 0 ? Kind.SHORT : Kind.IO, ""));
         LoadResult r = rec.result(Duration.ofSeconds(1));
-        assertThat(r.firstFailures()).extracting(Failure::index)
-                .containsExactlyElementsOf(IntStream.range(0, LoadResult.MAX_LISTED).boxed().toList());
+        assertThat(r.firstFailures())
+                .extracting(Failure::index)
+                .containsExactlyElementsOf(
+                        IntStream.range(0, LoadResult.MAX_LISTED).boxed().toList());
         assertThat(r.failuresByKind()).containsOnly(Map.entry(Kind.SHORT, 50), Map.entry(Kind.IO, 50));
         assertThat(r.failed()).isEqualTo(100);
     }
@@ -105,31 +107,49 @@ class LoadResultTest {
         assertThat(unanswered).containsExactly("n3");
         Map<String, Long> drops = LoadRun.deltas(before, after, "drops", new ArrayList<>());
         assertThat(drops).containsOnly(Map.entry("internalError", 2L), Map.entry("x", 0L));
-        LoadRun.Report report = new LoadRun.Report(LoadRun.Options.defaults().withRequests(200), 1, 150,
-                new LoadResult.Recorder(200).result(Duration.ofSeconds(1)), counters, Map.of("internalError", 2L),
-                unanswered, Map.of("baton-client", LoadRun.moved(NetCounters.parse("Tcp: RetransSegs InSegs\nTcp: 5 9\n"),
-                        NetCounters.parse("Tcp: RetransSegs InSegs\nTcp: 8 20\n"))), Duration.ofSeconds(2));
+        LoadRun.Report report = new LoadRun.Report(
+                LoadRun.Options.defaults().withRequests(200),
+                1,
+                150,
+                new LoadResult.Recorder(200).result(Duration.ofSeconds(1)),
+                counters,
+                Map.of("internalError", 2L),
+                unanswered,
+                Map.of(
+                        "baton-client",
+                        LoadRun.moved(
+                                NetCounters.parse("Tcp: RetransSegs InSegs\nTcp: 5 9\n"),
+                                NetCounters.parse("Tcp: RetransSegs InSegs\nTcp: 8 20\n"))),
+                Duration.ofSeconds(2));
         assertThat(report.tcp().get("baton-client")).containsExactly(Map.entry("Tcp.RetransSegs", 3L));
         assertThat(report.handedOffShare()).isEqualTo(0.725);
         assertThat(report.plannedRemoteShare()).isEqualTo(0.75);
-        assertThat(report.summary()).contains("handed off 72.5%").contains("internalError=2").contains("no stats from: n3")
-                .contains("failed 200").contains("kernel TCP in baton-client: {Tcp.RetransSegs=3}");
+        assertThat(report.summary())
+                .contains("handed off 72.5%")
+                .contains("internalError=2")
+                .contains("no stats from: n3")
+                .contains("failed 200")
+                .contains("kernel TCP in baton-client: {Tcp.RetransSegs=3}");
         assertThat(report.toJson().path("result").path("failed").asInt()).isEqualTo(200);
     }
 
     @Test
     void theWorkerIsAskedForTheSameRunAndItsAnswerIsRead() {
-        LoadRun.Options o = LoadRun.Options.defaults().withRequests(7).withSeed(9)
+        LoadRun.Options o = LoadRun.Options.defaults()
+                .withRequests(7)
+                .withSeed(9)
                 .withClient(new LoadClient.Options(3, Duration.ofMillis(1500), true, Duration.ofSeconds(60)));
         List<String> args = LoadRun.workerArguments(Path.of("/run/x"), o);
-        assertThat(String.join(" ", args)).isEqualTo("testbed load --worker --state-dir /run/x --requests 7 --seed 9"
-                + " --mix 0=30,100=150,1k=220,10k=260,100k=280,1m=52,8m=8 --concurrency 3 --timeout 2 --max-time 60"
-                + " --keep-alive");
+        assertThat(String.join(" ", args))
+                .isEqualTo("testbed load --worker --state-dir /run/x --requests 7 --seed 9"
+                        + " --mix 0=30,100=150,1k=220,10k=260,100k=280,1m=52,8m=8 --concurrency 3 --timeout 2 --max-time 60"
+                        + " --keep-alive");
         LoadResult.Recorder rec = new LoadResult.Recorder(1);
         rec.ok(3, 5_000, false); // the JSON keeps microseconds
         LoadResult r = rec.result(Duration.ofMillis(1));
         String stdout = "some log line\n" + r.toJson() + "\n";
-        assertThat(LoadRun.parseWorkerOutput(new ProcessResult(List.of("w"), 0, stdout, ""))).isEqualTo(r);
+        assertThat(LoadRun.parseWorkerOutput(new ProcessResult(List.of("w"), 0, stdout, "")))
+                .isEqualTo(r);
         assertThatThrownBy(() -> LoadRun.parseWorkerOutput(new ProcessResult(List.of("w"), 1, "", "boom")))
                 .hasMessageContaining("boom");
         assertThatThrownBy(() -> LoadRun.parseWorkerOutput(new ProcessResult(List.of("w"), 137, stdout, "")))

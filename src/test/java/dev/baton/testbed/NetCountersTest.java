@@ -52,9 +52,11 @@ class NetCountersTest {
     @Test
     void readsThisMachinesCounters() {
         // Outside any namespace: the parser must find the counters this kernel really has.
-        String text = Commands.check(java.util.List.of("cat", "/proc/net/netstat", "/proc/net/snmp"),
-                java.time.Duration.ofSeconds(5)).stdout();
-        assertThat(NetCounters.parse(text).values()).containsKeys("Tcp.InCsumErrors", "TcpExt.PAWSEstab",
-                "TcpExt.TCPSACKDiscard");
+        String text = Commands.check(
+                        java.util.List.of("cat", "/proc/net/netstat", "/proc/net/snmp"),
+                        java.time.Duration.ofSeconds(5))
+                .stdout();
+        assertThat(NetCounters.parse(text).values())
+                .containsKeys("Tcp.InCsumErrors", "TcpExt.PAWSEstab", "TcpExt.TCPSACKDiscard");
     }
 }

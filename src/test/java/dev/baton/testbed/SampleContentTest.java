@@ -15,7 +15,9 @@ class SampleContentTest {
     @Test
     void generatesTheSameBytesOnEveryRun() {
         SampleContent.SampleFile logo = file(3, "/img/logo.png");
-        assertThat(SampleContent.bytes(logo)).isEqualTo(SampleContent.bytes(logo)).hasSize(64 * 1024);
+        assertThat(SampleContent.bytes(logo))
+                .isEqualTo(SampleContent.bytes(logo))
+                .hasSize(64 * 1024);
         // Pinned: the sample hashes are meant to be stable across runs, machines and JDKs.
         assertThat(ContentMap.sha256(SampleContent.bytes(file(3, "/data/1k.bin"))))
                 .isEqualTo("4274d9f173daf96335154e1d9689e1782a6e13a84039cd53256486f18902805f");
@@ -25,7 +27,8 @@ class SampleContentTest {
 
     @Test
     void textFilesAreReadableAndExactlyTheirSize() {
-        String html = new String(SampleContent.bytes(file(3, "/docs/guide.html")), java.nio.charset.StandardCharsets.US_ASCII);
+        String html = new String(
+                SampleContent.bytes(file(3, "/docs/guide.html")), java.nio.charset.StandardCharsets.US_ASCII);
         assertThat(html).hasSize(8 * 1024).startsWith("<!doctype html>").endsWith("</html>\n");
         assertThat(SampleContent.bytes(file(3, "/empty.txt"))).isEmpty();
     }
@@ -51,7 +54,8 @@ class SampleContentTest {
         assertThat(find(two, "/api/data.json").holders()).containsExactly(1);
         assertThat(find(two, "/shared/site.css").holders()).containsExactly(1);
         assertThat(find(two, "/shared/rep.bin").holders()).containsExactly(1, 2);
-        assertThat(SampleContent.files(1)).allSatisfy(f -> assertThat(f.holders()).containsExactly(1));
+        assertThat(SampleContent.files(1))
+                .allSatisfy(f -> assertThat(f.holders()).containsExactly(1));
     }
 
     @Test
@@ -72,8 +76,11 @@ class SampleContentTest {
         List<SampleContent.SampleFile> four = SampleContent.files(4);
         for (int n = 1; n <= 4; n++) {
             int node = n;
-            List<Long> sizes = four.stream().filter(f -> f.path().startsWith("/mix/n" + node + "/"))
-                    .peek(f -> assertThat(f.holders()).containsExactly(node)).map(SampleContent.SampleFile::bytes).toList();
+            List<Long> sizes = four.stream()
+                    .filter(f -> f.path().startsWith("/mix/n" + node + "/"))
+                    .peek(f -> assertThat(f.holders()).containsExactly(node))
+                    .map(SampleContent.SampleFile::bytes)
+                    .toList();
             assertThat(sizes).containsExactly(0L, 1L, 100L, 1024L, 10240L, 102400L, 1048576L);
         }
         assertThat(find(four, "/mix/rep/100.bin").holders()).containsExactly(1, 2);

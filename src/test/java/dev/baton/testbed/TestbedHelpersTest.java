@@ -16,7 +16,9 @@ class TestbedHelpersTest {
     @TempDir
     Path dir;
 
-    private final List<NodeInfo> nodes = List.of(NodeInfo.of(1, dir(), Path.of("/s")), NodeInfo.of(2, dir(), Path.of("/s")),
+    private final List<NodeInfo> nodes = List.of(
+            NodeInfo.of(1, dir(), Path.of("/s")),
+            NodeInfo.of(2, dir(), Path.of("/s")),
             NodeInfo.of(3, dir(), Path.of("/s")));
 
     private static Path dir() {
@@ -29,22 +31,33 @@ class TestbedHelpersTest {
 
     @Test
     void clusterIsReadyOnlyWhenEveryNodeSeesAllOthers() throws IOException {
-        assertThat(Testbed.allPeersUp(json("{\"nodes\":[{\"node\":\"n1\",\"peersUp\":[\"n2\",\"n3\"]},"
-                + "{\"node\":\"n2\",\"peersUp\":[\"n3\",\"n1\"]},{\"node\":\"n3\",\"peersUp\":[\"n1\",\"n2\"]}]}"), nodes))
+        assertThat(Testbed.allPeersUp(
+                        json(
+                                "{\"nodes\":[{\"node\":\"n1\",\"peersUp\":[\"n2\",\"n3\"]},"
+                                        + "{\"node\":\"n2\",\"peersUp\":[\"n3\",\"n1\"]},{\"node\":\"n3\",\"peersUp\":[\"n1\",\"n2\"]}]}"),
+                        nodes))
                 .isTrue();
-        assertThat(Testbed.allPeersUp(json("{\"nodes\":[{\"node\":\"n1\",\"peersUp\":[\"n2\",\"n3\"]},"
-                + "{\"node\":\"n2\",\"peersUp\":[\"n3\"]},{\"node\":\"n3\",\"peersUp\":[\"n1\",\"n2\"]}]}"), nodes))
+        assertThat(Testbed.allPeersUp(
+                        json(
+                                "{\"nodes\":[{\"node\":\"n1\",\"peersUp\":[\"n2\",\"n3\"]},"
+                                        + "{\"node\":\"n2\",\"peersUp\":[\"n3\"]},{\"node\":\"n3\",\"peersUp\":[\"n1\",\"n2\"]}]}"),
+                        nodes))
                 .isFalse();
-        assertThat(Testbed.allPeersUp(json("{\"nodes\":[{\"node\":\"n1\",\"peersUp\":[\"n2\",\"n3\"]},"
-                + "{\"node\":\"n2\",\"error\":\"no answer\"},{\"node\":\"n3\",\"peersUp\":[\"n1\",\"n2\"]}]}"), nodes))
+        assertThat(Testbed.allPeersUp(
+                        json(
+                                "{\"nodes\":[{\"node\":\"n1\",\"peersUp\":[\"n2\",\"n3\"]},"
+                                        + "{\"node\":\"n2\",\"error\":\"no answer\"},{\"node\":\"n3\",\"peersUp\":[\"n1\",\"n2\"]}]}"),
+                        nodes))
                 .isFalse();
     }
 
     @Test
     void aSingleNodeIsReadyOnceItAnswers() throws IOException {
         List<NodeInfo> one = nodes.subList(0, 1);
-        assertThat(Testbed.allPeersUp(json("{\"nodes\":[{\"node\":\"n1\",\"peersUp\":[]}]}"), one)).isTrue();
-        assertThat(Testbed.allPeersUp(json("{\"nodes\":[{\"node\":\"n1\",\"error\":\"x\"}]}"), one)).isFalse();
+        assertThat(Testbed.allPeersUp(json("{\"nodes\":[{\"node\":\"n1\",\"peersUp\":[]}]}"), one))
+                .isTrue();
+        assertThat(Testbed.allPeersUp(json("{\"nodes\":[{\"node\":\"n1\",\"error\":\"x\"}]}"), one))
+                .isFalse();
     }
 
     @Test
@@ -70,7 +83,8 @@ class TestbedHelpersTest {
         List<String> argv = Testbed.javaCommand();
         assertThat(argv.getFirst()).endsWith("java");
         assertThat(argv).contains("--enable-native-access=ALL-UNNAMED", "-Xmx256m");
-        assertThat(argv.contains("-jar") || argv.getLast().equals("dev.baton.cli.Main")).isTrue();
+        assertThat(argv.contains("-jar") || argv.getLast().equals("dev.baton.cli.Main"))
+                .isTrue();
     }
 
     @Test

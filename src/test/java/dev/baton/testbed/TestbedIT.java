@@ -2,7 +2,6 @@ package dev.baton.testbed;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -26,7 +25,9 @@ class TestbedIT {
 
     @BeforeAll
     static void up() {
-        assertThat(TestbedCommand.isRoot()).as("the testbed builds network namespaces: run as root (sudo ./baton test)").isTrue();
+        assertThat(TestbedCommand.isRoot())
+                .as("the testbed builds network namespaces: run as root (sudo ./baton test)")
+                .isTrue();
         bed = Testbed.up(Spec.defaults().withNodes(2).withStateDir(STATE));
     }
 
@@ -40,7 +41,8 @@ class TestbedIT {
     @Test
     @Order(1)
     void createsTheNamespaces() {
-        assertThat(Testbed.batonNamespaces()).contains("baton-client", "baton-router", "baton-n1", "baton-n2")
+        assertThat(Testbed.batonNamespaces())
+                .contains("baton-client", "baton-router", "baton-n1", "baton-n2")
                 .doesNotContain("baton-n3");
     }
 
@@ -52,10 +54,14 @@ class TestbedIT {
         String w1 = bed.routerDeviceOf(1), w2 = bed.routerDeviceOf(2);
         assertThat(routes).contains("10.200.1.1 dev " + w1, "10.200.1.2 dev " + w2, "10.200.0.0/24 dev baton-r");
         assertThat(run(Names.ROUTER_NETNS, "ip", "link", "show", w2)).contains("UP", "mtu 1500");
-        assertThat(run(Names.ROUTER_NETNS, "sysctl", "-n", "net.ipv4.ip_forward").strip()).isEqualTo("1");
+        assertThat(run(Names.ROUTER_NETNS, "sysctl", "-n", "net.ipv4.ip_forward")
+                        .strip())
+                .isEqualTo("1");
         for (String dev : List.of("all", "default", "baton-r", w1, w2)) {
-            assertThat(run(Names.ROUTER_NETNS, "sysctl", "-n", "net.ipv4.conf." + dev + ".rp_filter").strip())
-                    .as("rp_filter of " + dev).isEqualTo("0");
+            assertThat(run(Names.ROUTER_NETNS, "sysctl", "-n", "net.ipv4.conf." + dev + ".rp_filter")
+                            .strip())
+                    .as("rp_filter of " + dev)
+                    .isEqualTo("0");
         }
         assertThat(run(Names.ROUTER_NETNS, "ethtool", "-k", "baton-r")).contains("tx-checksumming: off");
     }
@@ -64,7 +70,9 @@ class TestbedIT {
     @Order(2)
     void startsEveryNodeFromTheTrainedAotCache() {
         AotCache aot = Testbed.aotCache().orElseThrow();
-        assertThat(aot.usable()).as("the first up of this jar trained the cache").isTrue();
+        assertThat(aot.usable())
+                .as("the first up of this jar trained the cache")
+                .isTrue();
         for (Testbed.Started p : bed.processes()) {
             if (p.kind().equals("node")) {
                 assertThat(Testbed.commandLine(p.pid())).contains("-XX:AOTCache=" + aot.path());
@@ -86,9 +94,12 @@ class TestbedIT {
                 assertThat(run(node.netns(), "ip", "addr", "show", uplink)).contains("inet " + node.ip() + "/32", "UP");
                 assertThat(run(node.netns(), "ip", "route", "show"))
                         .contains("default via " + Names.UPLINK_GATEWAY_IP + " dev " + uplink);
-                assertThat(run(node.netns(), "tc", "filter", "show", "dev", uplink, "ingress")).contains("uplink_ingress");
-                assertThat(run(node.netns(), "tc", "filter", "show", "dev", uplink, "egress")).contains("uplink_egress");
-                assertThat(run(node.netns(), "ip", "link", "show", node.kernelDevice())).contains("UP");
+                assertThat(run(node.netns(), "tc", "filter", "show", "dev", uplink, "ingress"))
+                        .contains("uplink_ingress");
+                assertThat(run(node.netns(), "tc", "filter", "show", "dev", uplink, "egress"))
+                        .contains("uplink_egress");
+                assertThat(run(node.netns(), "ip", "link", "show", node.kernelDevice()))
+                        .contains("UP");
             }
             assertThat(run(node.netns(), "ip", "link", "show", "lo")).contains("UP");
         }
@@ -107,13 +118,18 @@ class TestbedIT {
     void describesWhatItBuilt() throws Exception {
         Description d = bed.description();
         assertThat(d.nodes()).extracting(NodeInfo::name).containsExactly("n1", "n2");
-        assertThat(d.content().entries()).isNotEmpty()
+        assertThat(d.content().entries())
+                .isNotEmpty()
                 .allSatisfy(e -> assertThat(e.holders()).isNotEmpty().isSubsetOf("n1", "n2"));
         assertThat(d.toJson().fieldNames()).toIterable().containsExactly("client", "router", "nodes", "content");
         var state = Description.JSON.readTree(STATE.resolve(Names.STATE_FILE).toFile());
         assertThat(state.path("nodes")).isEqualTo(d.toJson().path("nodes"));
-        assertThat(bed.processes()).extracting(Testbed.Started::kind).containsOnly("node").hasSize(2);
-        assertThat(bed.processes()).allSatisfy(p -> assertThat(ProcessHandle.of(p.pid())).isPresent());
+        assertThat(bed.processes())
+                .extracting(Testbed.Started::kind)
+                .containsOnly("node")
+                .hasSize(2);
+        assertThat(bed.processes())
+                .allSatisfy(p -> assertThat(ProcessHandle.of(p.pid())).isPresent());
         assertThat(Files.exists(bed.node(2).log())).isTrue();
     }
 
@@ -145,7 +161,8 @@ class TestbedIT {
             assertThat(loaded.name()).isEqualTo(n.name());
             assertThat(dev.baton.wire.Bytes.ipv4ToString(loaded.address())).isEqualTo(n.ip());
             assertThat(loaded.kernelTun()).isEqualTo(n.kernelDevice());
-            assertThat(Files.readString(n.log())).contains("baton node " + n.name() + " up")
+            assertThat(Files.readString(n.log()))
+                    .contains("baton node " + n.name() + " up")
                     .contains("from " + config);
         }
     }
@@ -156,9 +173,12 @@ class TestbedIT {
         java.io.StringWriter out = new java.io.StringWriter();
         picocli.CommandLine cmd = new picocli.CommandLine(new dev.baton.cli.Main());
         cmd.setOut(new java.io.PrintWriter(out, true));
-        int code = cmd.execute("status", "--config", STATE.resolve("node-n1.yaml").toString());
+        int code =
+                cmd.execute("status", "--config", STATE.resolve("node-n1.yaml").toString());
         assertThat(code).as(out.toString()).isZero();
-        assertThat(out.toString()).contains("node n1 (10.200.1.1)").contains("control links  up: n2\n")
+        assertThat(out.toString())
+                .contains("node n1 (10.200.1.1)")
+                .contains("control links  up: n2\n")
                 .contains("as entry");
     }
 
@@ -169,7 +189,8 @@ class TestbedIT {
         bed.down();
         assertThat(Testbed.batonNamespaces()).isEmpty();
         assertThat(STATE).doesNotExist();
-        assertThat(started).allSatisfy(p -> assertThat(ProcessHandle.of(p.pid())).isEmpty());
+        assertThat(started)
+                .allSatisfy(p -> assertThat(ProcessHandle.of(p.pid())).isEmpty());
     }
 
     private static String run(String netns, String... argv) {

@@ -13,11 +13,18 @@ class TestbedNginxIT {
 
     @Test
     void runsNginxInEveryNodeNamespaceAndStopsIt() {
-        assertThat(TestbedCommand.isRoot()).as("the testbed builds network namespaces: run as root (sudo ./baton test)").isTrue();
-        assertThat(Testbed.findOnPath("nginx").isPresent()).as("nginx is not installed (apt-get install nginx)").isTrue();
+        assertThat(TestbedCommand.isRoot())
+                .as("the testbed builds network namespaces: run as root (sudo ./baton test)")
+                .isTrue();
+        assertThat(Testbed.findOnPath("nginx").isPresent())
+                .as("nginx is not installed (apt-get install nginx)")
+                .isTrue();
         List<Testbed.Started> nginx;
-        try (Testbed bed = Testbed.up(Spec.defaults().withNodes(2).withServer(Spec.Server.NGINX).withStateDir(STATE))) {
-            nginx = bed.processes().stream().filter(p -> p.kind().equals("nginx")).toList();
+        try (Testbed bed = Testbed.up(
+                Spec.defaults().withNodes(2).withServer(Spec.Server.NGINX).withStateDir(STATE))) {
+            nginx = bed.processes().stream()
+                    .filter(p -> p.kind().equals("nginx"))
+                    .toList();
             assertThat(nginx).extracting(Testbed.Started::node).containsExactly("n1", "n2");
             assertThat(Files.exists(STATE.resolve("nginx-n1.conf"))).isTrue();
             for (Testbed.Started p : nginx) {

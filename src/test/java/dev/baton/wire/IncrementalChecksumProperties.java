@@ -24,65 +24,98 @@ import net.jqwik.api.Provide;
 class IncrementalChecksumProperties {
 
     /** What to build: every field random; the options area is laid out by {@link #build}. */
-    record Spec(int base, int src, int dst, int ports, int seq, int ack, int window, int flags,
-                Opts opts, int payloadLength, long payloadSeed) {}
+    record Spec(
+            int base,
+            int src,
+            int dst,
+            int ports,
+            int seq,
+            int ack,
+            int window,
+            int flags,
+            Opts opts,
+            int payloadLength,
+            long payloadSeed) {}
 
-    record Opts(int leadingNops, boolean mss, boolean timestamps, int tsVal, int tsEcr, int sackBlocks,
-                List<Integer> sackEdges) {}
+    record Opts(
+            int leadingNops,
+            boolean mss,
+            boolean timestamps,
+            int tsVal,
+            int tsEcr,
+            int sackBlocks,
+            List<Integer> sackEdges) {}
 
     sealed interface Rewrite {}
+
     record Src(int address) implements Rewrite {}
+
     record Dst(int address) implements Rewrite {}
+
     record SeqTo(int value) implements Rewrite {}
+
     record AckTo(int value) implements Rewrite {}
+
     record Window(int value) implements Rewrite {}
+
     record TsVal(int value) implements Rewrite {}
+
     record TsEcr(int value) implements Rewrite {}
+
     record SackShift(int delta) implements Rewrite {}
 
     @Provide
     Arbitrary<Opts> options() {
         return Combinators.combine(
-                Arbitraries.integers().between(0, 3),
-                Arbitraries.of(true, false),
-                Arbitraries.of(true, false),
-                Arbitraries.integers(),
-                Arbitraries.integers(),
-                Arbitraries.integers().between(0, 4),
-                Arbitraries.integers().list().ofSize(8))
+                        Arbitraries.integers().between(0, 3),
+                        Arbitraries.of(true, false),
+                        Arbitraries.of(true, false),
+                        Arbitraries.integers(),
+                        Arbitraries.integers(),
+                        Arbitraries.integers().between(0, 4),
+                        Arbitraries.integers().list().ofSize(8))
                 .as(Opts::new);
     }
 
     @Provide
     Arbitrary<Spec> packets() {
         Arbitrary<Integer> any = Arbitraries.integers();
-        Arbitrary<Integer> payload = Arbitraries.oneOf(
-                Arbitraries.integers().between(0, 1460),
-                Arbitraries.of(0, 1, 2, 3, 1459, 1460));
+        Arbitrary<Integer> payload =
+                Arbitraries.oneOf(Arbitraries.integers().between(0, 1460), Arbitraries.of(0, 1, 2, 3, 1459, 1460));
         return Combinators.combine(
-                Combinators.combine(Arbitraries.integers().between(0, 3), any, any, any).as(List::of),
-                Combinators.combine(any, any, Arbitraries.integers().between(0, 0xffff),
-                        Arbitraries.integers().between(0, 0xff)).as(List::of),
-                options(),
-                payload,
-                Arbitraries.longs())
-                .as((a, b, o, len, seed) -> new Spec(a.get(0), a.get(1), a.get(2), a.get(3),
-                        b.get(0), b.get(1), b.get(2), b.get(3), o, len, seed));
+                        Combinators.combine(Arbitraries.integers().between(0, 3), any, any, any)
+                                .as(List::of),
+                        Combinators.combine(
+                                        any,
+                                        any,
+                                        Arbitraries.integers().between(0, 0xffff),
+                                        Arbitraries.integers().between(0, 0xff))
+                                .as(List::of),
+                        options(),
+                        payload,
+                        Arbitraries.longs())
+                .as((a, b, o, len, seed) -> new Spec(
+                        a.get(0), a.get(1), a.get(2), a.get(3), b.get(0), b.get(1), b.get(2), b.get(3), o, len, seed));
     }
 
     @Provide
     Arbitrary<List<Rewrite>> rewrites() {
         Arbitrary<Integer> any = Arbitraries.integers();
         Arbitrary<Rewrite> one = Arbitraries.oneOf(
-                any.map(Src::new), any.map(Dst::new), any.map(SeqTo::new), any.map(AckTo::new),
+                any.map(Src::new),
+                any.map(Dst::new),
+                any.map(SeqTo::new),
+                any.map(AckTo::new),
                 Arbitraries.integers().between(0, 0xffff).map(Window::new),
-                any.map(TsVal::new), any.map(TsEcr::new), any.map(SackShift::new));
+                any.map(TsVal::new),
+                any.map(TsEcr::new),
+                any.map(SackShift::new));
         return one.list().ofMinSize(1).ofMaxSize(12);
     }
 
     @Property(tries = 3000)
-    void incrementalUpdatesEqualAFullRecompute(@ForAll("packets") Spec spec,
-                                               @ForAll("rewrites") List<Rewrite> rewrites) {
+    void incrementalUpdatesEqualAFullRecompute(
+            @ForAll("packets") Spec spec, @ForAll("rewrites") List<Rewrite> rewrites) {
         Built p = build(spec);
         Ipv4Header ip = new Ipv4Header().wrap(p.segment, spec.base(), p.length);
         assertThat(ip.isValid()).isTrue();
@@ -104,54 +137,54 @@ class IncrementalChecksumProperties {
 
     /** Applies one rewrite as the BTCP does (an address change reaches both checksums). */
     private static void apply(Rewrite r, Ipv4Header ip, TcpHeader tcp) {
-    switch (r) {
-        case Src(int a) -> {
-            int old = ip.sourceAddress();
-            ip.sourceAddressWithChecksumUpdate(a);
-            tcp.pseudoHeaderAddressChanged(old, a);
-            assertThat(ip.sourceAddress()).isEqualTo(a);
-        }
-        case Dst(int a) -> {
-            int old = ip.destinationAddress();
-            ip.destinationAddressWithChecksumUpdate(a);
-            tcp.pseudoHeaderAddressChanged(old, a);
-            assertThat(ip.destinationAddress()).isEqualTo(a);
-        }
-        case SeqTo(int v) -> {
-            tcp.sequenceNumberWithChecksumUpdate(v);
-            assertThat(tcp.sequenceNumber()).isEqualTo(v);
-        }
-        case AckTo(int v) -> {
-            tcp.acknowledgmentNumberWithChecksumUpdate(v);
-            assertThat(tcp.acknowledgmentNumber()).isEqualTo(v);
-        }
-        case Window(int v) -> {
-            tcp.windowWithChecksumUpdate(v);
-            assertThat(tcp.window()).isEqualTo(v);
-        }
-        case TsVal(int v) -> {
-            if (!tcp.hasTimestamps()) return;
-            tcp.tsValWithChecksumUpdate(v);
-            assertThat(tcp.tsVal()).isEqualTo(v);
-        }
-        case TsEcr(int v) -> {
-            if (!tcp.hasTimestamps()) return;
-            tcp.tsEcrWithChecksumUpdate(v);
-            assertThat(tcp.tsEcr()).isEqualTo(v);
-        }
-        case SackShift(int d) -> {
-            int[] before = new int[2 * tcp.sackBlockCount()];
-            for (int i = 0; i < tcp.sackBlockCount(); i++) {
-                before[2 * i] = tcp.sackLeft(i);
-                before[2 * i + 1] = tcp.sackRight(i);
+        switch (r) {
+            case Src(int a) -> {
+                int old = ip.sourceAddress();
+                ip.sourceAddressWithChecksumUpdate(a);
+                tcp.pseudoHeaderAddressChanged(old, a);
+                assertThat(ip.sourceAddress()).isEqualTo(a);
             }
-            tcp.shiftSackBlocksWithChecksumUpdate(d);
-            for (int i = 0; i < tcp.sackBlockCount(); i++) {
-                assertThat(tcp.sackLeft(i)).isEqualTo(before[2 * i] + d);
-                assertThat(tcp.sackRight(i)).isEqualTo(before[2 * i + 1] + d);
+            case Dst(int a) -> {
+                int old = ip.destinationAddress();
+                ip.destinationAddressWithChecksumUpdate(a);
+                tcp.pseudoHeaderAddressChanged(old, a);
+                assertThat(ip.destinationAddress()).isEqualTo(a);
+            }
+            case SeqTo(int v) -> {
+                tcp.sequenceNumberWithChecksumUpdate(v);
+                assertThat(tcp.sequenceNumber()).isEqualTo(v);
+            }
+            case AckTo(int v) -> {
+                tcp.acknowledgmentNumberWithChecksumUpdate(v);
+                assertThat(tcp.acknowledgmentNumber()).isEqualTo(v);
+            }
+            case Window(int v) -> {
+                tcp.windowWithChecksumUpdate(v);
+                assertThat(tcp.window()).isEqualTo(v);
+            }
+            case TsVal(int v) -> {
+                if (!tcp.hasTimestamps()) return;
+                tcp.tsValWithChecksumUpdate(v);
+                assertThat(tcp.tsVal()).isEqualTo(v);
+            }
+            case TsEcr(int v) -> {
+                if (!tcp.hasTimestamps()) return;
+                tcp.tsEcrWithChecksumUpdate(v);
+                assertThat(tcp.tsEcr()).isEqualTo(v);
+            }
+            case SackShift(int d) -> {
+                int[] before = new int[2 * tcp.sackBlockCount()];
+                for (int i = 0; i < tcp.sackBlockCount(); i++) {
+                    before[2 * i] = tcp.sackLeft(i);
+                    before[2 * i + 1] = tcp.sackRight(i);
+                }
+                tcp.shiftSackBlocksWithChecksumUpdate(d);
+                for (int i = 0; i < tcp.sackBlockCount(); i++) {
+                    assertThat(tcp.sackLeft(i)).isEqualTo(before[2 * i] + d);
+                    assertThat(tcp.sackRight(i)).isEqualTo(before[2 * i + 1] + d);
+                }
             }
         }
-    }
     }
 
     /**
@@ -161,8 +194,8 @@ class IncrementalChecksumProperties {
      * full checksum of the rewritten packet.
      */
     @Property(tries = 2000)
-    void partialChecksumsFollowThePseudoHeaderOnly(@ForAll("packets") Spec spec,
-                                                   @ForAll("rewrites") List<Rewrite> rewrites) {
+    void partialChecksumsFollowThePseudoHeaderOnly(
+            @ForAll("packets") Spec spec, @ForAll("rewrites") List<Rewrite> rewrites) {
         Built p = build(spec);
         Ipv4Header ip = new Ipv4Header().wrap(p.segment, spec.base(), p.length);
         assertThat(ip.isValid()).isTrue();
@@ -184,14 +217,15 @@ class IncrementalChecksumProperties {
         assertThat(h.completeChecksum(p.segment, ip.base(), p.length)).isTrue();
         assertThat(h.needsChecksum()).isFalse();
         byte[] now = TestPackets.toBytes(p.segment);
-        assertThat(tcp.checksum()).isEqualTo(TestPackets.referenceTcpChecksum(now, (int) tcp.base(),
-                tcp.segmentLength(), ip.sourceAddress(), ip.destinationAddress()));
+        assertThat(tcp.checksum())
+                .isEqualTo(TestPackets.referenceTcpChecksum(
+                        now, (int) tcp.base(), tcp.segmentLength(), ip.sourceAddress(), ip.destinationAddress()));
     }
 
     /** The pseudo-header sum, folded, not complemented: what a partial checksum field holds. */
     private static int partialSum(Ipv4Header ip, TcpHeader tcp) {
-        long pseudo = (ip.sourceAddress() & 0xffffffffL) + (ip.destinationAddress() & 0xffffffffL) + 6
-                + tcp.segmentLength();
+        long pseudo =
+                (ip.sourceAddress() & 0xffffffffL) + (ip.destinationAddress() & 0xffffffffL) + 6 + tcp.segmentLength();
         return Checksum.fold(pseudo);
     }
 

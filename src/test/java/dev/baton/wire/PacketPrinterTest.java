@@ -22,22 +22,25 @@ class PacketPrinterTest {
     private static void fixChecksums(MemorySegment s) {
         Ipv4Header ip = new Ipv4Header().wrap(s, 0, (int) s.byteSize());
         ip.updateHeaderChecksum();
-        new TcpHeader().wrap(s, ip.headerLength(), ip.payloadLength())
+        new TcpHeader()
+                .wrap(s, ip.headerLength(), ip.payloadLength())
                 .updateChecksum(ip.sourceAddress(), ip.destinationAddress());
     }
 
     @Test
     void describesARealSynOneLinePerLayer() {
-        assertThat(PacketPrinter.describe(segment(SYN), 60)).isEqualTo(SYN_IP_LINE + "\n"
-                + "TCP 40000 > 80 [S] seq 42 win 64240 <mss 1460,sackOK,TS 100:0,nop,wscale 7> len 0 checksum ok");
+        assertThat(PacketPrinter.describe(segment(SYN), 60))
+                .isEqualTo(
+                        SYN_IP_LINE + "\n"
+                                + "TCP 40000 > 80 [S] seq 42 win 64240 <mss 1460,sackOK,TS 100:0,nop,wscale 7> len 0 checksum ok");
     }
 
     @Test
     void describesSackBlocksAndAcksAsUnsignedNumbers() {
-        assertThat(PacketPrinter.describe(segment(ACK_WITH_SACK), 72)).isEqualTo(
-                "IPv4 10.0.0.1 > 10.0.0.2 len 72 ttl 64\n"
-                + "TCP 40000 > 80 [.] seq 43 ack 3221225473 win 501 <nop,nop,TS 300:200,nop,nop,"
-                + "sack 2 {3221226921:3221228369}{3221229817:3221231265}> len 0 checksum ok");
+        assertThat(PacketPrinter.describe(segment(ACK_WITH_SACK), 72))
+                .isEqualTo("IPv4 10.0.0.1 > 10.0.0.2 len 72 ttl 64\n"
+                        + "TCP 40000 > 80 [.] seq 43 ack 3221225473 win 501 <nop,nop,TS 300:200,nop,nop,"
+                        + "sack 2 {3221226921:3221228369}{3221229817:3221231265}> len 0 checksum ok");
     }
 
     @Test
@@ -46,8 +49,10 @@ class PacketPrinterTest {
         Bytes.u32(s, 24, 43); // sequence number changed without a checksum update
         int want = TestPackets.referenceTcpChecksum(TestPackets.toBytes(s), 20, 40, 0x0a000001, 0x0a000002);
         assertThat(PacketPrinter.describe(s, 60))
-                .endsWith(String.format("seq 43 win 64240 <mss 1460,sackOK,TS 100:0,nop,wscale 7> len 0 "
-                        + "checksum BAD (want 0x%04x)", want))
+                .endsWith(String.format(
+                        "seq 43 win 64240 <mss 1460,sackOK,TS 100:0,nop,wscale 7> len 0 "
+                                + "checksum BAD (want 0x%04x)",
+                        want))
                 .startsWith(SYN_IP_LINE + "\n");
     }
 
@@ -55,8 +60,8 @@ class PacketPrinterTest {
     void saysWhichIpv4ChecksumItWanted() {
         MemorySegment s = segment(SYN);
         Bytes.u8(s, 8, 1); // TTL 1: word 0x4006 -> 0x0106, so the checksum grows by 0x3f00
-        assertThat(PacketPrinter.describe(s, 60)).startsWith(
-                "IPv4 10.0.0.1 > 10.0.0.2 len 60 ttl 1 checksum BAD (want 0x4974)\nTCP 40000 > 80 [S]");
+        assertThat(PacketPrinter.describe(s, 60))
+                .startsWith("IPv4 10.0.0.1 > 10.0.0.2 len 60 ttl 1 checksum BAD (want 0x4974)\nTCP 40000 > 80 [S]");
     }
 
     @Test
@@ -68,12 +73,17 @@ class PacketPrinterTest {
         Bytes.u8(s, 33, TcpHeader.FIN | TcpHeader.PSH | TcpHeader.ACK);
         Bytes.u32(s, 28, 1000);
         fixChecksums(s);
-        assertThat(PacketPrinter.describe(s, 45)).isEqualTo(
-                "IPv4 10.0.0.1 > 10.0.0.2 len 45 ttl 64\nTCP 40000 > 80 [FP.] seq 42 ack 1000 win 64240 len 5 checksum ok");
+        assertThat(PacketPrinter.describe(s, 45))
+                .isEqualTo(
+                        "IPv4 10.0.0.1 > 10.0.0.2 len 45 ttl 64\nTCP 40000 > 80 [FP.] seq 42 ack 1000 win 64240 len 5 checksum ok");
 
         int[][] cases = {
-                {TcpHeader.SYN | TcpHeader.ACK}, {0}, {TcpHeader.RST}, {TcpHeader.SYN | 0x40 | 0x80},
-                {TcpHeader.URG | TcpHeader.ACK}};
+            {TcpHeader.SYN | TcpHeader.ACK},
+            {0},
+            {TcpHeader.RST},
+            {TcpHeader.SYN | 0x40 | 0x80},
+            {TcpHeader.URG | TcpHeader.ACK}
+        };
         String[] want = {"[S.]", "[none]", "[R]", "[SEW]", "[U.]"};
         for (int i = 0; i < cases.length; i++) {
             Bytes.u8(s, 33, cases[i][0]);
@@ -124,7 +134,9 @@ class PacketPrinterTest {
 
     @Test
     void ignoresBytesAfterTheTotalLength() {
-        assertThat(PacketPrinter.describe(segment(SYN, 0, 6), 66)).endsWith("len 0 checksum ok").contains("len 60");
+        assertThat(PacketPrinter.describe(segment(SYN, 0, 6), 66))
+                .endsWith("len 0 checksum ok")
+                .contains("len 60");
     }
 
     @Test
@@ -132,8 +144,8 @@ class PacketPrinterTest {
         MemorySegment s = segment(SYN);
         Bytes.u16(s, 2, 30);
         new Ipv4Header().wrap(s, 0, 60).updateHeaderChecksum();
-        assertThat(PacketPrinter.describe(s, 60)).isEqualTo(
-                "IPv4 10.0.0.1 > 10.0.0.2 len 30 ttl 64\nTCP truncated (10 bytes)");
+        assertThat(PacketPrinter.describe(s, 60))
+                .isEqualTo("IPv4 10.0.0.1 > 10.0.0.2 len 30 ttl 64\nTCP truncated (10 bytes)");
     }
 
     @Test
@@ -148,8 +160,8 @@ class PacketPrinterTest {
 
         s = segment(SYN);
         Bytes.u8(s, 32, 0xf0);
-        assertThat(PacketPrinter.describe(s, 60)).isEqualTo(SYN_IP_LINE
-                + "\nTCP 40000 > 80 malformed (data offset 60 bytes, segment 40 bytes)");
+        assertThat(PacketPrinter.describe(s, 60))
+                .isEqualTo(SYN_IP_LINE + "\nTCP 40000 > 80 malformed (data offset 60 bytes, segment 40 bytes)");
         Bytes.u8(s, 32, 0x10);
         assertThat(PacketPrinter.describe(s, 60)).endsWith("malformed (data offset 4 bytes, segment 40 bytes)");
     }
@@ -157,7 +169,8 @@ class PacketPrinterTest {
     @Test
     void namesOtherProtocolsVersionsAndFragmentsWithoutDecodingThem() {
         MemorySegment udp = segment("45000073000040004011b861c0a80001c0a800c7", 0, 95);
-        assertThat(PacketPrinter.describe(udp, 115)).isEqualTo("IPv4 192.168.0.1 > 192.168.0.199 len 115 ttl 64 proto 17");
+        assertThat(PacketPrinter.describe(udp, 115))
+                .isEqualTo("IPv4 192.168.0.1 > 192.168.0.199 len 115 ttl 64 proto 17");
 
         MemorySegment v6 = segment("6000000000000000", 0, 32);
         assertThat(PacketPrinter.describe(v6, 40)).isEqualTo("IP version 6 not decoded (40 bytes)");
@@ -179,7 +192,8 @@ class PacketPrinterTest {
     }
 
     @Property(tries = 2000)
-    void neverThrowsOnRandomBytes(@ForAll @Size(max = 120) byte[] bytes, @ForAll @IntRange(min = -1, max = 130) int length) {
+    void neverThrowsOnRandomBytes(
+            @ForAll @Size(max = 120) byte[] bytes, @ForAll @IntRange(min = -1, max = 130) int length) {
         String d = PacketPrinter.describe(TestPackets.segment(bytes), length);
         assertThat(d).isNotBlank().startsWith("IP");
         assertThat(d.lines().count()).isBetween(1L, 2L);

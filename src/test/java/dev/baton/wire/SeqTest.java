@@ -42,7 +42,9 @@ class SeqTest {
         // Within 2^31 - 1 ahead counts as after; exactly 2^31 apart is ambiguous and, as Linux's
         // before() on (s32)(a - b), each is "before" the other.
         assertThat(Seq.after(0x7fff_ffff, 0)).isTrue();
-        assertThat(Seq.before(0x8000_0001, 0)).as("2^31 + 1 ahead is 2^31 - 1 behind").isTrue();
+        assertThat(Seq.before(0x8000_0001, 0))
+                .as("2^31 + 1 ahead is 2^31 - 1 behind")
+                .isTrue();
         assertThat(Seq.after(0x8000_0001, 0)).isFalse();
         assertThat(Seq.before(HALF, 0)).isTrue();
         assertThat(Seq.before(0, HALF)).isTrue();

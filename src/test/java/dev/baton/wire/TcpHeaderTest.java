@@ -21,8 +21,8 @@ class TcpHeaderTest {
         int optionBytes = optionsHex.length() / 2;
         if (optionBytes % 4 != 0) throw new IllegalArgumentException("options must fill 32-bit words");
         int offsetWords = 5 + optionBytes / 4;
-        String fixed = "00010002" + "00000001" + "00000002"
-                + HexFormat.of().toHexDigits((byte) (offsetWords << 4)) + "10" + "ffff" + "0000" + "0000";
+        String fixed = "00010002" + "00000001" + "00000002" + HexFormat.of().toHexDigits((byte) (offsetWords << 4))
+                + "10" + "ffff" + "0000" + "0000";
         MemorySegment s = segment(fixed + optionsHex);
         tcp.wrap(s, 0, (int) s.byteSize());
         return s;
@@ -51,7 +51,9 @@ class TcpHeaderTest {
         assertThat(tcp.urgentPointer()).isZero();
         assertThat(tcp.payloadOffset()).isEqualTo(60);
         assertThat(tcp.payloadLength()).isZero();
-        assertThat(tcp.sequenceLength()).as("a SYN occupies one sequence number").isEqualTo(1);
+        assertThat(tcp.sequenceLength())
+                .as("a SYN occupies one sequence number")
+                .isEqualTo(1);
 
         assertThat(tcp.mss()).isEqualTo(1460);
         assertThat(tcp.sackPermitted()).isTrue();
@@ -63,7 +65,9 @@ class TcpHeaderTest {
 
         assertThat(tcp.checksumValid(CLIENT, SERVER)).isTrue();
         assertThat(tcp.computeChecksum(CLIENT, SERVER)).isEqualTo(0x9bee);
-        assertThat(tcp.checksumValid(SERVER, CLIENT)).as("pseudo-header order does not matter for the sum").isTrue();
+        assertThat(tcp.checksumValid(SERVER, CLIENT))
+                .as("pseudo-header order does not matter for the sum")
+                .isTrue();
         assertThat(tcp.checksumValid(CLIENT, 0x0a000003)).isFalse();
     }
 
@@ -185,7 +189,8 @@ class TcpHeaderTest {
     void rewritesOptionsStartingAtOddOffsetsKeepingTheChecksum() {
         // Options need no alignment: NOP, timestamps (TSval at header byte 23), SACK of one block
         // (edges at bytes 33 and 37), NOP, EOL. Regression: RFC 1624 updates must follow the byte lanes.
-        MemorySegment s = withOptions("01" + "080a" + "01020304" + "05060708" + "050a" + "0a0b0c0d" + "0e0f1011" + "01" + "0000");
+        MemorySegment s =
+                withOptions("01" + "080a" + "01020304" + "05060708" + "050a" + "0a0b0c0d" + "0e0f1011" + "01" + "0000");
         assertThat(tcp.validate()).isEqualTo(TcpHeader.OK);
         assertThat(tcp.tsVal()).isEqualTo(0x01020304);
         assertThat(tcp.sackLeft(0)).isEqualTo(0x0a0b0c0d);

@@ -16,31 +16,44 @@ final class TestPackets {
      * A Linux-style SYN from 10.0.0.1:40000 to 10.0.0.2:80, 60 bytes, checksums computed
      * independently (byte-wise RFC 1071 sum).
      */
-    static final String SYN = String.join("",
+    static final String SYN = String.join(
+            "",
             // IPv4: version 4, IHL 5 | TOS 0 | total length 60
-            "45", "00", "003c",
+            "45",
+            "00",
+            "003c",
             // identification 0x1c46 | flags DF, fragment offset 0
-            "1c46", "4000",
+            "1c46",
+            "4000",
             // TTL 64 | protocol 6 (TCP) | header checksum 0x0a74
-            "40", "06", "0a74",
+            "40",
+            "06",
+            "0a74",
             // source 10.0.0.1 | destination 10.0.0.2
-            "0a000001", "0a000002",
+            "0a000001",
+            "0a000002",
             // TCP: source port 40000 | destination port 80
-            "9c40", "0050",
+            "9c40",
+            "0050",
             // sequence number 42
             "0000002a",
             // acknowledgment number 0
             "00000000",
             // data offset 10 (40 bytes), reserved 0 | flags SYN | window 64240
-            "a0", "02", "faf0",
+            "a0",
+            "02",
+            "faf0",
             // checksum 0x9bee | urgent pointer 0
-            "9bee", "0000",
+            "9bee",
+            "0000",
             // options: MSS 1460
             "020405b4",
             // SACK permitted
             "0402",
             // timestamps TSval 100, TSecr 0
-            "080a", "00000064", "00000000",
+            "080a",
+            "00000064",
+            "00000000",
             // NOP
             "01",
             // window scale 7
@@ -50,29 +63,48 @@ final class TestPackets {
      * A pure ACK from 10.0.0.1:40000 to 10.0.0.2:80 carrying timestamps and a SACK option of two
      * blocks, 72 bytes; its ack number and SACK edges sit above 2^31 to catch sign mistakes.
      */
-    static final String ACK_WITH_SACK = String.join("",
+    static final String ACK_WITH_SACK = String.join(
+            "",
             // IPv4: version 4, IHL 5 | TOS 0 | total length 72
-            "45", "00", "0048",
+            "45",
+            "00",
+            "0048",
             // identification 0x1c47 | flags DF
-            "1c47", "4000",
+            "1c47",
+            "4000",
             // TTL 64 | protocol TCP | header checksum 0x0a67
-            "40", "06", "0a67",
+            "40",
+            "06",
+            "0a67",
             // source 10.0.0.1 | destination 10.0.0.2
-            "0a000001", "0a000002",
+            "0a000001",
+            "0a000002",
             // TCP: source port 40000 | destination port 80
-            "9c40", "0050",
+            "9c40",
+            "0050",
             // sequence number 43
             "0000002b",
             // acknowledgment number 0xc0000001 (3221225473)
             "c0000001",
             // data offset 13 (52 bytes) | flags ACK | window 501
-            "d0", "10", "01f5",
+            "d0",
+            "10",
+            "01f5",
             // checksum 0x7356 | urgent pointer 0
-            "7356", "0000",
+            "7356",
+            "0000",
             // NOP, NOP, timestamps TSval 300, TSecr 200
-            "0101", "080a", "0000012c", "000000c8",
+            "0101",
+            "080a",
+            "0000012c",
+            "000000c8",
             // NOP, NOP, SACK length 18: blocks [0xc00005a9, 0xc0000b51) and [0xc00010f9, 0xc00016a1)
-            "0101", "0512", "c00005a9", "c0000b51", "c00010f9", "c00016a1");
+            "0101",
+            "0512",
+            "c00005a9",
+            "c0000b51",
+            "c00010f9",
+            "c00016a1");
 
     static byte[] bytes(String hex) {
         return HexFormat.of().parseHex(hex);

@@ -7,14 +7,15 @@ import org.junit.jupiter.api.Test;
 
 class VirtioNetHeaderTest {
     /** What the kernel side of a TUN with TSO4 hands over for a 64 KiB send (fields little-endian). */
-    private static final String GSO_TCPV4 = String.join("",
-            "01",   // flags: NEEDS_CSUM
-            "01",   // gso_type: TCPV4
+    private static final String GSO_TCPV4 = String.join(
+            "",
+            "01", // flags: NEEDS_CSUM
+            "01", // gso_type: TCPV4
             "4200", // hdr_len 66 (20 IPv4 + 32 TCP + 14 the kernel counts for a link header)
             "a805", // gso_size 1448
             "1400", // csum_start 20
-            "1000"  // csum_offset 16
-    );
+            "1000" // csum_offset 16
+            );
 
     @Test
     void readsEveryFieldLittleEndian() {

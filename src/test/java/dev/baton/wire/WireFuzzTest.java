@@ -71,9 +71,12 @@ class WireFuzzTest {
         assertThat(tcp.acknowledgmentNumber()).isEqualTo(ack);
         assertThat(tcp.destinationPort()).isEqualTo(delta >>> 16);
         assertThat(tcp.window()).isEqualTo(delta & 0xffff);
-        assertThat(ip.headerChecksumValid()).as("IPv4 header checksum after rewriting").isTrue();
+        assertThat(ip.headerChecksumValid())
+                .as("IPv4 header checksum after rewriting")
+                .isTrue();
         assertThat(tcp.checksumValid(ip.sourceAddress(), ip.destinationAddress()))
-                .as("TCP checksum after rewriting").isTrue();
+                .as("TCP checksum after rewriting")
+                .isTrue();
         assertThat(tcp.validate()).as("rewriting keeps the options walkable").isEqualTo(TcpHeader.OK);
     }
 
