@@ -1,5 +1,7 @@
 package dev.baton.bench;
 
+import java.util.Locale;
+
 /** The ways from the client to the node holding the file that the bench compares. */
 public enum BenchPath {
     /** (a) The client talks to the holder's direct address: kernel only, no BTCP. */
@@ -28,6 +30,6 @@ public enum BenchPath {
 
     /** {@code handoff}: the key in JSON. */
     public String key() {
-        return name().toLowerCase(java.util.Locale.ROOT);
+        return name().toLowerCase(Locale.ROOT);
     }
 }

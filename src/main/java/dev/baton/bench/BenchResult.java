@@ -1,6 +1,8 @@
 package dev.baton.bench;
 
+import java.util.Collections;
 import java.util.EnumMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -13,7 +15,7 @@ import java.util.Map;
  */
 public record BenchResult(Map<String, String> setup, List<Measurement> measurements, List<Targets.Target> targets) {
     public BenchResult {
-        setup = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(setup));
+        setup = Collections.unmodifiableMap(new LinkedHashMap<>(setup));
         measurements = List.copyOf(measurements);
         targets = List.copyOf(targets);
     }

@@ -2,6 +2,7 @@ package dev.baton.bench;
 
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 /** {@code bench.md}: the setup, one table of every cell, the targets, and what the columns mean. */
 public final class MarkdownReport {
@@ -99,7 +100,7 @@ public final class MarkdownReport {
     private static String cpu(Map<String, Double> perNode) {
         return String.join(
                 " / ",
-                new java.util.TreeMap<>(perNode)
+                new TreeMap<>(perNode)
                         .values().stream().map(v -> String.format("%,.0f", v)).toList());
     }
 

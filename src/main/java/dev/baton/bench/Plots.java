@@ -12,6 +12,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.DoubleFunction;
 import java.util.function.ToDoubleFunction;
 import javax.imageio.ImageIO;
 
@@ -65,7 +66,7 @@ public final class Plots {
             boolean wrkOnly,
             boolean withP99,
             ToDoubleFunction<Measurement> value,
-            java.util.function.DoubleFunction<String> label) {
+            DoubleFunction<String> label) {
         List<Panel> panels = new ArrayList<>();
         for (Workload w : Workload.values()) {
             if (wrkOnly && !w.usesWrk()) continue;

@@ -7,6 +7,7 @@ import dev.baton.testbed.NodeInfo;
 import dev.baton.testbed.ProcessResult;
 import dev.baton.testbed.Testbed;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -98,7 +99,7 @@ final class Sampler {
         try {
             return busyTicksOfProcStat(Files.readAllLines(Path.of("/proc/stat")).getFirst());
         } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
+            throw new UncheckedIOException(e);
         }
     }
 

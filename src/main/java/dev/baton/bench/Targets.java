@@ -1,5 +1,6 @@
 package dev.baton.bench;
 
+import dev.baton.testbed.Names;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -205,7 +206,7 @@ public final class Targets {
      */
     static double entryCpuShare(Measurement c) {
         if (c == null || c.connectionsSeen() <= 0 || c.handedOff() <= 0) return Double.NaN;
-        String holder = dev.baton.testbed.Names.nodeName(BenchContent.HOLDER);
+        String holder = Names.nodeName(BenchContent.HOLDER);
         Double server = c.cpuMicrosPerRequest().get(holder);
         if (server == null || server <= 0) return Double.NaN;
         double entries = 0;
@@ -223,7 +224,7 @@ public final class Targets {
      */
     static double handoffCpuShare(Measurement c, Measurement a) {
         if (c == null || a == null || c.connectionsSeen() <= 0 || c.handedOff() <= 0) return Double.NaN;
-        Double server = c.cpuMicrosPerRequest().get(dev.baton.testbed.Names.nodeName(BenchContent.HOLDER));
+        Double server = c.cpuMicrosPerRequest().get(Names.nodeName(BenchContent.HOLDER));
         if (server == null || server <= 0 || c.machineCpuMicrosPerRequest() <= 0) return Double.NaN;
         double added = c.machineCpuMicrosPerRequest() - a.machineCpuMicrosPerRequest();
         return Math.max(0, added) / ((double) c.handedOff() / c.connectionsSeen()) / server;

@@ -1,5 +1,7 @@
 package dev.baton.bench;
 
+import java.util.Locale;
+
 /** What the client asks for, and how. */
 public enum Workload {
     /** wrk, a 1 KiB file, {@code Connection: close}: one new connection per request. */
@@ -50,6 +52,6 @@ public enum Workload {
 
     /** {@code small_close}: the key in JSON. */
     public String key() {
-        return name().toLowerCase(java.util.Locale.ROOT);
+        return name().toLowerCase(Locale.ROOT);
     }
 }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -186,7 +187,7 @@ public final class WrkOutput {
 
     private static String firstLines(String text) {
         String[] lines = text.strip().split("\n", 4);
-        String first = String.join(" | ", java.util.Arrays.copyOf(lines, Math.min(3, lines.length)));
+        String first = String.join(" | ", Arrays.copyOf(lines, Math.min(3, lines.length)));
         return first.isEmpty() ? "(no output)" : first;
     }
 }

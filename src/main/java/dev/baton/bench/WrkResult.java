@@ -1,5 +1,7 @@
 package dev.baton.bench;
 
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 
 /**
@@ -113,7 +115,7 @@ public record WrkResult(
      */
     static double pooledQuantile(List<WrkResult> runs, double percent) {
         record Point(double micros, double weight) {}
-        List<Point> points = new java.util.ArrayList<>();
+        List<Point> points = new ArrayList<>();
         double total = 0;
         for (WrkResult r : runs) {
             double w = r.requests() * QUANTILE_STEP / 100;
@@ -125,7 +127,7 @@ public record WrkResult(
         if (points.isEmpty()) {
             return 0;
         }
-        points.sort(java.util.Comparator.comparingDouble(Point::micros));
+        points.sort(Comparator.comparingDouble(Point::micros));
         double wanted = total * percent / 100;
         double seen = 0;
         for (Point p : points) {

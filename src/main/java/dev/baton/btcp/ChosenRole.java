@@ -8,6 +8,7 @@ import dev.baton.wire.TcpHeader;
 import dev.baton.wire.TcpPacketWriter;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import org.slf4j.Logger;
 
 /**
  * The chosen role: the node a connection is handed to. It injects the client's SYN (destination
@@ -23,7 +24,7 @@ import java.lang.foreign.ValueLayout;
  */
 final class ChosenRole {
 
-    private static final org.slf4j.Logger LOG = Engine.LOG;
+    private static final Logger LOG = Engine.LOG;
 
     private final Engine e;
     private final Btcp.Config cfg;

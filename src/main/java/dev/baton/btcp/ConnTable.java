@@ -112,6 +112,7 @@ final class ConnTable {
     }
 
     /** Sets {@code c}'s state, keeping the counts and the half-open list. */
+    @SuppressWarnings("NonAtomicVolatileUpdate") // one writer, the packet loop; volatile for readers
     void enter(Conn c, State s) {
         if (c.state.servedHere() != s.servedHere()) served += s.servedHere() ? 1 : -1;
         if (c.state.carriesData() != s.carriesData()) open += s.carriesData() ? 1 : -1;

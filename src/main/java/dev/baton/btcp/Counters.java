@@ -1,9 +1,12 @@
 package dev.baton.btcp;
 
+import dev.baton.control.RefuseReason;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Objects;
+import java.util.function.ToLongFunction;
 
 /**
  * Counters written by the packet loop only and read by anyone: plain increments on the hot path,
@@ -42,17 +45,17 @@ public final class Counters {
         Map<String, Long> m = new LinkedHashMap<>();
         for (int i = 0; i < refusals.length; i++) {
             long v = refusals(i);
-            if (v != 0) m.put(dev.baton.control.RefuseReason.name(i), v);
+            if (v != 0) m.put(RefuseReason.name(i), v);
         }
         return m;
     }
 
     /** What the kernel's data path counted of the same things (it carries their packets too). */
-    private volatile java.util.function.ToLongFunction<Counter> below = c -> 0;
+    private volatile ToLongFunction<Counter> below = c -> 0;
 
     /** Adds to each counter what {@code source} says the kernel's data path counted for it (any thread). */
-    public void alsoCountedBelow(java.util.function.ToLongFunction<Counter> source) {
-        below = java.util.Objects.requireNonNull(source);
+    public void alsoCountedBelow(ToLongFunction<Counter> source) {
+        below = Objects.requireNonNull(source);
     }
 
     public long get(Counter c) {

@@ -2,6 +2,8 @@ package dev.baton.btcp;
 
 import dev.baton.wire.Seq;
 import dev.baton.wire.TcpHeader;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * What both roles of the BTCP act on: the configuration, the connection table and its timers, the
@@ -11,7 +13,7 @@ import dev.baton.wire.TcpHeader;
  */
 final class Engine {
     /** One line per handoff at debug ({@code baton node --log-level debug}); nothing per packet. */
-    static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Btcp.class);
+    static final Logger LOG = LoggerFactory.getLogger(Btcp.class);
     /**
      * A chosen node waits this many handoff timeouts for the entry's commit, then resets; an entry
      * that committed eagerly waits as long for the chosen node's answer before it gives up.

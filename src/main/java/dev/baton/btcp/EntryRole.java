@@ -9,6 +9,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import java.util.function.LongConsumer;
+import org.slf4j.Logger;
 
 /**
  * The entry role: the node the client connected to. It passes the client's SYN up, parses its
@@ -29,7 +30,7 @@ final class EntryRole {
     /** Largest segment coalescing may build: what fits the path MTU that the client's packets came in. */
     private static final int MAX_COALESCED = 1500;
 
-    private static final org.slf4j.Logger LOG = Engine.LOG;
+    private static final Logger LOG = Engine.LOG;
 
     private final Engine e;
     private final Btcp.Config cfg;

@@ -12,6 +12,7 @@ import java.util.Objects;
  * kernel saw ({@link #refresh}), and keeps the records a restarted process takes over
  * ({@link #remember}). Written a few times per connection, never per segment the kernel carries.
  */
+@SuppressWarnings("ReferenceEquality") // FastPath.NONE is a sentinel: identity is the meaning
 final class KernelPath {
     /**
      * How long a handed-off connection's flow stays with the engine after the entry forwarded what it
@@ -180,12 +181,12 @@ final class KernelPath {
         waitingHandDowns[(waitingHead + waitingCount++) % waitingHandDowns.length] = c.slot;
     }
 
-    /** Hands down the connections whose delay is over. */
     /** When {@link #tick} next has work: the first waiting hand-down's time (0: now), or {@link TimerWheel#NONE}. */
     long nextHandDownMillis() {
         return waitingCount == 0 ? TimerWheel.NONE : e.table.at(waitingHandDowns[waitingHead]).handDownAt;
     }
 
+    /** Hands down the connections whose delay is over. */
     void tick() {
         while (waitingCount > 0) {
             Conn c = e.table.at(waitingHandDowns[waitingHead]);

@@ -1,5 +1,7 @@
 package dev.baton.btcp;
 
+import java.util.Arrays;
+
 /**
  * A hashed timing wheel over the connection slots (Varghese and Lauck, 1987): each slot has at most
  * one deadline, kept in an intrusive doubly linked list per wheel bucket, so arming, re-arming and
@@ -24,14 +26,14 @@ final class TimerWheel {
         if (Integer.bitCount(buckets) != 1) throw new IllegalArgumentException("buckets must be a power of 2");
         this.tickMillis = tickMillis;
         heads = new int[buckets];
-        java.util.Arrays.fill(heads, NIL);
+        Arrays.fill(heads, NIL);
         bucketMask = buckets - 1;
         next = new int[slots];
         prev = new int[slots];
         bucketOf = new int[slots];
         deadline = new long[slots];
-        java.util.Arrays.fill(bucketOf, NIL);
-        java.util.Arrays.fill(deadline, NONE);
+        Arrays.fill(bucketOf, NIL);
+        Arrays.fill(deadline, NONE);
         cursorTick = nowMillis / tickMillis;
     }
 

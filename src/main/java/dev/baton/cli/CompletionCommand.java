@@ -1,5 +1,6 @@
 package dev.baton.cli;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -61,7 +62,7 @@ public final class CompletionCommand implements Callable<Integer> {
         collect(root, all);
         StringBuilder f = new StringBuilder("# fish completions for baton: baton completion --shell fish\n");
         f.append("set -g __baton_commands");
-        for (CommandLine c : all) if (c != root) f.append(' ').append(quote(path(c)));
+        for (CommandLine c : all) if (!c.equals(root)) f.append(' ').append(quote(path(c)));
         f.append("\nfunction __baton_path\n")
                 .append("    set -l path ''\n")
                 .append("    for w in (commandline -opc)[2..-1]\n")
@@ -92,7 +93,7 @@ public final class CompletionCommand implements Callable<Integer> {
                 }
                 if (o.arity().max() > 0) {
                     f.append(" -r");
-                    if (o.type() == java.nio.file.Path.class) f.append(" -F"); // paths complete as files
+                    if (o.type() == Path.class) f.append(" -F"); // paths complete as files
                 }
                 f.append(" -d ").append(quote(firstLine(o.description()))).append('\n');
             }

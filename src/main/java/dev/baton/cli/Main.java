@@ -1,5 +1,11 @@
 package dev.baton.cli;
 
+import dev.baton.bench.BenchCommand;
+import dev.baton.testbed.DemoCommand;
+import dev.baton.testbed.TestbedCommand;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.Arrays;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -9,9 +15,9 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         version = "baton 0.1.0",
         subcommands = {
-            dev.baton.testbed.DemoCommand.class,
-            dev.baton.testbed.TestbedCommand.class,
-            dev.baton.bench.BenchCommand.class,
+            DemoCommand.class,
+            TestbedCommand.class,
+            BenchCommand.class,
             NodeCommand.class,
             StatusCommand.class,
             AdminCommand.class,
@@ -26,7 +32,7 @@ public final class Main implements Runnable {
             // whole command tree costs a third of a second (picocli's classes are Java 5 bytecode,
             // which the AOT cache does not hold), so `node` builds only its own command.
             System.exit(withErrorHandler(new CommandLine(new NodeCommand()).setCommandName("baton node"))
-                    .execute(java.util.Arrays.copyOfRange(args, 1, args.length)));
+                    .execute(Arrays.copyOfRange(args, 1, args.length)));
         }
         System.exit(commandLine().execute(args));
     }
@@ -45,8 +51,8 @@ public final class Main implements Runnable {
             line.getErr()
                     .println(line.getCommandSpec().qualifiedName() + ": "
                             + (e.getMessage() == null ? e.toString() : e.getMessage()));
-            if (!(e instanceof java.io.IOException
-                    || e instanceof java.io.UncheckedIOException
+            if (!(e instanceof IOException
+                    || e instanceof UncheckedIOException
                     || e instanceof IllegalArgumentException
                     || e instanceof IllegalStateException)) {
                 e.printStackTrace(line.getErr());

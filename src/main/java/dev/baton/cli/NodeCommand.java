@@ -1,5 +1,7 @@
 package dev.baton.cli;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
 import dev.baton.config.ConfigException;
 import dev.baton.config.NodeConfig;
 import dev.baton.control.ClusterKey;
@@ -8,11 +10,16 @@ import dev.baton.node.KernelPath;
 import dev.baton.node.Node;
 import dev.baton.route.Member;
 import dev.baton.wire.Bytes;
+import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -87,7 +94,7 @@ public final class NodeCommand implements Callable<Integer> {
     String uplink;
 
     @Option(names = "--peer", description = "Another node, as NAME=IPv4 (repeatable).")
-    Map<String, String> peers = new java.util.LinkedHashMap<>();
+    Map<String, String> peers = new LinkedHashMap<>();
 
     @Option(names = "--docroot", description = "This node's document root (its content).")
     Path docroot;
@@ -191,14 +198,14 @@ public final class NodeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Resolved r = resolve();
         if (r == null) return 2;
-        ch.qos.logback.classic.Level level = ch.qos.logback.classic.Level.toLevel(logLevel, null);
+        Level level = Level.toLevel(logLevel, null);
         if (level == null || !List.of("ERROR", "WARN", "INFO", "DEBUG").contains(level.toString())) {
             spec.commandLine()
                     .getErr()
                     .println("baton node: --log-level must be error, warn, info or debug, not " + logLevel);
             return 2;
         }
-        if (org.slf4j.LoggerFactory.getLogger("dev.baton") instanceof ch.qos.logback.classic.Logger logger) {
+        if (LoggerFactory.getLogger("dev.baton") instanceof Logger logger) {
             logger.setLevel(level);
         }
         Node.Config cfg = r.config();
@@ -208,7 +215,7 @@ public final class NodeCommand implements Callable<Integer> {
         long startMillis = ProcessHandle.current()
                 .info()
                 .startInstant()
-                .map(t -> java.time.Duration.between(t, java.time.Instant.now()).toMillis())
+                .map(t -> Duration.between(t, Instant.now()).toMillis())
                 .orElse(-1L);
         List<String> peerNames = cfg.peers().stream().map(Member::name).toList();
         System.out.println("baton node " + cfg.name() + " up: " + Bytes.ipv4ToString(cfg.address()) + ":"
@@ -224,7 +231,7 @@ public final class NodeCommand implements Callable<Integer> {
      */
     Resolved resolve() {
         var parsed = spec.commandLine().getParseResult();
-        java.io.PrintWriter err = spec.commandLine().getErr();
+        PrintWriter err = spec.commandLine().getErr();
         List<FaultRule> rules = new ArrayList<>();
         for (String f : faults) {
             try {

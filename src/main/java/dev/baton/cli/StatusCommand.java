@@ -8,9 +8,7 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -130,8 +128,7 @@ public final class StatusCommand implements Callable<Integer> {
 
     private static String nonZeroExcept(JsonNode counters, List<String> except) {
         List<String> l = new ArrayList<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = counters.fields(); it.hasNext(); ) {
-            var e = it.next();
+        for (var e : counters.properties()) {
             if (!except.contains(e.getKey())
                     && !e.getKey().contains(".")
                     && e.getValue().asLong() != 0) {

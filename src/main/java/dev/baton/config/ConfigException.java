@@ -1,5 +1,6 @@
 package dev.baton.config;
 
+import java.io.Serial;
 import java.nio.file.Path;
 
 /**
@@ -7,7 +8,12 @@ import java.nio.file.Path;
  * problem is the file as a whole) and the field's path ({@code members[1].address}).
  */
 public final class ConfigException extends Exception {
-    private final Path file;
+    @Serial
+    private static final long serialVersionUID = 1L;
+
+    /** Transient: a Path is not serializable, and the message holds it too. */
+    private final transient Path file;
+
     private final int line;
     private final int column;
     private final String field;

@@ -10,6 +10,8 @@ import dev.baton.node.Node;
 import dev.baton.route.Member;
 import dev.baton.route.RoutingPolicy;
 import dev.baton.wire.Bytes;
+import java.net.NetworkInterface;
+import java.net.SocketException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -242,9 +244,9 @@ public record NodeConfig(Path file, Node.Config node, Node.Tuning tuning) {
 
     private static int uplinkMtu(Value v, String uplink) throws ConfigException {
         try {
-            java.net.NetworkInterface nic = java.net.NetworkInterface.getByName(uplink);
+            NetworkInterface nic = NetworkInterface.getByName(uplink);
             if (nic != null) return nic.getMTU();
-        } catch (java.net.SocketException e) {
+        } catch (SocketException e) {
             // reported below
         }
         throw v.error(uplink + " is not an interface of this host");

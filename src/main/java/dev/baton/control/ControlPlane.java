@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.SocketTimeoutException;
+import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -36,6 +37,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The persistent control channel of one node: one TCP connection to each other cluster node, over the
@@ -87,7 +90,7 @@ import java.util.function.Supplier;
  * is noticed.
  */
 public final class ControlPlane implements AutoCloseable {
-    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ControlPlane.class);
+    private static final Logger LOG = LoggerFactory.getLogger(ControlPlane.class);
     /** How long {@link #close()} waits for its threads to end. */
     private static final Duration CLOSE_WAIT = Duration.ofSeconds(3);
     /**
@@ -269,7 +272,7 @@ public final class ControlPlane implements AutoCloseable {
         private static InetAddress anyAddress() {
             try {
                 return InetAddress.getByAddress(new byte[4]); // 0.0.0.0
-            } catch (java.net.UnknownHostException e) {
+            } catch (UnknownHostException e) {
                 throw new AssertionError("4 bytes are always an address", e);
             }
         }

@@ -1,11 +1,16 @@
 package dev.baton.control;
 
+import java.io.Serial;
+
 /**
  * A control frame that does not follow the protocol. Checked, so that every reader must decide what
  * to do with it; the only right answer is to close the link that sent it and count the reason, never
  * to let one bad peer take the node down.
  */
 public final class FrameException extends Exception {
+    @Serial
+    private static final long serialVersionUID = 1L;
+
     /** Why a frame was refused; one counter per reason. */
     public enum Reason {
         /** The length field is smaller than the header. */

@@ -13,9 +13,11 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.EnumMap;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 
@@ -282,7 +284,7 @@ public final class Datapath implements AutoCloseable {
 
     /** Every flow in the map (for a process taking over; the map may change meanwhile). */
     public Map<FlowKey, Flow> flows() {
-        Map<FlowKey, Flow> all = new java.util.LinkedHashMap<>();
+        Map<FlowKey, Flow> all = new LinkedHashMap<>();
         MemorySegment next = arena.allocate(FlowKey.SIZE, 8);
         MemorySegment at = MemorySegment.NULL;
         while (flows.nextKey(at, next) == 0 && all.size() < flows.maxEntries()) {
@@ -337,7 +339,7 @@ public final class Datapath implements AutoCloseable {
     }
 
     private void writePath(String path) {
-        byte[] b = path.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        byte[] b = path.getBytes(StandardCharsets.US_ASCII);
         if (b.length >= PATH_KEY_SIZE) throw new IllegalArgumentException("path too long for the map: " + path);
         pathKey.fill((byte) 0);
         MemorySegment.copy(b, 0, pathKey, ValueLayout.JAVA_BYTE, 0, b.length);

@@ -6,6 +6,7 @@ import java.util.HashSet;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * One fault to inject, as a user writes it: an action and {@code key=value} filters, e.g.
@@ -151,7 +152,7 @@ public record FaultRule(
                         Integer t = MESSAGES.get(value.toLowerCase(Locale.ROOT));
                         if (t == null) {
                             throw new IllegalArgumentException("unknown message '" + value + "'; messages are "
-                                    + String.join(", ", new java.util.TreeSet<>(MESSAGES.keySet())));
+                                    + String.join(", ", new TreeSet<>(MESSAGES.keySet())));
                         }
                         msg = t;
                     }

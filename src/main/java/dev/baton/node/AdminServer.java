@@ -12,6 +12,8 @@ import java.nio.file.Path;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A node's admin endpoint: a Unix domain socket (file system paths are visible across network
@@ -19,7 +21,7 @@ import java.util.concurrent.TimeUnit;
  * one command line ({@code stats}, {@code content}) and reads one JSON line back.
  */
 final class AdminServer implements AutoCloseable {
-    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(AdminServer.class);
+    private static final Logger LOG = LoggerFactory.getLogger(AdminServer.class);
     /** Answers one command line with one line of JSON. */
     interface Handler {
         String handle(String command) throws IOException;

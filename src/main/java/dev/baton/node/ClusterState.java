@@ -5,6 +5,7 @@ import dev.baton.route.ContentIndex;
 import dev.baton.route.Member;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -36,7 +37,7 @@ public final class ClusterState implements ClusterView {
     public ClusterState(Member self, Collection<Member> peers, List<String> ownPaths, IntSupplier ownLoad) {
         this.self = self;
         this.ownLoad = ownLoad;
-        Map<String, Member> m = new java.util.LinkedHashMap<>();
+        Map<String, Member> m = new LinkedHashMap<>();
         m.put(self.name(), self);
         for (Member p : peers) m.put(p.name(), p);
         this.members = Map.copyOf(m);

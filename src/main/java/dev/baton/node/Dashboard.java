@@ -14,11 +14,13 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.ConnectException;
+import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -30,6 +32,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
+import java.util.function.ToIntFunction;
 
 /**
  * The live dashboard every node serves next to its metrics: a page ({@code GET /} or
@@ -73,7 +76,7 @@ final class Dashboard implements AutoCloseable {
     private final Member self;
     private final List<Member> peers;
     /** Where a peer's {@code /api/node} answers: its control address (on a real host, baton's namespace). */
-    private final java.util.function.ToIntFunction<Member> reachAt;
+    private final ToIntFunction<Member> reachAt;
 
     private final int metricsPort;
     private final int tableCapacity;
@@ -109,7 +112,7 @@ final class Dashboard implements AutoCloseable {
     Dashboard(
             Member self,
             List<Member> peers,
-            java.util.function.ToIntFunction<Member> reachAt,
+            ToIntFunction<Member> reachAt,
             int metricsPort,
             int tableCapacity,
             Supplier<Map<String, Object>> stats,
@@ -255,7 +258,8 @@ final class Dashboard implements AutoCloseable {
      * several hundred milliseconds here, more than a peer is given, so a fresh cluster's dashboard
      * showed its peers unreachable (issue 12 names it); after this the first real ask is fast.
      */
-    void warmUp(java.net.InetSocketAddress listening) {
+    @SuppressWarnings("FutureReturnValueIgnored") // a warm-up: its answer and its failure are nothing
+    void warmUp(InetSocketAddress listening) {
         String host = listening.getAddress().isAnyLocalAddress()
                 ? "127.0.0.1"
                 : listening.getAddress().getHostAddress();
@@ -306,7 +310,7 @@ final class Dashboard implements AutoCloseable {
     }
 
     static void send(HttpExchange exchange, int status, String type, String body) throws IOException {
-        send(exchange, status, type, body.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        send(exchange, status, type, body.getBytes(StandardCharsets.UTF_8));
     }
 
     /** Sends {@code body} (none to a HEAD request, with its length still announced by status). */

@@ -6,6 +6,8 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.IntSupplier;
 import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A node's drain ({@code drain}, {@code drain off}, {@code drain status}): the flag its routing and
@@ -14,7 +16,7 @@ import java.util.function.Supplier;
  * resort, {@link dev.baton.route.ContentAwarePolicy}); connections in flight are never touched.
  */
 final class Drain {
-    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Drain.class);
+    private static final Logger LOG = LoggerFactory.getLogger(Drain.class);
     /** How often a draining node looks whether it has finished. */
     private static final long CHECK_MILLIS = 100;
 
@@ -33,6 +35,7 @@ final class Drain {
     }
 
     /** Starts ({@code on}) or ends a drain; either again is no change. Returns the state. */
+    @SuppressWarnings("FutureReturnValueIgnored") // watch() cannot throw: it reads and logs
     synchronized Map<String, Object> set(boolean on) {
         boolean was = cluster.isDraining(cluster.self());
         if (on && !was) {
@@ -60,6 +63,7 @@ final class Drain {
         return m;
     }
 
+    @SuppressWarnings("FutureReturnValueIgnored") // watch() cannot throw: it reads and logs
     private void watch(int g) {
         synchronized (this) {
             if (!cluster.isDraining(cluster.self()) || g != generation) return;

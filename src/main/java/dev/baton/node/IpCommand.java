@@ -1,6 +1,7 @@
 package dev.baton.node;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -36,7 +37,7 @@ final class IpCommand {
     private static void exec(List<String> argv, String line, String input) throws IOException {
         Process ip = new ProcessBuilder(argv).redirectErrorStream(true).start();
         try (var in = ip.getOutputStream()) {
-            if (input != null) in.write(input.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            if (input != null) in.write(input.getBytes(StandardCharsets.US_ASCII));
         }
         try {
             if (!ip.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
@@ -48,8 +49,8 @@ final class IpCommand {
             throw new IOException("interrupted: " + line, e);
         }
         if (ip.exitValue() != 0) {
-            throw new IOException(
-                    line + " failed: " + new String(ip.getInputStream().readAllBytes()).strip());
+            throw new IOException(line + " failed: "
+                    + new String(ip.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip());
         }
     }
 }

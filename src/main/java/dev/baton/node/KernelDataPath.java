@@ -15,10 +15,23 @@ import dev.baton.sys.SysException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Collection;
 import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.ObjLongConsumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A node's in-kernel data path ({@link KernelPath}, dev.baton.datapath): loads the programs with
@@ -30,7 +43,7 @@ import java.util.Optional;
  * included ({@link #incarnation}).
  */
 final class KernelDataPath implements AutoCloseable {
-    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(KernelDataPath.class);
+    private static final Logger LOG = LoggerFactory.getLogger(KernelDataPath.class);
     /** Forward ports 61001-61255: one per possible entry member (Btcp.Config.forwardPortBase). */
     private static final int FORWARD_PORTS = 255;
     /** One stats answer reads them once; a request after it sees what happened since. */
@@ -46,9 +59,9 @@ final class KernelDataPath implements AutoCloseable {
     private long countedAt;
     private boolean closed;
     /** The paths in the programs' local_paths map, as this process wrote them. */
-    private final java.util.Set<String> localPaths = new java.util.HashSet<>();
+    private final Set<String> localPaths = new HashSet<>();
     /** Each local path's count of decisions at the last look ({@link #newLocalDecisions}). */
-    private final Map<String, Long> seenHits = new java.util.HashMap<>();
+    private final Map<String, Long> seenHits = new HashMap<>();
 
     private KernelDataPath(Datapath datapath, int uplinkIndex, DatapathConfig config, FastPath fast) {
         this.datapath = datapath;
@@ -65,7 +78,7 @@ final class KernelDataPath implements AutoCloseable {
      * acceptance of a program (with the verifier's reason).
      */
     static Loading load(Node.Config cfg, int maxConnections) {
-        java.util.concurrent.CompletableFuture<Datapath> f = new java.util.concurrent.CompletableFuture<>();
+        CompletableFuture<Datapath> f = new CompletableFuture<>();
         Thread.ofPlatform().name("datapath-load").daemon().start(() -> {
             try {
                 f.complete(loadNow(cfg.kernelPath(), maxConnections));
@@ -79,9 +92,9 @@ final class KernelDataPath implements AutoCloseable {
     /** A data path being loaded. */
     static final class Loading {
         private static final long TIMEOUT_SECONDS = 30;
-        private final java.util.concurrent.CompletableFuture<Datapath> loaded;
+        private final CompletableFuture<Datapath> loaded;
 
-        private Loading(java.util.concurrent.CompletableFuture<Datapath> loaded) {
+        private Loading(CompletableFuture<Datapath> loaded) {
             this.loaded = loaded;
         }
 
@@ -89,12 +102,12 @@ final class KernelDataPath implements AutoCloseable {
         KernelDataPath start(Node.Config cfg, Btcp.Config engine) throws IOException {
             Datapath d;
             try {
-                d = loaded.get(TIMEOUT_SECONDS, java.util.concurrent.TimeUnit.SECONDS);
-            } catch (java.util.concurrent.ExecutionException e) {
+                d = loaded.get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+            } catch (ExecutionException e) {
                 if (e.getCause() instanceof IOException io) throw io;
                 if (e.getCause() instanceof RuntimeException re) throw re;
                 throw new IOException(e.getCause());
-            } catch (java.util.concurrent.TimeoutException e) {
+            } catch (TimeoutException e) {
                 throw new IOException("loading the data path took over " + TIMEOUT_SECONDS + " s");
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -242,13 +255,13 @@ final class KernelDataPath implements AutoCloseable {
      * to the engine. Those the programs cannot read as the parser would ({@link LocalPaths#decidable})
      * and any past {@link Datapath#MAX_LOCAL_PATHS} go to the engine too. Returns how many are in.
      */
-    synchronized int localPaths(java.util.Collection<String> paths) {
-        java.util.Set<String> want = new java.util.LinkedHashSet<>();
+    synchronized int localPaths(Collection<String> paths) {
+        Set<String> want = new LinkedHashSet<>();
         for (String p : paths) {
             if (want.size() == Datapath.MAX_LOCAL_PATHS) break;
             if (LocalPaths.decidable(p)) want.add(p);
         }
-        for (java.util.Iterator<String> i = localPaths.iterator(); i.hasNext(); ) {
+        for (Iterator<String> i = localPaths.iterator(); i.hasNext(); ) {
             String p = i.next();
             if (!want.contains(p)) {
                 datapath.removeLocalPath(p);
@@ -270,7 +283,7 @@ final class KernelDataPath implements AutoCloseable {
      * call (the routing statistics, which the engine would have fed one by one). The counts live in
      * local_paths and survive a restart: the first look after a start only learns where they are.
      */
-    synchronized void newLocalDecisions(java.util.function.ObjLongConsumer<String> sink) {
+    synchronized void newLocalDecisions(ObjLongConsumer<String> sink) {
         if (closed) return;
         for (String p : localPaths) {
             long hits = datapath.localPathHits(p);

@@ -45,7 +45,7 @@ final class Members {
      * such as "default dev tun": those must carry the node's real address.
      */
     static List<List<String>> shadowAddressCommands(String device, Btcp.Config cfg, List<Member> peers) {
-        List<List<String>> commands = new java.util.ArrayList<>();
+        List<List<String>> commands = new ArrayList<>();
         for (Member p : peers) {
             commands.add(List.of(
                     "addr",

@@ -2,6 +2,7 @@ package dev.baton.node;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.baton.btcp.Btcp;
+import dev.baton.btcp.Counter;
 import dev.baton.btcp.HandshakeInit;
 import dev.baton.control.ClusterKey;
 import dev.baton.control.ControlListener;
@@ -9,6 +10,7 @@ import dev.baton.control.ControlMessage;
 import dev.baton.control.ControlPlane;
 import dev.baton.fault.FaultRule;
 import dev.baton.http.RequestParser;
+import dev.baton.route.ContentAwarePolicy;
 import dev.baton.route.Member;
 import dev.baton.route.RequestInfo;
 import dev.baton.route.RoutingPolicy;
@@ -17,8 +19,11 @@ import dev.baton.sys.SysException;
 import dev.baton.sys.Tun;
 import dev.baton.wire.Bytes;
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.NetworkInterface;
+import java.net.UnknownHostException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -28,13 +33,16 @@ import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One baton node: its BTCP between two TUN devices (wire side and kernel side), the control channel
  * to every other node, the routing policy, optionally the built-in web server, and an admin socket.
  */
 public final class Node implements AutoCloseable {
-    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Node.class);
+    private static final Logger LOG = LoggerFactory.getLogger(Node.class);
     /**
      * Everything a node needs to start.
      *
@@ -244,7 +252,7 @@ public final class Node implements AutoCloseable {
     /** What routing decided, per member and per path, for the dashboard. */
     private final RouteStats routes;
 
-    private final java.util.concurrent.atomic.AtomicLong policyErrors = new java.util.concurrent.atomic.AtomicLong();
+    private final AtomicLong policyErrors = new AtomicLong();
     private ScheduledExecutorService scheduler;
     private final Drain drain;
 
@@ -333,11 +341,11 @@ public final class Node implements AutoCloseable {
             btcp.fastPath(kernelPath.fastPath());
             succession = kernelPath.succeed(tuning.peerGraceMillis());
             int taken = btcp.takeOver(succession.withPeers()); // before the first packet: the loop has not started
-            if (taken > 0 || btcp.counters().get(dev.baton.btcp.Counter.TAKEOVER_RESETS) > 0) {
+            if (taken > 0 || btcp.counters().get(Counter.TAKEOVER_RESETS) > 0) {
                 LOG.info(
                         "took over {} connections from this node's earlier process; reset {} handoffs in flight",
                         taken,
-                        btcp.counters().get(dev.baton.btcp.Counter.TAKEOVER_RESETS));
+                        btcp.counters().get(Counter.TAKEOVER_RESETS));
             }
             btcp.counters().alsoCountedBelow(kernelPath::counted);
             if (!tuning.faults().isEmpty()) kernelPath.allSlow(true);
@@ -384,6 +392,7 @@ public final class Node implements AutoCloseable {
     }
 
     /** Starts every part, then writes the ready file (its pid): the TUN devices exist from then on. */
+    @SuppressWarnings("FutureReturnValueIgnored") // the periodic tasks catch and log what they meet
     public void start() throws IOException {
         loopThread.start();
         if (server != null) server.start();
@@ -395,9 +404,9 @@ public final class Node implements AutoCloseable {
                             kernelPath::alive,
                             KernelDataPath.ALIVE_EVERY_MILLIS,
                             KernelDataPath.ALIVE_EVERY_MILLIS,
-                            java.util.concurrent.TimeUnit.MILLISECONDS);
+                            TimeUnit.MILLISECONDS);
             // What the programs decided goes into the routing statistics, as the engine's decisions do.
-            scheduler().scheduleWithFixedDelay(this::countLocalDecisions, 0, 1, java.util.concurrent.TimeUnit.SECONDS);
+            scheduler().scheduleWithFixedDelay(this::countLocalDecisions, 0, 1, TimeUnit.SECONDS);
         }
         if (cfg.metricsPort() > 0) {
             metrics.serve(
@@ -455,7 +464,7 @@ public final class Node implements AutoCloseable {
      */
     private synchronized void syncLocalPaths() {
         if (kernelPath == null) return;
-        boolean here = policy.policy() instanceof dev.baton.route.ContentAwarePolicy && !cluster.isDraining(cfg.name());
+        boolean here = policy.policy() instanceof ContentAwarePolicy && !cluster.isDraining(cfg.name());
         int n = kernelPath.localPaths(here ? cluster.ownPaths() : List.of());
         LOG.debug("the data path serves {} paths here on its own", n);
     }
@@ -511,22 +520,21 @@ public final class Node implements AutoCloseable {
          * Sends {@code m} unless a fault rule drops, duplicates or delays it; {@code lazily}: it may
          * wait a moment for company ({@link ControlPlane#sendLazily}).
          */
+        @SuppressWarnings("FutureReturnValueIgnored") // a delayed send reports its own failure, as a send does
         private boolean send(String peer, ControlMessage m, boolean lazily) {
             FaultRule hit = loop.faults().active() ? loop.faults().onMessage(m) : null;
             if (hit == null) return lazily ? control.sendLazily(peer, m) : control.send(peer, m);
-            switch (hit.action()) {
-                case DROP -> {
-                    return true; // lost on the way: the sender cannot tell
-                }
+            return switch (hit.action()) {
+                case DROP -> true; // lost on the way: the sender cannot tell
                 case DUPLICATE -> {
                     control.send(peer, m);
-                    return control.send(peer, m);
+                    yield control.send(peer, m);
                 }
                 default -> {
                     scheduler().schedule(() -> control.send(peer, m), hit.millis(), TimeUnit.MILLISECONDS);
-                    return true;
+                    yield true;
                 }
-            }
+            };
         }
 
         @Override
@@ -817,7 +825,7 @@ public final class Node implements AutoCloseable {
         m.put("droppedAnnouncements", cluster.droppedAnnouncements());
         m.put("control", control.counters());
         // How long this JVM's JIT compilers have worked: a benchmark waits for it to level off.
-        var jit = java.lang.management.ManagementFactory.getCompilationMXBean();
+        var jit = ManagementFactory.getCompilationMXBean();
         m.put(
                 "jitMillis",
                 jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : -1);
@@ -877,7 +885,7 @@ public final class Node implements AutoCloseable {
     }
 
     private static int uplinkMtu(String uplink) throws IOException {
-        java.net.NetworkInterface nic = java.net.NetworkInterface.getByName(uplink);
+        NetworkInterface nic = NetworkInterface.getByName(uplink);
         if (nic == null) throw new IOException("uplink " + uplink + " is not an interface in this network namespace");
         return nic.getMTU();
     }
@@ -887,7 +895,7 @@ public final class Node implements AutoCloseable {
             return InetAddress.getByAddress(
                     new byte[] {(byte) (address >>> 24), (byte) (address >>> 16), (byte) (address >>> 8), (byte) address
                     });
-        } catch (java.net.UnknownHostException e) {
+        } catch (UnknownHostException e) {
             throw new AssertionError("4 bytes are always an address", e);
         }
     }

@@ -16,7 +16,14 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.ThreadPoolExecutor.CallerRunsPolicy;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
+import java.util.function.LongSupplier;
 import java.util.function.ToDoubleFunction;
 
 /**
@@ -52,8 +59,8 @@ final class NodeMetrics implements AutoCloseable {
     private final Timer handoff;
     private HttpServer server;
     private Dashboard dashboard;
-    private java.util.concurrent.ExecutorService executor;
-    private final java.util.function.BooleanSupplier draining;
+    private ExecutorService executor;
+    private final BooleanSupplier draining;
 
     NodeMetrics(
             String node,
@@ -61,8 +68,8 @@ final class NodeMetrics implements AutoCloseable {
             PacketLoop loop,
             ControlPlane control,
             List<String> peers,
-            java.util.function.LongSupplier policyErrors,
-            java.util.function.BooleanSupplier draining) {
+            LongSupplier policyErrors,
+            BooleanSupplier draining) {
         registry.config().commonTags("node", node);
         var counters = btcp.counters();
         for (Counter c : Counter.values()) {
@@ -181,21 +188,21 @@ final class NodeMetrics implements AutoCloseable {
         });
         dashboard.register(s);
         this.dashboard = dashboard;
-        java.util.concurrent.atomic.AtomicInteger threads = new java.util.concurrent.atomic.AtomicInteger();
+        AtomicInteger threads = new AtomicInteger();
         // Bounded: past 256 waiting requests the server's own thread answers the next one itself and
         // accepts nothing meanwhile (backpressure instead of a queue a flood could grow).
-        executor = new java.util.concurrent.ThreadPoolExecutor(
+        executor = new ThreadPoolExecutor(
                 4,
                 4,
                 0,
                 TimeUnit.MILLISECONDS,
-                new java.util.concurrent.ArrayBlockingQueue<>(256),
+                new ArrayBlockingQueue<>(256),
                 r -> {
                     Thread t = new Thread(r, "metrics-" + threads.incrementAndGet());
                     t.setDaemon(true);
                     return t;
                 },
-                new java.util.concurrent.ThreadPoolExecutor.CallerRunsPolicy());
+                new CallerRunsPolicy());
         s.setExecutor(executor);
         s.start();
         server = s;

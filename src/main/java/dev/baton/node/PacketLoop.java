@@ -12,7 +12,13 @@ import dev.baton.wire.VirtioNetHeader;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The one thread that owns a node's {@link Btcp}: it waits on both TUN devices, the control links'
@@ -30,7 +36,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * when the fault module keeps a copy, or when one arrives from the network side.
  */
 final class PacketLoop implements Runnable, Btcp.Output {
-    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(PacketLoop.class);
+    private static final Logger LOG = LoggerFactory.getLogger(PacketLoop.class);
     private static final int BATCH = 64;
     /**
      * A turn's wait while the fault module holds packets, and the longest a close the kernel passed
@@ -120,12 +126,12 @@ final class PacketLoop implements Runnable, Btcp.Output {
     }
 
     /** Runs {@code work} on the loop thread and waits for its result, at most {@code timeoutMillis}. */
-    <T> T call(java.util.concurrent.Callable<T> work, long timeoutMillis) throws Exception {
-        var task = new java.util.concurrent.FutureTask<>(work);
+    <T> T call(Callable<T> work, long timeoutMillis) throws Exception {
+        var task = new FutureTask<>(work);
         if (!submit(task)) throw new IllegalStateException("the packet loop's inbox is full");
         try {
-            return task.get(timeoutMillis, java.util.concurrent.TimeUnit.MILLISECONDS);
-        } catch (java.util.concurrent.ExecutionException e) {
+            return task.get(timeoutMillis, TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
             throw e.getCause() instanceof Exception x ? x : e;
         }
     }
@@ -306,6 +312,7 @@ final class PacketLoop implements Runnable, Btcp.Output {
      * Writes {@code packet} to {@code tun}: the packet just read leaves with the header it came with;
      * any other goes behind a zeroed header (a full checksum, no segmentation).
      */
+    @SuppressWarnings({"ReferenceEquality", "MemorySegmentReferenceEquality"}) // is it the read buffer itself?
     private void send(Tun tun, MemorySegment packet, int length) {
         boolean ok;
         if (!vnet) {
@@ -322,6 +329,7 @@ final class PacketLoop implements Runnable, Btcp.Output {
     }
 
     @Override
+    @SuppressWarnings({"ReferenceEquality", "MemorySegmentReferenceEquality"}) // is it the read buffer itself?
     public void toWire(MemorySegment packet, int length) {
         if (faults.active()) {
             boolean holdable = true;

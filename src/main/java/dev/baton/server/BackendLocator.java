@@ -11,6 +11,8 @@ import java.net.InetSocketAddress;
 @FunctionalInterface
 public interface BackendLocator {
     /**
+     * Where {@code path} is held.
+     *
      * @param path the normalized routing path ({@link dev.baton.http.RequestParser#path()})
      * @return the address of a node holding {@code path}, or null if none is known. Must not block
      *         for long: it is called on the request path.

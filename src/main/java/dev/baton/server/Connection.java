@@ -8,6 +8,7 @@ import dev.baton.server.StaticServer.Config;
 import dev.baton.server.StaticServer.Counters;
 import java.io.EOFException;
 import java.io.IOException;
+import java.io.Serial;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
@@ -30,6 +31,8 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One client connection of the {@link StaticServer}, run on its own virtual thread: reads request
@@ -61,7 +64,7 @@ import java.util.concurrent.TimeUnit;
  * refuses ({@link RequestParser#pathRefused()}) is a 400 whatever the method.
  */
 final class Connection implements Runnable {
-    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Connection.class);
+    private static final Logger LOG = LoggerFactory.getLogger(Connection.class);
 
     private static final int BUFFER_BYTES = 16 * 1024;
     /** Longest chunk-size line, trailer line or back-end header line. */
@@ -224,21 +227,19 @@ final class Connection implements Runnable {
         if (parser.pathRefused()) {
             return badRequest(); // '..' above the root, bad escapes, invalid UTF-8: see RequestParser
         }
-        switch (method) {
-            case "POST", "PUT" -> {
-                return upload(keepAlive);
-            }
+        return switch (method) {
+            case "POST", "PUT" -> upload(keepAlive);
             case "GET", "HEAD" -> {
-                if (parser.path() == null) return badRequest();
+                if (parser.path() == null) yield badRequest();
                 // A body on GET/HEAD is not read: close after the response instead of parsing it.
-                return get(method.equals("HEAD"), keepAlive && !hasBody);
+                yield get(method.equals("HEAD"), keepAlive && !hasBody);
             }
             default -> {
                 boolean stay = keepAlive && !hasBody;
                 sendSimple(405, stay, method.equals("HEAD"), "Allow: GET, HEAD, POST, PUT\r\n");
-                return stay;
+                yield stay;
             }
-        }
+        };
     }
 
     private boolean badRequest() throws IOException {
@@ -428,7 +429,10 @@ final class Connection implements Runnable {
     }
 
     /** A body over {@link StaticServer#MAX_BODY_BYTES}. */
-    private static final class BodyTooLarge extends IOException {}
+    private static final class BodyTooLarge extends IOException {
+        @Serial
+        private static final long serialVersionUID = 1L;
+    }
 
     // ------------------------------------------------------------------ back-end forwarding
 
@@ -580,15 +584,16 @@ final class Connection implements Runnable {
 
     private void sendSimple(int status, boolean keepAlive, boolean headOnly, String extraHeaders) throws IOException {
         StringBuilder h = statusLine(status).append(extraHeaders);
-        sendBody(status, keepAlive, headOnly, "text/plain; charset=utf-8", status + " " + reason(status) + "\n", h);
+        sendBody(keepAlive, headOnly, "text/plain; charset=utf-8", status + " " + reason(status) + "\n", h);
     }
 
     private void sendBody(int status, boolean keepAlive, boolean headOnly, String type, String body)
             throws IOException {
-        sendBody(status, keepAlive, headOnly, type, body, statusLine(status));
+        sendBody(keepAlive, headOnly, type, body, statusLine(status));
     }
 
-    private void sendBody(int status, boolean keepAlive, boolean headOnly, String type, String body, StringBuilder h)
+    /** {@code h}: the head so far, its status line included. */
+    private void sendBody(boolean keepAlive, boolean headOnly, String type, String body, StringBuilder h)
             throws IOException {
         byte[] b = body.getBytes(StandardCharsets.UTF_8);
         h.append("Content-Type: ").append(type).append("\r\n");

@@ -3,6 +3,7 @@ package dev.baton.server;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.Serial;
 import java.net.Socket;
 import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
@@ -101,6 +102,9 @@ final class Input {
 
     /** A malformed message read from a peer. */
     static final class ProtocolException extends IOException {
+        @Serial
+        private static final long serialVersionUID = 1L;
+
         ProtocolException(String message) {
             super(message);
         }

@@ -8,6 +8,7 @@ import java.lang.foreign.MemorySegment;
  * read and written as memory, with no system call. The pages are the map's: what is written outlives the process as the map
  * does (pinned), and the next process that maps it reads it back.
  */
+@SuppressWarnings("restricted") // native code lives in sys only (LayeringTest)
 public final class BpfMappedArray implements AutoCloseable {
     private final MemorySegment values;
     private final long length;

@@ -2,6 +2,7 @@ package dev.baton.sys;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.Deque;
@@ -47,11 +48,12 @@ public final class BpfObject implements AutoCloseable {
     }
 
     /** Opens the object in {@code elf} (not yet loaded); {@code name} names it in errors. */
+    @SuppressWarnings("MustBeClosedChecker") // the arena lives as long as the object: close() closes it
     public static BpfObject open(byte[] elf, String name) throws SysException {
         requireLibbpf();
         Arena image = Arena.ofShared();
         MemorySegment buffer = image.allocate(elf.length, 8);
-        MemorySegment.copy(elf, 0, buffer, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, elf.length);
+        MemorySegment.copy(elf, 0, buffer, ValueLayout.JAVA_BYTE, 0, elf.length);
         Libc.CallState st = Libc.state();
         Deque<String> lines = capture();
         MemorySegment obj;

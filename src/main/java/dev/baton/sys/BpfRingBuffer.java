@@ -16,6 +16,7 @@ import java.lang.invoke.VarHandle;
  *
  * <p>One thread reads a ring: {@link #drain} is not safe to call from two at once.
  */
+@SuppressWarnings("restricted") // native code lives in sys only (LayeringTest)
 public final class BpfRingBuffer implements AutoCloseable {
     private static final long HEADER = 8;
     private static final int BUSY = 1 << 31;

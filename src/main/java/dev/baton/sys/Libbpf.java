@@ -25,6 +25,7 @@ import java.util.function.Consumer;
  * <p>In libbpf 1.x every call returning {@code int} returns {@code -errno} itself; those returning a
  * pointer return NULL and set {@code errno}, which these bindings capture.
  */
+@SuppressWarnings("restricted") // native code lives in sys only (LayeringTest)
 final class Libbpf {
     private static final Linker LINKER = Linker.nativeLinker();
     private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT;

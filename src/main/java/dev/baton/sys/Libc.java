@@ -3,6 +3,7 @@ package dev.baton.sys;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout.PathElement;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
 import java.lang.foreign.SymbolLookup;
@@ -16,6 +17,7 @@ import java.lang.invoke.VarHandle;
  * failures into {@link SysException} on the control path, or into return codes on the packet path.
  * With {@link Libbpf}, the only classes in the project that touch the foreign linker.
  */
+@SuppressWarnings("restricted") // native code lives in sys only (LayeringTest)
 final class Libc {
     static final int O_RDONLY = 0x0;
     static final int O_RDWR = 0x2;
@@ -51,8 +53,7 @@ final class Libc {
     private static final SymbolLookup LIBC = LINKER.defaultLookup();
     private static final Linker.Option ERRNO = Linker.Option.captureCallState("errno");
     static final StructLayout CAPTURE_LAYOUT = Linker.Option.captureStateLayout();
-    private static final VarHandle ERRNO_HANDLE =
-            CAPTURE_LAYOUT.varHandle(java.lang.foreign.MemoryLayout.PathElement.groupElement("errno"));
+    private static final VarHandle ERRNO_HANDLE = CAPTURE_LAYOUT.varHandle(PathElement.groupElement("errno"));
 
     private static final MethodHandle OPEN =
             bind("open", FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));

@@ -1,9 +1,13 @@
 package dev.baton.sys;
 
 import java.io.IOException;
+import java.io.Serial;
 
 /** A failed system call, with the call's name and errno text. */
 public final class SysException extends IOException {
+    @Serial
+    private static final long serialVersionUID = 1L;
+
     private final int errno;
 
     /** A failed call of {@code call} with {@code errno} (as a libbpf call returns it, negated). */

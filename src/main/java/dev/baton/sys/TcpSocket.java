@@ -6,6 +6,7 @@ import java.lang.foreign.ValueLayout;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+import java.nio.ByteOrder;
 
 /**
  * An IPv4 TCP socket of the kernel's, non-blocking, with its descriptor in view: unlike
@@ -223,7 +224,7 @@ public final class TcpSocket implements AutoCloseable {
     // ----
 
     private static final ValueLayout.OfShort BIG_SHORT =
-            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.BIG_ENDIAN);
+            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
 
     private static int newSocket() throws SysException {
         Libc.CallState st = Libc.state();

@@ -3,6 +3,7 @@ package dev.baton.sys;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.charset.StandardCharsets;
 
 /**
  * A Linux TUN device (layer 3, {@code IFF_TUN | IFF_NO_PI}): each read returns one IPv4/IPv6 packet
@@ -72,7 +73,7 @@ public final class Tun implements AutoCloseable {
             int fd = Libc.open(st, arena.allocateFrom("/dev/net/tun"), Libc.O_RDWR | Libc.O_NONBLOCK | Libc.O_CLOEXEC);
             if (fd < 0) throw new SysException("open /dev/net/tun", st.errno());
             MemorySegment ifr = arena.allocate(IFREQ_SIZE);
-            byte[] n = name.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+            byte[] n = name.getBytes(StandardCharsets.US_ASCII);
             MemorySegment.copy(n, 0, ifr, ValueLayout.JAVA_BYTE, 0, n.length);
             short flags = (short) (IFF_TUN | IFF_NO_PI | (vnetHeader ? IFF_VNET_HDR : 0));
             ifr.set(ValueLayout.JAVA_SHORT, IFNAMSIZ, flags);

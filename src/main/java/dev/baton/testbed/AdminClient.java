@@ -1,5 +1,6 @@
 package dev.baton.testbed;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
@@ -49,7 +50,7 @@ public final class AdminClient {
             }
             channel.register(selector, SelectionKey.OP_READ);
             ByteBuffer in = ByteBuffer.allocate(8192);
-            java.io.ByteArrayOutputStream answer = new java.io.ByteArrayOutputStream();
+            ByteArrayOutputStream answer = new ByteArrayOutputStream();
             while (true) {
                 in.clear();
                 int n = channel.read(in);

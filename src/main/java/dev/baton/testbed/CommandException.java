@@ -1,10 +1,15 @@
 package dev.baton.testbed;
 
+import java.io.Serial;
 import java.util.List;
 
 /** An external command failed or timed out; the message names the command and its stderr. */
 public final class CommandException extends RuntimeException {
-    private final List<String> command;
+    @Serial
+    private static final long serialVersionUID = 1L;
+
+    /** Transient: the message holds it too. */
+    private final transient List<String> command;
 
     public CommandException(List<String> command, String problem) {
         super("`" + String.join(" ", command) + "` " + problem);

@@ -1,6 +1,7 @@
 package dev.baton.testbed;
 
 import java.io.ByteArrayOutputStream;
+import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -77,7 +78,7 @@ public final class Commands {
         return full;
     }
 
-    private static final java.io.File DEV_NULL = new java.io.File("/dev/null");
+    private static final File DEV_NULL = new File("/dev/null");
 
     /** Reads a stream to its end, keeping the first {@link #MAX_CAPTURE} bytes. */
     private static final class Capture implements Runnable {

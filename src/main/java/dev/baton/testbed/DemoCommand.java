@@ -1,5 +1,6 @@
 package dev.baton.testbed;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -231,7 +232,7 @@ public final class DemoCommand implements Callable<Integer> {
             if (Testbed.commandLine(pid).contains("nginx")) {
                 Testbed.stopProcesses(Set.of(pid));
             }
-        } catch (java.io.IOException | NumberFormatException e) {
+        } catch (IOException | NumberFormatException e) {
             // No pid file: the service was not started.
         }
     }

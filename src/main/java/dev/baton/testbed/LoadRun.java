@@ -8,6 +8,8 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -111,9 +113,9 @@ public final class LoadRun {
             counters = Map.copyOf(counters);
             drops = Map.copyOf(drops);
             unanswered = List.copyOf(unanswered);
-            Map<String, Map<String, Long>> copy = new java.util.LinkedHashMap<>();
+            Map<String, Map<String, Long>> copy = new LinkedHashMap<>();
             tcp.forEach((ns, m) -> copy.put(ns, Map.copyOf(m)));
-            tcp = java.util.Collections.unmodifiableMap(copy);
+            tcp = Collections.unmodifiableMap(copy);
         }
 
         /** A summed node counter's change, 0 if absent. */
@@ -252,7 +254,7 @@ public final class LoadRun {
         Map<String, Long> counters = deltas(before, after, "counters", unanswered);
         Map<String, Long> drops = new TreeMap<>(deltas(before, after, "drops", new ArrayList<>()));
         drops.values().removeIf(v -> v == 0);
-        Map<String, Map<String, Long>> tcp = new java.util.LinkedHashMap<>();
+        Map<String, Map<String, Long>> tcp = new LinkedHashMap<>();
         tcpBefore.forEach((ns, b) -> tcp.put(ns, moved(b, tcpAfter.get(ns))));
         return new Report(
                 options, LoadMix.bytes(plan), LoadMix.remote(plan), result, counters, drops, unanswered, tcp, total);
@@ -260,7 +262,7 @@ public final class LoadRun {
 
     /** The client's and every node's kernel TCP counters, client first. */
     static Map<String, NetCounters> tcpCounters(Testbed bed) {
-        Map<String, NetCounters> m = new java.util.LinkedHashMap<>();
+        Map<String, NetCounters> m = new LinkedHashMap<>();
         m.put(bed.client().netns(), NetCounters.read(bed.client().netns()));
         for (NodeInfo n : bed.nodes()) {
             m.put(n.netns(), NetCounters.read(n.netns()));

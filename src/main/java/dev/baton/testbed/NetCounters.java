@@ -37,7 +37,7 @@ public record NetCounters(Map<String, Long> values) {
     public static NetCounters parse(String text) {
         Map<String, Long> values = new TreeMap<>();
         String[] lines = text.split("\n");
-        for (int i = 0; i + 1 < lines.length; i++) {
+        for (int i = 0; i + 1 < lines.length; ) { // a names line, then its numbers line
             String[] names = lines[i].strip().split("\\s+");
             String[] numbers = lines[i + 1].strip().split("\\s+");
             if (names.length < 2
@@ -45,13 +45,14 @@ public record NetCounters(Map<String, Long> values) {
                     || !names[0].equals(numbers[0])
                     || names.length != numbers.length
                     || !numbers[1].matches("-?\\d+")) {
+                i++;
                 continue;
             }
             String section = names[0].substring(0, names[0].length() - 1);
             for (int k = 1; k < names.length; k++) {
                 values.put(section + "." + names[k], Long.parseLong(numbers[k]));
             }
-            i++;
+            i += 2;
         }
         return new NetCounters(values);
     }

@@ -126,7 +126,8 @@ public final class NginxConfig {
      */
     public static String quote(String s) {
         StringBuilder q = new StringBuilder("\"");
-        for (char ch : s.toCharArray()) {
+        for (int i = 0; i < s.length(); i++) {
+            char ch = s.charAt(i);
             if (ch == '"' || ch == '\\') {
                 q.append('\\');
             }

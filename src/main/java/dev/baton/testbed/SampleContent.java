@@ -1,6 +1,7 @@
 package dev.baton.testbed;
 
 import java.io.BufferedOutputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
@@ -101,7 +102,7 @@ public final class SampleContent {
 
     /** The bytes of a sample file, without writing it (for tests of small files). */
     public static byte[] bytes(SampleFile f) {
-        var out = new java.io.ByteArrayOutputStream();
+        var out = new ByteArrayOutputStream();
         try {
             writeTo(out, f);
         } catch (IOException e) {

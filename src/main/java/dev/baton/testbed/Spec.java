@@ -2,6 +2,7 @@ package dev.baton.testbed;
 
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -40,7 +41,7 @@ public record Spec(
         public static DataPath fromEnvironment() {
             String v = System.getenv("BATON_DATAPATH");
             if (v == null || v.isBlank()) return KERNEL;
-            return switch (v.strip().toLowerCase(java.util.Locale.ROOT)) {
+            return switch (v.strip().toLowerCase(Locale.ROOT)) {
                 case "tun" -> TUN;
                 case "kernel", "bpf" -> KERNEL;
                 default -> throw new IllegalArgumentException("BATON_DATAPATH is tun or kernel, not " + v);

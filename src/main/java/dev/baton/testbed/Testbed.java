@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.baton.control.ClusterKey;
 import dev.baton.node.KernelPath;
 import dev.baton.sys.NetDevices;
+import dev.baton.sys.Netns;
 import dev.baton.sys.SysException;
 import java.io.File;
 import java.io.IOException;
@@ -13,7 +14,9 @@ import java.io.UncheckedIOException;
 import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -22,6 +25,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
@@ -51,7 +55,7 @@ public final class Testbed implements AutoCloseable {
     /** Rounds of the AOT training run's requests (each: every node, every file, twice). */
     private static final int TRAINING_ROUNDS = 3;
     /** How long the training node may take to stop and assemble the AOT cache (about 8 s here). */
-    private static final Duration AOT_ASSEMBLY_TIMEOUT = Duration.ofSeconds(120);
+    private static final Duration AOT_ASSEMBLY_TIMEOUT = Duration.ofMinutes(2);
 
     /** A process the testbed started: {@code kind} is "node" or "nginx" (or what {@link #adopt} was told). */
     public record Started(String node, String kind, long pid) {}
@@ -475,7 +479,7 @@ public final class Testbed implements AutoCloseable {
                 if (kill) p.destroyForcibly();
                 else p.destroy();
                 try {
-                    p.onExit().get(Names.STOP_GRACE.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+                    p.onExit().get(Names.STOP_GRACE.toMillis(), TimeUnit.MILLISECONDS);
                 } catch (Exception e) {
                     throw new IllegalStateException("node " + node(number).name() + " (pid " + pid
                             + ") did not end within " + Names.STOP_GRACE.toSeconds() + " s of "
@@ -584,7 +588,7 @@ public final class Testbed implements AutoCloseable {
         // nsenter joins the namespace only, where `ip netns exec` would also remount /sys.
         List<String> argv = new ArrayList<>(
                 dataPath == Spec.DataPath.KERNEL
-                        ? List.of("setsid", "nsenter", "--net=" + dev.baton.sys.Netns.path(node.netns()))
+                        ? List.of("setsid", "nsenter", "--net=" + Netns.path(node.netns()))
                         : List.of("setsid", "ip", "netns", "exec", node.netns()));
         List<String> java = javaCommand();
         if (!jvmOptions.isEmpty()) {
@@ -985,7 +989,7 @@ public final class Testbed implements AutoCloseable {
     }
 
     private static void deleteRecursively(Path path) throws IOException {
-        if (Files.isDirectory(path, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+        if (Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS)) {
             try (Stream<Path> walk = Files.walk(path)) {
                 for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
                     Files.delete(p);
@@ -1019,11 +1023,7 @@ public final class Testbed implements AutoCloseable {
         Path temp = stateDir.resolve(Names.STATE_FILE + ".tmp");
         writeString(temp, root.toPrettyString() + "\n");
         try {
-            Files.move(
-                    temp,
-                    file,
-                    java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            Files.move(temp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -1,13 +1,20 @@
 package dev.baton.testbed;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
 
 /** {@code baton testbed up|down|stats|load}: the namespace testbed from the command line (needs root). */
 @Command(
@@ -24,7 +31,7 @@ import picocli.CommandLine.Option;
         })
 public final class TestbedCommand implements Runnable {
     @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec spec;
+    CommandSpec spec;
 
     @Override
     public void run() {
@@ -127,7 +134,7 @@ public final class TestbedCommand implements Runnable {
             mixinStandardHelpOptions = true,
             description = "Stops the node processes and nginx, deletes every baton-* namespace and the state files.")
     static final class Down implements Callable<Integer> {
-        @picocli.CommandLine.Mixin
+        @Mixin
         StateDir state;
 
         @Override
@@ -152,7 +159,7 @@ public final class TestbedCommand implements Runnable {
         @Option(names = "--json", description = "Print {\"nodes\":[...]} as JSON.")
         boolean json;
 
-        @picocli.CommandLine.Mixin
+        @Mixin
         StateDir state;
 
         @Override
@@ -177,16 +184,13 @@ public final class TestbedCommand implements Runnable {
                     + " `fault n1 add drop port=7070` (cuts n1's control links), `fault all clear`."
                     + " Rules: see docs/RELIABILITY.md.")
     static final class Fault implements Callable<Integer> {
-        @picocli.CommandLine.Parameters(index = "0", paramLabel = "NODE", description = "n1, n2 ... or all.")
+        @Parameters(index = "0", paramLabel = "NODE", description = "n1, n2 ... or all.")
         String node;
 
-        @picocli.CommandLine.Parameters(
-                index = "1..*",
-                paramLabel = "COMMAND",
-                description = "list | add RULE | remove ID | clear")
-        java.util.List<String> command = new java.util.ArrayList<>();
+        @Parameters(index = "1..*", paramLabel = "COMMAND", description = "list | add RULE | remove ID | clear")
+        List<String> command = new ArrayList<>();
 
-        @picocli.CommandLine.Mixin
+        @Mixin
         StateDir state;
 
         @Override
@@ -275,7 +279,7 @@ public final class TestbedCommand implements Runnable {
         @Option(names = "--json", description = "Print the report as JSON.")
         boolean json;
 
-        @picocli.CommandLine.Mixin
+        @Mixin
         StateDir state;
 
         @Option(
@@ -294,9 +298,9 @@ public final class TestbedCommand implements Runnable {
                         mix == null ? LoadMix.standard() : LoadMix.parse(mix),
                         new LoadClient.Options(
                                 concurrency,
-                                java.time.Duration.ofSeconds(timeoutSeconds),
+                                Duration.ofSeconds(timeoutSeconds),
                                 keepAlive,
-                                java.time.Duration.ofSeconds(maxTimeSeconds)));
+                                Duration.ofSeconds(maxTimeSeconds)));
             } catch (IllegalArgumentException e) {
                 System.err.println("baton testbed load: " + e.getMessage());
                 return 2;
@@ -333,13 +337,13 @@ public final class TestbedCommand implements Runnable {
                     + " are: with --kill by SIGKILL (a crash), else by SIGTERM after a handover. On the in-kernel"
                     + " data path the new process takes over the node's connections.")
     static final class Restart implements Callable<Integer> {
-        @picocli.CommandLine.Parameters(index = "0", paramLabel = "NODE", description = "n1, n2 ...")
+        @Parameters(index = "0", paramLabel = "NODE", description = "n1, n2 ...")
         String node;
 
         @Option(names = "--kill", description = "End the process with SIGKILL, as a crash would.")
         boolean kill;
 
-        @picocli.CommandLine.Mixin
+        @Mixin
         StateDir state;
 
         @Override
@@ -393,7 +397,7 @@ public final class TestbedCommand implements Runnable {
 
     /** {@code builtin} or {@code nginx} (any case), else null. */
     static Spec.Server parseServer(String name) {
-        return switch (name.toLowerCase(java.util.Locale.ROOT)) {
+        return switch (name.toLowerCase(Locale.ROOT)) {
             case "builtin" -> Spec.Server.BUILTIN;
             case "nginx" -> Spec.Server.NGINX;
             default -> null;
@@ -458,12 +462,12 @@ public final class TestbedCommand implements Runnable {
     /** The effective uid from /proc/self/status is 0. */
     public static boolean isRoot() {
         try {
-            for (String line : java.nio.file.Files.readAllLines(Path.of("/proc/self/status"))) {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
                 if (line.startsWith("Uid:")) {
                     return line.split("\\s+")[2].equals("0");
                 }
             }
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             return false;
         }
         return false;

@@ -2,6 +2,7 @@ package dev.baton.wire;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 
 /**
  * A reusable view of the {@code struct virtio_net_hdr} that precedes every packet on a TUN device
@@ -42,8 +43,7 @@ public final class VirtioNetHeader {
     static final int CSUM_START = 6;
     static final int CSUM_OFFSET = 8;
 
-    private static final ValueLayout.OfShort LE16 =
-            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort LE16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private MemorySegment segment;
     private long base;

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** The small pure pieces: /proc stat parsing, curl's line, the URLs of each path, the options. */
@@ -129,7 +130,7 @@ class BenchPiecesTest {
                 0,
                 0,
                 0,
-                java.util.Map.of(),
+                Map.of(),
                 0,
                 "n1",
                 0,

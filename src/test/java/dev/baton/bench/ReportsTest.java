@@ -7,9 +7,11 @@ import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -51,7 +53,7 @@ class ReportsTest {
         assertThat(md).contains("- kernel: 6.18.0-test");
         long rows =
                 md.lines().filter(l -> l.startsWith("| ") && l.contains(" | (")).count();
-        assertThat(rows).isEqualTo(Workload.values().length * BenchPath.values().length);
+        assertThat(rows).isEqualTo((long) Workload.values().length * BenchPath.values().length);
         assertThat(md).contains("| 1 KiB, new connection | (c) baton, handoff | 6,000 | ");
         assertThat(md).contains("| 1.65 ms | 4.60 ms | 10 / 20 / 30 / 40 | n1 | 20.0% | 75% | 0 |");
         assertThat(md).contains("**status 502; received 0 bytes, expected 67108864**");
@@ -140,7 +142,7 @@ class ReportsTest {
     }
 
     static int distinctColours(BufferedImage image) {
-        java.util.Set<Integer> seen = new java.util.HashSet<>();
+        Set<Integer> seen = new HashSet<>();
         for (int y = 0; y < image.getHeight(); y += 7) {
             for (int x = 0; x < image.getWidth(); x += 7) seen.add(image.getRGB(x, y));
         }

@@ -3,10 +3,12 @@ package dev.baton.btcp;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
+import dev.baton.control.ControlMessage;
 import dev.baton.control.RefuseReason;
 import dev.baton.route.Member;
 import dev.baton.wire.Bytes;
 import dev.baton.wire.Ipv4Header;
+import dev.baton.wire.PacketPrinter;
 import dev.baton.wire.TcpHeader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -245,7 +247,7 @@ class BtcpFuzzTest {
         }
 
         private static String describe(MemorySegment p, int length) {
-            return dev.baton.wire.PacketPrinter.describe(p, length);
+            return PacketPrinter.describe(p, length);
         }
 
         @Override
@@ -257,7 +259,7 @@ class BtcpFuzzTest {
 
         @Override
         public boolean commit(String peer, long connId, byte[] request) {
-            assertThat(request.length).isLessThanOrEqualTo(dev.baton.control.ControlMessage.MAX_REQUEST_LENGTH);
+            assertThat(request.length).isLessThanOrEqualTo(ControlMessage.MAX_REQUEST_LENGTH);
             return linkUp;
         }
 

@@ -1,15 +1,20 @@
 package dev.baton.btcp;
 
+import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.sun.management.ThreadMXBean;
 import dev.baton.control.RefuseReason;
 import dev.baton.route.Member;
 import dev.baton.wire.Bytes;
 import dev.baton.wire.TcpHeader;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -80,13 +85,13 @@ class BtcpTest {
         @Override
         public void toKernel(MemorySegment p, int len) {
             emitted++;
-            if (capture) kernel.add(p.asSlice(0, len).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+            if (capture) kernel.add(p.asSlice(0, len).toArray(ValueLayout.JAVA_BYTE));
         }
 
         @Override
         public void toWire(MemorySegment p, int len) {
             emitted++;
-            if (capture) wire.add(p.asSlice(0, len).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+            if (capture) wire.add(p.asSlice(0, len).toArray(ValueLayout.JAVA_BYTE));
         }
 
         boolean linkUp = true;
@@ -124,12 +129,12 @@ class BtcpTest {
         }
 
         void fromWire(byte[] p) {
-            MemorySegment.copy(p, 0, buf, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, p.length);
+            MemorySegment.copy(p, 0, buf, ValueLayout.JAVA_BYTE, 0, p.length);
             btcp.fromWire(buf, p.length);
         }
 
         void fromKernel(byte[] p) {
-            MemorySegment.copy(p, 0, buf, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, p.length);
+            MemorySegment.copy(p, 0, buf, ValueLayout.JAVA_BYTE, 0, p.length);
             btcp.fromKernel(buf, p.length);
         }
 
@@ -314,7 +319,7 @@ class BtcpTest {
         // The entry resets its SYN-RECV entry and commits, with the request (claims 7, 17) ...
         entry.btcp.onHandoffAck("n2", connId, chosenInit, FORWARD_PORT);
         assertThat(entry.control.getLast()[0]).isEqualTo("commit");
-        assertThat(new String((byte[]) entry.control.getLast()[3])).isEqualTo(REMOTE_REQUEST);
+        assertThat(new String((byte[]) entry.control.getLast()[3], UTF_8)).isEqualTo(REMOTE_REQUEST);
         deliverCommit();
         // ... which the chosen node injects after the ACK, in its own sequence space.
         var injected = chosen.lastKernel();
@@ -414,7 +419,7 @@ class BtcpTest {
     @Test
     void readsARequestSplitIntoOneByteSegmentsInAnyOrder() {
         handshakeAtEntry();
-        byte[] r = REMOTE_REQUEST.getBytes();
+        byte[] r = REMOTE_REQUEST.getBytes(UTF_8);
         // Send bytes 1..n-1 first, then byte 0: nothing can be decided until the gap is filled.
         for (int i = r.length - 1; i >= 0; i--) {
             entry.fromWire(fromClient(A)
@@ -433,7 +438,7 @@ class BtcpTest {
     void acknowledgesAHeadWrittenByteByByteAndHandsItOverWhole() {
         handshakeAtEntry();
         String head = "GET /video/big.bin HTTP/1.1\r\nHost: x\r\nUser-Agent: " + "u".repeat(200) + "\r\n\r\n";
-        byte[] r = head.getBytes();
+        byte[] r = head.getBytes(UTF_8);
         for (int i = 0; i < r.length; i++) {
             entry.fromWire(fromClient(A)
                     .flags(TcpHeader.PSH)
@@ -458,7 +463,7 @@ class BtcpTest {
         assertThat(entry.control).hasSize(1);
         Object[] req = entry.control.getFirst();
         entry.btcp.onHandoffAck("n2", (long) req[2], new HandshakeInit(ISN_B, TS_B, 7, 1460, true, true), FORWARD_PORT);
-        assertThat(new String((byte[]) entry.control.getLast()[3]))
+        assertThat(new String((byte[]) entry.control.getLast()[3], UTF_8))
                 .as("the whole head, in the commit")
                 .isEqualTo(head);
         assertThat(entry.wire).as("nothing left to forward").hasSize(r.length);
@@ -558,7 +563,7 @@ class BtcpTest {
         handshakeAtEntry();
         byte[] good =
                 fromClient(A).seq(CLIENT_ISN + 1).ack(ISN_A + 1).payload("x").build();
-        entry.fromWire(java.util.Arrays.copyOf(good, 30)); // IPv4 total length beyond the packet
+        entry.fromWire(Arrays.copyOf(good, 30)); // IPv4 total length beyond the packet
         byte[] badOpt =
                 fromClient(A).seq(CLIENT_ISN + 1).ack(ISN_A + 1).ts(1, 2).build();
         badOpt[40 + 3] = 9; // timestamps option length 9: malformed
@@ -861,7 +866,7 @@ class BtcpTest {
     }
 
     static void feed(Side side, Btcp b, byte[] p, boolean fromWire) {
-        MemorySegment.copy(p, 0, side.buf, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, p.length);
+        MemorySegment.copy(p, 0, side.buf, ValueLayout.JAVA_BYTE, 0, p.length);
         if (fromWire) b.fromWire(side.buf, p.length);
         else b.fromKernel(side.buf, p.length);
     }
@@ -990,7 +995,7 @@ class BtcpTest {
 
     @Test
     void keepsAHandedInConnectionApartFromOneTheSameClientPortOpensDirectly() {
-        long connId = handOff();
+        handOff();
         // The same client port connects straight to n2: a new connection, to n2's own address.
         chosen.fromWire(fromClient(B).flags(TcpHeader.SYN).seq(777).mss(1460).build());
         var direct = chosen.lastKernel();
@@ -1026,9 +1031,9 @@ class BtcpTest {
         fragment[6] = 0x20; // more fragments
         byte[] udp = fromServer(SHADOW_A).seq(5).build();
         udp[9] = 17;
-        byte[] shortTcp = java.util.Arrays.copyOf(fromServer(SHADOW_A).seq(5).build(), 30);
+        byte[] shortTcp = Arrays.copyOf(fromServer(SHADOW_A).seq(5).build(), 30);
         shortTcp[3] = 30; // total length 30: 10 bytes of TCP
-        byte[] truncated = java.util.Arrays.copyOf(fromServer(SHADOW_A).seq(5).build(), 24); // total length beyond it
+        byte[] truncated = Arrays.copyOf(fromServer(SHADOW_A).seq(5).build(), 24); // total length beyond it
         // 169.254.77.0 is nobody's shadow, and its index 0 is that of the service address.
         byte[] shadowZero = TestPackets.tcp(Btcp.Config.DEFAULT_SHADOW_NETWORK, 80, CLIENT, CPORT)
                 .seq(5)
@@ -1037,14 +1042,14 @@ class BtcpTest {
         assertThat(chosen.wire).isEmpty();
         assertThat(chosen.btcp.counters().get(Drop.STRAY_KERNEL_PACKET)).isEqualTo(5);
         // The same fragment from the node's own address still goes out (checksums do not matter here).
-        Bytes.u32(java.lang.foreign.MemorySegment.ofArray(fragment), 12, B);
+        Bytes.u32(MemorySegment.ofArray(fragment), 12, B);
         chosen.fromKernel(fragment);
         assertThat(chosen.wire).hasSize(1);
     }
 
     @Test
     void allocatesNothingPerForwardedOrRewrittenPacket() {
-        long connId = handOff();
+        handOff();
         int reqLen = REMOTE_REQUEST.length();
         byte[] clientAck = fromClient(A)
                 .seq(CLIENT_ISN + 1 + reqLen)
@@ -1064,17 +1069,17 @@ class BtcpTest {
         MemorySegment in = Arena.ofAuto().allocate(65536);
         entry.capture = false;
         chosen.capture = false;
-        var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        var threads = (ThreadMXBean) ManagementFactory.getThreadMXBean();
         long self = Thread.currentThread().threadId();
         for (int round = 0; round < 2; round++) { // the first round warms up (class loading, JIT)
             long emittedBefore = entry.emitted + chosen.emitted;
             long before = threads.getThreadAllocatedBytes(self);
             for (int i = 0; i < 10_000; i++) {
-                MemorySegment.copy(clientAck, 0, in, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, clientAck.length);
+                MemorySegment.copy(clientAck, 0, in, ValueLayout.JAVA_BYTE, 0, clientAck.length);
                 entry.btcp.fromWire(in, clientAck.length);
-                MemorySegment.copy(forwarded, 0, in, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, forwarded.length);
+                MemorySegment.copy(forwarded, 0, in, ValueLayout.JAVA_BYTE, 0, forwarded.length);
                 chosen.btcp.fromWire(in, forwarded.length);
-                MemorySegment.copy(response, 0, in, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, response.length);
+                MemorySegment.copy(response, 0, in, ValueLayout.JAVA_BYTE, 0, response.length);
                 chosen.btcp.fromKernel(in, response.length);
             }
             long allocated = threads.getThreadAllocatedBytes(self) - before;

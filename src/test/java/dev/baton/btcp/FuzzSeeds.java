@@ -9,12 +9,14 @@ import dev.baton.wire.Bytes;
 import dev.baton.wire.TcpHeader;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * Writes the fuzz targets' seed corpora (checked in under {@code src/test/resources}, where Jazzer's
@@ -136,7 +138,7 @@ public final class FuzzSeeds {
         System.arraycopy(p, 20, b, 24, p.length - 20);
         b[2] = (byte) (b.length >> 8);
         b[3] = (byte) b.length;
-        BtcpFuzzTest.fixChecksums(java.lang.foreign.MemorySegment.ofArray(b), b.length);
+        BtcpFuzzTest.fixChecksums(MemorySegment.ofArray(b), b.length);
         return b;
     }
 
@@ -525,7 +527,7 @@ public final class FuzzSeeds {
             ControlFrame.encode(m, b);
             write(
                     frames,
-                    m.getClass().getSimpleName().toLowerCase(java.util.Locale.ROOT),
+                    m.getClass().getSimpleName().toLowerCase(Locale.ROOT),
                     Arrays.copyOf(b.array(), b.position()));
         }
         // roundTrip reads a FuzzedDataProvider, which takes numbers from the end of its input: the last

@@ -2,6 +2,7 @@ package dev.baton.btcp;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.sun.management.ThreadMXBean;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.management.ManagementFactory;
@@ -33,7 +34,7 @@ class RewritePathAllocationTest {
     void rewritesEveryPacketOfAHandedOffConnectionWithoutAllocating() {
         conn.entry.sink = DISCARD;
         conn.chosen.sink = DISCARD;
-        var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        var threads = (ThreadMXBean) ManagementFactory.getThreadMXBean();
         long self = Thread.currentThread().threadId();
         threads.getThreadAllocatedBytes(self); // its own first-call costs, outside the measurement
 

@@ -256,11 +256,6 @@ class TimerWheelTest {
     }
 
     /**
-     * Callbacks that arm and cancel random slots (deadlines past, near and far) while the wheel
-     * walks its buckets: nothing fires early or unarmed, and whatever is due when an advance starts
-     * has fired when it returns; a slot armed due by a callback fires by the next advance.
-     */
-    /**
      * After an advance to {@code now}: a bound a sleeper can wait for without missing a deadline,
      * and without spinning (later than now); the earliest itself when every deadline is within
      * the turn ahead.
@@ -294,6 +289,11 @@ class TimerWheelTest {
         assertThat(r.wheel.earliestBound()).isEqualTo(TimerWheel.NONE);
     }
 
+    /**
+     * Callbacks that arm and cancel random slots (deadlines past, near and far) while the wheel
+     * walks its buckets: nothing fires early or unarmed, and whatever is due when an advance starts
+     * has fired when it returns; a slot armed due by a callback fires by the next advance.
+     */
     @Property(tries = 300)
     void firesWhatIsDueEvenWhenCallbacksRearrangeTheWheel(
             @ForAll long seed,

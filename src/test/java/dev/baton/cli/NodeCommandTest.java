@@ -6,6 +6,7 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -40,7 +41,7 @@ class NodeCommandTest {
     void tuningOptionsOverrideTheFileAndFaultsAddToIt() throws Exception {
         Path key = dir.resolve("k");
         Files.write(key, new byte[32]);
-        Files.setPosixFilePermissions(key, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        Files.setPosixFilePermissions(key, PosixFilePermissions.fromString("rw-------"));
         Path f = Files.writeString(dir.resolve("c.yaml"), """
                 cluster:
                   key: k

@@ -1,5 +1,6 @@
 package dev.baton.cli;
 
+import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
@@ -20,7 +21,7 @@ class PackagingTest {
                 .redirectErrorStream(true)
                 .start();
         assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
-        String out = new String(p.getInputStream().readAllBytes());
+        String out = new String(p.getInputStream().readAllBytes(), UTF_8);
         assertThat(p.exitValue()).as(out).isZero();
         assertThat(out).as("systemd-analyze's warnings").isBlank();
     }

@@ -96,9 +96,10 @@ class StatusCommandTest {
         assertThat(asked.get()).isEqualTo("content rescan");
         assertThat(out.toString()).contains("{\"paths\":15,\"before\":14}");
         Path other = dir.resolve("b.sock");
-        fakeNode(other, "{\"error\":\"no routing policy named 'x'\"}");
+        CompletableFuture<String> refused = fakeNode(other, "{\"error\":\"no routing policy named 'x'\"}");
         assertThat(run("admin", "--admin-socket", other.toString(), "policy", "x"))
                 .isEqualTo(1);
+        assertThat(refused.get()).isEqualTo("policy x");
     }
 
     @Test

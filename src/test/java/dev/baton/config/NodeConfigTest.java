@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.baton.fault.FaultRule;
+import dev.baton.node.HostLayout;
 import dev.baton.node.Node;
 import dev.baton.route.Member;
 import dev.baton.wire.Bytes;
@@ -132,7 +133,7 @@ class NodeConfigTest {
     @Test
     void aRealHostHasItsServersNamespaceAndControlAddresses() throws Exception {
         Node.Config n = NodeConfig.load(write(HOST)).node();
-        assertThat(n.host()).isEqualTo(new dev.baton.node.HostLayout("baton-srv", null, 1500));
+        assertThat(n.host()).isEqualTo(new HostLayout("baton-srv", null, 1500));
         assertThat(n.address()).isEqualTo(Bytes.parseIpv4("192.0.2.10"));
         assertThat(n.controlAddress()).isEqualTo(Bytes.parseIpv4("10.1.0.10"));
         assertThat(n.controlAddressOf(n.peers().get(0))).isEqualTo(Bytes.parseIpv4("10.1.0.11"));

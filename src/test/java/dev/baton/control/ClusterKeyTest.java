@@ -1,5 +1,6 @@
 package dev.baton.control;
 
+import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -19,7 +20,9 @@ class ClusterKeyTest {
         Path f = write("k", new byte[32], "rw-------");
         assertThat(ClusterKey.read(f).spec().getEncoded()).hasSize(32);
         Path text = write(
-                "hex", "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n".getBytes(), "r--------");
+                "hex",
+                "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n".getBytes(UTF_8),
+                "r--------");
         assertThat(ClusterKey.read(text).spec().getEncoded()).hasSize(65);
     }
 

@@ -2,6 +2,7 @@ package dev.baton.control;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.sun.management.ThreadMXBean;
 import java.io.ByteArrayInputStream;
 import java.io.EOFException;
 import java.lang.management.ManagementFactory;
@@ -20,8 +21,7 @@ import net.jqwik.api.Provide;
  * another exception, and never an allocation sized by what the frame claims rather than what it holds.
  */
 class ControlFrameProperties {
-    private static final com.sun.management.ThreadMXBean THREADS =
-            (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+    private static final ThreadMXBean THREADS = (ThreadMXBean) ManagementFactory.getThreadMXBean();
 
     /**
      * Decodes twice and measures the second time: the first run of a code path also pays for class

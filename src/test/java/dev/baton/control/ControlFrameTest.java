@@ -1,5 +1,6 @@
 package dev.baton.control;
 
+import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -57,7 +58,7 @@ class ControlFrameTest {
                 new Heartbeat(0, 0),
                 new Heartbeat(Integer.MAX_VALUE, Long.MAX_VALUE),
                 new HandoffRequest(42L, 0xdeadbeef, 0x80000000, 7, 1460, true, true, packet(60, 1), packet(52, 2)),
-                new ControlMessage.Commit(42L, "GET / HTTP/1.1\r\n\r\n".getBytes()),
+                new ControlMessage.Commit(42L, "GET / HTTP/1.1\r\n\r\n".getBytes(UTF_8)),
                 new ControlMessage.Commit(0L, new byte[0]),
                 new ControlMessage.Commit(Long.MAX_VALUE, packet(ControlMessage.MAX_REQUEST_LENGTH, 5)),
                 new HandoffRequest(-1L, 0, 0, -1, 0, false, false, new byte[0], new byte[0]),
@@ -171,7 +172,7 @@ class ControlFrameTest {
 
     @Test
     void helloConvertsItsAddress() throws Exception {
-        InetAddress a = InetAddress.getByName("127.0.0.1");
+        InetAddress a = InetAddress.getLoopbackAddress();
         Hello h = new Hello("n", Hello.ipv4Of(a), 80, 1, NONCE);
         assertThat(h.ipv4()).isEqualTo(0x7f000001);
         assertThat(h.address()).isEqualTo(a);
@@ -340,6 +341,12 @@ class ControlFrameTest {
             int b = served < data.length ? data[served] & 0xff : 0;
             served++;
             return b;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) {
+            for (int i = 0; i < len; i++) b[off + i] = (byte) read();
+            return len;
         }
     }
 }

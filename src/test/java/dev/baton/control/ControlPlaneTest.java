@@ -14,6 +14,7 @@ import dev.baton.control.ControlMessage.Hello;
 import dev.baton.control.ControlMessage.Terminate;
 import dev.baton.control.ControlPlane.Config;
 import dev.baton.control.ControlPlane.PeerSpec;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
@@ -23,10 +24,14 @@ import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
@@ -334,22 +339,22 @@ class ControlPlaneTest {
         ControlPlane b = start("b", rb);
         FakePeer peer = authenticatedAsA(rb);
         List<ControlMessage> sent = new ArrayList<>();
-        java.io.ByteArrayOutputStream stream = new java.io.ByteArrayOutputStream();
+        ByteArrayOutputStream stream = new ByteArrayOutputStream();
         for (int i = 0; i < 300; i++) {
             ControlMessage m = switch (i % 4) {
                 case 0 -> new Content(true, true, List.of("/" + "p".repeat(i * 37 % 3000)));
                 // near the largest frame: more than one read, and a partial frame kept between reads
-                case 1 -> new Content(false, false, java.util.Collections.nCopies(20, "/" + "q".repeat(3000 - i % 7)));
+                case 1 -> new Content(false, false, Collections.nCopies(20, "/" + "q".repeat(3000 - i % 7)));
                 default -> new Terminate(i);
             };
             sent.add(m);
             stream.write(peer.tagged(m));
         }
         byte[] all = stream.toByteArray();
-        java.util.Random cuts = new java.util.Random(7);
+        Random cuts = new Random(7);
         for (int off = 0; off < all.length; ) {
             int n = Math.min(off < 300 ? 1 : 1 + cuts.nextInt(9000), all.length - off); // byte by byte first
-            peer.write(java.util.Arrays.copyOfRange(all, off, off + n));
+            peer.write(Arrays.copyOfRange(all, off, off + n));
             off += n;
             if (cuts.nextInt(8) == 0) Thread.sleep(1);
         }
@@ -432,9 +437,9 @@ class ControlPlaneTest {
     /** Records what a plane tells its node. */
     static final class Recorder implements ControlListener {
         final List<String> events = new CopyOnWriteArrayList<>();
-        final Map<String, Hello> hellos = new java.util.concurrent.ConcurrentHashMap<>();
-        final Map<String, List<ControlMessage>> messages = new java.util.concurrent.ConcurrentHashMap<>();
-        private final Map<String, Boolean> up = new java.util.concurrent.ConcurrentHashMap<>();
+        final Map<String, Hello> hellos = new ConcurrentHashMap<>();
+        final Map<String, List<ControlMessage>> messages = new ConcurrentHashMap<>();
+        private final Map<String, Boolean> up = new ConcurrentHashMap<>();
 
         @Override
         public void onPeerUp(String peer, Hello hello) {

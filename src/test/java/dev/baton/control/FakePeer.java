@@ -85,7 +85,7 @@ final class FakePeer implements AutoCloseable {
     /** {@code m}'s frame and tag, as {@link #send} would write them, for the caller to cut up. */
     byte[] tagged(ControlMessage m) {
         byte[] f = encode(m);
-        byte[] out = java.util.Arrays.copyOf(f, f.length + LinkAuth.TAG_LENGTH);
+        byte[] out = Arrays.copyOf(f, f.length + LinkAuth.TAG_LENGTH);
         outMac.sign(f, 0, f.length, tag);
         System.arraycopy(tag, 0, out, f.length, tag.length);
         return out;

@@ -11,15 +11,22 @@ import static dev.baton.datapath.Segment.get32;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.baton.sys.BpfProgram;
+import dev.baton.sys.Poller;
 import dev.baton.sys.SysException;
+import dev.baton.testbed.TestbedCommand;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -52,8 +59,9 @@ class DatapathProgramsIT {
     static MemorySegment ctx;
 
     @BeforeAll
+    @SuppressWarnings("MustBeClosedChecker") // the arena lives for the class: @AfterAll closes it
     static void load() throws Exception {
-        assertThat(dev.baton.testbed.TestbedCommand.isRoot())
+        assertThat(TestbedCommand.isRoot())
                 .as("BPF_PROG_TEST_RUN needs root (CAP_BPF, CAP_NET_ADMIN): run in the root phase")
                 .isTrue();
         dp = Datapath.load(1024, Optional.empty());
@@ -433,8 +441,8 @@ class DatapathProgramsIT {
         }
     }
 
-    static java.util.List<Closed> drainCloses() throws SysException {
-        java.util.List<Closed> all = new java.util.ArrayList<>();
+    static List<Closed> drainCloses() throws SysException {
+        List<Closed> all = new ArrayList<>();
         new KernelFastPath(dp, NODE, SERVICE)
                 .drainCloses((c, port, entry, cookie, flags, fromKernel) ->
                         all.add(new Closed(c, port, entry, cookie, flags, fromKernel)));
@@ -494,18 +502,17 @@ class DatapathProgramsIT {
                 dp.put(new FlowKey(CLIENT, NODE, port, SERVICE), Flow.local(0, 0, 0x5ee));
                 fast.asleep(asleep);
                 long woken = counter(DatapathCounter.ENGINE_WOKEN);
-                java.util.concurrent.CompletableFuture<Long> waited =
-                        java.util.concurrent.CompletableFuture.supplyAsync(() -> {
-                            try {
-                                dev.baton.sys.Poller p = new dev.baton.sys.Poller(1);
-                                p.watch(0, fast.closesFd(), false);
-                                long t0 = System.nanoTime();
-                                p.await(1, 1_500); // at its timeout poll looks once more: then it is ready
-                                return (System.nanoTime() - t0) / 1_000_000;
-                            } catch (SysException e) {
-                                throw new IllegalStateException(e);
-                            }
-                        });
+                CompletableFuture<Long> waited = CompletableFuture.supplyAsync(() -> {
+                    try {
+                        Poller p = new Poller(1);
+                        p.watch(0, fast.closesFd(), false);
+                        long t0 = System.nanoTime();
+                        p.await(1, 1_500); // at its timeout poll looks once more: then it is ready
+                        return (System.nanoTime() - t0) / 1_000_000;
+                    } catch (SysException e) {
+                        throw new IllegalStateException(e);
+                    }
+                });
                 Thread.sleep(300); // the poll waits by now, on an empty ring
                 byte[] fin = Segment.tcp(CLIENT, port, NODE, SERVICE)
                         .seq(5)
@@ -514,7 +521,7 @@ class DatapathProgramsIT {
                         .linuxOptions(1, 2)
                         .build();
                 assertThat(run(Datapath.UPLINK_INGRESS, fin).retval()).isEqualTo(TC_ACT_OK);
-                long ms = waited.get(5, java.util.concurrent.TimeUnit.SECONDS);
+                long ms = waited.get(5, TimeUnit.SECONDS);
                 if (asleep) {
                     assertThat(ms).as("woken by the close").isBetween(250L, 1_000L);
                     assertThat(counter(DatapathCounter.ENGINE_WOKEN)).isEqualTo(woken + 1);
@@ -761,7 +768,7 @@ class DatapathProgramsIT {
                 second.unpin();
             }
         } finally {
-            java.nio.file.Files.deleteIfExists(pins);
+            Files.deleteIfExists(pins);
         }
     }
 
@@ -891,10 +898,10 @@ class DatapathProgramsIT {
 
     // ---- new connections decided in the kernel (CONFIG_F_LOCAL_DECISION) ----------------------
 
-    /** Client port {@code port}'s handshake through the programs, up to the held ACK; returns SYN, SYN/ACK. */
     /** {@code HELD_ACK_TIMEOUT_MS} in datapath.h: Btcp.Config's default request timeout. */
     static final long HELD_ACK_TIMEOUT_MILLIS = 5_000;
 
+    /** Client port {@code port}'s handshake through the programs, up to the held ACK; returns SYN, SYN/ACK. */
     static byte[][] handshake(int port) throws SysException {
         byte[] syn = Segment.tcp(CLIENT, port, NODE, SERVICE)
                 .seq(1000)
@@ -1302,7 +1309,7 @@ class DatapathProgramsIT {
         int t = ETH + ipHl;
         int len = b.length - t;
         int computed = Segment.Checksums.tcp(b, t, len, get32(b, ETH + 12), get32(b, ETH + 16));
-        long sum = (~computed & 0xffff) + get16(b, t + 16);
+        long sum = (long) (~computed & 0xffff) + get16(b, t + 16);
         while ((sum >>> 16) != 0) sum = (sum & 0xffff) + (sum >>> 16);
         return (int) sum;
     }

@@ -1,6 +1,7 @@
 package dev.baton.datapath;
 
 import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
 import java.util.Random;
 
 /**
@@ -60,7 +61,7 @@ final class Segment {
     }
 
     Segment payload(String ascii) {
-        payload = ascii.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        payload = ascii.getBytes(StandardCharsets.US_ASCII);
         return this;
     }
 
@@ -232,7 +233,7 @@ final class Segment {
 
         /** The TCP checksum of {@code len} bytes at {@code from}, its own field counted as zero. */
         static int tcp(byte[] b, int from, int len, int src, int dst) {
-            long sum = (src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff) + 6 + len;
+            long sum = (long) (src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff) + 6 + len;
             for (int i = 0; i < len; i += 2) {
                 if (i == 16) continue;
                 int hi = b[from + i] & 0xff;

@@ -1,5 +1,6 @@
 package dev.baton.e2e;
 
+import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.baton.testbed.Client;
@@ -25,6 +26,6 @@ class BuiltinServerHandoffIT extends HandoffScenarios {
         assertThat(r.status()).isEqualTo(200);
         assertThat(r.servedBy()).as("the POST was handed off to the holder").isEqualTo("n2");
         String expected = "{\"bytes\":" + body.length + ",\"sha256\":\"" + ContentMap.sha256(body) + "\"}";
-        assertThat(r.sha256()).as("the server saw every byte").isEqualTo(ContentMap.sha256(expected.getBytes()));
+        assertThat(r.sha256()).as("the server saw every byte").isEqualTo(ContentMap.sha256(expected.getBytes(UTF_8)));
     }
 }

@@ -12,6 +12,7 @@ import java.io.ByteArrayInputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -130,8 +131,8 @@ class DashboardIT {
             assertThat(second).as("handoffs counted on the page, 3 s apart").isGreaterThan(first);
             assertThat(second)
                     .as("the page's count is the nodes' count of a moment ago")
-                    .isGreaterThanOrEqualTo(countedBefore)
-                    .isLessThanOrEqualTo(completedHandoffs());
+                    .isGreaterThanOrEqualTo((double) countedBefore)
+                    .isLessThanOrEqualTo((double) completedHandoffs());
             assertThat(number(browser, "kpi-handoffs-rate")).isPositive();
             assertThat(number(browser, "kpi-conn-rate")).isGreaterThanOrEqualTo(number(browser, "kpi-handoffs-rate"));
             double share = number(browser, "kpi-share");
@@ -262,7 +263,7 @@ class DashboardIT {
 
     private static BufferedImage checkImage(byte[] png) throws Exception {
         assertThat(png).hasSizeGreaterThan(8);
-        assertThat(java.util.Arrays.copyOf(png, 8))
+        assertThat(Arrays.copyOf(png, 8))
                 .as("PNG signature")
                 .containsExactly(0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n');
         BufferedImage image = ImageIO.read(new ByteArrayInputStream(png));

@@ -4,6 +4,7 @@ import static dev.baton.e2e.EndToEnd.assertExact;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.baton.testbed.Client;
 import dev.baton.testbed.Commands;
 import dev.baton.testbed.ProcessResult;
@@ -73,8 +74,8 @@ class DrainIT {
         // Operators see it: n2's metrics, and the dashboard's cluster view served by n1.
         assertThat(clientGet("http://" + bed.node(2).ip() + ":9180/metrics"))
                 .contains("baton_draining{node=\"n2\"} 1.0");
-        JsonNode view = new com.fasterxml.jackson.databind.ObjectMapper()
-                .readTree(clientGet("http://" + bed.node(1).ip() + ":9180/api/cluster"));
+        JsonNode view =
+                new ObjectMapper().readTree(clientGet("http://" + bed.node(1).ip() + ":9180/api/cluster"));
         JsonNode n2 = null;
         for (JsonNode n : view.path("nodes")) if (n.path("name").asText().equals("n2")) n2 = n;
         assertThat(n2).as(view.toString()).isNotNull();

@@ -9,6 +9,9 @@ import dev.baton.testbed.NetCounters;
 import dev.baton.testbed.NodeInfo;
 import dev.baton.testbed.Testbed;
 import dev.baton.testbed.TestbedCommand;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
@@ -40,9 +43,9 @@ final class EndToEnd {
     static Path scratch(Testbed bed, String name) {
         Path dir = bed.stateDir().resolve("client");
         try {
-            java.nio.file.Files.createDirectories(dir);
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
         return dir.resolve(name);
     }
@@ -100,12 +103,12 @@ final class EndToEnd {
         for (NodeInfo n : bed.nodes()) {
             b.append("--- ").append(n.name()).append('\n');
             try {
-                List<String> lines = java.nio.file.Files.readAllLines(n.log()).stream()
+                List<String> lines = Files.readAllLines(n.log()).stream()
                         .filter(l -> l.contains(" WARN ") || l.contains(" ERROR "))
                         .toList();
                 lines.subList(Math.max(0, lines.size() - max), lines.size())
                         .forEach(l -> b.append(l).append('\n'));
-            } catch (java.io.IOException | RuntimeException e) {
+            } catch (IOException | RuntimeException e) {
                 b.append("(log not read: ").append(e).append(")\n");
             }
         }

@@ -91,7 +91,7 @@ class FaultedLoadIT {
                 LoadRun.Options.defaults()
                         .withSeed(seed)
                         .withClient(LoadClient.Options.defaults()
-                                .withRequestTimeout(Duration.ofSeconds(120))
+                                .withRequestTimeout(Duration.ofMinutes(2))
                                 .withMaxTime(Duration.ofMinutes(15))));
         System.out.print("FaultedLoadIT " + rules + ": " + report.summary());
         long hits = 0;

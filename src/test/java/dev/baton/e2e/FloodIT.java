@@ -147,7 +147,7 @@ class FloodIT {
             Thread.sleep(2_000); // the flood is under way
             while (flood.alive()) during.addAll(probe(handoffs, relayed));
             floodOut = flood.await(Duration.ofSeconds(FLOOD_SECONDS + 20));
-            long floodEnd = System.nanoTime();
+
             // Every half-open entry goes within the SYN timeout of the last SYN.
             drained = LoadTools.await(SYN_TIMEOUT.plusSeconds(10), () -> {
                 JsonNode s = bed.stats();

@@ -12,6 +12,7 @@ import dev.baton.testbed.Spec;
 import dev.baton.testbed.Testbed;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -227,7 +228,7 @@ abstract class HandoffScenarios {
         var r = bed.exec(
                 bed.client().netns(),
                 List.of("python3", script.toString(), node(1).ip(), node(2).ip(), "/data/1k.bin"),
-                java.time.Duration.ofSeconds(60));
+                Duration.ofSeconds(60));
         assertThat(r.exitCode()).as(r.stderr()).isZero();
         String sha = EndToEnd.entry(bed, "/data/1k.bin").sha256();
         // via n1 (handed off), direct to n2, via n1 again on the same kept-alive connection
@@ -264,7 +265,7 @@ abstract class HandoffScenarios {
             sentForOthers += n.path("counters").path("bytesSentForOthers").asLong();
         }
         // the 33 MiB file handed off twice alone
-        assertThat(sentForOthers).as("bytes the chosen nodes sent for others").isGreaterThan(2 * 33L << 20);
+        assertThat(sentForOthers).as("bytes the chosen nodes sent for others").isGreaterThan((2 * 33L) << 20);
         if (dataPath() == Spec.DataPath.TUN) return;
         assertThat(toChosen)
                 .as("client packets an entry forwarded in the kernel")

@@ -10,6 +10,7 @@ import dev.baton.testbed.NetCounters;
 import dev.baton.testbed.NodeInfo;
 import dev.baton.testbed.Spec;
 import dev.baton.testbed.Testbed;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -153,7 +154,7 @@ class HostileRequestsIT {
         }
 
         @AfterAll
-        void down() throws java.io.IOException {
+        void down() throws IOException {
             if (bed == null) return;
             // The canary one level up lies outside what the testbed owns and removes.
             Files.deleteIfExists(bed.node(1).docroot().getParent().getParent().resolve("secret.txt"));

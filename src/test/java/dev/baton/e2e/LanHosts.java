@@ -15,11 +15,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
+import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Real hosts played by network namespaces on one LAN (a bridge) with a client, for the real-host
@@ -65,7 +68,7 @@ final class LanHosts {
         Files.createDirectories(state);
         Path key = state.resolve("cluster.key");
         byte[] secret = new byte[32];
-        new java.security.SecureRandom().nextBytes(secret);
+        new SecureRandom().nextBytes(secret);
         Files.write(key, secret);
         Files.setPosixFilePermissions(key, PosixFilePermissions.fromString("rw-------"));
 
@@ -214,7 +217,7 @@ final class LanHosts {
     static void stop(Process p) {
         p.destroy();
         try {
-            if (!p.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) p.destroyForcibly();
+            if (!p.waitFor(10, TimeUnit.SECONDS)) p.destroyForcibly();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
@@ -253,7 +256,7 @@ final class LanHosts {
     static void deleteTree(Path dir) throws IOException {
         if (!Files.exists(dir)) return;
         try (var walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
         }
     }
 

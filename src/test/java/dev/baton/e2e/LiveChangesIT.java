@@ -10,6 +10,9 @@ import dev.baton.testbed.Testbed;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import org.assertj.core.api.Assertions;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -62,8 +65,8 @@ class LiveChangesIT {
                 .isEqualTo("n2");
         assertThat(routed.bytes()).isEqualTo(14);
         assertThat(routed.sha256())
-                .isEqualTo(java.util.HexFormat.of()
-                        .formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                .isEqualTo(HexFormat.of()
+                        .formatHex(MessageDigest.getInstance("SHA-256")
                                 .digest("fresh content\n".getBytes(StandardCharsets.UTF_8))));
 
         // Policy "local" on n1: it hands nothing off (its server fetches from the holder instead).
@@ -75,7 +78,7 @@ class LiveChangesIT {
         assertExact(bed, local, "/data/1k.bin");
         assertThat(local.via()).as("n1's own server fetched it from the holder").isEqualTo("n1");
         assertThat(EndToEnd.counter(bed, "n1", "handoffsSent")).isEqualTo(sent);
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> bed.admin(1, "policy nosuch"))
+        Assertions.assertThatThrownBy(() -> bed.admin(1, "policy nosuch"))
                 .hasMessageContaining("no routing policy named 'nosuch'");
         assertThat(bed.admin(1, "stats").path("policy").asText()).isEqualTo("local");
 

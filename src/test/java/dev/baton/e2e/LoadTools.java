@@ -13,8 +13,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 
 /** Helpers of the load tests (floods, slow clients): scripts, background clients, node memory, a stats sampler. */
 final class LoadTools {
@@ -140,7 +142,7 @@ final class LoadTools {
             maxHalfOpen = new long[n];
             minFreeHolds = new long[n];
             maxRssKib = new long[n];
-            java.util.Arrays.fill(minFreeHolds, Long.MAX_VALUE);
+            Arrays.fill(minFreeHolds, Long.MAX_VALUE);
             for (NodeInfo node : bed.nodes()) pids[node.number() - 1] = nodePid(bed, node);
             thread = Thread.ofPlatform().name("stats-sampler").daemon().start(() -> {
                 while (!stop) {
@@ -200,7 +202,7 @@ final class LoadTools {
     }
 
     /** Polls until {@code check} holds or {@code timeout} passes; returns how long it took, or null. */
-    static Duration await(Duration timeout, java.util.function.BooleanSupplier check) {
+    static Duration await(Duration timeout, BooleanSupplier check) {
         long start = System.nanoTime();
         long deadline = start + timeout.toNanos();
         while (System.nanoTime() < deadline) {

@@ -4,6 +4,7 @@ import static dev.baton.e2e.EndToEnd.assertExact;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.baton.testbed.Client;
+import dev.baton.testbed.Names;
 import dev.baton.testbed.NetCounters;
 import dev.baton.testbed.Spec;
 import dev.baton.testbed.Testbed;
@@ -49,8 +50,7 @@ class LossIT {
         client = EndToEnd.client(bed);
         Path rules = EndToEnd.scratch(bed, "loss.nft");
         Files.writeString(rules, LOSS);
-        var r = bed.exec(
-                dev.baton.testbed.Names.ROUTER_NETNS, List.of("nft", "-f", rules.toString()), Duration.ofSeconds(10));
+        var r = bed.exec(Names.ROUTER_NETNS, List.of("nft", "-f", rules.toString()), Duration.ofSeconds(10));
         assertThat(r.exitCode()).as("nft: " + r.stderr()).isZero();
         before = EndToEnd.troubleCounters(bed);
     }

@@ -10,8 +10,10 @@ import dev.baton.testbed.NodeInfo;
 import dev.baton.testbed.ProcessResult;
 import dev.baton.testbed.Spec;
 import dev.baton.testbed.Testbed;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -79,8 +81,8 @@ class MetricsIT {
                 .isGreaterThan(value(n1Before, "baton_peer_frames_total", "peer=\"n2\"", "direction=\"out\""));
         assertThat(value(n1, "baton_drops_total", "reason=\"internalError\"")).isZero();
         // One debug line per handoff on each side, none per packet.
-        String entryLog = java.nio.file.Files.readString(bed.node(1).log());
-        String chosenLog = java.nio.file.Files.readString(bed.node(2).log());
+        String entryLog = Files.readString(bed.node(1).log());
+        String chosenLog = Files.readString(bed.node(2).log());
         assertThat(entryLog.lines()
                         .filter(l -> l.contains("DEBUG Btcp") && l.contains("to n2: completed in"))
                         .count())
@@ -110,7 +112,7 @@ class MetricsIT {
     }
 
     private String curl(String... args) {
-        List<String> argv = new java.util.ArrayList<>(List.of("curl", "--max-time", "10"));
+        List<String> argv = new ArrayList<>(List.of("curl", "--max-time", "10"));
         argv.addAll(List.of(args));
         ProcessResult r = bed.exec(Names.CLIENT_NETNS, argv, Duration.ofSeconds(15));
         return r.requireSuccess().stdout();

@@ -1,6 +1,7 @@
 package dev.baton.e2e;
 
 import static dev.baton.e2e.EndToEnd.assertExact;
+import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -64,7 +65,7 @@ class MismatchedKernelsIT {
         Client.Response up = client.post(bed.node(1), "/data/1k.bin", file);
         assertThat(up.servedBy()).isEqualTo("n2");
         String expected = "{\"bytes\":" + body.length + ",\"sha256\":\"" + ContentMap.sha256(body) + "\"}";
-        assertThat(up.sha256()).isEqualTo(ContentMap.sha256(expected.getBytes()));
+        assertThat(up.sha256()).isEqualTo(ContentMap.sha256(expected.getBytes(UTF_8)));
         Client.Response down = client.get(bed.node(1), "/video/big.bin");
         assertExact(bed, down, "/video/big.bin");
         assertThat(down.servedBy()).isEqualTo("n2");

@@ -28,6 +28,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -77,7 +78,8 @@ class RealHostIT {
         write(h1.docroot().resolve("one.bin"), MIB, 1);
         write(h2.docroot().resolve("two.bin"), MIB, 2);
         Files.writeString(h1.docroot().resolve("index.html"), "<h1>h1</h1>\n");
-        for (Host h : List.of(h1, h2)) Files.writeString(h.config(), config(h, key, h == h1 ? "builtin" : "external"));
+        for (Host h : List.of(h1, h2))
+            Files.writeString(h.config(), config(h, key, h.equals(h1) ? "builtin" : "external"));
 
         client = new Client(CLIENT, STATE.resolve("client"), Duration.ofSeconds(30));
     }
@@ -162,7 +164,7 @@ class RealHostIT {
         // the namespace that outlives baton, goes on with the same listener; the new TUN takes over.
         Process crashed = nodes.remove(1);
         crashed.destroyForcibly();
-        assertThat(crashed.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        assertThat(crashed.waitFor(10, TimeUnit.SECONDS)).isTrue();
         nodes.add(start(h2));
         awaitLinkUp(h1);
         awaitLinkUp(h2);

@@ -69,7 +69,8 @@ class RealHostKernelIT {
             Testbed.sysctl(h.netns(), "net.ipv4.conf.all.rp_filter=2", "net.ipv4.ip_forward=0");
         write(h1.docroot().resolve("one.bin"), MIB, 1);
         write(h2.docroot().resolve("two.bin"), 8 * MIB, 2); // long enough to be handed down
-        for (Host h : List.of(h1, h2)) Files.writeString(h.config(), config(h, key, h == h1 ? "builtin" : "external"));
+        for (Host h : List.of(h1, h2))
+            Files.writeString(h.config(), config(h, key, h.equals(h1) ? "builtin" : "external"));
         client = new Client(CLIENT, STATE.resolve("client"), Duration.ofSeconds(30));
     }
 

@@ -1,5 +1,6 @@
 package dev.baton.e2e;
 
+import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.baton.testbed.ContentEntry;
@@ -68,7 +69,7 @@ record SlowClient(String path, Process process, Path body, CompletableFuture<Lon
         Result r = await();
         String out;
         try (InputStream in = process.getInputStream()) {
-            out = new String(in.readAllBytes());
+            out = new String(in.readAllBytes(), UTF_8);
         }
         assertThat(r.exit()).as("slow_get " + path + ": " + out).isZero();
         assertThat(r.bytes()).as(path).isEqualTo(bytes);

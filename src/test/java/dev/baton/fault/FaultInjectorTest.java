@@ -7,6 +7,7 @@ import dev.baton.control.ControlMessage;
 import dev.baton.fault.FaultInjector.Verdict;
 import dev.baton.fault.FaultRule.Direction;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -14,8 +15,7 @@ import org.junit.jupiter.api.Test;
 class FaultInjectorTest {
     final FaultInjector f = new FaultInjector();
     final List<String> delivered = new ArrayList<>();
-    final FaultInjector.Sink sink =
-            (d, p, n) -> delivered.add(d + ":" + p.get(java.lang.foreign.ValueLayout.JAVA_BYTE, 0));
+    final FaultInjector.Sink sink = (d, p, n) -> delivered.add(d + ":" + p.get(ValueLayout.JAVA_BYTE, 0));
 
     static MemorySegment packet(int tag) {
         byte[] b = new byte[60];
@@ -121,9 +121,8 @@ class FaultInjectorTest {
         f.add(FaultRule.parse("duplicate dir=in count=1"));
         MemorySegment p = packet(9);
         assertThat(f.onPacket(Direction.IN, Phase.LOCAL, p, 60, 0)).isEqualTo(Verdict.DUPLICATE);
-        p.set(java.lang.foreign.ValueLayout.JAVA_BYTE, 0, (byte) 1); // delivery may rewrite the original
-        assertThat(f.duplicateOf().get(java.lang.foreign.ValueLayout.JAVA_BYTE, 0))
-                .isEqualTo((byte) 9);
+        p.set(ValueLayout.JAVA_BYTE, 0, (byte) 1); // delivery may rewrite the original
+        assertThat(f.duplicateOf().get(ValueLayout.JAVA_BYTE, 0)).isEqualTo((byte) 9);
     }
 
     @Test

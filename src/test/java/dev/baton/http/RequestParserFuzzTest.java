@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 
@@ -28,7 +29,7 @@ class RequestParserFuzzTest {
         int maxHead = small ? 16 + (data[0] & 0x7f) : RequestParser.DEFAULT_MAX_HEAD_BYTES;
         int maxHeaders = small ? data[0] & 0x07 : RequestParser.DEFAULT_MAX_HEADERS;
         int splitSeed = data[1] & 0xff;
-        byte[] body = java.util.Arrays.copyOfRange(data, 2, data.length);
+        byte[] body = Arrays.copyOfRange(data, 2, data.length);
 
         RequestParser whole = new RequestParser(maxHead, maxHeaders);
         RequestParser.Result expected = whole.feed(body, 0, body.length);

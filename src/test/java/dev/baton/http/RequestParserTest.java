@@ -3,6 +3,7 @@ package dev.baton.http;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.sun.management.ThreadMXBean;
 import dev.baton.http.RequestParser.Result;
 import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
@@ -477,7 +478,7 @@ class RequestParserTest {
 
     @Test
     void feedingDoesNotAllocate() {
-        var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        var threads = (ThreadMXBean) ManagementFactory.getThreadMXBean();
         RequestParser p = new RequestParser();
         byte[] head = bytes("GET /some/long/path?with=query HTTP/1.1\r\nHost: example.com\r\nUser-Agent: test\r\n"
                 + "Accept: */*\r\nX-Long: " + "v".repeat(2000) + "\r\n");

@@ -5,8 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.joran.JoranConfigurator;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
+import ch.qos.logback.core.status.Status;
+import ch.qos.logback.core.status.StatusUtil;
 import org.junit.jupiter.api.Test;
 
 /** Warnings of one kind are held to a burst per window, and the next one says how many were held. */
@@ -14,14 +17,13 @@ class RateLimitTest {
     @Test
     void theShippedConfigurationLoadsCleanlyWithTheLimitInPlace() throws Exception {
         LoggerContext context = new LoggerContext();
-        ch.qos.logback.classic.joran.JoranConfigurator configurator =
-                new ch.qos.logback.classic.joran.JoranConfigurator();
+        JoranConfigurator configurator = new JoranConfigurator();
         configurator.setContext(context);
         configurator.doConfigure(RateLimitTest.class.getResource("/logback.xml"));
-        var status = new ch.qos.logback.core.status.StatusUtil(context);
+        var status = new StatusUtil(context);
         assertThat(status.getHighestLevel(0))
                 .as(context.getStatusManager().getCopyOfStatusList().toString())
-                .isLessThan(ch.qos.logback.core.status.Status.WARN);
+                .isLessThan(Status.WARN);
         assertThat(context.getTurboFilterList()).hasAtLeastOneElementOfType(RateLimit.class);
         assertThat(context.getLogger("dev.baton").getLevel()).isEqualTo(Level.INFO);
         assertThat(context.getLogger(Logger.ROOT_LOGGER_NAME).getAppender("STDERR"))

@@ -49,7 +49,7 @@ class DashboardTest {
 
     @BeforeEach
     void up() throws IOException {
-        server = HttpServer.create(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 0), 16);
+        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 16);
         port = server.getAddress().getPort();
         Member self = new Member("n1", BASE, 1);
         List<Member> peers = new ArrayList<>();

@@ -8,6 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.SortedSet;
 import java.util.TreeSet;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
@@ -52,7 +53,7 @@ class HostileRoutingTest {
      * The entry's decision for a byte stream cut at {@code cuts}: the chosen node's name, or "local"
      * for a head that is invalid, unfinished (served locally at the timeout) or not routable.
      */
-    static String decide(byte[] b, TreeSet<Integer> cuts, RoutingPolicy policy) {
+    static String decide(byte[] b, SortedSet<Integer> cuts, RoutingPolicy policy) {
         RequestParser p = new RequestParser();
         Result r = Result.NEED_MORE;
         int from = 0;

@@ -4,7 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.baton.server.RawClient.Response;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -51,12 +53,13 @@ class HostileServerTest {
         Files.createSymbolicLink(docroot.resolve("relative-out.txt"), Path.of("../secret.txt"));
         Files.createSymbolicLink(docroot.resolve("in.txt"), Path.of("hello.txt"));
         Files.createSymbolicLink(docroot.resolve("dir/index-out.html"), tmp.resolve("secret.txt"));
-        server = new StaticServer(StaticServer.Config.of(new InetSocketAddress("127.0.0.1", 0), docroot, "A")
-                .withHeadTimeout(Duration.ofMillis(800))
-                .withLocator(p -> {
-                    lookups.incrementAndGet();
-                    return null; // nobody holds anything else: a forwarded request would still be a 404
-                }));
+        server = new StaticServer(
+                StaticServer.Config.of(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), docroot, "A")
+                        .withHeadTimeout(Duration.ofMillis(800))
+                        .withLocator(p -> {
+                            lookups.incrementAndGet();
+                            return null; // nobody holds anything else: a forwarded request would still be a 404
+                        }));
         server.start();
     }
 
@@ -202,7 +205,7 @@ class HostileServerTest {
                 c.socket.setSoTimeout(1);
                 try {
                     closed = closed || c.readByte() == -1;
-                } catch (java.net.SocketTimeoutException e) {
+                } catch (SocketTimeoutException e) {
                     // still open
                 }
             }

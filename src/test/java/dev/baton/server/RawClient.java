@@ -5,8 +5,10 @@ import java.io.ByteArrayOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -19,7 +21,7 @@ final class RawClient implements AutoCloseable {
 
     RawClient(int port) throws IOException {
         socket = new Socket();
-        socket.connect(new InetSocketAddress("127.0.0.1", port), 2000);
+        socket.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 2000);
         socket.setSoTimeout(10_000);
         in = new BufferedInputStream(socket.getInputStream());
     }
@@ -97,7 +99,7 @@ final class RawClient implements AutoCloseable {
     int readByte() throws IOException {
         try {
             return in.read();
-        } catch (java.net.SocketException e) {
+        } catch (SocketException e) {
             return -1; // reset
         }
     }

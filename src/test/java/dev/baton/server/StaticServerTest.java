@@ -6,9 +6,13 @@ import dev.baton.server.RawClient.Response;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.RandomAccessFile;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.SocketException;
+import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,7 +36,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 @Timeout(60)
 class StaticServerTest {
     private static final String SECRET = "TOP-SECRET-outside-docroot";
-    private static final InetSocketAddress ANY_LOOPBACK_PORT = new InetSocketAddress("127.0.0.1", 0);
+    private static final InetSocketAddress ANY_LOOPBACK_PORT =
+            new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
 
     @TempDir
     Path tmp;
@@ -385,10 +390,10 @@ class StaticServerTest {
         StaticServer b =
                 start(StaticServer.Config.of(ANY_LOOPBACK_PORT, rootB, "B").withLocator(p -> {
                     bLookups.incrementAndGet();
-                    return new InetSocketAddress("127.0.0.1", server.port());
+                    return new InetSocketAddress(InetAddress.getLoopbackAddress(), server.port());
                 }));
         StaticServer a = start(StaticServer.Config.of(ANY_LOOPBACK_PORT, docroot, "A2")
-                .withLocator(p -> new InetSocketAddress("127.0.0.1", b.port())));
+                .withLocator(p -> new InetSocketAddress(InetAddress.getLoopbackAddress(), b.port())));
 
         try (RawClient c = new RawClient(a.port())) {
             Response r = c.get("/only-b.bin?v=1");
@@ -419,7 +424,7 @@ class StaticServerTest {
 
     @Test
     void sendsTheForwardedRequestWithTheLoopGuardAndDropsTheHoldersConnectionHeader() throws Exception {
-        try (ServerSocket holder = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+        try (ServerSocket holder = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             CompletableFuture<String> seen = CompletableFuture.supplyAsync(() -> {
                 try (Socket s = holder.accept()) {
                     InputStream in = s.getInputStream();
@@ -435,7 +440,7 @@ class StaticServerTest {
                 }
             });
             StaticServer a = start(StaticServer.Config.of(ANY_LOOPBACK_PORT, docroot, "A3")
-                    .withLocator(p -> new InetSocketAddress("127.0.0.1", holder.getLocalPort())));
+                    .withLocator(p -> new InetSocketAddress(InetAddress.getLoopbackAddress(), holder.getLocalPort())));
             try (RawClient c = new RawClient(a.port())) {
                 c.send("GET /remote/x.txt?q=1 HTTP/1.1\r\nHost: site.example\r\nCookie: c\r\n\r\n");
                 Response r = c.read(false);
@@ -453,7 +458,7 @@ class StaticServerTest {
 
     /** A one-shot holder on loopback: answers one connection with {@code response}, then closes it. */
     private static ServerSocket cannedHolder(String response) throws IOException {
-        ServerSocket holder = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress());
+        ServerSocket holder = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
         Thread.ofVirtual().start(() -> {
             try (Socket s = holder.accept()) {
                 InputStream in = s.getInputStream();
@@ -472,7 +477,7 @@ class StaticServerTest {
         try (ServerSocket holder =
                 cannedHolder("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + "5\r\nhello\r\n0\r\n\r\n")) {
             StaticServer a = start(StaticServer.Config.of(ANY_LOOPBACK_PORT, docroot, "A12")
-                    .withLocator(p -> new InetSocketAddress("127.0.0.1", holder.getLocalPort())));
+                    .withLocator(p -> new InetSocketAddress(InetAddress.getLoopbackAddress(), holder.getLocalPort())));
             try (RawClient c = new RawClient(a.port())) {
                 c.send("GET /chunked HTTP/1.1\r\nHost: t\r\n\r\nGET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n");
                 Response r = c.read(true); // head only: the chunked body is checked raw below
@@ -488,7 +493,7 @@ class StaticServerTest {
     void closesTheClientConnectionAfterACloseDelimitedHolderResponse() throws Exception {
         try (ServerSocket holder = cannedHolder("HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil-eof")) {
             StaticServer a = start(StaticServer.Config.of(ANY_LOOPBACK_PORT, docroot, "A13")
-                    .withLocator(p -> new InetSocketAddress("127.0.0.1", holder.getLocalPort())));
+                    .withLocator(p -> new InetSocketAddress(InetAddress.getLoopbackAddress(), holder.getLocalPort())));
             try (RawClient c = new RawClient(a.port())) {
                 Response r = c.get("/eof");
                 assertThat(r.statusLine()).isEqualTo("HTTP/1.1 200 OK");
@@ -504,7 +509,7 @@ class StaticServerTest {
         StaticServer a =
                 start(StaticServer.Config.of(ANY_LOOPBACK_PORT, docroot, "A4").withLocator(p -> {
                     lookups.incrementAndGet();
-                    return new InetSocketAddress("127.0.0.1", server.port());
+                    return new InetSocketAddress(InetAddress.getLoopbackAddress(), server.port());
                 }));
         try (RawClient c = new RawClient(a.port())) {
             c.send("GET /missing HTTP/1.1\r\nHost: t\r\nX-Baton-Forwarded: 1\r\n\r\n");
@@ -517,11 +522,11 @@ class StaticServerTest {
     @Test
     void answers502WhenTheHolderIsUnreachable() throws Exception {
         int deadPort;
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             deadPort = s.getLocalPort();
         }
         StaticServer a = start(StaticServer.Config.of(ANY_LOOPBACK_PORT, docroot, "A5")
-                .withLocator(p -> new InetSocketAddress("127.0.0.1", deadPort)));
+                .withLocator(p -> new InetSocketAddress(InetAddress.getLoopbackAddress(), deadPort)));
         try (RawClient c = new RawClient(a.port())) {
             Response r = c.get("/elsewhere.bin");
             assertThat(r.status()).isEqualTo(502);
@@ -581,7 +586,7 @@ class StaticServerTest {
                 .withIdleTimeout(Duration.ofSeconds(30)));
         byte[] head = "GET /hello.txt HTTP/1.1\r\nHost: t\r\nX-Pad: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n"
                 .getBytes(StandardCharsets.US_ASCII);
-        try (Socket s = new Socket("127.0.0.1", a.port())) {
+        try (Socket s = new Socket(InetAddress.getLoopbackAddress(), a.port())) {
             s.setTcpNoDelay(true);
             s.setSoTimeout(100);
             long start = System.nanoTime();
@@ -592,15 +597,15 @@ class StaticServerTest {
                 try {
                     s.getOutputStream().write(head[sent]);
                     sent++;
-                } catch (java.net.SocketException e) {
+                } catch (SocketException e) {
                     break; // reset: the server closed and our byte found no socket
                 }
                 try {
                     read = s.getInputStream().read();
                     if (read < 0) break;
-                } catch (java.net.SocketTimeoutException e) {
+                } catch (SocketTimeoutException e) {
                     continue; // nothing yet: keep trickling
-                } catch (java.net.SocketException e) {
+                } catch (SocketException e) {
                     read = -1;
                     break;
                 }
@@ -619,14 +624,14 @@ class StaticServerTest {
     @Test
     void closesAConnectionWhoseClientStopsReading() throws Exception {
         long size = 64L << 20; // far more than the socket buffers on both sides can hold
-        try (var f = new java.io.RandomAccessFile(docroot.resolve("big.bin").toFile(), "rw")) {
+        try (var f = new RandomAccessFile(docroot.resolve("big.bin").toFile(), "rw")) {
             f.setLength(size);
         }
         StaticServer a =
                 start(StaticServer.Config.of(ANY_LOOPBACK_PORT, docroot, "A11").withIoTimeout(Duration.ofMillis(300)));
         try (Socket s = new Socket()) {
             s.setReceiveBufferSize(4096);
-            s.connect(new InetSocketAddress("127.0.0.1", a.port()));
+            s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), a.port()));
             s.setSoTimeout(10_000);
             s.getOutputStream().write("GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
             Thread.sleep(2_000); // not reading: the server's write makes no progress
@@ -634,7 +639,7 @@ class StaticServerTest {
             byte[] buf = new byte[1 << 16];
             try {
                 for (int n; (n = s.getInputStream().read(buf)) >= 0; ) received += n;
-            } catch (java.net.SocketException e) {
+            } catch (SocketException e) {
                 // reset: ended too
             }
             assertThat(received).isLessThan(size);

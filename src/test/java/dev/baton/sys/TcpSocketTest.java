@@ -21,6 +21,7 @@ class TcpSocketTest {
     private static final InetAddress LOOPBACK = InetAddress.getLoopbackAddress();
 
     @Test
+    @SuppressWarnings("try") // the peer closes inside its try, on purpose
     void connectsWritesReadsAndSeesTheEnd() throws Exception {
         try (ServerSocket server = new ServerSocket(0, 1, LOOPBACK);
                 TcpSocket s = TcpSocket.connect(LOOPBACK, LOOPBACK, server.getLocalPort(), 0x10, 5_000);
@@ -38,7 +39,7 @@ class TcpSocketTest {
             int n = s.read(buf, 3, buf.length - 3);
             assertThat(new String(buf, 3, n, StandardCharsets.US_ASCII)).isEqualTo("world!");
 
-            peer.close();
+            peer.close(); // the peer ends first: the read below sees its FIN
             assertThat(s.awaitReadable(5_000)).isTrue();
             assertThat(s.read(buf, 0, buf.length)).isEqualTo(TcpSocket.EOF);
             assertThat(s.remoteAddress()).isEqualTo(LOOPBACK);
@@ -83,6 +84,7 @@ class TcpSocketTest {
     }
 
     @Test
+    @SuppressWarnings("try") // the peer resets inside its try, on purpose
     void aFullSendBufferTakesNothingMoreAndThePeerGoingAwayIsAnErrorNotASignal() throws Exception {
         try (ServerSocket server = new ServerSocket(0, 1, LOOPBACK);
                 TcpSocket s = TcpSocket.connect(LOOPBACK, LOOPBACK, server.getLocalPort(), 0, 5_000);

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
@@ -34,7 +35,7 @@ class AdminClientTest {
                     received.set(new String(in.array(), 0, in.position(), StandardCharsets.UTF_8));
                     c.write(ByteBuffer.wrap("{\"node\":\"n1\"}\nmore\n".getBytes(StandardCharsets.UTF_8)));
                 } catch (IOException e) {
-                    throw new java.io.UncheckedIOException(e);
+                    throw new UncheckedIOException(e);
                 }
             });
             String answer = AdminClient.query(socket, "stats", Duration.ofSeconds(2));
@@ -47,7 +48,7 @@ class AdminClientTest {
     @Test
     void givesUpWhenTheNodeDoesNotAnswer() throws Exception {
         Path socket = dir.resolve("silent.sock");
-        try (ServerSocketChannel server = listen(socket)) {
+        try (ServerSocketChannel _ = listen(socket)) { // listens, never answers
             long start = System.nanoTime();
             assertThatThrownBy(() -> AdminClient.query(socket, "stats", Duration.ofMillis(300)))
                     .isInstanceOf(IOException.class)

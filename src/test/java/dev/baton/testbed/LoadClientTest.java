@@ -17,6 +17,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.ConcurrentHashMap;
@@ -254,7 +255,7 @@ class LoadClientTest {
                 String target = head.split(" ")[1];
                 String path = URLDecoder.decode(target.replace("+", "%2B"), StandardCharsets.UTF_8);
                 byte[] body = files.getOrDefault(path, new byte[0]);
-                boolean close = head.toLowerCase(java.util.Locale.ROOT).contains("connection: close");
+                boolean close = head.toLowerCase(Locale.ROOT).contains("connection: close");
                 switch (behaviour.getOrDefault(path, Behaviour.EXACT)) {
                     case EXACT -> respond(out, 200, body.length, body, body.length);
                     case FLIP_ONE_BYTE -> {

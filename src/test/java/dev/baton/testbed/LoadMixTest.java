@@ -11,6 +11,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.IntStream;
+import org.assertj.core.groups.Tuple;
 import org.junit.jupiter.api.Test;
 
 class LoadMixTest {
@@ -121,7 +122,7 @@ class LoadMixTest {
         assertThat(LoadMix.parse(standard.spec()).classes())
                 .extracting(SizeClass::maxBytes, SizeClass::weight)
                 .containsExactlyElementsOf(standard.classes().stream()
-                        .map(c -> org.assertj.core.groups.Tuple.tuple(c.maxBytes(), c.weight()))
+                        .map(c -> Tuple.tuple(c.maxBytes(), c.weight()))
                         .toList());
         assertThat(LoadMix.parse("0=1, 2K=3").classes())
                 .extracting(SizeClass::maxBytes)

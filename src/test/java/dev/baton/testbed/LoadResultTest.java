@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 
@@ -56,7 +57,7 @@ class LoadResultTest {
     void percentilesAreNearestRankOfTheGoodResponses() {
         LoadResult.Recorder rec = new LoadResult.Recorder(200);
         List<Integer> ms = new ArrayList<>(IntStream.rangeClosed(1, 200).boxed().toList());
-        Collections.shuffle(ms, new java.util.Random(1));
+        Collections.shuffle(ms, new Random(1));
         ms.forEach(m -> rec.ok(1, m * 1_000_000L, false));
         LoadResult r = rec.result(Duration.ofSeconds(1));
         assertThat(r.p50()).isEqualTo(Duration.ofMillis(100));

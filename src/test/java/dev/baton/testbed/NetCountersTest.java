@@ -2,6 +2,8 @@ package dev.baton.testbed;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class NetCountersTest {
@@ -52,9 +54,7 @@ class NetCountersTest {
     @Test
     void readsThisMachinesCounters() {
         // Outside any namespace: the parser must find the counters this kernel really has.
-        String text = Commands.check(
-                        java.util.List.of("cat", "/proc/net/netstat", "/proc/net/snmp"),
-                        java.time.Duration.ofSeconds(5))
+        String text = Commands.check(List.of("cat", "/proc/net/netstat", "/proc/net/snmp"), Duration.ofSeconds(5))
                 .stdout();
         assertThat(NetCounters.parse(text).values())
                 .containsKeys("Tcp.InCsumErrors", "TcpExt.PAWSEstab", "TcpExt.TCPSACKDiscard");

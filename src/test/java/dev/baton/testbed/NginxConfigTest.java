@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import org.assertj.core.api.Assertions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -77,7 +78,7 @@ class NginxConfigTest {
     void nginxAcceptsTheConfiguration() throws IOException {
         // On a developer's machine without nginx this check is skipped; in CI (CI=true) it must run.
         if (System.getenv("CI") != null) {
-            org.assertj.core.api.Assertions.assertThat(Testbed.findOnPath("nginx"))
+            Assertions.assertThat(Testbed.findOnPath("nginx"))
                     .as("nginx must be installed in CI")
                     .isPresent();
         }

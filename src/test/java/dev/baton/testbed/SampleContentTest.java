@@ -2,6 +2,7 @@ package dev.baton.testbed;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -27,8 +28,7 @@ class SampleContentTest {
 
     @Test
     void textFilesAreReadableAndExactlyTheirSize() {
-        String html = new String(
-                SampleContent.bytes(file(3, "/docs/guide.html")), java.nio.charset.StandardCharsets.US_ASCII);
+        String html = new String(SampleContent.bytes(file(3, "/docs/guide.html")), StandardCharsets.US_ASCII);
         assertThat(html).hasSize(8 * 1024).startsWith("<!doctype html>").endsWith("</html>\n");
         assertThat(SampleContent.bytes(file(3, "/empty.txt"))).isEmpty();
     }

@@ -2,6 +2,11 @@ package dev.baton.testbed;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.baton.cli.Main;
+import dev.baton.config.NodeConfig;
+import dev.baton.wire.Bytes;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -12,6 +17,7 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
+import picocli.CommandLine;
 
 /**
  * Brings a real two-node testbed up ({@code baton node} processes, namespaces, TUNs) and down
@@ -157,9 +163,9 @@ class TestbedIT {
     void nodesRunFromConfigFilesAsARealHostDoes() throws Exception {
         for (NodeInfo n : bed.nodes()) {
             Path config = STATE.resolve("node-" + n.name() + ".yaml");
-            var loaded = dev.baton.config.NodeConfig.load(config).node();
+            var loaded = NodeConfig.load(config).node();
             assertThat(loaded.name()).isEqualTo(n.name());
-            assertThat(dev.baton.wire.Bytes.ipv4ToString(loaded.address())).isEqualTo(n.ip());
+            assertThat(Bytes.ipv4ToString(loaded.address())).isEqualTo(n.ip());
             assertThat(loaded.kernelTun()).isEqualTo(n.kernelDevice());
             assertThat(Files.readString(n.log()))
                     .contains("baton node " + n.name() + " up")
@@ -170,9 +176,9 @@ class TestbedIT {
     @Test
     @Order(9)
     void statusAsksARunningNodeThroughItsConfigFile() {
-        java.io.StringWriter out = new java.io.StringWriter();
-        picocli.CommandLine cmd = new picocli.CommandLine(new dev.baton.cli.Main());
-        cmd.setOut(new java.io.PrintWriter(out, true));
+        StringWriter out = new StringWriter();
+        CommandLine cmd = new CommandLine(new Main());
+        cmd.setOut(new PrintWriter(out, true));
         int code =
                 cmd.execute("status", "--config", STATE.resolve("node-n1.yaml").toString());
         assertThat(code).as(out.toString()).isZero();

@@ -86,7 +86,8 @@ class ChecksumTest {
         assertThat(hc).isEqualTo(0xdd2f);
         assertThat(Checksum.update16(hc, 0x5555, 0x3285)).isEqualTo(0x0000);
         // and a full recompute agrees: ~(cd7a + 3285) = ~ffff = 0000.
-        assertThat(~(0xcd7a + 0x3285) & 0xffff).isZero();
+        int sum = 0xcd7a + 0x3285;
+        assertThat(~sum & 0xffff).isZero();
     }
 
     @Test

@@ -145,7 +145,7 @@ final class TestPackets {
         byte[] copy = b.clone();
         copy[from + 16] = 0;
         copy[from + 17] = 0;
-        long pseudo = (src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff) + 6 + len;
+        long pseudo = (long) (src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff) + 6 + len;
         return referenceChecksum(copy, from, len, pseudo);
     }
 
