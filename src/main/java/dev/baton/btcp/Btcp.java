@@ -1,7 +1,6 @@
 package dev.baton.btcp;
 
 import dev.baton.http.RequestParser;
-import dev.baton.route.Member;
 import dev.baton.wire.Bytes;
 import dev.baton.wire.Ipv4Header;
 import dev.baton.wire.TcpHeader;
@@ -48,7 +47,7 @@ public final class Btcp {
         /** {@code forwardPort}: the port the entry sends this connection's client packets to. */
         void handoffAck(String peer, long connId, HandshakeInit chosen, int forwardPort);
 
-        void handoffRefuse(String peer, long connId, int reason);
+        void handoffRefuse(String peer, long connId, Refusal reason);
 
         void terminate(String peer, long connId);
 
@@ -57,7 +56,7 @@ public final class Btcp {
 
     /** Picks the node that serves a complete request head; null (or this node) serves it here. */
     public interface Router {
-        Member route(RequestParser head);
+        Peer route(RequestParser head);
     }
 
     /**
@@ -574,7 +573,7 @@ public final class Btcp {
     // Control channel events (called on the packet loop thread).
 
     /** A handoff request from entry node {@code entryNode} (claims 3, 13, 34). */
-    public void onHandoffRequest(Member entryNode, long connId, HandshakeInit entryInit, byte[] syn, byte[] ack) {
+    public void onHandoffRequest(Peer entryNode, long connId, HandshakeInit entryInit, byte[] syn, byte[] ack) {
         chosen.onHandoffRequest(entryNode, connId, entryInit, syn, ack);
     }
 
@@ -587,12 +586,12 @@ public final class Btcp {
      * The entry committed (claims 7, 17): it will never serve this connection itself, so our server
      * may now see the request and answer the client.
      */
-    public void onCommit(Member entryNode, long connId, byte[] request) {
+    public void onCommit(Peer entryNode, long connId, byte[] request) {
         chosen.onCommit(entryNode, connId, request);
     }
 
     /** The chosen node refused: serve here. */
-    public void onHandoffRefuse(String peer, long connId, int reason) {
+    public void onHandoffRefuse(String peer, long connId, Refusal reason) {
         entry.onHandoffRefuse(peer, connId, reason);
     }
 
@@ -602,7 +601,7 @@ public final class Btcp {
     }
 
     /** The entry node gives the connection up, or asks whether we serve it (see {@code ChosenRole#onAbort}). */
-    public void onAbort(Member entryNode, long connId) {
+    public void onAbort(Peer entryNode, long connId) {
         chosen.onAbort(entryNode, connId);
     }
 

@@ -1,7 +1,5 @@
 package dev.baton.btcp;
 
-import dev.baton.control.RefuseReason;
-import dev.baton.route.Member;
 import dev.baton.wire.Ipv4Header;
 import dev.baton.wire.Seq;
 import dev.baton.wire.TcpHeader;
@@ -111,7 +109,7 @@ final class ChosenRole {
     void kernelSynAck(Conn c) {
         if (!(tcp.syn() && tcp.ack())) {
             counters.drop(Drop.STRAY_KERNEL_PACKET); // e.g. a RST: nothing listens; give up below
-            if (tcp.rst()) refuse(c, RefuseReason.NO_SYNACK);
+            if (tcp.rst()) refuse(c, Refusal.NO_SYNACK);
             return;
         }
         HandshakeInit mine = HandshakeInit.of(tcp);
@@ -119,7 +117,7 @@ final class ChosenRole {
         if (mine.timestamps() != entry.timestamps()
                 || mine.sackPermitted() != entry.sackPermitted()
                 || (mine.windowScale() < 0) != (entry.windowScale() < 0)) {
-            refuse(c, RefuseReason.OPTION_MISMATCH);
+            refuse(c, Refusal.OPTION_MISMATCH);
             return;
         }
         c.local = mine;
@@ -324,11 +322,11 @@ final class ChosenRole {
     // The entry's messages (control channel).
 
     /** A handoff request from entry node {@code peer} (claims 3, 13, 34). */
-    void onHandoffRequest(Member entryNode, long connId, HandshakeInit entry, byte[] syn, byte[] ack) {
+    void onHandoffRequest(Peer entryNode, long connId, HandshakeInit entry, byte[] syn, byte[] ack) {
         String peer = entryNode.name();
         if (!validHandshakePacket(syn, true) || !validHandshakePacket(ack, false) || entryNode.index() == 0) {
             counters.drop(Drop.BAD_HANDOFF);
-            control.handoffRefuse(peer, connId, RefuseReason.MALFORMED);
+            control.handoffRefuse(peer, connId, Refusal.MALFORMED);
             return;
         }
         MemorySegment s = MemorySegment.ofArray(syn);
@@ -338,7 +336,7 @@ final class ChosenRole {
         // A node hands off only connections made to its own address, under the id that names them.
         if (ConnKeys.keyOf(connId, entryNode.index()) != key || ip.destinationAddress() != entryNode.address()) {
             counters.drop(Drop.BAD_HANDOFF);
-            control.handoffRefuse(peer, connId, RefuseReason.MALFORMED);
+            control.handoffRefuse(peer, connId, Refusal.MALFORMED);
             return;
         }
         Conn old = e.table.get(key);
@@ -353,7 +351,7 @@ final class ChosenRole {
             // with wrk: one handoff in a few hundred waited out the handoff timeout and fell back).
             if (old.state != State.CLOSED || old.clientIsn == tcp.sequenceNumber()) {
                 counters.inc(Counter.HANDOFFS_REFUSED);
-                control.handoffRefuse(peer, connId, RefuseReason.DUPLICATE);
+                control.handoffRefuse(peer, connId, Refusal.DUPLICATE);
                 return;
             }
             // The client reuses the port of a connection that closed here and sits in TIME-WAIT:
@@ -363,7 +361,7 @@ final class ChosenRole {
         Conn c = e.table.allocate(key);
         if (c == null) {
             counters.inc(Counter.HANDOFFS_REFUSED);
-            control.handoffRefuse(peer, connId, RefuseReason.TABLE_FULL);
+            control.handoffRefuse(peer, connId, Refusal.TABLE_FULL);
             return;
         }
         e.state(c, State.INJECTED);
@@ -422,7 +420,7 @@ final class ChosenRole {
      * The entry committed (claims 7, 17): it will never serve this connection itself, so our server
      * may now see the request and answer the client.
      */
-    void onCommit(Member entryNode, long connId, byte[] request) {
+    void onCommit(Peer entryNode, long connId, byte[] request) {
         Conn c = e.table.byConnId(connId, entryNode.index(), entryNode.name());
         if (c == null || (c.state != State.SERVING && c.state != State.INJECTED) || c.committed) {
             counters.drop(Drop.UNKNOWN_CONNECTION);
@@ -445,11 +443,11 @@ final class ChosenRole {
      * answered with our ack again, so the entry forwards; a second one means the entry reset the
      * client, and so do we.
      */
-    void onAbort(Member entryNode, long connId) {
+    void onAbort(Peer entryNode, long connId) {
         Conn c = e.table.byConnId(connId, entryNode.index(), entryNode.name());
         if (c == null || c.state.role != State.Role.CHOSEN) {
             counters.drop(Drop.UNKNOWN_CONNECTION);
-            control.handoffRefuse(entryNode.name(), connId, RefuseReason.ABORTED);
+            control.handoffRefuse(entryNode.name(), connId, Refusal.ABORTED);
             return;
         }
         e.kernel.refresh(c);
@@ -461,7 +459,7 @@ final class ChosenRole {
         }
         if (c.state != State.CLOSED) e.injectReset(c, c.clientNext);
         if (served && c.state != State.CLOSED) resetClient(c);
-        if (!served) control.handoffRefuse(entryNode.name(), connId, RefuseReason.ABORTED);
+        if (!served) control.handoffRefuse(entryNode.name(), connId, Refusal.ABORTED);
         e.free(c);
     }
 
@@ -490,7 +488,7 @@ final class ChosenRole {
 
     /** {@code INJECTED}: our kernel never answered the SYN. */
     void synAckTimedOut(Conn c) {
-        refuse(c, RefuseReason.NO_SYNACK);
+        refuse(c, Refusal.NO_SYNACK);
     }
 
     /** {@code SERVING}: no commit in time, or quiet for a while. */
@@ -536,7 +534,7 @@ final class ChosenRole {
         io.toWire(io.tx, n, Phase.SERVED);
     }
 
-    private void refuse(Conn c, int reason) {
+    private void refuse(Conn c, Refusal reason) {
         counters.inc(Counter.HANDOFFS_REFUSED);
         control.handoffRefuse(c.peer, c.connId, reason);
         e.injectReset(c, c.clientIsn + 1);

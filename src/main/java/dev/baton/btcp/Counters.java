@@ -1,6 +1,5 @@
 package dev.baton.btcp;
 
-import dev.baton.control.RefuseReason;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.LinkedHashMap;
@@ -16,8 +15,8 @@ public final class Counters {
     private static final VarHandle ARRAY = MethodHandles.arrayElementVarHandle(long[].class);
     private final long[] counters = new long[Counter.values().length];
     private final long[] drops = new long[Drop.values().length];
-    /** Refusals this node received as entry node, by reason code. */
-    private final long[] refusals = new long[16];
+    /** Refusals this node received as entry node, by reason. */
+    private final long[] refusals = new long[Refusal.values().length];
 
     void inc(Counter c) {
         ARRAY.setOpaque(counters, c.ordinal(), (long) ARRAY.getOpaque(counters, c.ordinal()) + 1);
@@ -31,21 +30,20 @@ public final class Counters {
         ARRAY.setOpaque(drops, d.ordinal(), (long) ARRAY.getOpaque(drops, d.ordinal()) + 1);
     }
 
-    void refused(int reason) {
-        int i = reason & 15;
-        ARRAY.setOpaque(refusals, i, (long) ARRAY.getOpaque(refusals, i) + 1);
+    void refused(Refusal r) {
+        ARRAY.setOpaque(refusals, r.ordinal(), (long) ARRAY.getOpaque(refusals, r.ordinal()) + 1);
     }
 
-    public long refusals(int reason) {
-        return (long) ARRAY.getOpaque(refusals, reason & 15);
+    public long get(Refusal r) {
+        return (long) ARRAY.getOpaque(refusals, r.ordinal());
     }
 
     /** Refusals by reason name, only those that happened. */
     public Map<String, Long> refusals() {
         Map<String, Long> m = new LinkedHashMap<>();
-        for (int i = 0; i < refusals.length; i++) {
-            long v = refusals(i);
-            if (v != 0) m.put(RefuseReason.name(i), v);
+        for (Refusal r : Refusal.values()) {
+            long v = get(r);
+            if (v != 0) m.put(r.name(), v);
         }
         return m;
     }

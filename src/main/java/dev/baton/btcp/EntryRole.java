@@ -1,7 +1,6 @@
 package dev.baton.btcp;
 
 import dev.baton.http.RequestParser;
-import dev.baton.route.Member;
 import dev.baton.wire.Ipv4Header;
 import dev.baton.wire.Seq;
 import dev.baton.wire.TcpHeader;
@@ -398,7 +397,7 @@ final class EntryRole {
      * before its server has seen the request and before anything of its own reached the client.
      */
     private void decide(Conn c) {
-        Member m = router.route(c.hold.parser);
+        Peer m = router.route(c.hold.parser);
         if (m == null || m.address() == cfg.address() || !buildPureAck(c)) {
             serveHeldLocally(c, Counter.SERVED_LOCALLY);
             return;
@@ -693,7 +692,7 @@ final class EntryRole {
     }
 
     /** The chosen node refused: serve here. */
-    void onHandoffRefuse(String peer, long connId, int reason) {
+    void onHandoffRefuse(String peer, long connId, Refusal reason) {
         Conn c = e.table.byConnId(connId, ConnKeys.SERVICE, peer);
         if (c == null || c.state != State.PENDING) {
             counters.drop(Drop.UNKNOWN_CONNECTION);

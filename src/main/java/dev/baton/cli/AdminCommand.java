@@ -1,6 +1,6 @@
 package dev.baton.cli;
 
-import dev.baton.testbed.AdminClient;
+import dev.baton.node.AdminClient;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;

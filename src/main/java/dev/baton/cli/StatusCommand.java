@@ -2,7 +2,7 @@ package dev.baton.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.baton.testbed.AdminClient;
+import dev.baton.node.AdminClient;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;

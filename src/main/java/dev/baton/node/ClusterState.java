@@ -1,5 +1,6 @@
 package dev.baton.node;
 
+import dev.baton.btcp.Peer;
 import dev.baton.route.ClusterView;
 import dev.baton.route.ContentIndex;
 import dev.baton.route.Member;
@@ -21,6 +22,9 @@ import java.util.function.IntSupplier;
 public final class ClusterState implements ClusterView {
     private final Member self;
     private final Map<String, Member> members;
+    /** The same members as the engine sees them: made once, so a routed connection allocates none. */
+    private final Map<String, Peer> peers;
+
     private final IntSupplier ownLoad;
     private final Map<String, List<String>> announced = new ConcurrentHashMap<>();
     private final Map<String, List<String>> partial = new ConcurrentHashMap<>();
@@ -41,6 +45,9 @@ public final class ClusterState implements ClusterView {
         m.put(self.name(), self);
         for (Member p : peers) m.put(p.name(), p);
         this.members = Map.copyOf(m);
+        Map<String, Peer> asPeers = new LinkedHashMap<>();
+        for (Member p : m.values()) asPeers.put(p.name(), new Peer(p.name(), p.address(), p.index()));
+        this.peers = Map.copyOf(asPeers);
         announced.put(self.name(), List.copyOf(ownPaths));
         rebuild();
     }
@@ -51,6 +58,11 @@ public final class ClusterState implements ClusterView {
 
     public Member member(String name) {
         return members.get(name);
+    }
+
+    /** Member {@code name} as the engine sees it; null for a stranger. */
+    public Peer peer(String name) {
+        return peers.get(name);
     }
 
     public ContentIndex index() {

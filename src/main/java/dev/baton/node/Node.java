@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.baton.btcp.Btcp;
 import dev.baton.btcp.Counter;
 import dev.baton.btcp.HandshakeInit;
+import dev.baton.btcp.Peer;
+import dev.baton.btcp.Refusal;
 import dev.baton.control.ClusterKey;
 import dev.baton.control.ControlListener;
 import dev.baton.control.ControlMessage;
@@ -473,7 +475,7 @@ public final class Node implements AutoCloseable {
      * Asks the policy; a policy that fails or names a stranger means: serve here. A head that is not
      * routable (see {@link RequestInfo#of}) is served here without asking.
      */
-    private Member route(RequestParser head) {
+    private Peer route(RequestParser head) {
         RequestInfo info = RequestInfo.of(head);
         if (info == null) return null;
         String chosen;
@@ -485,7 +487,7 @@ public final class Node implements AutoCloseable {
         }
         Member to = chosen == null || chosen.equals(cfg.name()) ? null : cluster.member(chosen);
         routes.record(info.path(), to == null ? cluster.selfMember() : to);
-        return to;
+        return to == null ? null : cluster.peer(to.name());
     }
 
     /**
@@ -574,8 +576,8 @@ public final class Node implements AutoCloseable {
         }
 
         @Override
-        public void handoffRefuse(String peer, long connId, int reason) {
-            send(peer, new ControlMessage.HandoffRefuse(connId, reason));
+        public void handoffRefuse(String peer, long connId, Refusal reason) {
+            send(peer, new ControlMessage.HandoffRefuse(connId, reason.code()));
         }
 
         @Override
@@ -613,7 +615,7 @@ public final class Node implements AutoCloseable {
                 case ControlMessage.Content c -> cluster.content(peer, c.first(), c.last(), c.paths());
                 case ControlMessage.HandoffRequest r ->
                     btcp.onHandoffRequest(
-                            cluster.member(peer),
+                            cluster.peer(peer),
                             r.connId(),
                             new HandshakeInit(
                                     r.entryIsn(),
@@ -636,10 +638,11 @@ public final class Node implements AutoCloseable {
                                     a.timestamps(),
                                     a.sackPermitted()),
                             a.forwardPort());
-                case ControlMessage.HandoffRefuse f -> btcp.onHandoffRefuse(peer, f.connId(), f.reason());
+                case ControlMessage.HandoffRefuse f ->
+                    btcp.onHandoffRefuse(peer, f.connId(), Refusal.ofCode(f.reason()));
                 case ControlMessage.Terminate t -> btcp.onTerminate(peer, t.connId());
-                case ControlMessage.Abort a -> btcp.onAbort(cluster.member(peer), a.connId());
-                case ControlMessage.Commit c -> btcp.onCommit(cluster.member(peer), c.connId(), c.request());
+                case ControlMessage.Abort a -> btcp.onAbort(cluster.peer(peer), a.connId());
+                case ControlMessage.Commit c -> btcp.onCommit(cluster.peer(peer), c.connId(), c.request());
                 case ControlMessage.Hello h -> {}
                 case ControlMessage.Auth a -> {}
             }

@@ -4,8 +4,8 @@ import com.sun.net.httpserver.HttpServer;
 import dev.baton.btcp.Btcp;
 import dev.baton.btcp.Counter;
 import dev.baton.btcp.Drop;
+import dev.baton.btcp.Refusal;
 import dev.baton.control.ControlPlane;
-import dev.baton.control.RefuseReason;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Timer;
@@ -86,10 +86,9 @@ final class NodeMetrics implements AutoCloseable {
         drop("badTunFrame", loop, l -> l.badFrames());
         drop("internalError", loop, l -> l.internalErrors());
         drop("policyError", policyErrors, s -> s.getAsLong());
-        for (int r = RefuseReason.BUSY; RefuseReason.isValid(r); r++) {
-            int reason = r;
-            FunctionCounter.builder("baton.refusals", counters, x -> x.refusals(reason))
-                    .tag("reason", RefuseReason.name(reason))
+        for (Refusal r : Refusal.values()) {
+            FunctionCounter.builder("baton.refusals", counters, x -> x.get(r))
+                    .tag("reason", r.name())
                     .description("refusals received as entry")
                     .register(registry);
         }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.baton.control.ClusterKey;
+import dev.baton.node.AdminClient;
 import dev.baton.node.KernelPath;
 import dev.baton.sys.NetDevices;
 import dev.baton.sys.Netns;

@@ -4,8 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.baton.control.ControlMessage;
-import dev.baton.control.RefuseReason;
-import dev.baton.route.Member;
 import dev.baton.wire.Bytes;
 import dev.baton.wire.Ipv4Header;
 import dev.baton.wire.PacketPrinter;
@@ -36,8 +34,8 @@ import org.junit.jupiter.api.Test;
  */
 class BtcpFuzzTest {
     static final int A = Bytes.parseIpv4("10.200.1.1");
-    static final Member N2 = new Member("n2", Bytes.parseIpv4("10.200.1.2"), 2);
-    static final Member N3 = new Member("n3", Bytes.parseIpv4("10.200.1.3"), 3);
+    static final Peer N2 = new Peer("n2", Bytes.parseIpv4("10.200.1.2"), 2);
+    static final Peer N3 = new Peer("n3", Bytes.parseIpv4("10.200.1.3"), 3);
     static final int MAX_CONNECTIONS = 4;
     static final int HOLD_BUFFERS = 2;
 
@@ -183,7 +181,9 @@ class BtcpFuzzTest {
             byte[] extra = bytes(Math.min(u16(), 4096));
             switch (kind) {
                 case ACK -> btcp.onHandoffAck("n2", pick(requested, index), init, mssOrPort);
-                case REFUSE -> btcp.onHandoffRefuse("n2", pick(requested, index), index % 9);
+                case REFUSE ->
+                    btcp.onHandoffRefuse(
+                            "n2", pick(requested, index), Refusal.values()[index % Refusal.values().length]);
                 case TERMINATE -> btcp.onTerminate("n2", pick(requested, index));
                 case REQUEST_FROM_N3 -> {
                     // extra: the SYN and the ACK, split where its first byte says.
@@ -271,8 +271,8 @@ class BtcpFuzzTest {
         }
 
         @Override
-        public void handoffRefuse(String peer, long connId, int reason) {
-            assertThat(RefuseReason.isValid(reason)).isTrue();
+        public void handoffRefuse(String peer, long connId, Refusal reason) {
+            assertThat(reason).isNotNull();
         }
 
         @Override

@@ -4,8 +4,6 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.sun.management.ThreadMXBean;
-import dev.baton.control.RefuseReason;
-import dev.baton.route.Member;
 import dev.baton.wire.Bytes;
 import dev.baton.wire.TcpHeader;
 import java.lang.foreign.Arena;
@@ -37,8 +35,8 @@ class BtcpTest {
     static final int SHADOW_A = Bytes.parseIpv4("169.254.77.1");
 
     static final int FORWARD_PORT = 61001;
-    static final Member N1 = new Member("n1", A, 1);
-    static final Member N2 = new Member("n2", B, 2);
+    static final Peer N1 = new Peer("n1", A, 1);
+    static final Peer N2 = new Peer("n2", B, 2);
     static final String REMOTE_REQUEST = "GET /video/big.bin HTTP/1.1\r\nHost: x\r\n\r\n";
     static final String LOCAL_REQUEST = "GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n";
 
@@ -51,12 +49,12 @@ class BtcpTest {
         final MemorySegment buf = Arena.ofAuto().allocate(65536);
         long now = 1_000_000;
 
-        Side(int address, Member target) {
+        Side(int address, Peer target) {
             this(address, target, false);
         }
 
         /** With {@code eager}, the entry commits with its handoff request (the nodes' default). */
-        Side(int address, Member target, boolean eager) {
+        Side(int address, Peer target, boolean eager) {
             var cfg = new Btcp.Config(
                     address,
                     80,
@@ -114,7 +112,7 @@ class BtcpTest {
         }
 
         @Override
-        public void handoffRefuse(String peer, long id, int reason) {
+        public void handoffRefuse(String peer, long id, Refusal reason) {
             control.add(new Object[] {"refuse", peer, id, reason});
         }
 
@@ -490,7 +488,7 @@ class BtcpTest {
         handshakeAtEntry();
         sendRequest(REMOTE_REQUEST);
         long connId = (long) entry.control.getFirst()[2];
-        entry.btcp.onHandoffRefuse("n2", connId, RefuseReason.TABLE_FULL);
+        entry.btcp.onHandoffRefuse("n2", connId, Refusal.TABLE_FULL);
         assertThat(entry.lastKernel().payload()).isEqualTo(REMOTE_REQUEST);
         assertThat(entry.btcp.counters().get(Counter.FALLBACKS)).isEqualTo(1);
     }
@@ -617,7 +615,7 @@ class BtcpTest {
                 .wscale(7)
                 .build()); // no timestamps, no SACK
         assertThat(chosen.control.getLast()[0]).isEqualTo("refuse");
-        assertThat(chosen.control.getLast()[3]).isEqualTo(RefuseReason.OPTION_MISMATCH);
+        assertThat(chosen.control.getLast()[3]).isEqualTo(Refusal.OPTION_MISMATCH);
         assertThat(chosen.lastKernel().tcp().rst()).isTrue();
         assertThat(chosen.btcp.trackedConnections()).isZero();
     }
@@ -729,7 +727,7 @@ class BtcpTest {
     @Test
     void ignoresControlMessagesForConnectionsItDoesNotHave() {
         entry.btcp.onTerminate("n2", 12345L);
-        entry.btcp.onHandoffRefuse("n2", 12345L, RefuseReason.BUSY);
+        entry.btcp.onHandoffRefuse("n2", 12345L, Refusal.BUSY);
         chosen.btcp.onAbort(N1, 12345L);
         assertThat(entry.btcp.counters().get(Drop.UNKNOWN_CONNECTION)).isEqualTo(2);
         assertThat(chosen.btcp.counters().get(Drop.UNKNOWN_CONNECTION)).isEqualTo(1);
@@ -746,9 +744,7 @@ class BtcpTest {
         byte[] garbage = new byte[60];
         chosen.btcp.onHandoffRequest(N1, connId, (HandshakeInit) req[3], garbage, (byte[]) req[5]);
         chosen.btcp.onHandoffRequest(N1, connId, (HandshakeInit) req[3], (byte[]) req[5], (byte[]) req[4]);
-        assertThat(chosen.control)
-                .hasSize(2)
-                .allMatch(m -> m[0].equals("refuse") && m[3].equals(RefuseReason.MALFORMED));
+        assertThat(chosen.control).hasSize(2).allMatch(m -> m[0].equals("refuse") && m[3].equals(Refusal.MALFORMED));
         assertThat(chosen.kernel).isEmpty();
         assertThat(chosen.btcp.counters().get(Drop.BAD_HANDOFF)).isEqualTo(2);
     }
@@ -764,9 +760,7 @@ class BtcpTest {
         badIp[8] ^= 1; // TTL changed, header checksum not
         chosen.btcp.onHandoffRequest(N1, (long) req[2], (HandshakeInit) req[3], badTcp, (byte[]) req[5]);
         chosen.btcp.onHandoffRequest(N1, (long) req[2], (HandshakeInit) req[3], (byte[]) req[4], badIp);
-        assertThat(chosen.control)
-                .hasSize(2)
-                .allMatch(m -> m[0].equals("refuse") && m[3].equals(RefuseReason.MALFORMED));
+        assertThat(chosen.control).hasSize(2).allMatch(m -> m[0].equals("refuse") && m[3].equals(Refusal.MALFORMED));
         assertThat(chosen.kernel).as("nothing injected").isEmpty();
         assertThat(chosen.btcp.trackedConnections()).isZero();
         deliverRequest(req);
@@ -788,15 +782,15 @@ class BtcpTest {
         long other = ConnKeys.connId(ConnKeys.keyOf((long) req[2], ConnKeys.SERVICE), 999);
         chosen.btcp.onHandoffRequest(N1, other, (HandshakeInit) req[3], (byte[]) req[4], (byte[]) req[5]);
         assertThat(chosen.control.getLast()[0]).isEqualTo("refuse");
-        assertThat(chosen.control.getLast()[3]).isEqualTo(RefuseReason.DUPLICATE);
+        assertThat(chosen.control.getLast()[3]).isEqualTo(Refusal.DUPLICATE);
         // Another node may not hand over a connection made to n1's address.
         chosen.btcp.onHandoffRequest(
-                new Member("n3", Bytes.parseIpv4("10.200.1.3"), 3),
+                new Peer("n3", Bytes.parseIpv4("10.200.1.3"), 3),
                 (long) req[2],
                 (HandshakeInit) req[3],
                 (byte[]) req[4],
                 (byte[]) req[5]);
-        assertThat(chosen.control.getLast()[3]).isEqualTo(RefuseReason.MALFORMED);
+        assertThat(chosen.control.getLast()[3]).isEqualTo(Refusal.MALFORMED);
     }
 
     @Test
@@ -1463,8 +1457,8 @@ class BtcpTest {
         chosen.btcp.onAbort(N1, (long) question[2]);
         Object[] answer = chosen.control.getLast();
         assertThat(answer[0]).isEqualTo("refuse");
-        assertThat(answer[3]).isEqualTo(RefuseReason.ABORTED);
-        entry.btcp.onHandoffRefuse("n2", (long) req[2], (int) answer[3]);
+        assertThat(answer[3]).isEqualTo(Refusal.ABORTED);
+        entry.btcp.onHandoffRefuse("n2", (long) req[2], (Refusal) answer[3]);
         assertThat(entry.lastKernel().payload()).as("served here after all").isEqualTo(REMOTE_REQUEST);
         assertThat(entry.btcp.counters().get(Counter.FALLBACKS)).isEqualTo(1);
     }
@@ -1518,7 +1512,7 @@ class BtcpTest {
         eager();
         handshakeAtEntry();
         sendRequest(REMOTE_REQUEST);
-        entry.btcp.onHandoffRefuse("n2", (long) handoffRequest()[2], RefuseReason.OPTION_MISMATCH);
+        entry.btcp.onHandoffRefuse("n2", (long) handoffRequest()[2], Refusal.OPTION_MISMATCH);
         assertThat(entry.lastKernel().payload()).isEqualTo(REMOTE_REQUEST);
         assertThat(entry.btcp.counters().get(Counter.FALLBACKS)).isEqualTo(1);
     }
@@ -2381,7 +2375,7 @@ class BtcpTest {
     // ---- a restart: the next engine takes over what the kernel kept (issue 12) ----------------
 
     /** The node's engine after a restart at {@code old}'s time: a new process, the same kernel. */
-    static Side restarted(Side old, int address, Member target, RecordingFastPath kernel) {
+    static Side restarted(Side old, int address, Peer target, RecordingFastPath kernel) {
         Side next = new Side(address, target);
         next.advance(old.now - next.now);
         next.btcp.fastPath(kernel);

@@ -1,6 +1,5 @@
 package dev.baton.btcp;
 
-import dev.baton.route.Member;
 import dev.baton.wire.Bytes;
 import dev.baton.wire.TcpHeader;
 import java.lang.foreign.Arena;
@@ -26,8 +25,8 @@ final class HandedOffConnection {
     static final int ISN_B = 0x9000_0000;
     static final int TS_A = 5000;
     static final int TS_B = 777_777;
-    static final Member N1 = new Member("n1", A, 1);
-    static final Member N2 = new Member("n2", B, 2);
+    static final Peer N1 = new Peer("n1", A, 1);
+    static final Peer N2 = new Peer("n2", B, 2);
     static final String REQUEST = "GET /video/big.bin HTTP/1.1\r\nHost: x\r\n\r\n";
     static final int RESPONSE_BYTES = 1400;
 
@@ -44,7 +43,7 @@ final class HandedOffConnection {
         HandshakeInit init;
         byte[] syn, ack, request;
 
-        Node(int address, Member target) {
+        Node(int address, Peer target) {
             btcp = new Btcp(
                     Btcp.Config.defaults(address, 80),
                     this,
@@ -87,7 +86,7 @@ final class HandedOffConnection {
         }
 
         @Override
-        public void handoffRefuse(String peer, long id, int reason) {
+        public void handoffRefuse(String peer, long id, Refusal reason) {
             throw new AssertionError("refused");
         }
 

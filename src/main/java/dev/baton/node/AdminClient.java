@@ -1,4 +1,4 @@
-package dev.baton.testbed;
+package dev.baton.node;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

@@ -1,4 +1,4 @@
-package dev.baton.testbed;
+package dev.baton.node;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
