@@ -1,6 +1,7 @@
 package dev.baton.bench;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import dev.baton.btcp.Counter;
+import dev.baton.node.NodeStats;
 import dev.baton.testbed.Commands;
 import dev.baton.testbed.Names;
 import dev.baton.testbed.NodeInfo;
@@ -70,12 +71,11 @@ final class Sampler {
         long seen = 0;
         long forwarded = 0;
         long forOthers = 0;
-        for (JsonNode n : bed.stats().path("nodes")) {
-            JsonNode c = n.path("counters");
-            handedOff += c.path("handoffsCompleted").asLong();
-            seen += c.path("connectionsSeen").asLong();
-            forwarded += c.path("bytesForwarded").asLong();
-            forOthers += c.path("bytesSentForOthers").asLong();
+        for (NodeStats n : bed.stats().nodes()) {
+            handedOff += n.counter(Counter.HANDOFFS_COMPLETED);
+            seen += n.counter(Counter.CONNECTIONS_SEEN);
+            forwarded += n.counter(Counter.BYTES_FORWARDED);
+            forOthers += n.counter(Counter.BYTES_SENT_FOR_OTHERS);
         }
         return new Sample(cpu, machineTicks(), bytes, handedOff, seen, forwarded, forOthers);
     }
@@ -83,9 +83,7 @@ final class Sampler {
     /** How long each node's JIT compilers have worked, in ms, by node name. */
     Map<String, Long> jitMillis() {
         Map<String, Long> jit = new TreeMap<>();
-        for (JsonNode n : bed.stats().path("nodes")) {
-            jit.put(n.path("node").asText(), n.path("jitMillis").asLong());
-        }
+        for (NodeStats n : bed.stats().nodes()) jit.put(n.node(), n.jitMillis());
         return jit;
     }
 

@@ -1,6 +1,6 @@
 package dev.baton.btcp;
 
-/** What the BTCP counts (the testbed's stats command shows these). */
+/** What the BTCP counts: {@code node.NodeStats} carries them, keyed by this enum. */
 public enum Counter {
     /** New client connections (SYNs) to the service port seen at this node as entry. */
     CONNECTIONS_SEEN("connectionsSeen"),
@@ -75,6 +75,7 @@ public enum Counter {
         this.metric = metric;
     }
 
+    /** Its name in stats (JSON), metrics and the dashboard: defined here only. */
     public String metric() {
         return metric;
     }

@@ -2,8 +2,6 @@ package dev.baton.btcp;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.Objects;
 import java.util.function.ToLongFunction;
 
@@ -38,16 +36,6 @@ public final class Counters {
         return (long) ARRAY.getOpaque(refusals, r.ordinal());
     }
 
-    /** Refusals by reason name, only those that happened. */
-    public Map<String, Long> refusals() {
-        Map<String, Long> m = new LinkedHashMap<>();
-        for (Refusal r : Refusal.values()) {
-            long v = get(r);
-            if (v != 0) m.put(r.name(), v);
-        }
-        return m;
-    }
-
     /** What the kernel's data path counted of the same things (it carries their packets too). */
     private volatile ToLongFunction<Counter> below = c -> 0;
 
@@ -62,17 +50,5 @@ public final class Counters {
 
     public long get(Drop d) {
         return (long) ARRAY.getOpaque(drops, d.ordinal());
-    }
-
-    public Map<String, Long> counters() {
-        Map<String, Long> m = new LinkedHashMap<>();
-        for (Counter c : Counter.values()) m.put(c.metric, get(c));
-        return m;
-    }
-
-    public Map<String, Long> drops() {
-        Map<String, Long> m = new LinkedHashMap<>();
-        for (Drop d : Drop.values()) m.put(d.metric, get(d));
-        return m;
     }
 }

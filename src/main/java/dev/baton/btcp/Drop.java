@@ -37,6 +37,7 @@ public enum Drop {
         this.metric = metric;
     }
 
+    /** Its name in stats (JSON), metrics and the dashboard: defined here only. */
     public String metric() {
         return metric;
     }

@@ -3,6 +3,7 @@ package dev.baton.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.baton.node.AdminClient;
+import dev.baton.node.NodeStats;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -68,8 +69,8 @@ public final class DrainCommand implements Callable<Integer> {
             err.println("baton drain: --timeout must be at least 1 s");
             return 2;
         }
-        JsonNode state = ask(socket, off ? "drain off" : status ? "drain status" : "drain");
-        if (!await || state.path("state").asText().equals("drained")) {
+        NodeStats.DrainState state = ask(socket, off ? "drain off" : status ? "drain status" : "drain");
+        if (!await || state.state().equals("drained")) {
             out.println(describe(state));
             return 0;
         }
@@ -79,18 +80,18 @@ public final class DrainCommand implements Callable<Integer> {
         while (System.nanoTime() < deadline) {
             Thread.sleep(200);
             state = ask(socket, "drain status");
-            if (!state.path("state").asText().equals("draining")) {
+            if (!state.state().equals("draining")) {
                 out.println(describe(state));
-                return state.path("state").asText().equals("drained") ? 0 : 1;
+                return state.state().equals("drained") ? 0 : 1;
             }
         }
         out.println(describe(state));
-        err.println("baton drain: still " + state.path("openConnections").asInt() + " connections open after "
-                + timeoutSeconds + " s");
+        err.println(
+                "baton drain: still " + state.openConnections() + " connections open after " + timeoutSeconds + " s");
         return 1;
     }
 
-    private static JsonNode ask(Path socket, String command) throws IOException {
+    private static NodeStats.DrainState ask(Path socket, String command) throws IOException {
         String text;
         try {
             text = AdminClient.query(socket, command, ASK);
@@ -99,18 +100,16 @@ public final class DrainCommand implements Callable<Integer> {
         }
         JsonNode answer = JSON.readTree(text);
         if (answer.has("error")) throw new IOException(answer.path("error").asText());
-        return answer;
+        return NodeStats.JSON.treeToValue(answer, NodeStats.DrainState.class);
     }
 
     /** One line: {@code drained: no connection open (4.2 s)}, {@code draining: 3 connections open (1.0 s)}. */
-    static String describe(JsonNode state) {
-        String s = state.path("state").asText();
-        int open = state.path("openConnections").asInt();
+    static String describe(NodeStats.DrainState state) {
+        String s = state.state();
+        int open = state.openConnections();
         String connections =
                 open == 0 ? "no connection open" : open + (open == 1 ? " connection open" : " connections open");
-        String since = state.has("millis")
-                ? String.format(" (%.1f s)", state.path("millis").asLong() / 1000.0)
-                : "";
+        String since = state.millis() != null ? String.format(" (%.1f s)", state.millis() / 1000.0) : "";
         return switch (s) {
             case "off" -> "not draining: taking new connections and handoffs; " + connections;
             default -> s + ": " + connections + since;

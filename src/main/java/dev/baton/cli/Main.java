@@ -42,7 +42,7 @@ public final class Main implements Runnable {
      * file that cannot be read) told in one line, {@code baton node: ...}; anything else is a bug and
      * keeps its stack trace.
      */
-    static CommandLine commandLine() {
+    public static CommandLine commandLine() {
         return withErrorHandler(new CommandLine(new Main()));
     }
 

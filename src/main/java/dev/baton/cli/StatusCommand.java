@@ -1,14 +1,17 @@
 package dev.baton.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.baton.btcp.Counter;
+import dev.baton.control.ControlCounter;
 import dev.baton.node.AdminClient;
+import dev.baton.node.NodeStats;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -23,7 +26,6 @@ import picocli.CommandLine.Spec;
         description = "Show a running node's state: its control links, connections, handoffs and drops.")
 public final class StatusCommand implements Callable<Integer> {
     private static final Duration WAIT = Duration.ofSeconds(5);
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     @Spec
     CommandSpec spec;
@@ -54,7 +56,7 @@ public final class StatusCommand implements Callable<Integer> {
             return 0;
         }
         try {
-            out.print(render(JSON.readTree(answer)));
+            out.print(render(NodeStats.parse(answer)));
             out.flush();
             return 0;
         } catch (IOException | RuntimeException e) {
@@ -64,77 +66,62 @@ public final class StatusCommand implements Callable<Integer> {
     }
 
     /** The stats as a few lines a person reads at a glance: only what is not zero among the drops. */
-    static String render(JsonNode s) {
+    static String render(NodeStats s) {
         StringBuilder b = new StringBuilder();
-        JsonNode c = s.path("counters");
-        List<String> up = strings(s.path("peersUp"));
-        List<String> down = new ArrayList<>(strings(s.path("peers")));
-        down.removeAll(up);
-        b.append(String.format(
-                "node %s (%s)%n", s.path("node").asText("?"), s.path("address").asText("?")));
+        List<String> down = new ArrayList<>(s.peers());
+        down.removeAll(s.peersUp());
+        b.append(String.format("node %s (%s)%n", s.node(), s.address()));
         b.append(String.format(
                 "  control links  up: %s%s%n",
-                up.isEmpty() ? "none" : String.join(", ", up),
+                s.peersUp().isEmpty() ? "none" : String.join(", ", s.peersUp()),
                 down.isEmpty() ? "" : "; DOWN: " + String.join(", ", down)));
-        JsonNode drain = s.path("drain");
-        List<String> peersDraining = strings(drain.path("peersDraining"));
-        if (!drain.path("state").asText("off").equals("off") || !peersDraining.isEmpty()) {
-            b.append("  drain          ")
-                    .append(
-                            drain.path("state").asText("off").equals("off")
-                                    ? "this node: off"
-                                    : DrainCommand.describe(drain));
+        NodeStats.DrainState drain = s.drain();
+        List<String> peersDraining = drain == null ? List.of() : drain.peersDraining();
+        boolean draining = drain != null && !drain.off();
+        if (draining || !peersDraining.isEmpty()) {
+            b.append("  drain          ").append(draining ? DrainCommand.describe(drain) : "this node: off");
             if (!peersDraining.isEmpty()) b.append("; peers draining: ").append(String.join(", ", peersDraining));
             b.append('\n');
         }
         b.append(String.format(
                 "  connections    %,d active, %,d tracked, %,d half-open; hold buffers free %,d%n",
-                s.path("activeConnections").asLong(),
-                s.path("trackedConnections").asLong(),
-                s.path("halfOpenConnections").asLong(),
-                s.path("freeHoldBuffers").asLong()));
+                s.activeConnections(), s.trackedConnections(), s.halfOpenConnections(), s.freeHoldBuffers()));
         b.append(String.format(
                 "  as entry       %,d connections: %,d served here, %,d handed off (%,d completed, %,d fell back)%n",
-                c.path("connectionsSeen").asLong(),
-                c.path("servedLocally").asLong(),
-                c.path("handoffsSent").asLong(),
-                c.path("handoffsCompleted").asLong(),
-                c.path("fallbacks").asLong()));
+                s.counter(Counter.CONNECTIONS_SEEN),
+                s.counter(Counter.SERVED_LOCALLY),
+                s.counter(Counter.HANDOFFS_SENT),
+                s.counter(Counter.HANDOFFS_COMPLETED),
+                s.counter(Counter.FALLBACKS)));
         b.append(String.format(
                 "  as chosen      %,d handoffs accepted, %,d refused; %,d bytes sent for others%n",
-                c.path("handoffsAccepted").asLong(),
-                c.path("handoffsRefused").asLong(),
-                c.path("bytesSentForOthers").asLong()));
-        b.append("  drops          ").append(nonZero(s.path("drops"))).append('\n');
-        b.append("  refusals       ").append(nonZero(s.path("refusals"))).append('\n');
-        JsonNode control = s.path("control");
+                s.counter(Counter.HANDOFFS_ACCEPTED),
+                s.counter(Counter.HANDOFFS_REFUSED),
+                s.counter(Counter.BYTES_SENT_FOR_OTHERS)));
+        b.append("  drops          ").append(nonZero(s.drops().byName())).append('\n');
+        Map<String, Long> refusals = new LinkedHashMap<>();
+        s.refusals().forEach((r, n) -> refusals.put(r.name(), n));
+        b.append("  refusals       ").append(nonZero(refusals)).append('\n');
+        NodeStats.ControlStats control = s.control();
+        Map<String, Long> problems = new LinkedHashMap<>();
+        if (control != null) {
+            control.counters().forEach((c, n) -> {
+                if (c != ControlCounter.FRAMES_IN && c != ControlCounter.FRAMES_OUT) problems.put(c.key(), n);
+            });
+        }
         b.append(String.format(
                 "  control        %,d frames in, %,d out; problems: %s%n",
-                control.path("framesIn").asLong(),
-                control.path("framesOut").asLong(),
-                nonZeroExcept(control, List.of("framesIn", "framesOut"))));
+                control == null ? 0 : control.get(ControlCounter.FRAMES_IN),
+                control == null ? 0 : control.get(ControlCounter.FRAMES_OUT),
+                nonZero(problems)));
         return b.toString();
     }
 
-    private static List<String> strings(JsonNode array) {
+    private static String nonZero(Map<String, Long> counters) {
         List<String> l = new ArrayList<>();
-        for (JsonNode n : array) l.add(n.asText());
-        return l;
-    }
-
-    private static String nonZero(JsonNode counters) {
-        return nonZeroExcept(counters, List.of());
-    }
-
-    private static String nonZeroExcept(JsonNode counters, List<String> except) {
-        List<String> l = new ArrayList<>();
-        for (var e : counters.properties()) {
-            if (!except.contains(e.getKey())
-                    && !e.getKey().contains(".")
-                    && e.getValue().asLong() != 0) {
-                l.add(e.getKey() + " " + String.format("%,d", e.getValue().asLong()));
-            }
-        }
+        counters.forEach((name, n) -> {
+            if (n != 0) l.add(name + " " + String.format("%,d", n));
+        });
         return l.isEmpty() ? "none" : String.join(", ", l);
     }
 }

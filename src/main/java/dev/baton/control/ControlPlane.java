@@ -26,7 +26,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -36,6 +35,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -323,18 +323,9 @@ public final class ControlPlane implements AutoCloseable {
     /** Counted down once the driver has closed every link after {@link #close()}. */
     private final CountDownLatch linksClosed = new CountDownLatch(1);
 
-    private final AtomicLong framesIn = new AtomicLong();
-    private final AtomicLong framesOut = new AtomicLong();
-    private final AtomicLong sendDropped = new AtomicLong();
-    private final AtomicLong reconnects = new AtomicLong();
-    private final AtomicLong helloRejected = new AtomicLong();
-    private final AtomicLong unknownAddress = new AtomicLong();
-    private final AtomicLong handshakeBusy = new AtomicLong();
-    private final AtomicLong peerDead = new AtomicLong();
-    private final AtomicLong unexpectedHello = new AtomicLong();
-    private final AtomicLong listenerErrors = new AtomicLong();
-    private final AtomicLong authFailed = new AtomicLong();
-    private final AtomicLong badMac = new AtomicLong();
+    /** The plane's counters, by {@link ControlCounter} ordinal ({@link ControlCounter#MALFORMED}: the sum below). */
+    private final AtomicLongArray counts = new AtomicLongArray(ControlCounter.values().length);
+
     private final Map<FrameException.Reason, AtomicLong> malformed = new EnumMap<>(FrameException.Reason.class);
 
     /** A control plane whose links authenticate with {@code key}, which every member must share. */
@@ -458,7 +449,7 @@ public final class ControlPlane implements AutoCloseable {
         }
         Link link = peerOrThrow(peer).link;
         if (link == null || !link.queue.offer(m)) {
-            sendDropped.incrementAndGet();
+            count(ControlCounter.SEND_DROPPED);
             return null;
         }
         return link;
@@ -490,28 +481,21 @@ public final class ControlPlane implements AutoCloseable {
         return up;
     }
 
-    /** Every counter by name; malformed frames as {@code malformed.<REASON>}. */
-    public Map<String, Long> counters() {
-        Map<String, Long> c = new TreeMap<>();
-        c.put("framesIn", framesIn.get());
-        c.put("framesOut", framesOut.get());
-        c.put("sendDropped", sendDropped.get());
-        c.put("reconnects", reconnects.get());
-        c.put("helloRejected", helloRejected.get());
-        c.put("unknownAddress", unknownAddress.get());
-        c.put("handshakeBusy", handshakeBusy.get());
-        c.put("peerDead", peerDead.get());
-        c.put("unexpectedHello", unexpectedHello.get());
-        c.put("listenerErrors", listenerErrors.get());
-        c.put("authFailed", authFailed.get());
-        c.put("badMac", badMac.get());
+    private void count(ControlCounter c) {
+        counts.incrementAndGet(c.ordinal());
+    }
+
+    /** Counter {@code c} over every link ({@link ControlCounter#MALFORMED}: every reason's). */
+    public long get(ControlCounter c) {
+        if (c != ControlCounter.MALFORMED) return counts.get(c.ordinal());
         long total = 0;
-        for (var e : malformed.entrySet()) {
-            c.put("malformed." + e.getKey(), e.getValue().get());
-            total += e.getValue().get();
-        }
-        c.put("malformed", total);
-        return c;
+        for (AtomicLong n : malformed.values()) total += n.get();
+        return total;
+    }
+
+    /** Malformed frames refused for {@code reason}. */
+    public long malformed(FrameException.Reason reason) {
+        return malformed.get(reason).get();
     }
 
     /**
@@ -614,7 +598,7 @@ public final class ControlPlane implements AutoCloseable {
             Link l = live.get(i);
             if (!l.closed.get()) {
                 if (nowNanos - l.lastHeard > cfg.deadInterval().toNanos()) {
-                    peerDead.incrementAndGet();
+                    count(ControlCounter.PEER_DEAD);
                     teardown(l);
                 } else {
                     if (nowNanos - l.nextHeartbeat >= 0) {
@@ -728,7 +712,7 @@ public final class ControlPlane implements AutoCloseable {
             }
             if (!l.inMac.verify(l.in, at, size, l.in, at + size)) {
                 // Forged, altered, replayed, reordered or from another connection: never decoded.
-                badMac.incrementAndGet();
+                count(ControlCounter.BAD_MAC);
                 LOG.warn(
                         "control frame {} from {} has a bad tag: closing the link",
                         l.inMac.count() - 1,
@@ -743,10 +727,10 @@ public final class ControlPlane implements AutoCloseable {
                 l.inView.clear();
             }
             at += size + LinkAuth.TAG_LENGTH;
-            framesIn.incrementAndGet();
+            count(ControlCounter.FRAMES_IN);
             peer.framesIn.incrementAndGet();
             if (m instanceof Hello || m instanceof Auth) {
-                unexpectedHello.incrementAndGet();
+                count(ControlCounter.UNEXPECTED_HELLO);
                 return false;
             }
             if (m instanceof Heartbeat hb) {
@@ -777,7 +761,7 @@ public final class ControlPlane implements AutoCloseable {
             int n = ControlFrame.encode(m, l.outView);
             l.outMac.sign(l.out, l.outLength, n, l.out, l.outLength + n);
             l.outLength += n + LinkAuth.TAG_LENGTH;
-            framesOut.incrementAndGet();
+            count(ControlCounter.FRAMES_OUT);
             l.peer.framesOut.incrementAndGet();
         }
         try {
@@ -803,7 +787,7 @@ public final class ControlPlane implements AutoCloseable {
         }
         if (peer.everUp) {
             peer.reconnects.incrementAndGet();
-            reconnects.incrementAndGet();
+            count(ControlCounter.RECONNECTS);
         }
         peer.everUp = true;
         peer.hello = link.hello;
@@ -865,10 +849,10 @@ public final class ControlPlane implements AutoCloseable {
                 continue;
             }
             if (!dialingAddresses.contains(s.remoteAddress())) {
-                unknownAddress.incrementAndGet();
+                count(ControlCounter.UNKNOWN_ADDRESS);
                 s.close();
             } else if (!handshakeSlots.tryAcquire()) {
-                handshakeBusy.incrementAndGet();
+                count(ControlCounter.HANDSHAKE_BUSY);
                 s.close();
             } else {
                 // handshake releases the slot once the peer has authenticated
@@ -951,7 +935,7 @@ public final class ControlPlane implements AutoCloseable {
             ControlMessage first = reader.decode(size);
             Peer peer = acceptHello(first, dialed, s.remoteAddress());
             if (peer == null) {
-                helloRejected.incrementAndGet();
+                count(ControlCounter.HELLO_REJECTED);
                 return null;
             }
             helloIn = true;
@@ -965,7 +949,7 @@ public final class ControlPlane implements AutoCloseable {
             ControlMessage second = reader.read();
             if (!(second instanceof Auth auth)
                     || !LinkAuth.authMatches(LinkAuth.authMac(key, !weDial, helloD, helloA), auth.mac())) {
-                authFailed.incrementAndGet();
+                count(ControlCounter.AUTH_FAILED);
                 LOG.warn(
                         "control connection from {} claiming to be {} failed to"
                                 + " authenticate (sent {}): wrong cluster key, or not a member",
@@ -995,9 +979,9 @@ public final class ControlPlane implements AutoCloseable {
             return null;
         } catch (SocketTimeoutException e) {
             if (helloIn) {
-                authFailed.incrementAndGet();
+                count(ControlCounter.AUTH_FAILED);
             } else {
-                helloRejected.incrementAndGet();
+                count(ControlCounter.HELLO_REJECTED);
             }
             return null;
         } catch (IOException e) {
@@ -1017,13 +1001,13 @@ public final class ControlPlane implements AutoCloseable {
     /** A connection that said Hello but ended before its Auth verified failed to authenticate. */
     private void countFailedAuth(boolean helloIn) {
         if (helloIn) {
-            authFailed.incrementAndGet();
+            count(ControlCounter.AUTH_FAILED);
         }
     }
 
     private void writeHandshake(SocketInput input, byte[] frame) throws IOException {
         input.writeFully(frame);
-        framesOut.incrementAndGet();
+        count(ControlCounter.FRAMES_OUT);
     }
 
     private static byte[] encode(ControlMessage m) {
@@ -1057,7 +1041,7 @@ public final class ControlPlane implements AutoCloseable {
     }
 
     private void listenerError(RuntimeException e) {
-        listenerErrors.incrementAndGet();
+        count(ControlCounter.LISTENER_ERRORS);
         LOG.warn("control listener failed", e);
     }
 

@@ -80,7 +80,7 @@ final class Dashboard implements AutoCloseable {
 
     private final int metricsPort;
     private final int tableCapacity;
-    private final Supplier<Map<String, Object>> stats;
+    private final Supplier<NodeStats> stats;
     private final RouteStats routes;
     private final ControlPlane control;
     private final long startedMillis = System.currentTimeMillis();
@@ -102,7 +102,7 @@ final class Dashboard implements AutoCloseable {
             List<Member> peers,
             int metricsPort,
             int tableCapacity,
-            Supplier<Map<String, Object>> stats,
+            Supplier<NodeStats> stats,
             RouteStats routes,
             ControlPlane control) {
         this(self, peers, Member::address, metricsPort, tableCapacity, stats, routes, control);
@@ -115,7 +115,7 @@ final class Dashboard implements AutoCloseable {
             ToIntFunction<Member> reachAt,
             int metricsPort,
             int tableCapacity,
-            Supplier<Map<String, Object>> stats,
+            Supplier<NodeStats> stats,
             RouteStats routes,
             ControlPlane control) {
         this.self = self;
@@ -173,7 +173,9 @@ final class Dashboard implements AutoCloseable {
 
     /** This node's own numbers. */
     ObjectNode nodeView() {
-        Map<String, Object> m = new LinkedHashMap<>(stats.get());
+        // The stats as the admin socket writes them, and what the page shows beside them.
+        ObjectNode view = NodeStats.JSON.valueToTree(stats.get());
+        Map<String, Object> m = new LinkedHashMap<>();
         m.put("startedMillis", startedMillis);
         m.put("nowMillis", System.currentTimeMillis());
         m.put("tableCapacity", tableCapacity);
@@ -194,7 +196,8 @@ final class Dashboard implements AutoCloseable {
         m.put("routed", r.routed());
         m.put("routedTo", r.routedTo());
         m.put("paths", r.paths());
-        return JSON.valueToTree(m);
+        view.setAll((ObjectNode) JSON.valueToTree(m));
+        return view;
     }
 
     /**

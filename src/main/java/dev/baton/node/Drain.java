@@ -1,7 +1,5 @@
 package dev.baton.node;
 
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.IntSupplier;
@@ -36,7 +34,7 @@ final class Drain {
 
     /** Starts ({@code on}) or ends a drain; either again is no change. Returns the state. */
     @SuppressWarnings("FutureReturnValueIgnored") // watch() cannot throw: it reads and logs
-    synchronized Map<String, Object> set(boolean on) {
+    synchronized NodeStats.DrainState set(boolean on) {
         boolean was = cluster.isDraining(cluster.self());
         if (on && !was) {
             startNanos = System.nanoTime();
@@ -52,15 +50,14 @@ final class Drain {
     }
 
     /** {@code off}, {@code draining} (connections still open) or {@code drained}; open connections; peers draining. */
-    synchronized Map<String, Object> state() {
-        Map<String, Object> m = new LinkedHashMap<>();
+    synchronized NodeStats.DrainState state() {
         int open = openConnections.getAsInt();
         boolean draining = cluster.isDraining(cluster.self());
-        m.put("state", !draining ? "off" : open == 0 ? "drained" : "draining");
-        m.put("openConnections", open);
-        if (draining) m.put("millis", (System.nanoTime() - startNanos) / 1_000_000);
-        m.put("peersDraining", cluster.peersDraining());
-        return m;
+        return new NodeStats.DrainState(
+                !draining ? "off" : open == 0 ? "drained" : "draining",
+                open,
+                draining ? (System.nanoTime() - startNanos) / 1_000_000 : null,
+                cluster.peersDraining());
     }
 
     @SuppressWarnings("FutureReturnValueIgnored") // watch() cannot throw: it reads and logs

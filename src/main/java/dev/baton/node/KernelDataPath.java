@@ -344,29 +344,21 @@ final class KernelDataPath implements AutoCloseable {
         return counted;
     }
 
-    /** For the node's stats: the programs' counters by name, and the flows they carry. */
-    Map<String, Object> stats() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("uplink", uplinkIndex);
-        Map<String, Long> c = new LinkedHashMap<>();
-        counters().forEach((k, v) -> c.put(k.key(), v));
-        m.put("counters", c);
+    /** For the node's stats: the programs' counters, and what the kernel timed of each. */
+    NodeStats.DatapathStats stats() {
+        Map<DatapathCounter, Long> c = new LinkedHashMap<>(counters());
         // The kernel times its programs only while kernel.bpf_stats_enabled is 1 (it costs two clock
         // reads a run): then runNanos / runs is a program's cost per packet under the real load.
-        Map<String, Object> programs = new LinkedHashMap<>();
+        Map<String, NodeStats.ProgramStats> programs = new LinkedHashMap<>();
         for (String name : new String[] {Datapath.UPLINK_INGRESS, Datapath.UPLINK_EGRESS, Datapath.WIRE_INGRESS}) {
             try {
                 BpfProgram.Stats s = datapath.program(name).stats();
-                Map<String, Long> p = new LinkedHashMap<>();
-                p.put("runs", s.runs());
-                p.put("runNanos", s.runNanos());
-                programs.put(name, p);
+                programs.put(name, new NodeStats.ProgramStats(s.runs(), s.runNanos()));
             } catch (SysException e) {
                 LOG.warn("the statistics of program {}: {}", name, e.getMessage());
             }
         }
-        m.put("programs", programs);
-        return m;
+        return new NodeStats.DatapathStats(uplinkIndex, c, programs);
     }
 
     /**

@@ -3,13 +3,17 @@ package dev.baton.node;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.baton.btcp.Btcp;
 import dev.baton.btcp.Counter;
+import dev.baton.btcp.Counters;
+import dev.baton.btcp.Drop;
 import dev.baton.btcp.HandshakeInit;
 import dev.baton.btcp.Peer;
 import dev.baton.btcp.Refusal;
 import dev.baton.control.ClusterKey;
+import dev.baton.control.ControlCounter;
 import dev.baton.control.ControlListener;
 import dev.baton.control.ControlMessage;
 import dev.baton.control.ControlPlane;
+import dev.baton.control.FrameException;
 import dev.baton.fault.FaultRule;
 import dev.baton.http.RequestParser;
 import dev.baton.route.ContentAwarePolicy;
@@ -29,6 +33,7 @@ import java.net.UnknownHostException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -657,7 +662,7 @@ public final class Node implements AutoCloseable {
             return faultCommand(cmd.substring(5).trim());
         if (cmd.startsWith("policy ")) return policyCommand(cmd.substring(7).trim());
         return switch (cmd) {
-            case "stats" -> JSON.writeValueAsString(stats());
+            case "stats" -> stats().toJson();
             case "content" -> JSON.writeValueAsString(cluster.index().paths());
             case "content rescan" -> rescan();
             // A draining node hands on what another holder can serve and finishes the rest (Drain).
@@ -713,7 +718,7 @@ public final class Node implements AutoCloseable {
 
     /** {@code drain}, {@code drain off}: the programs stop or resume serving this node's paths on their own. */
     private String drainCommand(boolean on) throws IOException {
-        Map<String, Object> state = drain.set(on);
+        NodeStats.DrainState state = drain.set(on);
         syncLocalPaths();
         return JSON.writeValueAsString(state);
     }
@@ -796,45 +801,56 @@ public final class Node implements AutoCloseable {
         return JSON.writeValueAsString(Map.of("error", message));
     }
 
-    /** The node's counters, as the testbed's stats command and the admin socket show them. */
-    public Map<String, Object> stats() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("node", cfg.name());
-        m.put("address", Bytes.ipv4ToString(cfg.address()));
-        m.put("controlAddress", Bytes.ipv4ToString(cfg.controlAddress()));
-        if (cfg.host() != null) m.put("serverNamespace", cfg.host().serverNamespace());
-        m.put("peers", cfg.peers().stream().map(Member::name).toList());
-        m.put("peersUp", cluster.peersUp());
+    /** The node's numbers, as the admin socket's {@code stats} answers them. */
+    public NodeStats stats() {
+        Counters c = btcp.counters();
+        Map<Counter, Long> counters = new EnumMap<>(Counter.class);
+        for (Counter k : Counter.values()) counters.put(k, c.get(k));
+        Map<Drop, Long> drops = new EnumMap<>(Drop.class);
+        for (Drop k : Drop.values()) drops.put(k, c.get(k));
+        Map<LoopDrop, Long> loopDrops = new EnumMap<>(LoopDrop.class);
+        loopDrops.put(LoopDrop.INBOX_FULL, loop.inboxDropped());
+        loopDrops.put(LoopDrop.TUN_WRITE_FAILED, loop.writeFailures());
+        loopDrops.put(LoopDrop.BAD_TUN_FRAME, loop.badFrames());
+        loopDrops.put(LoopDrop.INTERNAL_ERROR, loop.internalErrors());
+        loopDrops.put(LoopDrop.POLICY_ERROR, policyErrors.get());
+        Map<Refusal, Long> refusals = new EnumMap<>(Refusal.class);
+        for (Refusal r : Refusal.values()) if (c.get(r) != 0) refusals.put(r, c.get(r));
         Map<String, Integer> loads = new LinkedHashMap<>();
         for (Member p : cfg.peers()) if (cluster.isUp(p.name())) loads.put(p.name(), cluster.load(p.name()));
-        m.put("peerLoads", loads); // as each peer last reported: what the policy weighs
-        m.put("counters", btcp.counters().counters());
-        Map<String, Long> drops = new LinkedHashMap<>(btcp.counters().drops());
-        drops.put("inboxFull", loop.inboxDropped());
-        drops.put("tunWriteFailed", loop.writeFailures());
-        drops.put("badTunFrame", loop.badFrames());
-        drops.put("internalError", loop.internalErrors());
-        drops.put("policyError", policyErrors.get());
-        m.put("drops", drops);
-        m.put("refusals", btcp.counters().refusals());
-        m.put("activeConnections", servedConnections());
-        m.put("trackedConnections", btcp.trackedConnections());
-        m.put("halfOpenConnections", btcp.halfOpenConnections());
-        m.put("freeHoldBuffers", btcp.freeHoldBuffers());
-        m.put("contentPaths", cluster.ownPaths().size());
-        m.put("policy", policy.name());
-        m.put("drain", drain.state());
-        m.put("openConnections", btcp.openConnections());
-        m.put("droppedAnnouncements", cluster.droppedAnnouncements());
-        m.put("control", control.counters());
-        // How long this JVM's JIT compilers have worked: a benchmark waits for it to level off.
         var jit = ManagementFactory.getCompilationMXBean();
-        m.put(
-                "jitMillis",
-                jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : -1);
-        if (server != null) m.put("server", server.stats());
-        if (kernelPath != null) m.put("datapath", kernelPath.stats());
-        return m;
+        return new NodeStats(
+                cfg.name(),
+                Bytes.ipv4ToString(cfg.address()),
+                Bytes.ipv4ToString(cfg.controlAddress()),
+                cfg.host() == null ? null : cfg.host().serverNamespace(),
+                cfg.peers().stream().map(Member::name).toList(),
+                cluster.peersUp(),
+                loads,
+                counters,
+                new NodeStats.Drops(drops, loopDrops),
+                refusals,
+                servedConnections(),
+                btcp.trackedConnections(),
+                btcp.halfOpenConnections(),
+                btcp.freeHoldBuffers(),
+                cluster.ownPaths().size(),
+                policy.name(),
+                drain.state(),
+                btcp.openConnections(),
+                cluster.droppedAnnouncements(),
+                controlStats(),
+                jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : -1,
+                server == null ? null : server.stats(),
+                kernelPath == null ? null : kernelPath.stats());
+    }
+
+    private NodeStats.ControlStats controlStats() {
+        Map<ControlCounter, Long> counters = new EnumMap<>(ControlCounter.class);
+        for (ControlCounter k : ControlCounter.values()) counters.put(k, control.get(k));
+        Map<String, Long> malformed = new LinkedHashMap<>();
+        for (FrameException.Reason r : FrameException.Reason.values()) malformed.put(r.name(), control.malformed(r));
+        return new NodeStats.ControlStats(counters, malformed);
     }
 
     /** {@code connections}: what the engine tracks (at most {@link #CONNECTIONS_SHOWN}). */

@@ -5,7 +5,9 @@ import dev.baton.btcp.Btcp;
 import dev.baton.btcp.Counter;
 import dev.baton.btcp.Drop;
 import dev.baton.btcp.Refusal;
+import dev.baton.control.ControlCounter;
 import dev.baton.control.ControlPlane;
+import dev.baton.control.FrameException;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Timer;
@@ -81,11 +83,11 @@ final class NodeMetrics implements AutoCloseable {
         for (Drop d : Drop.values()) {
             drop(d.metric(), counters, x -> x.get(d));
         }
-        drop("inboxFull", loop, l -> l.inboxDropped());
-        drop("tunWriteFailed", loop, l -> l.writeFailures());
-        drop("badTunFrame", loop, l -> l.badFrames());
-        drop("internalError", loop, l -> l.internalErrors());
-        drop("policyError", policyErrors, s -> s.getAsLong());
+        drop(LoopDrop.INBOX_FULL.key(), loop, l -> l.inboxDropped());
+        drop(LoopDrop.TUN_WRITE_FAILED.key(), loop, l -> l.writeFailures());
+        drop(LoopDrop.BAD_TUN_FRAME.key(), loop, l -> l.badFrames());
+        drop(LoopDrop.INTERNAL_ERROR.key(), loop, l -> l.internalErrors());
+        drop(LoopDrop.POLICY_ERROR.key(), policyErrors, s -> s.getAsLong());
         for (Refusal r : Refusal.values()) {
             FunctionCounter.builder("baton.refusals", counters, x -> x.get(r))
                     .tag("reason", r.name())
@@ -137,9 +139,15 @@ final class NodeMetrics implements AutoCloseable {
                     .tag("peer", peer)
                     .register(registry);
         }
-        for (String name : control.counters().keySet()) {
-            FunctionCounter.builder("baton.control", control, p -> p.counters().getOrDefault(name, 0L))
-                    .tag("counter", name)
+        for (ControlCounter c : ControlCounter.values()) {
+            FunctionCounter.builder("baton.control", control, p -> p.get(c))
+                    .tag("counter", c.key())
+                    .description("control plane counters")
+                    .register(registry);
+        }
+        for (FrameException.Reason r : FrameException.Reason.values()) {
+            FunctionCounter.builder("baton.control", control, p -> p.malformed(r))
+                    .tag("counter", ControlCounter.MALFORMED.key() + "." + r)
                     .description("control plane counters")
                     .register(registry);
         }

@@ -1,7 +1,8 @@
 package dev.baton.testbed;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.baton.btcp.Counter;
+import dev.baton.node.NodeStats;
 import dev.baton.testbed.LoadMix.Request;
 import dev.baton.testbed.LoadMix.Target;
 import java.io.IOException;
@@ -9,9 +10,12 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.EnumMap;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -104,7 +108,7 @@ public final class LoadRun {
             long plannedBytes,
             long plannedRemote,
             LoadResult result,
-            Map<String, Long> counters,
+            Map<Counter, Long> counters,
             Map<String, Long> drops,
             List<String> unanswered,
             Map<String, Map<String, Long>> tcp,
@@ -119,14 +123,14 @@ public final class LoadRun {
         }
 
         /** A summed node counter's change, 0 if absent. */
-        public long counter(String name) {
-            return counters.getOrDefault(name, 0L);
+        public long counter(Counter c) {
+            return counters.getOrDefault(c, 0L);
         }
 
         /** Completed handoffs per new connection seen by the nodes during the run. */
         public double handedOffShare() {
-            long seen = counter("connectionsSeen");
-            return seen == 0 ? 0 : (double) counter("handoffsCompleted") / seen;
+            long seen = counter(Counter.CONNECTIONS_SEEN);
+            return seen == 0 ? 0 : (double) counter(Counter.HANDOFFS_COMPLETED) / seen;
         }
 
         /** Share of the plan's requests whose entry node does not hold the file. */
@@ -148,7 +152,9 @@ public final class LoadRun {
                     .put("totalMicros", total.toNanos() / 1000);
             o.set("result", result.toJson());
             ObjectNode c = o.putObject("counters");
-            new TreeMap<>(counters).forEach(c::put);
+            Map<String, Long> byName = new TreeMap<>();
+            counters.forEach((k, v) -> byName.put(k.metric(), v));
+            byName.forEach(c::put);
             ObjectNode d = o.putObject("drops");
             new TreeMap<>(drops).forEach(d::put);
             var u = o.putArray("unanswered");
@@ -193,11 +199,11 @@ public final class LoadRun {
                     "handed off %.1f%% (%d of %d connections seen by the nodes; the plan has %.1f%%"
                             + " remote); served by another node per X-Baton-Node: %d; fallbacks %d%n",
                     100 * handedOffShare(),
-                    counter("handoffsCompleted"),
-                    counter("connectionsSeen"),
+                    counter(Counter.HANDOFFS_COMPLETED),
+                    counter(Counter.CONNECTIONS_SEEN),
                     100 * plannedRemoteShare(),
                     r.servedElsewhere(),
-                    counter("fallbacks")));
+                    counter(Counter.FALLBACKS)));
             s.append("node drops: ")
                     .append(drops.isEmpty() ? "none" : new TreeMap<>(drops).toString())
                     .append('\n');
@@ -238,7 +244,7 @@ public final class LoadRun {
         List<Request> plan = plan(bed.description(), options);
         long started = System.nanoTime();
         Map<String, NetCounters> tcpBefore = tcpCounters(bed);
-        JsonNode before = bed.stats();
+        TestbedStats before = bed.stats();
         List<String> argv = new ArrayList<>(Testbed.javaCommand());
         argv.addAll(workerArguments(bed.stateDir(), options));
         Duration limit = options.client()
@@ -246,14 +252,13 @@ public final class LoadRun {
                 .plus(options.client().requestTimeout())
                 .plus(WORKER_SLACK);
         ProcessResult r = bed.exec(bed.client().netns(), argv, limit);
-        JsonNode after = settledStats(bed);
+        TestbedStats after = settledStats(bed);
         Map<String, NetCounters> tcpAfter = tcpCounters(bed);
         Duration total = Duration.ofNanos(System.nanoTime() - started);
         LoadResult result = parseWorkerOutput(r);
         List<String> unanswered = new ArrayList<>();
-        Map<String, Long> counters = deltas(before, after, "counters", unanswered);
-        Map<String, Long> drops = new TreeMap<>(deltas(before, after, "drops", new ArrayList<>()));
-        drops.values().removeIf(v -> v == 0);
+        Map<Counter, Long> counters = counterDeltas(before, after, unanswered);
+        Map<String, Long> drops = dropDeltas(before, after);
         Map<String, Map<String, Long>> tcp = new LinkedHashMap<>();
         tcpBefore.forEach((ns, b) -> tcp.put(ns, moved(b, tcpAfter.get(ns))));
         return new Report(
@@ -278,10 +283,10 @@ public final class LoadRun {
      * {@link #SETTLE_LIMIT}): with the eager commit a chosen node's response can reach the client
      * before its ack reaches the entry, which counts the handoff a moment after the last request ended.
      */
-    public static JsonNode settledStats(Testbed bed) {
+    public static TestbedStats settledStats(Testbed bed) {
         long deadline = System.nanoTime() + SETTLE_LIMIT.toNanos();
-        JsonNode stats = bed.stats();
-        while (unanswered(stats) > 0 && System.nanoTime() < deadline) {
+        TestbedStats stats = bed.stats();
+        while (stats.handoffsInFlight() > 0 && System.nanoTime() < deadline) {
             try {
                 Thread.sleep(50);
             } catch (InterruptedException e) {
@@ -291,19 +296,6 @@ public final class LoadRun {
             stats = bed.stats();
         }
         return stats;
-    }
-
-    /** Handoffs sent and not yet completed, fallen back or abandoned, over all nodes. */
-    private static long unanswered(JsonNode stats) {
-        long n = 0;
-        for (JsonNode node : stats.path("nodes")) {
-            JsonNode c = node.path("counters");
-            n += c.path("handoffsSent").asLong()
-                    - c.path("handoffsCompleted").asLong()
-                    - c.path("fallbacks").asLong()
-                    - c.path("handoffsAbandoned").asLong();
-        }
-        return n;
     }
 
     /** The {@link #TCP_COUNTERS} that differ between two snapshots, after minus before. */
@@ -360,29 +352,44 @@ public final class LoadRun {
     }
 
     /**
-     * For each name under {@code section} of every node's stats: after minus before, summed over the
-     * nodes. A node with an error in either snapshot is left out and named in {@code unanswered}.
+     * Every counter's change over the nodes that answered both times, after minus before; a node
+     * missing from either is named in {@code unanswered}.
      */
-    static Map<String, Long> deltas(JsonNode before, JsonNode after, String section, List<String> unanswered) {
-        Map<String, Long> sum = new TreeMap<>();
-        JsonNode b = before.path("nodes");
-        JsonNode a = after.path("nodes");
-        for (int i = 0; i < Math.max(a.size(), b.size()); i++) {
-            JsonNode nb = b.path(i);
-            JsonNode na = a.path(i);
-            if (nb.has("error") || na.has("error") || !nb.has(section) || !na.has(section)) {
-                unanswered.add(na.path("node").asText(nb.path("node").asText("#" + (i + 1))));
+    static Map<Counter, Long> counterDeltas(TestbedStats before, TestbedStats after, List<String> unanswered) {
+        Map<Counter, Long> sum = new EnumMap<>(Counter.class);
+        for (String node : nodeNames(before, after)) {
+            NodeStats b = before.find(node).orElse(null);
+            NodeStats a = after.find(node).orElse(null);
+            if (a == null || b == null) {
+                unanswered.add(node);
                 continue;
             }
-            na.path(section)
-                    .properties()
-                    .forEach(e -> sum.merge(
-                            e.getKey(),
-                            e.getValue().asLong()
-                                    - nb.path(section).path(e.getKey()).asLong(),
-                            Long::sum));
+            for (Counter c : Counter.values()) sum.merge(c, a.counter(c) - b.counter(c), Long::sum);
         }
         return sum;
+    }
+
+    /** Every drop reason that moved, by name, summed over the nodes that answered both times. */
+    static Map<String, Long> dropDeltas(TestbedStats before, TestbedStats after) {
+        Map<String, Long> sum = new TreeMap<>();
+        for (String node : nodeNames(before, after)) {
+            NodeStats b = before.find(node).orElse(null);
+            NodeStats a = after.find(node).orElse(null);
+            if (a == null || b == null) continue;
+            Map<String, Long> was = b.drops().byName();
+            a.drops().byName().forEach((name, v) -> sum.merge(name, v - was.getOrDefault(name, 0L), Long::sum));
+        }
+        sum.values().removeIf(v -> v == 0);
+        return sum;
+    }
+
+    private static Set<String> nodeNames(TestbedStats before, TestbedStats after) {
+        Set<String> names = new LinkedHashSet<>();
+        for (TestbedStats s : List.of(before, after)) {
+            s.nodes().forEach(n -> names.add(n.node()));
+            names.addAll(s.unanswered().keySet());
+        }
+        return names;
     }
 
     /** Whole seconds, rounded up (the command line takes seconds). */

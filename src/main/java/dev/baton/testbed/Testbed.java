@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.baton.control.ClusterKey;
 import dev.baton.node.AdminClient;
 import dev.baton.node.KernelPath;
+import dev.baton.node.NodeStats;
 import dev.baton.sys.NetDevices;
 import dev.baton.sys.Netns;
 import dev.baton.sys.SysException;
@@ -21,9 +22,10 @@ import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -401,18 +403,28 @@ public final class Testbed implements AutoCloseable {
         return Commands.run(Commands.inNetns(netns, argv), timeout);
     }
 
-    /**
-     * Every node's admin {@code stats}: {@code {"nodes":[{...node's JSON...}]}}, in node order. A
-     * node that does not answer within {@link Names#ADMIN_TIMEOUT} appears as
-     * {@code {"node":"n2","error":"..."}}.
-     */
-    public ObjectNode stats() {
-        ObjectNode root = Description.JSON.createObjectNode();
-        ArrayNode list = root.putArray("nodes");
+    /** Every node's admin {@code stats}, in node order; one that does not answer in time is named with why. */
+    public TestbedStats stats() {
+        List<NodeStats> nodes = new ArrayList<>();
+        Map<String, String> unanswered = new LinkedHashMap<>();
         for (NodeInfo node : description.nodes()) {
-            list.add(nodeStats(node));
+            try {
+                nodes.add(NodeStats.parse(AdminClient.query(node.adminSocket(), "stats", Names.ADMIN_TIMEOUT)));
+            } catch (IOException e) {
+                unanswered.put(node.name(), String.valueOf(e.getMessage()));
+            }
         }
-        return root;
+        return new TestbedStats(nodes, unanswered);
+    }
+
+    /** Node {@code number}'s stats. */
+    public NodeStats nodeStats(int number) {
+        NodeInfo node = node(number);
+        try {
+            return NodeStats.parse(AdminClient.query(node.adminSocket(), "stats", Names.ADMIN_TIMEOUT));
+        } catch (IOException e) {
+            throw new IllegalStateException(node.name() + ": stats: " + e.getMessage(), e);
+        }
     }
 
     /**
@@ -828,7 +840,7 @@ public final class Testbed implements AutoCloseable {
     /** Waits until every node's {@code peersUp} lists all the other nodes. */
     private void awaitClusterReady() {
         long deadline = System.nanoTime() + Names.CLUSTER_READY_TIMEOUT.toNanos();
-        ObjectNode last = null;
+        TestbedStats last = null;
         while (System.nanoTime() < deadline) {
             last = stats();
             if (allPeersUp(last)) {
@@ -845,37 +857,20 @@ public final class Testbed implements AutoCloseable {
     }
 
     /** True when every node answered and lists every other node in {@code peersUp}. */
-    private boolean allPeersUp(JsonNode stats) {
+    private boolean allPeersUp(TestbedStats stats) {
         return allPeersUp(stats, description.nodes());
     }
 
     /** True when every node of {@code nodes} answered and lists every other one in {@code peersUp}. */
-    static boolean allPeersUp(JsonNode stats, List<NodeInfo> nodes) {
+    static boolean allPeersUp(TestbedStats stats, List<NodeInfo> nodes) {
         for (NodeInfo node : nodes) {
-            JsonNode s = stats.path("nodes").path(node.number() - 1);
-            if (s.has("error") || !s.has("peersUp")) {
-                return false;
-            }
-            Set<String> up = new HashSet<>();
-            s.path("peersUp").forEach(p -> up.add(p.asText()));
+            NodeStats s = stats.find(node.name()).orElse(null);
+            if (s == null) return false;
             for (NodeInfo peer : nodes) {
-                if (peer.number() != node.number() && !up.contains(peer.name())) {
-                    return false;
-                }
+                if (peer.number() != node.number() && !s.peersUp().contains(peer.name())) return false;
             }
         }
         return true;
-    }
-
-    private JsonNode nodeStats(NodeInfo node) {
-        try {
-            return query(node, "stats");
-        } catch (IOException e) {
-            ObjectNode error = Description.JSON.createObjectNode();
-            error.put("node", node.name());
-            error.put("error", String.valueOf(e.getMessage()));
-            return error;
-        }
     }
 
     /** One admin command to {@code node}, its one-line JSON answer parsed. */

@@ -1,6 +1,7 @@
 package dev.baton.testbed;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import dev.baton.btcp.Counter;
+import dev.baton.node.NodeStats;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -165,8 +166,8 @@ public final class TestbedCommand implements Runnable {
         @Override
         public Integer call() {
             try {
-                JsonNode stats = Testbed.attach(state.dir).stats();
-                System.out.print(json ? stats + "\n" : statsTable(stats));
+                TestbedStats stats = Testbed.attach(state.dir).stats();
+                System.out.print(json ? stats.toJson() + "\n" : statsTable(stats));
                 return 0;
             } catch (RuntimeException e) {
                 System.err.println("baton testbed stats failed: " + e.getMessage());
@@ -367,7 +368,7 @@ public final class TestbedCommand implements Runnable {
                 long ended = System.nanoTime();
                 bed.restart(n.number());
                 long ready = System.nanoTime();
-                JsonNode c = bed.admin(n.number(), "stats").path("counters");
+                NodeStats c = bed.nodeStats(n.number());
                 System.out.printf(
                         "%s: %s after %d ms, ready %d ms later; took over %d connections, reset %d"
                                 + " handoffs in flight%n",
@@ -375,8 +376,8 @@ public final class TestbedCommand implements Runnable {
                         kill ? "killed" : "stopped",
                         (ended - t0) / 1_000_000,
                         (ready - ended) / 1_000_000,
-                        c.path("connectionsTakenOver").asLong(),
-                        c.path("takeoverResets").asLong());
+                        c.counter(Counter.TAKEN_OVER),
+                        c.counter(Counter.TAKEOVER_RESETS));
                 return 0;
             } catch (RuntimeException e) {
                 System.err.println("baton testbed restart failed: " + e.getMessage());
@@ -405,7 +406,7 @@ public final class TestbedCommand implements Runnable {
     }
 
     /** A readable table of {@link Testbed#stats()}: one row per node. */
-    public static String statsTable(JsonNode stats) {
+    public static String statsTable(TestbedStats stats) {
         StringBuilder s = new StringBuilder(String.format(
                 "%-6s %-10s %8s %8s %8s %8s %9s %10s %12s %6s%n",
                 "node",
@@ -418,34 +419,23 @@ public final class TestbedCommand implements Runnable {
                 "pkts fwd",
                 "bytes others",
                 "drops"));
-        for (JsonNode n : stats.path("nodes")) {
-            if (n.has("error")) {
-                s.append(String.format(
-                        "%-6s error: %s%n",
-                        n.path("node").asText(), n.path("error").asText()));
-                continue;
-            }
-            JsonNode c = n.path("counters");
+        for (NodeStats n : stats.nodes()) {
             long drops = 0;
-            for (JsonNode d : n.path("drops")) {
-                drops += d.asLong();
-            }
-            StringBuilder peers = new StringBuilder();
-            n.path("peersUp")
-                    .forEach(p -> peers.append(peers.isEmpty() ? "" : ",").append(p.asText()));
+            for (long d : n.drops().byName().values()) drops += d;
             s.append(String.format(
                     "%-6s %-10s %8d %8d %8d %8d %9d %10d %12d %6d%n",
-                    n.path("node").asText(),
-                    peers.isEmpty() ? "-" : peers,
-                    c.path("connectionsSeen").asLong(),
-                    c.path("servedLocally").asLong(),
-                    c.path("handoffsSent").asLong(),
-                    c.path("handoffsAccepted").asLong(),
-                    c.path("fallbacks").asLong(),
-                    c.path("packetsForwarded").asLong(),
-                    c.path("bytesSentForOthers").asLong(),
+                    n.node(),
+                    n.peersUp().isEmpty() ? "-" : String.join(",", n.peersUp()),
+                    n.counter(Counter.CONNECTIONS_SEEN),
+                    n.counter(Counter.SERVED_LOCALLY),
+                    n.counter(Counter.HANDOFFS_SENT),
+                    n.counter(Counter.HANDOFFS_ACCEPTED),
+                    n.counter(Counter.FALLBACKS),
+                    n.counter(Counter.PACKETS_FORWARDED),
+                    n.counter(Counter.BYTES_SENT_FOR_OTHERS),
                     drops));
         }
+        stats.unanswered().forEach((node, error) -> s.append(String.format("%-6s error: %s%n", node, error)));
         return s.toString();
     }
 

@@ -3,6 +3,7 @@ package dev.baton.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.baton.node.NodeStats;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import org.junit.jupiter.api.Test;
@@ -39,14 +40,15 @@ class DrainCommandTest {
 
     @Test
     void describesEachState() throws Exception {
-        ObjectMapper json = new ObjectMapper();
-        assertThat(DrainCommand.describe(
-                        json.readTree("{\"state\":\"draining\",\"openConnections\":3,\"millis\":1250}")))
+        ObjectMapper json = NodeStats.JSON;
+        assertThat(DrainCommand.describe(json.readValue(
+                        "{\"state\":\"draining\",\"openConnections\":3,\"millis\":1250}", NodeStats.DrainState.class)))
                 .isEqualTo("draining: 3 connections open (1.3 s)");
-        assertThat(DrainCommand.describe(
-                        json.readTree("{\"state\":\"drained\",\"openConnections\":0,\"millis\":4000}")))
+        assertThat(DrainCommand.describe(json.readValue(
+                        "{\"state\":\"drained\",\"openConnections\":0,\"millis\":4000}", NodeStats.DrainState.class)))
                 .isEqualTo("drained: no connection open (4.0 s)");
-        assertThat(DrainCommand.describe(json.readTree("{\"state\":\"off\",\"openConnections\":1}")))
+        assertThat(DrainCommand.describe(
+                        json.readValue("{\"state\":\"off\",\"openConnections\":1}", NodeStats.DrainState.class)))
                 .isEqualTo("not draining: taking new connections and handoffs; 1 connection open");
     }
 }

@@ -74,10 +74,9 @@ class ControlPlaneAuthTest {
         assertThat(rb.hello("a").incarnation()).isEqualTo(a.incarnation());
         assertThat(ra.hello("b").incarnation()).isEqualTo(b.incarnation()).isNotEqualTo(a.incarnation());
         for (ControlPlane p : List.of(a, b)) {
-            assertThat(p.counters())
-                    .containsEntry("authFailed", 0L)
-                    .containsEntry("badMac", 0L)
-                    .containsEntry("malformed", 0L);
+            assertThat(p.get(ControlCounter.AUTH_FAILED)).isZero();
+            assertThat(p.get(ControlCounter.BAD_MAC)).isZero();
+            assertThat(p.get(ControlCounter.MALFORMED)).isZero();
         }
     }
 
@@ -87,7 +86,7 @@ class ControlPlaneAuthTest {
         ControlPlane a = start(config("a", portA, "b", portB), key, ra);
         await(
                 "both refused at least twice",
-                () -> a.counters().get("authFailed") >= 2 && b.counters().get("authFailed") >= 2);
+                () -> a.get(ControlCounter.AUTH_FAILED) >= 2 && b.get(ControlCounter.AUTH_FAILED) >= 2);
         assertThat(ra.events).isEmpty();
         assertThat(rb.events).isEmpty();
         assertThat(a.upPeers()).isEmpty();
@@ -114,12 +113,12 @@ class ControlPlaneAuthTest {
 
         await(
                 "refused or delivered",
-                () -> b.counters().get("badMac") == 1 || !handoffRequests(rb).isEmpty());
+                () -> b.get(ControlCounter.BAD_MAC) == 1 || !handoffRequests(rb).isEmpty());
         assertThat(flipped).isTrue();
         assertThat(handoffRequests(rb))
                 .as("the altered request is never delivered")
                 .isEmpty();
-        assertThat(b.counters().get("badMac")).isEqualTo(1L);
+        assertThat(b.get(ControlCounter.BAD_MAC)).isEqualTo(1L);
         await(
                 "closed and back",
                 () -> rb.events.size() >= 3 && rb.isUp("a") && a.peer("b").up());
@@ -128,7 +127,7 @@ class ControlPlaneAuthTest {
         assertThat(a.send("b", req)).isTrue();
         await("delivered intact after the reconnect", () -> !handoffRequests(rb).isEmpty());
         assertThat(handoffRequests(rb)).containsExactly(req);
-        assertThat(b.counters()).containsEntry("authFailed", 0L);
+        assertThat(b.get(ControlCounter.AUTH_FAILED)).isEqualTo(0L);
     }
 
     @Test
@@ -139,7 +138,7 @@ class ControlPlaneAuthTest {
         sendTerminates(link.a);
         awaitRefusedOrDelivered(link.b);
         assertThat(terminates(rb)).containsExactly(new Terminate(1));
-        assertThat(link.b.counters().get("badMac")).isEqualTo(1L);
+        assertThat(link.b.get(ControlCounter.BAD_MAC)).isEqualTo(1L);
     }
 
     @Test
@@ -150,7 +149,7 @@ class ControlPlaneAuthTest {
         sendTerminates(link.a);
         awaitRefusedOrDelivered(link.b);
         assertThat(terminates(rb)).isEmpty();
-        assertThat(link.b.counters().get("badMac")).isEqualTo(1L);
+        assertThat(link.b.get(ControlCounter.BAD_MAC)).isEqualTo(1L);
     }
 
     @Test
@@ -172,7 +171,7 @@ class ControlPlaneAuthTest {
         sendTerminates(link.a);
         awaitRefusedOrDelivered(link.b);
         assertThat(terminates(rb)).isEmpty();
-        assertThat(link.b.counters().get("badMac")).isEqualTo(1L);
+        assertThat(link.b.get(ControlCounter.BAD_MAC)).isEqualTo(1L);
     }
 
     @Test
@@ -202,8 +201,8 @@ class ControlPlaneAuthTest {
                 .as("the replayed request is not delivered again")
                 .containsExactly(req);
         assertThat(rb.events).containsExactly("up:a", "down:a");
-        await("counted", () -> b.counters().get("authFailed") == 1);
-        assertThat(b.counters()).containsEntry("badMac", 0L);
+        await("counted", () -> b.get(ControlCounter.AUTH_FAILED) == 1);
+        assertThat(b.get(ControlCounter.BAD_MAC)).isEqualTo(0L);
     }
 
     // ---- strangers
@@ -243,7 +242,7 @@ class ControlPlaneAuthTest {
         }
         assertThat(rb.events).as("the real link was never replaced").containsExactly("up:a");
         assertThat(handoffRequests(rb)).isEmpty();
-        await("all counted", () -> b.counters().get("authFailed") == 4);
+        await("all counted", () -> b.get(ControlCounter.AUTH_FAILED) == 4);
         assertThat(rb.hello("a").incarnation()).isEqualTo(a.incarnation());
         assertThat(a.send("b", new Abort(5))).isTrue();
         await("the real link still delivers", () -> rb.nonHeartbeats("a").contains(new Abort(5)));
@@ -270,7 +269,7 @@ class ControlPlaneAuthTest {
             trickle.interrupt();
             assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(3));
         }
-        await("counted", () -> b.counters().get("helloRejected") == 1);
+        await("counted", () -> b.get(ControlCounter.HELLO_REJECTED) == 1);
         assertThat(rb.events).isEmpty();
     }
 
@@ -290,7 +289,8 @@ class ControlPlaneAuthTest {
         assertClosedByPeer(first);
         second.send(new Abort(9));
         await("delivered on the new link", () -> rb.nonHeartbeats("a").contains(new Abort(9)));
-        assertThat(b.counters()).containsEntry("authFailed", 0L).containsEntry("badMac", 0L);
+        assertThat(b.get(ControlCounter.AUTH_FAILED)).isEqualTo(0L);
+        assertThat(b.get(ControlCounter.BAD_MAC)).isEqualTo(0L);
     }
 
     // ---- helpers
@@ -312,7 +312,7 @@ class ControlPlaneAuthTest {
     private void awaitRefusedOrDelivered(ControlPlane b) throws InterruptedException {
         await(
                 "refused or delivered",
-                () -> b.counters().get("badMac") == 1 || terminates(rb).size() >= 2);
+                () -> b.get(ControlCounter.BAD_MAC) == 1 || terminates(rb).size() >= 2);
         Thread.sleep(100); // let anything else that would be delivered arrive
     }
 

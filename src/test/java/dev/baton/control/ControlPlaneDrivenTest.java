@@ -165,7 +165,8 @@ class ControlPlaneDrivenTest {
                 .isTrue();
         await("sent by the driven plane", () -> rb.of(new Terminate(2)) != null);
         assertThat(Duration.ofNanos(rb.of(new Terminate(2)).nanos() - sentAt)).isLessThan(Duration.ofSeconds(2));
-        assertThat(driven.counters()).containsEntry("sendDropped", 0L).containsEntry("malformed", 0L);
+        assertThat(driven.get(ControlCounter.SEND_DROPPED)).isEqualTo(0L);
+        assertThat(driven.get(ControlCounter.MALFORMED)).isEqualTo(0L);
     }
 
     @Test

@@ -97,7 +97,8 @@ class ControlPlaneTest {
         assertThat(a.peer("b").up()).isTrue();
         assertThat(a.peer("b").connectedSince()).isNotNull();
         assertThat(a.peer("b").framesOut()).isGreaterThanOrEqualTo(all.size() + 1);
-        assertThat(a.counters()).containsEntry("reconnects", 0L).containsEntry("malformed", 0L);
+        assertThat(a.get(ControlCounter.RECONNECTS)).isEqualTo(0L);
+        assertThat(a.get(ControlCounter.MALFORMED)).isEqualTo(0L);
         assertThat(ra.events).containsExactly("up:b");
     }
 
@@ -195,7 +196,7 @@ class ControlPlaneTest {
         start("a", new Recorder());
         await("link again", () -> rb.isUp("a"));
         assertThat(rb.events).containsExactly("up:a", "down:a", "up:a");
-        assertThat(b.counters().get("reconnects")).isEqualTo(1);
+        assertThat(b.get(ControlCounter.RECONNECTS)).isEqualTo(1);
     }
 
     @Test
@@ -203,7 +204,7 @@ class ControlPlaneTest {
         cluster("a", "b");
         ControlPlane a = start("a", new Recorder());
         assertThat(a.send("b", new Terminate(1))).isFalse();
-        assertThat(a.counters()).containsEntry("sendDropped", 1L);
+        assertThat(a.get(ControlCounter.SEND_DROPPED)).isEqualTo(1L);
         assertThat(a.peer("b").up()).isFalse();
         assertThatThrownBy(() -> a.send("zed", new Terminate(1))).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> a.send("b", FakePeer.newHello("a", 0))).isInstanceOf(IllegalArgumentException.class);
@@ -225,7 +226,7 @@ class ControlPlaneTest {
         }
         assertThat(accepted).isLessThan(10_000);
         // Heartbeats that found the queue full are counted too.
-        assertThat(a.counters().get("sendDropped")).isGreaterThanOrEqualTo(10_000L - accepted);
+        assertThat(a.get(ControlCounter.SEND_DROPPED)).isGreaterThanOrEqualTo(10_000L - accepted);
     }
 
     // ---- what a bad peer can do
@@ -243,7 +244,7 @@ class ControlPlaneTest {
         Socket raw = raw("c");
         raw.getOutputStream().write(HexFormat.of().parseHex("00000010" + "99".repeat(16)));
         assertClosedByPeer(raw);
-        await("counted", () -> c.counters().get("malformed.BAD_VERSION") == 1);
+        await("counted", () -> c.malformed(FrameException.Reason.BAD_VERSION) == 1);
 
         assertThat(c.upPeers()).containsExactlyInAnyOrder("a", "b");
         assertThat(a.send("c", new Abort(11))).isTrue();
@@ -258,7 +259,7 @@ class ControlPlaneTest {
         Socket raw = raw("b");
         raw.getOutputStream().write(HexFormat.of().parseHex("00010000")); // 65536 + 4 bytes in all
         assertClosedByPeer(raw);
-        await("counted", () -> b.counters().get("malformed.TOO_LONG") == 1);
+        await("counted", () -> b.malformed(FrameException.Reason.TOO_LONG) == 1);
     }
 
     @Test
@@ -269,7 +270,7 @@ class ControlPlaneTest {
         Socket raw = raw("b");
         raw.getOutputStream().write(FakePeer.encode(FakePeer.newHello("mallory", 1)));
         assertClosedByPeer(raw);
-        assertThat(b.counters()).containsEntry("helloRejected", 1L);
+        assertThat(b.get(ControlCounter.HELLO_REJECTED)).isEqualTo(1L);
         assertThat(rb.events).isEmpty();
     }
 
@@ -285,7 +286,7 @@ class ControlPlaneTest {
         Socket fromC = raw("b");
         fromC.getOutputStream().write(FakePeer.encode(FakePeer.newHello("c", 1)));
         assertClosedByPeer(fromC);
-        await("counted", () -> b.counters().get("helloRejected") == 2);
+        await("counted", () -> b.get(ControlCounter.HELLO_REJECTED) == 2);
         assertThat(rb.events).isEmpty();
     }
 
@@ -295,7 +296,7 @@ class ControlPlaneTest {
         // "a" dials every peer, so it accepts from no address at all.
         ControlPlane a = start("a", new Recorder());
         assertClosedByPeer(raw("a"));
-        await("counted", () -> a.counters().get("unknownAddress") == 1);
+        await("counted", () -> a.get(ControlCounter.UNKNOWN_ADDRESS) == 1);
     }
 
     @Test
@@ -305,7 +306,7 @@ class ControlPlaneTest {
         Socket raw = raw("b");
         raw.getOutputStream().write(ControlFrameTest.encode(new Heartbeat(1, 1)));
         assertClosedByPeer(raw);
-        assertThat(b.counters()).containsEntry("helloRejected", 1L);
+        assertThat(b.get(ControlCounter.HELLO_REJECTED)).isEqualTo(1L);
     }
 
     /** A raw link to "b" that authenticates as "a" (it holds the key), once b's recorder sees it up. */
@@ -328,7 +329,7 @@ class ControlPlaneTest {
         await("declared dead", () -> !rb.isUp("a"));
         assertThat(Duration.ofNanos(System.nanoTime() - upAt))
                 .isGreaterThan(config("b").deadInterval().dividedBy(2));
-        assertThat(b.counters()).containsEntry("peerDead", 1L);
+        assertThat(b.get(ControlCounter.PEER_DEAD)).isEqualTo(1L);
         assertClosedByPeer(silent.socket);
     }
 
@@ -360,7 +361,8 @@ class ControlPlaneTest {
         }
         await("all delivered", () -> rb.nonHeartbeats("a").size() >= sent.size());
         assertThat(rb.nonHeartbeats("a")).containsExactlyElementsOf(sent);
-        assertThat(b.counters()).containsEntry("badMac", 0L).containsEntry("malformed", 0L);
+        assertThat(b.get(ControlCounter.BAD_MAC)).isEqualTo(0L);
+        assertThat(b.get(ControlCounter.MALFORMED)).isEqualTo(0L);
         assertThat(rb.isUp("a")).isTrue();
     }
 

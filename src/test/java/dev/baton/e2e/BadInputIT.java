@@ -4,7 +4,11 @@ import static dev.baton.e2e.EndToEnd.assertExact;
 import static dev.baton.e2e.EndToEnd.drop;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import dev.baton.btcp.Counter;
+import dev.baton.btcp.Drop;
+import dev.baton.control.ControlCounter;
+import dev.baton.datapath.DatapathCounter;
+import dev.baton.node.NodeStats;
 import dev.baton.testbed.Client;
 import dev.baton.testbed.Spec;
 import dev.baton.testbed.Testbed;
@@ -54,42 +58,43 @@ class BadInputIT {
 
     @Test
     void dropsAndCountsMalformedSegmentsAndKeepsServing() throws Exception {
-        long truncated = drop(bed, "n1", "badTcpHeader");
-        long options = drop(bed, "n1", "badTcpOptions");
-        long checksum = drop(bed, "n1", "badChecksum");
+        long truncated = drop(bed, "n1", Drop.BAD_TCP_HEADER);
+        long options = drop(bed, "n1", Drop.BAD_TCP_OPTIONS);
+        long checksum = drop(bed, "n1", Drop.BAD_CHECKSUM);
         hostile("truncated"); // 10 bytes of TCP header
         hostile("offset"); // data offset 60 bytes in a 20-byte segment
         hostile("options"); // timestamps option with length 3
         hostile("checksum"); // a SYN with a wrong checksum
         // Raw packets travel asynchronously: wait (bounded) until the node has counted them.
         long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
-        while (drop(bed, "n1", "badChecksum") == checksum && System.nanoTime() < deadline) Thread.sleep(50);
-        assertThat(drop(bed, "n1", "badTcpHeader") - truncated).isEqualTo(2);
-        assertThat(drop(bed, "n1", "badTcpOptions") - options).isEqualTo(1);
-        assertThat(drop(bed, "n1", "badChecksum") - checksum).isEqualTo(1);
+        while (drop(bed, "n1", Drop.BAD_CHECKSUM) == checksum && System.nanoTime() < deadline) Thread.sleep(50);
+        assertThat(drop(bed, "n1", Drop.BAD_TCP_HEADER) - truncated).isEqualTo(2);
+        assertThat(drop(bed, "n1", Drop.BAD_TCP_OPTIONS) - options).isEqualTo(1);
+        assertThat(drop(bed, "n1", Drop.BAD_CHECKSUM) - checksum).isEqualTo(1);
         stillServes();
     }
 
     @Test
     void closesGarbageOnTheControlPortAndKeepsTheLinks() throws Exception {
         assertThat(hostile("control")).isEqualTo("closed");
-        JsonNode n1 = nodeStats("n1");
-        assertThat(n1.path("control").path("unknownAddress").asLong()).isPositive();
-        assertThat(n1.path("peersUp").toString()).contains("n2");
+        NodeStats n1 = bed.stats().node("n1");
+        assertThat(n1.control().get(ControlCounter.UNKNOWN_ADDRESS)).isPositive();
+        assertThat(n1.peersUp()).contains("n2");
         stillServes();
     }
 
     @Test
     void servesUnparseableAndOversizedRequestsLocally() throws Exception {
-        long invalid = EndToEnd.counter(bed, "n1", "requestInvalid");
-        long inKernel = EndToEnd.datapathCounter(bed, "n1", "decidedLocalInKernel");
+        long invalid = EndToEnd.counter(bed, "n1", Counter.REQUEST_INVALID);
+        long inKernel = EndToEnd.datapathCounter(bed, "n1", DatapathCounter.DECIDED_LOCAL);
         assertThat(hostile("garbage-request")).startsWith("HTTP/1.1 400");
         assertThat(hostile("huge-header")).matches("HTTP/1.1 4(31|00).*");
         // The huge head asks for n1's /index.html in its first segment: on the in-kernel path the
         // programs pass it to the server from its request line, which refuses the rest itself.
         boolean kernel = bed.dataPath() == Spec.DataPath.KERNEL;
-        assertThat(EndToEnd.counter(bed, "n1", "requestInvalid") - invalid).isEqualTo(kernel ? 1 : 2);
-        assertThat(EndToEnd.datapathCounter(bed, "n1", "decidedLocalInKernel") - inKernel)
+        assertThat(EndToEnd.counter(bed, "n1", Counter.REQUEST_INVALID) - invalid)
+                .isEqualTo(kernel ? 1 : 2);
+        assertThat(EndToEnd.datapathCounter(bed, "n1", DatapathCounter.DECIDED_LOCAL) - inKernel)
                 .isEqualTo(kernel ? 1 : 0);
         stillServes();
     }
@@ -99,11 +104,6 @@ class BadInputIT {
         Client.Response r = client.get(bed.node(1), "/data/1k.bin");
         assertExact(bed, r, "/data/1k.bin");
         assertThat(r.servedBy()).isEqualTo("n2");
-    }
-
-    private JsonNode nodeStats(String node) {
-        for (JsonNode n : bed.stats().get("nodes")) if (n.path("node").asText().equals(node)) return n;
-        throw new AssertionError("no stats for " + node);
     }
 
     static final String HOSTILE = """

@@ -3,7 +3,9 @@ package dev.baton.e2e;
 import static dev.baton.e2e.EndToEnd.assertExact;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import dev.baton.btcp.Counter;
+import dev.baton.control.ControlCounter;
+import dev.baton.node.NodeStats;
 import dev.baton.testbed.Client;
 import dev.baton.testbed.Names;
 import dev.baton.testbed.Spec;
@@ -57,9 +59,9 @@ class ControlAuthIT {
     @Test
     void aRogueOnAMembersAddressCannotHandOffOrCutTheLink() throws Exception {
         stillServes(); // a handoff works before: the counters below would move if one were accepted
-        JsonNode n1Before = nodeStats("n1");
-        JsonNode n2Before = nodeStats("n2");
-        assertThat(n2Before.path("peersUp").toString()).contains("n1");
+        NodeStats n1Before = bed.stats().node("n1");
+        NodeStats n2Before = bed.stats().node("n2");
+        assertThat(n2Before.peersUp()).contains("n1");
 
         for (String how : List.of("forged-auth", "no-auth", "reflected-auth")) {
             var r = bed.exec(
@@ -77,22 +79,26 @@ class ControlAuthIT {
             assertThat(r.stdout().strip()).as(how).isEqualTo("hello-answered closed");
         }
 
-        JsonNode n1 = nodeStats("n1");
-        JsonNode n2 = nodeStats("n2");
-        assertThat(control(n2, "authFailed") - control(n2Before, "authFailed")).isEqualTo(3);
-        assertThat(control(n2, "unknownAddress") - control(n2Before, "unknownAddress"))
+        NodeStats n1 = bed.stats().node("n1");
+        NodeStats n2 = bed.stats().node("n2");
+        assertThat(n2.control().get(ControlCounter.AUTH_FAILED)
+                        - n2Before.control().get(ControlCounter.AUTH_FAILED))
+                .isEqualTo(3);
+        assertThat(n2.control().get(ControlCounter.UNKNOWN_ADDRESS)
+                        - n2Before.control().get(ControlCounter.UNKNOWN_ADDRESS))
                 .as("the rogue came from n1's address")
                 .isZero();
-        for (String c : List.of("handoffsAccepted", "handoffsRefused")) {
-            assertThat(counter(n2, c)).as(c + " at n2").isEqualTo(counter(n2Before, c));
+        for (Counter c : List.of(Counter.HANDOFFS_ACCEPTED, Counter.HANDOFFS_REFUSED)) {
+            assertThat(n2.counter(c)).as(c + " at n2").isEqualTo(n2Before.counter(c));
         }
-        assertThat(n2.path("peersUp").toString()).contains("n1");
-        assertThat(n1.path("peersUp").toString()).contains("n2");
-        assertThat(control(n2, "reconnects"))
+        assertThat(n2.peersUp()).contains("n1");
+        assertThat(n1.peersUp()).contains("n2");
+        assertThat(n2.control().get(ControlCounter.RECONNECTS))
                 .as("the real link was never replaced")
-                .isEqualTo(control(n2Before, "reconnects"));
-        assertThat(control(n1, "reconnects")).isEqualTo(control(n1Before, "reconnects"));
-        assertThat(control(n2, "badMac")).isZero();
+                .isEqualTo(n2Before.control().get(ControlCounter.RECONNECTS));
+        assertThat(n1.control().get(ControlCounter.RECONNECTS))
+                .isEqualTo(n1Before.control().get(ControlCounter.RECONNECTS));
+        assertThat(n2.control().get(ControlCounter.BAD_MAC)).isZero();
         stillServes();
     }
 
@@ -101,23 +107,6 @@ class ControlAuthIT {
         Client.Response r = client.get(bed.node(1), "/data/1k.bin");
         assertExact(bed, r, "/data/1k.bin");
         assertThat(r.servedBy()).isEqualTo("n2");
-    }
-
-    private JsonNode nodeStats(String node) {
-        for (JsonNode n : bed.stats().get("nodes")) if (n.path("node").asText().equals(node)) return n;
-        throw new AssertionError("no stats for " + node);
-    }
-
-    private static long control(JsonNode node, String name) {
-        JsonNode v = node.path("control").path(name);
-        assertThat(v.isMissingNode()).as("control counter " + name).isFalse();
-        return v.asLong();
-    }
-
-    private static long counter(JsonNode node, String name) {
-        JsonNode v = node.path("counters").path(name);
-        assertThat(v.isMissingNode()).as("counter " + name).isFalse();
-        return v.asLong();
     }
 
     /**

@@ -3,13 +3,12 @@ package dev.baton.e2e;
 import static dev.baton.e2e.EndToEnd.assertExact;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import dev.baton.btcp.Counter;
 import dev.baton.testbed.NodeInfo;
 import dev.baton.testbed.Spec;
 import dev.baton.testbed.Testbed;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
@@ -82,16 +81,16 @@ class CrashIT {
                 .as("the client fails (reset), it does not complete")
                 .isNotZero();
         assertThat(toReset).as("the client learns within the stated bound").isLessThan(RESET_BOUND_MILLIS);
-        assertThat(EndToEnd.counter(bed, "n1", "orphansReset")).isPositive();
-        assertThat(EndToEnd.counter(bed, "n1", "clientResetsSent")).isPositive();
+        assertThat(EndToEnd.counter(bed, "n1", Counter.ORPHANS_RESET)).isPositive();
+        assertThat(EndToEnd.counter(bed, "n1", Counter.CLIENT_RESETS_SENT)).isPositive();
 
         for (SlowClient s : List.of(toN3, local, elsewhere)) s.assertExact(bed);
         awaitTracked(1, 0, 10_000); // the entry freed its forwarding entries for n2, and the rest closed
 
         awaitPeers(1, Set.of("n2", "n3"));
-        long completed = EndToEnd.counter(bed, "n1", "handoffsCompleted");
+        long completed = EndToEnd.counter(bed, "n1", Counter.HANDOFFS_COMPLETED);
         assertExact(bed, EndToEnd.client(bed).get(bed.node(1), "/data/1k.bin"), "/data/1k.bin");
-        assertThat(EndToEnd.awaitCounter(bed, "n1", "handoffsCompleted", completed + 1, Duration.ofSeconds(2)))
+        assertThat(EndToEnd.awaitCounter(bed, "n1", Counter.HANDOFFS_COMPLETED, completed + 1, Duration.ofSeconds(2)))
                 .as("handoffs to n2 resume")
                 .isEqualTo(completed + 1);
     }
@@ -101,7 +100,7 @@ class CrashIT {
         SlowClient doomed = startHandedOff(1, "/video/big.bin", "2M");
         SlowClient elsewhere = SlowClient.start(bed, 3, "/img/photo.jpg", "150K");
         Thread.sleep(1_000);
-        long resetsBefore = EndToEnd.counter(bed, "n2", "orphansReset");
+        long resetsBefore = EndToEnd.counter(bed, "n2", Counter.ORPHANS_RESET);
         long killedAt = System.nanoTime();
         bed.kill(1);
         long restartAt = System.nanoTime();
@@ -119,7 +118,7 @@ class CrashIT {
         long toServe = (servedAt - restartAt) / 1_000_000;
         long resetSeenAt = 0;
         while (!doomed.exited().isDone() && System.nanoTime() - killedAt < 20_000_000_000L) {
-            if (resetSeenAt == 0 && EndToEnd.counter(bed, "n2", "orphansReset") > resetsBefore)
+            if (resetSeenAt == 0 && EndToEnd.counter(bed, "n2", Counter.ORPHANS_RESET) > resetsBefore)
                 resetSeenAt = System.nanoTime();
             Thread.sleep(100);
         }
@@ -128,7 +127,11 @@ class CrashIT {
         long left = RESET_BOUND_MILLIS - (System.nanoTime() - killedAt) / 1_000_000;
         if (resetSeenAt == 0
                 && EndToEnd.awaitCounter(
-                                bed, "n2", "orphansReset", resetsBefore + 1, Duration.ofMillis(Math.max(0, left)))
+                                bed,
+                                "n2",
+                                Counter.ORPHANS_RESET,
+                                resetsBefore + 1,
+                                Duration.ofMillis(Math.max(0, left)))
                         > resetsBefore) {
             resetSeenAt = System.nanoTime();
         }
@@ -142,12 +145,13 @@ class CrashIT {
         SlowClient.Result r = doomed.await();
         long toReset = (r.exitedAt() - killedAt) / 1_000_000;
         System.out.println("CrashIT: n1 killed; the client of its handed-off connection ended " + toReset
-                + " ms later: exit " + r.exit() + "; n2 orphans reset " + EndToEnd.counter(bed, "n2", "orphansReset")
-                + " (before " + resetsBefore + "), kept " + EndToEnd.counter(bed, "n2", "orphansKept")
-                + ", client resets sent " + EndToEnd.counter(bed, "n2", "clientResetsSent"));
+                + " ms later: exit " + r.exit() + "; n2 orphans reset "
+                + EndToEnd.counter(bed, "n2", Counter.ORPHANS_RESET)
+                + " (before " + resetsBefore + "), kept " + EndToEnd.counter(bed, "n2", Counter.ORPHANS_KEPT)
+                + ", client resets sent " + EndToEnd.counter(bed, "n2", Counter.CLIENT_RESETS_SENT));
         assertThat(r.exit()).isNotZero();
         assertThat(toReset).isLessThan(RESET_BOUND_MILLIS);
-        assertThat(EndToEnd.counter(bed, "n2", "orphansReset"))
+        assertThat(EndToEnd.counter(bed, "n2", Counter.ORPHANS_RESET))
                 .as("n2 reset what n1 had handed it")
                 .isGreaterThan(resetsBefore);
         elsewhere.assertExact(bed);
@@ -158,7 +162,7 @@ class CrashIT {
     void aCutControlChannelResetsTheHandoffInFlightThenServesLocallyThenResumes() throws Exception {
         // 2 MiB at 150 KB/s: still running when the peer grace ends and its connection is settled.
         SlowClient survivor = startHandedOff(1, "/shared/rep.bin", "150K");
-        long abandoned = EndToEnd.counter(bed, "n1", "handoffsAbandoned");
+        long abandoned = EndToEnd.counter(bed, "n1", Counter.HANDOFFS_ABANDONED);
         bed.admin(1, "fault add drop port=7070"); // every control packet of n1, both ways
         // Within the dead interval the link still looks up: the handoff and its eager commit go out
         // and are lost. n2 might be serving, so n1 may not: once the link is declared down, n1 resets
@@ -170,27 +174,27 @@ class CrashIT {
                 .as("the client of the handoff in flight is reset")
                 .contains("reset");
         assertThat(millis).as("within the dead interval, not a hang").isLessThan(6_000);
-        assertThat(EndToEnd.counter(bed, "n1", "handoffsAbandoned")).isEqualTo(abandoned + 1);
+        assertThat(EndToEnd.counter(bed, "n1", Counter.HANDOFFS_ABANDONED)).isEqualTo(abandoned + 1);
 
         awaitPeers(1, Set.of());
-        long sent = EndToEnd.counter(bed, "n1", "handoffsSent");
+        long sent = EndToEnd.counter(bed, "n1", Counter.HANDOFFS_SENT);
         assertExact(bed, EndToEnd.client(bed).get(bed.node(1), "/data/1k.bin"), "/data/1k.bin");
-        assertThat(EndToEnd.counter(bed, "n1", "handoffsSent"))
+        assertThat(EndToEnd.counter(bed, "n1", Counter.HANDOFFS_SENT))
                 .as("no handoff to a peer that is down")
                 .isEqualTo(sent);
 
         bed.admin(1, "fault clear");
         awaitPeers(1, Set.of("n2", "n3"));
-        long completed = EndToEnd.counter(bed, "n1", "handoffsCompleted");
+        long completed = EndToEnd.counter(bed, "n1", Counter.HANDOFFS_COMPLETED);
         var resp = EndToEnd.client(bed).get(bed.node(1), "/data/1k.bin");
         assertExact(bed, resp, "/data/1k.bin");
         assertThat(resp.servedBy()).isEqualTo("n2");
-        assertThat(EndToEnd.awaitCounter(bed, "n1", "handoffsCompleted", completed + 1, Duration.ofSeconds(2)))
+        assertThat(EndToEnd.awaitCounter(bed, "n1", Counter.HANDOFFS_COMPLETED, completed + 1, Duration.ofSeconds(2)))
                 .as("handoffs resume")
                 .isEqualTo(completed + 1);
 
         survivor.assertExact(bed);
-        assertThat(EndToEnd.counter(bed, "n1", "orphansKept"))
+        assertThat(EndToEnd.counter(bed, "n1", Counter.ORPHANS_KEPT))
                 .as("the transfer outlived the cut")
                 .isPositive();
     }
@@ -213,21 +217,14 @@ class CrashIT {
     }
 
     private Set<String> peersUp(int node) {
-        for (JsonNode n : bed.stats().get("nodes")) {
-            if (n.path("node").asText().equals("n" + node)) {
-                Set<String> s = new HashSet<>();
-                n.path("peersUp").forEach(p -> s.add(p.asText()));
-                return s;
-            }
-        }
-        return Set.of();
+        return bed.stats().find("n" + node).map(n -> Set.copyOf(n.peersUp())).orElse(Set.of());
     }
 
     private void awaitTracked(int node, long expected, long millis) {
         long deadline = System.nanoTime() + millis * 1_000_000;
         long t = -1;
         while (System.nanoTime() < deadline) {
-            t = EndToEnd.stat(bed, "n" + node, "trackedConnections");
+            t = bed.stats().node("n" + node).trackedConnections();
             if (t == expected) return;
             EndToEnd.sleep(200);
         }

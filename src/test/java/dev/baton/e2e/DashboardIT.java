@@ -3,6 +3,7 @@ package dev.baton.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.baton.btcp.Counter;
 import dev.baton.node.Node;
 import dev.baton.testbed.NodeInfo;
 import dev.baton.testbed.Spec;
@@ -227,7 +228,7 @@ class DashboardIT {
 
     private long completedHandoffs() {
         long total = 0;
-        for (NodeInfo n : bed.nodes()) total += EndToEnd.counter(bed, n.name(), "handoffsCompleted");
+        for (NodeInfo n : bed.nodes()) total += EndToEnd.counter(bed, n.name(), Counter.HANDOFFS_COMPLETED);
         return total;
     }
 

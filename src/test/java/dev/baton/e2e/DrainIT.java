@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.baton.node.NodeStats;
 import dev.baton.testbed.Client;
 import dev.baton.testbed.Commands;
 import dev.baton.testbed.ProcessResult;
@@ -108,9 +109,9 @@ class DrainIT {
         for (SlowClient s : inFlight) s.assertExact(bed);
         assertThat(inFlight.getFirst().exited().isDone()).isTrue();
         assertThat(Files.readString(bed.node(2).log())).contains("drained: no connection open");
-        JsonNode stats = bed.admin(2, "stats");
-        assertThat(stats.path("drain").path("state").asText()).isEqualTo("drained");
-        assertThat(stats.path("openConnections").asInt()).isZero();
+        NodeStats stats = bed.nodeStats(2);
+        assertThat(stats.drain().state()).isEqualTo("drained");
+        assertThat(stats.openConnections()).isZero();
 
         JsonNode on = bed.admin(2, "drain off");
         assertThat(on.path("state").asText()).isEqualTo("off");
@@ -132,8 +133,7 @@ class DrainIT {
 
     /** The load {@code node} last heard {@code peer} report: read from n-th node's routing view. */
     private int load(int node, String peer) {
-        JsonNode loads = bed.admin(node, "stats").path("peerLoads");
-        return loads.path(peer).asInt(-1);
+        return bed.nodeStats(node).peerLoads().getOrDefault(peer, -1);
     }
 
     private static void await(String what, BooleanSupplier condition) {

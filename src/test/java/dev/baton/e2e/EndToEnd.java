@@ -2,13 +2,18 @@ package dev.baton.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import dev.baton.btcp.Counter;
+import dev.baton.btcp.Drop;
+import dev.baton.datapath.DatapathCounter;
+import dev.baton.node.LoopDrop;
+import dev.baton.node.NodeStats;
 import dev.baton.testbed.Client;
 import dev.baton.testbed.ContentEntry;
 import dev.baton.testbed.NetCounters;
 import dev.baton.testbed.NodeInfo;
 import dev.baton.testbed.Testbed;
 import dev.baton.testbed.TestbedCommand;
+import dev.baton.testbed.TestbedStats;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -17,6 +22,7 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.ToLongFunction;
 
 /** Shared helpers of the end-to-end tests: a testbed, a curl client, and counter checks. */
 final class EndToEnd {
@@ -71,14 +77,10 @@ final class EndToEnd {
     static String countersNow(Testbed bed) {
         StringBuilder b = new StringBuilder();
         try {
-            for (JsonNode n : bed.stats().get("nodes")) {
-                b.append(n.path("node").asText()).append(" {");
-                n.path("counters").properties().forEach(c -> {
-                    if (c.getValue().asLong() != 0)
-                        b.append(c.getKey())
-                                .append('=')
-                                .append(c.getValue().asLong())
-                                .append(' ');
+            for (NodeStats n : bed.stats().nodes()) {
+                b.append(n.node()).append(" {");
+                n.counters().forEach((c, v) -> {
+                    if (v != 0) b.append(c.metric()).append('=').append(v).append(' ');
                 });
                 b.append("} ");
             }
@@ -89,12 +91,8 @@ final class EndToEnd {
     }
 
     /** A node's counter from the admin socket. */
-    static long counter(Testbed bed, String node, String name) {
-        for (JsonNode n : bed.stats().get("nodes")) {
-            if (n.path("node").asText().equals(node))
-                return n.path("counters").path(name).asLong();
-        }
-        throw new AssertionError("no stats for " + node);
+    static long counter(Testbed bed, String node, Counter c) {
+        return bed.stats().node(node).counter(c);
     }
 
     /** The last {@code max} warnings and errors of every node's log, for a failure's message. */
@@ -115,13 +113,9 @@ final class EndToEnd {
         return b.toString();
     }
 
-    /** A counter of a node's BPF programs (stats {@code datapath.counters}), 0 on the TUN path. */
-    static long datapathCounter(Testbed bed, String node, String name) {
-        for (JsonNode n : bed.stats().get("nodes")) {
-            if (n.path("node").asText().equals(node))
-                return n.path("datapath").path("counters").path(name).asLong();
-        }
-        throw new AssertionError("no stats for " + node);
+    /** A counter of a node's BPF programs, 0 on the TUN path. */
+    static long datapathCounter(Testbed bed, String node, DatapathCounter c) {
+        return bed.stats().node(node).datapathCounter(c);
     }
 
     /**
@@ -129,27 +123,14 @@ final class EndToEnd {
      * commit the chosen node's answer can reach the client before its ack reaches the entry, so the
      * entry counts a completed handoff a moment after the client has its response.
      */
-    static long awaitCounter(Testbed bed, String node, String name, long atLeast, Duration limit) {
+    static long awaitCounter(Testbed bed, String node, Counter c, long atLeast, Duration limit) {
         long deadline = System.nanoTime() + limit.toNanos();
-        long v = counter(bed, node, name);
+        long v = counter(bed, node, c);
         while (v < atLeast && System.nanoTime() < deadline) {
             sleep(50);
-            v = counter(bed, node, name);
+            v = counter(bed, node, c);
         }
         return v;
-    }
-
-    /** A top-level number of a node's stats (trackedConnections, freeHoldBuffers ...). */
-    static long stat(Testbed bed, String node, String name) {
-        for (JsonNode n : bed.stats().get("nodes")) {
-            if (n.path("node").asText().equals(node)) {
-                assertThat(n.has(name))
-                        .as(node + " stats have " + name + ": " + n)
-                        .isTrue();
-                return n.path(name).asLong();
-            }
-        }
-        throw new AssertionError("no stats for " + node);
     }
 
     static void sleep(long ms) {
@@ -161,12 +142,12 @@ final class EndToEnd {
         }
     }
 
-    static long drop(Testbed bed, String node, String name) {
-        for (JsonNode n : bed.stats().get("nodes")) {
-            if (n.path("node").asText().equals(node))
-                return n.path("drops").path(name).asLong();
-        }
-        throw new AssertionError("no stats for " + node);
+    static long drop(Testbed bed, String node, Drop d) {
+        return bed.stats().node(node).drops().get(d);
+    }
+
+    static long drop(Testbed bed, String node, LoopDrop d) {
+        return bed.stats().node(node).drops().get(d);
     }
 
     /** Snapshot of the trouble counters in the client's and every node's namespace. */
@@ -217,13 +198,12 @@ final class EndToEnd {
     }
 
     /**
-     * Polls every node's stats until the numeric {@code field} ({@code trackedConnections},
-     * {@code activeConnections} ...) sums to zero over the nodes, or {@code limit} passes; returns
-     * the last stats either way.
+     * Polls every node's stats until {@code field} ({@code NodeStats::trackedConnections} ...) sums
+     * to zero over the nodes, or {@code limit} passes; returns the last stats either way.
      */
-    static JsonNode awaitSumZero(Testbed bed, String field, Duration limit) {
+    static TestbedStats awaitSumZero(Testbed bed, ToLongFunction<NodeStats> field, Duration limit) {
         long deadline = System.nanoTime() + limit.toNanos();
-        JsonNode stats = bed.stats();
+        TestbedStats stats = bed.stats();
         while (sum(stats, field) != 0 && System.nanoTime() < deadline) {
             try {
                 Thread.sleep(250);
@@ -236,13 +216,11 @@ final class EndToEnd {
         return stats;
     }
 
-    /** {@code field} summed over the nodes of a stats snapshot; every node must have it. */
-    static long sum(JsonNode stats, String field) {
+    /** {@code field} summed over the nodes of a stats snapshot; every node must have answered. */
+    static long sum(TestbedStats stats, ToLongFunction<NodeStats> field) {
+        assertThat(stats.unanswered()).as("nodes that did not answer").isEmpty();
         long total = 0;
-        for (JsonNode n : stats.path("nodes")) {
-            assertThat(n.has(field)).as(field + " of " + n).isTrue();
-            total += n.path(field).asLong();
-        }
+        for (NodeStats n : stats.nodes()) total += field.applyAsLong(n);
         return total;
     }
 

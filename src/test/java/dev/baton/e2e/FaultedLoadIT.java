@@ -3,12 +3,14 @@ package dev.baton.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.baton.node.NodeStats;
 import dev.baton.testbed.LoadClient;
 import dev.baton.testbed.LoadRun;
 import dev.baton.testbed.NetCounters;
 import dev.baton.testbed.NodeInfo;
 import dev.baton.testbed.Spec;
 import dev.baton.testbed.Testbed;
+import dev.baton.testbed.TestbedStats;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -118,8 +120,8 @@ class FaultedLoadIT {
                 .doesNotContainKeys("internalError", "inboxFull", "tunWriteFailed", "policyError");
         EndToEnd.assertNoTrouble(bed, before, trouble);
         for (NodeInfo n : bed.nodes()) bed.admin(n.number(), "fault clear");
-        JsonNode stats = EndToEnd.awaitSumZero(bed, "trackedConnections", Duration.ofSeconds(20));
-        assertThat(EndToEnd.sum(stats, "trackedConnections"))
+        TestbedStats stats = EndToEnd.awaitSumZero(bed, NodeStats::trackedConnections, Duration.ofSeconds(20));
+        assertThat(EndToEnd.sum(stats, NodeStats::trackedConnections))
                 .as("tables drained: " + stats)
                 .isZero();
     }

@@ -3,13 +3,17 @@ package dev.baton.e2e;
 import static dev.baton.e2e.EndToEnd.assertExact;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import dev.baton.btcp.Counter;
+import dev.baton.btcp.Drop;
+import dev.baton.datapath.DatapathCounter;
+import dev.baton.node.NodeStats;
 import dev.baton.testbed.Client;
 import dev.baton.testbed.Names;
 import dev.baton.testbed.NetCounters;
 import dev.baton.testbed.NodeInfo;
 import dev.baton.testbed.Spec;
 import dev.baton.testbed.Testbed;
+import dev.baton.testbed.TestbedStats;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -99,7 +103,7 @@ class FloodIT {
             if (!r.via().isEmpty()) {
                 assertThat(relayed)
                         .as("handed off, not relayed: " + p + " " + r.time() + "; entry stats "
-                                + LoadTools.nodeStats(bed.stats(), bed.node(p.entry())))
+                                + bed.stats().node("n" + p.entry()))
                         .isNotNull();
                 relayed.add(r);
             } else if (!p.server().equals("n" + p.entry())) {
@@ -116,7 +120,7 @@ class FloodIT {
         for (int i = 0; i < 3; i++) warm.addAll(probe(new HashMap<>(), null));
         Map<Integer, Integer> handoffs = new HashMap<>(); // handoffs asked of each entry during the flood
         var trouble = EndToEnd.troubleCounters(bed);
-        JsonNode before = bed.stats();
+        TestbedStats before = bed.stats();
         Map<String, NetCounters> kernelBefore = new HashMap<>();
         long[] rssBefore = new long[3];
         for (NodeInfo n : bed.nodes()) {
@@ -150,9 +154,9 @@ class FloodIT {
 
             // Every half-open entry goes within the SYN timeout of the last SYN.
             drained = LoadTools.await(SYN_TIMEOUT.plusSeconds(10), () -> {
-                JsonNode s = bed.stats();
+                TestbedStats s = bed.stats();
                 for (NodeInfo n : bed.nodes()) {
-                    if (LoadTools.nodeStats(s, n).path("halfOpenConnections").asLong() != 0) return false;
+                    if (s.node(n.name()).halfOpenConnections() != 0) return false;
                 }
                 return true;
             });
@@ -167,16 +171,14 @@ class FloodIT {
             assertThat(sampler.failures)
                     .as("every stats query answered during the flood")
                     .isZero();
-            JsonNode after = bed.stats();
+            TestbedStats after = bed.stats();
             long seen = 0;
             for (NodeInfo n : bed.nodes()) {
                 int i = n.number() - 1;
-                JsonNode b = LoadTools.nodeStats(before, n);
-                JsonNode a = LoadTools.nodeStats(after, n);
-                long nodeSeen = a.at("/counters/connectionsSeen").asLong()
-                        - b.at("/counters/connectionsSeen").asLong();
-                long evicted = a.at("/counters/halfOpenEvicted").asLong()
-                        - b.at("/counters/halfOpenEvicted").asLong();
+                NodeStats b = before.node(n.name());
+                NodeStats a = after.node(n.name());
+                long nodeSeen = a.counter(Counter.CONNECTIONS_SEEN) - b.counter(Counter.CONNECTIONS_SEEN);
+                long evicted = a.counter(Counter.HALF_OPEN_EVICTED) - b.counter(Counter.HALF_OPEN_EVICTED);
                 NetCounters k = NetCounters.read(n.netns()).minus(kernelBefore.get(n.name()));
                 long rssAfter = LoadTools.rssKib(LoadTools.nodePid(bed, n));
                 System.out.printf(
@@ -185,8 +187,8 @@ class FloodIT {
                         n.name(),
                         nodeSeen,
                         evicted,
-                        a.at("/drops/tableFull").asLong(),
-                        a.at("/drops/badChecksum").asLong(),
+                        a.drops().get(Drop.TABLE_FULL),
+                        a.drops().get(Drop.BAD_CHECKSUM),
                         k.get("TcpExt.SyncookiesSent"),
                         k.get("TcpExt.SyncookiesRecv"),
                         k.get("TcpExt.ListenDrops"),
@@ -194,12 +196,12 @@ class FloodIT {
                         sampler.maxRssKib[i] / 1024,
                         rssAfter / 1024);
                 seen += nodeSeen;
-                assertThat(a.at("/drops/tableFull").asLong())
+                assertThat(a.drops().get(Drop.TABLE_FULL))
                         .as(n.name() + ": the flood never filled the table")
-                        .isEqualTo(b.at("/drops/tableFull").asLong());
-                assertThat(a.at("/drops/badChecksum").asLong())
+                        .isEqualTo(b.drops().get(Drop.TABLE_FULL));
+                assertThat(a.drops().get(Drop.BAD_CHECKSUM))
                         .as(n.name() + ": the flood's SYNs were valid")
-                        .isEqualTo(b.at("/drops/badChecksum").asLong());
+                        .isEqualTo(b.drops().get(Drop.BAD_CHECKSUM));
                 assertThat(sampler.maxTracked[i]).as(n.name() + " table peak").isLessThanOrEqualTo(TABLE);
                 assertThat(sampler.maxHalfOpen[i])
                         .as(n.name() + " half-open peak")
@@ -210,28 +212,27 @@ class FloodIT {
                 assertThat(Math.max(sampler.maxRssKib[i], rssAfter) - rssBefore[i])
                         .as(n.name() + " RSS growth, KiB")
                         .isLessThan(RSS_GROWTH_BOUND_KIB);
-                assertThat(a.at("/counters/handoffsCompleted").asLong()
-                                - b.at("/counters/handoffsCompleted").asLong())
+                assertThat(a.counter(Counter.HANDOFFS_COMPLETED) - b.counter(Counter.HANDOFFS_COMPLETED))
                         .as(n.name() + ": the handoffs it completed as entry are the probes handed off")
                         .isEqualTo((long) handoffs.getOrDefault(n.number(), 0));
                 // What is left are the probes' handoffs, lingering at their entries and in TIME-WAIT
                 // at their chosen nodes: at most one entry per probe.
-                assertThat(a.path("trackedConnections").asLong())
+                assertThat(a.trackedConnections())
                         .as(n.name() + " tracked after the drain")
                         .isLessThanOrEqualTo(warm.size() + during.size());
-                assertThat(a.path("freeHoldBuffers").asLong()).isEqualTo(1024);
+                assertThat(a.freeHoldBuffers()).isEqualTo(1024);
             }
             assertThat(seen).as("SYNs that reached the nodes").isGreaterThanOrEqualTo(MIN_SYNS);
             assertThat(handoffs.getOrDefault(1, 0))
                     .as("requests handed off by n1 during the flood")
                     .isPositive();
-            JsonNode a1 = LoadTools.nodeStats(after, bed.node(1));
-            JsonNode b1 = LoadTools.nodeStats(before, bed.node(1));
+            NodeStats a1 = after.node(bed.node(1).name());
+            NodeStats b1 = before.node(bed.node(1).name());
             if (bed.dataPath() == Spec.DataPath.KERNEL) {
                 // The programs pass a SYN to the kernel and keep it in their LRU handshakes map; only
                 // a request to hand off brings one up: the flood never reaches the engine.
-                long inKernel = a1.at("/datapath/counters/handshakesInKernel").asLong()
-                        - b1.at("/datapath/counters/handshakesInKernel").asLong();
+                long inKernel =
+                        a1.datapathCounter(DatapathCounter.HANDSHAKES) - b1.datapathCounter(DatapathCounter.HANDSHAKES);
                 assertThat(inKernel)
                         .as("n1's handshakes taken in the kernel (half the flood's SYNs)")
                         .isGreaterThan(MIN_SYNS / 2);
@@ -242,8 +243,7 @@ class FloodIT {
                 assertThat(sampler.maxHalfOpen[0])
                         .as("n1 reached the half-open bound")
                         .isGreaterThan(MAX_HALF_OPEN - 1000);
-                assertThat(a1.at("/counters/halfOpenEvicted").asLong()
-                                - b1.at("/counters/halfOpenEvicted").asLong())
+                assertThat(a1.counter(Counter.HALF_OPEN_EVICTED) - b1.counter(Counter.HALF_OPEN_EVICTED))
                         .as("n1 evicted its oldest half-open entries")
                         .isPositive();
             }

@@ -4,11 +4,14 @@ import static dev.baton.e2e.EndToEnd.assertExact;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.baton.btcp.Counter;
+import dev.baton.node.NodeStats;
 import dev.baton.testbed.Client;
 import dev.baton.testbed.NetCounters;
 import dev.baton.testbed.NodeInfo;
 import dev.baton.testbed.Spec;
 import dev.baton.testbed.Testbed;
+import dev.baton.testbed.TestbedStats;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -116,21 +119,22 @@ class HandoffFaultsIT {
 
     @Test
     void aLostTerminationIsCountedAndTheEntryFreedAnyway() {
-        long before = EndToEnd.counter(bed, "n1", "closedWithoutTermination");
+        long before = EndToEnd.counter(bed, "n1", Counter.CLOSED_WITHOUT_TERMINATION);
         bed.admin(2, "fault add drop msg=terminate count=1");
         assertExact(bed, client.get(bed.node(1), PATH), PATH);
         awaitTablesDrained();
-        assertThat(EndToEnd.counter(bed, "n1", "closedWithoutTermination")).isEqualTo(before + 1);
+        assertThat(EndToEnd.counter(bed, "n1", Counter.CLOSED_WITHOUT_TERMINATION))
+                .isEqualTo(before + 1);
     }
 
     @Test
     void aLostHandoffRequestFallsBackToLocalService() {
-        long fallbacks = EndToEnd.counter(bed, "n1", "fallbacks");
+        long fallbacks = EndToEnd.counter(bed, "n1", Counter.FALLBACKS);
         bed.admin(1, "fault add drop msg=handoff-request count=1");
         long t0 = System.nanoTime();
         assertExact(bed, client.get(bed.node(1), PATH), PATH);
         long millis = (System.nanoTime() - t0) / 1_000_000;
-        assertThat(EndToEnd.counter(bed, "n1", "fallbacks")).isEqualTo(fallbacks + 1);
+        assertThat(EndToEnd.counter(bed, "n1", Counter.FALLBACKS)).isEqualTo(fallbacks + 1);
         assertThat(millis)
                 .as("served after the 1 s handoff timeout, not a hang")
                 .isBetween(900L, 5_000L);
@@ -138,8 +142,8 @@ class HandoffFaultsIT {
 
     /** Every node's table empty: what lingers is bounded by the (short) timers given to the nodes. */
     private void awaitTablesDrained() {
-        JsonNode stats = EndToEnd.awaitSumZero(bed, "trackedConnections", Duration.ofSeconds(10));
-        assertThat(EndToEnd.sum(stats, "trackedConnections"))
+        TestbedStats stats = EndToEnd.awaitSumZero(bed, NodeStats::trackedConnections, Duration.ofSeconds(10));
+        assertThat(EndToEnd.sum(stats, NodeStats::trackedConnections))
                 .as("connection tables drained within 10 s: " + stats)
                 .isZero();
     }

@@ -4,7 +4,9 @@ import static dev.baton.e2e.EndToEnd.assertExact;
 import static dev.baton.e2e.EndToEnd.counter;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import dev.baton.btcp.Counter;
+import dev.baton.datapath.DatapathCounter;
+import dev.baton.node.NodeStats;
 import dev.baton.testbed.Client;
 import dev.baton.testbed.NetCounters;
 import dev.baton.testbed.NodeInfo;
@@ -82,12 +84,12 @@ abstract class HandoffScenarios {
     @Test
     @Order(1)
     void servesLocallyWhenTheEntryHoldsThePath() {
-        long local = counter(bed, "n1", "servedLocally");
+        long local = counter(bed, "n1", Counter.SERVED_LOCALLY);
         Client.Response r = client.get(node(1), "/index.html");
         assertExact(bed, r, "/index.html");
         assertThat(r.servedBy()).isEqualTo("n1");
         assertThat(r.via()).isEmpty();
-        assertThat(counter(bed, "n1", "servedLocally")).isEqualTo(local + 1);
+        assertThat(counter(bed, "n1", Counter.SERVED_LOCALLY)).isEqualTo(local + 1);
     }
 
     @Test
@@ -96,15 +98,16 @@ abstract class HandoffScenarios {
         for (int entry = 1; entry <= 3; entry++) {
             for (int holder = 1; holder <= 3; holder++) {
                 if (holder == entry) continue;
-                long sent = counter(bed, "n" + entry, "handoffsSent");
-                long accepted = counter(bed, "n" + holder, "handoffsAccepted");
+                long sent = counter(bed, "n" + entry, Counter.HANDOFFS_SENT);
+                long accepted = counter(bed, "n" + holder, Counter.HANDOFFS_ACCEPTED);
                 String path = ONLY.get(holder - 1).get(0);
                 Client.Response r = client.get(node(entry), path);
                 assertExact(bed, r, path);
                 assertThat(r.servedBy()).as(path + " entering n" + entry).isEqualTo("n" + holder);
                 assertThat(r.via()).as("a handoff, not back-end forwarding").isEmpty();
-                assertThat(counter(bed, "n" + entry, "handoffsSent")).isEqualTo(sent + 1);
-                assertThat(counter(bed, "n" + holder, "handoffsAccepted")).isEqualTo(accepted + 1);
+                assertThat(counter(bed, "n" + entry, Counter.HANDOFFS_SENT)).isEqualTo(sent + 1);
+                assertThat(counter(bed, "n" + holder, Counter.HANDOFFS_ACCEPTED))
+                        .isEqualTo(accepted + 1);
             }
         }
     }
@@ -112,13 +115,14 @@ abstract class HandoffScenarios {
     @Test
     @Order(3)
     void handsOffA33MiBFileByteExact() {
-        long before = counter(bed, "n2", "bytesSentForOthers");
+        long before = counter(bed, "n2", Counter.BYTES_SENT_FOR_OTHERS);
         for (int entry : new int[] {1, 3}) {
             Client.Response r = client.get(node(entry), "/video/big.bin");
             assertExact(bed, r, "/video/big.bin");
             assertThat(r.servedBy()).isEqualTo("n2");
         }
-        assertThat(counter(bed, "n2", "bytesSentForOthers") - before).isGreaterThanOrEqualTo(2 * 33L * 1024 * 1024);
+        assertThat(counter(bed, "n2", Counter.BYTES_SENT_FOR_OTHERS) - before)
+                .isGreaterThanOrEqualTo(2 * 33L * 1024 * 1024);
     }
 
     @Test
@@ -244,25 +248,21 @@ abstract class HandoffScenarios {
     @Order(99)
     void theDataPathCarriedTheBulk() {
         long toChosen = 0, toClient = 0, toClientBytes = 0, localOut = 0, sentForOthers = 0;
-        for (JsonNode n : bed.stats().get("nodes")) {
-            JsonNode c = n.path("datapath").path("counters");
-            assertThat(c.isObject())
-                    .as("datapath counters of " + n.path("node").asText() + " on the " + dataPath() + " path")
+        for (NodeStats n : bed.stats().nodes()) {
+            NodeStats.DatapathStats d = n.datapath();
+            assertThat(d != null)
+                    .as("datapath stats of " + n.node() + " on the " + dataPath() + " path")
                     .isEqualTo(dataPath() == Spec.DataPath.KERNEL);
-            toChosen += c.path("toChosen").asLong();
-            toClient += c.path("toClient").asLong();
-            toClientBytes += c.path("toClientBytes").asLong();
-            localOut += c.path("localOut").asLong();
+            toChosen += n.datapathCounter(DatapathCounter.TO_CHOSEN);
+            toClient += n.datapathCounter(DatapathCounter.TO_CLIENT);
+            toClientBytes += n.datapathCounter(DatapathCounter.TO_CLIENT_BYTES);
+            localOut += n.datapathCounter(DatapathCounter.LOCAL_OUT);
             for (String program : List.of("uplink_ingress", "uplink_egress", "wire_ingress")) {
-                assertThat(n.path("datapath")
-                                .path("programs")
-                                .path(program)
-                                .path("runs")
-                                .isNumber())
+                assertThat(d != null && d.programs().containsKey(program))
                         .as("the kernel's statistics of " + program)
                         .isEqualTo(dataPath() == Spec.DataPath.KERNEL);
             }
-            sentForOthers += n.path("counters").path("bytesSentForOthers").asLong();
+            sentForOthers += n.counter(Counter.BYTES_SENT_FOR_OTHERS);
         }
         // the 33 MiB file handed off twice alone
         assertThat(sentForOthers).as("bytes the chosen nodes sent for others").isGreaterThan((2 * 33L) << 20);

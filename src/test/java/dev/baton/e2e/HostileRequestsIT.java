@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.baton.btcp.Counter;
+import dev.baton.node.LoopDrop;
 import dev.baton.testbed.Client;
 import dev.baton.testbed.NetCounters;
 import dev.baton.testbed.NodeInfo;
@@ -124,8 +126,12 @@ class HostileRequestsIT {
     @TestInstance(TestInstance.Lifecycle.PER_CLASS)
     abstract static class Scenarios {
         static final Path STATE = Path.of("/run/baton-testbed-hostile");
-        static final List<String> DECISION =
-                List.of("handoffsSent", "servedLocally", "requestInvalid", "requestTimeout", "requestUnfinished");
+        static final List<Counter> DECISION = List.of(
+                Counter.HANDOFFS_SENT,
+                Counter.SERVED_LOCALLY,
+                Counter.REQUEST_INVALID,
+                Counter.REQUEST_TIMEOUT,
+                Counter.REQUEST_UNFINISHED);
         Testbed bed;
         Client client;
         Path script;
@@ -177,7 +183,7 @@ class HostileRequestsIT {
         /** The entry's decision counters. */
         private List<Long> decision(String node) {
             List<Long> v = new ArrayList<>();
-            for (String name : DECISION) v.add(EndToEnd.counter(bed, node, name));
+            for (Counter c : DECISION) v.add(EndToEnd.counter(bed, node, c));
             return v;
         }
 
@@ -308,10 +314,10 @@ class HostileRequestsIT {
         @Order(100)
         void noNodeFailedAndEveryNodeStillServesByteExact() {
             for (NodeInfo n : bed.nodes()) {
-                assertThat(EndToEnd.drop(bed, n.name(), "internalError"))
+                assertThat(EndToEnd.drop(bed, n.name(), LoopDrop.INTERNAL_ERROR))
                         .as(n.name() + " internalError")
                         .isZero();
-                assertThat(EndToEnd.drop(bed, n.name(), "policyError"))
+                assertThat(EndToEnd.drop(bed, n.name(), LoopDrop.POLICY_ERROR))
                         .as(n.name() + " policyError")
                         .isZero();
                 for (String path : List.of("/index.html", "/data/1k.bin", "/api/data.json", "/img/photo.jpg")) {

@@ -3,6 +3,8 @@ package dev.baton.e2e;
 import static dev.baton.e2e.EndToEnd.assertExact;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.baton.btcp.Counter;
+import dev.baton.datapath.DatapathCounter;
 import dev.baton.testbed.Spec;
 import dev.baton.testbed.Testbed;
 import java.nio.file.Path;
@@ -54,8 +56,8 @@ class KernelRestartIT {
     }
 
     private void restartMidTransfer(boolean kill) throws Exception {
-        long resetsAtN2 = EndToEnd.counter(bed, "n2", "orphansReset");
-        long localBefore = EndToEnd.datapathCounter(bed, "n1", "decidedLocalInKernel");
+        long resetsAtN2 = EndToEnd.counter(bed, "n2", Counter.ORPHANS_RESET);
+        long localBefore = EndToEnd.datapathCounter(bed, "n1", DatapathCounter.DECIDED_LOCAL);
         // 1 MiB at 100 KB/s: about ten seconds, the restart in the middle
         SlowClient local = SlowClient.start(bed, 1, "/mix/n1/1m.bin", "100K");
         SlowClient handedOff = SlowClient.handedOff(bed, 1, "/mix/n2/1m.bin", "100K");
@@ -77,17 +79,17 @@ class KernelRestartIT {
         }
 
         for (SlowClient s : List.of(local, handedOff, handedIn)) s.assertExact(bed);
-        long taken = EndToEnd.counter(bed, "n1", "connectionsTakenOver"); // the new process's count
+        long taken = EndToEnd.counter(bed, "n1", Counter.TAKEN_OVER); // the new process's count
         System.out.println("KernelRestartIT: n1 took over " + taken + " connections; n2 kept "
-                + EndToEnd.counter(bed, "n2", "orphansKept") + " orphans, reset "
-                + (EndToEnd.counter(bed, "n2", "orphansReset") - resetsAtN2));
+                + EndToEnd.counter(bed, "n2", Counter.ORPHANS_KEPT) + " orphans, reset "
+                + (EndToEnd.counter(bed, "n2", Counter.ORPHANS_RESET) - resetsAtN2));
         // The two shared transfers, and any earlier connection still closing; the local one the
         // programs decided in the kernel (its handshake and flow are pinned) needs no takeover.
         assertThat(taken).as("connections taken over").isGreaterThanOrEqualTo(2);
-        assertThat(EndToEnd.datapathCounter(bed, "n1", "decidedLocalInKernel") - localBefore)
+        assertThat(EndToEnd.datapathCounter(bed, "n1", DatapathCounter.DECIDED_LOCAL) - localBefore)
                 .as("the local transfer, decided in the kernel (its counters are pinned too)")
                 .isEqualTo(1);
-        assertThat(EndToEnd.counter(bed, "n2", "orphansReset"))
+        assertThat(EndToEnd.counter(bed, "n2", Counter.ORPHANS_RESET))
                 .as("n2 reset nothing it shared with n1")
                 .isEqualTo(resetsAtN2);
         // and the new process serves new connections, handoffs included

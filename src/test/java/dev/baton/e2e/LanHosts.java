@@ -2,8 +2,9 @@ package dev.baton.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.baton.btcp.Counter;
+import dev.baton.node.NodeStats;
 import dev.baton.testbed.Client;
 import dev.baton.testbed.Commands;
 import dev.baton.testbed.NginxConfig;
@@ -164,7 +165,7 @@ final class LanHosts {
     static void awaitLinkUp(Host h) throws Exception {
         long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
         while (true) {
-            JsonNode up = stats(h).path("peersUp");
+            List<String> up = stats(h).peersUp();
             if (up.size() == 1) return;
             assertThat(System.nanoTime())
                     .as("the control link up at " + h.netns() + ": " + up + "; log: " + log(h))
@@ -173,14 +174,15 @@ final class LanHosts {
         }
     }
 
-    static JsonNode stats(Host h) throws IOException {
+    /** {@code h}'s stats as {@code baton status --json} prints them. */
+    static NodeStats stats(Host h) throws IOException {
         List<String> argv = new ArrayList<>(Testbed.javaCommand());
         argv.addAll(List.of("status", "--admin-socket", h.adminSocket().toString(), "--json"));
-        return JSON.readTree(Commands.check(argv, Duration.ofSeconds(20)).stdout());
+        return NodeStats.parse(Commands.check(argv, Duration.ofSeconds(20)).stdout());
     }
 
-    static long counter(Host h, String name) throws IOException {
-        return stats(h).path("counters").path(name).asLong(-1);
+    static long counter(Host h, Counter c) throws IOException {
+        return stats(h).counter(c);
     }
 
     /** Bytes {@code h}'s uplink has sent. */

@@ -4,6 +4,7 @@ import static dev.baton.e2e.EndToEnd.assertExact;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.baton.btcp.Counter;
 import dev.baton.testbed.Client;
 import dev.baton.testbed.Spec;
 import dev.baton.testbed.Testbed;
@@ -70,17 +71,17 @@ class LiveChangesIT {
                                 .digest("fresh content\n".getBytes(StandardCharsets.UTF_8))));
 
         // Policy "local" on n1: it hands nothing off (its server fetches from the holder instead).
-        long sent = EndToEnd.counter(bed, "n1", "handoffsSent");
+        long sent = EndToEnd.counter(bed, "n1", Counter.HANDOFFS_SENT);
         JsonNode switched = bed.admin(1, "policy local");
         assertThat(switched.path("policy").asText()).isEqualTo("local");
         assertThat(switched.path("was").asText()).isEqualTo("content");
         Client.Response local = client.get(bed.node(1), "/data/1k.bin");
         assertExact(bed, local, "/data/1k.bin");
         assertThat(local.via()).as("n1's own server fetched it from the holder").isEqualTo("n1");
-        assertThat(EndToEnd.counter(bed, "n1", "handoffsSent")).isEqualTo(sent);
+        assertThat(EndToEnd.counter(bed, "n1", Counter.HANDOFFS_SENT)).isEqualTo(sent);
         Assertions.assertThatThrownBy(() -> bed.admin(1, "policy nosuch"))
                 .hasMessageContaining("no routing policy named 'nosuch'");
-        assertThat(bed.admin(1, "stats").path("policy").asText()).isEqualTo("local");
+        assertThat(bed.nodeStats(1).policy()).isEqualTo("local");
 
         bed.admin(1, "policy content");
         Client.Response back = client.get(bed.node(1), "/data/1k.bin");

@@ -2,10 +2,11 @@ package dev.baton.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import dev.baton.node.NodeStats;
 import dev.baton.testbed.Commands;
 import dev.baton.testbed.NodeInfo;
 import dev.baton.testbed.Testbed;
+import dev.baton.testbed.TestbedStats;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -107,15 +108,6 @@ final class LoadTools {
         throw new AssertionError("no VmRSS for pid " + pid);
     }
 
-    /** One node's stats JSON from a {@code bed.stats()} answer. */
-    static JsonNode nodeStats(JsonNode stats, NodeInfo node) {
-        JsonNode n = stats.path("nodes").path(node.number() - 1);
-        assertThat(n.path("node").asText())
-                .as("stats of " + node.name() + ": " + n)
-                .isEqualTo(node.name());
-        return n;
-    }
-
     /**
      * Samples every node's stats and memory every {@code periodMillis} on its own thread, keeping the
      * extremes: the most tracked and half-open connections, the fewest free hold buffers, the largest
@@ -158,22 +150,19 @@ final class LoadTools {
 
         private synchronized void sample() {
             long start = System.nanoTime();
-            JsonNode stats = bed.stats();
+            TestbedStats stats = bed.stats();
             maxQueryMillis = Math.max(maxQueryMillis, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
             for (NodeInfo node : bed.nodes()) {
                 int i = node.number() - 1;
-                JsonNode s = stats.path("nodes").path(i);
+                NodeStats s = stats.find(node.name()).orElse(null);
                 maxRssKib[i] = Math.max(maxRssKib[i], rssKib(pids[i]));
-                if (s.has("error")) {
+                if (s == null) {
                     failures++;
                     continue;
                 }
-                maxTracked[i] =
-                        Math.max(maxTracked[i], s.path("trackedConnections").asLong());
-                maxHalfOpen[i] =
-                        Math.max(maxHalfOpen[i], s.path("halfOpenConnections").asLong());
-                minFreeHolds[i] =
-                        Math.min(minFreeHolds[i], s.path("freeHoldBuffers").asLong());
+                maxTracked[i] = Math.max(maxTracked[i], s.trackedConnections());
+                maxHalfOpen[i] = Math.max(maxHalfOpen[i], s.halfOpenConnections());
+                minFreeHolds[i] = Math.min(minFreeHolds[i], s.freeHoldBuffers());
             }
             samples++;
         }

@@ -3,6 +3,7 @@ package dev.baton.e2e;
 import static dev.baton.e2e.EndToEnd.assertExact;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.baton.btcp.Counter;
 import dev.baton.node.Node;
 import dev.baton.testbed.Client;
 import dev.baton.testbed.Names;
@@ -62,7 +63,7 @@ class MetricsIT {
             assertExact(bed, r, "/data/1k.bin");
             assertThat(r.servedBy()).isEqualTo("n2");
         }
-        EndToEnd.awaitCounter(bed, "n1", "handoffsCompleted", HANDOFFS, Duration.ofSeconds(10));
+        EndToEnd.awaitCounter(bed, "n1", Counter.HANDOFFS_COMPLETED, HANDOFFS, Duration.ofSeconds(10));
         String n1 = scrape(bed.node(1));
         String n2 = scrape(bed.node(2));
         assertThat(value(n1, "baton_btcp_total", "counter=\"handoffsCompleted\"")

@@ -4,7 +4,9 @@ import static dev.baton.e2e.EndToEnd.assertExact;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import dev.baton.btcp.Counter;
+import dev.baton.btcp.Refusal;
+import dev.baton.node.NodeStats;
 import dev.baton.testbed.Client;
 import dev.baton.testbed.ContentMap;
 import dev.baton.testbed.NetCounters;
@@ -82,11 +84,9 @@ class MismatchedKernelsIT {
         assertThat(r.via())
                 .as("fetched by n1's server: the handoff was refused")
                 .isEqualTo("n1");
-        JsonNode n1 = null;
-        for (JsonNode n : bed.stats().get("nodes")) if (n.path("node").asText().equals("n1")) n1 = n;
-        assertThat(n1).isNotNull();
-        assertThat(n1.path("refusals").path("OPTION_MISMATCH").asLong()).isPositive();
-        assertThat(n1.path("counters").path("fallbacks").asLong()).isPositive();
+        NodeStats n1 = bed.stats().node("n1");
+        assertThat(n1.refusals(Refusal.OPTION_MISMATCH)).isPositive();
+        assertThat(n1.counter(Counter.FALLBACKS)).isPositive();
         EndToEnd.assertNoTrouble(bed, before);
     }
 }

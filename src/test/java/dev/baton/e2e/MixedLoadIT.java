@@ -2,11 +2,13 @@ package dev.baton.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import dev.baton.btcp.Counter;
+import dev.baton.node.NodeStats;
 import dev.baton.testbed.LoadRun;
 import dev.baton.testbed.NetCounters;
 import dev.baton.testbed.Spec;
 import dev.baton.testbed.Testbed;
+import dev.baton.testbed.TestbedStats;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -36,7 +38,7 @@ class MixedLoadIT {
     static final Duration LINGER = Duration.ofSeconds(10);
     Testbed bed;
     Map<String, NetCounters> before;
-    JsonNode initial;
+    TestbedStats initial;
     LoadRun.Report report;
 
     @BeforeAll
@@ -66,13 +68,13 @@ class MixedLoadIT {
                 .isBetween(150L << 20, 300L << 20);
         assertThat(r.connections()).as("a new connection per request").isEqualTo(2000);
         // Exactly the requests whose entry lacks the file are handed off: about three in four.
-        assertThat(report.counter("connectionsSeen")).isEqualTo(2000);
-        assertThat(report.counter("handoffsCompleted")).isEqualTo(report.plannedRemote());
+        assertThat(report.counter(Counter.CONNECTIONS_SEEN)).isEqualTo(2000);
+        assertThat(report.counter(Counter.HANDOFFS_COMPLETED)).isEqualTo(report.plannedRemote());
         assertThat(r.servedElsewhere())
                 .as("X-Baton-Node differs from the entry")
                 .isEqualTo(report.plannedRemote());
         assertThat(report.handedOffShare()).isBetween(0.70, 0.80);
-        assertThat(report.counter("fallbacks")).isZero();
+        assertThat(report.counter(Counter.FALLBACKS)).isZero();
         assertThat(report.unanswered()).isEmpty();
         assertThat(report.drops())
                 .as("node internal errors and lost packets")
@@ -97,7 +99,7 @@ class MixedLoadIT {
         assertThat(r.ok()).isEqualTo(500);
         assertThat(r.connections()).as("at most one per thread and entry node").isLessThanOrEqualTo(16 * 4);
         // The nodes also see the back-end fetches their servers make to holders: more connections than the client's.
-        assertThat(keptAlive.counter("connectionsSeen")).isGreaterThan(r.connections());
+        assertThat(keptAlive.counter(Counter.CONNECTIONS_SEEN)).isGreaterThan(r.connections());
         assertThat(keptAlive.drops()).doesNotContainKeys("internalError", "inboxFull", "tunWriteFailed", "policyError");
         EndToEnd.assertNoTrouble(bed, before);
     }
@@ -108,25 +110,23 @@ class MixedLoadIT {
         assertThat(report).as("runs after the load").isNotNull();
         long start = System.nanoTime();
         // Nothing is left being served: local entries go on the two FINs, handed-in ones turn CLOSED.
-        JsonNode stats = EndToEnd.awaitSumZero(bed, "activeConnections", Duration.ofSeconds(5));
-        assertThat(EndToEnd.sum(stats, "activeConnections"))
+        TestbedStats stats = EndToEnd.awaitSumZero(bed, NodeStats::activeConnections, Duration.ofSeconds(5));
+        assertThat(EndToEnd.sum(stats, NodeStats::activeConnections))
                 .as("active connections after the run: " + stats)
                 .isZero();
         // Lingering (entry) and TIME-WAIT (chosen) entries are freed by their timers, nothing later.
         stats = EndToEnd.awaitSumZero(
-                bed, "trackedConnections", TIME_WAIT.plus(LINGER).plusSeconds(5));
+                bed, NodeStats::trackedConnections, TIME_WAIT.plus(LINGER).plusSeconds(5));
         System.out.printf(
                 "MixedLoadIT: connection tables empty %.1f s after the run%n", (System.nanoTime() - start) / 1e9);
-        assertThat(EndToEnd.sum(stats, "trackedConnections"))
+        assertThat(EndToEnd.sum(stats, NodeStats::trackedConnections))
                 .as("tracked connections: " + stats)
                 .isZero();
         for (int i = 0; i < bed.nodes().size(); i++) {
-            assertThat(stats.path("nodes").path(i).path("freeHoldBuffers").asInt())
-                    .as("free hold buffers of n" + (i + 1))
-                    .isEqualTo(initial.path("nodes")
-                            .path(i)
-                            .path("freeHoldBuffers")
-                            .asInt())
+            String n = "n" + (i + 1);
+            assertThat(stats.node(n).freeHoldBuffers())
+                    .as("free hold buffers of " + n)
+                    .isEqualTo(initial.node(n).freeHoldBuffers())
                     .isPositive();
         }
     }

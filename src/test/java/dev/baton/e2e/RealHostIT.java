@@ -17,6 +17,7 @@ import static dev.baton.e2e.LanHosts.write;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.baton.btcp.Counter;
 import dev.baton.e2e.LanHosts.Host;
 import dev.baton.testbed.Client;
 import dev.baton.testbed.Commands;
@@ -134,12 +135,12 @@ class RealHostIT {
         assertThat(h1Sent)
                 .as("bytes h1's uplink sent (the handshake, ARP, the control messages)")
                 .isLessThan(MIB / 10);
-        assertThat(counter(h1, "handoffsCompleted")).isGreaterThanOrEqualTo(1);
-        assertThat(counter(h2, "handoffsAccepted")).isGreaterThanOrEqualTo(1);
+        assertThat(counter(h1, Counter.HANDOFFS_COMPLETED)).isGreaterThanOrEqualTo(1);
+        assertThat(counter(h2, Counter.HANDOFFS_ACCEPTED)).isGreaterThanOrEqualTo(1);
 
         // And the other way: entered at h2, handed to h1's built-in server in its namespace.
         assertExact(client.getUrl(h2.url("/one.bin")), h1.docroot().resolve("one.bin"), "n1");
-        assertThat(counter(h2, "handoffsCompleted")).isGreaterThanOrEqualTo(1);
+        assertThat(counter(h2, Counter.HANDOFFS_COMPLETED)).isGreaterThanOrEqualTo(1);
 
         // The dashboard on h1's own address shows both nodes: h2's numbers asked at h2's own address.
         String view = Commands.check(

@@ -15,8 +15,10 @@ import static dev.baton.e2e.LanHosts.txBytes;
 import static dev.baton.e2e.LanHosts.write;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import dev.baton.btcp.Counter;
+import dev.baton.datapath.DatapathCounter;
 import dev.baton.e2e.LanHosts.Host;
+import dev.baton.node.NodeStats;
 import dev.baton.testbed.Client;
 import dev.baton.testbed.Commands;
 import dev.baton.testbed.MachineLock;
@@ -119,12 +121,12 @@ class RealHostKernelIT {
         assertThat(h1Sent)
                 .as("bytes h1's uplink sent (the client's ACKs forwarded, the control messages)")
                 .isLessThan(8 * MIB / 10);
-        assertThat(counter(h1, "handoffsCompleted")).isGreaterThanOrEqualTo(1);
-        assertThat(counter(h2, "handoffsAccepted")).isGreaterThanOrEqualTo(1);
-        assertThat(datapathCounter(h2, "toClientBytes"))
+        assertThat(counter(h1, Counter.HANDOFFS_COMPLETED)).isGreaterThanOrEqualTo(1);
+        assertThat(counter(h2, Counter.HANDOFFS_ACCEPTED)).isGreaterThanOrEqualTo(1);
+        assertThat(datapathCounter(h2, DatapathCounter.TO_CLIENT_BYTES))
                 .as("bytes h2's programs translated for h1")
                 .isGreaterThan(4 * MIB);
-        assertThat(datapathCounter(h1, "toChosen"))
+        assertThat(datapathCounter(h1, DatapathCounter.TO_CHOSEN))
                 .as("client packets h1's programs forwarded to h2")
                 .isPositive();
 
@@ -194,10 +196,10 @@ class RealHostKernelIT {
                 .strip();
     }
 
-    private static long datapathCounter(Host h, String name) throws IOException {
-        JsonNode c = stats(h).path("datapath").path("counters");
-        assertThat(c.isObject()).as("datapath counters of " + h.netns()).isTrue();
-        return c.path(name).asLong();
+    private static long datapathCounter(Host h, DatapathCounter c) throws IOException {
+        NodeStats s = stats(h);
+        assertThat(s.datapath()).as("datapath stats of " + h.netns()).isNotNull();
+        return s.datapathCounter(c);
     }
 
     private void sweep() throws IOException {

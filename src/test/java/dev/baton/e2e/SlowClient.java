@@ -3,6 +3,7 @@ package dev.baton.e2e;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.baton.btcp.Counter;
 import dev.baton.testbed.ContentEntry;
 import dev.baton.testbed.LoadRun;
 import dev.baton.testbed.Testbed;
@@ -94,13 +95,13 @@ record SlowClient(String path, Process process, Path body, CompletableFuture<Lon
         String entry = "n" + node;
         for (int attempt = 1; attempt <= 3; attempt++) {
             LoadRun.settledStats(bed); // no earlier handoff's ack still on its way to count now
-            long completed = EndToEnd.counter(bed, entry, "handoffsCompleted");
-            long fallbacks = EndToEnd.counter(bed, entry, "fallbacks");
+            long completed = EndToEnd.counter(bed, entry, Counter.HANDOFFS_COMPLETED);
+            long fallbacks = EndToEnd.counter(bed, entry, Counter.FALLBACKS);
             SlowClient s = SlowClient.start(bed, node, path, rate);
             long deadline = System.nanoTime() + 3_000_000_000L;
             while (System.nanoTime() < deadline) {
-                if (EndToEnd.counter(bed, entry, "fallbacks") > fallbacks) break;
-                if (EndToEnd.counter(bed, entry, "handoffsCompleted") > completed) return s;
+                if (EndToEnd.counter(bed, entry, Counter.FALLBACKS) > fallbacks) break;
+                if (EndToEnd.counter(bed, entry, Counter.HANDOFFS_COMPLETED) > completed) return s;
                 Thread.sleep(50);
             }
             System.out.println("slow_get: " + path + " through " + entry + " was not handed off (attempt " + attempt

@@ -5,10 +5,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.baton.btcp.Counter;
+import dev.baton.btcp.Drop;
+import dev.baton.node.NodeStats;
 import dev.baton.testbed.Client;
 import dev.baton.testbed.NodeInfo;
 import dev.baton.testbed.Spec;
 import dev.baton.testbed.Testbed;
+import dev.baton.testbed.TestbedStats;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -71,7 +75,7 @@ class SlowClientsIT {
     @Test
     void holdsSlowClientsBoundedThenServesThemLocallyWhileOthersAreServed() throws Exception {
         for (int i = 0; i < 3; i++) probe(); // warm up
-        JsonNode before = bed.stats();
+        TestbedStats before = bed.stats();
         List<Client.Response> during = new ArrayList<>();
         String out;
         try (var sampler = new LoadTools.Sampler(bed, 200);
@@ -94,9 +98,9 @@ class SlowClientsIT {
             out = slow.await(Duration.ofSeconds(HANG_LIMIT_S + 20));
             // Served locally, each slow connection is tracked until both sides closed.
             Duration drained = LoadTools.await(Duration.ofSeconds(15), () -> {
-                JsonNode s = bed.stats();
+                TestbedStats s = bed.stats();
                 for (NodeInfo n : bed.nodes()) {
-                    if (LoadTools.nodeStats(s, n).path("activeConnections").asLong() > 2) return false;
+                    if (s.node(n.name()).activeConnections() > 2) return false;
                 }
                 return true;
             });
@@ -107,16 +111,14 @@ class SlowClientsIT {
             assertThat(sampler.failures)
                     .as("every stats query answered: no node hung")
                     .isZero();
-            JsonNode after = bed.stats();
+            TestbedStats after = bed.stats();
             for (NodeInfo n : bed.nodes()) {
                 int i = n.number() - 1;
                 int mine = SLOW / 3 + (i < SLOW % 3 ? 1 : 0);
-                JsonNode b = LoadTools.nodeStats(before, n);
-                JsonNode a = LoadTools.nodeStats(after, n);
-                long timeouts = a.at("/counters/requestTimeout").asLong()
-                        - b.at("/counters/requestTimeout").asLong();
-                long headTimeouts = a.at("/server/headTimeouts").asLong()
-                        - b.at("/server/headTimeouts").asLong();
+                NodeStats b = before.node(n.name());
+                NodeStats a = after.node(n.name());
+                long timeouts = a.counter(Counter.REQUEST_TIMEOUT) - b.counter(Counter.REQUEST_TIMEOUT);
+                long headTimeouts = a.server().headTimeouts() - b.server().headTimeouts();
                 System.out.printf(
                         "SlowClientsIT: %s had %d slow clients: requestTimeout %d, server headTimeouts %d,"
                                 + " fewest free hold buffers %d, most tracked %d, tracked after %d (active %d), fallbacks %d%n",
@@ -126,10 +128,9 @@ class SlowClientsIT {
                         headTimeouts,
                         sampler.minFreeHolds[i],
                         sampler.maxTracked[i],
-                        a.path("trackedConnections").asLong(),
-                        a.path("activeConnections").asLong(),
-                        a.at("/counters/fallbacks").asLong()
-                                - b.at("/counters/fallbacks").asLong());
+                        a.trackedConnections(),
+                        a.activeConnections(),
+                        a.counter(Counter.FALLBACKS) - b.counter(Counter.FALLBACKS));
                 assertThat(sampler.minFreeHolds[i])
                         .as(n.name() + ": its slow clients were held, one buffer each")
                         .isBetween((long) HOLD_BUFFERS - mine - PROBES.size(), (long) HOLD_BUFFERS - mine + 20);
@@ -139,21 +140,21 @@ class SlowClientsIT {
                 assertThat(headTimeouts)
                         .as(n.name() + ": its server closed each at its head timeout")
                         .isEqualTo(mine);
-                assertThat(a.at("/counters/fallbacks").asLong())
+                assertThat(a.counter(Counter.FALLBACKS))
                         .as(n.name() + ": no handoff fell back")
-                        .isEqualTo(b.at("/counters/fallbacks").asLong());
-                assertThat(a.at("/drops/holdPoolEmpty").asLong())
-                        .isEqualTo(b.at("/drops/holdPoolEmpty").asLong());
-                assertThat(a.path("freeHoldBuffers").asLong())
+                        .isEqualTo(b.counter(Counter.FALLBACKS));
+                assertThat(a.drops().get(Drop.HOLD_POOL_EMPTY))
+                        .isEqualTo(b.drops().get(Drop.HOLD_POOL_EMPTY));
+                assertThat(a.freeHoldBuffers())
                         .as(n.name() + ": every hold buffer free again")
                         .isEqualTo(HOLD_BUFFERS);
                 // What stays tracked are the probes' handed-off connections (TIME-WAIT 60 s, linger 10 s).
-                assertThat(a.path("activeConnections").asLong())
+                assertThat(a.activeConnections())
                         .as(n.name() + ": slow connections forgotten")
                         .isLessThanOrEqualTo(2);
                 // The probes' handed-off connections (TIME-WAIT 60 s, linger 10 s) may stay: at most one
                 // entry per probe made, however many the machine managed in the 12 s.
-                assertThat(a.path("trackedConnections").asLong())
+                assertThat(a.trackedConnections())
                         .as(n.name() + ": only probe entries left")
                         .isLessThanOrEqualTo(during.size() + 3L * PROBES.size());
             }

@@ -22,9 +22,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Executors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -84,9 +82,7 @@ class DashboardTest {
                     public void onMessage(String peer, ControlMessage m) {}
                 });
         routes = new RouteStats(List.of(self, peers.get(0), peers.get(1), peers.get(2), peers.get(3)));
-        Map<String, Object> stats = new LinkedHashMap<>();
-        stats.put("node", "n1");
-        stats.put("counters", Map.of("handoffsCompleted", 4));
+        NodeStats stats = NodeStats.parse("{\"node\":\"n1\",\"counters\":{\"handoffsCompleted\":4}}");
         dashboard = new Dashboard(self, peers, port, 1024, () -> stats, routes, control);
         dashboard.register(server);
         var threads = Executors.newFixedThreadPool(4);

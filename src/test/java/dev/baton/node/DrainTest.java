@@ -25,22 +25,27 @@ class DrainTest {
 
     @Test
     void drainingUntilNothingIsOpenThenDrainedAndOffAgain() {
-        assertThat(drain.state()).containsEntry("state", "off").containsEntry("openConnections", 2);
-        assertThat(drain.set(true)).containsEntry("state", "draining").containsEntry("openConnections", 2);
+        assertThat(drain.state().state()).isEqualTo("off");
+        assertThat(drain.state().openConnections()).isEqualTo(2);
+        NodeStats.DrainState on = drain.set(true);
+        assertThat(on.state()).isEqualTo("draining");
+        assertThat(on.openConnections()).isEqualTo(2);
         assertThat(cluster.isDraining("n1"))
                 .as("what the routing and the heartbeats read")
                 .isTrue();
         open.set(0);
-        assertThat(drain.state()).containsEntry("state", "drained");
+        assertThat(drain.state().state()).isEqualTo("drained");
         open.set(1); // a client still sent here: draining again until it is done
-        assertThat(drain.state()).containsEntry("state", "draining");
-        assertThat(drain.set(false)).containsEntry("state", "off").doesNotContainKey("millis");
+        assertThat(drain.state().state()).isEqualTo("draining");
+        NodeStats.DrainState off = drain.set(false);
+        assertThat(off.state()).isEqualTo("off");
+        assertThat(off.millis()).isNull();
         assertThat(cluster.isDraining("n1")).isFalse();
     }
 
     @Test
     void peersThatSaySoAreListed() {
         cluster.load("n2", 0, true);
-        assertThat(drain.state().get("peersDraining")).isEqualTo(List.of("n2"));
+        assertThat(drain.state().peersDraining()).isEqualTo(List.of("n2"));
     }
 }

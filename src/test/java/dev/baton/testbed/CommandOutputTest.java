@@ -2,7 +2,7 @@ package dev.baton.testbed;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.baton.node.NodeStats;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -19,11 +19,12 @@ class CommandOutputTest {
 
     @Test
     void statsTableHasOneRowPerNode() throws Exception {
-        String table = TestbedCommand.statsTable(new ObjectMapper()
-                .readTree("{\"nodes\":[{\"node\":\"n1\","
+        String table = TestbedCommand.statsTable(NodeStats.JSON.readValue(
+                "{\"nodes\":[{\"node\":\"n1\","
                         + "\"peersUp\":[\"n2\"],\"counters\":{\"connectionsSeen\":5,\"servedLocally\":3,\"handoffsSent\":2,"
                         + "\"handoffsAccepted\":0,\"fallbacks\":0,\"packetsForwarded\":40,\"bytesSentForOthers\":0},"
-                        + "\"drops\":{\"badChecksum\":1,\"other\":2}},{\"node\":\"n2\",\"error\":\"timed out\"}]}"));
+                        + "\"drops\":{\"badChecksum\":1,\"internalError\":2}}],\"unanswered\":{\"n2\":\"timed out\"}}",
+                TestbedStats.class));
         String[] lines = table.split("\n");
         assertThat(lines).hasSize(3);
         assertThat(lines[1].split("\\s+")).containsExactly("n1", "n2", "5", "3", "2", "0", "0", "40", "0", "3");

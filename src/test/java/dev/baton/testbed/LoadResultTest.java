@@ -3,7 +3,8 @@ package dev.baton.testbed;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import dev.baton.btcp.Counter;
+import dev.baton.node.NodeStats;
 import dev.baton.testbed.LoadResult.Failure;
 import dev.baton.testbed.LoadResult.Kind;
 import java.nio.file.Path;
@@ -94,20 +95,23 @@ class LoadResultTest {
 
     @Test
     void reportSumsNodeCounterChangesAndComputesTheHandedOffShare() throws Exception {
-        JsonNode before = Description.JSON.readTree("""
-                {"nodes":[{"node":"n1","counters":{"connectionsSeen":10,"handoffsCompleted":5},"drops":{"internalError":0,"x":1}},
-                          {"node":"n2","counters":{"connectionsSeen":0,"handoffsCompleted":0},"drops":{"internalError":0,"x":0}},
-                          {"node":"n3","error":"timed out"}]}""");
-        JsonNode after = Description.JSON.readTree("""
-                {"nodes":[{"node":"n1","counters":{"connectionsSeen":110,"handoffsCompleted":80},"drops":{"internalError":0,"x":1}},
-                          {"node":"n2","counters":{"connectionsSeen":100,"handoffsCompleted":70},"drops":{"internalError":2,"x":0}},
-                          {"node":"n3","counters":{"connectionsSeen":9}}]}""");
+        TestbedStats before = NodeStats.JSON.readValue("""
+                {"nodes":[{"node":"n1","counters":{"connectionsSeen":10,"handoffsCompleted":5},"drops":{"internalError":0,"badChecksum":1}},
+                          {"node":"n2","counters":{"connectionsSeen":0,"handoffsCompleted":0},"drops":{"internalError":0,"badChecksum":0}}],
+                 "unanswered":{"n3":"timed out"}}""", TestbedStats.class);
+        TestbedStats after = NodeStats.JSON.readValue("""
+                {"nodes":[{"node":"n1","counters":{"connectionsSeen":110,"handoffsCompleted":80},"drops":{"internalError":0,"badChecksum":1}},
+                          {"node":"n2","counters":{"connectionsSeen":100,"handoffsCompleted":70},"drops":{"internalError":2,"badChecksum":0}},
+                          {"node":"n3","counters":{"connectionsSeen":9}}]}""", TestbedStats.class);
         List<String> unanswered = new ArrayList<>();
-        Map<String, Long> counters = LoadRun.deltas(before, after, "counters", unanswered);
-        assertThat(counters).containsOnly(Map.entry("connectionsSeen", 200L), Map.entry("handoffsCompleted", 145L));
+        Map<Counter, Long> counters = LoadRun.counterDeltas(before, after, unanswered);
+        assertThat(counters)
+                .containsEntry(Counter.CONNECTIONS_SEEN, 200L)
+                .containsEntry(Counter.HANDOFFS_COMPLETED, 145L);
+        assertThat(counters.values().stream().mapToLong(Long::longValue).sum()).isEqualTo(345L);
         assertThat(unanswered).containsExactly("n3");
-        Map<String, Long> drops = LoadRun.deltas(before, after, "drops", new ArrayList<>());
-        assertThat(drops).containsOnly(Map.entry("internalError", 2L), Map.entry("x", 0L));
+        Map<String, Long> drops = LoadRun.dropDeltas(before, after);
+        assertThat(drops).containsOnly(Map.entry("internalError", 2L));
         LoadRun.Report report = new LoadRun.Report(
                 LoadRun.Options.defaults().withRequests(200),
                 1,

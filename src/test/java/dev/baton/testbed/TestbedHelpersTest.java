@@ -2,8 +2,7 @@ package dev.baton.testbed;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.baton.node.NodeStats;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,8 +24,8 @@ class TestbedHelpersTest {
         return Path.of("/d");
     }
 
-    private static JsonNode json(String text) throws IOException {
-        return new ObjectMapper().readTree(text);
+    private static TestbedStats json(String text) throws IOException {
+        return NodeStats.JSON.readValue(text, TestbedStats.class);
     }
 
     @Test
@@ -46,7 +45,7 @@ class TestbedHelpersTest {
         assertThat(Testbed.allPeersUp(
                         json(
                                 "{\"nodes\":[{\"node\":\"n1\",\"peersUp\":[\"n2\",\"n3\"]},"
-                                        + "{\"node\":\"n2\",\"error\":\"no answer\"},{\"node\":\"n3\",\"peersUp\":[\"n1\",\"n2\"]}]}"),
+                                        + "{\"node\":\"n3\",\"peersUp\":[\"n1\",\"n2\"]}],\"unanswered\":{\"n2\":\"no answer\"}}"),
                         nodes))
                 .isFalse();
     }
@@ -56,7 +55,7 @@ class TestbedHelpersTest {
         List<NodeInfo> one = nodes.subList(0, 1);
         assertThat(Testbed.allPeersUp(json("{\"nodes\":[{\"node\":\"n1\",\"peersUp\":[]}]}"), one))
                 .isTrue();
-        assertThat(Testbed.allPeersUp(json("{\"nodes\":[{\"node\":\"n1\",\"error\":\"x\"}]}"), one))
+        assertThat(Testbed.allPeersUp(json("{\"nodes\":[],\"unanswered\":{\"n1\":\"x\"}}"), one))
                 .isFalse();
     }
 

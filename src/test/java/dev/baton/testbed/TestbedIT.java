@@ -143,8 +143,8 @@ class TestbedIT {
     @Order(6)
     void nodesSeeEachOther() {
         var stats = bed.stats();
-        assertThat(stats.path("nodes").path(0).path("peersUp").toString()).contains("n2");
-        assertThat(stats.path("nodes").path(1).path("peersUp").toString()).contains("n1");
+        assertThat(stats.node("n1").peersUp()).contains("n2");
+        assertThat(stats.node("n2").peersUp()).contains("n1");
     }
 
     @Test
