@@ -1,8 +1,5 @@
 package dev.baton.cli;
 
-import dev.baton.bench.BenchCommand;
-import dev.baton.testbed.DemoCommand;
-import dev.baton.testbed.TestbedCommand;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.Arrays;
@@ -15,9 +12,6 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         version = "baton 0.1.0",
         subcommands = {
-            DemoCommand.class,
-            TestbedCommand.class,
-            BenchCommand.class,
             NodeCommand.class,
             StatusCommand.class,
             AdminCommand.class,
@@ -44,6 +38,16 @@ public final class Main implements Runnable {
      */
     public static CommandLine commandLine() {
         return withErrorHandler(new CommandLine(new Main()));
+    }
+
+    /**
+     * The same with {@code tools} added as subcommands (each named by its {@code @Command}): the
+     * testbed's jar adds its commands so, the product names none of them.
+     */
+    public static CommandLine commandLine(Object... tools) {
+        CommandLine line = new CommandLine(new Main());
+        for (Object tool : tools) line.addSubcommand(tool);
+        return withErrorHandler(line);
     }
 
     private static CommandLine withErrorHandler(CommandLine commandLine) {

@@ -245,7 +245,7 @@ public final class LoadRun {
         long started = System.nanoTime();
         Map<String, NetCounters> tcpBefore = tcpCounters(bed);
         TestbedStats before = bed.stats();
-        List<String> argv = new ArrayList<>(Testbed.javaCommand());
+        List<String> argv = new ArrayList<>(Testbed.toolCommand());
         argv.addAll(workerArguments(bed.stateDir(), options));
         Duration limit = options.client()
                 .maxTime()

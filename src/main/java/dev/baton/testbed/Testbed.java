@@ -3,6 +3,7 @@ package dev.baton.testbed;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.baton.cli.Main;
 import dev.baton.control.ClusterKey;
 import dev.baton.node.AdminClient;
 import dev.baton.node.KernelPath;
@@ -1053,35 +1054,63 @@ public final class Testbed implements AutoCloseable {
     }
 
     /**
-     * How to run this program again: the java running now, and {@code -Dbaton.jar} if set, else the
-     * jar this class came from, else (classes in a folder, e.g. in tests) this JVM's class path.
-     * The system property {@code baton.testbed.nodeCommand} (words separated by spaces) replaces all
-     * of it, to try the testbed with a stand-in for the node process.
+     * How to run the product ({@code baton node}, {@code status}, {@code drain} ...): the java running
+     * now, and {@code -Dbaton.jar} if set, else the jar {@link Main} came from, else (classes in a
+     * folder, e.g. in tests) this JVM's class path. The system property
+     * {@code baton.testbed.nodeCommand} (words separated by spaces) replaces all of it, to try the
+     * testbed with a stand-in for the node process.
      */
     public static List<String> javaCommand() {
         String override = System.getProperty("baton.testbed.nodeCommand");
         if (override != null && !override.isBlank()) {
             return List.of(override.strip().split("\\s+"));
         }
-        String java = ProcessHandle.current()
-                .info()
-                .command()
-                .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        List<String> argv = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx256m"));
+        List<String> argv = java();
         String jar = nodeJar().orElse(null);
         if (jar != null) {
             aotCache().filter(AotCache::usable).ifPresent(aot -> argv.addAll(aot.useOptions()));
             argv.addAll(List.of("-jar", jar));
         } else {
-            argv.addAll(List.of("-cp", System.getProperty("java.class.path"), "dev.baton.cli.Main"));
+            argv.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
         }
         return argv;
     }
 
-    /** The jar the nodes run: {@code -Dbaton.jar} if set, else the one this class came from. */
+    /**
+     * The tools' entry point, above this package (it names the bench too): by name, so that the
+     * testbed does not depend on it.
+     */
+    static final String TOOLS_MAIN = "dev.baton.tools.ToolsMain";
+
+    /**
+     * How to run the testbed's own commands (the load worker): {@code -Dbaton.testbed.jar} if set,
+     * else the jar this class came from, else this JVM's class path.
+     */
+    public static List<String> toolCommand() {
+        List<String> argv = java();
+        String jar = Optional.ofNullable(System.getProperty("baton.testbed.jar"))
+                .or(() -> codeSourceJar(Testbed.class))
+                .orElse(null);
+        if (jar != null) {
+            argv.addAll(List.of("-jar", jar));
+        } else {
+            argv.addAll(List.of("-cp", System.getProperty("java.class.path"), TOOLS_MAIN));
+        }
+        return argv;
+    }
+
+    private static List<String> java() {
+        String java = ProcessHandle.current()
+                .info()
+                .command()
+                .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        return new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx256m"));
+    }
+
+    /** The jar the nodes run: {@code -Dbaton.jar} if set, else the product's, where {@link Main} came from. */
     private static Optional<String> nodeJar() {
         String jar = System.getProperty("baton.jar");
-        return jar != null ? Optional.of(jar) : codeSourceJar();
+        return jar != null ? Optional.of(jar) : codeSourceJar(Main.class);
     }
 
     /** The nodes' AOT cache, where they run from a jar of the usual command. */
@@ -1091,9 +1120,9 @@ public final class Testbed implements AutoCloseable {
         return nodeJar().flatMap(jar -> AotCache.forJar(Path.of(jar)));
     }
 
-    private static Optional<String> codeSourceJar() {
+    private static Optional<String> codeSourceJar(Class<?> c) {
         try {
-            var source = Testbed.class.getProtectionDomain().getCodeSource();
+            var source = c.getProtectionDomain().getCodeSource();
             if (source == null) {
                 return Optional.empty();
             }

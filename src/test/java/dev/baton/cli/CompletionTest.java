@@ -3,6 +3,7 @@ package dev.baton.cli;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.baton.tools.ToolsMain;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -18,7 +19,7 @@ class CompletionTest {
 
     private Path script(String shell) throws Exception {
         StringWriter out = new StringWriter();
-        var cmd = Main.commandLine();
+        var cmd = ToolsMain.commandLine();
         cmd.setOut(new PrintWriter(out));
         assertThat(cmd.execute("completion", "--shell", shell)).isZero();
         return Files.writeString(dir.resolve("baton." + shell), out.toString());
@@ -62,7 +63,7 @@ class CompletionTest {
     @Test
     void anUnknownShellIsRefused() {
         StringWriter err = new StringWriter();
-        var cmd = Main.commandLine();
+        var cmd = ToolsMain.commandLine();
         cmd.setErr(new PrintWriter(err));
         assertThat(cmd.execute("completion", "--shell", "tcsh")).isEqualTo(2);
         assertThat(err.toString()).contains("bash, zsh or fish");

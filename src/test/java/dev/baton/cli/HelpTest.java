@@ -2,6 +2,7 @@ package dev.baton.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.baton.tools.ToolsMain;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.util.ArrayList;
@@ -14,7 +15,7 @@ class HelpTest {
     @Test
     void everyCommandHasHelpAndSaysWhatItDoes() {
         List<CommandLine> all = new ArrayList<>();
-        collect(Main.commandLine(), all);
+        collect(ToolsMain.commandLine(), all);
         assertThat(all).hasSizeGreaterThan(10);
         for (CommandLine c : all) {
             String name = c.getCommandSpec().qualifiedName();

@@ -87,6 +87,16 @@ class TestbedHelpersTest {
     }
 
     @Test
+    void theToolCommandRunsTheToolsEntryPoint() throws Exception {
+        List<String> argv = Testbed.toolCommand();
+        assertThat(argv).contains("--enable-native-access=ALL-UNNAMED");
+        assertThat(argv.contains("-jar") || argv.getLast().equals(Testbed.TOOLS_MAIN))
+                .isTrue();
+        assertThat(Class.forName(Testbed.TOOLS_MAIN).getMethod("main", String[].class))
+                .isNotNull();
+    }
+
+    @Test
     void readsTheCommandLineOfAProcess() {
         assertThat(Testbed.commandLine(ProcessHandle.current().pid())).contains("java");
         assertThat(Testbed.commandLine(Long.MAX_VALUE)).isEmpty();
