@@ -24,7 +24,7 @@ import java.util.stream.Stream;
 
 /**
  * {@code baton bench}: builds a four-node testbed (nginx origins, direct paths), starts the two
- * proxies on n1, and measures each workload through each path in one run (DESIGN.md section 5), so
+ * proxies on n1, and measures each workload through each path in one run (docs/PERFORMANCE.md), so
  * the ratios compare numbers taken minutes apart on the same machine.
  *
  * <p>The client side is the same for every path: {@link #CLIENTS} wrk processes side by side, one

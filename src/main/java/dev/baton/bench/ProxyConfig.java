@@ -7,7 +7,7 @@ import dev.baton.testbed.NginxConfig;
 import java.nio.file.Path;
 
 /**
- * Configurations of the two proxies the bench compares against (DESIGN.md section 5): HAProxy and
+ * Configurations of the two proxies the bench compares against (docs/PERFORMANCE.md): HAProxy and
  * nginx on an entry node, on its direct (non-BTCP) address, routing each path to its first holder's
  * direct address by the testbed's content map, and relaying the response. Both keep connections to
  * the holders open (HAProxy {@code http-reuse always}; nginx upstream {@code keepalive} with HTTP/1.1),

@@ -13,9 +13,10 @@ import java.util.function.LongConsumer;
 /**
  * The bottom-TCP (BTCP) module of one node: it sits between the network ("wire") and the node's
  * unmodified kernel TCP, sees every packet both ways that the kernel's data path does not carry,
- * and hands connections off (DESIGN.md §1). A node plays two roles, often for different connections
- * at once: the <b>entry</b> ({@link EntryRole}: holds the request, decides, forwards) and the
- * <b>chosen node</b> ({@link ChosenRole}: replays the handshake, serves, rewrites).
+ * and hands connections off (the README's "What happens to a connection"). A node plays two
+ * roles, often for different connections at once: the <b>entry</b> ({@link EntryRole}: holds the
+ * request, decides, forwards) and the <b>chosen node</b> ({@link ChosenRole}: replays the
+ * handshake, serves, rewrites).
  *
  * <p>This class is the module's face and its dispatch: it finds a packet's or a message's
  * connection and, by the connection's {@link State}, hands it to the role that acts on it. Rooms of
@@ -503,7 +504,7 @@ public final class Btcp {
      * A packet read from the kernel side. It may be rewritten in place. With {@code partialChecksum}
      * its TCP checksum holds only the pseudo-header sum (the TUN's {@code NEEDS_CSUM}; it may be a
      * super-packet of many segments): rewrites keep it partial, for the kernel to finish where the
-     * packet leaves (DESIGN.md section 3).
+     * packet leaves (docs/KERNEL-FACTS.md).
      */
     public void fromKernel(MemorySegment p, int len, boolean partialChecksum) {
         if (len < Ipv4Header.MIN_LENGTH

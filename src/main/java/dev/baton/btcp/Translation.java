@@ -5,7 +5,7 @@ import dev.baton.wire.TcpHeader;
 
 /**
  * How a handed-off connection's numbers differ between the entry and the chosen node, and the
- * rewrites that carry a packet from one space to the other (DESIGN.md §1 steps 7-8; §3: sequence,
+ * rewrites that carry a packet from one space to the other (claims 7-9; docs/KERNEL-FACTS.md: sequence,
  * ack, SACK edges, timestamps, window). One per table slot, reused. The kernel's programs do the
  * same for the segments they carry (src/main/bpf/baton.bpf.c).
  */

@@ -157,7 +157,7 @@ public sealed interface ControlMessage {
     }
 
     /**
-     * Entry node to chosen node: take this connection (DESIGN.md step 5; claims 3-4, 13-14, 29-30).
+     * Entry node to chosen node: take this connection (claims 3-4, 13-14, 29-30).
      * {@code syn} and {@code ack} are the client's raw IPv4 packets as the entry node held them; the
      * other fields are the entry node's initial state (from its kernel's SYN/ACK) that the chosen node
      * needs to translate sequence numbers and timestamps. Arrays are not copied: do not change them
@@ -215,7 +215,7 @@ public sealed interface ControlMessage {
     }
 
     /**
-     * Chosen node to entry node: taken; this is my initial state (DESIGN.md step 6), and the port of
+     * Chosen node to entry node: taken; this is my initial state (claims 5, 15), and the port of
      * mine to which you forward this connection's client packets ({@code forwardPort}: it tells me
      * which of my shadow addresses the connection lives on).
      */

@@ -37,7 +37,7 @@ final class Members {
     }
 
     /**
-     * Puts the shadow address of every peer on the kernel-side TUN device (DESIGN.md §1 step 6: the
+     * Puts the shadow address of every peer on the kernel-side TUN device (claims 3 and 13: the
      * chosen node's kernel must accept the handed-in SYN). The kernel treats them as its own; they
      * are link-local and the BTCP rewrites them to the entry's address before anything leaves.
      * Scope host: the kernel still accepts connections to them, but never picks one as the source of

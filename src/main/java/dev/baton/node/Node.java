@@ -203,7 +203,7 @@ public final class Node implements AutoCloseable {
      *
      * @param offload TUNs with a virtio-net header, and the kernel side's offloads on (partial
      *     checksums, 64 KiB TCP super-packets): a bulk transfer crosses user space in a fraction of
-     *     the reads and writes (DESIGN.md section 3)
+     *     the reads and writes (docs/KERNEL-FACTS.md)
      * @param eagerCommit the entry commits with its handoff request ({@link Btcp.Config#eagerCommit})
      */
     public record Tuning(

@@ -11,7 +11,7 @@ import java.nio.ByteOrder;
 /**
  * An IPv4 TCP socket of the kernel's, non-blocking, with its descriptor in view: unlike
  * {@code java.net.Socket} it can sit in the same {@link Poller} as the TUN devices, so the packet
- * loop reads and writes the control links itself, with no thread in between (DESIGN.md section 3).
+ * loop reads and writes the control links itself, with no thread in between (docs/PERFORMANCE.md has what it gained).
  *
  * <p>Every call returns at once; {@link #awaitReadable}/{@link #awaitWritable} wait with a timeout
  * for the threads that want to block (the control channel's handshakes). Data calls take a

@@ -20,7 +20,7 @@ import java.nio.charset.StandardCharsets;
  * ({@code dev.baton.wire.VirtioNetHeader}); with {@link #offload} the kernel may then hand over
  * packets whose checksum it left to us (partial) and TCP super-packets of up to 64 KiB that it
  * segments only where they leave the machine (GSO), which saves most of the per-packet work of a
- * bulk transfer (DESIGN.md section 3).
+ * bulk transfer (docs/KERNEL-FACTS.md).
  */
 public final class Tun implements AutoCloseable {
     private static final long TUNSETIFF = 0x400454caL;

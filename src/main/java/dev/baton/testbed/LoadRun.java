@@ -32,7 +32,7 @@ public final class LoadRun {
      * Kernel TCP counters reported per namespace (client and nodes) when they move: retransmissions,
      * tail loss probes and timeouts show loss and stalls (DSACKs received and spurious RTOs say
      * which were needless), listen overflows a full accept queue, and the last four a bad rewrite
-     * (DESIGN.md section 3).
+     * (docs/KERNEL-FACTS.md).
      */
     public static final List<String> TCP_COUNTERS = List.of(
             "Tcp.RetransSegs",

@@ -4,7 +4,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 
 /**
- * Every name, address and fixed number of the testbed, in one place (DESIGN.md section 2).
+ * Every name, address and fixed number of the testbed, in one place (docs/ARCHITECTURE.md, "The testbed").
  *
  * <pre>
  *  client netns baton-client     veth baton-c 10.200.0.2/24, default via 10.200.0.1
@@ -49,7 +49,7 @@ public final class Names {
     public static final String DIRECT_GATEWAY_IP = "10.200.2.254";
     /** Routing table of the direct path in each node's namespace (chosen by source address). */
     public static final int DIRECT_ROUTE_TABLE = 200;
-    /** One MTU everywhere: the client keeps the entry node's MSS after a handoff (DESIGN.md 3). */
+    /** One MTU everywhere: the client keeps the entry node's MSS after a handoff (docs/KERNEL-FACTS.md). */
     public static final int MTU = 1500;
     /** Port of the web service on every node. */
     public static final int SERVICE_PORT = 80;

@@ -10,7 +10,7 @@ import java.util.TreeMap;
  * TCP counters of one namespace's kernel, from {@code /proc/net/netstat} (TcpExt) and
  * {@code /proc/net/snmp} (Tcp), keyed {@code "TcpExt.PAWSEstab"}, {@code "Tcp.InCsumErrors"} ...
  *
- * <p>The ones that reveal a broken handoff (DESIGN.md section 3): {@code Tcp.InCsumErrors} (a
+ * <p>The ones that reveal a broken handoff (docs/KERNEL-FACTS.md): {@code Tcp.InCsumErrors} (a
  * rewritten checksum is wrong), {@code TcpExt.PAWSEstab} (timestamps not translated),
  * {@code TcpExt.TCPSACKDiscard} (SACK edges not translated), {@code TcpExt.TSEcrRejected} (a
  * SYN-RECV socket refused an ACK's timestamp echo, Linux 6.15+).

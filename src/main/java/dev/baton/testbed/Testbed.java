@@ -34,7 +34,7 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
- * A cluster of baton nodes on one machine, in network namespaces (DESIGN.md section 2; names and
+ * A cluster of baton nodes on one machine, in network namespaces (docs/ARCHITECTURE.md, "The testbed"; names and
  * addresses in {@link Names}).
  *
  * <p>{@link #up(Spec)} first clears whatever a crashed earlier run left, then builds the client and
@@ -566,7 +566,7 @@ public final class Testbed implements AutoCloseable {
                 Names.ROUTER_VETH);
         Commands.check("ip", "-n", router, "link", "set", Names.ROUTER_VETH, "up");
         // Direct replies of a chosen node carry the entry node's source address: strict or loose
-        // reverse-path filtering drops them (DESIGN.md 3), so the router must not filter.
+        // reverse-path filtering drops them (docs/KERNEL-FACTS.md), so the router must not filter.
         sysctl(
                 router,
                 "net.ipv4.ip_forward=1",
@@ -574,7 +574,7 @@ public final class Testbed implements AutoCloseable {
                 "net.ipv4.conf.default.rp_filter=0",
                 "net.ipv4.conf." + Names.ROUTER_VETH + ".rp_filter=0");
         // veth marks packets checksum-verified; with these off the client really checks what the
-        // BTCP rewrote (DESIGN.md 3).
+        // BTCP rewrote (docs/KERNEL-FACTS.md).
         Commands.check(
                 Commands.inNetns(client, List.of("ethtool", "-K", Names.CLIENT_VETH, "rx", "off")),
                 Names.COMMAND_TIMEOUT);
@@ -691,7 +691,7 @@ public final class Testbed implements AutoCloseable {
      * Node {@code node}'s uplink on the in-kernel data path: a veth from the router into its
      * namespace carrying the node's address, the router's end as its gateway. Checksums are really
      * checked on the way: the router computes them in full toward the node (tx off) and the node
-     * verifies what it receives (rx off), so a wrong rewrite shows as TcpInCsumErrors (DESIGN.md 6).
+     * verifies what it receives (rx off), so a wrong rewrite shows as TcpInCsumErrors (docs/KERNEL-FACTS.md).
      */
     private void buildUplink(NodeInfo node) {
         String router = Names.ROUTER_NETNS;

@@ -1,6 +1,6 @@
 /**
  * The testbed: a baton cluster on one machine, in network namespaces, for the demo and the
- * end-to-end tests (DESIGN.md section 2).
+ * end-to-end tests (docs/ARCHITECTURE.md, "The testbed").
  *
  * <pre>
  *  baton-client (curl)  --veth--  baton-router  --TUN baton-wN--  [baton node N]  --TUN baton-tN--  baton-nN (web server)

@@ -26,7 +26,7 @@ import java.util.function.ToLongFunction;
 
 /** Shared helpers of the end-to-end tests: a testbed, a curl client, and counter checks. */
 final class EndToEnd {
-    /** TCP counters that move when a rewrite is wrong (DESIGN.md §3), as NetCounters names them. */
+    /** TCP counters that move when a rewrite is wrong (docs/KERNEL-FACTS.md), as NetCounters names them. */
     static final List<String> TROUBLE =
             List.of("Tcp.InCsumErrors", "TcpExt.PAWSEstab", "TcpExt.TCPSACKDiscard", "TcpExt.TSEcrRejected");
 

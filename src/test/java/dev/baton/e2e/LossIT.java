@@ -23,7 +23,7 @@ import org.junit.jupiter.api.TestInstance;
  * 1% random loss on every packet the router forwards (nftables, both directions, client traffic,
  * forwarded traffic and the control channel alike): every phase of a handoff sees retransmissions
  * (the SYN/ACK, the held ACK and request, forwarded client packets, the chosen node's data), and
- * SACK edges must be translated or the client discards them (DESIGN.md §3).
+ * SACK edges must be translated or the client discards them (docs/KERNEL-FACTS.md).
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class LossIT {

@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
 /**
- * Nodes whose kernels are set up differently (DESIGN.md §3). n1 announces a large window scale, n2 a
+ * Nodes whose kernels are set up differently (docs/KERNEL-FACTS.md). n1 announces a large window scale, n2 a
  * small one: n2's window field must be rescaled on the way to the client, or uploads overrun n2's
  * real window. n3 does not use timestamps at all: a handoff to it cannot be translated, so n3
  * refuses it and the entry serves the request itself.
