@@ -44,27 +44,6 @@ class DashboardIT {
 
     static final int UP = 0x3fb950;
 
-    /**
-     * New connections to every entry, most for a path another node holds: n1 hands /data/1k.bin to
-     * n2 (the busiest path: 4 in 11), n2 hands /api/data.json to n3, n3 hands /index.html and
-     * /docs/guide.html to n1; a few are served where they land. Runs until the stop file appears or the time limit passes; one
-     * line per response: status and serving node.
-     */
-    static final String TRAFFIC = """
-            #!/bin/bash
-            stop=$1; limit=$2; n1=$3; n2=$4; n3=$5
-            urls=("http://$n1/data/1k.bin" "http://$n1/data/1k.bin" "http://$n1/data/1k.bin" "http://$n1/data/1k.bin"
-                  "http://$n1/index.html"
-                  "http://$n2/api/data.json" "http://$n2/api/data.json" "http://$n2/empty.txt"
-                  "http://$n3/index.html" "http://$n3/docs/guide.html" "http://$n3/api/data.json")
-            args=()
-            for u in "${urls[@]}"; do args+=(-o /dev/null "$u"); done
-            end=$((SECONDS + limit))
-            while [ ! -e "$stop" ] && [ $SECONDS -lt $end ]; do
-              curl -s --max-time 10 -H 'Connection: close' -w '%{http_code} %header{x-baton-node}\\n' "${args[@]}"
-            done
-            """;
-
     Testbed bed;
 
     @BeforeAll
@@ -81,9 +60,8 @@ class DashboardIT {
 
     @Test
     void theDashboardShowsTheWholeClusterLive() throws Exception {
-        Path script = EndToEnd.scratch(bed, "dashboard-traffic.sh");
+        Path script = LoadTools.script(bed, "dashboard-traffic.sh");
         Path stop = EndToEnd.scratch(bed, "dashboard-traffic.stop");
-        Files.writeString(script, TRAFFIC);
         Files.deleteIfExists(stop);
         String url = "http://" + bed.node(1).ip() + ":" + Node.Config.DEFAULT_METRICS_PORT + "/";
         Files.createDirectories(SCREENSHOT.getParent());

@@ -12,7 +12,6 @@ import dev.baton.testbed.NetCounters;
 import dev.baton.testbed.NodeInfo;
 import dev.baton.testbed.Spec;
 import dev.baton.testbed.Testbed;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -159,8 +158,7 @@ abstract class HandoffScenarios {
     @Test
     @Order(7)
     void handsOffARequestWrittenOneByteAtATime() throws Exception {
-        Path script = EndToEnd.scratch(bed, "split-client.py");
-        Files.writeString(script, EndToEnd.SPLIT_CLIENT);
+        Path script = LoadTools.script(bed, "split-client.py");
         String out = EndToEnd.splitRequest(bed, script, node(1).ip(), "/data/1k.bin");
         var e = EndToEnd.entry(bed, "/data/1k.bin");
         // status, served by, via, bytes, sha256
@@ -227,8 +225,7 @@ abstract class HandoffScenarios {
     void keepsTwoConnectionsFromOneClientPortApart() throws Exception {
         // A client behind NAT may use one source port toward two nodes at once. n1 hands its
         // connection to n2, where it lives on n1's shadow address; the direct one to n2 does not clash.
-        Path script = EndToEnd.scratch(bed, "same-port.py");
-        Files.writeString(script, EndToEnd.SAME_PORT_CLIENT);
+        Path script = LoadTools.script(bed, "same-port.py");
         var r = bed.exec(
                 bed.client().netns(),
                 List.of("python3", script.toString(), node(1).ip(), node(2).ip(), "/data/1k.bin"),
