@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.baton.cli.Main;
+import dev.baton.config.NodeConfigWriter;
 import dev.baton.control.ClusterKey;
 import dev.baton.node.AdminClient;
 import dev.baton.node.KernelPath;
@@ -631,40 +632,19 @@ public final class Testbed implements AutoCloseable {
 
     /** The config file of {@code node}: the cluster as every member sees it, and this node's part. */
     private String nodeConfig(NodeInfo node) {
-        StringBuilder y = new StringBuilder("# written by the testbed for ")
-                .append(node.name())
-                .append('\n');
-        y.append("cluster:\n");
-        y.append("  key: ").append(quote(clusterKey().toString())).append('\n');
-        y.append("  servicePort: ").append(node.port()).append('\n');
-        y.append("  controlPort: ").append(Names.CONTROL_PORT).append('\n');
-        y.append("  members:\n");
-        for (NodeInfo m : description.nodes()) {
-            y.append("    - name: ").append(m.name()).append('\n');
-            y.append("      address: ").append(m.ip()).append('\n');
-        }
-        y.append("node:\n");
-        y.append("  name: ").append(node.name()).append('\n');
-        y.append("  docroot: ").append(quote(node.docroot().toString())).append('\n');
-        y.append("  server: ")
-                .append(server == Spec.Server.BUILTIN ? "builtin" : "external")
-                .append('\n');
-        y.append("  kernelTun: ").append(node.kernelDevice()).append('\n');
-        y.append("  wireTun: ").append(node.wireDevice()).append('\n');
+        NodeConfigWriter w = new NodeConfigWriter(node.name(), clusterKey(), node.docroot())
+                .comment("written by the testbed for " + node.name())
+                .servicePort(node.port())
+                .controlPort(Names.CONTROL_PORT);
+        for (NodeInfo m : description.nodes()) w.member(m.name(), m.ip());
+        w.builtinServer(server == Spec.Server.BUILTIN)
+                .kernelTun(node.kernelDevice())
+                .wireTun(node.wireDevice())
+                .adminSocket(node.adminSocket());
         if (dataPath == Spec.DataPath.KERNEL) {
-            y.append("  datapath:\n");
-            y.append("    uplink: ").append(Names.uplinkDevice(node.number())).append('\n');
-            y.append("    pins: ")
-                    .append(quote(Names.pins(node.number()).toString()))
-                    .append('\n');
+            w.datapath(Names.uplinkDevice(node.number()), Names.pins(node.number()));
         }
-        y.append("  adminSocket: ").append(quote(node.adminSocket().toString())).append('\n');
-        return y.toString();
-    }
-
-    /** A YAML double-quoted string (paths may hold characters YAML would read otherwise). */
-    private static String quote(String s) {
-        return '"' + s.replace("\\", "\\\\").replace("\"", "\\\"") + '"';
+        return w.yaml();
     }
 
     /** Waits for the node's ready file (its pid); fails with the node's log tail. */

@@ -18,6 +18,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.baton.btcp.Counter;
+import dev.baton.config.NodeConfigWriter;
 import dev.baton.e2e.LanHosts.Host;
 import dev.baton.testbed.Client;
 import dev.baton.testbed.Commands;
@@ -181,23 +182,16 @@ class RealHostIT {
     }
 
     private String config(Host h, Path key, String server) {
-        StringBuilder y = new StringBuilder();
-        y.append("cluster:\n  key: ").append(key).append("\n  members:\n");
+        NodeConfigWriter w = new NodeConfigWriter("n" + h.n(), key, h.docroot());
         for (Host m : List.of(h1, h2)) {
-            y.append("    - name: n").append(m.n()).append('\n');
-            y.append("      address: ").append(m.serviceIp()).append('\n');
-            y.append("      controlAddress: ").append(m.ownIp()).append('\n');
+            w.member(new NodeConfigWriter.Member("n" + m.n(), m.serviceIp(), m.ownIp(), null));
         }
-        y.append("node:\n");
-        y.append("  name: n").append(h.n()).append('\n');
-        y.append("  docroot: ").append(h.docroot()).append('\n');
-        y.append("  server: ").append(server).append('\n');
-        y.append("  serverNamespace: ").append(h.serverNetns()).append('\n');
-        if (h.arp()) y.append("  uplink: ").append(UPLINK).append('\n');
-        y.append("  adminSocket: ").append(h.adminSocket()).append('\n');
-        y.append("  readyFile: ").append(h.dir().resolve("ready")).append('\n');
-        y.append("  metricsAddress: ").append(h.ownIp()).append('\n'); // not the service address: baton's own
-        return y.toString();
+        w.builtinServer(server.equals("builtin")).serverNamespace(h.serverNetns());
+        if (h.arp()) w.uplink(UPLINK);
+        return w.adminSocket(h.adminSocket())
+                .readyFile(h.dir().resolve("ready"))
+                .metricsAddress(h.ownIp()) // not the service address: baton's own
+                .yaml();
     }
 
     private static Host host(int n, String serviceIp, boolean arp) {

@@ -16,6 +16,7 @@ import static dev.baton.e2e.LanHosts.write;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.baton.btcp.Counter;
+import dev.baton.config.NodeConfigWriter;
 import dev.baton.datapath.DatapathCounter;
 import dev.baton.e2e.LanHosts.Host;
 import dev.baton.node.NodeStats;
@@ -170,22 +171,13 @@ class RealHostKernelIT {
     }
 
     private String config(Host h, Path key, String server) {
-        StringBuilder y = new StringBuilder();
-        y.append("cluster:\n  key: ").append(key).append("\n  members:\n");
-        for (Host m : List.of(h1, h2)) {
-            y.append("    - name: n").append(m.n()).append('\n');
-            y.append("      address: ").append(m.serviceIp()).append('\n');
-        }
-        y.append("node:\n");
-        y.append("  name: n").append(h.n()).append('\n');
-        y.append("  docroot: ").append(h.docroot()).append('\n');
-        y.append("  server: ").append(server).append('\n');
-        y.append("  adminSocket: ").append(h.adminSocket()).append('\n');
-        y.append("  readyFile: ").append(h.dir().resolve("ready")).append('\n');
-        y.append("  datapath:\n");
-        y.append("    uplink: ").append(UPLINK).append('\n');
-        y.append("    pins: ").append(PINS.resolve("n" + h.n())).append('\n');
-        return y.toString();
+        NodeConfigWriter w = new NodeConfigWriter("n" + h.n(), key, h.docroot());
+        for (Host m : List.of(h1, h2)) w.member("n" + m.n(), m.serviceIp());
+        return w.builtinServer(server.equals("builtin"))
+                .adminSocket(h.adminSocket())
+                .readyFile(h.dir().resolve("ready"))
+                .datapath(UPLINK, PINS.resolve("n" + h.n()))
+                .yaml();
     }
 
     private static String tcFilters(Host h) {
