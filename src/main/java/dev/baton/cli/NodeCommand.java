@@ -264,9 +264,9 @@ public final class NodeCommand implements Callable<Integer> {
             all.addAll(rules);
             try {
                 tuning = new Node.Tuning(
-                        parsed.hasMatchedOption("--linger-ms") ? lingerMillis : t.lingerMillis(),
-                        parsed.hasMatchedOption("--time-wait-ms") ? timeWaitMillis : t.timeWaitMillis(),
-                        parsed.hasMatchedOption("--peer-grace-ms") ? peerGraceMillis : t.peerGraceMillis(),
+                        parsed.hasMatchedOption("--linger-ms") ? Duration.ofMillis(lingerMillis) : t.linger(),
+                        parsed.hasMatchedOption("--time-wait-ms") ? Duration.ofMillis(timeWaitMillis) : t.timeWait(),
+                        parsed.hasMatchedOption("--peer-grace-ms") ? Duration.ofMillis(peerGraceMillis) : t.peerGrace(),
                         all,
                         parsed.hasMatchedOption("--offload") ? offload : t.offload(),
                         parsed.hasMatchedOption("--eager-commit") ? eagerCommit : t.eagerCommit());
@@ -287,7 +287,13 @@ public final class NodeCommand implements Callable<Integer> {
                 return null;
             }
             try {
-                tuning = new Node.Tuning(lingerMillis, timeWaitMillis, peerGraceMillis, rules, offload, eagerCommit);
+                tuning = new Node.Tuning(
+                        Duration.ofMillis(lingerMillis),
+                        Duration.ofMillis(timeWaitMillis),
+                        Duration.ofMillis(peerGraceMillis),
+                        rules,
+                        offload,
+                        eagerCommit);
             } catch (IllegalArgumentException e) {
                 err.println("baton node: " + e.getMessage());
                 return null;

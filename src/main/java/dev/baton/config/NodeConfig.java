@@ -14,6 +14,7 @@ import java.net.NetworkInterface;
 import java.net.SocketException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -254,17 +255,17 @@ public record NodeConfig(Path file, Node.Config node, Node.Tuning tuning) {
 
     private static Node.Tuning tuning(Value tuningValue, Value faultsValue) throws ConfigException {
         Node.Tuning d = Node.Tuning.DEFAULT;
-        long linger = d.lingerMillis();
-        long timeWait = d.timeWaitMillis();
-        long peerGrace = d.peerGraceMillis();
+        Duration linger = d.linger();
+        Duration timeWait = d.timeWait();
+        Duration peerGrace = d.peerGrace();
         boolean offload = d.offload();
         boolean eager = d.eagerCommit();
         if (tuningValue != null) {
             Mapping t = tuningValue.mapping();
             Value v;
-            if ((v = t.optional("lingerMs")) != null) linger = v.longValue(100, 3_600_000);
-            if ((v = t.optional("timeWaitMs")) != null) timeWait = v.longValue(100, 3_600_000);
-            if ((v = t.optional("peerGraceMs")) != null) peerGrace = v.longValue(100, 3_600_000);
+            if ((v = t.optional("lingerMs")) != null) linger = millis(v);
+            if ((v = t.optional("timeWaitMs")) != null) timeWait = millis(v);
+            if ((v = t.optional("peerGraceMs")) != null) peerGrace = millis(v);
             if ((v = t.optional("offload")) != null) offload = v.bool();
             if ((v = t.optional("eagerCommit")) != null) eager = v.bool();
             t.done();
@@ -280,6 +281,11 @@ public record NodeConfig(Path file, Node.Config node, Node.Tuning tuning) {
             }
         }
         return new Node.Tuning(linger, timeWait, peerGrace, rules, offload, eager);
+    }
+
+    /** A timer in the file's milliseconds: 100 ms ({@link Node.Tuning#MIN_TIMER}) to an hour. */
+    private static Duration millis(Value v) throws ConfigException {
+        return Duration.ofMillis(v.longValue(Node.Tuning.MIN_TIMER.toMillis(), 3_600_000));
     }
 
     private static int port(Value v, int otherwise) throws ConfigException {

@@ -32,6 +32,7 @@ import java.net.NetworkInterface;
 import java.net.UnknownHostException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
@@ -207,18 +208,24 @@ public final class Node implements AutoCloseable {
      * @param eagerCommit the entry commits with its handoff request ({@link Btcp.Config#eagerCommit})
      */
     public record Tuning(
-            long lingerMillis,
-            long timeWaitMillis,
-            long peerGraceMillis,
+            Duration linger,
+            Duration timeWait,
+            Duration peerGrace,
             List<FaultRule> faults,
             boolean offload,
             boolean eagerCommit) {
-        public static final Tuning DEFAULT = new Tuning(10_000, 60_000, 10_000, List.of(), true, true);
+        /** The shortest any of the three timers may be (the config file and the options refuse less). */
+        public static final Duration MIN_TIMER = Duration.ofMillis(100);
+
+        public static final Tuning DEFAULT = new Tuning(
+                Duration.ofSeconds(10), Duration.ofMinutes(1), Duration.ofSeconds(10), List.of(), true, true);
 
         public Tuning {
             faults = List.copyOf(faults);
-            if (lingerMillis < 100 || timeWaitMillis < 100 || peerGraceMillis < 100) {
-                throw new IllegalArgumentException("linger, TIME-WAIT and peer grace must each be at least 100 ms");
+            for (Duration d : List.of(linger, timeWait, peerGrace)) {
+                if (d.compareTo(MIN_TIMER) < 0) {
+                    throw new IllegalArgumentException("linger, TIME-WAIT and peer grace must each be at least 100 ms");
+                }
             }
         }
     }
@@ -308,7 +315,10 @@ public final class Node implements AutoCloseable {
         loop = new PacketLoop(wire, kernel);
         btcp = new Btcp(
                 Btcp.Config.defaults(cfg.address(), cfg.servicePort())
-                        .withClosingTimers(tuning.lingerMillis(), tuning.timeWaitMillis(), tuning.peerGraceMillis())
+                        .withClosingTimers(
+                                tuning.linger().toMillis(),
+                                tuning.timeWait().toMillis(),
+                                tuning.peerGrace().toMillis())
                         .withEagerCommit(tuning.eagerCommit()),
                 loop,
                 new ControlOut(),
@@ -346,7 +356,7 @@ public final class Node implements AutoCloseable {
             Sysctl.deviceIpv6Off(cfg.wireTun());
             kernelPath = loading.start(cfg, btcp.config());
             btcp.fastPath(kernelPath.fastPath());
-            succession = kernelPath.succeed(tuning.peerGraceMillis());
+            succession = kernelPath.succeed(tuning.peerGrace().toMillis());
             int taken = btcp.takeOver(succession.withPeers()); // before the first packet: the loop has not started
             if (taken > 0 || btcp.counters().get(Counter.TAKEOVER_RESETS) > 0) {
                 LOG.info(

@@ -7,6 +7,7 @@ import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -69,8 +70,8 @@ class NodeCommandTest {
         assertThat(r).as(err.toString()).isNotNull();
         assertThat(r.tuning().offload()).as("--no-offload over the file's true").isFalse();
         assertThat(r.tuning().eagerCommit()).as("left to the file").isTrue();
-        assertThat(r.tuning().lingerMillis()).isEqualTo(7000);
-        assertThat(r.tuning().timeWaitMillis()).isEqualTo(900);
+        assertThat(r.tuning().linger()).isEqualTo(Duration.ofSeconds(7));
+        assertThat(r.tuning().timeWait()).isEqualTo(Duration.ofMillis(900));
         assertThat(r.tuning().faults()).hasSize(2);
         assertThat(r.config().readyFile()).isEqualTo(Path.of("/tmp/r"));
         assertThat(r.config().name()).isEqualTo("a");

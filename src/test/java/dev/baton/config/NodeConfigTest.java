@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
+import java.time.Duration;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -84,8 +85,8 @@ class NodeConfigTest {
         assertThat(n.wireTun()).isEqualTo("baton-w2");
         assertThat(n.adminSocket()).isEqualTo(Path.of("/run/baton/n2.sock"));
         assertThat(n.readyFile()).isNull();
-        assertThat(c.tuning().lingerMillis()).isEqualTo(5000);
-        assertThat(c.tuning().timeWaitMillis()).isEqualTo(Node.Tuning.DEFAULT.timeWaitMillis());
+        assertThat(c.tuning().linger()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(c.tuning().timeWait()).isEqualTo(Node.Tuning.DEFAULT.timeWait());
         assertThat(c.tuning().eagerCommit()).isFalse();
         assertThat(c.tuning().offload()).isTrue();
         assertThat(c.tuning().faults()).containsExactly(FaultRule.parse("drop dir=in p=0.01 seed=7"));
