@@ -346,7 +346,6 @@ final class KernelDataPath implements AutoCloseable {
 
     /** For the node's stats: the programs' counters, and what the kernel timed of each. */
     NodeStats.DatapathStats stats() {
-        Map<DatapathCounter, Long> c = new LinkedHashMap<>(counters());
         // The kernel times its programs only while kernel.bpf_stats_enabled is 1 (it costs two clock
         // reads a run): then runNanos / runs is a program's cost per packet under the real load.
         Map<String, NodeStats.ProgramStats> programs = new LinkedHashMap<>();
@@ -358,7 +357,7 @@ final class KernelDataPath implements AutoCloseable {
                 LOG.warn("the statistics of program {}: {}", name, e.getMessage());
             }
         }
-        return new NodeStats.DatapathStats(uplinkIndex, c, programs);
+        return new NodeStats.DatapathStats(uplinkIndex, counters(), programs); // the record copies it
     }
 
     /**

@@ -357,14 +357,9 @@ public final class LoadRun {
      */
     static Map<Counter, Long> counterDeltas(TestbedStats before, TestbedStats after, List<String> unanswered) {
         Map<Counter, Long> sum = new EnumMap<>(Counter.class);
-        for (String node : nodeNames(before, after)) {
-            NodeStats b = before.find(node).orElse(null);
-            NodeStats a = after.find(node).orElse(null);
-            if (a == null || b == null) {
-                unanswered.add(node);
-                continue;
-            }
-            for (Counter c : Counter.values()) sum.merge(c, a.counter(c) - b.counter(c), Long::sum);
+        for (Twice t : answeredTwice(before, after, unanswered)) {
+            for (Counter c : Counter.values())
+                sum.merge(c, t.after().counter(c) - t.before().counter(c), Long::sum);
         }
         return sum;
     }
@@ -372,24 +367,32 @@ public final class LoadRun {
     /** Every drop reason that moved, by name, summed over the nodes that answered both times. */
     static Map<String, Long> dropDeltas(TestbedStats before, TestbedStats after) {
         Map<String, Long> sum = new TreeMap<>();
-        for (String node : nodeNames(before, after)) {
-            NodeStats b = before.find(node).orElse(null);
-            NodeStats a = after.find(node).orElse(null);
-            if (a == null || b == null) continue;
-            Map<String, Long> was = b.drops().byName();
-            a.drops().byName().forEach((name, v) -> sum.merge(name, v - was.getOrDefault(name, 0L), Long::sum));
+        for (Twice t : answeredTwice(before, after, new ArrayList<>())) {
+            Map<String, Long> was = t.before().drops().byName();
+            t.after().drops().byName().forEach((name, v) -> sum.merge(name, v - was.getOrDefault(name, 0L), Long::sum));
         }
         sum.values().removeIf(v -> v == 0);
         return sum;
     }
 
-    private static Set<String> nodeNames(TestbedStats before, TestbedStats after) {
+    /** One node's stats before and after. */
+    private record Twice(NodeStats before, NodeStats after) {}
+
+    /** Each node's stats before and after, if it answered both times; else it goes to {@code unanswered}. */
+    private static List<Twice> answeredTwice(TestbedStats before, TestbedStats after, List<String> unanswered) {
         Set<String> names = new LinkedHashSet<>();
         for (TestbedStats s : List.of(before, after)) {
             s.nodes().forEach(n -> names.add(n.node()));
             names.addAll(s.unanswered().keySet());
         }
-        return names;
+        List<Twice> pairs = new ArrayList<>();
+        for (String node : names) {
+            NodeStats b = before.find(node).orElse(null);
+            NodeStats a = after.find(node).orElse(null);
+            if (a == null || b == null) unanswered.add(node);
+            else pairs.add(new Twice(b, a));
+        }
+        return pairs;
     }
 
     /** Whole seconds, rounded up (the command line takes seconds). */

@@ -411,7 +411,7 @@ public final class Testbed implements AutoCloseable {
         Map<String, String> unanswered = new LinkedHashMap<>();
         for (NodeInfo node : description.nodes()) {
             try {
-                nodes.add(NodeStats.parse(AdminClient.query(node.adminSocket(), "stats", Names.ADMIN_TIMEOUT)));
+                nodes.add(askStats(node));
             } catch (IOException e) {
                 unanswered.put(node.name(), String.valueOf(e.getMessage()));
             }
@@ -423,10 +423,14 @@ public final class Testbed implements AutoCloseable {
     public NodeStats nodeStats(int number) {
         NodeInfo node = node(number);
         try {
-            return NodeStats.parse(AdminClient.query(node.adminSocket(), "stats", Names.ADMIN_TIMEOUT));
+            return askStats(node);
         } catch (IOException e) {
             throw new IllegalStateException(node.name() + ": stats: " + e.getMessage(), e);
         }
+    }
+
+    private static NodeStats askStats(NodeInfo node) throws IOException {
+        return NodeStats.parse(AdminClient.query(node.adminSocket(), "stats", Names.ADMIN_TIMEOUT));
     }
 
     /**
