@@ -5,6 +5,7 @@ import dev.baton.wire.Bytes;
 import dev.baton.wire.Ipv4Header;
 import dev.baton.wire.TcpHeader;
 import java.lang.foreign.MemorySegment;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -61,129 +62,136 @@ public final class Btcp {
     }
 
     /**
-     * Limits and timeouts.
+     * How this node's BTCP runs: its service, where handed-in connections live, its table sizes and
+     * its timers. {@link #defaults} is what a node uses; tests shrink the parts they look at.
      *
      * @param address this node's IPv4 address (the service address)
      * @param servicePort the web service port whose connections may be handed off
-     * @param shadowNetwork a /24 whose address {@code .i} this node's kernel holds for member {@code i}:
-     *                      connections handed in by member i are addressed to it there
-     * @param forwardPortBase an entry forwards a handed-off connection's packets to the chosen node's
-     *                        port {@code base + i}, {@code i} being the entry's index at the chosen node
-     * @param maxConnections size of the connection table
-     * @param holdBuffers connections whose request can be held at once
-     * @param holdBytes bytes of held packets per connection
-     * @param maxHeadBytes largest request head read before serving locally
-     * @param requestTimeoutMillis a request head not complete by then is served locally
-     * @param handoffTimeoutMillis a handoff not acknowledged by then falls back to local service (after
-     *                             an eager commit: the entry asks the chosen node first)
-     * @param synTimeoutMillis a handshake not completed by then is forgotten
-     * @param lingerMillis the entry keeps forwarding this long after the close (late retransmissions)
-     * @param timeWaitMillis the chosen node keeps rewriting this long after the close (TIME-WAIT)
-     * @param idleMillis an established connection with no packet for this long is forgotten
-     * @param peerGraceMillis after the control link to a peer goes down, connections shared with it
-     *                        wait this long for it to come back (the same process: the link was cut)
-     *                        before they are reset (it died or restarted)
      * @param eagerCommit the entry commits with its handoff request, not after the chosen node's ack:
-     *                    one control message on the way to the first response byte instead of three
-     *                    (see {@code EntryRole#decide}); false: the entry may still fall back until the ack
+     *     one control message on the way to the first response byte instead of three (see {@code
+     *     EntryRole#decide}); false: the entry may still fall back until the ack
      */
     public record Config(
             int address,
             int servicePort,
-            int shadowNetwork,
-            int forwardPortBase,
-            int maxConnections,
-            int holdBuffers,
-            int holdBytes,
-            int maxHeadBytes,
-            long requestTimeoutMillis,
-            long handoffTimeoutMillis,
-            long synTimeoutMillis,
-            long lingerMillis,
-            long timeWaitMillis,
-            long idleMillis,
-            long peerGraceMillis,
+            Shadows shadows,
+            Limits limits,
+            Timers timers,
+            Closing closing,
             boolean eagerCommit) {
-        /** 169.254.77.0/24: link-local, so a shadow address is never routed off the node. */
-        public static final int DEFAULT_SHADOW_NETWORK = 0xA9FE4D00;
-
-        public static final int DEFAULT_FORWARD_PORT_BASE = 61000;
-
         public Config {
-            if ((shadowNetwork & 0xff) != 0) throw new IllegalArgumentException("shadow network must be a /24");
-            if (forwardPortBase <= 0 || forwardPortBase + 255 > 0xffff) {
-                throw new IllegalArgumentException("forward port base out of range: " + forwardPortBase);
-            }
-            if (servicePort > forwardPortBase && servicePort <= forwardPortBase + 255) {
+            Objects.requireNonNull(shadows, "shadows");
+            Objects.requireNonNull(limits, "limits");
+            Objects.requireNonNull(timers, "timers");
+            Objects.requireNonNull(closing, "closing");
+            if (shadows.isForwardPort(servicePort)) {
                 throw new IllegalArgumentException("the service port lies in the forward port range");
             }
         }
 
         public static Config defaults(int address, int servicePort) {
             return new Config(
-                    address,
-                    servicePort,
-                    DEFAULT_SHADOW_NETWORK,
-                    DEFAULT_FORWARD_PORT_BASE,
-                    65536,
-                    1024,
-                    32 * 1024,
-                    RequestParser.DEFAULT_MAX_HEAD_BYTES,
-                    5_000,
-                    1_000,
-                    30_000,
-                    10_000,
-                    60_000,
-                    900_000,
-                    10_000,
-                    true);
+                    address, servicePort, Shadows.DEFAULT, Limits.DEFAULT, Timers.DEFAULT, Closing.DEFAULT, true);
+        }
+    }
+
+    /**
+     * Where the connections other members hand in live in this node's kernel: member {@code i}'s at
+     * the shadow address {@code network | i}, and the entry forwards their packets to this node's
+     * port {@code forwardPortBase + i}.
+     *
+     * @param network a /24 of addresses this node's kernel holds, one per member
+     * @param forwardPortBase the port below the 255 forward ports
+     */
+    public record Shadows(int network, int forwardPortBase) {
+        /** 169.254.77.0/24 (link-local, so a shadow address is never routed off the node), ports 61001-61255. */
+        public static final Shadows DEFAULT = new Shadows(0xA9FE4D00, 61000);
+
+        public Shadows {
+            if ((network & 0xff) != 0) throw new IllegalArgumentException("shadow network must be a /24");
+            if (forwardPortBase <= 0 || forwardPortBase + 255 > 0xffff) {
+                throw new IllegalArgumentException("forward port base out of range: " + forwardPortBase);
+            }
         }
 
-        /** The same with other close-down timers (tests shorten them to see tables drain). */
-        public Config withClosingTimers(long lingerMillis, long timeWaitMillis, long peerGraceMillis) {
-            return new Config(
-                    address,
-                    servicePort,
-                    shadowNetwork,
-                    forwardPortBase,
-                    maxConnections,
-                    holdBuffers,
-                    holdBytes,
-                    maxHeadBytes,
-                    requestTimeoutMillis,
-                    handoffTimeoutMillis,
-                    synTimeoutMillis,
-                    lingerMillis,
-                    timeWaitMillis,
-                    idleMillis,
-                    peerGraceMillis,
-                    eagerCommit);
+        /** The address entry member {@code index} has in this node's kernel. */
+        public int address(int index) {
+            return network | index;
         }
 
-        /** The same with the entry committing with its request ({@code true}) or after the ack. */
-        public Config withEagerCommit(boolean eager) {
-            return new Config(
-                    address,
-                    servicePort,
-                    shadowNetwork,
-                    forwardPortBase,
-                    maxConnections,
-                    holdBuffers,
-                    holdBytes,
-                    maxHeadBytes,
-                    requestTimeoutMillis,
-                    handoffTimeoutMillis,
-                    synTimeoutMillis,
-                    lingerMillis,
-                    timeWaitMillis,
-                    idleMillis,
-                    peerGraceMillis,
-                    eager);
+        /** Whether {@code a} is one of the shadow addresses. */
+        public boolean holds(int a) {
+            return (a & 0xffffff00) == network;
         }
 
-        /** The address entry node {@code index} has in this node's kernel (for connections it hands in). */
-        public int shadowAddress(int index) {
-            return shadowNetwork | index;
+        /** The port to which entry member {@code index} forwards the packets of a connection it handed here. */
+        public int forwardPort(int index) {
+            return forwardPortBase + index;
+        }
+
+        /** Whether {@code port} is one of the 255 forward ports. */
+        public boolean isForwardPort(int port) {
+            return port > forwardPortBase && port <= forwardPortBase + 255;
+        }
+    }
+
+    /**
+     * Table sizes; every one bounds memory.
+     *
+     * @param maxConnections size of the connection table
+     * @param holdBuffers connections whose request can be held at once
+     * @param holdBytes bytes of held packets per connection
+     * @param maxHeadBytes largest request head read before serving locally
+     */
+    public record Limits(int maxConnections, int holdBuffers, int holdBytes, int maxHeadBytes) {
+        public static final Limits DEFAULT = new Limits(65536, 1024, 32 * 1024, RequestParser.DEFAULT_MAX_HEAD_BYTES);
+
+        public Limits {
+            if (maxConnections <= 0 || holdBuffers <= 0 || holdBytes <= 0 || maxHeadBytes <= 0) {
+                throw new IllegalArgumentException("limits must be positive");
+            }
+        }
+    }
+
+    /**
+     * How long an open connection's steps may take.
+     *
+     * @param request a request head not complete by then is served locally
+     * @param handoff a handoff not acknowledged by then falls back to local service (after an eager
+     *     commit: the entry asks the chosen node first)
+     * @param syn a handshake not completed by then is forgotten
+     * @param idle an established connection with no packet for this long is forgotten
+     */
+    public record Timers(Duration request, Duration handoff, Duration syn, Duration idle) {
+        public static final Timers DEFAULT = new Timers(
+                Duration.ofSeconds(5), Duration.ofSeconds(1), Duration.ofSeconds(30), Duration.ofMinutes(15));
+
+        public Timers {
+            positive(request, handoff, syn, idle);
+        }
+    }
+
+    /**
+     * How long a connection is kept after its close, or after its peer went silent.
+     *
+     * @param linger the entry keeps forwarding this long after the close (late retransmissions)
+     * @param timeWait the chosen node keeps rewriting this long after the close (TIME-WAIT)
+     * @param peerGrace after the control link to a peer goes down, connections shared with it wait
+     *     this long for it to come back (the same process: the link was cut) before they are reset
+     *     (it died or restarted)
+     */
+    public record Closing(Duration linger, Duration timeWait, Duration peerGrace) {
+        public static final Closing DEFAULT =
+                new Closing(Duration.ofSeconds(10), Duration.ofMinutes(1), Duration.ofSeconds(10));
+
+        public Closing {
+            positive(linger, timeWait, peerGrace);
+        }
+    }
+
+    private static void positive(Duration... timers) {
+        for (Duration d : timers) {
+            if (d.isNegative() || d.isZero()) throw new IllegalArgumentException("a timer must be positive: " + d);
         }
     }
 
@@ -390,8 +398,8 @@ public final class Btcp {
         tcp.wrap(p, ipHl, tcpLen);
         int dport = tcp.destinationPort();
         if (dport != cfg.servicePort()) {
-            if (dport > cfg.forwardPortBase() && dport <= cfg.forwardPortBase() + 255) {
-                if (io.validTcp()) forwardedToUs(dport - cfg.forwardPortBase(), p, len);
+            if (cfg.shadows().isForwardPort(dport)) {
+                if (io.validTcp()) forwardedToUs(dport - cfg.shadows().forwardPortBase(), p, len);
             } else {
                 io.toKernel(p, len);
             }
@@ -515,7 +523,7 @@ public final class Btcp {
             // either, whatever it is (found by fuzzing: a fragment did).
             if (len >= Ipv4Header.MIN_LENGTH
                     && (Bytes.u8(p, 0) >>> 4) == 4
-                    && (ip.sourceAddress() & 0xffffff00) == cfg.shadowNetwork()) {
+                    && cfg.shadows().holds(ip.sourceAddress())) {
                 counters.drop(Drop.STRAY_KERNEL_PACKET);
             } else {
                 io.toWire(p, len);
@@ -526,7 +534,7 @@ public final class Btcp {
         int local;
         if (src == cfg.address()) {
             local = ConnKeys.SERVICE;
-        } else if ((src & 0xffffff00) == cfg.shadowNetwork()) {
+        } else if (cfg.shadows().holds(src)) {
             local = src & 0xff; // from a shadow address: a handed-in connection, or nothing at all
             if (local == ConnKeys.SERVICE) { // .0 is no member's shadow (found by fuzzing: it was let out)
                 counters.drop(Drop.STRAY_KERNEL_PACKET);
@@ -609,7 +617,7 @@ public final class Btcp {
     /**
      * The control channel to {@code peer} went down. Pending handoffs to it are served here at once.
      * Connections handed to it, or handed in by it, cannot tell a cut link from a dead node: they wait
-     * {@link Config#peerGraceMillis} for the peer to come back, then are settled ({@link #settleOrphan}).
+     * {@link Closing#peerGrace} for the peer to come back, then are settled ({@link #settleOrphan}).
      */
     public void onPeerDown(String peer) {
         e.peers.down(peer);
@@ -620,7 +628,7 @@ public final class Btcp {
                 case PENDING -> entry.chosenLostWhilePending(c);
                 case FORWARDING, INJECTED, SERVING -> {
                     c.orphaned = true;
-                    e.schedule(c, e.now + cfg.peerGraceMillis());
+                    e.schedule(c, e.now + e.ms.peerGrace());
                 }
                 case LINGER, CLOSED, RESET -> {} // they end on their own timers
                 case FREE, SYN_RCVD, HOLDING, LOCAL -> {} // no peer yet
@@ -747,7 +755,7 @@ public final class Btcp {
         }
         phaseTcp.wrap(p, phaseIp.headerLength(), phaseIp.totalLength() - phaseIp.headerLength());
         int dport = phaseTcp.destinationPort();
-        if (dport > cfg.forwardPortBase() && dport <= cfg.forwardPortBase() + 255) return Phase.FORWARDED;
+        if (cfg.shadows().isForwardPort(dport)) return Phase.FORWARDED;
         if (dport != cfg.servicePort()) return Phase.OTHER;
         Conn c = table.get(ConnKeys.key(phaseIp.sourceAddress(), phaseTcp.sourcePort(), ConnKeys.SERVICE));
         boolean syn = (phaseTcp.flags() & TcpHeader.SYN) != 0;

@@ -26,6 +26,7 @@ final class ChosenRole {
 
     private final Engine e;
     private final Btcp.Config cfg;
+    private final TimerMillis ms;
     private final Counters counters;
     private final Btcp.Control control;
     private final PacketIo io;
@@ -47,6 +48,7 @@ final class ChosenRole {
     ChosenRole(Engine e) {
         this.e = e;
         this.cfg = e.cfg;
+        this.ms = e.ms;
         this.counters = e.counters;
         this.control = e.control;
         this.io = e.io;
@@ -55,7 +57,7 @@ final class ChosenRole {
     }
 
     private int shadow(Conn c) {
-        return cfg.shadowAddress(ConnKeys.local(c.key));
+        return cfg.shadows().address(ConnKeys.local(c.key));
     }
 
     // ------------------------------------------------------------------------------------------
@@ -91,10 +93,10 @@ final class ChosenRole {
         Translation.readdress(ip, tcp, shadow(c), cfg.servicePort());
         io.toKernel(p, len);
         if (tcp.rst()) {
-            closed(c, cfg.lingerMillis());
+            closed(c, ms.linger());
         } else if (tcp.fin()) {
             c.finFromClient = true;
-            if (c.finFromServer) closed(c, cfg.timeWaitMillis());
+            if (c.finFromServer) closed(c, ms.timeWait());
             else e.closing(c);
         }
     }
@@ -139,13 +141,13 @@ final class ChosenRole {
         if (c.committed) { // the commit came with the request (eager): our server may answer now
             e.scheduleIdle(c);
         } else {
-            e.schedule(c, e.now + Engine.COMMIT_WAIT_FACTOR * cfg.handoffTimeoutMillis());
+            e.schedule(c, e.now + Engine.COMMIT_WAIT_FACTOR * ms.handoff());
         }
         counters.inc(Counter.HANDOFFS_ACCEPTED);
         if (LOG.isDebugEnabled()) {
             LOG.debug("handoff {} from {}: taken, our kernel answered", Long.toHexString(c.connId), c.peer);
         }
-        control.handoffAck(c.peer, c.connId, mine, cfg.forwardPortBase() + ConnKeys.local(c.key));
+        control.handoffAck(c.peer, c.connId, mine, cfg.shadows().forwardPort(ConnKeys.local(c.key)));
     }
 
     /**
@@ -212,10 +214,10 @@ final class ChosenRole {
         io.toWire(p, len, Phase.SERVED);
         if (c.state != State.SERVING) return;
         if (rst) {
-            closed(c, cfg.lingerMillis());
+            closed(c, ms.linger());
         } else if (fin) {
             c.finFromServer = true;
-            if (c.finFromClient) closed(c, cfg.timeWaitMillis());
+            if (c.finFromClient) closed(c, ms.timeWait());
             else e.closing(c);
         }
     }
@@ -228,14 +230,14 @@ final class ChosenRole {
      */
     void closedInKernel(Conn c, int tcpFlags, boolean fromKernel) {
         if ((tcpFlags & TcpHeader.RST) != 0) {
-            closed(c, cfg.lingerMillis());
+            closed(c, ms.linger());
             return;
         }
         if ((tcpFlags & TcpHeader.FIN) == 0) return;
         if (fromKernel) c.finFromServer = true;
         else c.finFromClient = true;
         if (c.finFromClient && c.finFromServer) {
-            closed(c, cfg.timeWaitMillis());
+            closed(c, ms.timeWait());
         } else {
             e.kernel.refresh(c); // how far the client got: owesClient, for how long silence may last
             e.closing(c);
@@ -376,13 +378,13 @@ final class ChosenRole {
         c.synLength = syn.length;
         System.arraycopy(ack, 0, c.ack, 0, ack.length);
         c.ackLength = ack.length;
-        e.schedule(c, e.now + cfg.handoffTimeoutMillis());
+        e.schedule(c, e.now + ms.handoff());
         // Claim 3: "changing a first destination IP address of said SYN packet to a second IP address"
         // of this node: the entry's shadow address here, so the 4-tuple is as unique as the client's.
         MemorySegment.copy(syn, 0, io.tx, ValueLayout.JAVA_BYTE, 0, syn.length);
         ip.wrap(io.tx, 0, syn.length);
         tcp.wrap(io.tx, ip.headerLength(), syn.length - ip.headerLength());
-        int shadow = cfg.shadowAddress(entryNode.index());
+        int shadow = cfg.shadows().address(entryNode.index());
         int dst = ip.destinationAddress();
         ip.destinationAddressWithChecksumUpdate(shadow);
         tcp.pseudoHeaderAddressChanged(dst, shadow);
@@ -454,7 +456,7 @@ final class ChosenRole {
         boolean served = c.committed && c.state != State.INJECTED;
         if (served && !c.queried) {
             c.queried = true;
-            control.handoffAck(c.peer, c.connId, c.local, cfg.forwardPortBase() + ConnKeys.local(c.key));
+            control.handoffAck(c.peer, c.connId, c.local, cfg.shadows().forwardPort(ConnKeys.local(c.key)));
             return;
         }
         if (c.state != State.CLOSED) e.injectReset(c, c.clientNext);

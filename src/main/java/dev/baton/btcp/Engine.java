@@ -23,6 +23,7 @@ final class Engine {
     private static final int MAX_HELD_PACKETS = 64;
 
     final Btcp.Config cfg;
+    final TimerMillis ms;
     final Btcp.Control control;
     final Counters counters;
     final PacketIo io;
@@ -37,12 +38,17 @@ final class Engine {
 
     Engine(Btcp.Config cfg, Btcp.Output out, Btcp.Control control, Counters counters, long nowMillis) {
         this.cfg = cfg;
+        this.ms = TimerMillis.of(cfg);
         this.control = control;
         this.counters = counters;
         this.now = nowMillis;
         io = new PacketIo(out, counters);
-        table = new ConnTable(cfg.maxConnections(), nowMillis);
-        holds = new HoldPool(cfg.holdBuffers(), cfg.holdBytes(), MAX_HELD_PACKETS, cfg.maxHeadBytes());
+        table = new ConnTable(cfg.limits().maxConnections(), nowMillis);
+        holds = new HoldPool(
+                cfg.limits().holdBuffers(),
+                cfg.limits().holdBytes(),
+                MAX_HELD_PACKETS,
+                cfg.limits().maxHeadBytes());
         kernel = new KernelPath(this);
     }
 
@@ -69,7 +75,7 @@ final class Engine {
     /** A connection in steady use: forgotten after the idle time without a packet. */
     void scheduleIdle(Conn c) {
         c.lastSeen = now;
-        schedule(c, now + cfg.idleMillis());
+        schedule(c, now + ms.idle());
     }
 
     /** A FIN was seen on a connection still open the other way: silence now ends it sooner. */
@@ -89,10 +95,10 @@ final class Engine {
     long quietLimit(Conn c) {
         boolean closing = c.finFromClient || c.finFromServer;
         return switch (c.state) {
-            case LOCAL -> closing ? cfg.lingerMillis() : cfg.idleMillis();
-            case SERVING -> closing && !owesClient(c) ? cfg.timeWaitMillis() : cfg.idleMillis();
-            case FORWARDING -> c.finFromClient ? cfg.lingerMillis() : cfg.idleMillis();
-            case FREE, SYN_RCVD, HOLDING, PENDING, LINGER, INJECTED, CLOSED, RESET -> cfg.idleMillis();
+            case LOCAL -> closing ? ms.linger() : ms.idle();
+            case SERVING -> closing && !owesClient(c) ? ms.timeWait() : ms.idle();
+            case FORWARDING -> c.finFromClient ? ms.linger() : ms.idle();
+            case FREE, SYN_RCVD, HOLDING, PENDING, LINGER, INJECTED, CLOSED, RESET -> ms.idle();
         };
     }
 
@@ -126,7 +132,7 @@ final class Engine {
      */
     void injectReset(Conn c, int seq) {
         int local = ConnKeys.local(c.key);
-        int dst = local == ConnKeys.SERVICE ? cfg.address() : cfg.shadowAddress(local);
+        int dst = local == ConnKeys.SERVICE ? cfg.address() : cfg.shadows().address(local);
         io.writer.headers(
                 io.tx,
                 ConnKeys.address(c.key),

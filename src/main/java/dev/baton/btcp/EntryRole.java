@@ -33,6 +33,7 @@ final class EntryRole {
 
     private final Engine e;
     private final Btcp.Config cfg;
+    private final TimerMillis ms;
     private final Counters counters;
     private final Btcp.Control control;
     private final Btcp.Router router;
@@ -46,6 +47,7 @@ final class EntryRole {
     EntryRole(Engine e, Btcp.Router router) {
         this.e = e;
         this.cfg = e.cfg;
+        this.ms = e.ms;
         this.counters = e.counters;
         this.control = e.control;
         this.router = router;
@@ -90,7 +92,7 @@ final class EntryRole {
         c.clientNext = c.clientIsn + 1;
         MemorySegment.copy(p, ValueLayout.JAVA_BYTE, 0, c.syn, 0, synLen);
         c.synLength = synLen;
-        e.schedule(c, e.now + cfg.synTimeoutMillis());
+        e.schedule(c, e.now + ms.syn());
         io.toKernel(p, len);
     }
 
@@ -176,7 +178,7 @@ final class EntryRole {
         c.synAckWindow = auxTcp.window();
         c.heldAcked = auxTcp.acknowledgmentNumber();
         c.synAckSeen = true;
-        e.schedule(c, e.now + cfg.synTimeoutMillis());
+        e.schedule(c, e.now + ms.syn());
         return c;
     }
 
@@ -221,7 +223,7 @@ final class EntryRole {
                 c.local = c.local.withTsVal(tcp.tsEcr());
             }
             e.state(c, State.HOLDING);
-            e.schedule(c, e.now + cfg.requestTimeoutMillis());
+            e.schedule(c, e.now + ms.request());
             hold(c, p, len);
         }
     }
@@ -407,7 +409,7 @@ final class EntryRole {
         c.connId = ConnKeys.connId(c.key, c.generation);
         c.peerIncarnation = e.peers.incarnation(c.peer);
         e.state(c, State.PENDING);
-        e.schedule(c, e.now + cfg.handoffTimeoutMillis());
+        e.schedule(c, e.now + ms.handoff());
         counters.inc(Counter.HANDOFFS_SENT);
         c.handoffSentNanos = System.nanoTime();
         if (!control.handoffRequest(
@@ -494,7 +496,7 @@ final class EntryRole {
         }
         resetClient(c, c.local.isn() + 1);
         e.state(c, State.RESET);
-        e.schedule(c, e.now + cfg.lingerMillis());
+        e.schedule(c, e.now + ms.linger());
     }
 
     private void abandonHold(Conn c) {
@@ -539,7 +541,7 @@ final class EntryRole {
     private void closedWhileForwarding(Conn c, boolean rst) {
         if (rst) {
             e.state(c, State.LINGER);
-            e.schedule(c, e.now + cfg.lingerMillis());
+            e.schedule(c, e.now + ms.linger());
             return;
         }
         c.finFromClient = true;
@@ -713,7 +715,7 @@ final class EntryRole {
         if (c.state == State.FORWARDING) {
             counters.inc(Counter.TERMINATIONS);
             e.state(c, State.LINGER);
-            e.schedule(c, e.now + cfg.lingerMillis());
+            e.schedule(c, e.now + ms.linger());
         }
     }
 
@@ -736,7 +738,7 @@ final class EntryRole {
         counters.inc(Counter.ORPHANS_RESET);
         resetClient(c, c.clientAck);
         e.state(c, State.RESET);
-        e.schedule(c, e.now + cfg.lingerMillis());
+        e.schedule(c, e.now + ms.linger());
     }
 
     // ------------------------------------------------------------------------------------------
@@ -758,7 +760,7 @@ final class EntryRole {
             // then we serve. Its answer may be lost too: wait a while longer.
             c.waitedLong = true;
             control.abort(c.peer, c.connId);
-            e.schedule(c, e.now + (Engine.COMMIT_WAIT_FACTOR - 1) * cfg.handoffTimeoutMillis());
+            e.schedule(c, e.now + (Engine.COMMIT_WAIT_FACTOR - 1) * ms.handoff());
         } else {
             abandonCommitted(c);
         }

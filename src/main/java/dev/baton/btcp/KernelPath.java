@@ -38,7 +38,7 @@ final class KernelPath {
 
     KernelPath(Engine e) {
         this.e = e;
-        waitingHandDowns = new int[e.cfg.maxConnections()];
+        waitingHandDowns = new int[e.cfg.limits().maxConnections()];
     }
 
     void attach(FastPath fastPath) {
@@ -90,7 +90,11 @@ final class KernelPath {
             // a connection at the entry held only since its SYN has nothing in the flows map
             if (c.offloaded.handedDown() && c.offloaded.entrySide()) fast.withdraw(client, port);
             else if (!c.offloaded.entrySide()) {
-                fast.withdrawHandedIn(client, port, e.cfg.forwardPortBase() + entry, e.cfg.shadowAddress(entry));
+                fast.withdrawHandedIn(
+                        client,
+                        port,
+                        e.cfg.shadows().forwardPort(entry),
+                        e.cfg.shadows().address(entry));
             }
             c.offloaded = Offload.NONE;
         }
@@ -99,7 +103,11 @@ final class KernelPath {
             case NONE, REFUSED -> throw new AssertionError(want); // never wanted
             case HELD -> fast.hold(client, port);
             case HELD_HANDED_IN ->
-                fast.holdHandedIn(client, port, e.cfg.forwardPortBase() + entry, e.cfg.shadowAddress(entry));
+                fast.holdHandedIn(
+                        client,
+                        port,
+                        e.cfg.shadows().forwardPort(entry),
+                        e.cfg.shadows().address(entry));
             case LOCAL ->
                 fast.local(client, port, c.generation, new FastPath.Consumed(c.readFromNetwork, c.readFromKernel));
             case TO_CHOSEN ->
@@ -133,7 +141,7 @@ final class KernelPath {
                 fast.handedInToClient(
                         client,
                         port,
-                        e.cfg.shadowAddress(entry),
+                        e.cfg.shadows().address(entry),
                         c.peerAddress,
                         c.translation.forKernel(),
                         new FastPath.Consumed(0, c.readFromKernel),
@@ -143,16 +151,16 @@ final class KernelPath {
                         ? fast.handedInFromEntry(
                                 client,
                                 port,
-                                e.cfg.forwardPortBase() + entry,
-                                e.cfg.shadowAddress(entry),
+                                e.cfg.shadows().forwardPort(entry),
+                                e.cfg.shadows().address(entry),
                                 c.translation.forKernel(),
                                 new FastPath.Consumed(c.readFromNetwork, 0),
                                 c.generation)
                         : fast.handedIn(
                                 client,
                                 port,
-                                e.cfg.forwardPortBase() + entry,
-                                e.cfg.shadowAddress(entry),
+                                e.cfg.shadows().forwardPort(entry),
+                                e.cfg.shadows().address(entry),
                                 c.peerAddress,
                                 c.translation.forKernel(),
                                 new FastPath.Consumed(c.readFromNetwork, 0),
@@ -231,13 +239,13 @@ final class KernelPath {
                         client,
                         port,
                         e.cfg.address(),
-                        e.cfg.forwardPortBase() + entry,
+                        e.cfg.shadows().forwardPort(entry),
                         new FastPath.Consumed(c.readFromNetwork, 0));
             } else {
                 fast.consumed(
                         client,
                         port,
-                        e.cfg.shadowAddress(entry),
+                        e.cfg.shadows().address(entry),
                         e.cfg.servicePort(),
                         new FastPath.Consumed(0, c.readFromKernel));
             }
@@ -254,11 +262,11 @@ final class KernelPath {
         int client = ConnKeys.address(c.key), port = ConnKeys.port(c.key);
         if (c.offloaded == Offload.HANDED_IN) {
             int entry = ConnKeys.local(c.key);
-            if (carried(client, port, e.cfg.address(), e.cfg.forwardPortBase() + entry, c)) {
+            if (carried(client, port, e.cfg.address(), e.cfg.shadows().forwardPort(entry), c)) {
                 if (Seq.after(seen.ack, c.clientAck)) c.clientAck = seen.ack;
                 if (Seq.after(seen.next, c.clientNext)) c.clientNext = seen.next;
             }
-            if (carried(client, port, e.cfg.shadowAddress(entry), e.cfg.servicePort(), c)) {
+            if (carried(client, port, e.cfg.shadows().address(entry), e.cfg.servicePort(), c)) {
                 if (Seq.after(seen.next, c.serverNext)) c.serverNext = seen.next;
             }
         } else if (carried(client, port, e.cfg.address(), e.cfg.servicePort(), c)) {

@@ -4,7 +4,7 @@ import dev.baton.wire.Bytes;
 
 /**
  * Another member of the cluster, as the engine needs it: its name on the control channel, its
- * service address, and its index, which numbers its shadow address ({@link Btcp.Config#shadowAddress})
+ * service address, and its index, which numbers its shadow address ({@link Btcp.Shadows#address})
  * and the connection ids it hands in. The engine defines it so that it imports neither the router's
  * nor the control channel's types; the node maps theirs to it.
  */

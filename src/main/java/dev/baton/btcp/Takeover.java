@@ -11,11 +11,13 @@ final class Takeover {
     private final Engine e;
     private final EntryRole entry;
     private final Btcp.Config cfg;
+    private final TimerMillis ms;
 
     Takeover(Engine e, EntryRole entry) {
         this.e = e;
         this.entry = entry;
         this.cfg = e.cfg;
+        this.ms = e.ms;
     }
 
     /** See {@link Btcp#takeOver}. */
@@ -65,7 +67,7 @@ final class Takeover {
                 if (!resumed(c, read, read, Offload.TO_CHOSEN)) return;
                 c.generation = fast.cookie(client, port, cfg.address(), cfg.servicePort()) & 0xffff; // its closes' name
                 e.state(c, state);
-                if (state == State.LINGER) e.schedule(c, e.now + cfg.lingerMillis());
+                if (state == State.LINGER) e.schedule(c, e.now + ms.linger());
                 else waitForPeer(c);
             }
             case SERVING -> {
@@ -74,11 +76,13 @@ final class Takeover {
                     return;
                 }
                 // handed down, both its flows, through its closes
-                FastPath.Consumed in = fast.resume(client, port, cfg.address(), cfg.forwardPortBase() + local);
-                FastPath.Consumed out = fast.resume(client, port, cfg.shadowAddress(local), cfg.servicePort());
+                FastPath.Consumed in =
+                        fast.resume(client, port, cfg.address(), cfg.shadows().forwardPort(local));
+                FastPath.Consumed out = fast.resume(client, port, cfg.shadows().address(local), cfg.servicePort());
                 if (!resumed(c, in, out, Offload.HANDED_IN)) return;
                 // the name its closes are told with, those the kernel passed in the gap included
-                c.generation = fast.cookie(client, port, cfg.address(), cfg.forwardPortBase() + local) & 0xffff;
+                c.generation =
+                        fast.cookie(client, port, cfg.address(), cfg.shadows().forwardPort(local)) & 0xffff;
                 e.state(c, State.SERVING);
                 waitForPeer(c);
             }
@@ -90,7 +94,7 @@ final class Takeover {
                 c.abortWhenUp = true;
                 e.abortsWaiting++;
                 e.state(c, State.RESET);
-                e.schedule(c, e.now + cfg.lingerMillis());
+                e.schedule(c, e.now + ms.linger());
                 return;
             }
             case null -> { // a record of no state of ours
@@ -124,7 +128,7 @@ final class Takeover {
     /** A connection shared with a peer, taken over: settled once the peer grace is over. */
     private void waitForPeer(Conn c) {
         c.orphaned = true;
-        e.schedule(c, e.now + cfg.peerGraceMillis());
+        e.schedule(c, e.now + ms.peerGrace());
     }
 
     private void adoptLocal(int client, int clientPort, int cookie) {

@@ -2,6 +2,7 @@ package dev.baton.cli;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
+import dev.baton.btcp.Btcp;
 import dev.baton.config.ConfigException;
 import dev.baton.config.NodeConfig;
 import dev.baton.control.ClusterKey;
@@ -263,10 +264,16 @@ public final class NodeCommand implements Callable<Integer> {
             List<FaultRule> all = new ArrayList<>(t.faults());
             all.addAll(rules);
             try {
+                Btcp.Closing c = t.closing();
                 tuning = new Node.Tuning(
-                        parsed.hasMatchedOption("--linger-ms") ? Duration.ofMillis(lingerMillis) : t.linger(),
-                        parsed.hasMatchedOption("--time-wait-ms") ? Duration.ofMillis(timeWaitMillis) : t.timeWait(),
-                        parsed.hasMatchedOption("--peer-grace-ms") ? Duration.ofMillis(peerGraceMillis) : t.peerGrace(),
+                        new Btcp.Closing(
+                                parsed.hasMatchedOption("--linger-ms") ? Duration.ofMillis(lingerMillis) : c.linger(),
+                                parsed.hasMatchedOption("--time-wait-ms")
+                                        ? Duration.ofMillis(timeWaitMillis)
+                                        : c.timeWait(),
+                                parsed.hasMatchedOption("--peer-grace-ms")
+                                        ? Duration.ofMillis(peerGraceMillis)
+                                        : c.peerGrace()),
                         all,
                         parsed.hasMatchedOption("--offload") ? offload : t.offload(),
                         parsed.hasMatchedOption("--eager-commit") ? eagerCommit : t.eagerCommit());
@@ -288,9 +295,10 @@ public final class NodeCommand implements Callable<Integer> {
             }
             try {
                 tuning = new Node.Tuning(
-                        Duration.ofMillis(lingerMillis),
-                        Duration.ofMillis(timeWaitMillis),
-                        Duration.ofMillis(peerGraceMillis),
+                        new Btcp.Closing(
+                                Duration.ofMillis(lingerMillis),
+                                Duration.ofMillis(timeWaitMillis),
+                                Duration.ofMillis(peerGraceMillis)),
                         rules,
                         offload,
                         eagerCommit);

@@ -1,5 +1,6 @@
 package dev.baton.config;
 
+import dev.baton.btcp.Btcp;
 import dev.baton.config.Yaml.Mapping;
 import dev.baton.config.Yaml.Value;
 import dev.baton.control.ClusterKey;
@@ -255,9 +256,9 @@ public record NodeConfig(Path file, Node.Config node, Node.Tuning tuning) {
 
     private static Node.Tuning tuning(Value tuningValue, Value faultsValue) throws ConfigException {
         Node.Tuning d = Node.Tuning.DEFAULT;
-        Duration linger = d.linger();
-        Duration timeWait = d.timeWait();
-        Duration peerGrace = d.peerGrace();
+        Duration linger = d.closing().linger();
+        Duration timeWait = d.closing().timeWait();
+        Duration peerGrace = d.closing().peerGrace();
         boolean offload = d.offload();
         boolean eager = d.eagerCommit();
         if (tuningValue != null) {
@@ -280,7 +281,7 @@ public record NodeConfig(Path file, Node.Config node, Node.Tuning tuning) {
                 }
             }
         }
-        return new Node.Tuning(linger, timeWait, peerGrace, rules, offload, eager);
+        return new Node.Tuning(new Btcp.Closing(linger, timeWait, peerGrace), rules, offload, eager);
     }
 
     /** A timer in the file's milliseconds: 100 ms ({@link Node.Tuning#MIN_TIMER}) to an hour. */

@@ -44,7 +44,7 @@ import org.slf4j.LoggerFactory;
  */
 final class KernelDataPath implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(KernelDataPath.class);
-    /** Forward ports 61001-61255: one per possible entry member (Btcp.Config.forwardPortBase). */
+    /** Forward ports 61001-61255: one per possible entry member (Btcp.Shadows). */
     private static final int FORWARD_PORTS = 255;
     /** One stats answer reads them once; a request after it sees what happened since. */
     private static final long COUNTERS_FRESH_NANOS = 1_000_000;
@@ -160,9 +160,9 @@ final class KernelDataPath implements AutoCloseable {
             KernelFastPath fast = new KernelFastPath(d, cfg.address(), cfg.servicePort()); // maps its ring first
             DatapathConfig c = new DatapathConfig(
                     cfg.address(),
-                    engine.shadowNetwork(),
+                    engine.shadows().network(),
                     cfg.servicePort(),
-                    engine.forwardPortBase(),
+                    engine.shadows().forwardPortBase(),
                     FORWARD_PORTS,
                     uplink,
                     wire,

@@ -50,7 +50,7 @@ final class Members {
             commands.add(List.of(
                     "addr",
                     "replace",
-                    Bytes.ipv4ToString(cfg.shadowAddress(p.index())) + "/32",
+                    Bytes.ipv4ToString(cfg.shadows().address(p.index())) + "/32",
                     "dev",
                     device,
                     "scope",

@@ -207,22 +207,15 @@ public final class Node implements AutoCloseable {
      *     the reads and writes (docs/KERNEL-FACTS.md)
      * @param eagerCommit the entry commits with its handoff request ({@link Btcp.Config#eagerCommit})
      */
-    public record Tuning(
-            Duration linger,
-            Duration timeWait,
-            Duration peerGrace,
-            List<FaultRule> faults,
-            boolean offload,
-            boolean eagerCommit) {
+    public record Tuning(Btcp.Closing closing, List<FaultRule> faults, boolean offload, boolean eagerCommit) {
         /** The shortest any of the three timers may be (the config file and the options refuse less). */
         public static final Duration MIN_TIMER = Duration.ofMillis(100);
 
-        public static final Tuning DEFAULT = new Tuning(
-                Duration.ofSeconds(10), Duration.ofMinutes(1), Duration.ofSeconds(10), List.of(), true, true);
+        public static final Tuning DEFAULT = new Tuning(Btcp.Closing.DEFAULT, List.of(), true, true);
 
         public Tuning {
             faults = List.copyOf(faults);
-            for (Duration d : List.of(linger, timeWait, peerGrace)) {
+            for (Duration d : List.of(closing.linger(), closing.timeWait(), closing.peerGrace())) {
                 if (d.compareTo(MIN_TIMER) < 0) {
                     throw new IllegalArgumentException("linger, TIME-WAIT and peer grace must each be at least 100 ms");
                 }
@@ -290,11 +283,8 @@ public final class Node implements AutoCloseable {
         this.cfg = cfg;
         if (cfg.host() != null) cfg.host().check(cfg); // before anything changes on the host
         // The data path loads while the rest is made (it needs the TUNs only to attach).
-        KernelDataPath.Loading loading = cfg.kernelPath() == null
-                ? null
-                : KernelDataPath.load(
-                        cfg,
-                        Btcp.Config.defaults(cfg.address(), cfg.servicePort()).maxConnections());
+        KernelDataPath.Loading loading =
+                cfg.kernelPath() == null ? null : KernelDataPath.load(cfg, Btcp.Limits.DEFAULT.maxConnections());
         this.policy = new Policy(cfg.policy(), RoutingPolicy.load(cfg.policy()));
         List<String> paths = DocumentRoot.scan(cfg.docroot());
         List<Member> members = Members.indexed(new Member(cfg.name(), cfg.address()), cfg.peers());
@@ -314,12 +304,14 @@ public final class Node implements AutoCloseable {
         }
         loop = new PacketLoop(wire, kernel);
         btcp = new Btcp(
-                Btcp.Config.defaults(cfg.address(), cfg.servicePort())
-                        .withClosingTimers(
-                                tuning.linger().toMillis(),
-                                tuning.timeWait().toMillis(),
-                                tuning.peerGrace().toMillis())
-                        .withEagerCommit(tuning.eagerCommit()),
+                new Btcp.Config(
+                        cfg.address(),
+                        cfg.servicePort(),
+                        Btcp.Shadows.DEFAULT,
+                        Btcp.Limits.DEFAULT,
+                        Btcp.Timers.DEFAULT,
+                        tuning.closing(),
+                        tuning.eagerCommit()),
                 loop,
                 new ControlOut(),
                 this::route,
@@ -356,7 +348,7 @@ public final class Node implements AutoCloseable {
             Sysctl.deviceIpv6Off(cfg.wireTun());
             kernelPath = loading.start(cfg, btcp.config());
             btcp.fastPath(kernelPath.fastPath());
-            succession = kernelPath.succeed(tuning.peerGrace().toMillis());
+            succession = kernelPath.succeed(tuning.closing().peerGrace().toMillis());
             int taken = btcp.takeOver(succession.withPeers()); // before the first packet: the loop has not started
             if (taken > 0 || btcp.counters().get(Counter.TAKEOVER_RESETS) > 0) {
                 LOG.info(
@@ -435,7 +427,7 @@ public final class Node implements AutoCloseable {
                                     .toList(),
                             cfg::controlAddressOf,
                             cfg.metricsPort(),
-                            btcp.config().maxConnections(),
+                            btcp.config().limits().maxConnections(),
                             this::stats,
                             routes,
                             control));

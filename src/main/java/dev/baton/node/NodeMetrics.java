@@ -113,10 +113,10 @@ final class NodeMetrics implements AutoCloseable {
         Gauge.builder("baton.hold.buffers.free", btcp, b -> b.freeHoldBuffers())
                 .description("hold buffers free for connections whose request is being read")
                 .register(registry);
-        Gauge.builder("baton.table.capacity", btcp, b -> b.config().maxConnections())
+        Gauge.builder("baton.table.capacity", btcp, b -> b.config().limits().maxConnections())
                 .tag("table", "connections")
                 .register(registry);
-        Gauge.builder("baton.table.capacity", btcp, b -> b.config().holdBuffers())
+        Gauge.builder("baton.table.capacity", btcp, b -> b.config().limits().holdBuffers())
                 .tag("table", "holdBuffers")
                 .register(registry);
         for (String peer : peers) {

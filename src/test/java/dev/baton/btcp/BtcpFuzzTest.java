@@ -119,23 +119,7 @@ class BtcpFuzzTest {
 
         Run(byte[] script, boolean eagerCommit) {
             in = script;
-            var cfg = new Btcp.Config(
-                    A,
-                    80,
-                    Btcp.Config.DEFAULT_SHADOW_NETWORK,
-                    61000,
-                    MAX_CONNECTIONS,
-                    HOLD_BUFFERS,
-                    4096,
-                    1024,
-                    5_000,
-                    1_000,
-                    30_000,
-                    10_000,
-                    60_000,
-                    900_000,
-                    3_000,
-                    eagerCommit);
+            var cfg = BtcpTest.config(A, new Btcp.Limits(MAX_CONNECTIONS, HOLD_BUFFERS, 4096, 1024), eagerCommit);
             btcp = new Btcp(
                     cfg, this, this, head -> head.path() != null && head.path().startsWith("/video/") ? N2 : null, now);
         }
@@ -233,7 +217,7 @@ class BtcpFuzzTest {
         private void check(MemorySegment p, int length, boolean wire) {
             assertThat(length).isBetween(0, 65536);
             if (length < Ipv4Header.MIN_LENGTH || (Bytes.u8(p, 0) >>> 4) != 4) return;
-            if (wire && (Bytes.u32(p, 12) & 0xffffff00) == Btcp.Config.DEFAULT_SHADOW_NETWORK) {
+            if (wire && Btcp.Shadows.DEFAULT.holds(Bytes.u32(p, 12))) {
                 throw new AssertionError("a shadow source address left the node: " + describe(p, length));
             }
             if (!ip.wrap(p, 0, length).isValid()) return;

@@ -11,6 +11,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -55,23 +56,7 @@ class BtcpTest {
 
         /** With {@code eager}, the entry commits with its handoff request (the nodes' default). */
         Side(int address, Peer target, boolean eager) {
-            var cfg = new Btcp.Config(
-                    address,
-                    80,
-                    Btcp.Config.DEFAULT_SHADOW_NETWORK,
-                    61000,
-                    1024,
-                    16,
-                    32 * 1024,
-                    8192,
-                    5_000,
-                    1_000,
-                    30_000,
-                    10_000,
-                    60_000,
-                    900_000,
-                    3_000,
-                    eager);
+            var cfg = config(address, new Btcp.Limits(1024, 16, 32 * 1024, 8192), eager);
             btcp = new Btcp(cfg, this, this, head -> head.path().startsWith("/video/") ? target : null, now);
         }
 
@@ -839,24 +824,20 @@ class BtcpTest {
 
     /** A BTCP with a table of {@code size} entries, emitting into {@code side}'s lists; routes /video/ to n2. */
     static Btcp tinyTable(Side side, int size) {
-        var cfg = new Btcp.Config(
-                A,
-                80,
-                Btcp.Config.DEFAULT_SHADOW_NETWORK,
-                61000,
-                size,
-                16,
-                32 * 1024,
-                8192,
-                5_000,
-                1_000,
-                30_000,
-                10_000,
-                60_000,
-                900_000,
-                3_000,
-                false);
+        var cfg = config(A, new Btcp.Limits(size, 16, 32 * 1024, 8192), false);
         return new Btcp(cfg, side, side, head -> head.path().startsWith("/video/") ? N2 : null, 0);
+    }
+
+    /** The nodes' timers, but a peer grace of 3 s; port 80; {@code limits} as given. */
+    static Btcp.Config config(int address, Btcp.Limits limits, boolean eager) {
+        return new Btcp.Config(
+                address,
+                80,
+                Btcp.Shadows.DEFAULT,
+                limits,
+                Btcp.Timers.DEFAULT,
+                new Btcp.Closing(Duration.ofSeconds(10), Duration.ofMinutes(1), Duration.ofSeconds(3)),
+                eager);
     }
 
     static void feed(Side side, Btcp b, byte[] p, boolean fromWire) {
@@ -1029,7 +1010,7 @@ class BtcpTest {
         shortTcp[3] = 30; // total length 30: 10 bytes of TCP
         byte[] truncated = Arrays.copyOf(fromServer(SHADOW_A).seq(5).build(), 24); // total length beyond it
         // 169.254.77.0 is nobody's shadow, and its index 0 is that of the service address.
-        byte[] shadowZero = TestPackets.tcp(Btcp.Config.DEFAULT_SHADOW_NETWORK, 80, CLIENT, CPORT)
+        byte[] shadowZero = TestPackets.tcp(Btcp.Shadows.DEFAULT.address(0), 80, CLIENT, CPORT)
                 .seq(5)
                 .build();
         for (byte[] p : List.of(fragment, udp, shortTcp, truncated, shadowZero)) chosen.fromKernel(p);

@@ -26,7 +26,7 @@ import java.util.Locale;
 public final class FuzzSeeds {
     static final int CLIENT = Bytes.parseIpv4("10.200.0.2");
     static final int CLIENT2 = Bytes.parseIpv4("10.200.0.3");
-    static final int SHADOW_N3 = Btcp.Config.DEFAULT_SHADOW_NETWORK | N3.index();
+    static final int SHADOW_N3 = Btcp.Shadows.DEFAULT.address(N3.index());
     static final int ISN = 1000, CISN = 42, CHOSEN_ISN = 0x9000_0000;
 
     private FuzzSeeds() {}

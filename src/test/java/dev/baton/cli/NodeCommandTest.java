@@ -70,8 +70,8 @@ class NodeCommandTest {
         assertThat(r).as(err.toString()).isNotNull();
         assertThat(r.tuning().offload()).as("--no-offload over the file's true").isFalse();
         assertThat(r.tuning().eagerCommit()).as("left to the file").isTrue();
-        assertThat(r.tuning().linger()).isEqualTo(Duration.ofSeconds(7));
-        assertThat(r.tuning().timeWait()).isEqualTo(Duration.ofMillis(900));
+        assertThat(r.tuning().closing().linger()).isEqualTo(Duration.ofSeconds(7));
+        assertThat(r.tuning().closing().timeWait()).isEqualTo(Duration.ofMillis(900));
         assertThat(r.tuning().faults()).hasSize(2);
         assertThat(r.config().readyFile()).isEqualTo(Path.of("/tmp/r"));
         assertThat(r.config().name()).isEqualTo("a");

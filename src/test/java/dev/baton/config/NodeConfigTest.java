@@ -85,8 +85,9 @@ class NodeConfigTest {
         assertThat(n.wireTun()).isEqualTo("baton-w2");
         assertThat(n.adminSocket()).isEqualTo(Path.of("/run/baton/n2.sock"));
         assertThat(n.readyFile()).isNull();
-        assertThat(c.tuning().linger()).isEqualTo(Duration.ofSeconds(5));
-        assertThat(c.tuning().timeWait()).isEqualTo(Node.Tuning.DEFAULT.timeWait());
+        assertThat(c.tuning().closing().linger()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(c.tuning().closing().timeWait())
+                .isEqualTo(Node.Tuning.DEFAULT.closing().timeWait());
         assertThat(c.tuning().eagerCommit()).isFalse();
         assertThat(c.tuning().offload()).isTrue();
         assertThat(c.tuning().faults()).containsExactly(FaultRule.parse("drop dir=in p=0.01 seed=7"));

@@ -84,9 +84,9 @@ class NodeConfigWriterTest {
         assertThat(n.metricsAddress()).isEqualTo(Bytes.parseIpv4("10.0.0.2"));
         assertThat(n.kernelPath()).isEqualTo(new KernelPath("baton-u2", Path.of("/sys/fs/bpf/baton/test-n2")));
         assertThat(n.host()).isNull();
-        assertThat(c.tuning().linger()).isEqualTo(Duration.ofSeconds(5));
-        assertThat(c.tuning().timeWait()).isEqualTo(Duration.ofMillis(1500));
-        assertThat(c.tuning().peerGrace()).isEqualTo(Duration.ofSeconds(3));
+        assertThat(c.tuning().closing().linger()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(c.tuning().closing().timeWait()).isEqualTo(Duration.ofMillis(1500));
+        assertThat(c.tuning().closing().peerGrace()).isEqualTo(Duration.ofSeconds(3));
         assertThat(c.tuning().offload()).isFalse();
         assertThat(c.tuning().eagerCommit()).isFalse();
         assertThat(c.tuning().faults()).containsExactly(FaultRule.parse("drop dir=in p=0.01 seed=7"));

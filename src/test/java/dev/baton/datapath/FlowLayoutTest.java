@@ -3,7 +3,7 @@ package dev.baton.datapath;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.baton.btcp.Btcp.Config;
+import dev.baton.btcp.Btcp;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -126,6 +126,7 @@ class FlowLayoutTest {
         String h = Files.readString(Path.of("src/main/bpf/datapath.h"));
         var m = Pattern.compile("#define HELD_ACK_TIMEOUT_MS (\\d+)").matcher(h);
         assertThat(m.find()).as("HELD_ACK_TIMEOUT_MS in datapath.h").isTrue();
-        assertThat(Long.parseLong(m.group(1))).isEqualTo(Config.defaults(1, 80).requestTimeoutMillis());
+        assertThat(Long.parseLong(m.group(1)))
+                .isEqualTo(Btcp.Timers.DEFAULT.request().toMillis());
     }
 }
